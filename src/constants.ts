@@ -68,3 +68,53 @@ export const ANNOTATION_SELECTED_NODE = "volume.kubernetes.io/selected-node";
 export const PROPERTY_NAMESPACE_TOPOLOGY = "Aux/topology";
 /** Fallback LINSTOR property namespace. */
 export const PROPERTY_NAMESPACE_AUX = "Aux";
+
+/** Extender: default route prefix (kube-scheduler `urlPrefix` path part). */
+export const EXTENDER_DEFAULT_PREFIX = "";
+/** Extender: default filter verb. */
+export const EXTENDER_DEFAULT_FILTER_VERB = "filter";
+/** Extender: default prioritize verb. */
+export const EXTENDER_DEFAULT_PRIORITIZE_VERB = "prioritize";
+/** Extender: default listen address. */
+export const EXTENDER_DEFAULT_LISTEN = "127.0.0.1:8099";
+/** Extender: internal answer deadline, under kube-scheduler's 5 s `httpTimeout`. */
+export const EXTENDER_DEFAULT_DEADLINE_MS = 4_000;
+/** Extender: maximum accepted request body. */
+export const EXTENDER_MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** Extender: LINSTOR data older than this makes the extender fail open. */
+export const EXTENDER_DEFAULT_MAX_STALENESS_MS = 60_000;
+/** Extender: lifetime of a capacity reservation. */
+export const EXTENDER_DEFAULT_RESERVATION_TTL_MS = 60_000;
+/** Extender: smallest and largest score kube-scheduler accepts from an extender. */
+export const EXTENDER_MIN_SCORE = 0;
+/** Extender: largest extender score (`MaxExtenderPriority`). */
+export const EXTENDER_MAX_SCORE = 10;
+/** Extender: the weight we ship in the KubeSchedulerConfiguration (see docs/extender.md). */
+export const EXTENDER_DEFAULT_WEIGHT = 2;
+/** PVC / StorageClass annotation: Kubernetes label selector over node labels. */
+export const ANNOTATION_NODE_SELECTOR = "linstor-suite.io/node-selector";
+/** PVC / StorageClass annotation: label selector over storage-pool `Aux/` properties. */
+export const ANNOTATION_STORAGE_POOL_SELECTOR =
+  "linstor-suite.io/storage-pool-selector";
+/** linstor-csi parameter prefix (StorageClass parameters and PV volume attributes). */
+export const CSI_PARAMETER_PREFIX = "linstor.csi.linbit.com/";
+/** PV volume attribute marking that linstor-csi stored its parameters in the volume context. */
+export const CSI_ATTRIBUTE_USES_VOLUME_CONTEXT =
+  "linstor.csi.linbit.com/uses-volume-context";
+/** PV volume attribute holding the remote-access policy. */
+export const CSI_ATTRIBUTE_REMOTE_ACCESS_POLICY =
+  "linstor.csi.linbit.com/remote-access-policy";
+/** StorageClass annotation marking the default class. */
+export const ANNOTATION_DEFAULT_STORAGE_CLASS =
+  "storageclass.kubernetes.io/is-default-class";
+/** LINSTOR thin-pool over-subscription properties and their default ratio. */
+export const LINSTOR_PROP_MAX_OVERSUBSCRIPTION_RATIO =
+  "MaxOversubscriptionRatio";
+/** Ratio applied to a thin pool's free capacity. */
+export const LINSTOR_PROP_MAX_FREE_OVERSUBSCRIPTION_RATIO =
+  "MaxFreeCapacityOversubscriptionRatio";
+/** Ratio applied to a thin pool's total capacity. */
+export const LINSTOR_PROP_MAX_TOTAL_OVERSUBSCRIPTION_RATIO =
+  "MaxTotalCapacityOversubscriptionRatio";
+/** LINSTOR's default over-subscription ratio. */
+export const LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO = 20;
