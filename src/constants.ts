@@ -90,7 +90,7 @@ export const EXTENDER_MIN_SCORE = 0;
 /** Extender: largest extender score (`MaxExtenderPriority`). */
 export const EXTENDER_MAX_SCORE = 10;
 /** Extender: the weight we ship in the KubeSchedulerConfiguration (see docs/extender.md). */
-export const EXTENDER_DEFAULT_WEIGHT = 2;
+export const EXTENDER_DEFAULT_WEIGHT = 3;
 /** PVC / StorageClass annotation: Kubernetes label selector over node labels. */
 export const ANNOTATION_NODE_SELECTOR = "linstor-suite.io/node-selector";
 /** PVC / StorageClass annotation: label selector over storage-pool `Aux/` properties. */
@@ -118,3 +118,162 @@ export const LINSTOR_PROP_MAX_TOTAL_OVERSUBSCRIPTION_RATIO =
   "MaxTotalCapacityOversubscriptionRatio";
 /** LINSTOR's default over-subscription ratio. */
 export const LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO = 20;
+
+/** State model: default timeout of one LINSTOR poll (all five list calls). */
+export const STATE_DEFAULT_POLL_TIMEOUT_MS = 30_000;
+/** State model: default debounce of change wake-ups (at most one per this many ms). */
+export const STATE_DEFAULT_WAKEUP_DEBOUNCE_MS = 200;
+/** State model metric: LINSTOR polls by `result` (`success`, `error`). */
+export const METRIC_STATE_LINSTOR_POLL_TOTAL =
+  "linstor_suite_state_linstor_poll_total";
+/** State model metric: duration of LINSTOR polls in seconds. */
+export const METRIC_STATE_LINSTOR_POLL_DURATION_SECONDS =
+  "linstor_suite_state_linstor_poll_duration_seconds";
+/** State model metric: age of the last good LINSTOR data in seconds. */
+export const METRIC_STATE_LINSTOR_DATA_AGE_SECONDS =
+  "linstor_suite_state_linstor_data_age_seconds";
+/** State model metric: cached Kubernetes objects by `kind`. */
+export const METRIC_STATE_KUBE_OBJECTS = "linstor_suite_state_kube_objects";
+/** LINSTOR resource flag of a tie-breaker (comes with `DISKLESS` and `DRBD_DISKLESS`). */
+export const RESOURCE_FLAG_TIE_BREAKER = "TIE_BREAKER";
+/** LINSTOR resource flags that make a replica diskless. */
+export const RESOURCE_FLAGS_DISKLESS: readonly string[] = Object.freeze([
+  "DISKLESS",
+  "DRBD_DISKLESS",
+  "NVME_INITIATOR",
+  "EBS_INITIATOR",
+]);
+/** LINSTOR resource flags of a resource being deleted. */
+export const RESOURCE_FLAGS_DELETING: readonly string[] = Object.freeze([
+  "DELETE",
+  "DRBD_DELETE",
+]);
+/** LINSTOR resource flags of an inactive resource (`EVICTED` and `INACTIVE_PERMANENTLY` imply `INACTIVE`). */
+export const RESOURCE_FLAGS_INACTIVE: readonly string[] = Object.freeze([
+  "INACTIVE",
+  "INACTIVE_PERMANENTLY",
+  "EVICTED",
+]);
+/** LINSTOR storage-pool provider kinds that are thin provisioned. */
+export const THIN_PROVIDER_KINDS: readonly string[] = Object.freeze([
+  "LVM_THIN",
+  "ZFS_THIN",
+  "FILE_THIN",
+  "STORAGE_SPACES_THIN",
+]);
+/** LINSTOR node properties holding the Kubernetes hostname, in lookup order. */
+export const LINSTOR_HOSTNAME_PROPS: readonly string[] = Object.freeze([
+  "Aux/topology/kubernetes.io/hostname",
+  "Aux/kubernetes.io/hostname",
+]);
+/** LINSTOR node property with the Kubernetes topology zone (operator v2). */
+export const LINSTOR_PROP_TOPOLOGY_ZONE = "Aux/topology/topology.kubernetes.io/zone";
+/** Largest CSI volume number plus one (linstor-csi `ParseVolumeId`). */
+export const CSI_VOLUME_NUMBER_LIMIT = 65_536;
+
+/** `reportingController` of the Events linstor-suite records (events.k8s.io/v1). */
+export const EVENT_REPORTING_CONTROLLER = "linbit.com/linstor-suite";
+/** A repeat of the same Event within this window updates its `series` instead of creating a new Event. */
+export const EVENT_SERIES_WINDOW_MS = 6 * 60_000;
+/** Maximum length of an Event note (the apiserver rejects longer ones). */
+export const EVENT_NOTE_MAX_LENGTH = 1024;
+/** First delay before an informer reconnects after a failed list or watch. */
+export const INFORMER_BACKOFF_INITIAL_MS = 1_000;
+/** Largest delay between informer reconnects. */
+export const INFORMER_BACKOFF_MAX_MS = 30_000;
+/** Server-side timeout asked for each informer watch (the server closes the stream after it). */
+export const INFORMER_WATCH_TIMEOUT_SECONDS = 300;
+/** Annotation `kubectl apply` stores the last applied configuration in (stripped by informers). */
+export const ANNOTATION_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+/** Affinity: PV annotation that opts a PV out (linstor-affinity-controller compatible; any non-empty value). */
+export const ANNOTATION_SKIP_AFFINITY = "piraeus.io/skip-affinity-controller";
+/** Affinity: prefix of PV annotations overriding the remote-access policy (linstor-affinity-controller compatible). */
+export const ANNOTATION_PREFIX_POLICY_OVERRIDE = "override.piraeus.io";
+/** Affinity: LINSTOR resource-definition property that opts a volume out (any non-empty value). */
+export const LINSTOR_PROP_AFFINITY_SKIP = "Aux/affinity-updater-skip";
+/** Affinity: LINSTOR volume-definition property holding the replace recovery record. */
+export const LINSTOR_PROP_AFFINITY_RECORD = "Aux/linstor-suite.io/affinity-recovery";
+/** Affinity: PVC annotation mirroring the replace recovery record in Kubernetes. */
+export const ANNOTATION_AFFINITY_RECORD = "affinity.linstor-suite.io/recovery";
+/** Affinity: transient PV annotation marking that replace step 2 (Retain) was applied; value = the old PV UID. */
+export const ANNOTATION_AFFINITY_REPLACING = "affinity.linstor-suite.io/replacing";
+/** csi-reclaim-controller: PV annotation that keeps the backing volume when a Retain PV is deleted. */
+export const ANNOTATION_SKIP_RECLAIM = "linstor.csi.linbit.com/skip-reclaim";
+/** Kubernetes finalizer protecting bound PVs. */
+export const FINALIZER_PV_PROTECTION = "kubernetes.io/pv-protection";
+/** linstor-csi volume-context marker: the PV carries the volume parameters. */
+export const VOLUME_CONTEXT_USES_VOLUME_CONTEXT = "linstor.csi.linbit.com/uses-volume-context";
+/** linstor-csi volume-context key with the remote-access policy. */
+export const VOLUME_CONTEXT_REMOTE_ACCESS_POLICY = "linstor.csi.linbit.com/remote-access-policy";
+/** linstor-csi StorageClass parameter namespace (keys may be written with or without it). */
+export const CSI_PARAMETER_NAMESPACE = "linstor.csi.linbit.com";
+/** linstor-csi StorageClass parameter (lower-cased) with the remote-access policy. */
+export const CSI_PARAM_ALLOW_REMOTE_VOLUME_ACCESS = "allowremotevolumeaccess";
+/** linstor-csi StorageClass parameter (lower-cased) with the layer list. */
+export const CSI_PARAM_LAYER_LIST = "layerlist";
+/** Affinity: Event reason when a PV's nodeAffinity was brought in line with LINSTOR (linstor-affinity-controller's string). */
+export const EVENT_REASON_VOLUME_AFFINITY_UPDATED = "VolumeAffinityUpdated";
+/** Affinity: Event reason when a drifted PV is left alone because of doubt. */
+export const EVENT_REASON_VOLUME_AFFINITY_SKIPPED = "VolumeAffinitySkipped";
+/** Affinity: Event reason when a replaced PV was re-created while its claim was gone. */
+export const EVENT_REASON_VOLUME_AFFINITY_CLAIM_LOST = "VolumeAffinityClaimLost";
+/** Affinity: Events reporting controller (`events.k8s.io` `reportingController`). */
+export const AFFINITY_REPORTING_CONTROLLER = "linstor-suite.io/affinity";
+/** Affinity: default `--reconcile-rate`. */
+export const AFFINITY_DEFAULT_RECONCILE_RATE_MS = 15_000;
+/** Affinity: default `--resync-rate`. */
+export const AFFINITY_DEFAULT_RESYNC_RATE_MS = 900_000;
+/** Affinity: default `--timeout` (per pass, per operation and the new-PV grace period, as in linstor-affinity-controller). */
+export const AFFINITY_DEFAULT_TIMEOUT_MS = 60_000;
+/** Affinity: default `--workers`. */
+export const AFFINITY_DEFAULT_WORKERS = 10;
+/** Affinity: default `--max-replacements-per-pass`. */
+export const AFFINITY_DEFAULT_MAX_REPLACEMENTS_PER_PASS = 20;
+/** Affinity: LINSTOR data older than this (ms) is stale and nothing is changed. */
+export const AFFINITY_DEFAULT_MAX_LINSTOR_AGE_MS = 60_000;
+/** Affinity: how long a learned "in-place nodeAffinity update supported" answer is trusted (ms). */
+export const AFFINITY_IN_PLACE_PROBE_TTL_MS = 600_000;
+/** Affinity metric: PVs skipped by `reason`. */
+export const METRIC_AFFINITY_SKIPS_TOTAL = "linstor_suite_affinity_skips_total";
+/** Affinity metric: drifted PVs found in the last pass. */
+export const METRIC_AFFINITY_DRIFTED_PVS = "linstor_suite_affinity_drifted_pvs";
+/** Affinity metric: planning passes. */
+export const METRIC_AFFINITY_PASSES_TOTAL = "linstor_suite_affinity_passes_total";
+/** Affinity metric: operations by `operation` and `outcome`. */
+export const METRIC_AFFINITY_OPERATIONS_TOTAL = "linstor_suite_affinity_operations_total";
+
+/** Metric: build information. */
+export const METRIC_BUILD_INFO = "linstor_suite_build_info";
+/** Metric: seconds since the last successful pass of a loop. */
+export const METRIC_LOOP_LAST_SUCCESS = "linstor_suite_loop_last_success_timestamp_seconds";
+/** Metric: passes of a loop by result. */
+export const METRIC_LOOP_PASSES = "linstor_suite_loop_passes_total";
+
+/** LINSTOR's default resource group. */
+export const LINSTOR_DEFAULT_RESOURCE_GROUP = "DfltRscGrp";
+/** LINSTOR's default storage pool name for diskful resources. */
+export const LINSTOR_DEFAULT_STORAGE_POOL = "DfltStorPool";
+/** LINSTOR's diskless storage pool, created on every satellite. */
+export const LINSTOR_DISKLESS_STORAGE_POOL = "DfltDisklessStorPool";
+/** LINSTOR's default place count of a resource group without one. */
+export const LINSTOR_DEFAULT_PLACE_COUNT = 2;
+/** LINSTOR's default satellite port (plain). */
+export const LINSTOR_DEFAULT_SATELLITE_PORT = 3366;
+/** LINSTOR property naming the storage pool of a new resource. */
+export const LINSTOR_PROP_STORAGE_POOL_NAME = "StorPoolName";
+/** LINSTOR property that turns the automatic quorum tie-breaker off (`False`). */
+export const LINSTOR_PROP_AUTO_TIE_BREAKER =
+  "DrbdOptions/auto-add-quorum-tiebreaker";
+/** Basic-auth realm the LINSTOR controller announces. */
+export const LINSTOR_AUTH_REALM = "Linstor";
+/** SSE event name of `/v1/events/drbd/promotion`. */
+export const LINSTOR_EVENT_MAY_PROMOTE_CHANGE = "may-promote-change";
+/** Simulator: LINSTOR version it reports. */
+export const SIM_LINSTOR_VERSION = "1.34.0";
+/** Simulator: REST API version it reports (that of the bundled OpenAPI). */
+export const SIM_REST_API_VERSION = "1.28.0";
+/** Simulator: capacity of a storage pool created through the API (100 GiB in KiB). */
+export const SIM_DEFAULT_POOL_CAPACITY_KIB = 100 * 1024 * 1024;
+/** Simulator: share of its size a new thin volume allocates at once (percent). */
+export const SIM_THIN_INITIAL_ALLOCATION_PERCENT = 10;

@@ -1,0 +1,31 @@
+/**
+ * The table of subcommands.
+ *
+ * @module
+ */
+import type { Command } from "./command.ts";
+import { notImplementedCommand } from "./stubs.ts";
+import { VERSION_COMMAND } from "./version.ts";
+
+/** Every subcommand, in usage order. */
+export function commandTable(): readonly Command[] {
+  return [
+    notImplementedCommand(
+      "extender",
+      "kube-scheduler extender: place pods where their LINSTOR data is",
+    ),
+    notImplementedCommand(
+      "affinity",
+      "Keep PV nodeAffinity equal to where LINSTOR placed the volume",
+    ),
+    notImplementedCommand(
+      "agent",
+      "Node agent: LVM volume groups and thin pools tagged linstor-<pool> become storage pools",
+    ),
+    notImplementedCommand(
+      "fencing",
+      "Remove opted-in pods from nodes that lost their storage",
+    ),
+    VERSION_COMMAND,
+  ];
+}
