@@ -4,7 +4,7 @@ go 1.25.0
 
 godebug default=go1.25
 
-require k8s.io/kubernetes v1.35.8
+require k8s.io/kubernetes v1.35.8 // indirect
 
 require (
 	cel.dev/expr v0.24.0 // indirect

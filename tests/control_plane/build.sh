@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Builds the real Kubernetes control plane used by the integration tests:
+# kube-apiserver, kube-scheduler, kube-controller-manager and etcd, from the
+# published Go modules pinned in go.mod/go.sum next to this script.
+#
+# Output: ${LINSTOR_SUITE_CACHE:-$HOME/.cache/linstor-suite}/k8s-<version>/
+# Idempotent: exits 0 at once when the four binaries are already there.
+#
+# Environment:
+#   LINSTOR_SUITE_CACHE   cache root (default $HOME/.cache/linstor-suite)
+#   BUILD_JOBS            parallel Go package builds (default 2)
+#   FORCE=1               rebuild even when the binaries exist
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+log() { printf '[control-plane build] %s\n' "$*" >&2; }
+
+# The single source of truth for the version is go.mod.
+version="$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v1\./ { print $2; exit }' go.mod)"
+if [[ -z "$version" ]]; then
+  # "require k8s.io/kubernetes vX" on a single line.
+  version="$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3; exit }' go.mod)"
+fi
+if [[ ! "$version" =~ ^v1\.([0-9]+)\.[0-9]+$ ]]; then
+  log "cannot read the k8s.io/kubernetes version from $here/go.mod"
+  exit 1
+fi
+minor="${BASH_REMATCH[1]}"
+
+cache_root="${LINSTOR_SUITE_CACHE:-$HOME/.cache/linstor-suite}"
+out="$cache_root/k8s-$version"
+bins=(kube-apiserver kube-scheduler kube-controller-manager etcd)
+
+complete=1
+for b in "${bins[@]}"; do
+  [[ -x "$out/$b" ]] || complete=0
+done
+if [[ "$complete" == 1 && "${FORCE:-0}" != 1 ]]; then
+  log "up to date: $out"
+  exit 0
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  log "no Go toolchain on PATH; install Go >= 1.25 (https://go.dev/dl/)"
+  exit 1
+fi
+go_minor="$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
+if [[ ! "$go_minor" =~ ^[0-9]+$ ]] || ((go_minor < 25)); then
+  log "Go $(go env GOVERSION) is too old; Kubernetes $version needs Go >= 1.25"
+  exit 1
+fi
+
+jobs="${BUILD_JOBS:-2}"
+log "building Kubernetes $version with $(go env GOVERSION), -p $jobs, into $out"
+log "a cold build takes about half an hour on 2 cores; later builds reuse GOCACHE"
+
+mkdir -p "$cache_root"
+staging="$(mktemp -d "$cache_root/.build-$version.XXXXXX")"
+trap 'rm -rf "$staging"' EXIT
+
+pkg_version="k8s.io/component-base/version"
+ldflags="-s -w"
+ldflags+=" -X $pkg_version.gitVersion=$version"
+ldflags+=" -X $pkg_version.gitMajor=1"
+ldflags+=" -X $pkg_version.gitMinor=$minor"
+ldflags+=" -X $pkg_version.gitTreeState=clean"
+
+start=$(date +%s)
+log "downloading modules (verified against go.sum)"
+go mod download
+go mod verify >/dev/null
+
+log "compiling; a line every 200 packages (go build -v log: $staging/build.log)"
+set +e
+CGO_ENABLED=0 go build \
+  -v \
+  -p "$jobs" \
+  -trimpath \
+  -tags=notest,grpcnotrace \
+  -ldflags "$ldflags" \
+  -o "$staging/" \
+  k8s.io/kubernetes/cmd/kube-apiserver \
+  k8s.io/kubernetes/cmd/kube-scheduler \
+  k8s.io/kubernetes/cmd/kube-controller-manager \
+  go.etcd.io/etcd/server/v3 \
+  2>&1 | tee "$staging/build.log" | awk -v t0="$start" '
+    NR % 200 == 0 { printf "[control-plane build] %d packages, %d s\n", NR, systime() - t0 > "/dev/stderr" }'
+status=${PIPESTATUS[0]}
+set -e
+if [[ "$status" != 0 ]]; then
+  tail -n 40 "$staging/build.log" >&2
+  log "go build failed (exit $status)"
+  exit "$status"
+fi
+
+# etcd's main package is go.etcd.io/etcd/server/v3: go names its binary "server".
+mv "$staging/server" "$staging/etcd"
+
+mkdir -p "$out"
+for b in "${bins[@]}"; do
+  mv -f "$staging/$b" "$out/$b"
+done
+printf '%s\n' "$version" >"$out/VERSION"
+log "done in $(($(date +%s) - start)) s: $out"
