@@ -1,3 +1,4 @@
+// deno-lint-ignore-file camelcase
 /**
  * LINSTOR REST API v1 wire types (data only).
  *
@@ -267,4 +268,31 @@ export interface PromotionEvent {
   resource_name?: string;
   node_name?: string;
   may_promote?: boolean;
+}
+
+/** Body of `POST /v1/resource-groups` (a `ResourceGroup` with a name). */
+export interface ResourceGroupCreate extends ResourceGroup {
+  name: string;
+}
+
+/** Body of `PUT /v1/resource-groups/{rg}`. */
+export interface ResourceGroupModify extends PropsModify {
+  description?: string;
+  select_filter?: AutoSelectFilter;
+  peer_slots?: number;
+}
+
+/** Body of `PUT /v1/resource-definitions/{rd}`. */
+export interface ResourceDefinitionModify extends PropsModify {
+  drbd_port?: number;
+  drbd_peer_slots?: number;
+  layer_stack?: string[];
+  resource_group?: string;
+}
+
+/** Body of `PUT /v1/resource-definitions/{rd}/volume-definitions/{nr}`. */
+export interface VolumeDefinitionModify extends PropsModify {
+  size_kib?: number;
+  /** Flags to set; prefix a flag with `-` to clear it. */
+  flags?: string[];
 }
