@@ -167,7 +167,8 @@ export const LINSTOR_HOSTNAME_PROPS: readonly string[] = Object.freeze([
   "Aux/kubernetes.io/hostname",
 ]);
 /** LINSTOR node property with the Kubernetes topology zone (operator v2). */
-export const LINSTOR_PROP_TOPOLOGY_ZONE = "Aux/topology/topology.kubernetes.io/zone";
+export const LINSTOR_PROP_TOPOLOGY_ZONE =
+  "Aux/topology/topology.kubernetes.io/zone";
 /** Largest CSI volume number plus one (linstor-csi `ParseVolumeId`). */
 export const CSI_VOLUME_NUMBER_LIMIT = 65_536;
 
@@ -184,7 +185,8 @@ export const INFORMER_BACKOFF_MAX_MS = 30_000;
 /** Server-side timeout asked for each informer watch (the server closes the stream after it). */
 export const INFORMER_WATCH_TIMEOUT_SECONDS = 300;
 /** Annotation `kubectl apply` stores the last applied configuration in (stripped by informers). */
-export const ANNOTATION_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+export const ANNOTATION_LAST_APPLIED =
+  "kubectl.kubernetes.io/last-applied-configuration";
 
 /** Affinity: PV annotation that opts a PV out (linstor-affinity-controller compatible; any non-empty value). */
 export const ANNOTATION_SKIP_AFFINITY = "piraeus.io/skip-affinity-controller";
@@ -193,19 +195,23 @@ export const ANNOTATION_PREFIX_POLICY_OVERRIDE = "override.piraeus.io";
 /** Affinity: LINSTOR resource-definition property that opts a volume out (any non-empty value). */
 export const LINSTOR_PROP_AFFINITY_SKIP = "Aux/affinity-updater-skip";
 /** Affinity: LINSTOR volume-definition property holding the replace recovery record. */
-export const LINSTOR_PROP_AFFINITY_RECORD = "Aux/linstor-suite.io/affinity-recovery";
+export const LINSTOR_PROP_AFFINITY_RECORD =
+  "Aux/linstor-suite.io/affinity-recovery";
 /** Affinity: PVC annotation mirroring the replace recovery record in Kubernetes. */
 export const ANNOTATION_AFFINITY_RECORD = "affinity.linstor-suite.io/recovery";
 /** Affinity: transient PV annotation marking that replace step 2 (Retain) was applied; value = the old PV UID. */
-export const ANNOTATION_AFFINITY_REPLACING = "affinity.linstor-suite.io/replacing";
+export const ANNOTATION_AFFINITY_REPLACING =
+  "affinity.linstor-suite.io/replacing";
 /** csi-reclaim-controller: PV annotation that keeps the backing volume when a Retain PV is deleted. */
 export const ANNOTATION_SKIP_RECLAIM = "linstor.csi.linbit.com/skip-reclaim";
 /** Kubernetes finalizer protecting bound PVs. */
 export const FINALIZER_PV_PROTECTION = "kubernetes.io/pv-protection";
 /** linstor-csi volume-context marker: the PV carries the volume parameters. */
-export const VOLUME_CONTEXT_USES_VOLUME_CONTEXT = "linstor.csi.linbit.com/uses-volume-context";
+export const VOLUME_CONTEXT_USES_VOLUME_CONTEXT =
+  "linstor.csi.linbit.com/uses-volume-context";
 /** linstor-csi volume-context key with the remote-access policy. */
-export const VOLUME_CONTEXT_REMOTE_ACCESS_POLICY = "linstor.csi.linbit.com/remote-access-policy";
+export const VOLUME_CONTEXT_REMOTE_ACCESS_POLICY =
+  "linstor.csi.linbit.com/remote-access-policy";
 /** linstor-csi StorageClass parameter namespace (keys may be written with or without it). */
 export const CSI_PARAMETER_NAMESPACE = "linstor.csi.linbit.com";
 /** linstor-csi StorageClass parameter (lower-cased) with the remote-access policy. */
@@ -217,9 +223,8 @@ export const EVENT_REASON_VOLUME_AFFINITY_UPDATED = "VolumeAffinityUpdated";
 /** Affinity: Event reason when a drifted PV is left alone because of doubt. */
 export const EVENT_REASON_VOLUME_AFFINITY_SKIPPED = "VolumeAffinitySkipped";
 /** Affinity: Event reason when a replaced PV was re-created while its claim was gone. */
-export const EVENT_REASON_VOLUME_AFFINITY_CLAIM_LOST = "VolumeAffinityClaimLost";
-/** Affinity: Events reporting controller (`events.k8s.io` `reportingController`). */
-export const AFFINITY_REPORTING_CONTROLLER = "linstor-suite.io/affinity";
+export const EVENT_REASON_VOLUME_AFFINITY_CLAIM_LOST =
+  "VolumeAffinityClaimLost";
 /** Affinity: default `--reconcile-rate`. */
 export const AFFINITY_DEFAULT_RECONCILE_RATE_MS = 15_000;
 /** Affinity: default `--resync-rate`. */
@@ -239,14 +244,17 @@ export const METRIC_AFFINITY_SKIPS_TOTAL = "linstor_suite_affinity_skips_total";
 /** Affinity metric: drifted PVs found in the last pass. */
 export const METRIC_AFFINITY_DRIFTED_PVS = "linstor_suite_affinity_drifted_pvs";
 /** Affinity metric: planning passes. */
-export const METRIC_AFFINITY_PASSES_TOTAL = "linstor_suite_affinity_passes_total";
+export const METRIC_AFFINITY_PASSES_TOTAL =
+  "linstor_suite_affinity_passes_total";
 /** Affinity metric: operations by `operation` and `outcome`. */
-export const METRIC_AFFINITY_OPERATIONS_TOTAL = "linstor_suite_affinity_operations_total";
+export const METRIC_AFFINITY_OPERATIONS_TOTAL =
+  "linstor_suite_affinity_operations_total";
 
 /** Metric: build information. */
 export const METRIC_BUILD_INFO = "linstor_suite_build_info";
 /** Metric: seconds since the last successful pass of a loop. */
-export const METRIC_LOOP_LAST_SUCCESS = "linstor_suite_loop_last_success_timestamp_seconds";
+export const METRIC_LOOP_LAST_SUCCESS =
+  "linstor_suite_loop_last_success_timestamp_seconds";
 /** Metric: passes of a loop by result. */
 export const METRIC_LOOP_PASSES = "linstor_suite_loop_passes_total";
 
@@ -277,3 +285,27 @@ export const SIM_REST_API_VERSION = "1.28.0";
 export const SIM_DEFAULT_POOL_CAPACITY_KIB = 100 * 1024 * 1024;
 /** Simulator: share of its size a new thin volume allocates at once (percent). */
 export const SIM_THIN_INITIAL_ALLOCATION_PERCENT = 10;
+
+/** golinstor-compatible environment variables of the LINSTOR client. */
+export const LINSTOR_ENV = Object.freeze(
+  {
+    controllers: "LS_CONTROLLERS",
+    username: "LS_USERNAME",
+    password: "LS_PASSWORD",
+    bearerTokenFile: "LS_BEARER_TOKEN_FILE",
+    rootCa: "LS_ROOT_CA",
+    rootCaFile: "LS_ROOT_CA_FILE",
+    userCertificate: "LS_USER_CERTIFICATE",
+    userCertificateFile: "LS_USER_CERTIFICATE_FILE",
+    userKey: "LS_USER_KEY",
+    userKeyFile: "LS_USER_KEY_FILE",
+  } as const,
+);
+/** Controller host when `LS_CONTROLLERS` is empty. */
+export const LINSTOR_DEFAULT_HOST = "localhost";
+/** Affinity: Event action of an in-place nodeAffinity change. */
+export const AFFINITY_ACTION_UPDATED_IN_PLACE = "UpdatedNodeAffinityInPlace";
+/** Affinity: Event action of a PV replace (delete and re-create). */
+export const AFFINITY_ACTION_REPLACED = "ReplacedPersistentVolume";
+/** Affinity: Event action of a skipped PV. */
+export const AFFINITY_ACTION_SKIPPED = "SkippedNodeAffinityUpdate";

@@ -113,6 +113,11 @@ export interface LinstorView {
   readonly lastError: string | undefined;
   /** Nodes by LINSTOR node name. */
   readonly nodes: ReadonlyMap<string, LinstorNodeInfo>;
+  /**
+   * Nodes by the Kubernetes hostname in their `Aux/topology/kubernetes.io/hostname`
+   * (else `Aux/kubernetes.io/hostname`) property; nodes without one are absent.
+   */
+  readonly nodesByHostname: ReadonlyMap<string, LinstorNodeInfo>;
   /** Pools by node name, then by pool name. */
   readonly poolsByNode: ReadonlyMap<string, ReadonlyMap<string, PoolInfo>>;
   /** Resource definitions by name. */

@@ -1,0 +1,526 @@
+/**
+ * `ClusterState`: the one in-memory model per process, fed by one LINSTOR
+ * poller and the Kubernetes informers of the kinds a mode subscribes to.
+ *
+ * @module
+ */
+import { getLogger, type Logger } from "@logtape/logtape";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import {
+  LINSTOR_DEFAULT_POLL_INTERVAL_MS,
+  LOG_CATEGORY,
+  METRIC_STATE_KUBE_OBJECTS,
+  METRIC_STATE_LINSTOR_DATA_AGE_SECONDS,
+  METRIC_STATE_LINSTOR_POLL_DURATION_SECONDS,
+  METRIC_STATE_LINSTOR_POLL_TOTAL,
+  STATE_DEFAULT_POLL_TIMEOUT_MS,
+  STATE_DEFAULT_WAKEUP_DEBOUNCE_MS,
+} from "../constants.ts";
+import type { Clock } from "../system/clock.ts";
+import {
+  KUBE_KINDS,
+  KubeIndex,
+  type KubeObjectOf,
+  type KubeSink,
+} from "./kube_index.ts";
+import {
+  buildLinstorView,
+  emptyLinstorView,
+  type LinstorData,
+  linstorDataChanged,
+} from "./linstor_view.ts";
+import { type LinstorReader, pollLinstor } from "./poller.ts";
+import type { KubeKind, LinstorView, Snapshot } from "./types.ts";
+
+/**
+ * Debounced change notifications: subscribers are called `debounceMs` after
+ * the first change of a burst, so any number of changes within that window
+ * yields one notification (and at most one per window under steady churn).
+ * Level-triggered loops only use it to schedule a pass, then read
+ * `snapshot()`, which already holds every change made before the call.
+ */
+export class StateWakeups {
+  readonly #listeners = new Set<() => void>();
+  #fired = 0;
+
+  /** Calls `listener` after every debounced change; returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** Number of notifications sent so far. */
+  get fired(): number {
+    return this.#fired;
+  }
+
+  /** Resolves at the next notification, or rejects with the signal's reason. */
+  next(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const unsubscribe = this.subscribe(() => {
+        unsubscribe();
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+      const onAbort = () => {
+        unsubscribe();
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Notifies every subscriber (called by the state model). */
+  notify(): void {
+    this.#fired++;
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener();
+      } catch {
+        // A failing subscriber must not stop the others or the state model.
+      }
+    }
+  }
+}
+
+/** Options of `ClusterState`. */
+export interface ClusterStateOptions {
+  /** Kubernetes kinds this process watches (only they count for `isSynced()`). */
+  kinds: Iterable<KubeKind>;
+  /**
+   * Whether readiness waits for one successful LINSTOR poll.
+   * @default {true}
+   */
+  requireLinstor?: boolean;
+  /**
+   * Wake-ups are sent at most once per this many ms (0: after the current
+   * microtask).
+   * @default {200}
+   */
+  wakeupDebounceMs?: number;
+  /** Ends pending wake-up timers. */
+  signal?: AbortSignal;
+  /** Where invalid LINSTOR objects are logged. */
+  logger?: Logger;
+  /** Shards per Kubernetes index map (see `KubeIndex`). */
+  shards?: number;
+}
+
+/** The dependencies of `ClusterState`. */
+export interface ClusterStateDeps {
+  /** Time source for `takenAt`, `observedAt` and debouncing. */
+  clock: Clock;
+}
+
+/**
+ * The cluster state model. Hands out immutable `Snapshot`s: `snapshot()` is
+ * O(1) when nothing changed; after a Kubernetes event it costs O(shards)
+ * (the indexes are maintained incrementally, see `KubeIndex`); a LINSTOR poll
+ * builds a new `LinstorView` once per poll.
+ */
+export class ClusterState {
+  readonly #clock: Clock;
+  readonly #kube: KubeIndex;
+  readonly #requireLinstor: boolean;
+  readonly #debounceMs: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #logger: Logger;
+  #linstor: LinstorView = emptyLinstorView();
+  #linstorPolled = false;
+  #snapshot: Snapshot | undefined;
+  #version = 0;
+  #wakeScheduled = false;
+  /** The change wake-ups; see `StateWakeups`. */
+  readonly wakeups: StateWakeups = new StateWakeups();
+
+  /** An empty model; feed it with `applyLinstor*()` and `sink()`. */
+  constructor(deps: ClusterStateDeps, options: ClusterStateOptions) {
+    this.#clock = deps.clock;
+    this.#requireLinstor = options.requireLinstor ?? true;
+    const debounceMs = options.wakeupDebounceMs ??
+      STATE_DEFAULT_WAKEUP_DEBOUNCE_MS;
+    if (!Number.isFinite(debounceMs) || debounceMs < 0) {
+      throw new RangeError(
+        `Cannot create cluster state with wake-up debounce "${debounceMs}": must be a non-negative number of ms`,
+      );
+    }
+    this.#debounceMs = debounceMs;
+    this.#signal = options.signal;
+    this.#logger = options.logger ?? getLogger([LOG_CATEGORY, "state"]);
+    this.#kube = new KubeIndex(
+      options.shards === undefined
+        ? { subscribed: options.kinds }
+        : { subscribed: options.kinds, shards: options.shards },
+    );
+  }
+
+  /** The current immutable snapshot; the same object until something changes. */
+  snapshot(): Snapshot {
+    const kube = this.#kube.view();
+    const current = this.#snapshot;
+    if (
+      current !== undefined && current.kube === kube &&
+      current.linstor === this.#linstor
+    ) {
+      return current;
+    }
+    this.#version++;
+    this.#snapshot = Object.freeze({
+      version: this.#version,
+      takenAt: this.#clock.now(),
+      linstor: this.#linstor,
+      kube,
+    });
+    return this.#snapshot;
+  }
+
+  /** LINSTOR polled successfully once and every subscribed kind listed once. */
+  isSynced(): boolean {
+    return (this.#linstorPolled || !this.#requireLinstor) &&
+      this.#kube.isSynced();
+  }
+
+  /** Whether LINSTOR has been polled successfully at least once. */
+  isLinstorSynced(): boolean {
+    return this.#linstorPolled;
+  }
+
+  /** Number of cached Kubernetes objects of `kind`. */
+  kubeObjectCount(kind: KubeKind): number {
+    return this.#kube.count(kind);
+  }
+
+  /** The sink the informer of `kind` feeds (`kind` must be subscribed). */
+  sink<K extends KubeKind>(kind: K): KubeSink<KubeObjectOf[K]> {
+    this.#kube.sink(kind); // validates that `kind` is subscribed
+    return {
+      replace: (items) => this.#afterKube(this.#kube.replace(kind, items)),
+      upsert: (item) => this.#afterKube(this.#kube.upsert(kind, item)),
+      remove: (item) => this.#afterKube(this.#kube.remove(kind, item)),
+    };
+  }
+
+  /** Records a successful poll of `data` fetched at `observedAt`. */
+  applyLinstorData(data: LinstorData, observedAt: number): void {
+    let invalid = 0;
+    const next = buildLinstorView(data, {
+      observedAt,
+      previous: this.#linstor,
+      onInvalid: (message) => {
+        if (invalid++ < 10) this.#logger.warn(message);
+      },
+    });
+    if (invalid > 10) {
+      this.#logger.warn("{count} invalid LINSTOR objects left out", {
+        count: invalid,
+      });
+    }
+    const changed = !this.#linstorPolled ||
+      linstorDataChanged(this.#linstor, next);
+    this.#linstor = next;
+    this.#linstorPolled = true;
+    if (changed) this.#scheduleWakeup();
+  }
+
+  /** Records a failed poll: keeps the last good data, sets `lastError`. */
+  applyLinstorError(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.#linstor = Object.freeze({ ...this.#linstor, lastError: message });
+  }
+
+  #afterKube(changed: boolean): void {
+    if (changed) this.#scheduleWakeup();
+  }
+
+  #scheduleWakeup(): void {
+    if (this.#wakeScheduled || this.#signal?.aborted) return;
+    this.#wakeScheduled = true;
+    const fire = () => {
+      this.#wakeScheduled = false;
+      this.wakeups.notify();
+    };
+    if (this.#debounceMs === 0) {
+      queueMicrotask(fire);
+      return;
+    }
+    this.#clock.sleep(this.#debounceMs, this.#signal).then(fire, () => {
+      this.#wakeScheduled = false;
+    });
+  }
+}
+
+/** What `startClusterState()` reads from. */
+export interface StartClusterStateDeps {
+  /** Time source of every timer and timestamp. */
+  clock: Clock;
+  /** LINSTOR; without it no poller runs and readiness does not wait for it. */
+  linstor?: LinstorReader;
+  /**
+   * Starts the informer of one kind feeding `options.sink`, running until
+   * `options.signal` aborts (e.g. `(kind, o) => startInformer(kube, kind, o)`).
+   * Required when `options.kinds` is not empty.
+   */
+  informers?: InformerStarter;
+}
+
+/** Starts one informer; the returned promise (if any) settles when it stopped. */
+export type InformerStarter = <K extends KubeKind>(
+  kind: K,
+  options: {
+    sink: KubeSink<KubeObjectOf[K]>;
+    signal: AbortSignal;
+    clock: Clock;
+    transform: (object: KubeObjectOf[K]) => KubeObjectOf[K];
+  },
+) => unknown;
+
+/** Options of `startClusterState()`. */
+export interface StartClusterStateOptions {
+  /** Kubernetes kinds to watch; only these are cached. */
+  kinds: Iterable<KubeKind>;
+  /** Stops the poller and the informers. */
+  signal: AbortSignal;
+  /**
+   * Pause between the end of one LINSTOR poll and the start of the next.
+   * @default {10000}
+   */
+  pollIntervalMs?: number;
+  /**
+   * A poll (all five calls) taking longer is aborted and counted as failed.
+   * @default {30000}
+   */
+  pollTimeoutMs?: number;
+  /**
+   * Debounce of the change wake-ups.
+   * @default {200}
+   */
+  wakeupDebounceMs?: number;
+  /** Logger; default category `["linstor-suite", "state"]`. */
+  logger?: Logger;
+  /** Registry for the `linstor_suite_state_*` metrics. */
+  metrics?: Registry;
+}
+
+/** A running `ClusterState`. */
+export interface RunningClusterState {
+  /** The model. */
+  readonly state: ClusterState;
+  /** Settles when the poller and every informer stopped (after the signal aborted). */
+  readonly stopped: Promise<void>;
+}
+
+/** Drops `metadata.managedFields` (never read, often most of an object's size). */
+export function stripManagedFields<T extends { metadata?: object }>(
+  object: T,
+): T {
+  const metadata = object.metadata as { managedFields?: unknown } | undefined;
+  if (metadata?.managedFields === undefined) return object;
+  const { managedFields: _, ...rest } = metadata;
+  return { ...object, metadata: rest };
+}
+
+function validateMs(what: string, value: number, allowZero: boolean): number {
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new RangeError(
+      `Cannot start cluster state with ${what} "${value}": must be a ${
+        allowZero ? "non-negative" : "positive"
+      } number of ms`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Creates the `ClusterState` and runs its LINSTOR poller and the informers of
+ * `options.kinds` until `options.signal` aborts. A failed or timed-out poll
+ * keeps the last good data (only `lastError` changes) and is retried at the
+ * next interval.
+ */
+export function startClusterState(
+  deps: StartClusterStateDeps,
+  options: StartClusterStateOptions,
+): RunningClusterState {
+  const intervalMs = validateMs(
+    "poll interval",
+    options.pollIntervalMs ?? LINSTOR_DEFAULT_POLL_INTERVAL_MS,
+    false,
+  );
+  const timeoutMs = validateMs(
+    "poll timeout",
+    options.pollTimeoutMs ?? STATE_DEFAULT_POLL_TIMEOUT_MS,
+    false,
+  );
+  const kinds = [...new Set(options.kinds)];
+  if (kinds.length > 0 && deps.informers === undefined) {
+    throw new TypeError(
+      `Cannot watch Kubernetes kinds "${kinds.join(", ")}": no informers given`,
+    );
+  }
+  const logger = options.logger ?? getLogger([LOG_CATEGORY, "state"]);
+  const state = new ClusterState({ clock: deps.clock }, {
+    kinds,
+    requireLinstor: deps.linstor !== undefined,
+    signal: options.signal,
+    logger,
+    ...(options.wakeupDebounceMs === undefined
+      ? {}
+      : { wakeupDebounceMs: options.wakeupDebounceMs }),
+  });
+  const metrics = options.metrics === undefined
+    ? undefined
+    : registerMetrics(options.metrics, state, deps.clock);
+  const tasks: Promise<unknown>[] = [];
+  if (deps.linstor !== undefined) {
+    tasks.push(runPoller(state, deps.linstor, {
+      clock: deps.clock,
+      intervalMs,
+      timeoutMs,
+      signal: options.signal,
+      logger,
+      metrics,
+    }));
+  }
+  for (const kind of kinds) {
+    tasks.push(startOneInformer(deps.informers!, kind, state, {
+      clock: deps.clock,
+      signal: options.signal,
+      logger,
+    }));
+  }
+  return {
+    state,
+    stopped: Promise.allSettled(tasks).then(() => {}),
+  };
+}
+
+async function startOneInformer<K extends KubeKind>(
+  informers: InformerStarter,
+  kind: K,
+  state: ClusterState,
+  options: { clock: Clock; signal: AbortSignal; logger: Logger },
+): Promise<void> {
+  if (!KUBE_KINDS.includes(kind)) return;
+  try {
+    await informers(kind, {
+      sink: state.sink(kind),
+      signal: options.signal,
+      clock: options.clock,
+      transform: stripManagedFields,
+    });
+  } catch (error) {
+    if (!options.signal.aborted) {
+      options.logger.error("Informer of {kind} stopped: {error}", {
+        kind,
+        error,
+      });
+    }
+  }
+}
+
+interface PollMetrics {
+  polls: Counter<"result">;
+  duration: Histogram;
+}
+
+function registerMetrics(
+  registry: Registry,
+  state: ClusterState,
+  clock: Clock,
+): PollMetrics {
+  const polls = new Counter({
+    name: METRIC_STATE_LINSTOR_POLL_TOTAL,
+    help: "LINSTOR polls of the state model by result",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
+  polls.inc({ result: "success" }, 0);
+  polls.inc({ result: "error" }, 0);
+  const duration = new Histogram({
+    name: METRIC_STATE_LINSTOR_POLL_DURATION_SECONDS,
+    help: "Duration of LINSTOR polls (all five list calls) in seconds",
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  new Gauge({
+    name: METRIC_STATE_LINSTOR_DATA_AGE_SECONDS,
+    help:
+      "Age of the last good LINSTOR data in seconds (+Inf before the first successful poll)",
+    registers: [registry],
+    collect() {
+      const observedAt = state.snapshot().linstor.observedAt;
+      this.set(
+        observedAt === undefined
+          ? Infinity
+          : Math.max(0, clock.now() - observedAt) / 1000,
+      );
+    },
+  });
+  new Gauge({
+    name: METRIC_STATE_KUBE_OBJECTS,
+    help: "Kubernetes objects cached by the state model by kind",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+    collect() {
+      for (const kind of state.snapshot().kube.subscribed) {
+        this.set({ kind }, state.kubeObjectCount(kind));
+      }
+    },
+  });
+  return { polls, duration };
+}
+
+async function runPoller(
+  state: ClusterState,
+  reader: LinstorReader,
+  options: {
+    clock: Clock;
+    intervalMs: number;
+    timeoutMs: number;
+    signal: AbortSignal;
+    logger: Logger;
+    metrics: PollMetrics | undefined;
+  },
+): Promise<void> {
+  const { clock, signal, logger, metrics } = options;
+  let failing = false;
+  while (!signal.aborted) {
+    const startedAt = clock.now();
+    try {
+      const data = await pollLinstor(reader, {
+        clock,
+        timeoutMs: options.timeoutMs,
+        signal,
+      });
+      const observedAt = clock.now();
+      state.applyLinstorData(data, observedAt);
+      metrics?.polls.inc({ result: "success" });
+      metrics?.duration.observe((observedAt - startedAt) / 1000);
+      if (failing) logger.info("LINSTOR poll recovered");
+      failing = false;
+    } catch (error) {
+      if (signal.aborted) break;
+      state.applyLinstorError(error);
+      metrics?.polls.inc({ result: "error" });
+      metrics?.duration.observe((clock.now() - startedAt) / 1000);
+      // Log the first failure loudly, repeats at debug level.
+      logger[failing ? "debug" : "warn"](
+        "LINSTOR poll failed, keeping the last good data: {error}",
+        {
+          error: error instanceof Error ? error.message : String(error),
+        },
+      );
+      failing = true;
+    }
+    try {
+      await clock.sleep(options.intervalMs, signal);
+    } catch {
+      break;
+    }
+  }
+}

@@ -1,0 +1,459 @@
+/**
+ * Pure conversion of LINSTOR list results into the indexed `LinstorView`.
+ *
+ * A rebuild reuses every object of the previous view whose content did not
+ * change (same identity), so consumers can memoize by identity and
+ * `linstorDataChanged()` is a handful of reference comparisons.
+ *
+ * @module
+ */
+import {
+  DISK_STATE_UP_TO_DATE,
+  LINSTOR_HOSTNAME_PROPS,
+  RESOURCE_FLAG_TIE_BREAKER,
+  RESOURCE_FLAGS_DELETING,
+  RESOURCE_FLAGS_DISKLESS,
+  RESOURCE_FLAGS_INACTIVE,
+  THIN_PROVIDER_KINDS,
+} from "../constants.ts";
+import type {
+  Node,
+  Props,
+  ResourceDefinition,
+  ResourceGroup,
+  ResourceWithVolumes,
+  StoragePool,
+  Volume,
+} from "../linstor/types.ts";
+import { deepEqual } from "./_equal.ts";
+import { freezeMap } from "./_cow_map.ts";
+import type {
+  LinstorNodeInfo,
+  LinstorView,
+  PoolInfo,
+  Replica,
+  ReplicaRole,
+  ReplicaVolume,
+  ResourceDefinitionInfo,
+  ResourceGroupInfo,
+  VolumeDefinitionInfo,
+} from "./types.ts";
+
+/** The raw result of one LINSTOR poll: one list call per kind. */
+export interface LinstorData {
+  /** `GET /v1/nodes`. */
+  readonly nodes: readonly Node[];
+  /** `GET /v1/view/storage-pools?cached=true`. */
+  readonly storagePools: readonly StoragePool[];
+  /** `GET /v1/view/resources`. */
+  readonly resources: readonly ResourceWithVolumes[];
+  /** `GET /v1/resource-definitions?with_volume_definitions=true`. */
+  readonly resourceDefinitions: readonly ResourceDefinition[];
+  /** `GET /v1/resource-groups`. */
+  readonly resourceGroups: readonly ResourceGroup[];
+}
+
+/** Options of `buildLinstorView()`. */
+export interface BuildLinstorViewOptions {
+  /** When the data was fetched (ms since the epoch); `undefined` for "never". */
+  observedAt: number | undefined;
+  /** Message of the last failed poll, if the newest attempt failed. */
+  lastError?: string | undefined;
+  /** The view to reuse unchanged objects from. */
+  previous?: LinstorView | undefined;
+  /** Called once per wire object that cannot be indexed (e.g. no name). */
+  onInvalid?: (message: string) => void;
+}
+
+const EMPTY_PROPS: Readonly<Props> = Object.freeze({});
+const EMPTY_LIST: readonly never[] = Object.freeze([]);
+
+/** The empty view of a process that has not polled LINSTOR yet. */
+export function emptyLinstorView(lastError?: string): LinstorView {
+  const empty = freezeMap(new Map<string, never>());
+  return Object.freeze({
+    observedAt: undefined,
+    lastError,
+    nodes: empty,
+    nodesByHostname: empty,
+    poolsByNode: empty,
+    resourceDefinitions: empty,
+    resourceGroups: empty,
+    replicasByResource: empty,
+    replicasByNode: empty,
+  });
+}
+
+/**
+ * The role of a replica from its cumulative flags: `TIE_BREAKER` makes a
+ * tie-breaker; `DISKLESS`, `DRBD_DISKLESS`, `NVME_INITIATOR` or
+ * `EBS_INITIATOR` a diskless client; anything else is diskful. Flags are
+ * compared case-insensitively.
+ */
+export function classifyReplicaRole(flags: readonly string[]): ReplicaRole {
+  const upper = flags.map((flag) => flag.toUpperCase());
+  if (upper.includes(RESOURCE_FLAG_TIE_BREAKER)) return "tie-breaker";
+  if (upper.some((flag) => RESOURCE_FLAGS_DISKLESS.includes(flag))) {
+    return "diskless";
+  }
+  return "diskful";
+}
+
+/** Whether two views hold the same LINSTOR data (ignoring poll metadata). */
+export function linstorDataChanged(
+  previous: LinstorView,
+  next: LinstorView,
+): boolean {
+  return previous.nodes !== next.nodes ||
+    previous.poolsByNode !== next.poolsByNode ||
+    previous.resourceDefinitions !== next.resourceDefinitions ||
+    previous.resourceGroups !== next.resourceGroups ||
+    previous.replicasByResource !== next.replicasByResource;
+}
+
+/**
+ * Builds the indexed view of one successful poll.
+ *
+ * Objects without the fields that identify them (a node without `name`, a
+ * resource without `name` or `node_name`, …) are reported through
+ * `onInvalid` and left out; everything else is kept.
+ */
+export function buildLinstorView(
+  data: LinstorData,
+  options: BuildLinstorViewOptions,
+): LinstorView {
+  const previous = options.previous;
+  const invalid = options.onInvalid ?? (() => {});
+  const nodes = buildNodes(data.nodes, previous, invalid);
+  const nodesByHostname = nodes === previous?.nodes
+    ? previous.nodesByHostname
+    : indexByHostname(nodes);
+  const poolsByNode = buildPools(data.storagePools, previous, invalid);
+  const resourceDefinitions = buildByName(
+    data.resourceDefinitions,
+    previous?.resourceDefinitions,
+    toResourceDefinition,
+    "resource definition",
+    invalid,
+  );
+  const resourceGroups = buildByName(
+    data.resourceGroups,
+    previous?.resourceGroups,
+    toResourceGroup,
+    "resource group",
+    invalid,
+  );
+  const { replicasByResource, replicasByNode } = buildReplicas(
+    data.resources,
+    previous,
+    invalid,
+  );
+  return Object.freeze({
+    observedAt: options.observedAt,
+    lastError: options.lastError,
+    nodes,
+    nodesByHostname,
+    poolsByNode,
+    resourceDefinitions,
+    resourceGroups,
+    replicasByResource,
+    replicasByNode,
+  });
+}
+
+function upperFlags(flags: readonly string[] | undefined): readonly string[] {
+  if (flags === undefined || flags.length === 0) return EMPTY_LIST;
+  return Object.freeze(flags.map((flag) => flag.toUpperCase()));
+}
+
+function frozenProps(props: Props | undefined): Readonly<Props> {
+  if (props === undefined) return EMPTY_PROPS;
+  return Object.freeze({ ...props });
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** `next` when it differs from `previous`, else `previous` (identity kept). */
+function reuse<T>(previous: T | undefined, next: T): T {
+  return previous !== undefined && deepEqual(previous, next) ? previous : next;
+}
+
+/** The previous map when every entry of `next` is the previous object. */
+function reuseMap<V>(
+  previous: ReadonlyMap<string, V> | undefined,
+  next: Map<string, V>,
+): ReadonlyMap<string, V> {
+  if (previous !== undefined && previous.size === next.size) {
+    let same = true;
+    for (const [key, value] of next) {
+      if (previous.get(key) !== value) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return previous;
+  }
+  return freezeMap(next);
+}
+
+function buildNodes(
+  wire: readonly Node[],
+  previous: LinstorView | undefined,
+  invalid: (message: string) => void,
+): ReadonlyMap<string, LinstorNodeInfo> {
+  const nodes = new Map<string, LinstorNodeInfo>();
+  for (const node of wire) {
+    if (!node.name) {
+      invalid(`Cannot index LINSTOR node: it has no "name"`);
+      continue;
+    }
+    const connectionStatus = (node.connection_status ?? "UNKNOWN")
+      .toUpperCase();
+    const info: LinstorNodeInfo = Object.freeze({
+      name: node.name,
+      type: (node.type ?? "").toUpperCase(),
+      connectionStatus,
+      online: connectionStatus === "ONLINE",
+      flags: upperFlags(node.flags),
+      props: frozenProps(node.props),
+    });
+    nodes.set(node.name, reuse(previous?.nodes.get(node.name), info));
+  }
+  return reuseMap(previous?.nodes, nodes);
+}
+
+function indexByHostname(
+  nodes: ReadonlyMap<string, LinstorNodeInfo>,
+): ReadonlyMap<string, LinstorNodeInfo> {
+  const byHostname = new Map<string, LinstorNodeInfo>();
+  for (const node of nodes.values()) {
+    const hostname = LINSTOR_HOSTNAME_PROPS
+      .map((key) => node.props[key])
+      .find((value) => value !== undefined && value !== "");
+    if (hostname === undefined) continue;
+    const existing = byHostname.get(hostname);
+    // Two nodes claiming one hostname: prefer the one named like it, then
+    // the first by name, so the answer does not depend on list order.
+    if (
+      existing === undefined ||
+      (existing.name !== hostname &&
+        (node.name === hostname || node.name < existing.name))
+    ) {
+      byHostname.set(hostname, node);
+    }
+  }
+  return freezeMap(byHostname);
+}
+
+function buildPools(
+  wire: readonly StoragePool[],
+  previous: LinstorView | undefined,
+  invalid: (message: string) => void,
+): ReadonlyMap<string, ReadonlyMap<string, PoolInfo>> {
+  const byNode = new Map<string, Map<string, PoolInfo>>();
+  for (const pool of wire) {
+    if (!pool.node_name || !pool.storage_pool_name) {
+      invalid(
+        `Cannot index LINSTOR storage pool "${
+          pool.storage_pool_name ?? ""
+        }" on node "${pool.node_name ?? ""}": it has no node or pool name`,
+      );
+      continue;
+    }
+    const providerKind = (pool.provider_kind ?? "").toUpperCase();
+    const info: PoolInfo = Object.freeze({
+      node: pool.node_name,
+      name: pool.storage_pool_name,
+      providerKind,
+      thin: THIN_PROVIDER_KINDS.includes(providerKind) ||
+        pool.static_traits?.["Provisioning"]?.toLowerCase() === "thin",
+      freeKib: pool.free_capacity,
+      totalKib: pool.total_capacity,
+      props: frozenProps(pool.props),
+    });
+    let pools = byNode.get(pool.node_name);
+    if (pools === undefined) {
+      pools = new Map();
+      byNode.set(pool.node_name, pools);
+    }
+    const old = previous?.poolsByNode.get(pool.node_name)?.get(info.name);
+    pools.set(info.name, reuse(old, info));
+  }
+  const result = new Map<string, ReadonlyMap<string, PoolInfo>>();
+  for (const [node, pools] of byNode) {
+    result.set(node, reuseMap(previous?.poolsByNode.get(node), pools));
+  }
+  return reuseMap(previous?.poolsByNode, result);
+}
+
+function buildByName<W extends { name?: string }, I>(
+  wire: readonly W[],
+  previous: ReadonlyMap<string, I> | undefined,
+  convert: (item: W & { name: string }) => I,
+  what: string,
+  invalid: (message: string) => void,
+): ReadonlyMap<string, I> {
+  const items = new Map<string, I>();
+  for (const item of wire) {
+    if (!item.name) {
+      invalid(`Cannot index LINSTOR ${what}: it has no "name"`);
+      continue;
+    }
+    const info = convert(item as W & { name: string });
+    items.set(item.name, reuse(previous?.get(item.name), info));
+  }
+  return reuseMap(previous, items);
+}
+
+function toResourceDefinition(
+  rd: ResourceDefinition & { name: string },
+): ResourceDefinitionInfo {
+  const volumeDefinitions: VolumeDefinitionInfo[] = [];
+  for (const vd of rd.volume_definitions ?? []) {
+    volumeDefinitions.push(Object.freeze({
+      volumeNumber: vd.volume_number ?? 0,
+      sizeKib: vd.size_kib,
+      props: frozenProps(vd.props),
+    }));
+  }
+  volumeDefinitions.sort((a, b) => a.volumeNumber - b.volumeNumber);
+  return Object.freeze({
+    name: rd.name,
+    resourceGroup: rd.resource_group_name,
+    flags: upperFlags(rd.flags),
+    props: frozenProps(rd.props),
+    volumeDefinitions: Object.freeze(volumeDefinitions),
+  });
+}
+
+function toResourceGroup(
+  rg: ResourceGroup & { name: string },
+): ResourceGroupInfo {
+  return Object.freeze({
+    name: rg.name,
+    selectFilter: deepFreeze(structuredClone(rg.select_filter ?? {})),
+    props: frozenProps(rg.props),
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function toReplicaVolume(volume: Volume): ReplicaVolume {
+  const diskState = volume.state?.disk_state;
+  return Object.freeze({
+    volumeNumber: volume.volume_number ?? 0,
+    storagePool: volume.storage_pool_name,
+    providerKind: volume.provider_kind?.toUpperCase(),
+    diskState: diskState === "" ? undefined : diskState,
+    allocatedKib: volume.allocated_size_kib,
+    usableKib: volume.usable_size_kib,
+  });
+}
+
+function toReplica(
+  resource: ResourceWithVolumes & { name: string; node_name: string },
+): Replica {
+  const flags = upperFlags(resource.flags);
+  const volumes = (resource.volumes ?? []).map(toReplicaVolume);
+  volumes.sort((a, b) => a.volumeNumber - b.volumeNumber);
+  return Object.freeze({
+    resource: resource.name,
+    node: resource.node_name,
+    role: classifyReplicaRole(flags),
+    flags,
+    deleting: flags.some((flag) => RESOURCE_FLAGS_DELETING.includes(flag)),
+    inactive: flags.some((flag) => RESOURCE_FLAGS_INACTIVE.includes(flag)),
+    inUse: resource.state?.in_use,
+    volumes: Object.freeze(volumes),
+    upToDate: volumes.length > 0 &&
+      volumes.every((volume) => volume.diskState === DISK_STATE_UP_TO_DATE),
+    createdAt: resource.create_timestamp,
+    props: frozenProps(resource.props),
+  });
+}
+
+function buildReplicas(
+  wire: readonly ResourceWithVolumes[],
+  previous: LinstorView | undefined,
+  invalid: (message: string) => void,
+): {
+  replicasByResource: ReadonlyMap<string, readonly Replica[]>;
+  replicasByNode: ReadonlyMap<string, readonly Replica[]>;
+} {
+  const byResource = new Map<string, Map<string, Replica>>();
+  for (const resource of wire) {
+    if (!resource.name || !resource.node_name) {
+      invalid(
+        `Cannot index LINSTOR resource "${resource.name ?? ""}" on node "${
+          resource.node_name ?? ""
+        }": it has no resource or node name`,
+      );
+      continue;
+    }
+    const replica = toReplica(
+      resource as ResourceWithVolumes & { name: string; node_name: string },
+    );
+    const old = previous?.replicasByResource.get(replica.resource)?.find((r) =>
+      r.node === replica.node
+    );
+    let replicas = byResource.get(replica.resource);
+    if (replicas === undefined) {
+      replicas = new Map();
+      byResource.set(replica.resource, replicas);
+    }
+    replicas.set(replica.node, reuse(old, replica));
+  }
+  const resourceLists = new Map<string, readonly Replica[]>();
+  const nodeLists = new Map<string, Replica[]>();
+  for (const [name, replicas] of byResource) {
+    const list = [...replicas.values()].sort((a, b) =>
+      compareStrings(a.node, b.node)
+    );
+    resourceLists.set(
+      name,
+      reuseList(previous?.replicasByResource.get(name), list),
+    );
+    for (const replica of list) {
+      let onNode = nodeLists.get(replica.node);
+      if (onNode === undefined) {
+        onNode = [];
+        nodeLists.set(replica.node, onNode);
+      }
+      onNode.push(replica);
+    }
+  }
+  const nodeResult = new Map<string, readonly Replica[]>();
+  for (const [node, list] of nodeLists) {
+    list.sort((a, b) => compareStrings(a.resource, b.resource));
+    nodeResult.set(node, reuseList(previous?.replicasByNode.get(node), list));
+  }
+  const replicasByResource = reuseMap(
+    previous?.replicasByResource,
+    resourceLists,
+  );
+  const replicasByNode = replicasByResource === previous?.replicasByResource
+    ? previous.replicasByNode
+    : reuseMap(previous?.replicasByNode, nodeResult);
+  return { replicasByResource, replicasByNode };
+}
+
+function reuseList<T>(
+  previous: readonly T[] | undefined,
+  next: T[],
+): readonly T[] {
+  if (
+    previous !== undefined && previous.length === next.length &&
+    previous.every((item, i) => item === next[i])
+  ) {
+    return previous;
+  }
+  return Object.freeze(next);
+}

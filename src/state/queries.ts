@@ -1,0 +1,209 @@
+/**
+ * Pure queries over a `Snapshot` (no I/O, no clock: time comes in as `now`).
+ *
+ * @module
+ */
+import type {
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1Pod,
+} from "@kubernetes/client-node";
+import {
+  CSI_DRIVER_NAME,
+  CSI_VOLUME_NUMBER_LIMIT,
+  LABEL_HOSTNAME,
+} from "../constants.ts";
+import type { LinstorNodeInfo, PoolInfo, Replica, Snapshot } from "./types.ts";
+
+const NO_REPLICAS: readonly Replica[] = Object.freeze([]);
+
+/** A parsed LINSTOR CSI volume handle. */
+export interface VolumeHandle {
+  /** LINSTOR resource definition name. */
+  readonly resource: string;
+  /** Volume number inside the resource definition (0 without `/volNr`). */
+  readonly volume: number;
+}
+
+/**
+ * Parses a LINSTOR CSI volume handle, `<rd>` or `<rd>/<volNr>`, like
+ * linstor-csi's `ParseVolumeId`.
+ *
+ * @throws {SyntaxError} when the handle is empty, has an empty resource name,
+ * whitespace, more than one `/`, or a volume number that is not a decimal
+ * integer in [0, 65536).
+ */
+export function parseVolumeHandle(handle: string): VolumeHandle {
+  if (typeof handle !== "string" || handle === "") {
+    throw new SyntaxError(
+      `Cannot parse volume handle "${String(handle)}": it is empty`,
+    );
+  }
+  if (/\s/.test(handle)) {
+    throw new SyntaxError(
+      `Cannot parse volume handle "${handle}": it contains whitespace`,
+    );
+  }
+  const parts = handle.split("/");
+  if (parts.length > 2) {
+    throw new SyntaxError(
+      `Cannot parse volume handle "${handle}": expected "<resource>" or "<resource>/<volume>"`,
+    );
+  }
+  const [resource = "", volumeText] = parts;
+  if (resource === "") {
+    throw new SyntaxError(
+      `Cannot parse volume handle "${handle}": the resource name is empty`,
+    );
+  }
+  if (volumeText === undefined) return Object.freeze({ resource, volume: 0 });
+  if (!/^\d{1,5}$/.test(volumeText)) {
+    throw new SyntaxError(
+      `Cannot parse volume handle "${handle}": the volume number "${volumeText}" is not a decimal integer`,
+    );
+  }
+  const volume = Number(volumeText);
+  if (volume >= CSI_VOLUME_NUMBER_LIMIT) {
+    throw new SyntaxError(
+      `Cannot parse volume handle "${handle}": the volume number ${volume} is not below ${CSI_VOLUME_NUMBER_LIMIT}`,
+    );
+  }
+  return Object.freeze({ resource, volume });
+}
+
+/** The replicas of LINSTOR resource `resource`, sorted by node (empty if none). */
+export function replicasOf(
+  snapshot: Snapshot,
+  resource: string,
+): readonly Replica[] {
+  return snapshot.linstor.replicasByResource.get(resource) ?? NO_REPLICAS;
+}
+
+/** The replicas on LINSTOR node `node`, sorted by resource (empty if none). */
+export function replicasOnNode(
+  snapshot: Snapshot,
+  node: string,
+): readonly Replica[] {
+  return snapshot.linstor.replicasByNode.get(node) ?? NO_REPLICAS;
+}
+
+/** The storage pools of LINSTOR node `node`, sorted by name. */
+export function poolsOf(snapshot: Snapshot, node: string): readonly PoolInfo[] {
+  const pools = snapshot.linstor.poolsByNode.get(node);
+  if (pools === undefined) return [];
+  return [...pools.values()].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+  );
+}
+
+/**
+ * The LINSTOR node backing Kubernetes node `kubeNodeName`: the node with the
+ * same name, else the one whose `Aux/topology/kubernetes.io/hostname` (or
+ * `Aux/kubernetes.io/hostname`) property equals the Kubernetes node's name
+ * or its `kubernetes.io/hostname` label (when the node is in the snapshot).
+ */
+export function linstorNodeFor(
+  snapshot: Snapshot,
+  kubeNodeName: string,
+): LinstorNodeInfo | undefined {
+  const linstor = snapshot.linstor;
+  const byName = linstor.nodes.get(kubeNodeName);
+  if (byName !== undefined) return byName;
+  const byHostname = linstor.nodesByHostname.get(kubeNodeName);
+  if (byHostname !== undefined) return byHostname;
+  const label = snapshot.kube.nodes.get(kubeNodeName)?.metadata?.labels
+    ?.[LABEL_HOSTNAME];
+  if (label === undefined || label === kubeNodeName) return undefined;
+  return linstor.nodes.get(label) ?? linstor.nodesByHostname.get(label);
+}
+
+/**
+ * The `namespace/name` of every PVC a pod uses: `persistentVolumeClaim`
+ * volumes and generic ephemeral volumes (claim `<pod>-<volume>`), in volume
+ * order without duplicates.
+ */
+export function claimsOfPod(pod: V1Pod): readonly string[] {
+  const namespace = pod.metadata?.namespace ?? "default";
+  const claims: string[] = [];
+  for (const volume of pod.spec?.volumes ?? []) {
+    let claim: string | undefined;
+    if (volume.persistentVolumeClaim?.claimName) {
+      claim = volume.persistentVolumeClaim.claimName;
+    } else if (volume.ephemeral && pod.metadata?.name) {
+      claim = `${pod.metadata.name}-${volume.name}`;
+    }
+    if (claim === undefined) continue;
+    const key = `${namespace}/${claim}`;
+    if (!claims.includes(key)) claims.push(key);
+  }
+  return claims;
+}
+
+/** The PVCs of `pod` present in the snapshot, in volume order. */
+export function pvcsOfPod(
+  snapshot: Snapshot,
+  pod: V1Pod,
+): readonly V1PersistentVolumeClaim[] {
+  const pvcs: V1PersistentVolumeClaim[] = [];
+  for (const key of claimsOfPod(pod)) {
+    const pvc = snapshot.kube.persistentVolumeClaims.get(key);
+    if (pvc !== undefined) pvcs.push(pvc);
+  }
+  return pvcs;
+}
+
+/** The pods using PVC `namespace/name`, sorted by `namespace/name`. */
+export function podsOfClaim(
+  snapshot: Snapshot,
+  claimKey: string,
+): readonly V1Pod[] {
+  return snapshot.kube.podsByClaim.get(claimKey) ?? [];
+}
+
+/** The LINSTOR CSI PVs of LINSTOR resource `resource`, sorted by name. */
+export function pvsOfResource(
+  snapshot: Snapshot,
+  resource: string,
+): readonly V1PersistentVolume[] {
+  return snapshot.kube.pvsByResource.get(resource) ?? [];
+}
+
+/** The LINSTOR resource and volume of a PV, `undefined` for non-LINSTOR or malformed PVs. */
+export function volumeHandleOfPv(
+  pv: V1PersistentVolume,
+): VolumeHandle | undefined {
+  const csi = pv.spec?.csi;
+  if (csi?.driver !== CSI_DRIVER_NAME) return undefined;
+  try {
+    return parseVolumeHandle(csi.volumeHandle);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the LINSTOR data of `snapshot` is missing or older than `maxAgeMs`
+ * at `now` (both in ms).
+ */
+export function isStale(
+  snapshot: Snapshot,
+  now: number,
+  maxAgeMs: number,
+): boolean {
+  if (!Number.isFinite(maxAgeMs) || maxAgeMs < 0) {
+    throw new RangeError(
+      `Cannot check staleness with maximum age "${maxAgeMs}": must be a non-negative number of ms`,
+    );
+  }
+  const observedAt = snapshot.linstor.observedAt;
+  return observedAt === undefined || now - observedAt > maxAgeMs;
+}
+
+/** Age of the LINSTOR data in ms at `now`; `undefined` before the first poll. */
+export function linstorDataAge(
+  snapshot: Snapshot,
+  now: number,
+): number | undefined {
+  const observedAt = snapshot.linstor.observedAt;
+  return observedAt === undefined ? undefined : Math.max(0, now - observedAt);
+}

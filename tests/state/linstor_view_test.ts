@@ -1,0 +1,384 @@
+import assert from "node:assert/strict";
+import {
+  buildLinstorView,
+  classifyReplicaRole,
+  type LinstorData,
+  linstorDataChanged,
+  type ReplicaRole,
+} from "../../src/state/mod.ts";
+import {
+  linstorNode,
+  resource,
+  resourceDefinition,
+  resourceGroup,
+  storagePool,
+} from "../_builders/mod.ts";
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function data(partial: Partial<LinstorData>): LinstorData {
+  return {
+    nodes: [],
+    storagePools: [],
+    resources: [],
+    resourceDefinitions: [],
+    resourceGroups: [],
+    ...partial,
+  };
+}
+
+Deno.test("classifyReplicaRole() classifies cumulative flags", async (t) => {
+  const cases: { name: string; flags: string[]; role: ReplicaRole }[] = [
+    { name: "no flags is diskful", flags: [], role: "diskful" },
+    {
+      name: "tie-breaker with its cumulative diskless flags",
+      flags: ["DISKLESS", "DRBD_DISKLESS", "TIE_BREAKER"],
+      role: "tie-breaker",
+    },
+    { name: "TIE_BREAKER alone", flags: ["TIE_BREAKER"], role: "tie-breaker" },
+    {
+      name: "DRBD diskless client",
+      flags: ["DISKLESS", "DRBD_DISKLESS"],
+      role: "diskless",
+    },
+    {
+      name: "deprecated DISKLESS alone",
+      flags: ["DISKLESS"],
+      role: "diskless",
+    },
+    {
+      name: "NVMe initiator",
+      flags: ["DISKLESS", "NVME_INITIATOR"],
+      role: "diskless",
+    },
+    { name: "EBS initiator", flags: ["EBS_INITIATOR"], role: "diskless" },
+    {
+      name: "lower-case flags",
+      flags: ["diskless", "drbd_diskless", "tie_breaker"],
+      role: "tie-breaker",
+    },
+    {
+      name: "deleting diskful stays diskful",
+      flags: ["DELETE", "DRBD_DELETE"],
+      role: "diskful",
+    },
+    {
+      name: "inactive diskful stays diskful",
+      flags: ["INACTIVE", "EVICTED"],
+      role: "diskful",
+    },
+    {
+      name: "diskful being converted (DISK_ADDING) is still diskless",
+      flags: ["DISKLESS", "DRBD_DISKLESS", "DISK_ADDING"],
+      role: "diskless",
+    },
+    {
+      name: "AUTO_DISKFUL alone is diskful",
+      flags: ["AUTO_DISKFUL"],
+      role: "diskful",
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      assert.equal(classifyReplicaRole(c.flags), c.role);
+    });
+  }
+});
+
+Deno.test("buildLinstorView() derives replica fields from the wire", async (t) => {
+  const cases: {
+    name: string;
+    wire: ReturnType<typeof resource>;
+    expect: {
+      role: ReplicaRole;
+      deleting: boolean;
+      inactive: boolean;
+      upToDate: boolean;
+      diskStates: (string | undefined)[];
+      inUse: boolean | undefined;
+    };
+  }[] = [
+    {
+      name: "healthy diskful replica in use",
+      wire: resource("r1", "n1", { inUse: true }),
+      expect: {
+        role: "diskful",
+        deleting: false,
+        inactive: false,
+        upToDate: true,
+        diskStates: ["UpToDate"],
+        inUse: true,
+      },
+    },
+    {
+      name: "tie-breaker reports Diskless",
+      wire: resource("r1", "n1", {
+        flags: ["DISKLESS", "DRBD_DISKLESS", "TIE_BREAKER"],
+        diskState: "Diskless",
+        inUse: false,
+      }),
+      expect: {
+        role: "tie-breaker",
+        deleting: false,
+        inactive: false,
+        upToDate: false,
+        diskStates: ["Diskless"],
+        inUse: false,
+      },
+    },
+    {
+      name: "deleting replica (DRBD_DELETE only)",
+      wire: resource("r1", "n1", { flags: ["DRBD_DELETE"] }),
+      expect: {
+        role: "diskful",
+        deleting: true,
+        inactive: false,
+        upToDate: true,
+        diskStates: ["UpToDate"],
+        inUse: undefined,
+      },
+    },
+    {
+      name: "evicted replica is inactive",
+      wire: resource("r1", "n1", {
+        flags: ["EVICTED", "INACTIVE"],
+        diskState: null,
+      }),
+      expect: {
+        role: "diskful",
+        deleting: false,
+        inactive: true,
+        upToDate: false,
+        diskStates: [undefined],
+        inUse: undefined,
+      },
+    },
+    {
+      name: "non-DRBD replica has no disk state",
+      wire: resource("r1", "n1", { diskState: null }),
+      expect: {
+        role: "diskful",
+        deleting: false,
+        inactive: false,
+        upToDate: false,
+        diskStates: [undefined],
+        inUse: undefined,
+      },
+    },
+    {
+      name: "empty disk state string counts as none",
+      wire: resource("r1", "n1", { diskState: "" }),
+      expect: {
+        role: "diskful",
+        deleting: false,
+        inactive: false,
+        upToDate: false,
+        diskStates: [undefined],
+        inUse: undefined,
+      },
+    },
+    {
+      name: "one outdated volume of two is not up to date",
+      wire: resource("r1", "n1", {
+        volumes: [
+          { volume_number: 1, state: { disk_state: "Outdated" } },
+          { volume_number: 0, state: { disk_state: "UpToDate" } },
+        ],
+      }),
+      expect: {
+        role: "diskful",
+        deleting: false,
+        inactive: false,
+        upToDate: false,
+        diskStates: ["UpToDate", "Outdated"],
+        inUse: undefined,
+      },
+    },
+    {
+      name: "replica without volumes is not up to date",
+      wire: resource("r1", "n1", { volumes: [] }),
+      expect: {
+        role: "diskful",
+        deleting: false,
+        inactive: false,
+        upToDate: false,
+        diskStates: [],
+        inUse: undefined,
+      },
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const view = buildLinstorView(data({ resources: [c.wire] }), {
+        observedAt: T0,
+      });
+      const replica = view.replicasByResource.get("r1")?.[0];
+      assert.ok(replica);
+      assert.deepEqual({
+        role: replica.role,
+        deleting: replica.deleting,
+        inactive: replica.inactive,
+        upToDate: replica.upToDate,
+        diskStates: replica.volumes.map((v) => v.diskState),
+        inUse: replica.inUse,
+      }, c.expect);
+      assert.equal(view.replicasByNode.get("n1")?.[0], replica);
+    });
+  }
+});
+
+Deno.test("buildLinstorView() indexes replicas sorted by node and by resource", () => {
+  const view = buildLinstorView(
+    data({
+      resources: [
+        resource("r2", "n2"),
+        resource("r1", "n3"),
+        resource("r1", "n1"),
+        resource("r2", "n1", { flags: ["DISKLESS", "DRBD_DISKLESS"] }),
+      ],
+    }),
+    { observedAt: T0 },
+  );
+  assert.deepEqual(
+    view.replicasByResource.get("r1")?.map((r) => r.node),
+    ["n1", "n3"],
+  );
+  assert.deepEqual(
+    view.replicasByNode.get("n1")?.map((r) => `${r.resource}:${r.role}`),
+    ["r1:diskful", "r2:diskless"],
+  );
+  assert.equal(view.replicasByResource.size, 2);
+  assert.equal(view.replicasByNode.size, 3);
+  assert.equal(view.observedAt, T0);
+  assert.equal(view.lastError, undefined);
+});
+
+Deno.test("buildLinstorView() normalizes nodes, pools, definitions and groups", () => {
+  const view = buildLinstorView(
+    data({
+      nodes: [
+        linstorNode("n1", { connectionStatus: "Online", type: "Satellite" }),
+        { name: "n2" },
+        linstorNode("n3", {
+          props: { "Aux/topology/kubernetes.io/hostname": "host-3" },
+        }),
+      ],
+      storagePools: [
+        storagePool("n1", "thin", { providerKind: "lvm_thin" }),
+        storagePool("n1", "fat", {
+          providerKind: "LVM",
+          freeKib: null,
+          totalKib: null,
+        }),
+        storagePool("n2", "zfs", {
+          providerKind: "ZFS",
+          staticTraits: { Provisioning: "Thin" },
+        }),
+      ],
+      resourceDefinitions: [
+        resourceDefinition("r1", { volumeSizesKib: [10, 20] }),
+      ],
+      resourceGroups: [resourceGroup("rg", { placeCount: 3 })],
+    }),
+    { observedAt: T0 },
+  );
+  const n1 = view.nodes.get("n1")!;
+  assert.equal(n1.connectionStatus, "ONLINE");
+  assert.equal(n1.online, true);
+  assert.equal(n1.type, "SATELLITE");
+  const n2 = view.nodes.get("n2")!;
+  assert.equal(n2.connectionStatus, "UNKNOWN");
+  assert.equal(n2.online, false);
+  assert.equal(view.nodesByHostname.get("host-3")?.name, "n3");
+  assert.equal(view.nodesByHostname.size, 1);
+  const thin = view.poolsByNode.get("n1")!.get("thin")!;
+  assert.equal(thin.providerKind, "LVM_THIN");
+  assert.equal(thin.thin, true);
+  assert.equal(thin.freeKib, 100 * 1024 * 1024);
+  const fat = view.poolsByNode.get("n1")!.get("fat")!;
+  assert.equal(fat.thin, false);
+  assert.equal(fat.freeKib, undefined);
+  assert.equal(fat.totalKib, undefined);
+  assert.equal(view.poolsByNode.get("n2")!.get("zfs")!.thin, true);
+  assert.deepEqual(
+    view.resourceDefinitions.get("r1")!.volumeDefinitions.map((v) => v.sizeKib),
+    [10, 20],
+  );
+  assert.equal(view.resourceDefinitions.get("r1")!.resourceGroup, "sc-rg");
+  assert.equal(view.resourceGroups.get("rg")!.selectFilter.place_count, 3);
+});
+
+Deno.test("buildLinstorView() reports and skips objects without identity", () => {
+  const messages: string[] = [];
+  const view = buildLinstorView(
+    data({
+      nodes: [{ connection_status: "ONLINE" }, linstorNode("n1")],
+      storagePools: [{ storage_pool_name: "p" }],
+      resources: [{ name: "r1" }, resource("r1", "n1")],
+      resourceDefinitions: [{}],
+      resourceGroups: [{}],
+    }),
+    { observedAt: T0, onInvalid: (m) => messages.push(m) },
+  );
+  assert.equal(messages.length, 5);
+  assert.match(messages[0]!, /^Cannot index LINSTOR node: it has no "name"$/);
+  assert.equal(view.nodes.size, 1);
+  assert.equal(view.replicasByResource.get("r1")?.length, 1);
+  assert.equal(view.poolsByNode.size, 0);
+});
+
+Deno.test("buildLinstorView() keeps identities of unchanged objects", () => {
+  const input = data({
+    nodes: [linstorNode("n1"), linstorNode("n2")],
+    storagePools: [storagePool("n1", "p")],
+    resources: [resource("r1", "n1"), resource("r2", "n2")],
+    resourceDefinitions: [resourceDefinition("r1")],
+    resourceGroups: [resourceGroup("rg")],
+  });
+  const first = buildLinstorView(input, { observedAt: T0 });
+  const same = buildLinstorView(structuredClone(input), {
+    observedAt: T0 + 1000,
+    previous: first,
+  });
+  assert.equal(linstorDataChanged(first, same), false);
+  assert.equal(same.nodes, first.nodes);
+  assert.equal(same.replicasByNode, first.replicasByNode);
+  assert.equal(same.observedAt, T0 + 1000);
+
+  const changedInput = structuredClone(input) as LinstorData;
+  (changedInput.resources as ReturnType<typeof resource>[])[1] = resource(
+    "r2",
+    "n2",
+    { diskState: "Outdated" },
+  );
+  const changed = buildLinstorView(changedInput, {
+    observedAt: T0 + 2000,
+    previous: same,
+  });
+  assert.equal(linstorDataChanged(same, changed), true);
+  assert.notEqual(changed.replicasByResource, same.replicasByResource);
+  assert.equal(
+    changed.replicasByResource.get("r1"),
+    same.replicasByResource.get("r1"),
+  );
+  assert.equal(
+    changed.replicasByResource.get("r2")![0]!.volumes[0]!.diskState,
+    "Outdated",
+  );
+  assert.equal(changed.nodes, same.nodes);
+});
+
+Deno.test("buildLinstorView() returns frozen objects and maps", () => {
+  const view = buildLinstorView(
+    data({ nodes: [linstorNode("n1")], resources: [resource("r1", "n1")] }),
+    { observedAt: T0 },
+  );
+  const replica = view.replicasByResource.get("r1")![0]!;
+  assert.ok(Object.isFrozen(view));
+  assert.ok(Object.isFrozen(replica));
+  assert.ok(Object.isFrozen(replica.volumes));
+  assert.ok(Object.isFrozen(replica.props));
+  assert.ok(Object.isFrozen(view.nodes.get("n1")));
+  assert.equal("set" in view.nodes, false);
+  assert.equal("delete" in view.replicasByResource, false);
+});
