@@ -1,0 +1,697 @@
+/**
+ * `LinstorClient`: typed, grouped calls of the LINSTOR REST API v1.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import {
+  LINSTOR_DEFAULT_HOST,
+  LINSTOR_DEFAULT_TIMEOUT_MS,
+  LOG_CATEGORY,
+  PROGRAM_NAME,
+  VERSION,
+} from "../constants.ts";
+import { SYSTEM_CLOCK } from "../system/clock.ts";
+import { type LinstorClientOptions, parseControllerUrl } from "./_config.ts";
+import { LinstorApiError } from "./_errors.ts";
+import { parseLinstorJson, stringifyLinstorJson } from "./_json.ts";
+import { TokenBucket } from "./_rate_limiter.ts";
+import { parseRetCode } from "./_ret_code.ts";
+import {
+  createTlsHttpClient,
+  defaultFetch,
+  Transport,
+  type TransportResponse,
+} from "./_request.ts";
+import type {
+  ApiCallRc,
+  AutoPlaceRequest,
+  ControllerVersion,
+  Node,
+  NodeCreate,
+  NodeModify,
+  PropsModify,
+  Resource,
+  ResourceCreate,
+  ResourceDefinition,
+  ResourceDefinitionCreate,
+  ResourceDefinitionModify,
+  ResourceGroup,
+  ResourceGroupCreate,
+  ResourceGroupModify,
+  ResourceGroupSpawn,
+  ResourceWithVolumes,
+  StoragePool,
+  StoragePoolCreate,
+  VolumeDefinition,
+  VolumeDefinitionCreate,
+  VolumeDefinitionModify,
+} from "./types.ts";
+
+/** Options every call accepts. */
+export interface CallOptions {
+  /** Cancels the call; it then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Paging of list calls (server-side `limit`/`offset`; 0 = everything). */
+export interface PageOptions extends CallOptions {
+  limit?: number;
+  offset?: number;
+}
+
+/** Filters of `nodes.list()`. */
+export interface NodeListOptions extends PageOptions {
+  /** Node names (repeated `nodes=` keys). */
+  nodes?: readonly string[];
+  /** Property filters, `key` (must exist) or `key=value`. */
+  props?: readonly string[];
+}
+
+/** Filters of `storagePools.list()`. */
+export interface StoragePoolListOptions extends PageOptions {
+  storagePools?: readonly string[];
+  /** Answer from the controller's last known free space (no satellite trip). */
+  cached?: boolean;
+}
+
+/** Filters of `storagePools.view()`. */
+export interface StoragePoolViewOptions extends StoragePoolListOptions {
+  nodes?: readonly string[];
+  props?: readonly string[];
+}
+
+/** Filters of `resourceGroups.list()`. */
+export interface ResourceGroupListOptions extends PageOptions {
+  resourceGroups?: readonly string[];
+  props?: readonly string[];
+}
+
+/** Filters of `resourceDefinitions.list()`. */
+export interface ResourceDefinitionListOptions extends PageOptions {
+  resourceDefinitions?: readonly string[];
+  /** Embed `volume_definitions` in each item. */
+  withVolumeDefinitions?: boolean;
+  props?: readonly string[];
+}
+
+/** Filters of `resources.view()`. */
+export interface ResourceViewOptions extends PageOptions {
+  nodes?: readonly string[];
+  resources?: readonly string[];
+  storagePools?: readonly string[];
+  /** Filters on the resource's own props. */
+  props?: readonly string[];
+}
+
+type QueryValue = string | number | boolean | readonly string[] | undefined;
+
+/** The LINSTOR REST client shared by every mode. Close it when done. */
+export class LinstorClient {
+  /** `/v1/controller` calls. */
+  readonly controller: {
+    /** `GET /v1/controller/version`. */
+    version(options?: CallOptions): Promise<ControllerVersion>;
+  };
+  /** `/v1/nodes` calls. */
+  readonly nodes: {
+    /** `GET /v1/nodes`. */
+    list(options?: NodeListOptions): Promise<Node[]>;
+    /** `GET /v1/nodes/{node}`. */
+    get(node: string, options?: CallOptions): Promise<Node>;
+    /** `POST /v1/nodes`. */
+    create(node: NodeCreate, options?: CallOptions): Promise<ApiCallRc[]>;
+    /** `PUT /v1/nodes/{node}` (type and property changes). */
+    modify(
+      node: string,
+      changes: NodeModify,
+      options?: CallOptions,
+    ): Promise<ApiCallRc[]>;
+    /** `DELETE /v1/nodes/{node}`. */
+    delete(node: string, options?: CallOptions): Promise<ApiCallRc[]>;
+  };
+  /** Storage-pool calls. */
+  readonly storagePools: {
+    /** `GET /v1/nodes/{node}/storage-pools`. */
+    list(
+      node: string,
+      options?: StoragePoolListOptions,
+    ): Promise<StoragePool[]>;
+    /** `GET /v1/view/storage-pools` (all nodes). */
+    view(options?: StoragePoolViewOptions): Promise<StoragePool[]>;
+    /** `POST /v1/nodes/{node}/storage-pools`. */
+    create(
+      node: string,
+      pool: StoragePoolCreate,
+      options?: CallOptions,
+    ): Promise<ApiCallRc[]>;
+    /** `PUT /v1/nodes/{node}/storage-pools/{pool}`. */
+    modify(
+      node: string,
+      pool: string,
+      changes: PropsModify & CallOptions,
+    ): Promise<ApiCallRc[]>;
+    /** `DELETE /v1/nodes/{node}/storage-pools/{pool}`. */
+    delete(
+      node: string,
+      pool: string,
+      options?: CallOptions,
+    ): Promise<ApiCallRc[]>;
+  };
+  /** `/v1/resource-groups` calls. */
+  readonly resourceGroups: {
+    /** `GET /v1/resource-groups`. */
+    list(options?: ResourceGroupListOptions): Promise<ResourceGroup[]>;
+    /** `GET /v1/resource-groups/{rg}`. */
+    get(name: string, options?: CallOptions): Promise<ResourceGroup>;
+    /** `POST /v1/resource-groups`. */
+    create(
+      group: ResourceGroupCreate,
+      options?: CallOptions,
+    ): Promise<ApiCallRc[]>;
+    /** `PUT /v1/resource-groups/{rg}`. */
+    modify(
+      name: string,
+      changes: ResourceGroupModify,
+      options?: CallOptions,
+    ): Promise<ApiCallRc[]>;
+    /** `DELETE /v1/resource-groups/{rg}`. */
+    delete(name: string, options?: CallOptions): Promise<ApiCallRc[]>;
+    /** `POST /v1/resource-groups/{rg}/spawn`. */
+    spawn(
+      name: string,
+      request: ResourceGroupSpawn,
+      options?: CallOptions,
+    ): Promise<ApiCallRc[]>;
+  };
+  /** `/v1/resource-definitions` calls. */
+  readonly resourceDefinitions: {
+    /** `GET /v1/resource-definitions`. */
+    list(
+      options?: ResourceDefinitionListOptions,
+    ): Promise<ResourceDefinition[]>;
+    /** `GET /v1/resource-definitions/{rd}`. */
+    get(name: string, options?: CallOptions): Promise<ResourceDefinition>;
+    /** `POST /v1/resource-definitions`. */
+    create(
+      definition: ResourceDefinitionCreate,
+      options?: CallOptions,
+    ): Promise<ApiCallRc[]>;
+    /** `PUT /v1/resource-definitions/{rd}`. */
+    modify(
+      name: string,
+      changes: ResourceDefinitionModify,
+      options?: CallOptions,
+    ): Promise<ApiCallRc[]>;
+    /** `DELETE /v1/resource-definitions/{rd}`. */
+    delete(name: string, options?: CallOptions): Promise<ApiCallRc[]>;
+    /** `POST /v1/resource-definitions/{rd}/autoplace`. */
+    autoplace(
+      name: string,
+      request: AutoPlaceRequest,
+      options?: CallOptions,
+    ): Promise<ApiCallRc[]>;
+  };
+  /** `/v1/resource-definitions/{rd}/volume-definitions` calls. */
+  readonly volumeDefinitions: {
+    /** `GET …/volume-definitions`. */
+    list(rd: string, options?: CallOptions): Promise<VolumeDefinition[]>;
+    /** `GET …/volume-definitions/{nr}`. */
+    get(
+      rd: string,
+      volumeNumber: number,
+      options?: CallOptions,
+    ): Promise<VolumeDefinition>;
+    /** `POST …/volume-definitions`. */
+    create(
+      rd: string,
+      definition: VolumeDefinitionCreate,
+      options?: CallOptions,
+    ): Promise<ApiCallRc[]>;
+    /** `PUT …/volume-definitions/{nr}` (size, flags and property changes). */
+    modify(
+      rd: string,
+      volumeNumber: number,
+      changes: VolumeDefinitionModify & CallOptions,
+    ): Promise<ApiCallRc[]>;
+    /** `DELETE …/volume-definitions/{nr}`. */
+    delete(
+      rd: string,
+      volumeNumber: number,
+      options?: CallOptions,
+    ): Promise<ApiCallRc[]>;
+  };
+  /** Resource calls. */
+  readonly resources: {
+    /** `GET /v1/view/resources` (with volumes; a satellite round trip). */
+    view(options?: ResourceViewOptions): Promise<ResourceWithVolumes[]>;
+    /** `GET /v1/resource-definitions/{rd}/resources` (without volumes). */
+    list(rd: string, options?: PageOptions): Promise<Resource[]>;
+    /** `POST /v1/resource-definitions/{rd}/resources`. */
+    create(
+      rd: string,
+      items: readonly ResourceCreate[],
+      options?: CallOptions,
+    ): Promise<ApiCallRc[]>;
+    /** `PUT /v1/resource-definitions/{rd}/resources/{node}`. */
+    modify(
+      rd: string,
+      node: string,
+      changes: PropsModify & CallOptions,
+    ): Promise<ApiCallRc[]>;
+    /** `DELETE /v1/resource-definitions/{rd}/resources/{node}`. */
+    delete(
+      rd: string,
+      node: string,
+      options?: CallOptions,
+    ): Promise<ApiCallRc[]>;
+  };
+
+  #transport: Transport;
+  #httpClient: Deno.HttpClient | undefined;
+  #closed = new AbortController();
+  #logger = getLogger([LOG_CATEGORY, "linstor"]);
+
+  /**
+   * Creates the client. Throws a `SyntaxError` for a bad controller URL, a
+   * `RangeError` for a bad timeout or rate limit, and Deno's error for TLS
+   * material it cannot load.
+   */
+  constructor(options: LinstorClientOptions = {}) {
+    const tls = options.tls;
+    const defaultScheme = tls ? "https" : "http";
+    const given = options.controllers ?? [];
+    const controllers = (given.length === 0 ? [LINSTOR_DEFAULT_HOST] : given)
+      .map((entry) =>
+        parseControllerUrl(entry, { defaultScheme, name: "controllers" })
+      );
+    const timeoutMs = options.timeoutMs ?? LINSTOR_DEFAULT_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new RangeError(
+        `Cannot use "timeoutMs": ${timeoutMs} is not a positive number`,
+      );
+    }
+    const clock = options.clock ?? SYSTEM_CLOCK;
+    const limiter = options.rateLimit
+      ? new TokenBucket(options.rateLimit, { clock })
+      : undefined;
+    if ((tls?.cert === undefined) !== (tls?.key === undefined)) {
+      throw new TypeError(
+        'Cannot use "tls": give "cert" and "key" together',
+      );
+    }
+    this.#httpClient = createTlsHttpClient(tls);
+    if (
+      options.auth?.type === "basic" &&
+      controllers.some((url) => url.startsWith("http:"))
+    ) {
+      this.#logger.warn(
+        "LINSTOR basic auth is sent over plain HTTP to {controllers}",
+        { controllers },
+      );
+    }
+    const userAgent = options.userAgent ??
+      `${PROGRAM_NAME}/${VERSION}${options.mode ? ` (${options.mode})` : ""}`;
+    this.#transport = new Transport({
+      controllers,
+      fetch: options.fetch ?? defaultFetch,
+      httpClient: this.#httpClient,
+      auth: options.auth,
+      userAgent,
+      timeoutMs,
+      clock,
+      limiter,
+      closed: this.#closed.signal,
+    });
+
+    const seg = encodeURIComponent;
+    const get = <T>(
+      path: string,
+      shape: "array" | "object",
+      options: CallOptions | undefined,
+      query?: Record<string, QueryValue>,
+    ) => this.#get<T>(path + buildQuery(query), shape, options?.signal);
+    const mutate = (
+      method: string,
+      path: string,
+      body: unknown,
+      options: CallOptions | undefined,
+    ) => this.#mutate(method, path, body, options?.signal);
+    const page = (o: PageOptions | undefined) => ({
+      limit: o?.limit,
+      offset: o?.offset,
+    });
+    const split = <T extends object>(o: T & CallOptions) => {
+      const { signal, ...body } = o;
+      return { body, options: signal ? { signal } : {} };
+    };
+
+    this.controller = {
+      version: (o) => get("/v1/controller/version", "object", o),
+    };
+    this.nodes = {
+      list: (o) =>
+        get("/v1/nodes", "array", o, {
+          nodes: o?.nodes,
+          props: o?.props,
+          ...page(o),
+        }),
+      get: (node, o) => get(`/v1/nodes/${seg(node)}`, "object", o),
+      create: (node, o) => mutate("POST", "/v1/nodes", node, o),
+      modify: (node, changes, o) =>
+        mutate("PUT", `/v1/nodes/${seg(node)}`, changes, o),
+      delete: (node, o) =>
+        mutate("DELETE", `/v1/nodes/${seg(node)}`, undefined, o),
+    };
+    this.storagePools = {
+      list: (node, o) =>
+        get(`/v1/nodes/${seg(node)}/storage-pools`, "array", o, {
+          storage_pools: o?.storagePools,
+          cached: o?.cached,
+          ...page(o),
+        }),
+      view: (o) =>
+        get("/v1/view/storage-pools", "array", o, {
+          nodes: o?.nodes,
+          storage_pools: o?.storagePools,
+          props: o?.props,
+          cached: o?.cached,
+          ...page(o),
+        }),
+      create: (node, pool, o) =>
+        mutate("POST", `/v1/nodes/${seg(node)}/storage-pools`, pool, o),
+      modify: (node, pool, changes) => {
+        const { body, options } = split(changes);
+        return mutate(
+          "PUT",
+          `/v1/nodes/${seg(node)}/storage-pools/${seg(pool)}`,
+          body,
+          options,
+        );
+      },
+      delete: (node, pool, o) =>
+        mutate(
+          "DELETE",
+          `/v1/nodes/${seg(node)}/storage-pools/${seg(pool)}`,
+          undefined,
+          o,
+        ),
+    };
+    this.resourceGroups = {
+      list: (o) =>
+        get("/v1/resource-groups", "array", o, {
+          resource_groups: o?.resourceGroups,
+          props: o?.props,
+          ...page(o),
+        }),
+      get: (name, o) => get(`/v1/resource-groups/${seg(name)}`, "object", o),
+      create: (group, o) => mutate("POST", "/v1/resource-groups", group, o),
+      modify: (name, changes, o) =>
+        mutate("PUT", `/v1/resource-groups/${seg(name)}`, changes, o),
+      delete: (name, o) =>
+        mutate("DELETE", `/v1/resource-groups/${seg(name)}`, undefined, o),
+      spawn: (name, request, o) =>
+        mutate("POST", `/v1/resource-groups/${seg(name)}/spawn`, request, o),
+    };
+    this.resourceDefinitions = {
+      list: (o) =>
+        get("/v1/resource-definitions", "array", o, {
+          resource_definitions: o?.resourceDefinitions,
+          with_volume_definitions: o?.withVolumeDefinitions,
+          props: o?.props,
+          ...page(o),
+        }),
+      get: (name, o) =>
+        get(`/v1/resource-definitions/${seg(name)}`, "object", o),
+      create: (definition, o) =>
+        mutate("POST", "/v1/resource-definitions", definition, o),
+      modify: (name, changes, o) =>
+        mutate("PUT", `/v1/resource-definitions/${seg(name)}`, changes, o),
+      delete: (name, o) =>
+        mutate(
+          "DELETE",
+          `/v1/resource-definitions/${seg(name)}`,
+          undefined,
+          o,
+        ),
+      autoplace: (name, request, o) =>
+        mutate(
+          "POST",
+          `/v1/resource-definitions/${seg(name)}/autoplace`,
+          request,
+          o,
+        ),
+    };
+    const vd = (rd: string, nr?: number) =>
+      `/v1/resource-definitions/${seg(rd)}/volume-definitions` +
+      (nr === undefined ? "" : `/${volumeNumber(nr)}`);
+    this.volumeDefinitions = {
+      list: (rd, o) => get(vd(rd), "array", o),
+      get: (rd, nr, o) => get(vd(rd, nr), "object", o),
+      create: (rd, definition, o) => mutate("POST", vd(rd), definition, o),
+      modify: (rd, nr, changes) => {
+        const { body, options } = split(changes);
+        return mutate("PUT", vd(rd, nr), body, options);
+      },
+      delete: (rd, nr, o) => mutate("DELETE", vd(rd, nr), undefined, o),
+    };
+    const rsc = (rd: string, node?: string) =>
+      `/v1/resource-definitions/${seg(rd)}/resources` +
+      (node === undefined ? "" : `/${seg(node)}`);
+    this.resources = {
+      view: (o) =>
+        get("/v1/view/resources", "array", o, {
+          nodes: o?.nodes,
+          resources: o?.resources,
+          storage_pools: o?.storagePools,
+          props: o?.props,
+          ...page(o),
+        }),
+      list: (rd, o) => get(rsc(rd), "array", o, page(o)),
+      create: (rd, items, o) => mutate("POST", rsc(rd), items, o),
+      modify: (rd, node, changes) => {
+        const { body, options } = split(changes);
+        return mutate("PUT", rsc(rd, node), body, options);
+      },
+      delete: (rd, node, o) => mutate("DELETE", rsc(rd, node), undefined, o),
+    };
+  }
+
+  /** The controller calls currently go to first (changes on failover). */
+  get activeController(): string {
+    return this.#transport.activeController;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closed.signal.aborted;
+  }
+
+  /** Aborts calls in flight and releases the HTTPS client; idempotent. */
+  close(): void {
+    if (this.#closed.signal.aborted) return;
+    this.#closed.abort(new Error("LINSTOR client closed"));
+    this.#httpClient?.close();
+  }
+
+  /** Same as `close()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async #get<T>(
+    path: string,
+    shape: "array" | "object",
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    const response = await this.#transport.send({
+      method: "GET",
+      path,
+      signal,
+    });
+    const body = this.#decode("GET", path, response);
+    const ok = shape === "array"
+      ? Array.isArray(body)
+      : typeof body === "object" && body !== null && !Array.isArray(body);
+    if (!ok) {
+      throw new LinstorApiError(
+        `Cannot GET "${path}": expected a JSON ${shape}, got ${
+          describeJson(body)
+        }`,
+        { method: "GET", path, status: response.status, ...at(response) },
+      );
+    }
+    return body as T;
+  }
+
+  async #mutate(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<ApiCallRc[]> {
+    const text = body === undefined ? undefined : stringifyLinstorJson(body);
+    const response = await this.#transport.send({
+      method,
+      path,
+      body: text,
+      signal,
+    });
+    const decoded = response.text.trim() === ""
+      ? []
+      : this.#decode(method, path, response);
+    const rcs = toApiCallRcs(decoded);
+    if (rcs === undefined) {
+      throw new LinstorApiError(
+        `Cannot ${method} "${path}": expected an ApiCallRc list, got ${
+          describeJson(decoded)
+        }`,
+        { method, path, status: response.status, ...at(response) },
+      );
+    }
+    const errors = rcs.filter((rc) =>
+      parseRetCode(rc.ret_code).severity === "error"
+    );
+    if (errors.length > 0) {
+      throw new LinstorApiError(
+        `Cannot ${method} "${path}": ${
+          rcSummary(errors)
+        } (HTTP ${response.status} from ${response.controller})`,
+        {
+          method,
+          path,
+          status: response.status,
+          apiCallRcs: rcs,
+          ...at(response),
+        },
+      );
+    }
+    for (const rc of rcs) {
+      if (parseRetCode(rc.ret_code).severity === "warning") {
+        this.#logger.warn("LINSTOR {method} {path} warned: {message}", {
+          method,
+          path,
+          message: rc.message ?? "",
+          cause: rc.cause ?? "",
+        });
+      }
+    }
+    return rcs;
+  }
+
+  /** Checks the status and parses the body of a response. */
+  #decode(method: string, path: string, response: TransportResponse): unknown {
+    const { status } = response;
+    if (status >= 300 && status < 400) {
+      const location = response.headers.get("Location") ?? "(no Location)";
+      throw new LinstorApiError(
+        `Cannot ${method} "${path}": ${response.controller} redirects (HTTP ${status}) to "${location}"; configure that URL in LS_CONTROLLERS (with TLS on, LINSTOR's plain port redirects to HTTPS)`,
+        { method, path, status, ...at(response) },
+      );
+    }
+    let body: unknown;
+    let parseError: unknown;
+    try {
+      body = parseLinstorJson(response.text);
+    } catch (error) {
+      parseError = error;
+    }
+    if (status >= 200 && status < 300) {
+      if (parseError !== undefined) {
+        throw new LinstorApiError(
+          `Cannot ${method} "${path}": the response is not valid JSON (${
+            errorText(parseError)
+          })`,
+          { method, path, status, cause: parseError, ...at(response) },
+        );
+      }
+      return body;
+    }
+    const rcs = parseError === undefined ? toApiCallRcs(body) ?? [] : [];
+    const errors = rcs.filter((rc) =>
+      parseRetCode(rc.ret_code).severity === "error"
+    );
+    const detail = errors.length > 0
+      ? rcSummary(errors)
+      : rcs.length > 0
+      ? rcSummary(rcs)
+      : snippet(response.text) || `HTTP ${status}`;
+    const hint = status === 401
+      ? "; check LS_USERNAME/LS_PASSWORD or LS_BEARER_TOKEN_FILE"
+      : "";
+    throw new LinstorApiError(
+      `Cannot ${method} "${path}": ${detail} (HTTP ${status} from ${response.controller})${hint}`,
+      { method, path, status, apiCallRcs: rcs, ...at(response) },
+    );
+  }
+}
+
+function at(response: TransportResponse): { controller: string } {
+  return { controller: response.controller };
+}
+
+function buildQuery(query: Record<string, QueryValue> | undefined): string {
+  if (!query) return "";
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) {
+      for (const item of value as readonly string[]) params.append(key, item);
+    } else if (typeof value === "number") {
+      if (!Number.isInteger(value) || value < 0) {
+        throw new RangeError(
+          `Cannot use "${key}": ${value} is not a non-negative integer`,
+        );
+      }
+      params.append(key, String(value));
+    } else {
+      params.append(key, String(value));
+    }
+  }
+  const text = params.toString();
+  return text === "" ? "" : `?${text}`;
+}
+
+function volumeNumber(nr: number): number {
+  if (!Number.isInteger(nr) || nr < 0) {
+    throw new RangeError(
+      `Cannot use volume number "${nr}": not a non-negative integer`,
+    );
+  }
+  return nr;
+}
+
+function toApiCallRcs(value: unknown): ApiCallRc[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  for (const item of value) {
+    if (
+      typeof item !== "object" || item === null ||
+      typeof (item as { ret_code?: unknown }).ret_code !== "bigint"
+    ) {
+      return undefined;
+    }
+  }
+  return value as ApiCallRc[];
+}
+
+function rcSummary(rcs: readonly ApiCallRc[]): string {
+  return rcs.map((rc) => {
+    const { code } = parseRetCode(rc.ret_code);
+    return `${rc.message ?? "(no message)"} [code ${code}]`;
+  }).join("; ");
+}
+
+function snippet(text: string): string {
+  const flat = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+}
+
+function describeJson(value: unknown): string {
+  if (Array.isArray(value)) return "an array";
+  if (value === null) return "null";
+  return typeof value === "object" ? "an object" : typeof value;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

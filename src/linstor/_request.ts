@@ -1,0 +1,317 @@
+/**
+ * The LINSTOR HTTP transport: the only `fetch` of the client. Handles
+ * controller failover, per-attempt timeouts, caller cancellation, the rate
+ * limit, TLS and authentication headers.
+ *
+ * Failover rule: requests go to the active controller. When an attempt gets
+ * no HTTP response (connection refused or reset, TLS or DNS failure,
+ * timeout), the next controller in list order is tried, each controller at
+ * most once per call, and the first one that answers becomes the active
+ * controller for later calls (sticky). Idempotent methods (GET, HEAD, PUT,
+ * DELETE) always move on. POST moves on only when the failure happened
+ * while connecting (refused, DNS, TLS handshake: the request was never
+ * sent); after a timeout or a reset the POST may have reached the
+ * controller, so the error is returned instead of risking a duplicate
+ * create. HTTP error statuses are answers and never trigger failover.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { LOG_CATEGORY } from "../constants.ts";
+import type { Clock } from "../system/clock.ts";
+import type { LinstorAuth, LinstorFetch, LinstorTls } from "./_config.ts";
+import { LinstorApiError } from "./_errors.ts";
+import type { TokenBucket } from "./_rate_limiter.ts";
+
+const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "PUT",
+  "DELETE",
+]);
+
+// Failures Deno's fetch reports while connecting ("client error (Connect)"
+// covers refused, unreachable and TLS handshake failures) and Node-style codes.
+const CONNECT_FAILURE =
+  /client error \(Connect\)|connection refused|dns error|failed to lookup address|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH/i;
+
+/** A transport-level answer: status, headers and the whole body text. */
+export interface TransportResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  readonly controller: string;
+}
+
+/** Options of `Transport`. */
+export interface TransportOptions {
+  controllers: readonly string[];
+  fetch: LinstorFetch;
+  httpClient: Deno.HttpClient | undefined;
+  auth: LinstorAuth | undefined;
+  userAgent: string;
+  timeoutMs: number;
+  clock: Clock;
+  limiter: TokenBucket | undefined;
+  closed: AbortSignal;
+}
+
+/** One request's inputs. */
+export interface TransportRequest {
+  method: string;
+  /** Path with query, starting with `/`. */
+  path: string;
+  /** JSON text of the body, if any. */
+  body?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** `globalThis.fetch` as a `LinstorFetch`. */
+export function defaultFetch(
+  request: Request,
+  init?: { client?: Deno.HttpClient },
+): Promise<Response> {
+  return fetch(request, init);
+}
+
+/**
+ * A Deno HTTP client with the extra CA certificates and client identity of
+ * `tls`, or `undefined` when `tls` has neither.
+ */
+export function createTlsHttpClient(
+  tls: LinstorTls | undefined,
+): Deno.HttpClient | undefined {
+  if (!tls || (!tls.caCerts?.length && tls.cert === undefined)) {
+    return undefined;
+  }
+  try {
+    return Deno.createHttpClient({
+      ...(tls.caCerts?.length ? { caCerts: [...tls.caCerts] } : {}),
+      ...(tls.cert !== undefined && tls.key !== undefined
+        ? { cert: tls.cert, key: tls.key }
+        : {}),
+    });
+  } catch (error) {
+    throw new TypeError(
+      `Cannot use "tls": ${error instanceof Error ? error.message : error}`,
+      { cause: error },
+    );
+  }
+}
+
+class AttemptFailure {
+  constructor(
+    readonly cause: unknown,
+    readonly timedOut: boolean,
+    readonly beforeSend: boolean,
+  ) {}
+}
+
+/** Sends requests to the active controller with failover. */
+export class Transport {
+  #options: TransportOptions;
+  #active = 0;
+  #headers: Headers;
+  #logger = getLogger([LOG_CATEGORY, "linstor"]);
+
+  /** Creates the transport; `controllers` must be normalized and non-empty. */
+  constructor(options: TransportOptions) {
+    this.#options = options;
+    const headers = new Headers({
+      "Accept": "application/json",
+      "User-Agent": options.userAgent,
+    });
+    if (options.auth?.type === "basic") {
+      const bytes = new TextEncoder().encode(
+        `${options.auth.username}:${options.auth.password}`,
+      );
+      headers.set("Authorization", `Basic ${toBase64(bytes)}`);
+    } else if (options.auth?.type === "bearer") {
+      headers.set("Authorization", `Bearer ${options.auth.token}`);
+    }
+    this.#headers = headers;
+  }
+
+  /** The controller later calls go to first. */
+  get activeController(): string {
+    return this.#options.controllers[this.#active] ?? "";
+  }
+
+  /** Sends one request, failing over as the module doc describes. */
+  async send(request: TransportRequest): Promise<TransportResponse> {
+    const { controllers, closed } = this.#options;
+    const { method, path, signal } = request;
+    const combined = signal ? AbortSignal.any([signal, closed]) : closed;
+    const start = this.#active;
+    let last: AttemptFailure | undefined;
+    let lastController = controllers[start];
+    for (let attempt = 0; attempt < controllers.length; attempt++) {
+      const index = (start + attempt) % controllers.length;
+      const controller = controllers[index] ?? "";
+      lastController = controller;
+      throwIfCancelled(signal, closed, method, path);
+      try {
+        await this.#options.limiter?.take(combined);
+      } catch (error) {
+        throwIfCancelled(signal, closed, method, path);
+        throw error;
+      }
+      try {
+        const response = await this.#attempt(controller, request, combined);
+        if (index !== this.#active) {
+          this.#logger.warn(
+            "LINSTOR controller {from} did not answer; using {to} from now on",
+            { from: controllers[this.#active], to: controller },
+          );
+          this.#active = index;
+        }
+        return response;
+      } catch (error) {
+        if (!(error instanceof AttemptFailure)) throw error;
+        last = error;
+        const next = controllers[(index + 1) % controllers.length];
+        const canMove = IDEMPOTENT_METHODS.has(method) || error.beforeSend;
+        this.#logger.warn(
+          "LINSTOR {method} {path} to {controller} failed: {error}",
+          {
+            method,
+            path,
+            controller,
+            error: describe(error.cause, error.timedOut, this.#options),
+          },
+        );
+        if (!canMove || attempt + 1 >= controllers.length) break;
+        this.#logger.info("Retrying LINSTOR {method} {path} on {next}", {
+          method,
+          path,
+          next,
+        });
+      }
+    }
+    const state = last
+      ? describe(last.cause, last.timedOut, this.#options)
+      : "no controller";
+    const tried = last && !IDEMPOTENT_METHODS.has(method) && !last.beforeSend
+      ? " (not retried: the request may have reached the controller)"
+      : "";
+    throw new LinstorApiError(
+      `Cannot ${method} "${path}": ${state}${tried}`,
+      {
+        method,
+        path,
+        controller: lastController,
+        timedOut: last?.timedOut ?? false,
+        cause: last?.cause,
+      },
+    );
+  }
+
+  async #attempt(
+    controller: string,
+    request: TransportRequest,
+    signal: AbortSignal,
+  ): Promise<TransportResponse> {
+    const { clock, timeoutMs, httpClient, closed } = this.#options;
+    const timeout = new AbortController();
+    const stopTimer = new AbortController();
+    clock.sleep(timeoutMs, stopTimer.signal).then(
+      () => timeout.abort(new DOMException("timed out", "TimeoutError")),
+      () => {},
+    );
+    const attemptSignal = AbortSignal.any([signal, timeout.signal]);
+    const headers = new Headers(this.#headers);
+    if (request.body !== undefined) {
+      headers.set("Content-Type", "application/json");
+    }
+    const started = clock.now();
+    let sent = false;
+    try {
+      const httpRequest = new Request(`${controller}${request.path}`, {
+        method: request.method,
+        headers,
+        redirect: "manual",
+        signal: attemptSignal,
+        ...(request.body === undefined ? {} : { body: request.body }),
+      });
+      const response = await (httpClient
+        ? this.#options.fetch(httpRequest, { client: httpClient })
+        : this.#options.fetch(httpRequest));
+      sent = true;
+      const text = await response.text();
+      this.#logger.debug(
+        "LINSTOR {method} {controller}{path} → {status} in {ms} ms",
+        {
+          method: request.method,
+          controller,
+          path: request.path,
+          status: response.status,
+          ms: clock.now() - started,
+        },
+      );
+      return {
+        status: response.status,
+        headers: response.headers,
+        text,
+        controller,
+      };
+    } catch (error) {
+      throwIfCancelled(request.signal, closed, request.method, request.path);
+      const timedOut = timeout.signal.aborted;
+      throw new AttemptFailure(
+        error,
+        timedOut,
+        !timedOut && !sent && isConnectFailure(error),
+      );
+    } finally {
+      stopTimer.abort();
+    }
+  }
+}
+
+function throwIfCancelled(
+  signal: AbortSignal | undefined,
+  closed: AbortSignal,
+  method: string,
+  path: string,
+): void {
+  if (signal?.aborted) throw signal.reason;
+  if (closed.aborted) {
+    throw new LinstorApiError(
+      `Cannot ${method} "${path}": the LINSTOR client is closed`,
+      { method, path, cause: closed.reason },
+    );
+  }
+}
+
+function isConnectFailure(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (e instanceof Deno.errors.ConnectionRefused) return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && CONNECT_FAILURE.test(code)) return true;
+    if (e instanceof Error && CONNECT_FAILURE.test(e.message)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+function describe(
+  error: unknown,
+  timedOut: boolean,
+  options: TransportOptions,
+): string {
+  if (timedOut) return `no answer within ${options.timeoutMs} ms`;
+  const parts: string[] = [];
+  let e: unknown = error;
+  for (let depth = 0; e && depth < 5; depth++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    e = (e as { cause?: unknown }).cause;
+  }
+  return parts.join(": ") || "unknown connection error";
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}

@@ -1,0 +1,259 @@
+/**
+ * Decoding of LINSTOR's `ret_code`: an int64 bit mask of severity (bits
+ * 62–63), operation (bits 24–25), object (bits 18–22) and code (bits 0–14).
+ *
+ * The mask values are LINSTOR wire-protocol definitions (golinstor
+ * `apiconsts.go`), kept next to the wire types rather than in
+ * `src/constants.ts`.
+ *
+ * @module
+ */
+
+/** Severity bits of a ret_code. */
+export const RC_MASK_SEVERITY = 0xC000_0000_0000_0000n;
+/** Severity bits of an error. */
+export const RC_MASK_ERROR = 0xC000_0000_0000_0000n;
+/** Severity bits of a warning. */
+export const RC_MASK_WARN = 0x8000_0000_0000_0000n;
+/** Severity bits of an informational entry. */
+export const RC_MASK_INFO = 0x4000_0000_0000_0000n;
+/** Operation bits of a ret_code. */
+export const RC_MASK_OPERATION = 0x0300_0000n;
+/** Operation bits of a create. */
+export const RC_MASK_CREATE = 0x0100_0000n;
+/** Operation bits of a modify. */
+export const RC_MASK_MODIFY = 0x0200_0000n;
+/** Operation bits of a delete. */
+export const RC_MASK_DELETE = 0x0300_0000n;
+/** Object bits of a ret_code. */
+export const RC_MASK_OBJECT = 0x007C_0000n;
+/** Code bits of a ret_code. */
+export const RC_MASK_CODE = 0x7FFFn;
+
+/** Object kinds a ret_code can name. */
+export type RetCodeObject =
+  | "node"
+  | "resource-definition"
+  | "resource"
+  | "volume-definition"
+  | "volume"
+  | "storage-pool"
+  | "storage-pool-definition"
+  | "resource-group"
+  | "volume-group"
+  | "node-connection"
+  | "resource-connection"
+  | "volume-connection"
+  | "net-interface"
+  | "controller-config"
+  | "key-value-store"
+  | "physical-device"
+  | "external-file"
+  | "schedule"
+  | "snapshot"
+  | "backup"
+  | "remote";
+
+/** Object bits (already shifted out of the mask) → object kind. */
+export const RC_OBJECTS: ReadonlyMap<bigint, RetCodeObject> = new Map<
+  bigint,
+  RetCodeObject
+>([
+  [0x54_0000n, "schedule"],
+  [0x50_0000n, "external-file"],
+  [0x4C_0000n, "physical-device"],
+  [0x48_0000n, "volume-group"],
+  [0x44_0000n, "resource-group"],
+  [0x40_0000n, "key-value-store"],
+  [0x3C_0000n, "node"],
+  [0x38_0000n, "resource-definition"],
+  [0x34_0000n, "resource"],
+  [0x30_0000n, "volume-definition"],
+  [0x2C_0000n, "volume"],
+  [0x28_0000n, "node-connection"],
+  [0x24_0000n, "resource-connection"],
+  [0x20_0000n, "volume-connection"],
+  [0x1C_0000n, "net-interface"],
+  [0x18_0000n, "storage-pool-definition"],
+  [0x14_0000n, "storage-pool"],
+  [0x10_0000n, "controller-config"],
+  [0x0C_0000n, "snapshot"],
+  [0x08_0000n, "backup"],
+  [0x04_0000n, "remote"],
+]);
+
+/** First code of the "not found" failures (300–399). */
+export const RC_CODE_NOT_FOUND_FIRST = 300;
+/** Last code of the "not found" failures. */
+export const RC_CODE_NOT_FOUND_LAST = 399;
+/** First code of the "access denied" failures (400–499). */
+export const RC_CODE_ACCESS_DENIED_FIRST = 400;
+/** Last code of the "access denied" failures. */
+export const RC_CODE_ACCESS_DENIED_LAST = 499;
+/** First code of the "already exists" failures (500–599). */
+export const RC_CODE_EXISTS_FIRST = 500;
+/** Last code of the "already exists" failures. */
+export const RC_CODE_EXISTS_LAST = 599;
+/** `FAIL_LOST_STOR_POOL`: inside the 5xx range but not an "exists" failure. */
+export const RC_CODE_LOST_STORAGE_POOL = 521;
+
+// The object a well-known failure code is about, for ret_codes whose object
+// bits are zero (the server often sends only severity | code, e.g.
+// FAIL_NOT_FOUND_RSC_DFN = 301 | MASK_ERROR). Index = code - range start.
+const NOT_FOUND_OBJECTS: readonly (RetCodeObject | undefined)[] = [
+  "node", // 300
+  "resource-definition",
+  "resource",
+  "volume-definition",
+  "volume",
+  "net-interface",
+  "node-connection",
+  "resource-connection",
+  "volume-connection",
+  "storage-pool-definition",
+  "storage-pool", // 310
+  "storage-pool", // default storage pool
+  undefined, // crypt key
+  "snapshot", // snapshot definition
+  "snapshot", // snapshot volume definition
+  "snapshot",
+  "key-value-store",
+  "resource-group",
+  "volume-group",
+  undefined, // exos enclosure
+  "external-file", // 320
+  "remote",
+  "backup",
+  "schedule",
+];
+const ACCESS_DENIED_OBJECTS: readonly (RetCodeObject | undefined)[] = [
+  "node", // 400
+  "resource-definition",
+  "resource",
+  "volume-definition",
+  "volume",
+  "storage-pool-definition",
+  "storage-pool",
+  "node-connection",
+  "resource-connection",
+  "volume-connection",
+  undefined, // 410 satellite connection
+  "controller-config",
+  undefined, // command
+  undefined, // watch
+  "snapshot",
+  "snapshot",
+  "snapshot",
+  undefined, // free space manager
+  "key-value-store",
+  "resource-group",
+  "volume-group", // 420
+  "snapshot",
+  "external-file",
+  "remote",
+  "schedule",
+];
+const EXISTS_OBJECTS: readonly (RetCodeObject | undefined)[] = [
+  "node", // 500
+  "resource-definition",
+  "resource",
+  "volume-definition",
+  "volume",
+  "net-interface",
+  "node-connection",
+  "resource-connection",
+  "volume-connection",
+  "storage-pool-definition",
+  "storage-pool", // 510
+  undefined, // satellite connection
+  undefined, // crypt passphrase
+  undefined, // watch
+  "snapshot",
+  undefined,
+  "snapshot",
+  "resource-definition", // external name
+  "resource-definition", // nvme target per rsc-dfn
+  "resource-definition", // nvme initiator per rsc-dfn
+  undefined, // 520
+  "storage-pool", // lost storage pool
+  "resource-group",
+  "volume-group",
+  "resource-definition", // openflex target per rsc-dfn
+  "snapshot", // snapshot shipping
+  undefined, // exos enclosure
+  "remote",
+  "schedule",
+];
+const UUID_OBJECTS: readonly (RetCodeObject | undefined)[] = [
+  "node", // 700
+  "resource-definition",
+  "resource",
+  "volume-definition",
+  "volume",
+  "net-interface",
+  "node-connection",
+  "resource-connection",
+  "volume-connection",
+  "storage-pool-definition",
+  "storage-pool", // 710
+  "key-value-store",
+];
+
+/** A decoded ret_code. */
+export interface RetCode {
+  /** From the severity bits. */
+  readonly severity: "error" | "warning" | "info" | "success";
+  /** From the operation bits; `undefined` when they are zero. */
+  readonly operation: "create" | "modify" | "delete" | undefined;
+  /**
+   * From the object bits; when they are zero, the object a well-known
+   * failure code names (300–399 not found, 400–499 access denied, 500–599
+   * exists, 700–799 UUID mismatch); else `undefined`.
+   */
+  readonly object: RetCodeObject | undefined;
+  /** The code bits (0–32767), e.g. 301 for "resource definition not found". */
+  readonly code: number;
+}
+
+/** Decodes an exact int64 `ret_code` (as parsed by `parseLinstorJson()`). */
+export function parseRetCode(rc: bigint): RetCode {
+  if (typeof rc !== "bigint") {
+    throw new TypeError(
+      `Cannot parse "ret_code": expected a bigint, got ${typeof rc}`,
+    );
+  }
+  const bits = BigInt.asUintN(64, rc);
+  const severityBits = bits & RC_MASK_SEVERITY;
+  const severity = severityBits === RC_MASK_ERROR
+    ? "error"
+    : severityBits === RC_MASK_WARN
+    ? "warning"
+    : severityBits === RC_MASK_INFO
+    ? "info"
+    : "success";
+  const operationBits = bits & RC_MASK_OPERATION;
+  const operation = operationBits === RC_MASK_CREATE
+    ? "create"
+    : operationBits === RC_MASK_MODIFY
+    ? "modify"
+    : operationBits === RC_MASK_DELETE
+    ? "delete"
+    : undefined;
+  const code = Number(bits & RC_MASK_CODE);
+  const object = RC_OBJECTS.get(bits & RC_MASK_OBJECT) ??
+    (severity === "error" ? objectOfCode(code) : undefined);
+  return Object.freeze({ severity, operation, object, code });
+}
+
+function objectOfCode(code: number): RetCodeObject | undefined {
+  const table = code >= 300 && code < 400
+    ? NOT_FOUND_OBJECTS
+    : code >= 400 && code < 500
+    ? ACCESS_DENIED_OBJECTS
+    : code >= 500 && code < 600
+    ? EXISTS_OBJECTS
+    : code >= 700 && code < 800
+    ? UUID_OBJECTS
+    : undefined;
+  return table?.[code % 100];
+}
