@@ -1,0 +1,121 @@
+/**
+ * The pure filter and prioritize cores over (snapshot, pod, candidates, now,
+ * reservations view), plus the freshness rule that makes us fail open.
+ *
+ * @module
+ */
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import type { KubeKind, Snapshot } from "../../state/types.ts";
+import type { ExtenderConfig } from "./_config.ts";
+import { type Candidate, EvalContext } from "./_context.ts";
+import type { SnapshotIndex } from "./_index.ts";
+import { NodeMemo, PREDICATES, type Verdict } from "./_predicates.ts";
+import type { ReservationView } from "./_reservations.ts";
+import { scoreNode, type ScoreParts } from "./_scorers.ts";
+
+/** Kinds the extender reads from the state model. */
+export const EXTENDER_KINDS: readonly KubeKind[] = Object.freeze([
+  "nodes",
+  "persistentVolumes",
+  "persistentVolumeClaims",
+  "storageClasses",
+]);
+
+/** Why we fail open, or `undefined` when the data is fresh enough to decide. */
+export function staleReason(
+  snapshot: Snapshot,
+  now: number,
+  maxStalenessMs: number,
+): string | undefined {
+  const missing = EXTENDER_KINDS.filter((k) => !snapshot.kube.synced.has(k));
+  if (missing.length > 0) {
+    return `Kubernetes ${missing.join(", ")} not synced yet`;
+  }
+  const observedAt = snapshot.linstor.observedAt;
+  if (observedAt === undefined) return "LINSTOR not polled successfully yet";
+  const age = now - observedAt;
+  if (age > maxStalenessMs) {
+    return `LINSTOR data is ${Math.round(age / 1000)}s old (max ${
+      Math.round(maxStalenessMs / 1000)
+    }s)` +
+      (snapshot.linstor.lastError ? `: ${snapshot.linstor.lastError}` : "");
+  }
+  return undefined;
+}
+
+/** Inputs of one evaluation. */
+export interface EvaluateOptions {
+  readonly config: ExtenderConfig;
+  readonly now: number;
+  readonly reservations: ReservationView;
+  /** Full Node objects from the request, when sent. */
+  readonly nodes?: readonly V1Node[] | undefined;
+}
+
+/** Outcome of the filter. */
+export interface FilterOutcome {
+  readonly context: EvalContext;
+  readonly candidates: readonly Candidate[];
+  readonly memo: NodeMemo;
+  /** Names that passed, in input order. */
+  readonly passed: readonly string[];
+  /** Kubernetes node name → verdict of the first failing predicate. */
+  readonly rejected: ReadonlyMap<string, Verdict>;
+}
+
+/** Runs the configured predicate chain over every candidate. */
+export function filterNodes(
+  index: SnapshotIndex,
+  input: { pod: V1Pod; names: readonly string[] },
+  options: EvaluateOptions,
+): FilterOutcome {
+  const context = new EvalContext(index, input.pod, options);
+  const candidates = context.candidates(input.names, options.nodes);
+  const memo = new NodeMemo();
+  const passed: string[] = [];
+  const rejected = new Map<string, Verdict>();
+  if (!context.volumes.usesLinstor) {
+    return { context, candidates, memo, passed: [...input.names], rejected };
+  }
+  const chain = options.config.predicates.map((name) => PREDICATES[name]);
+  for (const candidate of candidates) {
+    let verdict: Verdict | undefined;
+    for (const predicate of chain) {
+      verdict = predicate(context, candidate, memo);
+      if (verdict) break;
+    }
+    if (verdict) rejected.set(candidate.name, verdict);
+    else passed.push(candidate.name);
+  }
+  return { context, candidates, memo, passed, rejected };
+}
+
+/** Outcome of prioritize. */
+export interface ScoreOutcome {
+  readonly context: EvalContext;
+  readonly candidates: readonly Candidate[];
+  readonly memo: NodeMemo;
+  /** Kubernetes node name → score parts, in input order. */
+  readonly scores: ReadonlyMap<string, ScoreParts>;
+}
+
+/** Scores every candidate 0..10 (all 0 when the pod has no LINSTOR volumes). */
+export function scoreNodes(
+  index: SnapshotIndex,
+  input: { pod: V1Pod; names: readonly string[] },
+  options: EvaluateOptions,
+): ScoreOutcome {
+  const context = new EvalContext(index, input.pod, options);
+  const candidates = context.candidates(input.names, options.nodes);
+  const memo = new NodeMemo();
+  const scores = new Map<string, ScoreParts>();
+  for (const candidate of candidates) {
+    scores.set(
+      candidate.name,
+      context.volumes.usesLinstor
+        ? scoreNode(context, candidate, memo)
+        : { score: 0, locality: undefined, capacity: undefined, perVolume: {} },
+    );
+  }
+  return { context, candidates, memo, scores };
+}

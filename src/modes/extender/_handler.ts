@@ -1,0 +1,342 @@
+/**
+ * The extender's HTTP handler: a pure `(Request) → Response` over the latest
+ * snapshot. No LINSTOR or apiserver call happens here.
+ *
+ * @module
+ */
+import { getLogger, type Logger } from "@logtape/logtape";
+import type { Registry } from "prom-client";
+import type { Clock } from "../../system/clock.ts";
+import type { Snapshot } from "../../state/types.ts";
+import { EXTENDER_MAX_BODY_BYTES, LOG_CATEGORY } from "../../constants.ts";
+import type { ExtenderConfig } from "./_config.ts";
+import { filterNodes, scoreNodes, staleReason } from "./_core.ts";
+import { IndexCache } from "./_index.ts";
+import type { ExtenderMetrics } from "./_metrics.ts";
+import type { Reservations } from "./_reservations.ts";
+import {
+  candidateNames,
+  type ExtenderArgs,
+  filterResult,
+  type HostPriority,
+  parseExtenderArgs,
+} from "./_wire.ts";
+
+/** Options of `createExtenderHandler()`. */
+export interface ExtenderHandlerOptions {
+  /** The latest state-model snapshot. */
+  readonly snapshot: () => Snapshot;
+  readonly clock: Clock;
+  readonly config: ExtenderConfig;
+  readonly reservations: Reservations;
+  readonly metrics?: ExtenderMetrics | undefined;
+  /** Served on `/metrics` when given. */
+  readonly registry?: Registry | undefined;
+  readonly logger?: Logger | undefined;
+  /** Body limit (default 10 MiB). */
+  readonly maxBodyBytes?: number | undefined;
+}
+
+type Verb = "filter" | "prioritize";
+
+class BodyTooLarge extends Error {
+  override name = "BodyTooLarge";
+}
+
+class DeadlineExceeded extends Error {
+  override name = "DeadlineExceeded";
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+function text(body: string, status: number): Response {
+  return new Response(body + "\n", {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+}
+
+/** Reads the body as UTF-8, refusing more than `limit` bytes without reading the rest. */
+async function readBody(request: Request, limit: number): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) {
+    await request.body?.cancel();
+    throw new BodyTooLarge(
+      `Cannot read request body: ${declared} bytes is over the ${limit}-byte limit`,
+    );
+  }
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        await reader.cancel();
+        throw new BodyTooLarge(
+          `Cannot read request body: over the ${limit}-byte limit`,
+        );
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new SyntaxError(
+      'Cannot parse extender arguments "body": not valid UTF-8',
+    );
+  }
+}
+
+/**
+ * Creates the extender handler: `POST <prefix>/<filterVerb>`,
+ * `POST <prefix>/<prioritizeVerb>`, `GET /healthz`, `/readyz`, `/metrics`.
+ * Every filter/prioritize answer is 200 with a valid body; malformed input is
+ * 400, oversized 413.
+ */
+export function createExtenderHandler(
+  options: ExtenderHandlerOptions,
+): (request: Request) => Promise<Response> {
+  const { clock, config, reservations, metrics, registry } = options;
+  const logger = options.logger ?? getLogger([LOG_CATEGORY, "extender"]);
+  const limit = options.maxBodyBytes ?? EXTENDER_MAX_BODY_BYTES;
+  const indexes = new IndexCache(config.propertyNamespace);
+  const routes = new Map<string, Verb>([
+    [`${config.prefix}/${config.filterVerb}`, "filter"],
+    [`${config.prefix}/${config.prioritizeVerb}`, "prioritize"],
+  ]);
+  let lastFailOpen: string | undefined;
+
+  function failOpen(kind: string, reason: string): void {
+    metrics?.failOpen.inc({ reason: kind });
+    if (reason !== lastFailOpen) {
+      logger.warn("Failing open: {reason}", { reason });
+      lastFailOpen = reason;
+    }
+  }
+
+  function decide(
+    verb: Verb,
+    args: ExtenderArgs,
+  ): { body: unknown; outcome: string } {
+    const snapshot = options.snapshot();
+    const now = clock.now();
+    const names = candidateNames(args);
+    const stale = staleReason(snapshot, now, config.maxStalenessMs);
+    if (stale !== undefined) {
+      failOpen(
+        snapshot.linstor.observedAt === undefined || !snapshot.kube.synced.size
+          ? "unsynced"
+          : "stale",
+        stale,
+      );
+      return { body: openAnswer(verb, args), outcome: "fail_open" };
+    }
+    if (lastFailOpen !== undefined) {
+      logger.info("Data is fresh again; deciding normally");
+      lastFailOpen = undefined;
+    }
+    const index = indexes.of(snapshot);
+    const linstorNodeOf = (name: string) => index.linstorNodeFor(name)?.name;
+    reservations.prune(snapshot, { linstorNodeOf });
+    const evaluate = {
+      config,
+      now,
+      reservations: reservations.view(),
+      nodes: args.nodes,
+    };
+    if (verb === "filter") {
+      const outcome = filterNodes(index, { pod: args.pod, names }, evaluate);
+      const failed: Record<string, string> = {};
+      const unresolvable: Record<string, string> = {};
+      for (const [node, verdict] of outcome.rejected) {
+        (verdict.unresolvable ? unresolvable : failed)[node] =
+          `${verdict.predicate}: ${verdict.reason}`;
+        metrics?.rejected.inc({ predicate: verdict.predicate });
+      }
+      const passed = new Set(outcome.passed);
+      reserve(outcome, passed);
+      if (outcome.rejected.size > 0) {
+        logger.debug("Filtered pod {pod}: {passed} of {total} nodes pass", {
+          pod: outcome.context.podKey,
+          passed: passed.size,
+          total: names.length,
+        });
+      }
+      return {
+        body: filterResult(args, passed, { failed, unresolvable }),
+        outcome: "ok",
+      };
+    }
+    const outcome = scoreNodes(index, { pod: args.pod, names }, evaluate);
+    const scored = new Set<string>();
+    for (const candidate of outcome.candidates) {
+      if (candidate.linstor) scored.add(candidate.linstor.name);
+    }
+    for (const volume of outcome.context.volumes.pending) {
+      reservations.narrow(volume.claim, scored);
+    }
+    const list: HostPriority[] = [];
+    for (const [host, parts] of outcome.scores) {
+      list.push({ Host: host, Score: parts.score });
+    }
+    return { body: list, outcome: "ok" };
+  }
+
+  function reserve(
+    outcome: ReturnType<typeof filterNodes>,
+    passed: ReadonlySet<string>,
+  ): void {
+    const pending = outcome.context.volumes.pending;
+    if (pending.length === 0) return;
+    for (const volume of pending) {
+      const nodes = new Map<string, string>();
+      for (const candidate of outcome.candidates) {
+        if (!passed.has(candidate.name) || !candidate.linstor) continue;
+        const pool = outcome.memo.fit(outcome.context, candidate.linstor.name)
+          .assignments.get(volume.claim);
+        if (pool !== undefined) nodes.set(candidate.linstor.name, pool);
+      }
+      reservations.reserve(volume.claim, {
+        pod: outcome.context.podKey,
+        uid: volume.uid,
+        sizeKib: volume.sizeKib,
+        nodes,
+      });
+    }
+  }
+
+  async function serveVerb(verb: Verb, request: Request): Promise<Response> {
+    const started = performance.now();
+    const finish = (response: Response, outcome: string) => {
+      metrics?.requests.inc({ verb, outcome });
+      metrics?.duration.observe({ verb }, (performance.now() - started) / 1000);
+      return response;
+    };
+    if (request.method !== "POST") {
+      await request.body?.cancel();
+      return finish(text(`Cannot ${verb}: use POST`, 405), "bad_request");
+    }
+    const abort = new AbortController();
+    const deadline = clock.sleep(config.deadlineMs, abort.signal).then(
+      () => {
+        throw new DeadlineExceeded(
+          `Cannot ${verb}: request body not received within ${config.deadlineMs}ms`,
+        );
+      },
+      () => undefined as never,
+    );
+    let body: string;
+    try {
+      body = await Promise.race([readBody(request, limit), deadline]);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        return finish(text(error.message, 413), "too_large");
+      }
+      if (error instanceof DeadlineExceeded) {
+        await request.body?.cancel().catch(() => undefined);
+        failOpen("deadline", error.message);
+        // Error makes an ignorable extender be skipped: kube-scheduler proceeds without us.
+        return finish(
+          json(verb === "filter" ? { Error: error.message } : []),
+          "deadline",
+        );
+      }
+      if (error instanceof SyntaxError) {
+        return finish(text(error.message, 400), "bad_request");
+      }
+      throw error;
+    } finally {
+      abort.abort();
+    }
+    let args: ExtenderArgs;
+    try {
+      args = parseExtenderArgs(body);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return finish(
+        text(message.split("\n")[0] ?? message, 400),
+        "bad_request",
+      );
+    }
+    try {
+      const { body: answer, outcome } = decide(verb, args);
+      if (performance.now() - started > config.deadlineMs) {
+        logger.warn("Answer took longer than the {deadline}ms deadline", {
+          deadline: config.deadlineMs,
+        });
+      }
+      return finish(json(answer), outcome);
+    } catch (error) {
+      logger.error("Cannot {verb} pod: {error}; failing open", { verb, error });
+      failOpen(
+        "internal_error",
+        `internal error: ${error instanceof Error ? error.message : error}`,
+      );
+      return finish(json(openAnswer(verb, args)), "error");
+    }
+  }
+
+  return async function handle(request: Request): Promise<Response> {
+    const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/";
+    const verb = routes.get(path);
+    if (verb) return await serveVerb(verb, request);
+    await request.body?.cancel().catch(() => undefined);
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      metrics?.requests.inc({ verb: "unknown", outcome: "not_found" });
+      return text(`Cannot serve "${path}": unknown verb`, 404);
+    }
+    switch (path) {
+      case "/healthz":
+        return text("ok", 200);
+      case "/readyz": {
+        const reason = staleReason(
+          options.snapshot(),
+          clock.now(),
+          config.maxStalenessMs,
+        );
+        // Not ready still answers requests (fail open); readiness only tells operators.
+        return reason === undefined
+          ? text("ok", 200)
+          : text(`not ready: ${reason}`, 503);
+      }
+      case "/metrics":
+        if (registry) {
+          return new Response(await registry.metrics(), {
+            headers: { "content-type": registry.contentType },
+          });
+        }
+        return text("metrics are not enabled", 404);
+      default:
+        return text(`Cannot serve "${path}": not found`, 404);
+    }
+  };
+}
+
+/** The fail-open answer: every node passes / nobody gets an opinion. */
+function openAnswer(verb: Verb, args: ExtenderArgs): unknown {
+  if (verb === "filter") {
+    return filterResult(args, new Set(candidateNames(args)), {
+      failed: {},
+      unresolvable: {},
+    });
+  }
+  return candidateNames(args).map((name) => ({ Host: name, Score: 0 }));
+}

@@ -1,0 +1,179 @@
+/**
+ * Data derived from one Snapshot, computed lazily and cached per snapshot
+ * object, so requests against the same snapshot share the work.
+ *
+ * @module
+ */
+import type { V1Node } from "@kubernetes/client-node";
+import type {
+  LinstorNodeInfo,
+  PoolInfo,
+  Replica,
+  Snapshot,
+} from "../../state/types.ts";
+import {
+  LABEL_HOSTNAME,
+  PROPERTY_NAMESPACE_AUX,
+  PROPERTY_NAMESPACE_TOPOLOGY,
+  TOPOLOGY_LINBIT_HOSTNAME,
+} from "../../constants.ts";
+
+/** Whether a replica holds data the way linstor-csi counts it ("deployed diskfully"). */
+export function isDiskfulDeployed(replica: Replica): boolean {
+  return replica.role === "diskful" && !replica.deleting && !replica.inactive &&
+    !replica.flags.includes("FAILED_DEPLOYMENT") &&
+    !replica.flags.includes("FAILED_DISCONNECT");
+}
+
+/**
+ * Whether a diskful replica's data is current: every volume `UpToDate`, or
+ * no DRBD disk state at all (storage-only layer stacks report none).
+ */
+export function isDataCurrent(replica: Replica): boolean {
+  if (replica.upToDate) return true;
+  return replica.volumes.length > 0 &&
+    replica.volumes.every((v) => v.diskState === undefined);
+}
+
+/** Lazily derived lookups over one snapshot. */
+export class SnapshotIndex {
+  readonly snapshot: Snapshot;
+  #namespace: string;
+  #segments = new Map<string, Readonly<Record<string, string>>>();
+  #kubeByLinstor: Map<string, V1Node> | undefined;
+  #virtualKib: Map<string, Map<string, number>> | undefined;
+  /** Cache for other modules (keyed by their own prefix). */
+  readonly memo = new Map<string, unknown>();
+
+  constructor(snapshot: Snapshot, propertyNamespace: string) {
+    this.snapshot = snapshot;
+    this.#namespace = propertyNamespace === "auto"
+      ? guessNamespace(snapshot)
+      : propertyNamespace;
+  }
+
+  /** The LINSTOR property namespace topology is read from. */
+  get propertyNamespace(): string {
+    return this.#namespace;
+  }
+
+  /** The LINSTOR node of a Kubernetes node: same name, else by hostname property or label. */
+  linstorNodeFor(
+    kubeName: string,
+    kubeNode?: V1Node,
+  ): LinstorNodeInfo | undefined {
+    const linstor = this.snapshot.linstor;
+    const direct = linstor.nodes.get(kubeName) ??
+      linstor.nodesByHostname.get(kubeName);
+    if (direct) return direct;
+    const label = (kubeNode ?? this.snapshot.kube.nodes.get(kubeName))?.metadata
+      ?.labels?.[LABEL_HOSTNAME];
+    if (label && label !== kubeName) {
+      return linstor.nodes.get(label) ?? linstor.nodesByHostname.get(label);
+    }
+    return undefined;
+  }
+
+  /** The Kubernetes node of a LINSTOR node, if any maps to it. */
+  kubeNodeFor(linstorName: string): V1Node | undefined {
+    if (!this.#kubeByLinstor) {
+      this.#kubeByLinstor = new Map();
+      for (const [name, node] of this.snapshot.kube.nodes) {
+        const ln = this.linstorNodeFor(name, node);
+        if (ln && !this.#kubeByLinstor.has(ln.name)) {
+          this.#kubeByLinstor.set(ln.name, node);
+        }
+      }
+    }
+    return this.#kubeByLinstor.get(linstorName);
+  }
+
+  /** Topology segments of a LINSTOR node as linstor-csi reports them. */
+  segmentsOf(linstorName: string): Readonly<Record<string, string>> {
+    let segments = this.#segments.get(linstorName);
+    if (!segments) {
+      const out: Record<string, string> = {};
+      const prefix = `${this.#namespace}/`;
+      const node = this.snapshot.linstor.nodes.get(linstorName);
+      for (const [k, v] of Object.entries(node?.props ?? {})) {
+        if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+      }
+      out[TOPOLOGY_LINBIT_HOSTNAME] = linstorName;
+      segments = out;
+      this.#segments.set(linstorName, segments);
+    }
+    return segments;
+  }
+
+  /** Topology value of `key` for a LINSTOR node: its Kubernetes label, else its LINSTOR segment. */
+  topologyValue(linstorName: string, key: string): string | undefined {
+    return this.kubeNodeFor(linstorName)?.metadata?.labels?.[key] ??
+      this.segmentsOf(linstorName)[key];
+  }
+
+  /** Pools of a LINSTOR node that can hold data (not `DISKLESS`). */
+  dataPools(linstorName: string): readonly PoolInfo[] {
+    const pools = this.snapshot.linstor.poolsByNode.get(linstorName);
+    if (!pools) return [];
+    const out: PoolInfo[] = [];
+    for (const pool of pools.values()) {
+      if (pool.providerKind !== "DISKLESS") out.push(pool);
+    }
+    return out;
+  }
+
+  /** Sum of the virtual (usable) sizes of the volumes placed in a pool, in KiB. */
+  virtualKib(node: string, pool: string): number {
+    if (!this.#virtualKib) {
+      const byNode = new Map<string, Map<string, number>>();
+      const rds = this.snapshot.linstor.resourceDefinitions;
+      for (const [nodeName, replicas] of this.snapshot.linstor.replicasByNode) {
+        const byPool = new Map<string, number>();
+        for (const replica of replicas) {
+          if (replica.role !== "diskful") continue;
+          for (const v of replica.volumes) {
+            if (!v.storagePool) continue;
+            const size = v.usableKib ??
+              rds.get(replica.resource)?.volumeDefinitions.find((d) =>
+                d.volumeNumber === v.volumeNumber
+              )?.sizeKib ?? 0;
+            byPool.set(v.storagePool, (byPool.get(v.storagePool) ?? 0) + size);
+          }
+        }
+        byNode.set(nodeName, byPool);
+      }
+      this.#virtualKib = byNode;
+    }
+    return this.#virtualKib.get(node)?.get(pool) ?? 0;
+  }
+}
+
+/** linstor-affinity-controller's guess: `Aux/topology` if any node uses it, else `Aux`. */
+function guessNamespace(snapshot: Snapshot): string {
+  for (const node of snapshot.linstor.nodes.values()) {
+    if (`${PROPERTY_NAMESPACE_TOPOLOGY}/${LABEL_HOSTNAME}` in node.props) {
+      return PROPERTY_NAMESPACE_TOPOLOGY;
+    }
+  }
+  return PROPERTY_NAMESPACE_AUX;
+}
+
+/** Caches one `SnapshotIndex` per snapshot object and namespace setting. */
+export class IndexCache {
+  #cache = new WeakMap<Snapshot, SnapshotIndex>();
+  #namespace: string;
+
+  constructor(propertyNamespace: string) {
+    this.#namespace = propertyNamespace;
+  }
+
+  /** The index of `snapshot`, built on first use. */
+  of(snapshot: Snapshot): SnapshotIndex {
+    let index = this.#cache.get(snapshot);
+    if (!index) {
+      index = new SnapshotIndex(snapshot, this.#namespace);
+      this.#cache.set(snapshot, index);
+    }
+    return index;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Prometheus metrics of the extender, registered on a registry the CLI owns.
+ *
+ * @module
+ */
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { METRIC_PREFIX } from "../../constants.ts";
+import type { Reservations } from "./_reservations.ts";
+
+/** The extender's metrics. */
+export interface ExtenderMetrics {
+  readonly requests: Counter<"verb" | "outcome">;
+  readonly duration: Histogram<"verb">;
+  readonly failOpen: Counter<"reason">;
+  readonly rejected: Counter<"predicate">;
+}
+
+/**
+ * Creates and registers the extender metrics on `registry`; `reservations`
+ * and `dataAgeSeconds` feed gauges read at scrape time.
+ */
+export function createExtenderMetrics(
+  registry: Registry,
+  options: {
+    reservations?: Reservations;
+    dataAgeSeconds?: () => number | undefined;
+  } = {},
+): ExtenderMetrics {
+  const p = `${METRIC_PREFIX}_extender`;
+  const requests = new Counter({
+    name: `${p}_requests_total`,
+    help:
+      "Extender requests by verb and outcome (ok, fail_open, bad_request, too_large, not_found, deadline, error).",
+    labelNames: ["verb", "outcome"] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: `${p}_request_duration_seconds`,
+    help: "Time to answer an extender request, body read included.",
+    labelNames: ["verb"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 4],
+    registers: [registry],
+  });
+  const failOpen = new Counter({
+    name: `${p}_fail_open_total`,
+    help:
+      "Requests answered without an opinion because data was stale, unsynced, late or an internal error occurred.",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: `${p}_rejected_nodes_total`,
+    help: "Nodes rejected by the filter, by predicate.",
+    labelNames: ["predicate"] as const,
+    registers: [registry],
+  });
+  const reservations = options.reservations;
+  new Gauge({
+    name: `${p}_reservations`,
+    help: "Active capacity reservations (one per claim).",
+    registers: [registry],
+    collect() {
+      this.set(reservations ? reservations.view().all().length : 0);
+    },
+  });
+  new Gauge({
+    name: `${p}_reserved_bytes`,
+    help:
+      "Bytes held by active reservations, by LINSTOR node and storage pool.",
+    labelNames: ["node", "pool"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      if (!reservations) return;
+      const totals = new Map<string, number>();
+      for (const r of reservations.view().all()) {
+        for (const [node, pool] of r.nodes) {
+          const key = `${node}\u0000${pool}`;
+          totals.set(key, (totals.get(key) ?? 0) + r.sizeKib * 1024);
+        }
+      }
+      for (const [key, bytes] of totals) {
+        const [node, pool] = key.split("\u0000");
+        this.set({ node: node ?? "", pool: pool ?? "" }, bytes);
+      }
+    },
+  });
+  const dataAge = options.dataAgeSeconds;
+  new Gauge({
+    name: `${p}_linstor_data_age_seconds`,
+    help:
+      "Age of the LINSTOR data the extender decides on (-1 before the first poll).",
+    registers: [registry],
+    collect() {
+      this.set(dataAge?.() ?? -1);
+    },
+  });
+  return { requests, duration, failOpen, rejected };
+}

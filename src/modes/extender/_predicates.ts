@@ -1,0 +1,194 @@
+/**
+ * The named filter predicates. Each returns `undefined` when the node passes,
+ * else a short reason and whether only a cluster change can help.
+ *
+ * @module
+ */
+import type { PredicateName } from "./_config.ts";
+import type { Candidate, EvalContext } from "./_context.ts";
+import { type Fit, fitOnNode } from "./_capacity.ts";
+import { inTopologies } from "./_remote_access.ts";
+import { matchesSelector } from "./_selector.ts";
+
+/** A rejected node's reason. */
+export interface Verdict {
+  readonly predicate: PredicateName;
+  readonly reason: string;
+  /** `true` → `FailedAndUnresolvableNodes` (preemption cannot help). */
+  readonly unresolvable: boolean;
+}
+
+/** Per-request node data shared by predicates and scorers. */
+export class NodeMemo {
+  readonly #fits = new Map<string, Fit>();
+
+  /** The capacity fit of the pod's pending volumes on a LINSTOR node. */
+  fit(context: EvalContext, linstorNode: string): Fit {
+    let fit = this.#fits.get(linstorNode);
+    if (!fit) {
+      fit = fitOnNode(context, linstorNode);
+      this.#fits.set(linstorNode, fit);
+    }
+    return fit;
+  }
+}
+
+/** A filter predicate. */
+export type Predicate = (
+  context: EvalContext,
+  node: Candidate,
+  memo: NodeMemo,
+) => Verdict | undefined;
+
+/** satellite: a pod with LINSTOR volumes needs an ONLINE LINSTOR satellite on the node. */
+export function satellitePredicate(
+  context: EvalContext,
+  node: Candidate,
+): Verdict | undefined {
+  if (!context.volumes.usesLinstor) return undefined;
+  const linstor = node.linstor;
+  if (!linstor) {
+    return {
+      predicate: "satellite",
+      reason: "no LINSTOR satellite on this node",
+      unresolvable: true,
+    };
+  }
+  if (linstor.flags.includes("EVICTED") || linstor.flags.includes("DELETE")) {
+    return {
+      predicate: "satellite",
+      reason: `LINSTOR node ${linstor.name} is ${
+        linstor.flags.includes("DELETE") ? "being deleted" : "evicted"
+      }`,
+      unresolvable: true,
+    };
+  }
+  if (!linstor.online) {
+    return {
+      predicate: "satellite",
+      reason:
+        `LINSTOR satellite ${linstor.name} is ${linstor.connectionStatus}`,
+      unresolvable: false,
+    };
+  }
+  return undefined;
+}
+
+/** access: bound volumes whose remote-access policy excludes this node. */
+export function accessPredicate(
+  context: EvalContext,
+  node: Candidate,
+): Verdict | undefined {
+  for (const volume of context.volumes.bound) {
+    if (!volume.policy) continue;
+    const topologies = context.accessTopologies(volume.resource, volume.policy);
+    if (topologies === undefined) continue;
+    const segments = node.linstor
+      ? context.index.segmentsOf(node.linstor.name)
+      : undefined;
+    if (segments && inTopologies(topologies, segments)) continue;
+    const placement = context.placement(volume.resource);
+    const where =
+      placement && placement.current.size + placement.syncing.size > 0
+        ? [...placement.current, ...placement.syncing].sort().join(", ")
+        : "none";
+    const rule = volume.policy.map((keys) => keys.join("+")).join(" or ");
+    return {
+      predicate: "access",
+      reason:
+        `claim ${volume.claim}: volume ${volume.resource} allows access only from the same ${rule} ` +
+        `as a diskful replica (on ${where})`,
+      unresolvable: true,
+    };
+  }
+  return undefined;
+}
+
+/** selectors: node and storage-pool label selectors from claim / class annotations. */
+export function selectorsPredicate(
+  context: EvalContext,
+  node: Candidate,
+): Verdict | undefined {
+  const labels = node.kubeNode?.metadata?.labels ?? {};
+  for (const volume of [...context.volumes.bound, ...context.volumes.pending]) {
+    const spec = volume.nodeSelector;
+    if (!spec) continue;
+    if (spec.error !== undefined) {
+      return {
+        predicate: "selectors",
+        reason: `claim ${volume.claim}: invalid node selector: ${spec.error}`,
+        unresolvable: true,
+      };
+    }
+    if (!matchesSelector(spec.selector, labels)) {
+      return {
+        predicate: "selectors",
+        reason:
+          `claim ${volume.claim}: node labels do not match "${spec.text}"`,
+        unresolvable: true,
+      };
+    }
+  }
+  for (const volume of context.volumes.pending) {
+    const spec = volume.poolSelector;
+    if (!spec) continue;
+    if (spec.error !== undefined) {
+      return {
+        predicate: "selectors",
+        reason:
+          `claim ${volume.claim}: invalid storage pool selector: ${spec.error}`,
+        unresolvable: true,
+      };
+    }
+    if (
+      !node.linstor ||
+      context.candidatePools(node.linstor.name, volume).length === 0
+    ) {
+      return {
+        predicate: "selectors",
+        reason: `claim ${volume.claim}: no storage pool matches "${spec.text}"`,
+        unresolvable: true,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** capacity: unbound WaitForFirstConsumer volumes that need a local replica must fit. */
+export function capacityPredicate(
+  context: EvalContext,
+  node: Candidate,
+  memo: NodeMemo,
+): Verdict | undefined {
+  if (context.volumes.pending.length === 0) return undefined;
+  const hardVolumes = context.volumes.pending.some((v) =>
+    context.config.capacity.hardFilter === "always" ||
+    (context.config.capacity.hardFilter === "local-only" && v.localOnly)
+  );
+  if (!hardVolumes) return undefined;
+  if (!node.linstor) {
+    return {
+      predicate: "capacity",
+      reason: "no LINSTOR satellite on this node",
+      unresolvable: true,
+    };
+  }
+  const failure = memo.fit(context, node.linstor.name).failures.find((f) =>
+    f.hard
+  );
+  if (!failure) return undefined;
+  return {
+    predicate: "capacity",
+    reason: failure.reason,
+    unresolvable: !failure.onlyReservations,
+  };
+}
+
+/** The predicates by name. */
+export const PREDICATES: Readonly<Record<PredicateName, Predicate>> = Object
+  .freeze({
+    satellite: satellitePredicate,
+    access: accessPredicate,
+    selectors: selectorsPredicate,
+    capacity: capacityPredicate,
+  });

@@ -1,0 +1,96 @@
+/**
+ * The named scorers: locality of bound volumes and capacity for unbound
+ * WaitForFirstConsumer volumes, combined into one integer 0..10.
+ *
+ * @module
+ */
+import type { Candidate, EvalContext } from "./_context.ts";
+import { capacityScore } from "./_capacity.ts";
+import type { NodeMemo } from "./_predicates.ts";
+import { EXTENDER_MAX_SCORE, EXTENDER_MIN_SCORE } from "../../constants.ts";
+
+/** A node's score and its parts. */
+export interface ScoreParts {
+  /** 0..10, what kube-scheduler gets. */
+  readonly score: number;
+  /** Mean locality over bound volumes with known replicas; `undefined` without such volumes. */
+  readonly locality: number | undefined;
+  /** Capacity score; `undefined` without pending volumes. */
+  readonly capacity: number | undefined;
+  /** Per-volume locality, `claim → score`. */
+  readonly perVolume: Readonly<Record<string, number>>;
+}
+
+/**
+ * Locality of one bound volume on a node: 10 for a diskful current replica,
+ * `syncingScore` for a diskful one still syncing, the first matching topology
+ * level's score for a replica in the same zone/rack, else 0 (diskless and
+ * tie-breaker resources count as remote).
+ */
+export function volumeLocality(
+  context: EvalContext,
+  node: Candidate,
+  resource: string,
+): number | undefined {
+  const placement = context.placement(resource);
+  if (!placement) return undefined;
+  const linstorName = node.linstor?.name;
+  if (linstorName !== undefined) {
+    if (placement.current.has(linstorName)) return EXTENDER_MAX_SCORE;
+    if (placement.syncing.has(linstorName)) {
+      return context.config.locality.syncingScore;
+    }
+  }
+  for (const level of context.config.locality.levels) {
+    const value = node.kubeNode?.metadata?.labels?.[level.key] ??
+      (linstorName !== undefined
+        ? context.index.segmentsOf(linstorName)[level.key]
+        : undefined);
+    if (
+      value !== undefined && placement.levelValues.get(level.key)?.has(value)
+    ) return level.score;
+  }
+  return EXTENDER_MIN_SCORE;
+}
+
+/**
+ * Scores a node: the volume-count-weighted mean of per-volume locality
+ * (bound volumes) and the capacity score (one entry per pending volume),
+ * rounded and clamped to 0..10.
+ */
+export function scoreNode(
+  context: EvalContext,
+  node: Candidate,
+  memo: NodeMemo,
+): ScoreParts {
+  const perVolume: Record<string, number> = {};
+  let localitySum = 0;
+  let localityCount = 0;
+  for (const volume of context.volumes.bound) {
+    const score = volumeLocality(context, node, volume.resource);
+    if (score === undefined) continue;
+    perVolume[volume.claim] = score;
+    localitySum += score;
+    localityCount++;
+  }
+  const pendingCount = context.volumes.pending.length;
+  let capacity: number | undefined;
+  if (pendingCount > 0) {
+    capacity = node.linstor
+      ? capacityScore(context, memo.fit(context, node.linstor.name))
+      : 0;
+  }
+  const total = localityCount + pendingCount;
+  const raw = total === 0
+    ? 0
+    : (localitySum + (capacity ?? 0) * pendingCount) / total;
+  return {
+    score: Math.min(
+      EXTENDER_MAX_SCORE,
+      Math.max(EXTENDER_MIN_SCORE, Math.round(raw)),
+    ),
+    locality: localityCount > 0 ? localitySum / localityCount : undefined,
+    capacity,
+    perVolume,
+  };
+}

@@ -1,0 +1,274 @@
+/**
+ * Pod → PVCs (incl. generic ephemeral volumes) → StorageClass / PV → LINSTOR
+ * resource definition, from the snapshot only.
+ *
+ * @module
+ */
+import type {
+  V1PersistentVolumeClaimSpec,
+  V1Pod,
+  V1StorageClass,
+} from "@kubernetes/client-node";
+import {
+  ANNOTATION_DEFAULT_STORAGE_CLASS,
+  ANNOTATION_NODE_SELECTOR,
+  ANNOTATION_SELECTED_NODE,
+  ANNOTATION_STORAGE_POOL_SELECTOR,
+  CSI_DRIVER_NAME,
+} from "../../constants.ts";
+import type { SnapshotIndex } from "./_index.ts";
+import { parseQuantity } from "./_quantity.ts";
+import {
+  csiParameter,
+  type RemoteAccessPolicy,
+  requiresLocalReplica,
+  storageClassPolicy,
+  volumePolicy,
+} from "./_remote_access.ts";
+import { type LabelSelector, parseLabelSelector } from "./_selector.ts";
+
+/** A selector annotation, parsed or with its parse error. */
+export type SelectorSpec =
+  | {
+    readonly text: string;
+    readonly selector: LabelSelector;
+    readonly error?: undefined;
+  }
+  | {
+    readonly text: string;
+    readonly selector?: undefined;
+    readonly error: string;
+  };
+
+interface VolumeCommon {
+  /** PVC key `namespace/name`. */
+  readonly claim: string;
+  readonly nodeSelector: SelectorSpec | undefined;
+  readonly poolSelector: SelectorSpec | undefined;
+}
+
+/** A LINSTOR volume already provisioned. */
+export interface BoundVolume extends VolumeCommon {
+  readonly kind: "bound";
+  readonly pv: string;
+  /** LINSTOR resource definition name. */
+  readonly resource: string;
+  /** `undefined` when neither the PV nor its StorageClass tell (no access opinion). */
+  readonly policy: RemoteAccessPolicy | undefined;
+}
+
+/** An unbound WaitForFirstConsumer LINSTOR claim: its replica will be placed for this pod. */
+export interface PendingVolume extends VolumeCommon {
+  readonly kind: "pending";
+  /** PVC UID (linstor-csi names the resource `pvc-<uid>`); `undefined` for an ephemeral claim not created yet. */
+  readonly uid: string | undefined;
+  readonly storageClass: string;
+  readonly sizeKib: number;
+  /** Candidate pools from the class (`storagePool` or its resource group); `undefined` = any data pool. */
+  readonly pools: readonly string[] | undefined;
+  readonly policy: RemoteAccessPolicy;
+  /** The class forbids remote access, so the pod's node must get a replica. */
+  readonly localOnly: boolean;
+  /** `volume.kubernetes.io/selected-node`, when already set. */
+  readonly selectedNode: string | undefined;
+}
+
+/** A pod's LINSTOR volumes. */
+export interface PodVolumes {
+  readonly bound: readonly BoundVolume[];
+  readonly pending: readonly PendingVolume[];
+  /** Claims we could not resolve or deliberately ignore, with why (shown by explain). */
+  readonly notes: readonly string[];
+  /** The pod uses at least one LINSTOR volume (bound, pending or not yet resolvable). */
+  readonly usesLinstor: boolean;
+}
+
+/** `namespace/name` of a pod. */
+export function podKey(pod: V1Pod): string {
+  return `${pod.metadata?.namespace ?? "default"}/${pod.metadata?.name ?? ""}`;
+}
+
+function selectorSpec(text: string | undefined): SelectorSpec | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return { text, selector: parseLabelSelector(text) };
+  } catch (error) {
+    return {
+      text,
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
+}
+
+function defaultClass(index: SnapshotIndex): V1StorageClass | undefined {
+  for (const sc of index.snapshot.kube.storageClasses.values()) {
+    if (
+      sc.metadata?.annotations?.[ANNOTATION_DEFAULT_STORAGE_CLASS] === "true"
+    ) return sc;
+  }
+  return undefined;
+}
+
+function poolsOf(
+  index: SnapshotIndex,
+  params: Readonly<Record<string, string>> | undefined,
+): string[] | undefined {
+  const direct = csiParameter(params, "storagePool");
+  if (direct !== undefined && direct.trim() !== "") {
+    return direct.trim().split(/\s+/);
+  }
+  const group = csiParameter(params, "resourceGroup");
+  if (group !== undefined) {
+    const filter = index.snapshot.linstor.resourceGroups.get(group)
+      ?.selectFilter;
+    if (filter?.storage_pool_list && filter.storage_pool_list.length > 0) {
+      return [...filter.storage_pool_list];
+    }
+    if (filter?.storage_pool) return [filter.storage_pool];
+  }
+  return undefined;
+}
+
+/**
+ * Resolves the LINSTOR volumes of `pod`. Pure over the snapshot; results per
+ * claim are cached in the index.
+ */
+export function resolvePodVolumes(
+  index: SnapshotIndex,
+  pod: V1Pod,
+): PodVolumes {
+  const bound: BoundVolume[] = [];
+  const pending: PendingVolume[] = [];
+  const notes: string[] = [];
+  let usesLinstor = false;
+  const namespace = pod.metadata?.namespace ?? "default";
+  const kube = index.snapshot.kube;
+  for (const volume of pod.spec?.volumes ?? []) {
+    let claimName: string | undefined;
+    let template: V1PersistentVolumeClaimSpec | undefined;
+    if (volume.persistentVolumeClaim?.claimName) {
+      claimName = volume.persistentVolumeClaim.claimName;
+    } else if (volume.ephemeral?.volumeClaimTemplate) {
+      claimName = `${pod.metadata?.name ?? ""}-${volume.name}`;
+      template = volume.ephemeral.volumeClaimTemplate.spec;
+    } else {
+      continue;
+    }
+    const claim = `${namespace}/${claimName}`;
+    const pvc = kube.persistentVolumeClaims.get(claim);
+    const spec = pvc?.spec ?? template;
+    if (!spec) {
+      notes.push(`claim ${claim} not found`);
+      continue;
+    }
+    const annotations = pvc?.metadata?.annotations ?? {};
+    const volumeName = pvc?.spec?.volumeName;
+    if (volumeName) {
+      const pv = kube.persistentVolumes.get(volumeName);
+      if (!pv) {
+        notes.push(`claim ${claim}: volume ${volumeName} not found`);
+        continue;
+      }
+      if (pv.spec?.csi?.driver !== CSI_DRIVER_NAME) continue;
+      usesLinstor = true;
+      const handle = pv.spec.csi.volumeHandle ?? "";
+      const resource = handle.split("/")[0] ?? "";
+      const scName = pv.spec.storageClassName;
+      const sc = scName ? kube.storageClasses.get(scName) : undefined;
+      let policy: RemoteAccessPolicy | undefined;
+      try {
+        policy = volumePolicy(
+          pv.spec.csi.volumeAttributes,
+          sc?.parameters,
+          sc !== undefined,
+        );
+      } catch (error) {
+        notes.push(
+          `claim ${claim}: ${
+            error instanceof Error ? error.message : error
+          }; no access opinion`,
+        );
+      }
+      if (policy === undefined && sc === undefined) {
+        notes.push(
+          `claim ${claim}: storage class ${
+            scName ?? "(none)"
+          } not found; no access opinion`,
+        );
+      }
+      bound.push({
+        kind: "bound",
+        claim,
+        pv: volumeName,
+        resource,
+        policy,
+        nodeSelector: selectorSpec(
+          annotations[ANNOTATION_NODE_SELECTOR] ??
+            sc?.metadata?.annotations?.[ANNOTATION_NODE_SELECTOR],
+        ),
+        poolSelector: undefined,
+      });
+      continue;
+    }
+    // An explicit "" means "no class" (static binding); absent means the default class.
+    const scName = spec.storageClassName ?? defaultClass(index)?.metadata?.name;
+    const sc = scName ? kube.storageClasses.get(scName) : undefined;
+    if (!sc) {
+      if (scName) {
+        notes.push(`claim ${claim}: storage class ${scName} not found`);
+      }
+      continue;
+    }
+    if (sc.provisioner !== CSI_DRIVER_NAME) continue;
+    usesLinstor = true;
+    if (sc.volumeBindingMode !== "WaitForFirstConsumer") {
+      notes.push(
+        `claim ${claim}: not bound yet (Immediate binding); no capacity opinion`,
+      );
+      continue;
+    }
+    const request = spec.resources?.requests?.storage;
+    let sizeKib = 0;
+    try {
+      sizeKib = request === undefined
+        ? 0
+        : Math.ceil(parseQuantity(String(request)) / 1024);
+    } catch (error) {
+      notes.push(
+        `claim ${claim}: ${error instanceof Error ? error.message : error}`,
+      );
+    }
+    let policy: RemoteAccessPolicy;
+    try {
+      policy = storageClassPolicy(sc.parameters);
+    } catch (error) {
+      notes.push(
+        `claim ${claim}: ${
+          error instanceof Error ? error.message : error
+        }; treated as local-only`,
+      );
+      policy = [["linbit.com/hostname"]];
+    }
+    const scAnnotations = sc.metadata?.annotations ?? {};
+    pending.push({
+      kind: "pending",
+      claim,
+      uid: pvc?.metadata?.uid,
+      storageClass: scName ?? "",
+      sizeKib,
+      pools: poolsOf(index, sc.parameters),
+      policy,
+      localOnly: requiresLocalReplica(policy),
+      selectedNode: annotations[ANNOTATION_SELECTED_NODE],
+      nodeSelector: selectorSpec(
+        annotations[ANNOTATION_NODE_SELECTOR] ??
+          scAnnotations[ANNOTATION_NODE_SELECTOR],
+      ),
+      poolSelector: selectorSpec(
+        annotations[ANNOTATION_STORAGE_POOL_SELECTOR] ??
+          scAnnotations[ANNOTATION_STORAGE_POOL_SELECTOR],
+      ),
+    });
+  }
+  return { bound, pending, notes, usesLinstor };
+}

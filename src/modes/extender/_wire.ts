@@ -1,0 +1,180 @@
+/**
+ * kube-scheduler extender wire format (`k8s.io/kube-scheduler/extender/v1`).
+ *
+ * kube-scheduler sends Go field names (PascalCase: `Pod`, `Nodes`,
+ * `NodeNames`) because the v1 types carry no json tags, and decodes our
+ * answers case-insensitively. We accept any casing of the top-level keys and
+ * answer in PascalCase.
+ *
+ * @module
+ */
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
+
+/** A decoded `ExtenderArgs`. */
+export interface ExtenderArgs {
+  readonly pod: V1Pod;
+  /** Full Node objects as sent (`nodeCacheCapable: false`), kept verbatim. */
+  readonly nodes: readonly V1Node[] | undefined;
+  /** Node names (`nodeCacheCapable: true`). */
+  readonly nodeNames: readonly string[] | undefined;
+}
+
+/** `ExtenderFilterResult` as we send it. */
+export interface ExtenderFilterResult {
+  Nodes: { metadata: Record<string, never>; items: V1Node[] } | null;
+  NodeNames: string[] | null;
+  FailedNodes: Record<string, string>;
+  FailedAndUnresolvableNodes: Record<string, string>;
+  Error: string;
+}
+
+/** One `HostPriority`. */
+export interface HostPriority {
+  Host: string;
+  Score: number;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Finds `key` in `object` case-insensitively, like Go's encoding/json. */
+function field(object: Record<string, unknown>, key: string): unknown {
+  if (key in object) return object[key];
+  const lower = key.toLowerCase();
+  for (const [k, v] of Object.entries(object)) {
+    if (k.toLowerCase() === lower) return v;
+  }
+  return undefined;
+}
+
+/**
+ * Decodes an `ExtenderArgs` body; throws `SyntaxError` on bad JSON and
+ * `TypeError` on wrong types, each with a one-line reason.
+ */
+export function parseExtenderArgs(text: string): ExtenderArgs {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new SyntaxError(
+      `Cannot parse extender arguments "body": ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    );
+  }
+  if (!isObject(raw)) {
+    throw new TypeError(
+      `Cannot parse extender arguments "body": expected a JSON object`,
+    );
+  }
+  const pod = field(raw, "Pod");
+  if (!isObject(pod)) {
+    throw new TypeError(
+      `Cannot parse extender arguments "Pod": expected an object, got ${
+        describe(pod)
+      }`,
+    );
+  }
+  if (pod.metadata !== undefined && !isObject(pod.metadata)) {
+    throw new TypeError(
+      `Cannot parse extender arguments "Pod.metadata": expected an object`,
+    );
+  }
+  if (pod.spec !== undefined && pod.spec !== null && !isObject(pod.spec)) {
+    throw new TypeError(
+      `Cannot parse extender arguments "Pod.spec": expected an object`,
+    );
+  }
+  const nodesRaw = field(raw, "Nodes");
+  let nodes: V1Node[] | undefined;
+  if (nodesRaw !== undefined && nodesRaw !== null) {
+    if (!isObject(nodesRaw)) {
+      throw new TypeError(
+        `Cannot parse extender arguments "Nodes": expected a NodeList object, got ${
+          describe(nodesRaw)
+        }`,
+      );
+    }
+    const items = field(nodesRaw, "items");
+    if (items !== undefined && items !== null && !Array.isArray(items)) {
+      throw new TypeError(
+        `Cannot parse extender arguments "Nodes.items": expected an array, got ${
+          describe(items)
+        }`,
+      );
+    }
+    nodes = [];
+    for (const [i, item] of (items ?? []).entries()) {
+      if (
+        !isObject(item) || !isObject(item.metadata) ||
+        typeof item.metadata.name !== "string" || item.metadata.name === ""
+      ) {
+        throw new TypeError(
+          `Cannot parse extender arguments "Nodes.items[${i}]": expected a Node with metadata.name`,
+        );
+      }
+      nodes.push(item as V1Node);
+    }
+  }
+  const namesRaw = field(raw, "NodeNames");
+  let nodeNames: string[] | undefined;
+  if (namesRaw !== undefined && namesRaw !== null) {
+    if (!Array.isArray(namesRaw)) {
+      throw new TypeError(
+        `Cannot parse extender arguments "NodeNames": expected an array of strings, got ${
+          describe(namesRaw)
+        }`,
+      );
+    }
+    for (const [i, name] of namesRaw.entries()) {
+      if (typeof name !== "string") {
+        throw new TypeError(
+          `Cannot parse extender arguments "NodeNames[${i}]": expected a string, got ${
+            describe(name)
+          }`,
+        );
+      }
+    }
+    nodeNames = namesRaw as string[];
+  }
+  return { pod: pod as V1Pod, nodes, nodeNames };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value;
+}
+
+/** The candidate node names of `args`: `NodeNames` if sent, else the names of `Nodes`. */
+export function candidateNames(args: ExtenderArgs): string[] {
+  if (args.nodeNames) return [...args.nodeNames];
+  return (args.nodes ?? []).map((n) => n.metadata?.name ?? "");
+}
+
+/** Builds the filter answer in the same form the request used (names or objects). */
+export function filterResult(
+  args: ExtenderArgs,
+  passed: ReadonlySet<string>,
+  failures: {
+    failed: Record<string, string>;
+    unresolvable: Record<string, string>;
+  },
+): ExtenderFilterResult {
+  const useNames = args.nodeNames !== undefined || args.nodes === undefined;
+  return {
+    Nodes: useNames ? null : {
+      metadata: {},
+      items: (args.nodes ?? []).filter((n) =>
+        passed.has(n.metadata?.name ?? "")
+      ),
+    },
+    NodeNames: useNames
+      ? (args.nodeNames ?? []).filter((n) => passed.has(n))
+      : null,
+    FailedNodes: failures.failed,
+    FailedAndUnresolvableNodes: failures.unresolvable,
+    Error: "",
+  };
+}

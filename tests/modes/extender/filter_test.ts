@@ -1,0 +1,623 @@
+import assert from "node:assert/strict";
+import {
+  DEFAULT_EXTENDER_CONFIG,
+  type ExtenderConfig,
+  filterNodes,
+  Reservations,
+  SnapshotIndex,
+} from "../../../src/modes/extender/mod.ts";
+import { FakeClock } from "../../_fakes/fake_clock.ts";
+import { buildSnapshot, makePod, T0, type World } from "./_snapshot.ts";
+import type { V1Pod } from "@kubernetes/client-node";
+
+const ZONE = "topology.kubernetes.io/zone";
+
+/** n1,n2 in zone a; n3,n4 in zone b; n5 has no satellite. pool1 on n1..n3. */
+function base(extra: Partial<World> = {}): World {
+  const zones: Record<string, string> = {
+    n1: "a",
+    n2: "a",
+    n3: "b",
+    n4: "b",
+    n5: "b",
+  };
+  return {
+    linstorNodes: ["n1", "n2", "n3", "n4"].map((name) => ({
+      name,
+      props: {
+        "Aux/topology/kubernetes.io/hostname": name,
+        [`Aux/topology/${ZONE}`]: zones[name] ?? "",
+      },
+    })),
+    kubeNodes: ["n1", "n2", "n3", "n4", "n5"].map((name) => ({
+      name,
+      labels: { "kubernetes.io/hostname": name, [ZONE]: zones[name] ?? "" },
+    })),
+    pools: [
+      { node: "n1", name: "pool1", freeGiB: 10 },
+      { node: "n2", name: "pool1", freeGiB: 3 },
+      { node: "n3", name: "pool1", freeGiB: 20 },
+      { node: "n4", name: "DfltDisklessStorPool", kind: "DISKLESS" },
+    ],
+    storageClasses: [
+      { name: "r2", params: { "linstor.csi.linbit.com/storagePool": "pool1" } },
+      {
+        name: "local",
+        params: {
+          storagePool: "pool1",
+          "linstor.csi.linbit.com/allowRemoteVolumeAccess": "false",
+        },
+      },
+      {
+        name: "zonal",
+        params: {
+          "linstor.csi.linbit.com/storagePool": "pool1",
+          "linstor.csi.linbit.com/allowRemoteVolumeAccess":
+            `- fromSame:\n  - ${ZONE}\n`,
+        },
+      },
+    ],
+    ...extra,
+  };
+}
+
+const NAMES = ["n1", "n2", "n3", "n4", "n5"];
+
+function run(
+  world: World,
+  pod: V1Pod,
+  options: {
+    config?: ExtenderConfig;
+    reservations?: Reservations;
+    names?: string[];
+  } = {},
+) {
+  const snapshot = buildSnapshot(world);
+  const clock = new FakeClock(T0);
+  const reservations = options.reservations ??
+    new Reservations({ clock, ttlMs: 60_000 });
+  const outcome = filterNodes(new SnapshotIndex(snapshot, "auto"), {
+    pod,
+    names: options.names ?? NAMES,
+  }, {
+    config: options.config ?? DEFAULT_EXTENDER_CONFIG,
+    now: T0,
+    reservations: reservations.view(),
+  });
+  const verdicts: Record<string, string> = {};
+  for (const [node, v] of outcome.rejected) {
+    verdicts[node] = `${v.unresolvable ? "U" : "F"} ${v.predicate}`;
+  }
+  return { outcome, passed: outcome.passed, verdicts };
+}
+
+function bound(
+  sc: string,
+  replicas: NonNullable<World["replicas"]>,
+  extra: Partial<World> = {},
+): World {
+  return base({
+    replicas,
+    pvcs: [{ name: "data", sc, volumeName: "pv-data" }],
+    pvs: [{ name: "pv-data", resource: "pvc-data", sc }],
+    ...extra,
+  });
+}
+
+Deno.test("`filterNodes()` applies the satellite and access predicates to bound volumes", async (t) => {
+  const cases: {
+    name: string;
+    world: World;
+    passed: string[];
+    verdicts: Record<string, string>;
+  }[] = [
+    {
+      name:
+        "replicas on n1,n2 and a tie-breaker on n3, remote access allowed: only the node without satellite fails",
+      world: bound("r2", [
+        { resource: "pvc-data", node: "n1" },
+        { resource: "pvc-data", node: "n2" },
+        { resource: "pvc-data", node: "n3", role: "tie-breaker" },
+      ]),
+      passed: ["n1", "n2", "n3", "n4"],
+      verdicts: { n5: "U satellite" },
+    },
+    {
+      name: "satellite OFFLINE is a resolvable failure",
+      world: bound("r2", [{ resource: "pvc-data", node: "n1" }], {
+        linstorNodes: [{ name: "n1" }, { name: "n2", status: "OFFLINE" }, {
+          name: "n3",
+        }, { name: "n4" }],
+      }),
+      passed: ["n1", "n3", "n4"],
+      verdicts: { n2: "F satellite", n5: "U satellite" },
+    },
+    {
+      name: "local-only volume: diskless and tie-breaker nodes fail access",
+      world: bound("local", [
+        { resource: "pvc-data", node: "n1" },
+        { resource: "pvc-data", node: "n2" },
+        { resource: "pvc-data", node: "n3", role: "tie-breaker" },
+        { resource: "pvc-data", node: "n4", role: "diskless" },
+      ]),
+      passed: ["n1", "n2"],
+      verdicts: { n3: "U access", n4: "U access", n5: "U satellite" },
+    },
+    {
+      name:
+        "local-only volume with empty disk state (no DRBD) still passes its replica nodes",
+      world: bound("local", [
+        { resource: "pvc-data", node: "n1", diskState: null },
+        { resource: "pvc-data", node: "n3", diskState: null },
+      ]),
+      passed: ["n1", "n3"],
+      verdicts: { n2: "U access", n4: "U access", n5: "U satellite" },
+    },
+    {
+      name: "fromSame zone: nodes in the replica's zone pass",
+      world: bound("zonal", [{ resource: "pvc-data", node: "n1" }]),
+      passed: ["n1", "n2"],
+      verdicts: { n3: "U access", n4: "U access", n5: "U satellite" },
+    },
+    {
+      name:
+        "fromSame on a key the replica node lacks means anywhere (as linstor-csi)",
+      world: bound("zonal", [{ resource: "pvc-data", node: "n1" }], {
+        linstorNodes: [{ name: "n1" }, { name: "n2" }, { name: "n3" }, {
+          name: "n4",
+        }],
+      }),
+      passed: ["n1", "n2", "n3", "n4"],
+      verdicts: { n5: "U satellite" },
+    },
+    {
+      name: "PV volume attributes override the StorageClass policy",
+      world: bound("r2", [{ resource: "pvc-data", node: "n2" }], {
+        pvs: [{
+          name: "pv-data",
+          resource: "pvc-data",
+          sc: "r2",
+          attributes: {
+            "linstor.csi.linbit.com/uses-volume-context": "true",
+            "linstor.csi.linbit.com/remote-access-policy": "false",
+          },
+        }],
+      }),
+      passed: ["n2"],
+      verdicts: {
+        n1: "U access",
+        n3: "U access",
+        n4: "U access",
+        n5: "U satellite",
+      },
+    },
+    {
+      name: "a deleting diskful replica does not count",
+      world: bound("local", [
+        { resource: "pvc-data", node: "n1", flags: ["DELETE"] },
+        { resource: "pvc-data", node: "n2" },
+      ]),
+      passed: ["n2"],
+      verdicts: {
+        n1: "U access",
+        n3: "U access",
+        n4: "U access",
+        n5: "U satellite",
+      },
+    },
+    {
+      name: "evicted LINSTOR node fails unresolvably",
+      world: bound("r2", [{ resource: "pvc-data", node: "n1" }], {
+        linstorNodes: [{ name: "n1" }, { name: "n2", flags: ["EVICTED"] }, {
+          name: "n3",
+        }, { name: "n4" }],
+      }),
+      passed: ["n1", "n3", "n4"],
+      verdicts: { n2: "U satellite", n5: "U satellite" },
+    },
+    {
+      name: "matches a Kubernetes node to a LINSTOR node by hostname property",
+      world: bound("local", [{ resource: "pvc-data", node: "stor-1" }], {
+        linstorNodes: [{
+          name: "stor-1",
+          props: { "Aux/topology/kubernetes.io/hostname": "n1" },
+        }],
+      }),
+      passed: ["n1"],
+      verdicts: {
+        n2: "U satellite",
+        n3: "U satellite",
+        n4: "U satellite",
+        n5: "U satellite",
+      },
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const { passed, verdicts } = run(
+        c.world,
+        makePod("p", { claims: ["data"] }),
+      );
+      assert.deepEqual(passed, c.passed);
+      assert.deepEqual(verdicts, c.verdicts);
+    });
+  }
+});
+
+Deno.test("`filterNodes()` passes every node untouched when the pod has no LINSTOR volumes", async (t) => {
+  await t.step("no volumes at all", () => {
+    const { passed, verdicts } = run(base(), makePod("p"));
+    assert.deepEqual(passed, NAMES);
+    assert.deepEqual(verdicts, {});
+  });
+  await t.step("a bound PV of another CSI driver", () => {
+    const world = base({
+      pvcs: [{ name: "data", sc: "other", volumeName: "pv-x" }],
+      pvs: [{ name: "pv-x", resource: "vol", driver: "ebs.csi.aws.com" }],
+    });
+    const { passed } = run(world, makePod("p", { claims: ["data"] }));
+    assert.deepEqual(passed, NAMES);
+  });
+  await t.step("an unbound claim of a class with another provisioner", () => {
+    const world = base({
+      storageClasses: [{ name: "other", provisioner: "topolvm.io" }],
+      pvcs: [{ name: "data", sc: "other" }],
+    });
+    const { passed } = run(world, makePod("p", { claims: ["data"] }));
+    assert.deepEqual(passed, NAMES);
+  });
+});
+
+Deno.test("`filterNodes()` checks capacity for unbound WaitForFirstConsumer claims", async (t) => {
+  const cases: {
+    name: string;
+    world: World;
+    pod: V1Pod;
+    config?: ExtenderConfig;
+    passed: string[];
+    verdicts: Record<string, string>;
+  }[] = [
+    {
+      name:
+        "local-only 5Gi: fits on n1 (10) and n3 (20), not on n2 (3), no pool on n4",
+      world: base({ pvcs: [{ name: "data", sc: "local", size: "5Gi" }] }),
+      pod: makePod("p", { claims: ["data"] }),
+      passed: ["n1", "n3"],
+      verdicts: { n2: "U capacity", n4: "U capacity", n5: "U satellite" },
+    },
+    {
+      name:
+        "remote access allowed: capacity only scores, nodes without room pass",
+      world: base({ pvcs: [{ name: "data", sc: "r2", size: "5Gi" }] }),
+      pod: makePod("p", { claims: ["data"] }),
+      passed: ["n1", "n2", "n3", "n4"],
+      verdicts: { n5: "U satellite" },
+    },
+    {
+      name: "hardFilter always: remote-access classes are filtered too",
+      world: base({ pvcs: [{ name: "data", sc: "r2", size: "5Gi" }] }),
+      pod: makePod("p", { claims: ["data"] }),
+      config: {
+        ...DEFAULT_EXTENDER_CONFIG,
+        capacity: { ...DEFAULT_EXTENDER_CONFIG.capacity, hardFilter: "always" },
+      },
+      passed: ["n1", "n3"],
+      verdicts: { n2: "U capacity", n4: "U capacity", n5: "U satellite" },
+    },
+    {
+      name: "two claims are summed per pool: 2 × 6Gi does not fit 10Gi",
+      world: base({
+        pvcs: [{ name: "a", sc: "local", size: "6Gi" }, {
+          name: "b",
+          sc: "local",
+          size: "6Gi",
+        }],
+      }),
+      pod: makePod("p", { claims: ["a", "b"] }),
+      passed: ["n3"],
+      verdicts: {
+        n1: "U capacity",
+        n2: "U capacity",
+        n4: "U capacity",
+        n5: "U satellite",
+      },
+    },
+    {
+      name: "a class with two pools spreads claims over them",
+      world: base({
+        pools: [
+          { node: "n1", name: "a", freeGiB: 5 },
+          { node: "n1", name: "b", freeGiB: 5 },
+          { node: "n2", name: "a", freeGiB: 9 },
+        ],
+        storageClasses: [{
+          name: "two",
+          params: { storagePool: "a b", allowRemoteVolumeAccess: "false" },
+        }],
+        pvcs: [{ name: "x", sc: "two", size: "4Gi" }, {
+          name: "y",
+          sc: "two",
+          size: "4Gi",
+        }],
+      }),
+      pod: makePod("p", { claims: ["x", "y"] }),
+      passed: ["n1", "n2"],
+      verdicts: { n3: "U capacity", n4: "U capacity", n5: "U satellite" },
+    },
+    {
+      name: "thin pool uses the over-subscription rule (1Gi free × 20 ≥ 5Gi)",
+      world: base({
+        pools: [
+          {
+            node: "n1",
+            name: "pool1",
+            kind: "LVM_THIN",
+            freeGiB: 1,
+            totalGiB: 10,
+          },
+          {
+            node: "n2",
+            name: "pool1",
+            kind: "LVM_THIN",
+            freeGiB: 1,
+            totalGiB: 10,
+            props: { MaxOversubscriptionRatio: "2" },
+          },
+        ],
+        pvcs: [{ name: "data", sc: "local", size: "5Gi" }],
+      }),
+      pod: makePod("p", { claims: ["data"] }),
+      passed: ["n1"],
+      verdicts: {
+        n2: "U capacity",
+        n3: "U capacity",
+        n4: "U capacity",
+        n5: "U satellite",
+      },
+    },
+    {
+      name: "thin pool total rule subtracts the virtual size already placed",
+      world: base({
+        pools: [
+          {
+            node: "n1",
+            name: "pool1",
+            kind: "LVM_THIN",
+            freeGiB: 5,
+            totalGiB: 10,
+            props: { MaxOversubscriptionRatio: "1" },
+          },
+        ],
+        replicas: [{
+          resource: "other",
+          node: "n1",
+          pool: "pool1",
+          sizeGiB: 8,
+        }],
+        pvcs: [{ name: "data", sc: "local", size: "3Gi" }],
+      }),
+      pod: makePod("p", { claims: ["data"] }),
+      passed: [],
+      verdicts: {
+        n1: "U capacity",
+        n2: "U capacity",
+        n3: "U capacity",
+        n4: "U capacity",
+        n5: "U satellite",
+      },
+    },
+    {
+      name: "unknown free capacity is a resolvable failure",
+      world: base({
+        pools: [{ node: "n1", name: "pool1", freeGiB: undefined }, {
+          node: "n3",
+          name: "pool1",
+          freeGiB: 20,
+        }],
+        pvcs: [{ name: "data", sc: "local", size: "1Gi" }],
+      }),
+      pod: makePod("p", { claims: ["data"] }),
+      passed: ["n3"],
+      verdicts: {
+        n1: "F capacity",
+        n2: "U capacity",
+        n4: "U capacity",
+        n5: "U satellite",
+      },
+    },
+    {
+      name:
+        "generic ephemeral volume not created yet is sized from the pod's template",
+      world: base(),
+      pod: makePod("p", {
+        ephemeral: [{ volume: "scratch", sc: "local", size: "15Gi" }],
+      }),
+      passed: ["n3"],
+      verdicts: {
+        n1: "U capacity",
+        n2: "U capacity",
+        n4: "U capacity",
+        n5: "U satellite",
+      },
+    },
+    {
+      name:
+        "pools come from the resourceGroup parameter when storagePool is absent",
+      world: base({
+        resourceGroups: [{ name: "rg1", storagePools: ["fast"] }],
+        pools: [{ node: "n2", name: "fast", freeGiB: 50 }, {
+          node: "n1",
+          name: "pool1",
+          freeGiB: 50,
+        }],
+        storageClasses: [{
+          name: "rg",
+          params: { resourceGroup: "rg1", allowRemoteVolumeAccess: "false" },
+        }],
+        pvcs: [{ name: "data", sc: "rg", size: "5Gi" }],
+      }),
+      pod: makePod("p", { claims: ["data"] }),
+      passed: ["n2"],
+      verdicts: {
+        n1: "U capacity",
+        n3: "U capacity",
+        n4: "U capacity",
+        n5: "U satellite",
+      },
+    },
+    {
+      name: "Immediate-binding claim not bound yet gets no capacity opinion",
+      world: base({
+        storageClasses: [{
+          name: "imm",
+          wffc: false,
+          params: { allowRemoteVolumeAccess: "false" },
+        }],
+        pvcs: [{ name: "data", sc: "imm", size: "500Gi" }],
+      }),
+      pod: makePod("p", { claims: ["data"] }),
+      passed: ["n1", "n2", "n3", "n4"],
+      verdicts: { n5: "U satellite" },
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const { passed, verdicts } = run(
+        c.world,
+        c.pod,
+        c.config ? { config: c.config } : {},
+      );
+      assert.deepEqual(passed, c.passed);
+      assert.deepEqual(verdicts, c.verdicts);
+    });
+  }
+  await t.step("the reason names the pool, the need and the free space", () => {
+    const { outcome } = run(
+      base({ pvcs: [{ name: "data", sc: "local", size: "5Gi" }] }),
+      makePod("p", { claims: ["data"] }),
+    );
+    assert.equal(
+      outcome.rejected.get("n2")?.reason,
+      "pool pool1: claim default/data needs 5.0GiB, 3.0GiB free",
+    );
+    assert.equal(
+      outcome.rejected.get("n4")?.reason,
+      "no storage pool pool1 for claim default/data",
+    );
+  });
+});
+
+Deno.test("`filterNodes()` applies node and storage-pool selectors", async (t) => {
+  const world = (
+    annotations: Record<string, string>,
+    scAnnotations: Record<string, string> = {},
+  ) =>
+    base({
+      kubeNodes: [
+        { name: "n1", labels: { disk: "ssd" } },
+        { name: "n2", labels: { disk: "hdd" } },
+        { name: "n3", labels: {} },
+        { name: "n4", labels: { disk: "ssd" } },
+      ],
+      pools: [
+        {
+          node: "n1",
+          name: "pool1",
+          freeGiB: 10,
+          props: { "Aux/tier": "gold" },
+        },
+        { node: "n2", name: "pool1", freeGiB: 10 },
+        {
+          node: "n3",
+          name: "pool1",
+          freeGiB: 10,
+          props: { "Aux/tier": "silver" },
+        },
+        {
+          node: "n4",
+          name: "pool1",
+          freeGiB: 10,
+          props: { "Aux/tier": "gold" },
+        },
+      ],
+      storageClasses: [{
+        name: "r2",
+        params: { storagePool: "pool1" },
+        annotations: scAnnotations,
+      }],
+      pvcs: [{ name: "data", sc: "r2", size: "1Gi", annotations }],
+    });
+  const cases: {
+    name: string;
+    world: World;
+    passed: string[];
+    verdicts: Record<string, string>;
+  }[] = [
+    {
+      name: "node selector on the claim",
+      world: world({ "linstor-suite.io/node-selector": "disk=ssd" }),
+      passed: ["n1", "n4"],
+      verdicts: { n2: "U selectors", n3: "U selectors", n5: "U satellite" },
+    },
+    {
+      name: "node selector with set syntax on the class",
+      world: world({}, {
+        "linstor-suite.io/node-selector": "disk in (ssd,hdd),!gpu",
+      }),
+      passed: ["n1", "n2", "n4"],
+      verdicts: { n3: "U selectors", n5: "U satellite" },
+    },
+    {
+      name: "storage pool selector over Aux properties",
+      world: world({ "linstor-suite.io/storage-pool-selector": "tier=gold" }),
+      passed: ["n1", "n4"],
+      verdicts: { n2: "U selectors", n3: "U selectors", n5: "U satellite" },
+    },
+    {
+      name: "invalid selector is a reason on every node, not a crash",
+      world: world({ "linstor-suite.io/node-selector": "disk in (ssd" }),
+      passed: [],
+      verdicts: {
+        n1: "U selectors",
+        n2: "U selectors",
+        n3: "U selectors",
+        n4: "U selectors",
+        n5: "U satellite",
+      },
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const { passed, verdicts, outcome } = run(
+        c.world,
+        makePod("p", { claims: ["data"] }),
+      );
+      assert.deepEqual(passed, c.passed);
+      assert.deepEqual(verdicts, c.verdicts);
+      if (c.name.startsWith("invalid")) {
+        assert.match(
+          outcome.rejected.get("n1")?.reason ?? "",
+          /invalid node selector: Cannot parse label selector/,
+        );
+      }
+    });
+  }
+});
+
+Deno.test("`filterNodes()` runs only the configured predicates, in order", () => {
+  const world = bound("local", [{ resource: "pvc-data", node: "n1" }]);
+  const config = {
+    ...DEFAULT_EXTENDER_CONFIG,
+    predicates: ["access" as const],
+  };
+  const { passed, verdicts } = run(world, makePod("p", { claims: ["data"] }), {
+    config,
+  });
+  assert.deepEqual(passed, ["n1"]);
+  assert.deepEqual(verdicts, {
+    n2: "U access",
+    n3: "U access",
+    n4: "U access",
+    n5: "U access",
+  });
+});
