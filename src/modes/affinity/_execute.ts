@@ -1,0 +1,512 @@
+/**
+ * Executing affinity actions against the apiserver and LINSTOR.
+ *
+ * Every step re-reads the live object and carries UID/resourceVersion
+ * preconditions; a stale plan is a no-op (the next pass re-plans).
+ *
+ * The replace procedure (numbered as in docs/affinity.md):
+ *
+ * 1. write the recovery record (full intended PV + cluster identity) to the
+ *    LINSTOR volume definition and to the bound PVC, before touching the PV;
+ * 2. set reclaim `Retain`, the skip-reclaim annotation and our `replacing`
+ *    marker, with UID and resourceVersion preconditions;
+ * 3. delete the PV with a UID precondition;
+ * 4. remove its finalizers (it is Terminating while Bound);
+ * 5. create the PV under the same name from the record (original reclaim
+ *    policy, every field, new affinity) — with `Retain` and a Warning Event
+ *    if its claim vanished meanwhile, so nothing deletes the data;
+ * 6. drop the record in both places;
+ * 7. Events `VolumeAffinityUpdated` on the PV and its PVC.
+ *
+ * A crash after any step is finished from the record by a later pass.
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type {
+  V1PersistentVolume,
+  V1VolumeNodeAffinity,
+} from "@kubernetes/client-node";
+import {
+  AFFINITY_ACTION_REPLACED,
+  AFFINITY_ACTION_UPDATED_IN_PLACE,
+  ANNOTATION_AFFINITY_RECORD,
+  ANNOTATION_AFFINITY_REPLACING,
+  ANNOTATION_SKIP_RECLAIM,
+  EVENT_REASON_VOLUME_AFFINITY_CLAIM_LOST,
+  EVENT_REASON_VOLUME_AFFINITY_UPDATED,
+  LINSTOR_PROP_AFFINITY_RECORD,
+} from "../../constants.ts";
+import {
+  type InvolvedObject,
+  isAlreadyExists,
+  isInvalid,
+  isNotFound,
+  type KubeApi,
+} from "../../kube/mod.ts";
+import type { PropsModify } from "../../linstor/types.ts";
+import type { Operation } from "../../reconcile/mod.ts";
+import type { Clock } from "../../system/clock.ts";
+import {
+  encodeRecord,
+  intendedPv,
+  RECORD_VERSION,
+  type RecoveryRecord,
+} from "./_record.ts";
+import type {
+  AffinityAction,
+  ClaimRef,
+  DropRecoveryRecordAction,
+  PatchPvAffinityInPlaceAction,
+  ReplacePvAffinityAction,
+  ResumeReplacePvAction,
+  SetPvAffinityAction,
+} from "./plan.ts";
+
+/** The LINSTOR calls the affinity mode makes (a subset of `LinstorClient`). */
+export interface AffinityLinstor {
+  /** Sets and deletes properties of volume definition `volume` of `resource`. */
+  modifyVolumeDefinition(
+    resource: string,
+    volume: number,
+    body: PropsModify,
+    options: { signal: AbortSignal },
+  ): Promise<void>;
+}
+
+/** The replace steps, for the fault hook and logs. */
+export const REPLACE_STEPS: readonly string[] = Object.freeze([
+  "",
+  "write recovery record",
+  "set Retain and skip-reclaim",
+  "delete PV",
+  "remove finalizers",
+  "create PV",
+  "drop recovery record",
+  "emit events",
+]);
+
+/** What executing operations needs. */
+export interface AffinityExecutorDeps {
+  kube: KubeApi;
+  linstor: AffinityLinstor;
+  clock: Clock;
+  /** This cluster's identity, written into recovery records. */
+  clusterIdentity: string;
+  logger: Logger;
+}
+
+/** Options of `createAffinityOperation()`. */
+export interface AffinityExecutorOptions {
+  /**
+   * Test-only fault hook: called after each finished replace step (1–7).
+   * The CLI wires it to exit the process at one step for crash tests.
+   */
+  afterStep?: (step: number, pvName: string) => void;
+  /** Told what an in-place probe (server-side dry-run) found. */
+  onInPlaceProbe?: (supported: boolean) => void;
+}
+
+/** Binds a planned action to the apiserver and LINSTOR as an `Operation`. */
+export function createAffinityOperation(
+  action: AffinityAction,
+  deps: AffinityExecutorDeps,
+  options: AffinityExecutorOptions = {},
+): Operation {
+  const executor = new Executor(deps, options);
+  return {
+    name: action.kind,
+    key: action.key,
+    summary: action.summary,
+    execute(signal: AbortSignal): Promise<void> {
+      switch (action.kind) {
+        case "SetPvAffinity":
+        case "PatchPvAffinityInPlace":
+          return executor.inPlace(action, signal);
+        case "ReplacePvAffinity":
+          return executor.replace(action, signal);
+        case "ResumeReplacePv":
+          return executor.resume(action, signal);
+        case "DropRecoveryRecord":
+          return executor.drop(action, signal);
+      }
+    },
+  };
+}
+
+class Executor {
+  #deps: AffinityExecutorDeps;
+  #options: AffinityExecutorOptions;
+
+  constructor(deps: AffinityExecutorDeps, options: AffinityExecutorOptions) {
+    this.#deps = deps;
+    this.#options = options;
+  }
+
+  async inPlace(
+    action: SetPvAffinityAction | PatchPvAffinityInPlaceAction,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const live = await this.#getPv(action.pvName, signal);
+    if (!this.#current(live, action.uid, action.pvName)) return;
+    const updated = withAffinity(live!, action.affinity);
+    updated.metadata!.resourceVersion = action.resourceVersion;
+    const result = await this.#deps.kube.replacePersistentVolume(updated, {
+      signal,
+    });
+    await this.#updatedEvents(
+      result,
+      action.claim,
+      AFFINITY_ACTION_UPDATED_IN_PLACE,
+    );
+  }
+
+  async replace(
+    action: ReplacePvAffinityAction,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { kube } = this.#deps;
+    const live = await this.#getPv(action.pvName, signal);
+    if (!this.#current(live, action.uid, action.pvName)) return;
+    if (live!.metadata?.resourceVersion !== action.resourceVersion) {
+      this.#deps.logger.debug(
+        "PV {pv} changed since it was planned; re-planning next pass",
+        { pv: action.pvName },
+      );
+      return;
+    }
+    if (action.probeInPlace && live!.spec?.nodeAffinity !== undefined) {
+      const candidate = withAffinity(live!, action.affinity);
+      try {
+        await kube.replacePersistentVolume(candidate, {
+          signal,
+          dryRun: "All",
+        });
+        this.#options.onInPlaceProbe?.(true);
+        const result = await kube.replacePersistentVolume(candidate, {
+          signal,
+        });
+        await this.#updatedEvents(
+          result,
+          action.claim,
+          AFFINITY_ACTION_UPDATED_IN_PLACE,
+        );
+        return;
+      } catch (error) {
+        if (!isInvalid(error)) throw error;
+        this.#options.onInPlaceProbe?.(false);
+      }
+    }
+    // Step 1: the write-ahead record, in LINSTOR and in Kubernetes.
+    const annotations = live!.metadata?.annotations ?? {};
+    const record: RecoveryRecord = {
+      version: RECORD_VERSION,
+      cluster: this.#deps.clusterIdentity,
+      pvName: action.pvName,
+      oldUid: action.uid,
+      ...(action.claim ? { claim: action.claim } : {}),
+      resource: action.handle.resource,
+      volume: action.handle.volume,
+      writtenAt: new Date(this.#deps.clock.now()).toISOString(),
+      pv: intendedPv(live!, action.affinity, {
+        originalSkipReclaim: annotations[ANNOTATION_SKIP_RECLAIM],
+        reclaimPolicy: live!.spec?.persistentVolumeReclaimPolicy,
+      }),
+    };
+    const text = encodeRecord(record);
+    await this.#deps.linstor.modifyVolumeDefinition(
+      record.resource,
+      record.volume,
+      { override_props: { [LINSTOR_PROP_AFFINITY_RECORD]: text } },
+      { signal },
+    );
+    if (action.claim) {
+      const pvc = await kube.getPersistentVolumeClaim(action.claim, { signal });
+      if (pvc.metadata?.uid !== action.claim.uid) {
+        throw new Error(
+          `Cannot replace PV "${action.pvName}": claim ${action.claim.namespace}/${action.claim.name} changed UID`,
+        );
+      }
+      await kube.patchPersistentVolumeClaim(action.claim, {
+        type: "merge",
+        body: {
+          metadata: {
+            resourceVersion: pvc.metadata?.resourceVersion,
+            annotations: { [ANNOTATION_AFFINITY_RECORD]: text },
+          },
+        },
+      }, { signal });
+    }
+    this.#step(1, action.pvName);
+    // Step 2: Retain + skip-reclaim + marker, preconditioned on UID and resourceVersion.
+    const retained = structuredClone(live!);
+    retained.spec!.persistentVolumeReclaimPolicy = "Retain";
+    retained.metadata!.annotations = {
+      ...annotations,
+      [ANNOTATION_SKIP_RECLAIM]: "true",
+      [ANNOTATION_AFFINITY_REPLACING]: action.uid,
+    };
+    const marked = await kube.replacePersistentVolume(retained, { signal });
+    this.#step(2, action.pvName);
+    await this.#continue(record, marked, signal);
+  }
+
+  async resume(
+    action: ResumeReplacePvAction,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const live = await this.#getPv(action.pvName, signal);
+    await this.#continue(action.record, live, signal);
+  }
+
+  async drop(
+    action: DropRecoveryRecordAction,
+    signal: AbortSignal,
+  ): Promise<void> {
+    await this.#dropRecord(action.record, signal);
+    if (action.finished) {
+      const live = await this.#getPv(action.pvName, signal);
+      if (live !== undefined) {
+        await this.#updatedEvents(
+          live,
+          action.record.claim,
+          AFFINITY_ACTION_REPLACED,
+        );
+      }
+    }
+  }
+
+  /** Steps 3–7 from whatever state the live PV is in. */
+  async #continue(
+    record: RecoveryRecord,
+    live: V1PersistentVolume | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { kube } = this.#deps;
+    const name = record.pvName;
+    if (live !== undefined && live.metadata?.uid === record.oldUid) {
+      const marked =
+        live.metadata?.annotations?.[ANNOTATION_AFFINITY_REPLACING] ===
+          record.oldUid;
+      if (!marked) {
+        // Step 2 never happened: nothing protects the data, so never delete.
+        if (live.metadata?.deletionTimestamp !== undefined) {
+          await this.#dropRecord(record, signal);
+        }
+        return;
+      }
+      if (live.metadata?.deletionTimestamp === undefined) {
+        // Step 3: delete, only this very PV.
+        await kube.deletePersistentVolume(name, {
+          preconditions: { uid: record.oldUid },
+          signal,
+        }).catch(ignoreNotFound);
+        this.#step(3, name);
+      }
+      // Step 4: strip the finalizers of the Terminating PV.
+      const terminating = await this.#getPv(name, signal);
+      if (
+        terminating !== undefined && terminating.metadata?.uid === record.oldUid
+      ) {
+        if ((terminating.metadata?.finalizers ?? []).length > 0) {
+          const stripped = structuredClone(terminating);
+          stripped.metadata!.finalizers = [];
+          await kube.replacePersistentVolume(stripped, { signal }).catch(
+            ignoreNotFound,
+          );
+        }
+        const after = await this.#getPv(name, signal);
+        if (after !== undefined && after.metadata?.uid === record.oldUid) {
+          throw new Error(
+            `Cannot replace PV "${name}": the old PV is still terminating`,
+          );
+        }
+      }
+      this.#step(4, name);
+      live = undefined;
+    }
+    let created: V1PersistentVolume | undefined = live;
+    if (created === undefined) {
+      // Step 5: re-create from the record.
+      const pv = structuredClone(record.pv);
+      const claimOk = await this.#claimStillBound(record.claim, signal);
+      if (!claimOk) pv.spec!.persistentVolumeReclaimPolicy = "Retain";
+      try {
+        created = await kube.createPersistentVolume(pv, { signal });
+      } catch (error) {
+        if (!isAlreadyExists(error)) throw error;
+        created = await this.#getPv(name, signal);
+      }
+      if (!claimOk && created !== undefined) {
+        await kube.recordEvent(created, {
+          type: "Warning",
+          reason: EVENT_REASON_VOLUME_AFFINITY_CLAIM_LOST,
+          action: AFFINITY_ACTION_REPLACED,
+          message:
+            `PV re-created with reclaim policy Retain: its claim ${record.claim?.namespace}/${record.claim?.name} (UID ${record.claim?.uid}) is gone or was replaced; the LINSTOR volume is kept`,
+        });
+      }
+      this.#step(5, name);
+    }
+    // Step 6: drop the record.
+    await this.#dropRecord(record, signal);
+    this.#step(6, name);
+    // Step 7: tell the user.
+    if (created !== undefined) {
+      await this.#updatedEvents(
+        created,
+        record.claim,
+        AFFINITY_ACTION_REPLACED,
+      );
+    }
+    this.#step(7, name);
+  }
+
+  async #claimStillBound(
+    claim: ClaimRef | undefined,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    if (claim === undefined) return true;
+    try {
+      const pvc = await this.#deps.kube.getPersistentVolumeClaim(claim, {
+        signal,
+      });
+      return pvc.metadata?.uid === claim.uid &&
+        pvc.metadata?.deletionTimestamp === undefined;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async #dropRecord(
+    record: RecoveryRecord,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (record.claim) {
+      await this.#deps.kube.patchPersistentVolumeClaim(record.claim, {
+        type: "merge",
+        body: {
+          metadata: { annotations: { [ANNOTATION_AFFINITY_RECORD]: null } },
+        },
+      }, { signal }).catch(ignoreNotFound);
+    }
+    await this.#deps.linstor.modifyVolumeDefinition(
+      record.resource,
+      record.volume,
+      { delete_props: [LINSTOR_PROP_AFFINITY_RECORD] },
+      { signal },
+    ).catch((error) => {
+      // A volume definition that is gone holds no record.
+      if (!isLinstorNotFound(error)) throw error;
+    });
+  }
+
+  async #updatedEvents(
+    pv: V1PersistentVolume,
+    claim: ClaimRef | undefined,
+    how: string,
+  ): Promise<void> {
+    const affinity = describeAffinity(pv.spec?.nodeAffinity);
+    const message = how === AFFINITY_ACTION_REPLACED
+      ? `PV re-created with nodeAffinity ${affinity} to match its LINSTOR replicas`
+      : `nodeAffinity changed in place to ${affinity} to match its LINSTOR replicas`;
+    await this.#deps.kube.recordEvent(pv, {
+      type: "Normal",
+      reason: EVENT_REASON_VOLUME_AFFINITY_UPDATED,
+      action: how,
+      message,
+    });
+    if (claim) {
+      const involved: InvolvedObject = {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: {
+          namespace: claim.namespace,
+          name: claim.name,
+          uid: claim.uid,
+        },
+      };
+      await this.#deps.kube.recordEvent(involved, {
+        type: "Normal",
+        reason: EVENT_REASON_VOLUME_AFFINITY_UPDATED,
+        action: how,
+        message: `PV ${pv.metadata?.name}: ${message}`,
+      });
+    }
+  }
+
+  async #getPv(
+    name: string,
+    signal: AbortSignal,
+  ): Promise<V1PersistentVolume | undefined> {
+    try {
+      return await this.#deps.kube.getPersistentVolume(name, { signal });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  #current(
+    live: V1PersistentVolume | undefined,
+    uid: string,
+    name: string,
+  ): boolean {
+    if (live === undefined || live.metadata?.uid !== uid) {
+      this.#deps.logger.debug(
+        "PV {pv} is gone or was re-created since it was planned",
+        { pv: name },
+      );
+      return false;
+    }
+    if (live.metadata?.deletionTimestamp !== undefined) {
+      this.#deps.logger.debug("PV {pv} is being deleted; left alone", {
+        pv: name,
+      });
+      return false;
+    }
+    return true;
+  }
+
+  #step(step: number, pvName: string): void {
+    this.#deps.logger.debug("Replace of PV {pv}: step {step} ({what}) done", {
+      pv: pvName,
+      step,
+      what: REPLACE_STEPS[step],
+    });
+    this.#options.afterStep?.(step, pvName);
+  }
+}
+
+function withAffinity(
+  live: V1PersistentVolume,
+  affinity: V1VolumeNodeAffinity | undefined,
+): V1PersistentVolume {
+  const copy = structuredClone(live);
+  if (affinity === undefined) delete copy.spec!.nodeAffinity;
+  else copy.spec!.nodeAffinity = affinity;
+  return copy;
+}
+
+function ignoreNotFound(error: unknown): undefined {
+  if (isNotFound(error)) return undefined;
+  throw error;
+}
+
+function isLinstorNotFound(error: unknown): boolean {
+  const status = (error as { status?: unknown } | null)?.status;
+  return status === 404;
+}
+
+function describeAffinity(affinity: V1VolumeNodeAffinity | undefined): string {
+  const terms = affinity?.required?.nodeSelectorTerms ?? [];
+  if (terms.length === 0) return "(none: anywhere)";
+  return terms.map((term) =>
+    `{${
+      (term.matchExpressions ?? []).map((e) =>
+        `${e.key} ${e.operator} ${(e.values ?? []).join(",")}`
+      ).join(", ")
+    }}`
+  ).join(" | ");
+}

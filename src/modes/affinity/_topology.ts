@@ -1,0 +1,305 @@
+/**
+ * The accessible topology of a LINSTOR volume, computed from a Snapshot the
+ * way linstor-csi's `GenericAccessibleTopologies` does, but refusing (instead
+ * of silently widening) wherever linstor-csi would fall back to "anywhere"
+ * or "every node"; and the comparison with a PV's nodeAffinity.
+ *
+ * @module
+ */
+import type {
+  V1NodeSelectorTerm,
+  V1VolumeNodeAffinity,
+} from "@kubernetes/client-node";
+import {
+  CSI_VOLUME_NUMBER_LIMIT,
+  DISK_STATE_UP_TO_DATE,
+  TOPOLOGY_LINBIT_HOSTNAME,
+} from "../../constants.ts";
+import type { Replica, Snapshot } from "../../state/types.ts";
+import type { RemoteAccessPolicy } from "./_policy.ts";
+
+/** A parsed linstor-csi volume handle. */
+export interface VolumeHandle {
+  /** LINSTOR resource definition name. */
+  readonly resource: string;
+  /** Volume number inside the resource definition. */
+  readonly volume: number;
+}
+
+/**
+ * Parses a linstor-csi volume handle: `rd` (volume 0) or `rd/volNr` with
+ * `0 <= volNr < 65536`, as linstor-csi's `ParseVolumeId`.
+ */
+export function parseVolumeHandle(handle: string): VolumeHandle {
+  if (handle === "") {
+    throw new SyntaxError(`Cannot parse volume handle "": empty`);
+  }
+  const slash = handle.indexOf("/");
+  if (slash < 0) return { resource: handle, volume: 0 };
+  const resource = handle.slice(0, slash);
+  const number = handle.slice(slash + 1);
+  if (resource === "") {
+    throw new SyntaxError(
+      `Cannot parse volume handle "${handle}": empty resource name`,
+    );
+  }
+  if (!/^(0|[1-9][0-9]{0,5})$/.test(number)) {
+    throw new SyntaxError(
+      `Cannot parse volume handle "${handle}": volume number "${number}" is not a decimal integer`,
+    );
+  }
+  const volume = Number(number);
+  if (volume >= CSI_VOLUME_NUMBER_LIMIT) {
+    throw new RangeError(
+      `Cannot parse volume handle "${handle}": volume number ${volume} is not below ${CSI_VOLUME_NUMBER_LIMIT}`,
+    );
+  }
+  return { resource, volume };
+}
+
+/** A topology segment: key → value (one nodeSelectorTerm). */
+export type Segment = Readonly<Record<string, string>>;
+
+/** Why no topology can be trusted. */
+export type TopologyDoubt =
+  | "NoReplicas"
+  | "NoHealthyReplica"
+  | "ReplicaStateUnknown"
+  | "ReplicaNodeUnknown"
+  | "TopologyKeyMissing";
+
+/** The result of `accessibleTopology()`. */
+export type TopologyResult =
+  | {
+    readonly ok: true;
+    /** Sorted, pruned segments; empty means "anywhere" (no nodeAffinity). */
+    readonly segments: readonly Segment[];
+    /** LINSTOR nodes holding a healthy diskful replica, sorted. */
+    readonly diskfulNodes: readonly string[];
+  }
+  | {
+    readonly ok: false;
+    readonly reason: TopologyDoubt;
+    readonly detail: string;
+  };
+
+const FAILED_FLAGS = ["FAILED_DEPLOYMENT", "FAILED_DISCONNECT"];
+
+/** How one replica counts for the topology. */
+export type ReplicaStanding = "healthy" | "ignored" | "unknown";
+
+/**
+ * Whether `replica` counts as a healthy diskful replica of volume `volume`:
+ * diskful (never diskless or tie-breaker), not being deleted, not inactive,
+ * no failed deployment, and the volume `UpToDate` — or, for a volume without
+ * a DRBD disk state (storage-only), on an online node. A diskful replica
+ * whose state LINSTOR cannot report (node offline, no state) is "unknown".
+ */
+export function replicaStanding(
+  snapshot: Snapshot,
+  replica: Replica,
+  volume: number,
+): ReplicaStanding {
+  if (replica.role !== "diskful" || replica.deleting || replica.inactive) {
+    return "ignored";
+  }
+  if (replica.flags.some((flag) => FAILED_FLAGS.includes(flag))) {
+    return "ignored";
+  }
+  const volumes = replica.volumes.filter((v) => v.volumeNumber === volume);
+  if (volumes.length === 0) return "unknown";
+  const online = snapshot.linstor.nodes.get(replica.node)?.online ?? false;
+  for (const v of volumes) {
+    if (v.diskState === undefined) {
+      if (!online) return "unknown";
+      continue;
+    }
+    if (v.diskState !== DISK_STATE_UP_TO_DATE) return "ignored";
+  }
+  return "healthy";
+}
+
+/**
+ * Computes where volume `handle` is accessible under `policy`.
+ *
+ * For each healthy diskful replica node, the segments are the node's
+ * properties under `propertyNamespace/` (prefix stripped) plus
+ * `linbit.com/hostname` = node name; each policy rule keeps its `fromSame`
+ * keys. Unlike linstor-csi, a missing key, an unknown replica state or the
+ * absence of any healthy diskful replica is a doubt, never "anywhere".
+ */
+export function accessibleTopology(
+  snapshot: Snapshot,
+  handle: VolumeHandle,
+  options: { policy: RemoteAccessPolicy; propertyNamespace: string },
+): TopologyResult {
+  const replicas = snapshot.linstor.replicasByResource.get(handle.resource) ??
+    [];
+  if (replicas.length === 0) {
+    return {
+      ok: false,
+      reason: "NoReplicas",
+      detail: `LINSTOR reports no resources of "${handle.resource}"`,
+    };
+  }
+  const diskfulNodes: string[] = [];
+  for (const replica of replicas) {
+    const standing = replicaStanding(snapshot, replica, handle.volume);
+    if (standing === "unknown") {
+      return {
+        ok: false,
+        reason: "ReplicaStateUnknown",
+        detail:
+          `the state of the diskful replica on node "${replica.node}" is unknown`,
+      };
+    }
+    if (standing === "healthy") diskfulNodes.push(replica.node);
+  }
+  diskfulNodes.sort();
+  if (diskfulNodes.length === 0) {
+    return {
+      ok: false,
+      reason: "NoHealthyReplica",
+      detail:
+        `no healthy diskful replica of "${handle.resource}" volume ${handle.volume}`,
+    };
+  }
+  const prefix = `${options.propertyNamespace}/`;
+  const segments: Segment[] = [];
+  for (const nodeName of diskfulNodes) {
+    const node = snapshot.linstor.nodes.get(nodeName);
+    if (node === undefined) {
+      return {
+        ok: false,
+        reason: "ReplicaNodeUnknown",
+        detail: `LINSTOR node "${nodeName}" is not in the node list`,
+      };
+    }
+    const nodeSegments: Record<string, string> = {};
+    for (const [key, value] of Object.entries(node.props)) {
+      if (key.startsWith(prefix)) {
+        nodeSegments[key.slice(prefix.length)] = value;
+      }
+    }
+    nodeSegments[TOPOLOGY_LINBIT_HOSTNAME] = nodeName;
+    for (const rule of options.policy) {
+      if (rule.fromSame.length === 0) {
+        return { ok: true, segments: [], diskfulNodes };
+      }
+      const segment: Record<string, string> = {};
+      for (const key of rule.fromSame) {
+        const value = nodeSegments[key];
+        if (value === undefined) {
+          return {
+            ok: false,
+            reason: "TopologyKeyMissing",
+            detail:
+              `LINSTOR node "${nodeName}" has no property "${prefix}${key}"`,
+          };
+        }
+        segment[key] = value;
+      }
+      segments.push(segment);
+    }
+  }
+  return { ok: true, segments: prunePattern(segments), diskfulNodes };
+}
+
+/**
+ * Removes duplicates and segments covered by a more general one (a subset),
+ * then sorts by canonical form (linstor-csi `PrunePattern`, made deterministic).
+ */
+export function prunePattern(segments: readonly Segment[]): Segment[] {
+  const bySize = [...segments].sort((a, b) =>
+    Object.keys(a).length - Object.keys(b).length
+  );
+  const result: Segment[] = [];
+  for (const segment of bySize) {
+    if (result.some((general) => isSubset(general, segment))) continue;
+    result.push(segment);
+  }
+  return result.sort((a, b) => compareText(segmentKey(a), segmentKey(b)));
+}
+
+function isSubset(a: Segment, b: Segment): boolean {
+  return Object.entries(a).every(([key, value]) => b[key] === value);
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A canonical string of a segment (sorted keys), for set comparison. */
+export function segmentKey(segment: Segment): string {
+  return JSON.stringify(
+    Object.keys(segment).sort().map((key) => [key, segment[key]]),
+  );
+}
+
+/** The PV nodeAffinity for `segments`: one term per segment, `In` with one value per key; `undefined` for none. */
+export function affinityFromSegments(
+  segments: readonly Segment[],
+): V1VolumeNodeAffinity | undefined {
+  if (segments.length === 0) return undefined;
+  return {
+    required: {
+      nodeSelectorTerms: segments.map((segment) => ({
+        matchExpressions: Object.keys(segment).sort().map((key) => ({
+          key,
+          operator: "In",
+          values: [segment[key]!],
+        })),
+      })),
+    },
+  };
+}
+
+/** A nodeSelectorTerm as a segment, or `undefined` when it is not of the form linstor-csi writes. */
+export function termToSegment(term: V1NodeSelectorTerm): Segment | undefined {
+  if ((term.matchFields ?? []).length > 0) return undefined;
+  const expressions = term.matchExpressions ?? [];
+  if (expressions.length === 0) return undefined;
+  const segment: Record<string, string> = {};
+  for (const expression of expressions) {
+    if (expression.operator !== "In") return undefined;
+    if ((expression.values ?? []).length !== 1) return undefined;
+    if (Object.hasOwn(segment, expression.key)) return undefined;
+    segment[expression.key] = expression.values![0]!;
+  }
+  return segment;
+}
+
+/**
+ * Whether the PV's `nodeAffinity` equals `segments` as sets of terms, both
+ * directions (a hand-added or foreign-form term counts as drift). No
+ * affinity (or no required terms) matches only "anywhere".
+ */
+export function affinityMatches(
+  affinity: V1VolumeNodeAffinity | undefined,
+  segments: readonly Segment[],
+): boolean {
+  const terms = affinity?.required?.nodeSelectorTerms ?? [];
+  if (terms.length === 0) return segments.length === 0;
+  const have = new Set<string>();
+  for (const term of terms) {
+    const segment = termToSegment(term);
+    if (segment === undefined) return false;
+    have.add(segmentKey(segment));
+  }
+  const want = new Set(segments.map(segmentKey));
+  if (have.size !== want.size) return false;
+  for (const key of want) if (!have.has(key)) return false;
+  return true;
+}
+
+/** A one-line rendering of segments for logs (`{a=1,b=2} | {a=3}`, `anywhere`). */
+export function describeSegments(segments: readonly Segment[]): string {
+  if (segments.length === 0) return "anywhere";
+  return segments.map((segment) =>
+    `{${
+      Object.keys(segment).sort().map((key) => `${key}=${segment[key]}`).join(
+        ",",
+      )
+    }}`
+  ).join(" | ");
+}

@@ -1,0 +1,61 @@
+/**
+ * The `affinity` mode: keeps each LINSTOR CSI PV's `spec.nodeAffinity` in
+ * line with where LINSTOR holds its healthy diskful replicas, in place when
+ * the apiserver allows it, otherwise by a crash-safe replace.
+ *
+ * @module
+ */
+export {
+  type AffinityMode,
+  type AffinityModeDeps,
+  type AffinityModeOptions,
+  type AffinityPassReport,
+  createAffinityMode,
+  detectPropertyNamespace,
+} from "./mode.ts";
+export * from "./plan.ts";
+export {
+  type AffinityExecutorDeps,
+  type AffinityExecutorOptions,
+  type AffinityLinstor,
+  createAffinityOperation,
+  REPLACE_STEPS,
+} from "./_execute.ts";
+export {
+  isAnywhere,
+  parseRemoteAccessPolicy,
+  POLICY_ANYWHERE,
+  POLICY_LOCAL_ONLY,
+  type PolicyProblem,
+  type PolicySource,
+  type RemoteAccessPolicy,
+  type RemoteAccessRule,
+  type ResolvedPolicy,
+  resolvePolicy,
+  type ResolvePolicyOptions,
+} from "./_policy.ts";
+export {
+  accessibleTopology,
+  affinityFromSegments,
+  affinityMatches,
+  describeSegments,
+  parseVolumeHandle,
+  prunePattern,
+  type ReplicaStanding,
+  replicaStanding,
+  segmentKey,
+  termToSegment,
+  type TopologyDoubt,
+  type TopologyResult,
+  type VolumeHandle,
+} from "./_topology.ts";
+export {
+  decodeRecord,
+  encodeRecord,
+  type FoundRecord,
+  intendedPv,
+  RECORD_VERSION,
+  type RecordLocation,
+  type RecoveryRecord,
+  TRANSIENT_ANNOTATIONS,
+} from "./_record.ts";

@@ -1,0 +1,656 @@
+/**
+ * The pure planner of the affinity mode: Snapshot + now → actions (sorted by
+ * key) and skip decisions with reasons. No I/O, no clock, no globals.
+ *
+ * @module
+ */
+import type {
+  V1PersistentVolume,
+  V1VolumeNodeAffinity,
+} from "@kubernetes/client-node";
+import {
+  ANNOTATION_AFFINITY_RECORD,
+  ANNOTATION_AFFINITY_REPLACING,
+  ANNOTATION_SKIP_AFFINITY,
+  CSI_DRIVER_NAME,
+  LINSTOR_PROP_AFFINITY_RECORD,
+  LINSTOR_PROP_AFFINITY_SKIP,
+} from "../../constants.ts";
+import type { KubeKind, Snapshot } from "../../state/types.ts";
+import { type RemoteAccessPolicy, resolvePolicy } from "./_policy.ts";
+import {
+  decodeRecord,
+  type FoundRecord,
+  type RecordLocation,
+  type RecoveryRecord,
+} from "./_record.ts";
+import {
+  accessibleTopology,
+  affinityFromSegments,
+  affinityMatches,
+  describeSegments,
+  parseVolumeHandle,
+  type Segment,
+  type VolumeHandle,
+} from "./_topology.ts";
+
+/** Options of the planner (from flags). */
+export interface AffinityPlanOptions {
+  /** LINSTOR node property namespace holding topology keys (`Aux/topology` or `Aux`). */
+  propertyNamespace: string;
+  /** PVs younger than this (ms) are left alone: LINSTOR may not show all replicas yet. */
+  gracePeriodMs: number;
+  /** LINSTOR data older than this (ms) is stale: nothing is changed. */
+  maxLinstorAgeMs: number;
+  /** At most this many PV replacements are planned per pass. */
+  maxReplacementsPerPass: number;
+  /** linstor-csi `--default-remote-access-policy`. @default {POLICY_ANYWHERE} */
+  defaultPolicy?: RemoteAccessPolicy;
+}
+
+/** Everything `planAffinity()` needs besides the snapshot. */
+export interface AffinityPlanContext {
+  /** Current time (ms since the epoch). */
+  now: number;
+  options: AffinityPlanOptions;
+  /** This cluster's identity (kube-system namespace UID); records of other clusters are ignored. */
+  clusterIdentity: string;
+  /** Whether the apiserver accepts in-place nodeAffinity changes; `undefined` = not known yet (probe). */
+  inPlaceSupported: boolean | undefined;
+}
+
+/** The claim a PV is bound to, as verified against the snapshot. */
+export interface ClaimRef {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
+interface ActionBase {
+  /** `pv/<name>`. */
+  readonly key: string;
+  /** One line for logs and dry-run. */
+  readonly summary: string;
+  readonly pvName: string;
+}
+
+/** Sets nodeAffinity on a PV that has none (allowed in place by every apiserver). */
+export interface SetPvAffinityAction extends ActionBase {
+  readonly kind: "SetPvAffinity";
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly affinity: V1VolumeNodeAffinity;
+  readonly claim: ClaimRef | undefined;
+}
+
+/** Changes nodeAffinity in place (apiserver with `MutablePVNodeAffinity`). */
+export interface PatchPvAffinityInPlaceAction extends ActionBase {
+  readonly kind: "PatchPvAffinityInPlace";
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly affinity: V1VolumeNodeAffinity | undefined;
+  readonly claim: ClaimRef | undefined;
+}
+
+/** Replaces a PV (delete and re-create under the same name), probing in-place support first when unknown. */
+export interface ReplacePvAffinityAction extends ActionBase {
+  readonly kind: "ReplacePvAffinity";
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly handle: VolumeHandle;
+  readonly affinity: V1VolumeNodeAffinity | undefined;
+  readonly claim: ClaimRef | undefined;
+  /** Probe in-place support with a dry-run update before replacing. */
+  readonly probeInPlace: boolean;
+}
+
+/** Finishes an interrupted replace from its recovery record. */
+export interface ResumeReplacePvAction extends ActionBase {
+  readonly kind: "ResumeReplacePv";
+  readonly record: RecoveryRecord;
+  readonly locations: readonly RecordLocation[];
+}
+
+/** Removes a recovery record whose replace is finished or abandoned. */
+export interface DropRecoveryRecordAction extends ActionBase {
+  readonly kind: "DropRecoveryRecord";
+  readonly record: RecoveryRecord;
+  readonly locations: readonly RecordLocation[];
+  /** The replace finished (new PV live): emit the `VolumeAffinityUpdated` Events. */
+  readonly finished: boolean;
+}
+
+/** One planned action. */
+export type AffinityAction =
+  | SetPvAffinityAction
+  | PatchPvAffinityInPlaceAction
+  | ReplacePvAffinityAction
+  | ResumeReplacePvAction
+  | DropRecoveryRecordAction;
+
+/** Why a PV was left alone. */
+export type AffinitySkipReason =
+  | "SkipAnnotation"
+  | "SkipProperty"
+  | "InvalidVolumeHandle"
+  | "DuplicateVolumeHandle"
+  | "Released"
+  | "Deleting"
+  | "TooYoung"
+  | "LinstorStale"
+  | "KubeNotSynced"
+  | "ResourceDefinitionMissing"
+  | "VolumeDefinitionMissing"
+  | "StorageClassMissing"
+  | "InvalidPolicy"
+  | "NoReplicas"
+  | "NoHealthyReplica"
+  | "ReplicaStateUnknown"
+  | "ReplicaNodeUnknown"
+  | "TopologyKeyMissing"
+  | "ClaimMissing"
+  | "ClaimMismatch"
+  | "ClaimDeleting"
+  | "ReplaceRateLimited"
+  | "InvalidRecoveryRecord"
+  | "ForeignRecoveryRecord";
+
+/** A skip decision. */
+export interface AffinitySkip {
+  /** PV name; `""` for a pass-wide skip (stale data). */
+  readonly pvName: string;
+  readonly reason: AffinitySkipReason;
+  readonly detail: string;
+  /** Worth a Warning Event on the PV (a doubt a human should look at). */
+  readonly event: boolean;
+}
+
+/** The result of `planAffinity()`. */
+export interface AffinityPlan {
+  /** Actions sorted by key, at most one per PV. */
+  readonly actions: readonly AffinityAction[];
+  /** Skips sorted by PV name then reason. */
+  readonly skips: readonly AffinitySkip[];
+  /** LINSTOR CSI PVs examined. */
+  readonly examined: number;
+  /** PVs whose affinity differs from LINSTOR (acted on or not). */
+  readonly drifted: number;
+}
+
+const REQUIRED_KINDS: readonly KubeKind[] = [
+  "persistentVolumes",
+  "persistentVolumeClaims",
+  "storageClasses",
+];
+
+/**
+ * Plans one pass: which PVs need their nodeAffinity set, changed in place or
+ * replaced, which interrupted replaces to finish, and why others are left
+ * alone. Pure: same snapshot and context, same plan.
+ */
+export function planAffinity(
+  snapshot: Snapshot,
+  context: AffinityPlanContext,
+): AffinityPlan {
+  const actions: AffinityAction[] = [];
+  const skips: AffinitySkip[] = [];
+  const skip = (
+    pvName: string,
+    reason: AffinitySkipReason,
+    detail: string,
+    event: boolean,
+  ) => skips.push({ pvName, reason, detail, event });
+  const { options } = context;
+
+  const notSynced = REQUIRED_KINDS.filter((kind) =>
+    !snapshot.kube.synced.has(kind)
+  );
+  if (notSynced.length > 0) {
+    skip("", "KubeNotSynced", `not synced yet: ${notSynced.join(", ")}`, false);
+    return finish(actions, skips, 0, 0);
+  }
+  const observedAt = snapshot.linstor.observedAt;
+  if (observedAt === undefined) {
+    skip("", "LinstorStale", "LINSTOR has not been read yet", false);
+    return finish(actions, skips, 0, 0);
+  }
+  if (context.now - observedAt > options.maxLinstorAgeMs) {
+    skip(
+      "",
+      "LinstorStale",
+      `LINSTOR data is ${Math.round((context.now - observedAt) / 1000)}s old${
+        snapshot.linstor.lastError ? ` (${snapshot.linstor.lastError})` : ""
+      }`,
+      false,
+    );
+    return finish(actions, skips, 0, 0);
+  }
+
+  const records = collectRecords(snapshot, context.clusterIdentity);
+  for (const problem of records.problems) {
+    skip(problem.pvName, problem.reason, problem.detail, problem.event);
+  }
+  const pvs = [...snapshot.kube.persistentVolumes.values()]
+    .filter((pv) => pv.spec?.csi?.driver === CSI_DRIVER_NAME)
+    .sort((a, b) =>
+      compareText(a.metadata?.name ?? "", b.metadata?.name ?? "")
+    );
+  const handleUsers = new Map<string, number>();
+  for (const pv of pvs) {
+    const handle = pv.spec!.csi!.volumeHandle;
+    handleUsers.set(handle, (handleUsers.get(handle) ?? 0) + 1);
+  }
+
+  let drifted = 0;
+  let replacements = 0;
+  const handled = new Set<string>();
+
+  // Interrupted replaces come first: they leave PVs in a transient state.
+  for (const [pvName, found] of records.own) {
+    if (records.invalidFor.has(pvName)) continue;
+    handled.add(pvName);
+    const live = snapshot.kube.persistentVolumes.get(pvName);
+    const action = planRecord(pvName, found, live);
+    if (action !== undefined) {
+      actions.push(action);
+      continue;
+    }
+    // Crash after step 1: the PV is untouched; re-plan it normally (a
+    // replace rewrites the record, no drift drops it).
+    handled.delete(pvName);
+  }
+
+  for (const pv of pvs) {
+    const name = pv.metadata?.name ?? "";
+    if (handled.has(name) || records.invalidFor.has(name)) continue;
+    const decision = planPv(snapshot, context, pv, handleUsers);
+    if (decision.kind === "skip") {
+      skip(name, decision.reason, decision.detail, decision.event);
+      if (decision.drifted) drifted++;
+      continue;
+    }
+    if (decision.kind === "in-sync") {
+      const record = records.own.get(name);
+      if (record !== undefined) {
+        actions.push(dropAction(record, false, "the PV is in sync"));
+      }
+      continue;
+    }
+    drifted++;
+    const action = decision.action;
+    if (action.kind === "ReplacePvAffinity") {
+      if (replacements >= options.maxReplacementsPerPass) {
+        skip(
+          name,
+          "ReplaceRateLimited",
+          `more than ${options.maxReplacementsPerPass} replacements in this pass`,
+          false,
+        );
+        continue;
+      }
+      replacements++;
+    }
+    actions.push(action);
+  }
+  return finish(actions, skips, pvs.length, drifted);
+}
+
+function finish(
+  actions: AffinityAction[],
+  skips: AffinitySkip[],
+  examined: number,
+  drifted: number,
+): AffinityPlan {
+  actions.sort((a, b) => compareText(a.key, b.key));
+  skips.sort((a, b) =>
+    compareText(a.pvName, b.pvName) || compareText(a.reason, b.reason)
+  );
+  return { actions, skips, examined, drifted };
+}
+
+/** The action an own-cluster record asks for; `undefined` = crash after step 1 (re-plan normally). */
+function planRecord(
+  pvName: string,
+  found: FoundRecord,
+  live: V1PersistentVolume | undefined,
+): AffinityAction | undefined {
+  const { record } = found;
+  if (live === undefined) {
+    return {
+      kind: "ResumeReplacePv",
+      key: `pv/${pvName}`,
+      pvName,
+      summary: `re-create deleted PV ${pvName} from its recovery record`,
+      record,
+      locations: found.locations,
+    };
+  }
+  if (live.metadata?.uid !== record.oldUid) {
+    return dropAction(found, true, "the replacement PV exists");
+  }
+  const marked = live.metadata?.annotations?.[ANNOTATION_AFFINITY_REPLACING] ===
+    record.oldUid;
+  if (marked) {
+    return {
+      kind: "ResumeReplacePv",
+      key: `pv/${pvName}`,
+      pvName,
+      summary: `finish the interrupted replace of PV ${pvName}`,
+      record,
+      locations: found.locations,
+    };
+  }
+  if (live.metadata?.deletionTimestamp !== undefined) {
+    // Deleted by someone else before we set Retain: their delete stands.
+    return dropAction(
+      found,
+      false,
+      "the PV is being deleted by someone else; replace abandoned",
+    );
+  }
+  return undefined;
+}
+
+function dropAction(
+  found: FoundRecord,
+  finished: boolean,
+  why: string,
+): DropRecoveryRecordAction {
+  const pvName = found.record.pvName;
+  return {
+    kind: "DropRecoveryRecord",
+    key: `pv/${pvName}`,
+    pvName,
+    summary: `drop the recovery record of PV ${pvName} (${why})`,
+    record: found.record,
+    locations: found.locations,
+    finished,
+  };
+}
+
+type PvDecision =
+  | { kind: "in-sync" }
+  | {
+    kind: "skip";
+    reason: AffinitySkipReason;
+    detail: string;
+    event: boolean;
+    drifted: boolean;
+  }
+  | { kind: "act"; action: AffinityAction };
+
+function planPv(
+  snapshot: Snapshot,
+  context: AffinityPlanContext,
+  pv: V1PersistentVolume,
+  handleUsers: ReadonlyMap<string, number>,
+): PvDecision {
+  const skip = (
+    reason: AffinitySkipReason,
+    detail: string,
+    event: boolean,
+    drifted = false,
+  ): PvDecision => ({ kind: "skip", reason, detail, event, drifted });
+  const { options } = context;
+  const metadata = pv.metadata ?? {};
+  const name = metadata.name ?? "";
+  const optOut = metadata.annotations?.[ANNOTATION_SKIP_AFFINITY];
+  if (optOut !== undefined && optOut !== "") {
+    return skip(
+      "SkipAnnotation",
+      `annotation ${ANNOTATION_SKIP_AFFINITY}`,
+      false,
+    );
+  }
+  const rawHandle = pv.spec!.csi!.volumeHandle;
+  let handle: VolumeHandle;
+  try {
+    handle = parseVolumeHandle(rawHandle);
+  } catch (error) {
+    return skip("InvalidVolumeHandle", (error as Error).message, true);
+  }
+  if ((handleUsers.get(rawHandle) ?? 0) > 1) {
+    return skip(
+      "DuplicateVolumeHandle",
+      `volume handle "${rawHandle}" is used by more than one PV`,
+      true,
+    );
+  }
+  if (metadata.deletionTimestamp !== undefined) {
+    return skip("Deleting", "the PV is being deleted", false);
+  }
+  if (pv.status?.phase === "Released" || pv.status?.phase === "Failed") {
+    return skip("Released", `the PV is ${pv.status.phase}`, false);
+  }
+  const created = toMillis(metadata.creationTimestamp);
+  if (created === undefined || context.now - created < options.gracePeriodMs) {
+    return skip(
+      "TooYoung",
+      `the PV is younger than ${Math.round(options.gracePeriodMs / 1000)}s`,
+      false,
+    );
+  }
+  const rd = snapshot.linstor.resourceDefinitions.get(handle.resource);
+  if (rd === undefined) {
+    return skip(
+      "ResourceDefinitionMissing",
+      `LINSTOR has no resource definition "${handle.resource}"`,
+      true,
+    );
+  }
+  const rdSkip = rd.props[LINSTOR_PROP_AFFINITY_SKIP];
+  if (rdSkip !== undefined && rdSkip !== "") {
+    return skip(
+      "SkipProperty",
+      `LINSTOR property ${LINSTOR_PROP_AFFINITY_SKIP}`,
+      false,
+    );
+  }
+  if (!rd.volumeDefinitions.some((vd) => vd.volumeNumber === handle.volume)) {
+    return skip(
+      "VolumeDefinitionMissing",
+      `LINSTOR resource definition "${handle.resource}" has no volume ${handle.volume}`,
+      true,
+    );
+  }
+  const className = pv.spec?.storageClassName;
+  const storageClass = className
+    ? snapshot.kube.storageClasses.get(className)
+    : undefined;
+  const resolved = resolvePolicy(pv, storageClass, {
+    ...(options.defaultPolicy ? { defaultPolicy: options.defaultPolicy } : {}),
+  });
+  if ("reason" in resolved) return skip(resolved.reason, resolved.detail, true);
+  const topology = accessibleTopology(snapshot, handle, {
+    policy: resolved.policy,
+    propertyNamespace: options.propertyNamespace,
+  });
+  if (!topology.ok) return skip(topology.reason, topology.detail, true);
+  const current = pv.spec?.nodeAffinity;
+  if (affinityMatches(current, topology.segments)) return { kind: "in-sync" };
+
+  const claim = verifyClaim(snapshot, pv);
+  if ("reason" in claim) {
+    return skip(claim.reason, claim.detail, true, true);
+  }
+  const affinity = affinityFromSegments(topology.segments);
+  const base = {
+    key: `pv/${name}`,
+    pvName: name,
+    uid: metadata.uid ?? "",
+    resourceVersion: metadata.resourceVersion ?? "",
+    claim: claim.ref,
+  };
+  const target = describeSegments(topology.segments);
+  if (current === undefined && affinity !== undefined) {
+    return {
+      kind: "act",
+      action: {
+        ...base,
+        kind: "SetPvAffinity",
+        affinity,
+        summary: `set nodeAffinity of PV ${name} to ${target}`,
+      },
+    };
+  }
+  if (context.inPlaceSupported === true) {
+    return {
+      kind: "act",
+      action: {
+        ...base,
+        kind: "PatchPvAffinityInPlace",
+        affinity,
+        summary: `change nodeAffinity of PV ${name} in place to ${target}`,
+      },
+    };
+  }
+  return {
+    kind: "act",
+    action: {
+      ...base,
+      kind: "ReplacePvAffinity",
+      handle,
+      affinity,
+      probeInPlace: context.inPlaceSupported === undefined,
+      summary: `replace PV ${name} with nodeAffinity ${target}`,
+    },
+  };
+}
+
+function verifyClaim(
+  snapshot: Snapshot,
+  pv: V1PersistentVolume,
+):
+  | { ref: ClaimRef | undefined }
+  | { reason: AffinitySkipReason; detail: string } {
+  const claimRef = pv.spec?.claimRef;
+  if (claimRef === undefined) return { ref: undefined };
+  const namespace = claimRef.namespace ?? "";
+  const name = claimRef.name ?? "";
+  const pvc = snapshot.kube.persistentVolumeClaims.get(`${namespace}/${name}`);
+  if (pvc === undefined) {
+    return {
+      reason: "ClaimMissing",
+      detail: `claim ${namespace}/${name} does not exist`,
+    };
+  }
+  if (claimRef.uid === undefined || pvc.metadata?.uid !== claimRef.uid) {
+    return {
+      reason: "ClaimMismatch",
+      detail: `claim ${namespace}/${name} has UID ${
+        pvc.metadata?.uid ?? "(none)"
+      }, the PV's claimRef names ${claimRef.uid ?? "(none)"}`,
+    };
+  }
+  if (pvc.metadata?.deletionTimestamp !== undefined) {
+    return {
+      reason: "ClaimDeleting",
+      detail: `claim ${namespace}/${name} is being deleted`,
+    };
+  }
+  return { ref: { namespace, name, uid: claimRef.uid } };
+}
+
+interface RecordProblem {
+  pvName: string;
+  reason: AffinitySkipReason;
+  detail: string;
+  event: boolean;
+}
+
+/** Recovery records found in a snapshot (LINSTOR volume definitions and PVC annotations). */
+export interface CollectedRecords {
+  /** This cluster's records by PV name. */
+  readonly own: ReadonlyMap<string, FoundRecord>;
+  /** PV names with a record that cannot be trusted (malformed, or two that disagree): never acted on. */
+  readonly invalidFor: ReadonlySet<string>;
+  /** Records that were ignored, with reasons. */
+  readonly problems: readonly RecordProblem[];
+}
+
+/**
+ * Collects the recovery records in `snapshot`: LINSTOR volume-definition
+ * properties and PVC annotations. Records of another cluster are reported
+ * and ignored; malformed ones block their PV.
+ */
+export function collectRecords(
+  snapshot: Snapshot,
+  clusterIdentity: string,
+): CollectedRecords {
+  const own = new Map<string, FoundRecord>();
+  const invalidFor = new Set<string>();
+  const problems: RecordProblem[] = [];
+  const add = (text: string, location: RecordLocation, where: string) => {
+    let record: RecoveryRecord;
+    try {
+      record = decodeRecord(text);
+    } catch (error) {
+      problems.push({
+        pvName: "",
+        reason: "InvalidRecoveryRecord",
+        detail: `${where}: ${(error as Error).message}`,
+        event: false,
+      });
+      return;
+    }
+    if (record.cluster !== clusterIdentity) {
+      problems.push({
+        pvName: record.pvName,
+        reason: "ForeignRecoveryRecord",
+        detail: `${where} belongs to cluster ${record.cluster}`,
+        event: false,
+      });
+      return;
+    }
+    const existing = own.get(record.pvName);
+    if (existing === undefined) {
+      own.set(record.pvName, { record, locations: [location] });
+      return;
+    }
+    if (existing.record.oldUid !== record.oldUid) {
+      invalidFor.add(record.pvName);
+      problems.push({
+        pvName: record.pvName,
+        reason: "InvalidRecoveryRecord",
+        detail:
+          `${where} disagrees with another record (old UID ${record.oldUid} vs ${existing.record.oldUid})`,
+        event: true,
+      });
+      return;
+    }
+    // Prefer the newer copy of the same replace.
+    const newer = record.writtenAt > existing.record.writtenAt
+      ? record
+      : existing.record;
+    own.set(record.pvName, {
+      record: newer,
+      locations: [...new Set([...existing.locations, location])],
+    });
+  };
+  for (const rd of snapshot.linstor.resourceDefinitions.values()) {
+    for (const vd of rd.volumeDefinitions) {
+      const text = vd.props[LINSTOR_PROP_AFFINITY_RECORD];
+      if (text !== undefined) {
+        add(text, "linstor", `LINSTOR ${rd.name}/${vd.volumeNumber}`);
+      }
+    }
+  }
+  for (const [key, pvc] of snapshot.kube.persistentVolumeClaims) {
+    const text = pvc.metadata?.annotations?.[ANNOTATION_AFFINITY_RECORD];
+    if (text !== undefined) add(text, "kubernetes", `PVC ${key}`);
+  }
+  return { own, invalidFor, problems };
+}
+
+function toMillis(value: Date | string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = value instanceof Date ? value.getTime() : Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Segments of a PV's current affinity are exposed for logs and tests. */
+export type { Segment };

@@ -1,0 +1,615 @@
+import assert from "node:assert/strict";
+import type {
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1StorageClass,
+} from "@kubernetes/client-node";
+import {
+  type AffinityPlanContext,
+  encodeRecord,
+  intendedPv,
+  planAffinity,
+  RECORD_VERSION,
+  type RecoveryRecord,
+} from "../../../src/modes/affinity/mod.ts";
+import type {
+  Node,
+  ResourceDefinition,
+  ResourceWithVolumes,
+} from "../../../src/linstor/types.ts";
+import type { KubeKind } from "../../../src/state/types.ts";
+import {
+  buildSnapshot,
+  linstorNode,
+  pv,
+  pvc,
+  resource,
+  resourceDefinition,
+  storageClass,
+} from "../../_builders/mod.ts";
+
+const NOW = Date.UTC(2026, 0, 1, 12);
+const CLUSTER = "cluster-a";
+
+interface World {
+  nodes: Node[];
+  resources: ResourceWithVolumes[];
+  resourceDefinitions: ResourceDefinition[];
+  pvs: V1PersistentVolume[];
+  pvcs: V1PersistentVolumeClaim[];
+  storageClasses: V1StorageClass[];
+  observedAt?: number | null;
+  /** A kind the state model subscribed to but has not listed yet. */
+  unsynced?: KubeKind;
+}
+
+/** A bound LINSTOR PV created an hour ago, with claimRef.uid. */
+function boundPv(
+  name: string,
+  options: { affinityNodes?: string[]; claim?: string; handle?: string } = {},
+): V1PersistentVolume {
+  const claim = options.claim ?? `ns/claim-${name}`;
+  const made = pv(name, {
+    claim,
+    ...(options.handle ? { handle: options.handle } : {}),
+    ...(options.affinityNodes ? { affinityNodes: options.affinityNodes } : {}),
+  });
+  made.metadata!.creationTimestamp = new Date(NOW - 3_600_000);
+  made.spec!.storageClassName = "linstor";
+  made.spec!.claimRef!.uid = `uid-${claim}`;
+  return made;
+}
+
+function claimFor(name: string): V1PersistentVolumeClaim {
+  const [namespace, claim] = name.split("/") as [string, string];
+  return pvc(namespace, claim, { uid: `uid-${name}`, volumeName: "x" });
+}
+
+function world(overrides: Partial<World> = {}): World {
+  return {
+    nodes: ["a", "b", "c"].map((n) =>
+      linstorNode(n, {
+        props: {
+          "Aux/topology/kubernetes.io/hostname": n,
+          "Aux/topology/topology.kubernetes.io/zone": n === "c" ? "z2" : "z1",
+        },
+      })
+    ),
+    resources: [resource("pvc-1", "b")],
+    resourceDefinitions: [resourceDefinition("pvc-1")],
+    pvs: [boundPv("pvc-1", { affinityNodes: ["a"] })],
+    pvcs: [claimFor("ns/claim-pvc-1")],
+    storageClasses: [
+      storageClass("linstor", {
+        parameters: { allowRemoteVolumeAccess: "false" },
+      }),
+    ],
+    ...overrides,
+  };
+}
+
+function plan(w: World, context: Partial<AffinityPlanContext> = {}) {
+  const snapshot = buildSnapshot({
+    takenAt: NOW,
+    linstor: {
+      nodes: w.nodes,
+      resources: w.resources,
+      resourceDefinitions: w.resourceDefinitions,
+      observedAt: w.observedAt === undefined ? NOW - 1_000 : w.observedAt,
+    },
+    kube: Object.fromEntries(
+      Object.entries({
+        persistentVolumes: w.pvs,
+        persistentVolumeClaims: w.pvcs,
+        storageClasses: w.storageClasses,
+      }).filter(([kind]) => kind !== w.unsynced),
+    ),
+    kinds: ["persistentVolumes", "persistentVolumeClaims", "storageClasses"],
+  });
+  return planAffinity(snapshot, {
+    now: NOW,
+    clusterIdentity: CLUSTER,
+    inPlaceSupported: false,
+    options: {
+      propertyNamespace: "Aux/topology",
+      gracePeriodMs: 60_000,
+      maxLinstorAgeMs: 60_000,
+      maxReplacementsPerPass: 20,
+    },
+    ...context,
+  });
+}
+
+Deno.test("planAffinity() picks the least destructive fix for drift", async (t) => {
+  await t.step("no affinity yet: SetPvAffinity", () => {
+    const got = plan(world({ pvs: [boundPv("pvc-1")] }));
+    assert.equal(got.actions.length, 1);
+    const action = got.actions[0]!;
+    assert.equal(action.kind, "SetPvAffinity");
+    assert.equal(action.key, "pv/pvc-1");
+    assert.ok(action.kind === "SetPvAffinity");
+    assert.deepEqual(action.affinity.required?.nodeSelectorTerms, [{
+      matchExpressions: [{
+        key: "linbit.com/hostname",
+        operator: "In",
+        values: ["b"],
+      }],
+    }]);
+    assert.deepEqual(action.claim, {
+      namespace: "ns",
+      name: "claim-pvc-1",
+      uid: "uid-ns/claim-pvc-1",
+    });
+  });
+  await t.step("in-place supported: PatchPvAffinityInPlace", () => {
+    const got = plan(world(), { inPlaceSupported: true });
+    assert.deepEqual(got.actions.map((a) => a.kind), [
+      "PatchPvAffinityInPlace",
+    ]);
+  });
+  await t.step("in-place unsupported: ReplacePvAffinity without probe", () => {
+    const got = plan(world());
+    const action = got.actions[0]!;
+    assert.equal(action.kind, "ReplacePvAffinity");
+    assert.ok(action.kind === "ReplacePvAffinity");
+    assert.equal(action.probeInPlace, false);
+    assert.deepEqual(action.handle, { resource: "pvc-1", volume: 0 });
+    assert.equal(got.drifted, 1);
+  });
+  await t.step("in-place unknown: ReplacePvAffinity that probes first", () => {
+    const got = plan(world(), { inPlaceSupported: undefined });
+    const action = got.actions[0]!;
+    assert.ok(action.kind === "ReplacePvAffinity" && action.probeInPlace);
+  });
+  await t.step("in sync: nothing", () => {
+    const got = plan(
+      world({ pvs: [boundPv("pvc-1", { affinityNodes: ["b"] })] }),
+    );
+    assert.deepEqual(got.actions, []);
+    assert.deepEqual(got.skips, []);
+    assert.equal(got.examined, 1);
+    assert.equal(got.drifted, 0);
+  });
+  await t.step("anywhere policy removes a stale affinity by replace", () => {
+    const got = plan(world({
+      storageClasses: [
+        storageClass("linstor", {
+          parameters: { allowRemoteVolumeAccess: "true" },
+        }),
+      ],
+    }));
+    const action = got.actions[0]!;
+    assert.ok(action.kind === "ReplacePvAffinity");
+    assert.equal(action.affinity, undefined);
+  });
+  await t.step("handle with a volume number and a foreign PV name", () => {
+    const w = world({
+      resourceDefinitions: [
+        resourceDefinition("cg-1", { volumeSizesKib: [1024, 1024] }),
+      ],
+      resources: [
+        resource("cg-1", "c", {
+          volumes: [
+            { volume_number: 0, state: { disk_state: "UpToDate" } },
+            { volume_number: 1, state: { disk_state: "UpToDate" } },
+          ],
+        }),
+      ],
+      pvs: [boundPv("data-x", { handle: "cg-1/1", affinityNodes: ["a"] })],
+      pvcs: [claimFor("ns/claim-data-x")],
+    });
+    const action = plan(w).actions[0]!;
+    assert.ok(action.kind === "ReplacePvAffinity");
+    assert.deepEqual(action.handle, { resource: "cg-1", volume: 1 });
+    assert.equal(
+      action.affinity?.required?.nodeSelectorTerms[0]?.matchExpressions?.[0]
+        ?.values?.[0],
+      "c",
+    );
+  });
+  await t.step("PVs of other drivers are not examined", () => {
+    const other = pv("ebs-1", { driver: "ebs.csi.aws.com" });
+    const got = plan(world({ pvs: [other] }));
+    assert.equal(got.examined, 0);
+    assert.deepEqual(got.actions, []);
+  });
+});
+
+Deno.test("planAffinity() never acts on doubt", async (t) => {
+  const cases: {
+    name: string;
+    world: World;
+    reason: string;
+    event: boolean;
+    pv?: string;
+  }[] = [
+    {
+      name: "no healthy diskful replica",
+      world: world({
+        resources: [resource("pvc-1", "b", { diskState: "Outdated" })],
+      }),
+      reason: "NoHealthyReplica",
+      event: true,
+    },
+    {
+      name: "only a tie-breaker left",
+      world: world({
+        resources: [
+          resource("pvc-1", "b", {
+            flags: ["DISKLESS", "DRBD_DISKLESS", "TIE_BREAKER"],
+            diskState: "Diskless",
+          }),
+        ],
+      }),
+      reason: "NoHealthyReplica",
+      event: true,
+    },
+    {
+      name: "policy key missing on a replica node",
+      world: world({
+        storageClasses: [
+          storageClass("linstor", {
+            parameters: { allowRemoteVolumeAccess: "- fromSame: [rack]" },
+          }),
+        ],
+      }),
+      reason: "TopologyKeyMissing",
+      event: true,
+    },
+    {
+      name: "LINSTOR data stale",
+      world: world({ observedAt: NOW - 120_000 }),
+      reason: "LinstorStale",
+      event: false,
+      pv: "",
+    },
+    {
+      name: "LINSTOR never read",
+      world: world({ observedAt: null }),
+      reason: "LinstorStale",
+      event: false,
+      pv: "",
+    },
+    {
+      name: "Kubernetes caches not synced",
+      world: world({ unsynced: "storageClasses" }),
+      reason: "KubeNotSynced",
+      event: false,
+      pv: "",
+    },
+    {
+      name: "StorageClass missing",
+      world: world({ storageClasses: [] }),
+      reason: "StorageClassMissing",
+      event: true,
+    },
+    {
+      name: "PV younger than the grace period",
+      world: world({
+        pvs: [(() => {
+          const p = boundPv("pvc-1", { affinityNodes: ["a"] });
+          p.metadata!.creationTimestamp = new Date(NOW - 10_000);
+          return p;
+        })()],
+      }),
+      reason: "TooYoung",
+      event: false,
+    },
+    {
+      name: "PV Released",
+      world: world({
+        pvs: [(() => {
+          const p = boundPv("pvc-1", { affinityNodes: ["a"] });
+          p.status = { phase: "Released" };
+          return p;
+        })()],
+      }),
+      reason: "Released",
+      event: false,
+    },
+    {
+      name: "PV being deleted by someone else",
+      world: world({
+        pvs: [(() => {
+          const p = boundPv("pvc-1", { affinityNodes: ["a"] });
+          p.metadata!.deletionTimestamp = new Date(NOW - 5_000);
+          return p;
+        })()],
+      }),
+      reason: "Deleting",
+      event: false,
+    },
+    {
+      name: "PVC missing",
+      world: world({ pvcs: [] }),
+      reason: "ClaimMissing",
+      event: true,
+    },
+    {
+      name: "PVC UID is not the claimRef's",
+      world: world({
+        pvcs: [pvc("ns", "claim-pvc-1", { uid: "someone-else" })],
+      }),
+      reason: "ClaimMismatch",
+      event: true,
+    },
+    {
+      name: "PVC being deleted",
+      world: world({
+        pvcs: [(() => {
+          const c = claimFor("ns/claim-pvc-1");
+          c.metadata!.deletionTimestamp = new Date(NOW);
+          return c;
+        })()],
+      }),
+      reason: "ClaimDeleting",
+      event: true,
+    },
+    {
+      name: "skip annotation",
+      world: world({
+        pvs: [(() => {
+          const p = boundPv("pvc-1", { affinityNodes: ["a"] });
+          p.metadata!.annotations = {
+            "piraeus.io/skip-affinity-controller": "yes",
+          };
+          return p;
+        })()],
+      }),
+      reason: "SkipAnnotation",
+      event: false,
+    },
+    {
+      name: "skip property on the resource definition",
+      world: world({
+        resourceDefinitions: [
+          resourceDefinition("pvc-1", {
+            props: { "Aux/affinity-updater-skip": "true" },
+          }),
+        ],
+      }),
+      reason: "SkipProperty",
+      event: false,
+    },
+    {
+      name: "resource definition missing",
+      world: world({ resourceDefinitions: [] }),
+      reason: "ResourceDefinitionMissing",
+      event: true,
+    },
+    {
+      name: "volume number not defined",
+      world: world({
+        pvs: [boundPv("pvc-1", { handle: "pvc-1/1", affinityNodes: ["a"] })],
+      }),
+      reason: "VolumeDefinitionMissing",
+      event: true,
+    },
+    {
+      name: "invalid volume handle",
+      world: world({
+        pvs: [boundPv("pvc-1", { handle: "pvc-1/x", affinityNodes: ["a"] })],
+      }),
+      reason: "InvalidVolumeHandle",
+      event: true,
+    },
+    {
+      name: "invalid policy",
+      world: world({
+        storageClasses: [
+          storageClass("linstor", {
+            parameters: { allowRemoteVolumeAccess: "- fromDifferent: [zone]" },
+          }),
+        ],
+      }),
+      reason: "InvalidPolicy",
+      event: true,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const got = plan(c.world);
+      assert.deepEqual(got.actions, [], JSON.stringify(got.actions));
+      assert.equal(got.skips.length, 1, JSON.stringify(got.skips));
+      const skip = got.skips[0]!;
+      assert.equal(skip.reason, c.reason);
+      assert.equal(skip.event, c.event);
+      assert.equal(skip.pvName, c.pv ?? "pvc-1");
+      assert.ok(skip.detail.length > 0);
+    });
+  }
+  await t.step("two PVs with one volume handle are both left alone", () => {
+    const got = plan(world({
+      pvs: [
+        boundPv("pvc-1", { affinityNodes: ["a"] }),
+        boundPv("pvc-2", { handle: "pvc-1", affinityNodes: ["a"] }),
+      ],
+      pvcs: [claimFor("ns/claim-pvc-1"), claimFor("ns/claim-pvc-2")],
+    }));
+    assert.deepEqual(got.actions, []);
+    assert.deepEqual(got.skips.map((s) => [s.pvName, s.reason]), [
+      ["pvc-1", "DuplicateVolumeHandle"],
+      ["pvc-2", "DuplicateVolumeHandle"],
+    ]);
+  });
+});
+
+Deno.test("planAffinity() caps replacements per pass and sorts by key", () => {
+  const names = ["pvc-3", "pvc-1", "pvc-2"];
+  const w = world({
+    resources: names.map((n) => resource(n, "b")),
+    resourceDefinitions: names.map((n) => resourceDefinition(n)),
+    pvs: names.map((n) => boundPv(n, { affinityNodes: ["a"] })),
+    pvcs: names.map((n) => claimFor(`ns/claim-${n}`)),
+  });
+  const got = plan(w, {
+    options: {
+      propertyNamespace: "Aux/topology",
+      gracePeriodMs: 60_000,
+      maxLinstorAgeMs: 60_000,
+      maxReplacementsPerPass: 2,
+    },
+  });
+  assert.deepEqual(got.actions.map((a) => a.key), ["pv/pvc-1", "pv/pvc-2"]);
+  assert.deepEqual(
+    got.skips.map((s) => [s.pvName, s.reason]),
+    [["pvc-3", "ReplaceRateLimited"]],
+  );
+  assert.equal(got.drifted, 3);
+  const inPlace = plan(w, {
+    inPlaceSupported: true,
+    options: {
+      propertyNamespace: "Aux/topology",
+      gracePeriodMs: 60_000,
+      maxLinstorAgeMs: 60_000,
+      maxReplacementsPerPass: 0,
+    },
+  });
+  assert.equal(inPlace.actions.length, 3, "in-place changes are not capped");
+});
+
+function record(
+  live: V1PersistentVolume,
+  overrides: Partial<RecoveryRecord> = {},
+): RecoveryRecord {
+  return {
+    version: RECORD_VERSION,
+    cluster: CLUSTER,
+    pvName: live.metadata!.name!,
+    oldUid: live.metadata!.uid!,
+    claim: {
+      namespace: live.spec!.claimRef!.namespace!,
+      name: live.spec!.claimRef!.name!,
+      uid: live.spec!.claimRef!.uid!,
+    },
+    resource: "pvc-1",
+    volume: 0,
+    writtenAt: new Date(NOW - 5_000).toISOString(),
+    pv: intendedPv(live, undefined, {
+      originalSkipReclaim: undefined,
+      reclaimPolicy: "Delete",
+    }),
+    ...overrides,
+  };
+}
+
+function withRecordInLinstor(w: World, r: RecoveryRecord): World {
+  return {
+    ...w,
+    resourceDefinitions: [{
+      ...resourceDefinition("pvc-1"),
+      volume_definitions: [{
+        volume_number: 0,
+        size_kib: 1024,
+        props: { "Aux/linstor-suite.io/affinity-recovery": encodeRecord(r) },
+      }],
+    }],
+  };
+}
+
+Deno.test("planAffinity() resumes interrupted replaces from their records", async (t) => {
+  const live = boundPv("pvc-1", { affinityNodes: ["a"] });
+  await t.step("PV gone: ResumeReplacePv", () => {
+    const got = plan(withRecordInLinstor(world({ pvs: [] }), record(live)));
+    assert.deepEqual(got.actions.map((a) => a.kind), ["ResumeReplacePv"]);
+    const action = got.actions[0]!;
+    assert.ok(action.kind === "ResumeReplacePv");
+    assert.deepEqual(action.locations, ["linstor"]);
+  });
+  await t.step(
+    "PV marked (step 2 done): ResumeReplacePv even when deleting",
+    () => {
+      const marked = structuredClone(live);
+      marked.metadata!.annotations = {
+        "affinity.linstor-suite.io/replacing": live.metadata!.uid!,
+      };
+      marked.metadata!.deletionTimestamp = new Date(NOW);
+      const got = plan(
+        withRecordInLinstor(world({ pvs: [marked] }), record(live)),
+      );
+      assert.deepEqual(got.actions.map((a) => a.kind), ["ResumeReplacePv"]);
+    },
+  );
+  await t.step(
+    "new PV live (crash after step 5): DropRecoveryRecord, finished",
+    () => {
+      const fresh = boundPv("pvc-1", { affinityNodes: ["b"] });
+      fresh.metadata!.uid = "new-uid";
+      const got = plan(
+        withRecordInLinstor(world({ pvs: [fresh] }), record(live)),
+      );
+      const action = got.actions[0]!;
+      assert.ok(action.kind === "DropRecoveryRecord" && action.finished);
+    },
+  );
+  await t.step(
+    "old PV untouched and still drifted (crash after step 1): replace again",
+    () => {
+      const got = plan(withRecordInLinstor(world(), record(live)));
+      assert.deepEqual(got.actions.map((a) => a.kind), ["ReplacePvAffinity"]);
+    },
+  );
+  await t.step("old PV untouched and now in sync: drop the record", () => {
+    const synced = boundPv("pvc-1", { affinityNodes: ["b"] });
+    const got = plan(
+      withRecordInLinstor(world({ pvs: [synced] }), record(synced)),
+    );
+    const action = got.actions[0]!;
+    assert.ok(action.kind === "DropRecoveryRecord" && !action.finished);
+  });
+  await t.step("old PV deleted by someone else before step 2: abandon", () => {
+    const deleting = structuredClone(live);
+    deleting.metadata!.deletionTimestamp = new Date(NOW);
+    const got = plan(
+      withRecordInLinstor(world({ pvs: [deleting] }), record(live)),
+    );
+    const action = got.actions[0]!;
+    assert.ok(action.kind === "DropRecoveryRecord" && !action.finished);
+  });
+  await t.step("record mirrored on the PVC is found too", () => {
+    const claim = claimFor("ns/claim-pvc-1");
+    claim.metadata!.annotations = {
+      "affinity.linstor-suite.io/recovery": encodeRecord(record(live)),
+    };
+    const got = plan(world({ pvs: [], pvcs: [claim] }));
+    const action = got.actions[0]!;
+    assert.ok(action.kind === "ResumeReplacePv");
+    assert.deepEqual(action.locations, ["kubernetes"]);
+  });
+  await t.step("another cluster's record is ignored", () => {
+    const got = plan(
+      withRecordInLinstor(
+        world({ pvs: [] }),
+        record(live, { cluster: "cluster-b" }),
+      ),
+    );
+    assert.deepEqual(got.actions, []);
+    assert.deepEqual(got.skips.map((s) => s.reason), ["ForeignRecoveryRecord"]);
+  });
+  await t.step("records that disagree block the PV", () => {
+    const claim = claimFor("ns/claim-pvc-1");
+    claim.metadata!.annotations = {
+      "affinity.linstor-suite.io/recovery": encodeRecord(
+        record(live, { oldUid: "other" }),
+      ),
+    };
+    const got = plan(
+      withRecordInLinstor(world({ pvs: [], pvcs: [claim] }), record(live)),
+    );
+    assert.deepEqual(got.actions, []);
+    assert.deepEqual(got.skips.map((s) => s.reason), ["InvalidRecoveryRecord"]);
+  });
+  await t.step("a malformed record is reported and never acted on", () => {
+    const w = world({ pvs: [] });
+    w.resourceDefinitions = [{
+      ...resourceDefinition("pvc-1"),
+      volume_definitions: [{
+        volume_number: 0,
+        props: { "Aux/linstor-suite.io/affinity-recovery": "{not json" },
+      }],
+    }];
+    const got = plan(w);
+    assert.deepEqual(got.actions, []);
+    assert.deepEqual(got.skips.map((s) => s.reason), ["InvalidRecoveryRecord"]);
+  });
+});
