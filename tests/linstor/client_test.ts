@@ -1,0 +1,471 @@
+import assert from "node:assert/strict";
+import { VERSION } from "../../src/constants.ts";
+import {
+  isAlreadyExists,
+  isConnectionError,
+  isNotFound,
+  LinstorApiError,
+  LinstorClient,
+  parseRetCode,
+} from "../../src/linstor/mod.ts";
+import { FakeClock, flushMicrotasks } from "../_fakes/fake_clock.ts";
+import {
+  apiCallRcResponse,
+  json,
+  refusedPort,
+  serve,
+  serveHanging,
+} from "./_servers.ts";
+
+const FAIL_NOT_FOUND_RSC_DFN = -4611686018427387603n;
+const FAIL_EXISTS_RSC_DFN = BigInt.asIntN(64, 0xC000_0000_0000_0000n | 501n);
+const CREATED_RSC_DFN = 0x0138_0001n;
+const WARN_NOT_CONNECTED = BigInt.asIntN(64, 0x8000_0000_0000_0000n | 1002n);
+
+function assertApiError(
+  error: unknown,
+  check: (error: LinstorApiError) => void,
+): true {
+  assert.ok(error instanceof LinstorApiError, `got ${error}`);
+  assert.equal(error.name, "LinstorApiError");
+  check(error);
+  return true;
+}
+
+Deno.test("LinstorClient sends Accept, the user agent and decodes the body", async () => {
+  await using server = serve(() =>
+    json({ version: "1.34.0", rest_api_version: "1.28.0", extra_field: 1 })
+  );
+  using client = new LinstorClient({
+    controllers: [server.url],
+    mode: "extender",
+  });
+  const version = await client.controller.version();
+  assert.equal(version.version, "1.34.0");
+  assert.equal(server.seen[0]?.path, "/v1/controller/version");
+  assert.equal(server.seen[0]?.headers.get("accept"), "application/json");
+  assert.equal(
+    server.seen[0]?.headers.get("user-agent"),
+    `linstor-suite/${VERSION} (extender)`,
+  );
+  assert.equal(server.seen[0]?.headers.get("authorization"), null);
+});
+
+Deno.test("LinstorClient encodes list filters as repeated query keys", async () => {
+  await using server = serve(() => json([]));
+  using client = new LinstorClient({ controllers: [server.url] });
+  await client.nodes.list({
+    nodes: ["a", "b"],
+    props: ["Aux/zone=z 1", "Aux/x"],
+    limit: 5,
+    offset: 10,
+  });
+  await client.storagePools.view({ cached: true, storagePools: ["p1"] });
+  await client.resourceDefinitions.list({ withVolumeDefinitions: true });
+  const params = server.seen.map((r) => new URLSearchParams(r.search));
+  assert.deepEqual(params[0]?.getAll("nodes"), ["a", "b"]);
+  assert.deepEqual(params[0]?.getAll("props"), ["Aux/zone=z 1", "Aux/x"]);
+  assert.equal(params[0]?.get("limit"), "5");
+  assert.equal(params[0]?.get("offset"), "10");
+  assert.equal(server.seen[1]?.path, "/v1/view/storage-pools");
+  assert.equal(params[1]?.get("cached"), "true");
+  assert.deepEqual(params[1]?.getAll("storage_pools"), ["p1"]);
+  assert.equal(params[2]?.get("with_volume_definitions"), "true");
+});
+
+Deno.test("LinstorClient sends basic auth and bearer headers", async (t) => {
+  await using server = serve(() => json([]));
+  const cases = [
+    {
+      name: "basic",
+      auth: { type: "basic", username: "admin", password: "pä:ss" } as const,
+      want: `Basic ${
+        btoa(String.fromCharCode(...new TextEncoder().encode("admin:pä:ss")))
+      }`,
+    },
+    {
+      name: "bearer",
+      auth: { type: "bearer", token: "tok-123" } as const,
+      want: "Bearer tok-123",
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      using client = new LinstorClient({
+        controllers: [server.url],
+        auth: c.auth,
+      });
+      await client.nodes.list();
+      assert.equal(server.seen.at(-1)?.headers.get("authorization"), c.want);
+    });
+  }
+});
+
+Deno.test("LinstorClient reports a 3xx as a configuration error naming the Location", async () => {
+  await using server = serve(() =>
+    new Response(null, {
+      status: 302,
+      headers: { Location: "https://127.0.0.1:3371/v1/nodes" },
+    })
+  );
+  using client = new LinstorClient({ controllers: [server.url] });
+  await assert.rejects(
+    client.nodes.list(),
+    (error) =>
+      assertApiError(error, (e) => {
+        assert.equal(e.status, 302);
+        assert.match(e.message, /^Cannot GET "\/v1\/nodes": /);
+        assert.match(e.message, /"https:\/\/127\.0\.0\.1:3371\/v1\/nodes"/);
+        assert.equal(isConnectionError(e), false);
+      }),
+  );
+  assert.equal(server.seen.length, 1);
+});
+
+Deno.test("LinstorClient fails a 2xx mutation that carries an error ApiCallRc", async () => {
+  await using server = serve(() =>
+    apiCallRcResponse(201, [
+      { ret_code: CREATED_RSC_DFN, message: "created" },
+      {
+        ret_code: FAIL_NOT_FOUND_RSC_DFN,
+        message: "Resource definition 'x' not found",
+      },
+    ])
+  );
+  using client = new LinstorClient({ controllers: [server.url] });
+  await assert.rejects(
+    client.resourceDefinitions.create({ resource_definition: { name: "x" } }),
+    (error) =>
+      assertApiError(error, (e) => {
+        assert.equal(e.status, 201);
+        assert.equal(e.method, "POST");
+        assert.equal(e.path, "/v1/resource-definitions");
+        assert.equal(e.controller, server.url);
+        assert.equal(e.apiCallRcs.length, 2);
+        assert.equal(e.apiCallRcs[1]?.ret_code, FAIL_NOT_FOUND_RSC_DFN);
+        assert.match(e.message, /not found \[code 301\]/);
+        assert.equal(isNotFound(e), true);
+      }),
+  );
+});
+
+Deno.test("LinstorClient returns warnings of a successful mutation", async () => {
+  await using server = serve(() =>
+    apiCallRcResponse(201, [
+      { ret_code: CREATED_RSC_DFN, message: "created" },
+      { ret_code: WARN_NOT_CONNECTED, message: "No active connection" },
+    ])
+  );
+  using client = new LinstorClient({ controllers: [server.url] });
+  const rcs = await client.resources.create("rd", [{
+    resource: { node_name: "n1" },
+  }]);
+  assert.deepEqual(rcs.map((rc) => parseRetCode(rc.ret_code).severity), [
+    "success",
+    "warning",
+  ]);
+  assert.deepEqual(JSON.parse(server.seen[0]?.body ?? ""), [{
+    resource: { node_name: "n1" },
+  }]);
+  assert.equal(server.seen[0]?.headers.get("content-type"), "application/json");
+});
+
+Deno.test("LinstorClient maps 404 to isNotFound and exists codes to isAlreadyExists", async (t) => {
+  const cases = [
+    {
+      name: "404 with an ApiCallRc",
+      response: () =>
+        apiCallRcResponse(404, [{
+          ret_code: FAIL_NOT_FOUND_RSC_DFN,
+          message: "not found",
+        }]),
+      notFound: true,
+      exists: false,
+    },
+    {
+      name: "404 with an HTML body",
+      response: () =>
+        new Response("<html><body>Not Found</body></html>", {
+          status: 404,
+        }),
+      notFound: true,
+      exists: false,
+    },
+    {
+      name: "500 with FAIL_EXISTS_RSC_DFN",
+      response: () =>
+        apiCallRcResponse(500, [{
+          ret_code: FAIL_EXISTS_RSC_DFN,
+          message: "Resource definition 'x' already exists",
+        }]),
+      notFound: false,
+      exists: true,
+    },
+    {
+      name: "500 without ApiCallRc",
+      response: () => new Response("boom", { status: 500 }),
+      notFound: false,
+      exists: false,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      await using server = serve(c.response);
+      using client = new LinstorClient({ controllers: [server.url] });
+      await assert.rejects(
+        client.resourceDefinitions.get("x"),
+        (error) =>
+          assertApiError(error, (e) => {
+            assert.equal(isNotFound(e), c.notFound);
+            assert.equal(isAlreadyExists(e), c.exists);
+            assert.equal(isConnectionError(e), false);
+            assert.match(
+              e.message,
+              /^Cannot GET "\/v1\/resource-definitions\/x": /,
+            );
+            assert.match(e.message, new RegExp(`HTTP ${e.status} from`));
+          }),
+      );
+    });
+  }
+  assert.equal(isNotFound(new Error("x")), false);
+  assert.equal(isAlreadyExists(undefined), false);
+});
+
+Deno.test("LinstorClient rejects a body of the wrong shape or invalid JSON", async (t) => {
+  const cases: [string, () => Response, RegExp][] = [
+    [
+      "object instead of list",
+      () => json({}),
+      /expected a JSON array, got an object/,
+    ],
+    [
+      "invalid JSON",
+      () => new Response("[{", { status: 200 }),
+      /not valid JSON/,
+    ],
+  ];
+  for (const [name, response, message] of cases) {
+    await t.step(name, async () => {
+      await using server = serve(response);
+      using client = new LinstorClient({ controllers: [server.url] });
+      await assert.rejects(
+        client.nodes.list(),
+        (error) =>
+          assertApiError(error, (e) => {
+            assert.equal(e.status, 200);
+            assert.match(e.message, message);
+          }),
+      );
+    });
+  }
+});
+
+Deno.test("LinstorClient fails over when the first controller refuses connections and stays there", async (t) => {
+  await using live = serve(() => json([]));
+  const dead = `http://127.0.0.1:${refusedPort()}`;
+  using client = new LinstorClient({ controllers: [dead, live.url] });
+  await t.step("GET moves on", async () => {
+    assert.deepEqual(await client.nodes.list(), []);
+    assert.equal(client.activeController, live.url);
+  });
+  await t.step("later calls start at the remembered controller", async () => {
+    await client.resourceGroups.list();
+    assert.equal(live.seen.length, 2);
+  });
+  await t.step("POST is retried after a refused connection", async () => {
+    using fresh = new LinstorClient({ controllers: [dead, live.url] });
+    const before = live.seen.length;
+    await assert.doesNotReject(
+      fresh.nodes.create({ name: "n", type: "Satellite", net_interfaces: [] }),
+    );
+    assert.equal(live.seen.length, before + 1);
+    assert.equal(live.seen.at(-1)?.method, "POST");
+  });
+});
+
+Deno.test("LinstorClient abandons a hung controller at the timeout and fails over", async () => {
+  await using hung = serveHanging();
+  await using live = serve(() => json({ version: "1.34.0" }));
+  const clock = new FakeClock();
+  using client = new LinstorClient({
+    controllers: [hung.url, live.url],
+    timeoutMs: 2_000,
+    clock,
+  });
+  const call = client.controller.version();
+  await hung.received();
+  await clock.advance(1_999);
+  assert.equal(live.seen.length, 0);
+  await clock.advance(1);
+  assert.equal((await call).version, "1.34.0");
+  assert.equal(client.activeController, live.url);
+  assert.equal(live.seen.length, 1);
+});
+
+Deno.test("LinstorClient does not retry a POST that may have reached a hung controller", async () => {
+  await using hung = serveHanging();
+  await using live = serve(() => apiCallRcResponse(201, []));
+  const clock = new FakeClock();
+  using client = new LinstorClient({
+    controllers: [hung.url, live.url],
+    timeoutMs: 1_000,
+    clock,
+  });
+  const call = client.resourceGroups.spawn("rg", {
+    resource_definition_name: "pvc-1",
+    volume_sizes: [1024],
+  });
+  const outcome = assert.rejects(call, (error) =>
+    assertApiError(error, (e) => {
+      assert.equal(isConnectionError(e), true);
+      assert.equal(e.timedOut, true);
+      assert.equal(e.status, undefined);
+      assert.equal(e.controller, hung.url);
+      assert.match(e.message, /no answer within 1000 ms/);
+      assert.match(e.message, /not retried/);
+    }));
+  await hung.received();
+  await clock.advance(1_000);
+  await outcome;
+  assert.equal(live.seen.length, 0);
+  assert.equal(client.activeController, hung.url);
+});
+
+Deno.test("LinstorClient times out with a real clock when the only controller hangs", async () => {
+  await using hung = serveHanging();
+  using client = new LinstorClient({ controllers: [hung.url], timeoutMs: 50 });
+  await assert.rejects(
+    client.nodes.list(),
+    (error) =>
+      assertApiError(error, (e) => {
+        assert.equal(isConnectionError(e), true);
+        assert.equal(e.timedOut, true);
+      }),
+  );
+});
+
+Deno.test("LinstorClient reports a connection error when no controller answers", async () => {
+  const a = `http://127.0.0.1:${refusedPort()}`;
+  const b = `http://127.0.0.1:${refusedPort()}`;
+  using client = new LinstorClient({ controllers: [a, b] });
+  await assert.rejects(
+    client.nodes.get("n1"),
+    (error) =>
+      assertApiError(error, (e) => {
+        assert.equal(isConnectionError(e), true);
+        assert.equal(isNotFound(e), false);
+        assert.equal(e.timedOut, false);
+        assert.equal(e.controller, b);
+        assert.match(e.message, /^Cannot GET "\/v1\/nodes\/n1": .*refused/i);
+      }),
+  );
+});
+
+Deno.test("LinstorClient rejects with the caller's reason on cancellation and does not fail over", async () => {
+  await using hung = serveHanging();
+  await using live = serve(() => json([]));
+  using client = new LinstorClient({
+    controllers: [hung.url, live.url],
+    clock: new FakeClock(),
+  });
+  const controller = new AbortController();
+  const reason = new Error("shutting down");
+  const call = client.nodes.list({ signal: controller.signal });
+  await hung.received();
+  controller.abort(reason);
+  await assert.rejects(call, (error) => error === reason);
+  assert.equal(live.seen.length, 0);
+  await assert.rejects(
+    client.nodes.list({ signal: controller.signal }),
+    (error) => error === reason,
+  );
+});
+
+Deno.test("LinstorClient close() aborts calls in flight and refuses new ones", async () => {
+  await using hung = serveHanging();
+  const client = new LinstorClient({
+    controllers: [hung.url],
+    clock: new FakeClock(),
+  });
+  const call = client.nodes.list();
+  await hung.received();
+  client.close();
+  client.close();
+  assert.equal(client.closed, true);
+  await assert.rejects(
+    call,
+    (error) =>
+      assertApiError(error, (e) => assert.match(e.message, /client is closed/)),
+  );
+  await assert.rejects(client.nodes.list(), /client is closed/);
+});
+
+Deno.test("LinstorClient rate limit delays requests beyond the burst", async () => {
+  await using server = serve(() => json([]));
+  const clock = new FakeClock();
+  using client = new LinstorClient({
+    controllers: [server.url],
+    rateLimit: { qps: 2, burst: 2 },
+    clock,
+  });
+  await client.nodes.list();
+  await client.nodes.list();
+  let third = false;
+  const call = client.nodes.list().then(() => {
+    third = true;
+  });
+  await flushMicrotasks();
+  assert.equal(clock.pending, 1);
+  assert.equal(server.seen.length, 2);
+  await clock.advance(499);
+  assert.equal(third, false);
+  await clock.advance(1);
+  await call;
+  assert.equal(server.seen.length, 3);
+});
+
+Deno.test("LinstorClient constructor rejects bad options", async (t) => {
+  const cases: [string, () => unknown, RegExp][] = [
+    [
+      "bad controller",
+      () => new LinstorClient({ controllers: ["ftp://x"] }),
+      /Cannot parse "controllers"/,
+    ],
+    [
+      "zero timeout",
+      () => new LinstorClient({ timeoutMs: 0 }),
+      /Cannot use "timeoutMs"/,
+    ],
+    [
+      "zero qps",
+      () => new LinstorClient({ rateLimit: { qps: 0, burst: 1 } }),
+      /"qps"/,
+    ],
+    [
+      "fractional burst",
+      () => new LinstorClient({ rateLimit: { qps: 1, burst: 1.5 } }),
+      /"burst"/,
+    ],
+    [
+      "cert without key",
+      () => new LinstorClient({ tls: { cert: "x" } }),
+      /"cert" and "key" together/,
+    ],
+    [
+      "unloadable client certificate",
+      () => new LinstorClient({ tls: { cert: "garbage", key: "garbage" } }),
+      /Cannot use "tls": .*certificate/i,
+    ],
+  ];
+  for (const [name, make, message] of cases) {
+    await t.step(name, () => assert.throws(make, message));
+  }
+});
+
+Deno.test("LinstorClient defaults to localhost and the scheme its TLS options imply", () => {
+  using plain = new LinstorClient();
+  assert.equal(plain.activeController, "http://localhost:3370");
+  using tls = new LinstorClient({ tls: {} });
+  assert.equal(tls.activeController, "https://localhost:3371");
+});

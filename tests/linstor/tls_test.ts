@@ -1,0 +1,123 @@
+/**
+ * HTTPS with client certificates. `Deno.serve` (and `Deno.listenTls`) cannot
+ * require a client certificate, so the controller here is a `node:https`
+ * server with `requestCert` and `rejectUnauthorized`, which Deno supports.
+ */
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:https";
+import type { TLSSocket } from "node:tls";
+import {
+  isConnectionError,
+  LinstorApiError,
+  LinstorClient,
+  parseLinstorConfig,
+} from "../../src/linstor/mod.ts";
+
+const TLS_DIR = new URL("../_fixtures/tls/", import.meta.url);
+function pem(name: string): string {
+  return Deno.readTextFileSync(new URL(name, TLS_DIR));
+}
+const CA = pem("ca.pem");
+const CLIENT = { cert: pem("client.pem"), key: pem("client-key.pem") };
+const WRONG = {
+  cert: pem("wrong-client.pem"),
+  key: pem("wrong-client-key.pem"),
+};
+
+interface MtlsServer extends AsyncDisposable {
+  port: number;
+  /** Common names of the client certificates of answered requests. */
+  clients: string[];
+}
+
+/** An HTTPS controller on 127.0.0.1 that requires a client cert from `CA`. */
+async function serveMtls(): Promise<MtlsServer> {
+  const clients: string[] = [];
+  const server: Server = createServer({
+    cert: pem("server.pem"),
+    key: pem("server-key.pem"),
+    ca: CA,
+    requestCert: true,
+    rejectUnauthorized: true,
+  }, (request, response) => {
+    const peer = (request.socket as TLSSocket).getPeerCertificate();
+    clients.push(String(peer.subject?.CN ?? ""));
+    response.setHeader("Content-Type", "application/json");
+    response.end('{"version":"1.34.0","rest_api_version":"1.28.0"}');
+  });
+  await new Promise<void>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve())
+  );
+  const { port } = server.address() as { port: number };
+  return {
+    port,
+    clients,
+    async [Symbol.asyncDispose]() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+Deno.test("LinstorClient talks HTTPS with a client certificate the server requires", async (t) => {
+  await using server = await serveMtls();
+  const url = `https://127.0.0.1:${server.port}`;
+
+  await t.step("the right client certificate is accepted", async () => {
+    using client = new LinstorClient({
+      controllers: [url],
+      tls: { caCerts: [CA], ...CLIENT },
+    });
+    const version = await client.controller.version();
+    assert.equal(version.rest_api_version, "1.28.0");
+    assert.deepEqual(server.clients, ["linstor-suite-client"]);
+  });
+
+  await t.step("localhost matches the DNS SAN", async () => {
+    using client = new LinstorClient({
+      controllers: [`https://localhost:${server.port}`],
+      tls: { caCerts: [CA], ...CLIENT },
+    });
+    assert.equal((await client.controller.version()).version, "1.34.0");
+  });
+
+  const failing = [
+    { name: "a missing client certificate", tls: { caCerts: [CA] } },
+    {
+      name: "a client certificate from another CA",
+      tls: { caCerts: [CA], ...WRONG },
+    },
+    { name: "an untrusted server certificate", tls: { ...CLIENT } },
+  ];
+  for (const c of failing) {
+    await t.step(`${c.name} fails as a connection error`, async () => {
+      using client = new LinstorClient({ controllers: [url], tls: c.tls });
+      await assert.rejects(client.controller.version(), (error: unknown) => {
+        assert.ok(error instanceof LinstorApiError);
+        assert.equal(isConnectionError(error), true);
+        return true;
+      });
+    });
+  }
+  assert.deepEqual(server.clients, [
+    "linstor-suite-client",
+    "linstor-suite-client",
+  ]);
+});
+
+Deno.test("parseLinstorConfig() output drives an mTLS client end to end", async () => {
+  await using server = await serveMtls();
+  const files: Record<string, string> = {
+    "/tls/tls.crt": CLIENT.cert,
+    "/tls/tls.key": CLIENT.key,
+  };
+  const options = parseLinstorConfig({
+    LS_CONTROLLERS: `127.0.0.1:${server.port}`,
+    LS_ROOT_CA: CA,
+    LS_USER_CERTIFICATE_FILE: "/tls/tls.crt",
+    LS_USER_KEY_FILE: "/tls/tls.key",
+  }, { readFile: (path) => files[path] ?? "" });
+  assert.deepEqual(options.controllers, [`https://127.0.0.1:${server.port}`]);
+  using client = new LinstorClient(options);
+  assert.equal((await client.controller.version()).version, "1.34.0");
+});
