@@ -18,11 +18,12 @@ import {
 } from "../constants.ts";
 import type { Clock } from "../system/clock.ts";
 import {
-  KUBE_KINDS,
-  KubeIndex,
+  type KubeApi,
+  type KubeKind,
   type KubeObjectOf,
-  type KubeSink,
-} from "./kube_index.ts";
+  startInformer,
+} from "../kube/mod.ts";
+import { KubeIndex, type KubeSink } from "./kube_index.ts";
 import {
   buildLinstorView,
   emptyLinstorView,
@@ -30,7 +31,7 @@ import {
   linstorDataChanged,
 } from "./linstor_view.ts";
 import { type LinstorReader, pollLinstor } from "./poller.ts";
-import type { KubeKind, LinstorView, Snapshot } from "./types.ts";
+import type { LinstorView, Snapshot } from "./types.ts";
 
 /**
  * Debounced change notifications: subscribers are called `debounceMs` after
@@ -197,7 +198,7 @@ export class ClusterState {
   }
 
   /** The sink the informer of `kind` feeds (`kind` must be subscribed). */
-  sink<K extends KubeKind>(kind: K): KubeSink<KubeObjectOf[K]> {
+  sink<K extends KubeKind>(kind: K): KubeSink<KubeObjectOf<K>> {
     this.#kube.sink(kind); // validates that `kind` is subscribed
     return {
       replace: (items) => this.#afterKube(this.#kube.replace(kind, items)),
@@ -261,24 +262,9 @@ export interface StartClusterStateDeps {
   clock: Clock;
   /** LINSTOR; without it no poller runs and readiness does not wait for it. */
   linstor?: LinstorReader;
-  /**
-   * Starts the informer of one kind feeding `options.sink`, running until
-   * `options.signal` aborts (e.g. `(kind, o) => startInformer(kube, kind, o)`).
-   * Required when `options.kinds` is not empty.
-   */
-  informers?: InformerStarter;
+  /** Kubernetes; required when `options.kinds` is not empty. */
+  kube?: KubeApi;
 }
-
-/** Starts one informer; the returned promise (if any) settles when it stopped. */
-export type InformerStarter = <K extends KubeKind>(
-  kind: K,
-  options: {
-    sink: KubeSink<KubeObjectOf[K]>;
-    signal: AbortSignal;
-    clock: Clock;
-    transform: (object: KubeObjectOf[K]) => KubeObjectOf[K];
-  },
-) => unknown;
 
 /** Options of `startClusterState()`. */
 export interface StartClusterStateOptions {
@@ -315,16 +301,6 @@ export interface RunningClusterState {
   readonly stopped: Promise<void>;
 }
 
-/** Drops `metadata.managedFields` (never read, often most of an object's size). */
-export function stripManagedFields<T extends { metadata?: object }>(
-  object: T,
-): T {
-  const metadata = object.metadata as { managedFields?: unknown } | undefined;
-  if (metadata?.managedFields === undefined) return object;
-  const { managedFields: _, ...rest } = metadata;
-  return { ...object, metadata: rest };
-}
-
 function validateMs(what: string, value: number, allowZero: boolean): number {
   if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
     throw new RangeError(
@@ -357,9 +333,11 @@ export function startClusterState(
     false,
   );
   const kinds = [...new Set(options.kinds)];
-  if (kinds.length > 0 && deps.informers === undefined) {
+  if (kinds.length > 0 && deps.kube === undefined) {
     throw new TypeError(
-      `Cannot watch Kubernetes kinds "${kinds.join(", ")}": no informers given`,
+      `Cannot watch Kubernetes kinds "${
+        kinds.join(", ")
+      }": no Kubernetes API given`,
     );
   }
   const logger = options.logger ?? getLogger([LOG_CATEGORY, "state"]);
@@ -387,7 +365,7 @@ export function startClusterState(
     }));
   }
   for (const kind of kinds) {
-    tasks.push(startOneInformer(deps.informers!, kind, state, {
+    tasks.push(startOneInformer(deps.kube!, kind, state, {
       clock: deps.clock,
       signal: options.signal,
       logger,
@@ -400,19 +378,18 @@ export function startClusterState(
 }
 
 async function startOneInformer<K extends KubeKind>(
-  informers: InformerStarter,
+  kube: KubeApi,
   kind: K,
   state: ClusterState,
   options: { clock: Clock; signal: AbortSignal; logger: Logger },
 ): Promise<void> {
-  if (!KUBE_KINDS.includes(kind)) return;
   try {
-    await informers(kind, {
+    const informer = startInformer(kube, kind, {
       sink: state.sink(kind),
       signal: options.signal,
       clock: options.clock,
-      transform: stripManagedFields,
     });
+    await informer.stopped;
   } catch (error) {
     if (!options.signal.aborted) {
       options.logger.error("Informer of {kind} stopped: {error}", {

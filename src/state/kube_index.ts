@@ -9,40 +9,14 @@
  *
  * @module
  */
-import type {
-  V1Node,
-  V1PersistentVolume,
-  V1PersistentVolumeClaim,
-  V1Pod,
-  V1StorageClass,
-  V1VolumeAttachment,
-} from "@kubernetes/client-node";
+import type { V1PersistentVolume, V1Pod } from "@kubernetes/client-node";
 import { CowMap } from "./_cow_map.ts";
+import { KUBE_KINDS, type KubeKind, type KubeObjectOf } from "../kube/mod.ts";
 import { claimsOfPod, volumeHandleOfPv } from "./queries.ts";
-import type { KubeKind, KubeView } from "./types.ts";
-
-/** The object type of each `KubeKind`. */
-export interface KubeObjectOf {
-  nodes: V1Node;
-  pods: V1Pod;
-  persistentVolumes: V1PersistentVolume;
-  persistentVolumeClaims: V1PersistentVolumeClaim;
-  storageClasses: V1StorageClass;
-  volumeAttachments: V1VolumeAttachment;
-}
+import type { KubeView } from "./types.ts";
 
 /** Any object the state model caches. */
-export type KubeObject = KubeObjectOf[KubeKind];
-
-/** Every kind the state model can watch, in a fixed order. */
-export const KUBE_KINDS: readonly KubeKind[] = Object.freeze([
-  "nodes",
-  "pods",
-  "persistentVolumes",
-  "persistentVolumeClaims",
-  "storageClasses",
-  "volumeAttachments",
-]);
+export type KubeObject = KubeObjectOf<KubeKind>;
 
 const NAMESPACED: ReadonlySet<KubeKind> = new Set<KubeKind>([
   "pods",
@@ -135,7 +109,7 @@ export interface KubeIndexOptions {
 export class KubeIndex {
   readonly #subscribed: ReadonlySet<KubeKind>;
   readonly #synced = new Set<KubeKind>();
-  readonly #objects: { [K in KubeKind]: CowMap<KubeObjectOf[K]> };
+  readonly #objects: { [K in KubeKind]: CowMap<KubeObjectOf<K>> };
   readonly #pvsByResource: CowMap<readonly V1PersistentVolume[]>;
   readonly #podsByClaim: CowMap<readonly V1Pod[]>;
   readonly #podsByNode: CowMap<readonly V1Pod[]>;
@@ -185,7 +159,7 @@ export class KubeIndex {
   }
 
   /** The sink an informer of `kind` feeds. */
-  sink<K extends KubeKind>(kind: K): KubeSink<KubeObjectOf[K]> {
+  sink<K extends KubeKind>(kind: K): KubeSink<KubeObjectOf<K>> {
     if (!this.#subscribed.has(kind)) {
       throw new RangeError(
         `Cannot feed Kubernetes kind "${kind}": it is not subscribed`,
@@ -201,16 +175,16 @@ export class KubeIndex {
   /** Replaces every object of `kind` (a list or relist); `true` if anything changed. */
   replace<K extends KubeKind>(
     kind: K,
-    items: readonly KubeObjectOf[K][],
+    items: readonly KubeObjectOf<K>[],
   ): boolean {
     const before = this.#changes;
-    const cache = this.#objects[kind] as CowMap<KubeObjectOf[K]>;
+    const cache = this.#objects[kind] as CowMap<KubeObjectOf<K>>;
     const keep = new Set<string>();
     for (const item of items) {
       keep.add(kubeObjectKey(kind, item));
       this.upsert(kind, item);
     }
-    const gone: KubeObjectOf[K][] = [];
+    const gone: KubeObjectOf<K>[] = [];
     for (const item of cache.values()) {
       if (!keep.has(kubeObjectKey(kind, item))) gone.push(item);
     }
@@ -223,9 +197,9 @@ export class KubeIndex {
   }
 
   /** Adds or updates one object; `true` if anything changed. */
-  upsert<K extends KubeKind>(kind: K, item: KubeObjectOf[K]): boolean {
+  upsert<K extends KubeKind>(kind: K, item: KubeObjectOf<K>): boolean {
     const key = kubeObjectKey(kind, item);
-    const cache = this.#objects[kind] as CowMap<KubeObjectOf[K]>;
+    const cache = this.#objects[kind] as CowMap<KubeObjectOf<K>>;
     const old = cache.get(key);
     if (old === item) return false;
     if (old !== undefined && sameRevision(old, item)) return false;
@@ -237,9 +211,9 @@ export class KubeIndex {
   }
 
   /** Removes one object (matched by key); `true` if it was cached. */
-  remove<K extends KubeKind>(kind: K, item: KubeObjectOf[K]): boolean {
+  remove<K extends KubeKind>(kind: K, item: KubeObjectOf<K>): boolean {
     const key = kubeObjectKey(kind, item);
-    const cache = this.#objects[kind] as CowMap<KubeObjectOf[K]>;
+    const cache = this.#objects[kind] as CowMap<KubeObjectOf<K>>;
     const old = cache.get(key);
     if (old === undefined) return false;
     this.#unindex(kind, key, old);

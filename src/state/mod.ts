@@ -12,3 +12,4 @@ export * from "./kube_index.ts";
 export * from "./linstor_view.ts";
 export * from "./poller.ts";
 export * from "./queries.ts";
+export * from "./linstor_reader.ts";

@@ -15,6 +15,7 @@ import type {
   V1StorageClass,
   V1VolumeAttachment,
 } from "@kubernetes/client-node";
+import type { KubeKind } from "../kube/mod.ts";
 import type { AutoSelectFilter, Props } from "../linstor/types.ts";
 
 /** How a LINSTOR resource holds a volume's data on its node. */
@@ -130,14 +131,8 @@ export interface LinstorView {
   readonly replicasByNode: ReadonlyMap<string, readonly Replica[]>;
 }
 
-/** The Kubernetes object kinds the state model can watch. */
-export type KubeKind =
-  | "nodes"
-  | "pods"
-  | "persistentVolumes"
-  | "persistentVolumeClaims"
-  | "storageClasses"
-  | "volumeAttachments";
+/** The Kubernetes object kinds the state model can watch (defined by `src/kube`). */
+export type { KubeKind } from "../kube/mod.ts";
 
 /** What the state model knows about Kubernetes. */
 export interface KubeView {

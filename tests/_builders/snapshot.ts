@@ -5,10 +5,9 @@
  *
  * @module
  */
+import type { KubeKind, KubeObjectOf } from "../../src/kube/mod.ts";
 import {
   ClusterState,
-  type KubeKind,
-  type KubeObjectOf,
   type LinstorData,
   type Snapshot,
 } from "../../src/state/mod.ts";
@@ -23,7 +22,7 @@ export interface LinstorInput extends Partial<LinstorData> {
 }
 
 /** Kubernetes input of `buildSnapshot()`: objects per kind. */
-export type KubeInput = { [K in KubeKind]?: readonly KubeObjectOf[K][] };
+export type KubeInput = { [K in KubeKind]?: readonly KubeObjectOf<K>[] };
 
 /** Input of `buildSnapshot()`. */
 export interface SnapshotInput {

@@ -1,0 +1,240 @@
+import assert from "node:assert/strict";
+import {
+  claimsOfPod,
+  isStale,
+  linstorNodeFor,
+  parseVolumeHandle,
+  podsOfClaim,
+  poolsOf,
+  pvcsOfPod,
+  pvsOfResource,
+  replicasOf,
+  replicasOnNode,
+  type VolumeHandle,
+} from "../../src/state/mod.ts";
+import {
+  buildSnapshot,
+  kubeNode,
+  linstorNode,
+  pod,
+  pv,
+  pvc,
+  resource,
+  storagePool,
+} from "../_builders/mod.ts";
+
+const T0 = Date.UTC(2026, 0, 1);
+
+Deno.test("parseVolumeHandle() parses valid handles", async (t) => {
+  const cases: { handle: string; expect: VolumeHandle }[] = [
+    { handle: "pvc-123", expect: { resource: "pvc-123", volume: 0 } },
+    { handle: "pvc-123/0", expect: { resource: "pvc-123", volume: 0 } },
+    { handle: "cg-abc/7", expect: { resource: "cg-abc", volume: 7 } },
+    { handle: "r/65535", expect: { resource: "r", volume: 65535 } },
+    { handle: "ns-data_1", expect: { resource: "ns-data_1", volume: 0 } },
+  ];
+  for (const c of cases) {
+    await t.step(c.handle, () => {
+      assert.deepEqual(parseVolumeHandle(c.handle), c.expect);
+    });
+  }
+});
+
+Deno.test("parseVolumeHandle() rejects garbage with a SyntaxError", async (t) => {
+  const cases: { handle: string; message: RegExp }[] = [
+    { handle: "", message: /^Cannot parse volume handle "": it is empty$/ },
+    { handle: "/1", message: /the resource name is empty$/ },
+    {
+      handle: "a/b/c",
+      message: /expected "<resource>" or "<resource>\/<volume>"$/,
+    },
+    { handle: "a/", message: /the volume number "" is not a decimal integer$/ },
+    { handle: "a/-1", message: /"-1" is not a decimal integer$/ },
+    { handle: "a/1.5", message: /"1.5" is not a decimal integer$/ },
+    { handle: "a/0x1", message: /"0x1" is not a decimal integer$/ },
+    {
+      handle: "a/65536",
+      message: /the volume number 65536 is not below 65536$/,
+    },
+    { handle: "a/123456", message: /"123456" is not a decimal integer$/ },
+    { handle: "a b", message: /it contains whitespace$/ },
+  ];
+  for (const c of cases) {
+    await t.step(JSON.stringify(c.handle), () => {
+      assert.throws(() => parseVolumeHandle(c.handle), {
+        name: "SyntaxError",
+        message: c.message,
+      });
+    });
+  }
+});
+
+Deno.test("linstorNodeFor() matches by name, then by hostname property", async (t) => {
+  const snapshot = buildSnapshot({
+    linstor: {
+      nodes: [
+        linstorNode("k8s-1"),
+        linstorNode("stor-2", {
+          props: { "Aux/topology/kubernetes.io/hostname": "k8s-2" },
+        }),
+        linstorNode("stor-3", {
+          props: { "Aux/kubernetes.io/hostname": "k8s-3" },
+        }),
+        linstorNode("stor-4", {
+          props: { "Aux/topology/kubernetes.io/hostname": "host-4.example" },
+        }),
+      ],
+    },
+    kube: {
+      nodes: [
+        kubeNode("k8s-4", {
+          labels: { "kubernetes.io/hostname": "host-4.example" },
+        }),
+      ],
+    },
+  });
+  const cases: { kubeNode: string; expect: string | undefined }[] = [
+    { kubeNode: "k8s-1", expect: "k8s-1" },
+    { kubeNode: "k8s-2", expect: "stor-2" },
+    { kubeNode: "k8s-3", expect: "stor-3" },
+    { kubeNode: "k8s-4", expect: "stor-4" },
+    { kubeNode: "k8s-5", expect: undefined },
+  ];
+  for (const c of cases) {
+    await t.step(c.kubeNode, () => {
+      assert.equal(linstorNodeFor(snapshot, c.kubeNode)?.name, c.expect);
+    });
+  }
+});
+
+Deno.test("linstorNodeFor() prefers the topology property over the plain Aux one", () => {
+  const snapshot = buildSnapshot({
+    linstor: {
+      nodes: [
+        linstorNode("a", {
+          props: {
+            "Aux/topology/kubernetes.io/hostname": "k8s-1",
+            "Aux/kubernetes.io/hostname": "k8s-9",
+          },
+        }),
+      ],
+    },
+  });
+  assert.equal(linstorNodeFor(snapshot, "k8s-1")?.name, "a");
+  assert.equal(linstorNodeFor(snapshot, "k8s-9"), undefined);
+});
+
+Deno.test("pvcsOfPod() and claimsOfPod() include generic ephemeral volumes", () => {
+  const web = pod("ns", "web-0", {
+    claims: ["data-web-0", "data-web-0", "missing"],
+    ephemeral: ["scratch"],
+  });
+  assert.deepEqual(claimsOfPod(web), [
+    "ns/data-web-0",
+    "ns/missing",
+    "ns/web-0-scratch",
+  ]);
+  const snapshot = buildSnapshot({
+    kube: {
+      persistentVolumeClaims: [
+        pvc("ns", "data-web-0"),
+        pvc("ns", "web-0-scratch"),
+        pvc("other", "data-web-0"),
+      ],
+      pods: [web],
+    },
+  });
+  assert.deepEqual(
+    pvcsOfPod(snapshot, web).map((c) =>
+      `${c.metadata?.namespace}/${c.metadata?.name}`
+    ),
+    ["ns/data-web-0", "ns/web-0-scratch"],
+  );
+  assert.deepEqual(
+    podsOfClaim(snapshot, "ns/web-0-scratch").map((p) => p.metadata?.name),
+    ["web-0"],
+  );
+  assert.deepEqual(podsOfClaim(snapshot, "ns/nothing"), []);
+});
+
+Deno.test("replicasOf(), replicasOnNode(), poolsOf() and pvsOfResource() read the indexes", () => {
+  const snapshot = buildSnapshot({
+    linstor: {
+      resources: [resource("r1", "n2"), resource("r1", "n1")],
+      storagePools: [storagePool("n1", "b"), storagePool("n1", "a")],
+    },
+    kube: { persistentVolumes: [pv("r1")] },
+  });
+  assert.deepEqual(replicasOf(snapshot, "r1").map((r) => r.node), ["n1", "n2"]);
+  assert.deepEqual(replicasOf(snapshot, "r2"), []);
+  assert.deepEqual(replicasOnNode(snapshot, "n2").map((r) => r.resource), [
+    "r1",
+  ]);
+  assert.deepEqual(poolsOf(snapshot, "n1").map((p) => p.name), ["a", "b"]);
+  assert.deepEqual(poolsOf(snapshot, "n9"), []);
+  assert.deepEqual(
+    pvsOfResource(snapshot, "r1").map((p) => p.metadata?.name),
+    ["r1"],
+  );
+});
+
+Deno.test("isStale() compares the LINSTOR data age with the maximum", async (t) => {
+  const cases: {
+    name: string;
+    observedAt: number | null;
+    now: number;
+    maxAgeMs: number;
+    stale: boolean;
+  }[] = [
+    {
+      name: "never polled",
+      observedAt: null,
+      now: T0,
+      maxAgeMs: 1e9,
+      stale: true,
+    },
+    {
+      name: "fresh",
+      observedAt: T0,
+      now: T0 + 500,
+      maxAgeMs: 1000,
+      stale: false,
+    },
+    {
+      name: "exactly the maximum age",
+      observedAt: T0,
+      now: T0 + 1000,
+      maxAgeMs: 1000,
+      stale: false,
+    },
+    {
+      name: "one ms too old",
+      observedAt: T0,
+      now: T0 + 1001,
+      maxAgeMs: 1000,
+      stale: true,
+    },
+    {
+      name: "clock went backwards",
+      observedAt: T0,
+      now: T0 - 5000,
+      maxAgeMs: 1000,
+      stale: false,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const snapshot = buildSnapshot({
+        linstor: { observedAt: c.observedAt },
+      });
+      assert.equal(isStale(snapshot, c.now, c.maxAgeMs), c.stale);
+    });
+  }
+  await t.step("rejects a negative maximum age", () => {
+    assert.throws(() => isStale(buildSnapshot(), T0, -1), {
+      name: "RangeError",
+      message:
+        'Cannot check staleness with maximum age "-1": must be a non-negative number of ms',
+    });
+  });
+});
