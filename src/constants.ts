@@ -309,3 +309,5 @@ export const AFFINITY_ACTION_UPDATED_IN_PLACE = "UpdatedNodeAffinityInPlace";
 export const AFFINITY_ACTION_REPLACED = "ReplacedPersistentVolume";
 /** Affinity: Event action of a skipped PV. */
 export const AFFINITY_ACTION_SKIPPED = "SkippedNodeAffinityUpdate";
+/** How often the LINSTOR client re-reads `LS_USER_CERTIFICATE_FILE`/`LS_USER_KEY_FILE` (rotation). */
+export const LINSTOR_TLS_RELOAD_INTERVAL_MS = 30_000;

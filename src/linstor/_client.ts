@@ -7,6 +7,7 @@ import { getLogger } from "@logtape/logtape";
 import {
   LINSTOR_DEFAULT_HOST,
   LINSTOR_DEFAULT_TIMEOUT_MS,
+  LINSTOR_TLS_RELOAD_INTERVAL_MS,
   LOG_CATEGORY,
   PROGRAM_NAME,
   VERSION,
@@ -18,8 +19,8 @@ import { parseLinstorJson, stringifyLinstorJson } from "./_json.ts";
 import { TokenBucket } from "./_rate_limiter.ts";
 import { parseRetCode } from "./_ret_code.ts";
 import {
-  createTlsHttpClient,
   defaultFetch,
+  HttpClients,
   Transport,
   type TransportResponse,
 } from "./_request.ts";
@@ -268,7 +269,7 @@ export class LinstorClient {
   };
 
   #transport: Transport;
-  #httpClient: Deno.HttpClient | undefined;
+  #clients: HttpClients;
   #closed = new AbortController();
   #logger = getLogger([LOG_CATEGORY, "linstor"]);
 
@@ -300,7 +301,11 @@ export class LinstorClient {
         'Cannot use "tls": give "cert" and "key" together',
       );
     }
-    this.#httpClient = createTlsHttpClient(tls);
+    this.#clients = new HttpClients(tls, {
+      clock,
+      readFile: options.readFile,
+      reloadIntervalMs: LINSTOR_TLS_RELOAD_INTERVAL_MS,
+    });
     if (
       options.auth?.type === "basic" &&
       controllers.some((url) => url.startsWith("http:"))
@@ -315,7 +320,7 @@ export class LinstorClient {
     this.#transport = new Transport({
       controllers,
       fetch: options.fetch ?? defaultFetch,
-      httpClient: this.#httpClient,
+      clients: this.#clients,
       auth: options.auth,
       userAgent,
       timeoutMs,
@@ -491,7 +496,7 @@ export class LinstorClient {
   close(): void {
     if (this.#closed.signal.aborted) return;
     this.#closed.abort(new Error("LINSTOR client closed"));
-    this.#httpClient?.close();
+    this.#clients.close();
   }
 
   /** Same as `close()`, for `using`. */

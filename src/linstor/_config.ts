@@ -29,6 +29,13 @@ export interface LinstorTls {
   readonly cert?: string;
   /** Client private key (PEM); needs `cert`. */
   readonly key?: string;
+  /**
+   * File `cert` was read from: re-read every `LINSTOR_TLS_RELOAD_INTERVAL_MS`
+   * so a rotated certificate (cert-manager) is picked up without a restart.
+   */
+  readonly certFile?: string;
+  /** File `key` was read from; re-read like `certFile`. */
+  readonly keyFile?: string;
 }
 
 /** The `fetch` the client calls; `globalThis.fetch` fits. */
@@ -60,6 +67,8 @@ export interface LinstorClientOptions {
   readonly rateLimit?: RateLimit;
   /** Time source for timeouts and the rate limit; default the system clock. */
   readonly clock?: Clock;
+  /** Reads `tls.certFile`/`tls.keyFile` on reload; default `Deno.readTextFileSync`. */
+  readonly readFile?: (path: string) => string;
 }
 
 /** Options of `parseLinstorConfig()`. */
@@ -173,7 +182,9 @@ export function parseControllerUrl(
  * Reads `LS_CONTROLLERS`, `LS_USERNAME`, `LS_PASSWORD`,
  * `LS_BEARER_TOKEN_FILE`, `LS_ROOT_CA`, `LS_USER_CERTIFICATE`, `LS_USER_KEY`
  * (PEM contents) and their `_FILE` forms (paths). Empty values count as
- * unset. Throws a `SyntaxError` or `TypeError` naming the variable for
+ * unset. Certificate and key files are also named in `tls.certFile` /
+ * `tls.keyFile` (with `readFile` passed through) so the client re-reads them
+ * on rotation, like golinstor. Throws a `SyntaxError` or `TypeError` naming the variable for
  * invalid input: an unparsable controller, a certificate without key (or
  * the reverse), both PEM and `_FILE` for one item, non-PEM content, a
  * password without user name, an unreadable file or an empty token.
@@ -199,7 +210,7 @@ export function parseLinstorConfig(
   const pem = (
     contentName: string,
     fileName: string,
-  ): { value: string; name: string } | undefined => {
+  ): { value: string; name: string; path?: string } | undefined => {
     const content = get(contentName);
     const file = get(fileName);
     if (content !== undefined && file !== undefined) {
@@ -209,7 +220,11 @@ export function parseLinstorConfig(
     }
     if (content !== undefined) return { value: content, name: contentName };
     if (file !== undefined) {
-      return { value: readFile(fileName, file), name: fileName };
+      return {
+        value: readFile(fileName, file),
+        name: fileName,
+        path: file.trim(),
+      };
     }
     return undefined;
   };
@@ -274,16 +289,26 @@ export function parseLinstorConfig(
     auth = { type: "bearer", token };
   }
 
-  const tls: { caCerts?: string[]; cert?: string; key?: string } = {};
+  const tls: {
+    caCerts?: string[];
+    cert?: string;
+    key?: string;
+    certFile?: string;
+    keyFile?: string;
+  } = {};
   if (rootCa) tls.caCerts = [rootCa.value];
   if (cert && key) {
     tls.cert = cert.value;
     tls.key = key.value;
+    if (cert.path !== undefined) tls.certFile = cert.path;
+    if (key.path !== undefined) tls.keyFile = key.path;
   }
+  const reloads = tls.certFile !== undefined || tls.keyFile !== undefined;
   return {
     controllers,
     ...(auth ? { auth } : {}),
     ...(tlsSet ? { tls } : {}),
+    ...(reloads ? { readFile: options.readFile } : {}),
   };
 }
 

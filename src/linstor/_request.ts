@@ -47,7 +47,7 @@ export interface TransportResponse {
 export interface TransportOptions {
   controllers: readonly string[];
   fetch: LinstorFetch;
-  httpClient: Deno.HttpClient | undefined;
+  clients: HttpClients;
   auth: LinstorAuth | undefined;
   userAgent: string;
   timeoutMs: number;
@@ -74,28 +74,141 @@ export function defaultFetch(
   return fetch(request, init);
 }
 
+/** Options of `HttpClients`. */
+export interface HttpClientsOptions {
+  clock: Clock;
+  /** Reads `tls.certFile`/`tls.keyFile` on reload; default `Deno.readTextFileSync`. */
+  readFile?: ((path: string) => string) | undefined;
+  /** Minimum time between two reload checks. */
+  reloadIntervalMs: number;
+}
+
+interface Held {
+  client: Deno.HttpClient;
+  users: number;
+  retired: boolean;
+}
+
 /**
- * A Deno HTTP client with the extra CA certificates and client identity of
- * `tls`, or `undefined` when `tls` has neither.
+ * The Deno HTTP client(s) carrying the TLS material of `tls`.
+ *
+ * When `tls.certFile`/`tls.keyFile` are set, the files are re-read at most
+ * every `reloadIntervalMs` (checked when a request starts); changed content
+ * gets a new client, and the old one is closed once its last request ends.
+ * A failed re-read or an unloadable pair is logged and the old identity kept.
  */
-export function createTlsHttpClient(
-  tls: LinstorTls | undefined,
-): Deno.HttpClient | undefined {
-  if (!tls || (!tls.caCerts?.length && tls.cert === undefined)) {
-    return undefined;
+export class HttpClients {
+  #tls: LinstorTls | undefined;
+  #options: HttpClientsOptions;
+  #current: Held | undefined;
+  #cert: string | undefined;
+  #key: string | undefined;
+  #checkedAt: number;
+  #closed = false;
+  #logger = getLogger([LOG_CATEGORY, "linstor"]);
+
+  /** Builds the first client; throws a `TypeError` for unloadable material. */
+  constructor(tls: LinstorTls | undefined, options: HttpClientsOptions) {
+    this.#tls = tls;
+    this.#options = options;
+    this.#cert = tls?.cert;
+    this.#key = tls?.key;
+    this.#checkedAt = options.clock.now();
+    const client = this.#build(this.#cert, this.#key);
+    this.#current = client ? { client, users: 0, retired: false } : undefined;
   }
-  try {
-    return Deno.createHttpClient({
-      ...(tls.caCerts?.length ? { caCerts: [...tls.caCerts] } : {}),
-      ...(tls.cert !== undefined && tls.key !== undefined
-        ? { cert: tls.cert, key: tls.key }
-        : {}),
-    });
-  } catch (error) {
-    throw new TypeError(
-      `Cannot use "tls": ${error instanceof Error ? error.message : error}`,
-      { cause: error },
-    );
+
+  /**
+   * The client for one request (`undefined`: plain fetch). Call `release()`
+   * when the response body has been read.
+   */
+  acquire(): { client: Deno.HttpClient | undefined; release: () => void } {
+    this.#maybeReload();
+    const held = this.#current;
+    if (!held) return { client: undefined, release: () => {} };
+    held.users++;
+    let released = false;
+    return {
+      client: held.client,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.users--;
+        if (held.retired && held.users === 0) held.client.close();
+      },
+    };
+  }
+
+  /** Closes every client; later `acquire()` calls get none. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const held = this.#current;
+    this.#current = undefined;
+    if (held && !held.retired) {
+      held.retired = true;
+      held.client.close();
+    }
+  }
+
+  #maybeReload(): void {
+    const tls = this.#tls;
+    if (this.#closed || (!tls?.certFile && !tls?.keyFile)) return;
+    const now = this.#options.clock.now();
+    if (now - this.#checkedAt < this.#options.reloadIntervalMs) return;
+    this.#checkedAt = now;
+    const readFile = this.#options.readFile ?? Deno.readTextFileSync;
+    let cert = this.#cert;
+    let key = this.#key;
+    try {
+      if (tls.certFile) cert = readFile(tls.certFile);
+      if (tls.keyFile) key = readFile(tls.keyFile);
+    } catch (error) {
+      this.#logger.warn(
+        "Cannot re-read the LINSTOR client certificate: {error}; keeping the current one",
+        { error: error instanceof Error ? error.message : String(error) },
+      );
+      return;
+    }
+    if (cert === this.#cert && key === this.#key) return;
+    let client: Deno.HttpClient | undefined;
+    try {
+      client = this.#build(cert, key);
+    } catch (error) {
+      this.#logger.warn(
+        "Cannot load the rotated LINSTOR client certificate: {error}; keeping the current one",
+        { error: error instanceof Error ? error.message : String(error) },
+      );
+      return;
+    }
+    this.#cert = cert;
+    this.#key = key;
+    const old = this.#current;
+    this.#current = client ? { client, users: 0, retired: false } : undefined;
+    if (old) {
+      old.retired = true;
+      if (old.users === 0) old.client.close();
+    }
+    this.#logger.info("Loaded the rotated LINSTOR client certificate");
+  }
+
+  #build(
+    cert: string | undefined,
+    key: string | undefined,
+  ): Deno.HttpClient | undefined {
+    const caCerts = this.#tls?.caCerts ?? [];
+    if (caCerts.length === 0 && cert === undefined) return undefined;
+    try {
+      return Deno.createHttpClient({
+        ...(caCerts.length ? { caCerts: [...caCerts] } : {}),
+        ...(cert !== undefined && key !== undefined ? { cert, key } : {}),
+      });
+    } catch (error) {
+      throw new TypeError(
+        `Cannot use "tls": ${error instanceof Error ? error.message : error}`,
+        { cause: error },
+      );
+    }
   }
 }
 
@@ -211,7 +324,7 @@ export class Transport {
     request: TransportRequest,
     signal: AbortSignal,
   ): Promise<TransportResponse> {
-    const { clock, timeoutMs, httpClient, closed } = this.#options;
+    const { clock, timeoutMs, clients, closed } = this.#options;
     const timeout = new AbortController();
     const stopTimer = new AbortController();
     clock.sleep(timeoutMs, stopTimer.signal).then(
@@ -225,6 +338,7 @@ export class Transport {
     }
     const started = clock.now();
     let sent = false;
+    const { client: httpClient, release } = clients.acquire();
     try {
       const httpRequest = new Request(`${controller}${request.path}`, {
         method: request.method,
@@ -264,6 +378,7 @@ export class Transport {
       );
     } finally {
       stopTimer.abort();
+      release();
     }
   }
 }

@@ -151,12 +151,17 @@ Deno.test("parseLinstorConfig() reads TLS material from PEM variables and _FILE 
       }, { cert: CERT, key: KEY }],
       ["client pair as files", {
         LS_USER_CERTIFICATE_FILE: "/etc/linstor/tls.crt",
-        LS_USER_KEY_FILE: "/etc/linstor/tls.key",
-      }, { cert: CERT, key: KEY }],
+        LS_USER_KEY_FILE: " /etc/linstor/tls.key ",
+      }, {
+        cert: CERT,
+        key: KEY,
+        certFile: "/etc/linstor/tls.crt",
+        keyFile: "/etc/linstor/tls.key",
+      }],
       ["mixed forms for the pair", {
         LS_USER_CERTIFICATE: CERT,
         LS_USER_KEY_FILE: "/etc/linstor/tls.key",
-      }, { cert: CERT, key: KEY }],
+      }, { cert: CERT, key: KEY, keyFile: "/etc/linstor/tls.key" }],
       ["all three", {
         LS_ROOT_CA_FILE: "/etc/linstor/ca.pem",
         LS_USER_CERTIFICATE: CERT,
@@ -306,6 +311,20 @@ Deno.test("parseLinstorConfig() rejects bad credentials naming the variable", as
       });
     });
   }
+});
+
+Deno.test("parseLinstorConfig() passes readFile through only when certificate files can rotate", () => {
+  assert.equal(
+    parse({ LS_ROOT_CA_FILE: "/etc/linstor/ca.pem" }).readFile,
+    undefined,
+  );
+  assert.equal(
+    parse({
+      LS_USER_CERTIFICATE_FILE: "/etc/linstor/tls.crt",
+      LS_USER_KEY_FILE: "/etc/linstor/tls.key",
+    }).readFile,
+    FILES,
+  );
 });
 
 Deno.test("parseControllerUrl() uses the given setting name and default scheme", () => {

@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:https";
 import type { TLSSocket } from "node:tls";
+import { LINSTOR_TLS_RELOAD_INTERVAL_MS } from "../../src/constants.ts";
+import { FakeClock } from "../_fakes/fake_clock.ts";
 import {
   isConnectionError,
   LinstorApiError,
@@ -120,4 +122,59 @@ Deno.test("parseLinstorConfig() output drives an mTLS client end to end", async 
   assert.deepEqual(options.controllers, [`https://127.0.0.1:${server.port}`]);
   using client = new LinstorClient(options);
   assert.equal((await client.controller.version()).version, "1.34.0");
+});
+
+Deno.test("LinstorClient re-reads rotated certificate files and keeps the old identity on bad content", async () => {
+  await using server = await serveMtls();
+  const files = new Map([["/tls/tls.crt", CLIENT.cert], [
+    "/tls/tls.key",
+    CLIENT.key,
+  ]]);
+  const clock = new FakeClock();
+  using client = new LinstorClient({
+    controllers: [`https://127.0.0.1:${server.port}`],
+    tls: {
+      caCerts: [CA],
+      ...CLIENT,
+      certFile: "/tls/tls.crt",
+      keyFile: "/tls/tls.key",
+    },
+    readFile: (path) => {
+      const content = files.get(path);
+      if (content === undefined) throw new Deno.errors.NotFound(path);
+      return content;
+    },
+    clock,
+  });
+  const works = async () => {
+    try {
+      await client.controller.version();
+      return true;
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      return false;
+    }
+  };
+  assert.equal(await works(), true);
+
+  files.set("/tls/tls.crt", WRONG.cert);
+  files.set("/tls/tls.key", WRONG.key);
+  await clock.advance(LINSTOR_TLS_RELOAD_INTERVAL_MS - 1);
+  assert.equal(await works(), true, "not re-read before the interval");
+  await clock.advance(1);
+  assert.equal(await works(), false, "the rotated (wrong) pair is used");
+
+  files.set("/tls/tls.crt", CLIENT.cert);
+  files.set("/tls/tls.key", CLIENT.key);
+  await clock.advance(LINSTOR_TLS_RELOAD_INTERVAL_MS);
+  assert.equal(await works(), true, "rotated back");
+
+  files.set("/tls/tls.crt", "garbage");
+  await clock.advance(LINSTOR_TLS_RELOAD_INTERVAL_MS);
+  assert.equal(await works(), true, "unloadable content keeps the old pair");
+
+  files.delete("/tls/tls.crt");
+  await clock.advance(LINSTOR_TLS_RELOAD_INTERVAL_MS);
+  assert.equal(await works(), true, "a missing file keeps the old pair");
+  assert.equal(server.clients.length, 5);
 });

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { LinstorClient } from "../../src/linstor/mod.ts";
+import { apiCallRcResponse, refusedPort, serve } from "./_servers.ts";
+
+const WARN_NOT_CONNECTED = BigInt.asIntN(64, 0x8000_0000_0000_0000n | 1002n);
+
+Deno.test("LinstorClient logs failover and ApiCallRc warnings but never credentials", async () => {
+  const records: LogRecord[] = [];
+  await configure({
+    sinks: { memory: (record) => records.push(record) },
+    loggers: [
+      { category: ["linstor-suite"], lowestLevel: "debug", sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
+    reset: true,
+  });
+  try {
+    await using server = serve(() =>
+      apiCallRcResponse(200, [{
+        ret_code: WARN_NOT_CONNECTED,
+        message: "No active connection to satellite 'n1'",
+      }])
+    );
+    const dead = `http://127.0.0.1:${refusedPort()}`;
+    for (
+      const auth of [
+        { type: "basic", username: "admin", password: "s3cret-pw" },
+        { type: "bearer", token: "s3cret-token" },
+      ] as const
+    ) {
+      using client = new LinstorClient({
+        controllers: [dead, server.url],
+        auth,
+      });
+      await client.nodes.modify("n1", { override_props: { "Aux/a": "b" } });
+    }
+    const text = records.map((r) =>
+      JSON.stringify({ message: r.message, properties: r.properties })
+    ).join("\n");
+    assert.match(text, /did not answer/);
+    assert.match(text, /No active connection to satellite/);
+    assert.match(text, /plain HTTP/);
+    assert.ok(records.some((r) => r.level === "debug"));
+    assert.doesNotMatch(text, /s3cret|authorization|YWRtaW4/i);
+  } finally {
+    await reset();
+  }
+});
