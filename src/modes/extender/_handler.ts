@@ -10,7 +10,12 @@ import type { Clock } from "../../system/clock.ts";
 import type { Snapshot } from "../../state/types.ts";
 import { EXTENDER_MAX_BODY_BYTES, LOG_CATEGORY } from "../../constants.ts";
 import type { ExtenderConfig } from "./_config.ts";
-import { filterNodes, scoreNodes, staleReason } from "./_core.ts";
+import {
+  EXTENDER_KINDS,
+  filterNodes,
+  scoreNodes,
+  staleReason,
+} from "./_core.ts";
 import { IndexCache } from "./_index.ts";
 import type { ExtenderMetrics } from "./_metrics.ts";
 import type { Reservations } from "./_reservations.ts";
@@ -62,7 +67,11 @@ function text(body: string, status: number): Response {
 }
 
 /** Reads the body as UTF-8, refusing more than `limit` bytes without reading the rest. */
-async function readBody(request: Request, limit: number): Promise<string> {
+async function readBody(
+  request: Request,
+  limit: number,
+  signal: AbortSignal,
+): Promise<string> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) {
     await request.body?.cancel();
@@ -72,6 +81,9 @@ async function readBody(request: Request, limit: number): Promise<string> {
   }
   if (!request.body) return "";
   const reader = request.body.getReader();
+  const onAbort = () =>
+    void reader.cancel(signal.reason).catch(() => undefined);
+  signal.addEventListener("abort", onAbort, { once: true });
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
@@ -88,8 +100,10 @@ async function readBody(request: Request, limit: number): Promise<string> {
       chunks.push(value);
     }
   } finally {
+    signal.removeEventListener("abort", onAbort);
     reader.releaseLock();
   }
+  if (signal.aborted) throw signal.reason;
   const bytes = new Uint8Array(total);
   let at = 0;
   for (const chunk of chunks) {
@@ -142,7 +156,8 @@ export function createExtenderHandler(
     const stale = staleReason(snapshot, now, config.maxStalenessMs);
     if (stale !== undefined) {
       failOpen(
-        snapshot.linstor.observedAt === undefined || !snapshot.kube.synced.size
+        snapshot.linstor.observedAt === undefined ||
+          EXTENDER_KINDS.some((kind) => !snapshot.kube.synced.has(kind))
           ? "unsynced"
           : "stale",
         stale,
@@ -235,23 +250,29 @@ export function createExtenderHandler(
       return finish(text(`Cannot ${verb}: use POST`, 405), "bad_request");
     }
     const abort = new AbortController();
+    const late = new AbortController();
     const deadline = clock.sleep(config.deadlineMs, abort.signal).then(
       () => {
-        throw new DeadlineExceeded(
+        const error = new DeadlineExceeded(
           `Cannot ${verb}: request body not received within ${config.deadlineMs}ms`,
         );
+        // Stops reading the body: the slow client gets no more of our time.
+        late.abort(error);
+        throw error;
       },
       () => undefined as never,
     );
     let body: string;
     try {
-      body = await Promise.race([readBody(request, limit), deadline]);
+      body = await Promise.race([
+        readBody(request, limit, late.signal),
+        deadline,
+      ]);
     } catch (error) {
       if (error instanceof BodyTooLarge) {
         return finish(text(error.message, 413), "too_large");
       }
       if (error instanceof DeadlineExceeded) {
-        await request.body?.cancel().catch(() => undefined);
         failOpen("deadline", error.message);
         // Error makes an ignorable extender be skipped: kube-scheduler proceeds without us.
         return finish(

@@ -78,14 +78,14 @@ export function parseLabelSelector(text: string): LabelSelector {
     }
     const set = /^(\S+)\s+(in|notin)\s*\(([^()]*)\)$/.exec(term);
     if (set) {
-      const values = (set[3] ?? "").split(",").map((v) =>
-        checkValue(v.trim(), text)
-      );
-      if (set[2] === "in" && values.length === 0) {
+      if ((set[3] ?? "").trim() === "") {
         throw new SyntaxError(
           `Cannot parse label selector "${text}": empty value set`,
         );
       }
+      const values = (set[3] ?? "").split(",").map((v) =>
+        checkValue(v.trim(), text)
+      );
       requirements.push({
         key: checkKey(set[1] ?? "", text),
         operator: set[2] as "in" | "notin",

@@ -1,0 +1,435 @@
+import assert from "node:assert/strict";
+import { Registry } from "prom-client";
+import {
+  createExtenderHandler,
+  createExtenderMetrics,
+  DEFAULT_EXTENDER_CONFIG,
+  type ExtenderConfig,
+  Reservations,
+} from "../../../src/modes/extender/mod.ts";
+import type { Snapshot } from "../../../src/state/mod.ts";
+import { FakeClock } from "../../_fakes/fake_clock.ts";
+import { buildSnapshot, makePod, T0, type World } from "./_snapshot.ts";
+
+const NAMES = ["n1", "n2", "n3"];
+
+/** n1 holds a local-only volume's replica; n2 a tie-breaker; n3 nothing; each has a 10 GiB pool. */
+function world(extra: Partial<World> = {}): World {
+  return {
+    linstorNodes: NAMES.map((name) => ({ name })),
+    kubeNodes: NAMES.map((name) => ({ name })),
+    pools: NAMES.map((node) => ({ node, name: "pool1", freeGiB: 10 })),
+    storageClasses: [{
+      name: "local",
+      params: { storagePool: "pool1", allowRemoteVolumeAccess: "false" },
+    }],
+    replicas: [{ resource: "pvc-data", node: "n1" }, {
+      resource: "pvc-data",
+      node: "n2",
+      role: "tie-breaker",
+    }],
+    pvcs: [{ name: "data", sc: "local", volumeName: "pv-data" }],
+    pvs: [{ name: "pv-data", resource: "pvc-data", sc: "local" }],
+    ...extra,
+  };
+}
+
+function setup(
+  options: {
+    snapshot?: () => Snapshot;
+    config?: ExtenderConfig;
+    maxBodyBytes?: number;
+  } = {},
+) {
+  const clock = new FakeClock(T0);
+  const registry = new Registry();
+  const reservations = new Reservations({ clock, ttlMs: 60_000 });
+  const metrics = createExtenderMetrics(registry, { reservations });
+  const snapshot = buildSnapshot(world());
+  const handler = createExtenderHandler({
+    snapshot: options.snapshot ?? (() => snapshot),
+    clock,
+    config: options.config ?? DEFAULT_EXTENDER_CONFIG,
+    reservations,
+    metrics,
+    registry,
+    ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+  });
+  return { clock, registry, reservations, handler };
+}
+
+function post(path: string, body: unknown): Request {
+  return new Request(`http://127.0.0.1${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+const pod = makePod("p", { claims: ["data"] });
+
+Deno.test("`createExtenderHandler()` accepts ExtenderArgs as kube-scheduler sends them", async (t) => {
+  await t.step(
+    "PascalCase with NodeNames answers NodeNames and per-node reasons",
+    async () => {
+      const { handler } = setup();
+      const response = await handler(
+        post("/filter", { Pod: pod, Nodes: null, NodeNames: NAMES }),
+      );
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("content-type"), "application/json");
+      const body = await response.json();
+      assert.deepEqual(body.NodeNames, ["n1"]);
+      assert.equal(body.Nodes, null);
+      assert.equal(body.Error, "");
+      assert.deepEqual(Object.keys(body.FailedAndUnresolvableNodes).sort(), [
+        "n2",
+        "n3",
+      ]);
+      assert.match(
+        body.FailedAndUnresolvableNodes.n2,
+        /^access: claim default\/data: volume pvc-data allows access/,
+      );
+    },
+  );
+  await t.step(
+    "lowercase keys with full Node objects answer the objects verbatim",
+    async () => {
+      const { handler } = setup();
+      const items = NAMES.map((name) => ({
+        metadata: { name, labels: { x: name } },
+        status: { extra: [1, 2] },
+      }));
+      const response = await handler(
+        post("/filter", { pod, nodes: { metadata: {}, items } }),
+      );
+      assert.equal(response.status, 200);
+      const body = await response.json();
+      assert.equal(body.NodeNames, null);
+      assert.deepEqual(body.Nodes.items, [items[0]]);
+    },
+  );
+  await t.step(
+    "prioritize answers HostPriority in 0..10 for every node",
+    async () => {
+      const { handler } = setup();
+      const response = await handler(
+        post("/prioritize", { Pod: pod, NodeNames: NAMES }),
+      );
+      assert.equal(response.status, 200);
+      assert.deepEqual(await response.json(), [
+        { Host: "n1", Score: 10 },
+        { Host: "n2", Score: 0 },
+        { Host: "n3", Score: 0 },
+      ]);
+    },
+  );
+  await t.step(
+    "a pod without LINSTOR volumes passes untouched with no opinion",
+    async () => {
+      const { handler } = setup();
+      const filter = await (await handler(
+        post("/filter", { Pod: makePod("x"), NodeNames: NAMES }),
+      )).json();
+      assert.deepEqual(filter.NodeNames, NAMES);
+      assert.deepEqual(filter.FailedNodes, {});
+      const scores = await (await handler(
+        post("/prioritize", { Pod: makePod("x"), NodeNames: NAMES }),
+      )).json();
+      assert.deepEqual(scores.map((s: { Score: number }) => s.Score), [
+        0,
+        0,
+        0,
+      ]);
+    },
+  );
+  await t.step(
+    "neither Nodes nor NodeNames is an empty candidate list",
+    async () => {
+      const { handler } = setup();
+      const body = await (await handler(post("/filter", { Pod: pod }))).json();
+      assert.deepEqual(body.NodeNames, []);
+    },
+  );
+  await t.step(
+    "a configured prefix and verbs route; the defaults then 404",
+    async () => {
+      const config = {
+        ...DEFAULT_EXTENDER_CONFIG,
+        prefix: "/scheduler",
+        filterVerb: "predicate",
+      };
+      const { handler } = setup({ config });
+      assert.equal(
+        (await handler(
+          post("/scheduler/predicate", { Pod: pod, NodeNames: NAMES }),
+        )).status,
+        200,
+      );
+      const response = await handler(
+        post("/filter", { Pod: pod, NodeNames: NAMES }),
+      );
+      assert.equal(response.status, 404);
+      await response.body?.cancel();
+    },
+  );
+});
+
+Deno.test("`createExtenderHandler()` rejects bad requests with a one-line reason", async (t) => {
+  const cases: {
+    name: string;
+    request: () => Request;
+    status: number;
+    pattern: RegExp;
+  }[] = [
+    {
+      name: "malformed JSON",
+      request: () => post("/filter", "{not json"),
+      status: 400,
+      pattern: /^Cannot parse/,
+    },
+    {
+      name: "not an object",
+      request: () => post("/filter", "[1]"),
+      status: 400,
+      pattern: /expected a JSON object/,
+    },
+    {
+      name: "missing Pod",
+      request: () => post("/filter", { NodeNames: [] }),
+      status: 400,
+      pattern: /"Pod"/,
+    },
+    {
+      name: "NodeNames of wrong type",
+      request: () => post("/filter", { Pod: pod, NodeNames: "n1" }),
+      status: 400,
+      pattern: /"NodeNames": expected an array/,
+    },
+    {
+      name: "a Node without a name",
+      request: () =>
+        post("/prioritize", { Pod: pod, Nodes: { items: [{ metadata: {} }] } }),
+      status: 400,
+      pattern: /"Nodes.items\[0\]"/,
+    },
+    {
+      name: "unknown verb",
+      request: () => post("/bind", { Pod: pod }),
+      status: 404,
+      pattern: /unknown verb/,
+    },
+    {
+      name: "GET on a verb",
+      request: () => new Request("http://127.0.0.1/filter"),
+      status: 405,
+      pattern: /use POST/,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const { handler } = setup();
+      const response = await handler(c.request());
+      assert.equal(response.status, c.status);
+      const text = await response.text();
+      assert.match(text, c.pattern);
+      assert.equal(text.trimEnd().split("\n").length, 1);
+    });
+  }
+  await t.step(
+    "a declared body over the limit is refused without reading it",
+    async () => {
+      const { handler } = setup({ maxBodyBytes: 1024 });
+      let pulled = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled++;
+          controller.enqueue(new Uint8Array(512));
+        },
+      });
+      const request = new Request("http://127.0.0.1/filter", {
+        method: "POST",
+        headers: { "content-length": String(20 * 1024 * 1024) },
+        body,
+      });
+      const response = await handler(request);
+      assert.equal(response.status, 413);
+      await response.body?.cancel();
+      assert.ok(pulled <= 1, `pulled ${pulled} chunks`);
+    },
+  );
+  await t.step("an undeclared endless body is cut at the limit", async () => {
+    const { handler } = setup({ maxBodyBytes: 4096 });
+    let pulled = 0;
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(new Uint8Array(1024));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const response = await handler(
+      new Request("http://127.0.0.1/filter", { method: "POST", body }),
+    );
+    assert.equal(response.status, 413);
+    await response.body?.cancel();
+    assert.ok(cancelled);
+    assert.ok(pulled <= 7, `pulled ${pulled} chunks`);
+  });
+});
+
+Deno.test("`createExtenderHandler()` fails open on stale or unsynced data", async (t) => {
+  const cases: { name: string; world: Partial<World>; kind: string }[] = [
+    {
+      name: "LINSTOR not polled yet",
+      world: { observedAt: undefined },
+      kind: "unsynced",
+    },
+    {
+      name: "LINSTOR data older than max staleness",
+      world: { observedAt: T0 - 61_000 },
+      kind: "stale",
+    },
+    {
+      name: "claims informer not synced",
+      world: { synced: ["nodes", "persistentVolumes", "storageClasses"] },
+      kind: "unsynced",
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const snapshot = buildSnapshot(world(c.world));
+      const { handler, registry } = setup({ snapshot: () => snapshot });
+      const body =
+        await (await handler(post("/filter", { Pod: pod, NodeNames: NAMES })))
+          .json();
+      assert.deepEqual(body.NodeNames, NAMES);
+      assert.deepEqual(body.FailedAndUnresolvableNodes, {});
+      const scores = await (await handler(
+        post("/prioritize", { Pod: pod, NodeNames: NAMES }),
+      )).json();
+      assert.deepEqual(scores.map((s: { Score: number }) => s.Score), [
+        0,
+        0,
+        0,
+      ]);
+      const metrics = await registry.metrics();
+      assert.match(
+        metrics,
+        new RegExp(
+          `linstor_suite_extender_fail_open_total\\{reason="${c.kind}"\\} 2`,
+        ),
+      );
+      const ready = await handler(new Request("http://127.0.0.1/readyz"));
+      assert.equal(ready.status, 503);
+      assert.match(await ready.text(), /not ready/);
+    });
+  }
+  await t.step("an internal error answers every node, counted", async () => {
+    const { handler, registry } = setup({
+      snapshot: () => {
+        throw new Error("boom");
+      },
+    });
+    const response = await handler(
+      post("/filter", { Pod: pod, NodeNames: NAMES }),
+    );
+    assert.equal(response.status, 200);
+    assert.deepEqual((await response.json()).NodeNames, NAMES);
+    assert.match(
+      await registry.metrics(),
+      /fail_open_total\{reason="internal_error"\} 1/,
+    );
+  });
+  await t.step(
+    "a body not received within the deadline answers 200 with Error",
+    async () => {
+      const { handler, clock } = setup();
+      let cancelled = false;
+      const body = new ReadableStream<Uint8Array>({
+        cancel() {
+          cancelled = true;
+        },
+      });
+      const pending = handler(
+        new Request("http://127.0.0.1/filter", { method: "POST", body }),
+      );
+      await clock.advance(DEFAULT_EXTENDER_CONFIG.deadlineMs);
+      const response = await pending;
+      assert.equal(response.status, 200);
+      assert.match((await response.json()).Error, /not received within 4000ms/);
+      assert.ok(cancelled);
+    },
+  );
+});
+
+Deno.test("`createExtenderHandler()` reserves capacity so concurrent pods never overcommit", async () => {
+  // One node, one 10 GiB pool, local-only class; three pods each asking 4 GiB.
+  const snapshot = buildSnapshot({
+    linstorNodes: [{ name: "n1" }],
+    kubeNodes: [{ name: "n1" }],
+    pools: [{ node: "n1", name: "pool1", freeGiB: 10 }],
+    storageClasses: [{
+      name: "local",
+      params: { storagePool: "pool1", allowRemoteVolumeAccess: "false" },
+    }],
+    pvcs: ["a", "b", "c"].map((name) => ({ name, sc: "local", size: "4Gi" })),
+  });
+  const { handler, registry, clock } = setup({ snapshot: () => snapshot });
+  const filter = async (claim: string) =>
+    await (await handler(
+      post("/filter", {
+        Pod: makePod(`p-${claim}`, { claims: [claim] }),
+        NodeNames: ["n1"],
+      }),
+    ))
+      .json();
+  assert.deepEqual((await filter("a")).NodeNames, ["n1"]);
+  assert.deepEqual((await filter("b")).NodeNames, ["n1"]);
+  const third = await filter("c");
+  assert.deepEqual(third.NodeNames, []);
+  // Resolvable: the space is only held by reservations.
+  assert.match(
+    third.FailedNodes.n1,
+    /capacity: pool pool1: claim default\/c needs 4\.0GiB, 2\.0GiB free \(8\.0GiB reserved\)/,
+  );
+  // The same pod asking again does not count its own reservation.
+  assert.deepEqual((await filter("a")).NodeNames, ["n1"]);
+  const metrics = await registry.metrics();
+  assert.match(metrics, /linstor_suite_extender_reservations 2/);
+  assert.match(
+    metrics,
+    /linstor_suite_extender_reserved_bytes\{node="n1",pool="pool1"\} 8589934592/,
+  );
+  await clock.advance(60_000);
+  assert.deepEqual((await filter("c")).NodeNames, ["n1"]);
+});
+
+Deno.test("`createExtenderHandler()` serves health and metrics", async () => {
+  const { handler } = setup();
+  const health = await handler(new Request("http://127.0.0.1/healthz"));
+  assert.equal(health.status, 200);
+  await health.body?.cancel();
+  const ready = await handler(new Request("http://127.0.0.1/readyz"));
+  assert.equal(ready.status, 200);
+  await ready.body?.cancel();
+  await (await handler(post("/filter", { Pod: pod, NodeNames: NAMES }))).body
+    ?.cancel();
+  const metrics = await (await handler(new Request("http://127.0.0.1/metrics")))
+    .text();
+  assert.match(
+    metrics,
+    /linstor_suite_extender_requests_total\{verb="filter",outcome="ok"\} 1/,
+  );
+  assert.match(
+    metrics,
+    /linstor_suite_extender_rejected_nodes_total\{predicate="access"\} 2/,
+  );
+  assert.match(
+    metrics,
+    /linstor_suite_extender_request_duration_seconds_count\{verb="filter"\} 1/,
+  );
+});

@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { Reservations } from "../../../src/modes/extender/mod.ts";
+import { FakeClock } from "../../_fakes/fake_clock.ts";
+import { buildSnapshot, GIB, T0 } from "./_snapshot.ts";
+
+function setup() {
+  const clock = new FakeClock(T0);
+  const reservations = new Reservations({ clock, ttlMs: 60_000 });
+  reservations.reserve("default/a", {
+    pod: "default/p",
+    uid: "uid-a",
+    sizeKib: 4 * GIB,
+    nodes: new Map([["n1", "pool1"], ["n2", "pool1"]]),
+  });
+  return { clock, reservations };
+}
+
+const claimA = { name: "a", sc: "r2", size: "4Gi", uid: "uid-a" };
+
+Deno.test("`Reservations` holds space per node and pool until the TTL", async (t) => {
+  await t.step("counts the reservation on every candidate node", () => {
+    const { reservations } = setup();
+    const view = reservations.view();
+    assert.equal(view.reservedKib("n1", "pool1"), 4 * GIB);
+    assert.equal(view.reservedKib("n2", "pool1"), 4 * GIB);
+    assert.equal(view.reservedKib("n2", "pool2"), 0);
+    assert.equal(view.reservedKib("n1", "pool1", new Set(["default/a"])), 0);
+  });
+  await t.step("expires after the TTL", async () => {
+    const { clock, reservations } = setup();
+    await clock.advance(59_999);
+    assert.equal(reservations.view().all().length, 1);
+    await clock.advance(1);
+    assert.equal(reservations.view().all().length, 0);
+    reservations.prune(buildSnapshot({ pvcs: [claimA] }));
+    assert.equal(reservations.size, 0);
+  });
+  await t.step("re-reserving the same claim replaces it", () => {
+    const { reservations } = setup();
+    reservations.reserve("default/a", {
+      pod: "default/p",
+      uid: "uid-a",
+      sizeKib: GIB,
+      nodes: new Map([["n3", "p"]]),
+    });
+    const view = reservations.view();
+    assert.equal(view.reservedKib("n1", "pool1"), 0);
+    assert.equal(view.reservedKib("n3", "p"), GIB);
+  });
+  await t.step("rejects a non-positive TTL", () => {
+    assert.throws(
+      () => new Reservations({ clock: new FakeClock(), ttlMs: 0 }),
+      RangeError,
+    );
+  });
+});
+
+Deno.test("`Reservations.prune()` follows the claim and LINSTOR", async (t) => {
+  await t.step("narrows to the selected node and keeps that narrowing", () => {
+    const { reservations } = setup();
+    reservations.prune(
+      buildSnapshot({
+        pvcs: [{
+          ...claimA,
+          annotations: { "volume.kubernetes.io/selected-node": "k-n2" },
+        }],
+      }),
+      { linstorNodeOf: (n) => n.slice(2) },
+    );
+    assert.deepEqual([...reservations.view().all()[0]!.nodes.keys()], ["n2"]);
+    reservations.reserve("default/a", {
+      pod: "default/p",
+      uid: "uid-a",
+      sizeKib: 4 * GIB,
+      nodes: new Map([["n1", "pool1"]]),
+    });
+    assert.deepEqual([...reservations.view().all()[0]!.nodes.keys()], ["n2"]);
+  });
+  await t.step("drops it when LINSTOR shows the resource pvc-<uid>", () => {
+    const { reservations } = setup();
+    reservations.prune(
+      buildSnapshot({
+        pvcs: [claimA],
+        replicas: [{ resource: "pvc-uid-a", node: "n1" }],
+      }),
+    );
+    assert.equal(reservations.size, 0);
+  });
+  await t.step(
+    "keeps it while the claim is bound but LINSTOR does not show the resource yet",
+    () => {
+      const { reservations } = setup();
+      reservations.prune(buildSnapshot({
+        pvcs: [{ ...claimA, volumeName: "pv-a" }],
+        pvs: [{ name: "pv-a", resource: "vol-x", sc: "r2" }],
+      }));
+      assert.equal(reservations.size, 1);
+    },
+  );
+  await t.step(
+    "drops it when the bound PV's resource appears in LINSTOR",
+    () => {
+      const { reservations } = setup();
+      reservations.prune(buildSnapshot({
+        pvcs: [{ ...claimA, volumeName: "pv-a" }],
+        pvs: [{ name: "pv-a", resource: "vol-x", sc: "r2" }],
+        replicas: [{ resource: "vol-x", node: "n2" }],
+      }));
+      assert.equal(reservations.size, 0);
+    },
+  );
+  await t.step("drops it when the claim was deleted", () => {
+    const { reservations } = setup();
+    reservations.prune(buildSnapshot({ pvcs: [] }));
+    assert.equal(reservations.size, 0);
+  });
+  await t.step("keeps it while the claim informer is not synced", () => {
+    const { reservations } = setup();
+    reservations.prune(buildSnapshot({ synced: ["nodes"] }));
+    assert.equal(reservations.size, 1);
+  });
+  await t.step("drops it when the claim was recreated with another UID", () => {
+    const { reservations } = setup();
+    reservations.prune(
+      buildSnapshot({ pvcs: [{ ...claimA, uid: "uid-other" }] }),
+    );
+    assert.equal(reservations.size, 0);
+  });
+});
