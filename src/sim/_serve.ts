@@ -1,0 +1,187 @@
+/**
+ * The simulator's server edge: `serveHttp()` (Deno.serve) for HTTP and
+ * HTTPS, and `node:https` for HTTPS with a required client certificate
+ * (Deno.serve cannot ask for one in Deno 2.9.6).
+ *
+ * @module
+ */
+import https from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { serveHttp } from "../system/mod.ts";
+import type { Simulator } from "./simulator.ts";
+
+/** Options of `serveSimulator()`. */
+export interface ServeSimulatorOptions {
+  /** Address to bind, e.g. `127.0.0.1`. */
+  hostname: string;
+  /** Port to bind; 0 picks a free one. */
+  port: number;
+  /**
+   * PEM certificate chain and key for HTTPS; with `clientCa` every client
+   * must present a certificate signed by it (LINSTOR's `NeedClientAuth`).
+   */
+  tls?: { cert: string; key: string; clientCa?: string };
+  /** Stops the server: open event streams end, then the listener closes. */
+  signal: AbortSignal;
+}
+
+/** A running simulator server. */
+export interface SimulatorServer {
+  /** The bound address (port 0 resolved). */
+  readonly address: { readonly hostname: string; readonly port: number };
+  /** Base URL, e.g. `https://127.0.0.1:43817`. */
+  readonly url: string;
+  /** Resolves when the server has stopped. */
+  readonly finished: Promise<void>;
+}
+
+function withSignal(request: Request, stop: AbortSignal): Request {
+  return new Request(request, {
+    signal: AbortSignal.any([request.signal, stop]),
+  });
+}
+
+function hostForUrl(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/** Serves `simulator.handler` until `options.signal` aborts. */
+export async function serveSimulator(
+  simulator: Simulator,
+  options: ServeSimulatorOptions,
+): Promise<SimulatorServer> {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  if (options.signal.aborted) stop.abort();
+  else options.signal.addEventListener("abort", onAbort, { once: true });
+  const scheme = options.tls ? "https" : "http";
+  try {
+    if (options.tls?.clientCa === undefined) {
+      const server = serveHttp(
+        (request) => simulator.handler(withSignal(request, stop.signal)),
+        {
+          hostname: options.hostname,
+          port: options.port,
+          signal: stop.signal,
+          ...(options.tls
+            ? { tls: { cert: options.tls.cert, key: options.tls.key } }
+            : {}),
+        },
+      );
+      return {
+        address: server.address,
+        url: `${scheme}://${
+          hostForUrl(server.address.hostname)
+        }:${server.address.port}`,
+        finished: server.finished.finally(() =>
+          options.signal.removeEventListener("abort", onAbort)
+        ),
+      };
+    }
+    return await serveWithClientCertificates(
+      simulator,
+      options,
+      options.tls,
+      stop.signal,
+      onAbort,
+    );
+  } catch (error) {
+    options.signal.removeEventListener("abort", onAbort);
+    throw error;
+  }
+}
+
+async function serveWithClientCertificates(
+  simulator: Simulator,
+  options: ServeSimulatorOptions,
+  tls: { cert: string; key: string; clientCa?: string },
+  stop: AbortSignal,
+  onAbort: () => void,
+): Promise<SimulatorServer> {
+  const server = https.createServer({
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.clientCa !== undefined ? { ca: tls.clientCa } : {}),
+    requestCert: true,
+    rejectUnauthorized: true,
+  }, (req, res) => {
+    void bridge(simulator, req, res, stop, options.hostname);
+  });
+  const finished = new Promise<void>((resolve) =>
+    server.once("close", () => resolve())
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.hostname, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const shutdown = () => {
+    server.close();
+    server.closeAllConnections?.();
+  };
+  if (stop.aborted) shutdown();
+  else stop.addEventListener("abort", shutdown, { once: true });
+  const bound = server.address();
+  const port = typeof bound === "object" && bound ? bound.port : options.port;
+  return {
+    address: { hostname: options.hostname, port },
+    url: `https://${hostForUrl(options.hostname)}:${port}`,
+    finished: finished.finally(() => {
+      (options.signal as AbortSignal).removeEventListener("abort", onAbort);
+    }),
+  };
+}
+
+async function bridge(
+  simulator: Simulator,
+  req: IncomingMessage,
+  res: ServerResponse,
+  stop: AbortSignal,
+  hostname: string,
+): Promise<void> {
+  const gone = new AbortController();
+  res.once("close", () => gone.abort());
+  try {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of req) chunks.push(chunk as Uint8Array);
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (Array.isArray(value)) {
+        for (const v of value) headers.append(name, v);
+      } else if (value !== undefined) headers.set(name, value);
+    }
+    const method = req.method ?? "GET";
+    const body = method === "GET" || method === "HEAD" || chunks.length === 0
+      ? undefined
+      : new Blob(chunks as BlobPart[]);
+    const request = new Request(
+      new URL(req.url ?? "/", `https://${hostForUrl(hostname)}`),
+      {
+        method,
+        headers,
+        signal: AbortSignal.any([gone.signal, stop]),
+        ...(body !== undefined ? { body } : {}),
+      },
+    );
+    const response = await simulator.handler(request);
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    if (response.body) {
+      const reader = response.body.getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          res.write(value);
+        }
+      } finally {
+        reader.releaseLock();
+      }
+    }
+    res.end();
+  } catch {
+    if (!res.headersSent) res.writeHead(500);
+    res.end();
+  }
+}
