@@ -258,6 +258,7 @@ export class Transport {
     const start = this.#active;
     let last: AttemptFailure | undefined;
     let lastController = controllers[start];
+    let notRetried = false;
     for (let attempt = 0; attempt < controllers.length; attempt++) {
       const index = (start + attempt) % controllers.length;
       const controller = controllers[index] ?? "";
@@ -293,7 +294,11 @@ export class Transport {
             error: describe(error.cause, error.timedOut, this.#options),
           },
         );
-        if (!canMove || attempt + 1 >= controllers.length) break;
+        if (attempt + 1 >= controllers.length) break;
+        if (!canMove) {
+          notRetried = true;
+          break;
+        }
         this.#logger.info("Retrying LINSTOR {method} {path} on {next}", {
           method,
           path,
@@ -304,8 +309,8 @@ export class Transport {
     const state = last
       ? describe(last.cause, last.timedOut, this.#options)
       : "no controller";
-    const tried = last && !IDEMPOTENT_METHODS.has(method) && !last.beforeSend
-      ? " (not retried: the request may have reached the controller)"
+    const tried = notRetried
+      ? " (not retried on another controller: the request may have reached this one)"
       : "";
     throw new LinstorApiError(
       `Cannot ${method} "${path}": ${state}${tried}`,
