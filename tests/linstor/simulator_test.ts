@@ -1,0 +1,176 @@
+/**
+ * The LINSTOR client against the LINSTOR simulator (`src/sim/`) over real
+ * HTTP and HTTPS on 127.0.0.1.
+ */
+import assert from "node:assert/strict";
+import {
+  isAlreadyExists,
+  isConnectionError,
+  isNotFound,
+  LinstorApiError,
+  LinstorClient,
+  parseRetCode,
+  sameEnum,
+} from "../../src/linstor/mod.ts";
+import { createSimulator, serveSimulator } from "../../src/sim/mod.ts";
+import { FakeClock } from "../_fakes/fake_clock.ts";
+
+const TLS_DIR = new URL("../_fixtures/tls/", import.meta.url);
+function pem(name: string): string {
+  return Deno.readTextFileSync(new URL(name, TLS_DIR));
+}
+
+Deno.test("LinstorClient builds and reads a cluster on the simulator over HTTP", async () => {
+  const clock = new FakeClock();
+  const sim = createSimulator({ clock, username: "admin", password: "pw" });
+  const stop = new AbortController();
+  const server = await serveSimulator(sim, {
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: stop.signal,
+  });
+  using client = new LinstorClient({
+    controllers: [server.url],
+    auth: { type: "basic", username: "admin", password: "pw" },
+    mode: "test",
+  });
+  try {
+    for (const [name, address] of [["n1", "10.0.0.1"], ["n2", "10.0.0.2"]]) {
+      await client.nodes.create({
+        name: name!,
+        type: "Satellite",
+        net_interfaces: [{ name: "default", address: address! }],
+      });
+      await client.storagePools.create(name!, {
+        storage_pool_name: "thin",
+        provider_kind: "LVM_THIN",
+        props: { "StorDriver/StorPoolName": "vg/thin" },
+      });
+    }
+    await client.nodes.modify("n1", {
+      override_props: { "Aux/topology/topology.kubernetes.io/zone": "a" },
+    });
+    const nodes = await client.nodes.list({ nodes: ["n1"] });
+    assert.deepEqual(nodes.map((n) => n.name), ["n1"]);
+    assert.ok(sameEnum(nodes[0]?.type, "SATELLITE"));
+    assert.equal(
+      nodes[0]?.props?.["Aux/topology/topology.kubernetes.io/zone"],
+      "a",
+    );
+    const pools = await client.storagePools.view({
+      cached: true,
+      storagePools: ["thin"],
+    });
+    assert.deepEqual(pools.map((p) => p.node_name).sort(), ["n1", "n2"]);
+
+    await client.resourceGroups.create({
+      name: "rg",
+      select_filter: { place_count: 2, storage_pool: "thin" },
+    });
+    await client.resourceGroups.spawn("rg", {
+      resource_definition_name: "pvc-1",
+      volume_sizes: [1024 * 1024],
+    });
+    const resources = await client.resources.view({ resources: ["pvc-1"] });
+    assert.deepEqual(resources.map((r) => r.node_name).sort(), ["n1", "n2"]);
+    const definitions = await client.resourceDefinitions.list({
+      withVolumeDefinitions: true,
+    });
+    assert.equal(definitions[0]?.resource_group_name, "rg");
+    assert.equal(
+      definitions[0]?.volume_definitions?.[0]?.size_kib,
+      1024 * 1024,
+    );
+
+    await client.volumeDefinitions.modify("pvc-1", 0, {
+      override_props: { "Aux/note": "x" },
+    });
+    const volumes = await client.volumeDefinitions.list("pvc-1");
+    assert.equal(volumes[0]?.props?.["Aux/note"], "x");
+
+    await assert.rejects(
+      client.resourceDefinitions.get("pvc-missing"),
+      (error: unknown) => {
+        assert.ok(isNotFound(error));
+        return true;
+      },
+    );
+    await assert.rejects(
+      client.resourceDefinitions.create({
+        resource_definition: { name: "pvc-1" },
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof LinstorApiError);
+        assert.ok(isAlreadyExists(error), error.message);
+        const decoded = parseRetCode(error.apiCallRcs[0]!.ret_code);
+        assert.equal(decoded.severity, "error");
+        assert.equal(decoded.code, 501);
+        return true;
+      },
+    );
+
+    using anonymous = new LinstorClient({ controllers: [server.url] });
+    await assert.rejects(anonymous.nodes.list(), (error: unknown) => {
+      assert.ok(error instanceof LinstorApiError);
+      assert.equal(error.status, 401);
+      assert.match(error.message, /LS_USERNAME/);
+      return true;
+    });
+  } finally {
+    client.close();
+    stop.abort();
+    sim.close();
+    await server.finished;
+  }
+});
+
+Deno.test("LinstorClient reaches the simulator over HTTPS only with the right client certificate", async (t) => {
+  const sim = createSimulator({ clock: new FakeClock() });
+  const stop = new AbortController();
+  const server = await serveSimulator(sim, {
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: {
+      cert: pem("server.pem"),
+      key: pem("server-key.pem"),
+      clientCa: pem("ca.pem"),
+    },
+    signal: stop.signal,
+  });
+  try {
+    const cases = [
+      { name: "right certificate", cert: "client", ok: true },
+      { name: "wrong CA's certificate", cert: "wrong-client", ok: false },
+      { name: "no certificate", cert: undefined, ok: false },
+    ];
+    for (const c of cases) {
+      await t.step(c.name, async () => {
+        using client = new LinstorClient({
+          controllers: [server.url],
+          tls: {
+            caCerts: [pem("ca.pem")],
+            ...(c.cert
+              ? { cert: pem(`${c.cert}.pem`), key: pem(`${c.cert}-key.pem`) }
+              : {}),
+          },
+        });
+        if (c.ok) {
+          const version = await client.controller.version();
+          assert.ok(version.rest_api_version);
+        } else {
+          await assert.rejects(
+            client.controller.version(),
+            (error: unknown) => {
+              assert.ok(isConnectionError(error), String(error));
+              return true;
+            },
+          );
+        }
+      });
+    }
+  } finally {
+    stop.abort();
+    sim.close();
+    await server.finished;
+  }
+});
