@@ -44,7 +44,11 @@ import {
   isNotFound,
   type KubeApi,
 } from "../../kube/mod.ts";
-import type { PropsModify } from "../../linstor/types.ts";
+import {
+  isNotFound as isLinstorNotFound,
+  type LinstorClient,
+  type PropsModify,
+} from "../../linstor/mod.ts";
 import type { Operation } from "../../reconcile/mod.ts";
 import type { Clock } from "../../system/clock.ts";
 import {
@@ -72,6 +76,20 @@ export interface AffinityLinstor {
     body: PropsModify,
     options: { signal: AbortSignal },
   ): Promise<void>;
+}
+
+/** The `AffinityLinstor` port over the shared `LinstorClient`. */
+export function affinityLinstorFrom(
+  client: Pick<LinstorClient, "volumeDefinitions">,
+): AffinityLinstor {
+  return {
+    async modifyVolumeDefinition(resource, volume, body, options) {
+      await client.volumeDefinitions.modify(resource, volume, {
+        ...body,
+        signal: options.signal,
+      });
+    },
+  };
 }
 
 /** The replace steps, for the fault hook and logs. */
@@ -492,11 +510,6 @@ function withAffinity(
 function ignoreNotFound(error: unknown): undefined {
   if (isNotFound(error)) return undefined;
   throw error;
-}
-
-function isLinstorNotFound(error: unknown): boolean {
-  const status = (error as { status?: unknown } | null)?.status;
-  return status === 404;
 }
 
 function describeAffinity(affinity: V1VolumeNodeAffinity | undefined): string {

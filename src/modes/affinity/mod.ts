@@ -18,6 +18,7 @@ export {
   type AffinityExecutorDeps,
   type AffinityExecutorOptions,
   type AffinityLinstor,
+  affinityLinstorFrom,
   createAffinityOperation,
   REPLACE_STEPS,
 } from "./_execute.ts";

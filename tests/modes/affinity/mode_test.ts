@@ -1,0 +1,385 @@
+import assert from "node:assert/strict";
+import type { V1PersistentVolume } from "@kubernetes/client-node";
+import { REPLACE_STEPS } from "../../../src/modes/affinity/mod.ts";
+import { affinityHosts, CLUSTER, createWorld, type World } from "./_world.ts";
+
+const RECORD_PROP = "Aux/linstor-suite.io/affinity-recovery";
+const RECORD_ANNOTATION = "affinity.linstor-suite.io/recovery";
+
+async function pass(world: World, mode = world.mode()) {
+  const controller = new AbortController();
+  return await mode.pass(controller.signal);
+}
+
+/** Everything a finished replace must leave behind. */
+function assertReplaced(
+  world: World,
+  name: string,
+  options: { hosts: string[]; oldUid: string },
+) {
+  const live = world.pv(name);
+  assert.ok(live, `PV ${name} exists`);
+  assert.notEqual(live.metadata?.uid, options.oldUid, "PV was re-created");
+  assert.deepEqual(affinityHosts(live), options.hosts);
+  assertFidelity(live);
+  const annotations = live.metadata?.annotations ?? {};
+  assert.equal(annotations["linstor.csi.linbit.com/skip-reclaim"], undefined);
+  assert.equal(annotations["affinity.linstor-suite.io/replacing"], undefined);
+  const claim = world.pvc(name);
+  assert.equal(claim?.status?.phase, "Bound");
+  assert.equal(claim?.spec?.volumeName, name);
+  assert.equal(claim?.metadata?.annotations?.[RECORD_ANNOTATION], undefined);
+  assert.equal(world.vdProps(name)[RECORD_PROP], undefined);
+  assert.ok(
+    world.sim.state().resourceDefinitions.some((d) => d.name === name),
+    "the LINSTOR volume is kept",
+  );
+}
+
+/** Every field of `fullPv()` survived. */
+function assertFidelity(live: V1PersistentVolume) {
+  const spec = live.spec!;
+  assert.equal(spec.persistentVolumeReclaimPolicy, "Delete");
+  assert.deepEqual(spec.mountOptions, ["noatime", "discard"]);
+  assert.equal(spec.volumeAttributesClassName, "gold");
+  assert.equal(spec.volumeMode, "Filesystem");
+  assert.equal(spec.storageClassName, "linstor");
+  assert.equal(spec.csi?.fsType, "ext4");
+  assert.deepEqual(spec.csi?.nodeExpandSecretRef, {
+    name: "ne",
+    namespace: "ns",
+  });
+  assert.deepEqual(spec.csi?.nodeStageSecretRef, {
+    name: "ns",
+    namespace: "ns",
+  });
+  assert.deepEqual(spec.csi?.nodePublishSecretRef, {
+    name: "np",
+    namespace: "ns",
+  });
+  assert.deepEqual(spec.csi?.controllerPublishSecretRef, {
+    name: "cp",
+    namespace: "ns",
+  });
+  assert.deepEqual(spec.csi?.controllerExpandSecretRef, {
+    name: "ce",
+    namespace: "ns",
+  });
+  assert.equal(spec.claimRef?.uid, `uid-claim-${live.metadata?.name}`);
+  assert.deepEqual(live.metadata?.labels, { team: "data" });
+  assert.equal(
+    live.metadata?.annotations?.["pv.kubernetes.io/provisioned-by"],
+    "linstor.csi.linbit.com",
+  );
+  assert.deepEqual(live.metadata?.finalizers, [
+    "kubernetes.io/pv-protection",
+    "external-provisioner.volume.kubernetes.io/finalizer",
+  ]);
+}
+
+Deno.test("affinity pass replaces a drifted PV, keeping every field and the binding", async () => {
+  const world = createWorld();
+  try {
+    const oldUid = world.pv("pvc-1")!.metadata!.uid!;
+    world.sim.apply({
+      action: "move-replica",
+      resource: "pvc-1",
+      from: "a",
+      to: "b",
+    });
+    const report = await pass(world, world.mode({ inPlace: false }));
+    assert.deepEqual(report.execution.failed, []);
+    assert.deepEqual(report.plan.actions.map((a) => a.kind), [
+      "ReplacePvAffinity",
+    ]);
+    assertReplaced(world, "pvc-1", { hosts: ["b"], oldUid });
+    const events = world.kube.events().filter((e) =>
+      e.reason === "VolumeAffinityUpdated"
+    );
+    assert.deepEqual(
+      events.map((e) => e.regarding?.kind).sort(),
+      ["PersistentVolume", "PersistentVolumeClaim"],
+    );
+    const again = await pass(world);
+    assert.deepEqual(again.plan.actions, [], "converged in one pass");
+  } finally {
+    world.close();
+  }
+});
+
+Deno.test("affinity pass sets nodeAffinity in place on a PV that has none", async () => {
+  const world = createWorld({ noAffinity: true });
+  try {
+    const oldUid = world.pv("pvc-1")!.metadata!.uid!;
+    const report = await pass(world);
+    assert.deepEqual(report.plan.actions.map((a) => a.kind), ["SetPvAffinity"]);
+    assert.deepEqual(report.execution.failed, []);
+    const live = world.pv("pvc-1")!;
+    assert.equal(live.metadata?.uid, oldUid, "same PV object");
+    assert.deepEqual(affinityHosts(live), ["a"]);
+    assertFidelity(live);
+  } finally {
+    world.close();
+  }
+});
+
+Deno.test("affinity pass probes in-place support and changes affinity in place when allowed", async (t) => {
+  await t.step(
+    "MutablePVNodeAffinity on: same PV object, new affinity",
+    async () => {
+      const world = createWorld({ mutable: true });
+      try {
+        const oldUid = world.pv("pvc-1")!.metadata!.uid!;
+        world.sim.apply({
+          action: "move-replica",
+          resource: "pvc-1",
+          from: "a",
+          to: "c",
+        });
+        const mode = world.mode();
+        const first = await pass(world, mode);
+        const action = first.plan.actions[0]!;
+        assert.ok(action.kind === "ReplacePvAffinity" && action.probeInPlace);
+        assert.deepEqual(first.execution.failed, []);
+        const live = world.pv("pvc-1")!;
+        assert.equal(live.metadata?.uid, oldUid, "not re-created");
+        assert.deepEqual(affinityHosts(live), ["c"]);
+        assert.equal(world.vdProps("pvc-1")[RECORD_PROP], undefined);
+        world.sim.apply({
+          action: "move-replica",
+          resource: "pvc-1",
+          from: "c",
+          to: "b",
+        });
+        const second = await pass(world, mode);
+        assert.deepEqual(second.plan.actions.map((a) => a.kind), [
+          "PatchPvAffinityInPlace",
+        ]);
+        assert.deepEqual(affinityHosts(world.pv("pvc-1")), ["b"]);
+        assert.equal(world.pv("pvc-1")!.metadata?.uid, oldUid);
+      } finally {
+        world.close();
+      }
+    },
+  );
+  await t.step(
+    "MutablePVNodeAffinity off: the probe fails, the PV is replaced",
+    async () => {
+      const world = createWorld();
+      try {
+        const oldUid = world.pv("pvc-1")!.metadata!.uid!;
+        world.sim.apply({
+          action: "move-replica",
+          resource: "pvc-1",
+          from: "a",
+          to: "c",
+        });
+        const mode = world.mode();
+        const report = await pass(world, mode);
+        assert.deepEqual(report.execution.failed, []);
+        assertReplaced(world, "pvc-1", { hosts: ["c"], oldUid });
+        world.sim.apply({
+          action: "move-replica",
+          resource: "pvc-1",
+          from: "c",
+          to: "b",
+        });
+        await world.clock.advance(120_000);
+        const next = await pass(world, mode);
+        const action = next.plan.actions[0]!;
+        assert.ok(
+          action.kind === "ReplacePvAffinity" && !action.probeInPlace,
+          "the answer is remembered",
+        );
+      } finally {
+        world.close();
+      }
+    },
+  );
+});
+
+Deno.test("affinity replace resumes after a crash right after each step", async (t) => {
+  for (let step = 1; step < REPLACE_STEPS.length; step++) {
+    await t.step(`step ${step}: ${REPLACE_STEPS[step]}`, async () => {
+      const world = createWorld();
+      try {
+        const oldUid = world.pv("pvc-1")!.metadata!.uid!;
+        world.sim.apply({
+          action: "move-replica",
+          resource: "pvc-1",
+          from: "a",
+          to: "b",
+        });
+        const crashing = world.mode({
+          inPlace: false,
+          afterReplaceStep(done) {
+            if (done === step) throw new Error(`crash after step ${done}`);
+          },
+        });
+        const crashed = await pass(world, crashing);
+        assert.equal(crashed.execution.failed.length, 1);
+        // A restarted process: fresh memory, same cluster.
+        for (let i = 0; i < 3; i++) {
+          const report = await pass(world, world.mode({ inPlace: false }));
+          assert.deepEqual(report.execution.failed, []);
+          if (report.plan.actions.length === 0) break;
+        }
+        assertReplaced(world, "pvc-1", { hosts: ["b"], oldUid });
+        await world.clock.advance(120_000);
+        const last = await pass(world, world.mode({ inPlace: false }));
+        assert.deepEqual(last.plan.actions, []);
+        assert.deepEqual(last.plan.skips, []);
+      } finally {
+        world.close();
+      }
+    });
+  }
+});
+
+Deno.test("affinity replace keeps the data when the claim is replaced mid-replace", async () => {
+  const world = createWorld();
+  try {
+    world.sim.apply({
+      action: "move-replica",
+      resource: "pvc-1",
+      from: "a",
+      to: "b",
+    });
+    const crashing = world.mode({
+      inPlace: false,
+      afterReplaceStep(done) {
+        if (done === 4) throw new Error("crash after step 4");
+      },
+    });
+    await pass(world, crashing);
+    assert.equal(world.pv("pvc-1"), undefined, "old PV gone");
+    // The claim was deleted and re-created by someone (new UID).
+    const claim = world.pvc("pvc-1")!;
+    world.kube.seed("persistentVolumeClaims", {
+      ...claim,
+      metadata: { ...claim.metadata, uid: "someone-else" },
+    });
+    const report = await pass(world, world.mode({ inPlace: false }));
+    assert.deepEqual(report.execution.failed, []);
+    const live = world.pv("pvc-1")!;
+    assert.equal(live.spec?.persistentVolumeReclaimPolicy, "Retain");
+    assert.ok(
+      world.kube.events().some((e) => e.reason === "VolumeAffinityClaimLost"),
+    );
+    assert.equal(world.vdProps("pvc-1")[RECORD_PROP], undefined);
+  } finally {
+    world.close();
+  }
+});
+
+Deno.test("affinity records of two clusters sharing one LINSTOR do not cross", async () => {
+  const world = createWorld();
+  try {
+    world.sim.apply({
+      action: "move-replica",
+      resource: "pvc-1",
+      from: "a",
+      to: "b",
+    });
+    await pass(
+      world,
+      world.mode({
+        inPlace: false,
+        afterReplaceStep(done) {
+          if (done === 4) throw new Error("crash after step 4");
+        },
+      }),
+    );
+    assert.equal(world.pv("pvc-1"), undefined);
+    assert.ok(world.vdProps("pvc-1")[RECORD_PROP]);
+    const other = await pass(
+      world,
+      world.mode({ inPlace: false }, { identity: "cluster-b" }),
+    );
+    assert.deepEqual(
+      other.plan.actions,
+      [],
+      "cluster B does not create the PV",
+    );
+    assert.deepEqual(
+      other.plan.skips.map((s) => s.reason),
+      ["ForeignRecoveryRecord", "ForeignRecoveryRecord"],
+      "found in LINSTOR and on the PVC, ignored in both",
+    );
+    assert.equal(world.pv("pvc-1"), undefined);
+    assert.ok(
+      world.vdProps("pvc-1")[RECORD_PROP],
+      "cluster B keeps A's record",
+    );
+    const own = await pass(
+      world,
+      world.mode({ inPlace: false }, { identity: CLUSTER }),
+    );
+    assert.deepEqual(own.plan.actions.map((a) => a.kind), ["ResumeReplacePv"]);
+    assert.deepEqual(affinityHosts(world.pv("pvc-1")), ["b"]);
+  } finally {
+    world.close();
+  }
+});
+
+Deno.test("affinity dry-run prints the plan and changes nothing", async () => {
+  const world = createWorld();
+  try {
+    world.sim.apply({
+      action: "move-replica",
+      resource: "pvc-1",
+      from: "a",
+      to: "b",
+    });
+    const before = world.pv("pvc-1");
+    const lines: string[] = [];
+    const mode = world.mode({ dryRun: true, inPlace: false }, {
+      print: (line) => lines.push(line),
+    });
+    const writes = world.kube.actions().length;
+    const report = await mode.pass(new AbortController().signal);
+    assert.equal(report.execution.skipped[0]?.reason, "dry-run");
+    assert.deepEqual(world.pv("pvc-1"), before);
+    assert.equal(world.kube.actions().length, writes, "no apiserver writes");
+    assert.equal(world.vdProps("pvc-1")[RECORD_PROP], undefined);
+    assert.deepEqual(lines, [
+      "dry-run: ReplacePvAffinity pv/pvc-1: replace PV pvc-1 with nodeAffinity {linbit.com/hostname=b}\n",
+    ]);
+  } finally {
+    world.close();
+  }
+});
+
+Deno.test("affinity pass converges 200 drifted PVs", async () => {
+  const volumes = Array.from({ length: 200 }, (_, i) => `pvc-${i}`);
+  const world = createWorld({ volumes });
+  try {
+    for (const v of volumes) {
+      world.sim.apply({
+        action: "move-replica",
+        resource: v,
+        from: "a",
+        to: "b",
+      });
+    }
+    const mode = world.mode({ inPlace: false, maxReplacementsPerPass: 50 });
+    let passes = 0;
+    for (; passes < 10; passes++) {
+      const report = await pass(world, mode);
+      assert.deepEqual(report.execution.failed, []);
+      if (report.plan.actions.length === 0) break;
+      assert.ok(
+        report.plan.actions.filter((a) => a.kind === "ReplacePvAffinity")
+          .length <= 50,
+        "rate limited",
+      );
+    }
+    assert.equal(passes, 4, "200 replacements at 50 per pass");
+    for (const v of volumes) {
+      assert.deepEqual(affinityHosts(world.pv(v)), ["b"]);
+      assert.equal(world.pvc(v)?.status?.phase, "Bound");
+    }
+  } finally {
+    world.close();
+  }
+});
