@@ -58,3 +58,9 @@ export {
   parseRemoteAccessPolicy,
   type RemoteAccessPolicy,
 } from "./_remote_access.ts";
+export {
+  type ExtenderDeps,
+  type ExtenderOptions,
+  type RunningExtender,
+  startExtender,
+} from "./_server.ts";
