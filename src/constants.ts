@@ -311,3 +311,12 @@ export const AFFINITY_ACTION_REPLACED = "ReplacedPersistentVolume";
 export const AFFINITY_ACTION_SKIPPED = "SkippedNodeAffinityUpdate";
 /** How often the LINSTOR client re-reads `LS_USER_CERTIFICATE_FILE`/`LS_USER_KEY_FILE` (rotation). */
 export const LINSTOR_TLS_RELOAD_INTERVAL_MS = 30_000;
+/** LINSTOR client: HTTP attempts by method, controller and outcome (status code, `timeout`, `connection`). */
+export const METRIC_LINSTOR_REQUESTS_TOTAL =
+  "linstor_suite_linstor_requests_total";
+/** LINSTOR client: duration of HTTP attempts in seconds. */
+export const METRIC_LINSTOR_REQUEST_DURATION_SECONDS =
+  "linstor_suite_linstor_request_duration_seconds";
+/** LINSTOR client: switches of the active controller. */
+export const METRIC_LINSTOR_FAILOVERS_TOTAL =
+  "linstor_suite_linstor_failovers_total";

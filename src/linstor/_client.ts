@@ -15,6 +15,7 @@ import {
 import { SYSTEM_CLOCK } from "../system/clock.ts";
 import { type LinstorClientOptions, parseControllerUrl } from "./_config.ts";
 import { LinstorApiError } from "./_errors.ts";
+import { NO_OBSERVER, registerLinstorMetrics } from "./_metrics.ts";
 import { parseLinstorJson, stringifyLinstorJson } from "./_json.ts";
 import { TokenBucket } from "./_rate_limiter.ts";
 import { parseRetCode } from "./_ret_code.ts";
@@ -327,6 +328,9 @@ export class LinstorClient {
       clock,
       limiter,
       closed: this.#closed.signal,
+      observer: options.metrics
+        ? registerLinstorMetrics(options.metrics)
+        : NO_OBSERVER,
     });
 
     const seg = encodeURIComponent;

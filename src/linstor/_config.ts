@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Registry } from "prom-client";
 import type { Clock } from "../system/clock.ts";
 import {
   LINSTOR_DEFAULT_HOST,
@@ -69,6 +70,11 @@ export interface LinstorClientOptions {
   readonly clock?: Clock;
   /** Reads `tls.certFile`/`tls.keyFile` on reload; default `Deno.readTextFileSync`. */
   readonly readFile?: (path: string) => string;
+  /**
+   * Registry for `linstor_suite_linstor_requests_total`,
+   * `…_request_duration_seconds` and `…_failovers_total`.
+   */
+  readonly metrics?: Registry;
 }
 
 /** Options of `parseLinstorConfig()`. */

@@ -21,6 +21,7 @@ import { LOG_CATEGORY } from "../constants.ts";
 import type { Clock } from "../system/clock.ts";
 import type { LinstorAuth, LinstorFetch, LinstorTls } from "./_config.ts";
 import { LinstorApiError } from "./_errors.ts";
+import type { TransportObserver } from "./_metrics.ts";
 import type { TokenBucket } from "./_rate_limiter.ts";
 
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
@@ -54,6 +55,7 @@ export interface TransportOptions {
   clock: Clock;
   limiter: TokenBucket | undefined;
   closed: AbortSignal;
+  observer: TransportObserver;
 }
 
 /** One request's inputs. */
@@ -277,6 +279,10 @@ export class Transport {
             "LINSTOR controller {from} did not answer; using {to} from now on",
             { from: controllers[this.#active], to: controller },
           );
+          this.#options.observer.failover(
+            controllers[this.#active] ?? "",
+            controller,
+          );
           this.#active = index;
         }
         return response;
@@ -357,6 +363,12 @@ export class Transport {
         : this.#options.fetch(httpRequest));
       sent = true;
       const text = await response.text();
+      this.#options.observer.attempt({
+        method: request.method,
+        controller,
+        outcome: String(response.status),
+        seconds: (clock.now() - started) / 1000,
+      });
       this.#logger.debug(
         "LINSTOR {method} {controller}{path} → {status} in {ms} ms",
         {
@@ -376,6 +388,12 @@ export class Transport {
     } catch (error) {
       throwIfCancelled(request.signal, closed, request.method, request.path);
       const timedOut = timeout.signal.aborted;
+      this.#options.observer.attempt({
+        method: request.method,
+        controller,
+        outcome: timedOut ? "timeout" : "connection",
+        seconds: (clock.now() - started) / 1000,
+      });
       throw new AttemptFailure(
         error,
         timedOut,
