@@ -316,6 +316,13 @@ export class LinstorClient {
         { controllers },
       );
     }
+    const plain = controllers.filter((url) => url.startsWith("http:"));
+    if (tls && plain.length > 0) {
+      this.#logger.warn(
+        "LINSTOR TLS settings are ignored for plain HTTP controllers {controllers}",
+        { controllers: plain },
+      );
+    }
     const userAgent = options.userAgent ??
       `${PROGRAM_NAME}/${VERSION}${options.mode ? ` (${options.mode})` : ""}`;
     this.#transport = new Transport({

@@ -5,7 +5,7 @@ import { apiCallRcResponse, refusedPort, serve } from "./_servers.ts";
 
 const WARN_NOT_CONNECTED = BigInt.asIntN(64, 0x8000_0000_0000_0000n | 1002n);
 
-Deno.test("LinstorClient logs failover and ApiCallRc warnings but never credentials", async () => {
+Deno.test("LinstorClient logs failover, configuration and ApiCallRc warnings but never credentials", async () => {
   const records: LogRecord[] = [];
   await configure({
     sinks: { memory: (record) => records.push(record) },
@@ -35,12 +35,18 @@ Deno.test("LinstorClient logs failover and ApiCallRc warnings but never credenti
       });
       await client.nodes.modify("n1", { override_props: { "Aux/a": "b" } });
     }
+    using tlsOnPlain = new LinstorClient({
+      controllers: ["http://ctrl"],
+      tls: {},
+    });
+    assert.equal(tlsOnPlain.activeController, "http://ctrl:3370");
     const text = records.map((r) =>
       JSON.stringify({ message: r.message, properties: r.properties })
     ).join("\n");
     assert.match(text, /did not answer/);
     assert.match(text, /No active connection to satellite/);
-    assert.match(text, /plain HTTP/);
+    assert.match(text, /basic auth is sent over plain HTTP/);
+    assert.match(text, /TLS settings are ignored for plain HTTP/);
     assert.ok(records.some((r) => r.level === "debug"));
     assert.doesNotMatch(text, /s3cret|authorization|YWRtaW4/i);
   } finally {
