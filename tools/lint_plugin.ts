@@ -18,7 +18,7 @@ const EDGES: Record<string, readonly string[]> = {
     "src/system/",
     "src/linstor/_request.ts",
     "src/kube/",
-    "src/sim/_server.ts",
+    "src/sim/_serve.ts",
   ],
   fetch: ["src/linstor/_request.ts", "src/kube/"],
   time: ["src/system/clock.ts"],

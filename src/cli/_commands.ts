@@ -4,6 +4,8 @@
  * @module
  */
 import type { Command } from "./command.ts";
+import { DEMO_COMMAND } from "./demo.ts";
+import { SIM_COMMAND } from "./sim.ts";
 import { notImplementedCommand } from "./stubs.ts";
 import { VERSION_COMMAND } from "./version.ts";
 
@@ -26,6 +28,8 @@ export function commandTable(): readonly Command[] {
       "fencing",
       "Remove opted-in pods from nodes that lost their storage",
     ),
+    SIM_COMMAND,
+    DEMO_COMMAND,
     VERSION_COMMAND,
   ];
 }

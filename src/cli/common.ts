@@ -68,10 +68,18 @@ export const COMMON_FLAGS: readonly FlagSpec[] = [
   },
 ];
 
-/** Configures logging from `-v` and `--log-format`; logs go to stderr. */
-export async function setupLogging(context: CommandContext): Promise<void> {
+/**
+ * Configures logging from `-v` and `--log-format`; logs go to stderr. With
+ * `quiet`, only warnings and errors are written.
+ */
+export async function setupLogging(
+  context: CommandContext,
+  options: { quiet?: boolean } = {},
+): Promise<void> {
   await configureLogging({
-    level: verbosityToLevel(context.flags.number("verbosity") ?? 0),
+    level: options.quiet
+      ? "warning"
+      : verbosityToLevel(context.flags.number("verbosity") ?? 0),
     format: context.flags.string("log-format") === "json" ? "json" : "text",
     write: context.stderr,
   });

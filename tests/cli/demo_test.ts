@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { runCli } from "../../src/cli/mod.ts";
+import { resetLogging } from "../../src/observability/mod.ts";
+
+Deno.test("runCli() demo prints the model's view before and after each timeline change", async () => {
+  const out: string[] = [];
+  const err: string[] = [];
+  try {
+    const code = await runCli(["demo"], {
+      env: {},
+      stdout: (t) => out.push(t),
+      stderr: (t) => err.push(t),
+      signal: new AbortController().signal,
+    });
+    assert.equal(code, 0, err.join(""));
+  } finally {
+    await resetLogging();
+  }
+  const text = out.join("");
+  const sections = text.split(/^== /m).slice(1);
+  assert.ok(sections.length >= 3, text);
+  assert.match(sections[0]!, /^t=0s: initial state/);
+  assert.match(sections[0]!, /^node-b1 +ONLINE +zone-b$/m);
+  const offline = sections.find((s) =>
+    /set-node-status node=node-b1 status=OFFLINE/.test(s)
+  );
+  assert.ok(offline, "the timeline takes node-b1 offline");
+  assert.match(offline!, /^node-b1 +OFFLINE +zone-b$/m);
+  const moved = sections.find((s) => /move-replica resource=pvc-cache/.test(s));
+  assert.ok(moved, "the timeline moves a replica");
+  assert.match(sections[0]!, /^pvc-cache +- +node-a2 +diskful/m);
+  assert.match(moved!, /^pvc-cache +- +node-a1 +diskful/m);
+  assert.match(text, /Demo finished\./);
+  assert.equal(err.join(""), "", "no log noise without -v");
+});
