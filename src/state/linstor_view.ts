@@ -135,6 +135,7 @@ export function buildLinstorView(
     toResourceDefinition,
     "resource definition",
     invalid,
+    sameResourceDefinition,
   );
   const resourceGroups = buildByName(
     data.resourceGroups,
@@ -161,9 +162,45 @@ export function buildLinstorView(
   });
 }
 
+const LOWER_CASE = /[a-z]/;
+
 function upperFlags(flags: readonly string[] | undefined): readonly string[] {
   if (flags === undefined || flags.length === 0) return EMPTY_LIST;
-  return Object.freeze(flags.map((flag) => flag.toUpperCase()));
+  // LINSTOR sends upper case; copy only when it did not.
+  const upper = flags.some((flag) => LOWER_CASE.test(flag))
+    ? flags.map((flag) => flag.toUpperCase())
+    : [...flags];
+  return Object.freeze(upper);
+}
+
+/** Whether wire `flags` upper-cased equal `expected`. */
+function sameFlags(
+  flags: readonly string[] | undefined,
+  expected: readonly string[],
+): boolean {
+  const length = flags?.length ?? 0;
+  if (length !== expected.length) return false;
+  for (let i = 0; i < length; i++) {
+    const flag = flags![i]!;
+    if (flag !== expected[i] && flag.toUpperCase() !== expected[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Whether wire `props` hold exactly `expected`. */
+function sameProps(
+  props: Props | undefined,
+  expected: Readonly<Props>,
+): boolean {
+  if (props === undefined) return Object.keys(expected).length === 0;
+  let count = 0;
+  for (const key in props) {
+    if (props[key] !== expected[key]) return false;
+    count++;
+  }
+  return count === Object.keys(expected).length;
 }
 
 function frozenProps(props: Props | undefined): Readonly<Props> {
@@ -294,6 +331,7 @@ function buildByName<W extends { name?: string }, I>(
   convert: (item: W & { name: string }) => I,
   what: string,
   invalid: (message: string) => void,
+  same?: (item: W, info: I) => boolean,
 ): ReadonlyMap<string, I> {
   const items = new Map<string, I>();
   for (const item of wire) {
@@ -301,10 +339,43 @@ function buildByName<W extends { name?: string }, I>(
       invalid(`Cannot index LINSTOR ${what}: it has no "name"`);
       continue;
     }
+    const old = previous?.get(item.name);
+    if (old !== undefined && same?.(item, old)) {
+      items.set(item.name, old);
+      continue;
+    }
     const info = convert(item as W & { name: string });
-    items.set(item.name, reuse(previous?.get(item.name), info));
+    items.set(item.name, reuse(old, info));
   }
   return reuseMap(previous, items);
+}
+
+/** Whether `rd` converts to exactly `info`, checked without allocating. */
+function sameResourceDefinition(
+  rd: ResourceDefinition,
+  info: ResourceDefinitionInfo,
+): boolean {
+  const vds = rd.volume_definitions ?? EMPTY_LIST;
+  if (
+    rd.resource_group_name !== info.resourceGroup ||
+    vds.length !== info.volumeDefinitions.length ||
+    !sameFlags(rd.flags, info.flags) ||
+    !sameProps(rd.props, info.props)
+  ) {
+    return false;
+  }
+  for (let i = 0; i < vds.length; i++) {
+    const vd = vds[i]!;
+    const expected = info.volumeDefinitions[i]!;
+    if (
+      (vd.volume_number ?? 0) !== expected.volumeNumber ||
+      vd.size_kib !== expected.sizeKib ||
+      !sameProps(vd.props, expected.props)
+    ) {
+      return false;
+    }
+  }
+  return true;
 }
 
 function toResourceDefinition(
@@ -358,12 +429,53 @@ function toReplicaVolume(volume: Volume): ReplicaVolume {
   });
 }
 
+/** Whether a wire volume converts to exactly `expected`. */
+function sameVolume(volume: Volume, expected: ReplicaVolume): boolean {
+  const diskState = volume.state?.disk_state;
+  return (volume.volume_number ?? 0) === expected.volumeNumber &&
+    volume.storage_pool_name === expected.storagePool &&
+    (diskState === "" ? undefined : diskState) === expected.diskState &&
+    volume.allocated_size_kib === expected.allocatedKib &&
+    volume.usable_size_kib === expected.usableKib &&
+    (volume.provider_kind === expected.providerKind ||
+      volume.provider_kind?.toUpperCase() === expected.providerKind);
+}
+
+/**
+ * Whether `resource` converts to exactly `replica`, checked without
+ * allocating: a resync of an unchanged cluster builds no new objects.
+ */
+function sameReplica(
+  resource: ResourceWithVolumes,
+  replica: Replica,
+): boolean {
+  if (
+    resource.create_timestamp !== replica.createdAt ||
+    resource.state?.in_use !== replica.inUse ||
+    !sameFlags(resource.flags, replica.flags) ||
+    !sameProps(resource.props, replica.props)
+  ) {
+    return false;
+  }
+  const volumes = resource.volumes ?? EMPTY_LIST;
+  if (volumes.length !== replica.volumes.length) return false;
+  for (let i = 0; i < volumes.length; i++) {
+    // Previous volumes are sorted; unsorted wire volumes just rebuild.
+    if (!sameVolume(volumes[i]!, replica.volumes[i]!)) return false;
+  }
+  return true;
+}
+
 function toReplica(
   resource: ResourceWithVolumes & { name: string; node_name: string },
 ): Replica {
   const flags = upperFlags(resource.flags);
   const volumes = (resource.volumes ?? []).map(toReplicaVolume);
   volumes.sort((a, b) => a.volumeNumber - b.volumeNumber);
+  let upToDate = volumes.length > 0;
+  for (const volume of volumes) {
+    if (volume.diskState !== DISK_STATE_UP_TO_DATE) upToDate = false;
+  }
   return Object.freeze({
     resource: resource.name,
     node: resource.node_name,
@@ -373,8 +485,7 @@ function toReplica(
     inactive: flags.some((flag) => RESOURCE_FLAGS_INACTIVE.includes(flag)),
     inUse: resource.state?.in_use,
     volumes: Object.freeze(volumes),
-    upToDate: volumes.length > 0 &&
-      volumes.every((volume) => volume.diskState === DISK_STATE_UP_TO_DATE),
+    upToDate,
     createdAt: resource.create_timestamp,
     props: frozenProps(resource.props),
   });
@@ -388,39 +499,60 @@ function buildReplicas(
   replicasByResource: ReadonlyMap<string, readonly Replica[]>;
   replicasByNode: ReadonlyMap<string, readonly Replica[]>;
 } {
-  const byResource = new Map<string, Map<string, Replica>>();
+  const byResource = new Map<string, Replica[]>();
+  const oldByResource = previous?.replicasByResource;
+  let reused = 0;
   for (const resource of wire) {
-    if (!resource.name || !resource.node_name) {
+    const name = resource.name;
+    const node = resource.node_name;
+    if (!name || !node) {
       invalid(
-        `Cannot index LINSTOR resource "${resource.name ?? ""}" on node "${
-          resource.node_name ?? ""
+        `Cannot index LINSTOR resource "${name ?? ""}" on node "${
+          node ?? ""
         }": it has no resource or node name`,
       );
       continue;
     }
-    const replica = toReplica(
+    let replica: Replica | undefined;
+    const olds = oldByResource?.get(name);
+    if (olds !== undefined) {
+      for (const old of olds) {
+        if (old.node === node) {
+          if (sameReplica(resource, old)) {
+            replica = old;
+            reused++;
+          }
+          break;
+        }
+      }
+    }
+    replica ??= toReplica(
       resource as ResourceWithVolumes & { name: string; node_name: string },
     );
-    const old = previous?.replicasByResource.get(replica.resource)?.find((r) =>
-      r.node === replica.node
-    );
-    let replicas = byResource.get(replica.resource);
+    let replicas = byResource.get(name);
     if (replicas === undefined) {
-      replicas = new Map();
-      byResource.set(replica.resource, replicas);
+      replicas = [];
+      byResource.set(name, replicas);
     }
-    replicas.set(replica.node, reuse(old, replica));
+    const duplicate = replicas.findIndex((r) => r.node === node);
+    if (duplicate >= 0) replicas[duplicate] = replica;
+    else replicas.push(replica);
   }
   const resourceLists = new Map<string, readonly Replica[]>();
+  for (const [name, list] of byResource) {
+    if (list.length > 1) list.sort((a, b) => compareStrings(a.node, b.node));
+    resourceLists.set(name, reuseList(oldByResource?.get(name), list));
+  }
+  const replicasByResource = reuseMap(oldByResource, resourceLists);
+  if (
+    previous !== undefined &&
+    replicasByResource === previous.replicasByResource &&
+    reused === wire.length
+  ) {
+    return { replicasByResource, replicasByNode: previous.replicasByNode };
+  }
   const nodeLists = new Map<string, Replica[]>();
-  for (const [name, replicas] of byResource) {
-    const list = [...replicas.values()].sort((a, b) =>
-      compareStrings(a.node, b.node)
-    );
-    resourceLists.set(
-      name,
-      reuseList(previous?.replicasByResource.get(name), list),
-    );
+  for (const list of resourceLists.values()) {
     for (const replica of list) {
       let onNode = nodeLists.get(replica.node);
       if (onNode === undefined) {
@@ -435,14 +567,10 @@ function buildReplicas(
     list.sort((a, b) => compareStrings(a.resource, b.resource));
     nodeResult.set(node, reuseList(previous?.replicasByNode.get(node), list));
   }
-  const replicasByResource = reuseMap(
-    previous?.replicasByResource,
-    resourceLists,
-  );
-  const replicasByNode = replicasByResource === previous?.replicasByResource
-    ? previous.replicasByNode
-    : reuseMap(previous?.replicasByNode, nodeResult);
-  return { replicasByResource, replicasByNode };
+  return {
+    replicasByResource,
+    replicasByNode: reuseMap(previous?.replicasByNode, nodeResult),
+  };
 }
 
 function reuseList<T>(

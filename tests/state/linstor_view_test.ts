@@ -382,3 +382,126 @@ Deno.test("buildLinstorView() returns frozen objects and maps", () => {
   assert.equal("set" in view.nodes, false);
   assert.equal("delete" in view.replicasByResource, false);
 });
+
+Deno.test("buildLinstorView() notices every field change of a replica or definition", async (t) => {
+  const baseResource = () =>
+    resource("r1", "n1", {
+      flags: ["DRBD_DELETE"],
+      props: { a: "1" },
+      inUse: true,
+      createdAt: 5,
+    });
+  const baseDefinition = () =>
+    resourceDefinition("r1", { props: { a: "1" }, volumeSizesKib: [10] });
+  const first = buildLinstorView(
+    data({
+      resources: [baseResource()],
+      resourceDefinitions: [baseDefinition()],
+    }),
+    { observedAt: T0 },
+  );
+  type R = ReturnType<typeof resource>;
+  type D = ReturnType<typeof resourceDefinition>;
+  const cases: {
+    name: string;
+    resource?: (r: R) => void;
+    definition?: (d: D) => void;
+    changed: boolean;
+  }[] = [
+    { name: "nothing", changed: false },
+    {
+      name: "same flags in lower case",
+      resource: (r) => (r.flags = ["drbd_delete"]),
+      changed: false,
+    },
+    {
+      name: "flag added",
+      resource: (r) => r.flags!.push("INACTIVE"),
+      changed: true,
+    },
+    { name: "flags removed", resource: (r) => delete r.flags, changed: true },
+    {
+      name: "prop value",
+      resource: (r) => (r.props = { a: "2" }),
+      changed: true,
+    },
+    {
+      name: "prop added",
+      resource: (r) => (r.props!["b"] = "1"),
+      changed: true,
+    },
+    { name: "props removed", resource: (r) => delete r.props, changed: true },
+    {
+      name: "in use",
+      resource: (r) => (r.state = { in_use: false }),
+      changed: true,
+    },
+    { name: "state unknown", resource: (r) => delete r.state, changed: true },
+    {
+      name: "create timestamp",
+      resource: (r) => (r.create_timestamp = 6),
+      changed: true,
+    },
+    {
+      name: "disk state",
+      resource: (r) => (r.volumes![0]!.state = { disk_state: "Outdated" }),
+      changed: true,
+    },
+    {
+      name: "allocated size",
+      resource: (r) => (r.volumes![0]!.allocated_size_kib = 7),
+      changed: true,
+    },
+    {
+      name: "storage pool",
+      resource: (r) => (r.volumes![0]!.storage_pool_name = "other"),
+      changed: true,
+    },
+    {
+      name: "volume added",
+      resource: (r) => r.volumes!.push({ volume_number: 1 }),
+      changed: true,
+    },
+    {
+      name: "definition prop",
+      definition: (d) => (d.props = { a: "3" }),
+      changed: true,
+    },
+    {
+      name: "definition group",
+      definition: (d) => (d.resource_group_name = "other"),
+      changed: true,
+    },
+    {
+      name: "volume definition size",
+      definition: (d) => (d.volume_definitions![0]!.size_kib = 11),
+      changed: true,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const r = baseResource();
+      const d = baseDefinition();
+      c.resource?.(r);
+      c.definition?.(d);
+      const next = buildLinstorView(
+        data({ resources: [r], resourceDefinitions: [d] }),
+        { observedAt: T0 + 1, previous: first },
+      );
+      assert.equal(linstorDataChanged(first, next), c.changed);
+      const fresh = buildLinstorView(
+        data({ resources: [r], resourceDefinitions: [d] }),
+        { observedAt: T0 + 1 },
+      );
+      // Reuse never hides a difference: the result equals a cold build.
+      assert.deepEqual(
+        next.replicasByResource.get("r1"),
+        fresh.replicasByResource.get("r1"),
+      );
+      assert.deepEqual(
+        next.resourceDefinitions.get("r1"),
+        fresh.resourceDefinitions.get("r1"),
+      );
+    });
+  }
+});
