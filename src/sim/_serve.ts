@@ -1,13 +1,14 @@
 /**
- * The simulator's server edge: `serveHttp()` (Deno.serve) for HTTP and
- * HTTPS, and `node:https` for HTTPS with a required client certificate
- * (Deno.serve cannot ask for one in Deno 2.9.6).
+ * The simulator's server edge (the only other caller of `Deno.serve` besides
+ * `src/system/http_server.ts`, which cannot end event streams before its
+ * shutdown): `Deno.serve` for HTTP and HTTPS, and `node:https` for HTTPS
+ * with a required client certificate (Deno.serve cannot ask for one in
+ * Deno 2.9.6).
  *
  * @module
  */
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { serveHttp } from "../system/mod.ts";
 import type { Simulator } from "./simulator.ts";
 
 /** Options of `serveSimulator()`. */
@@ -45,50 +46,55 @@ function hostForUrl(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
 
-/** Serves `simulator.handler` until `options.signal` aborts. */
+/**
+ * Serves `simulator.handler` until `options.signal` aborts; then open event
+ * streams end first and the server shuts down gracefully.
+ */
 export async function serveSimulator(
   simulator: Simulator,
   options: ServeSimulatorOptions,
 ): Promise<SimulatorServer> {
   const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  if (options.signal.aborted) stop.abort();
-  else options.signal.addEventListener("abort", onAbort, { once: true });
-  const scheme = options.tls ? "https" : "http";
-  try {
-    if (options.tls?.clientCa === undefined) {
-      const server = serveHttp(
-        (request) => simulator.handler(withSignal(request, stop.signal)),
-        {
-          hostname: options.hostname,
-          port: options.port,
-          signal: stop.signal,
-          ...(options.tls
-            ? { tls: { cert: options.tls.cert, key: options.tls.key } }
-            : {}),
-        },
+  if (options.tls?.clientCa !== undefined) {
+    const onAbort = () => stop.abort();
+    if (options.signal.aborted) stop.abort();
+    else options.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await serveWithClientCertificates(
+        simulator,
+        options,
+        options.tls,
+        stop.signal,
+        onAbort,
       );
-      return {
-        address: server.address,
-        url: `${scheme}://${
-          hostForUrl(server.address.hostname)
-        }:${server.address.port}`,
-        finished: server.finished.finally(() =>
-          options.signal.removeEventListener("abort", onAbort)
-        ),
-      };
+    } catch (error) {
+      options.signal.removeEventListener("abort", onAbort);
+      throw error;
     }
-    return await serveWithClientCertificates(
-      simulator,
-      options,
-      options.tls,
-      stop.signal,
-      onAbort,
-    );
-  } catch (error) {
-    options.signal.removeEventListener("abort", onAbort);
-    throw error;
   }
+  // Deno.serve directly (not serveHttp): streams must end before a
+  // graceful shutdown(), or clients see a cut connection.
+  const server = Deno.serve({
+    hostname: options.hostname,
+    port: options.port,
+    ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
+    onListen: () => {},
+  }, (request) => simulator.handler(withSignal(request, stop.signal)));
+  const onAbort = () => {
+    stop.abort();
+    void server.shutdown();
+  };
+  if (options.signal.aborted) onAbort();
+  else options.signal.addEventListener("abort", onAbort, { once: true });
+  const addr = server.addr as Deno.NetAddr;
+  const scheme = options.tls ? "https" : "http";
+  return {
+    address: { hostname: addr.hostname, port: addr.port },
+    url: `${scheme}://${hostForUrl(addr.hostname)}:${addr.port}`,
+    finished: server.finished.finally(() =>
+      options.signal.removeEventListener("abort", onAbort)
+    ),
+  };
 }
 
 async function serveWithClientCertificates(
