@@ -54,7 +54,7 @@ fi
 
 jobs="${BUILD_JOBS:-2}"
 log "building Kubernetes $version with $(go env GOVERSION), -p $jobs, into $out"
-log "a cold build takes about half an hour on 2 cores; later builds reuse GOCACHE"
+log "a cold build takes 13-25 min on 2 cores (about 1 min when GOCACHE is warm)"
 
 mkdir -p "$cache_root"
 staging="$(mktemp -d "$cache_root/.build-$version.XXXXXX")"
@@ -72,7 +72,7 @@ log "downloading modules (verified against go.sum)"
 go mod download
 go mod verify >/dev/null
 
-log "compiling; a line every 200 packages (go build -v log: $staging/build.log)"
+log "compiling; a line every 200 packages built (go build -v log: $staging/build.log)"
 set +e
 CGO_ENABLED=0 go build \
   -v \
@@ -85,8 +85,13 @@ CGO_ENABLED=0 go build \
   k8s.io/kubernetes/cmd/kube-scheduler \
   k8s.io/kubernetes/cmd/kube-controller-manager \
   go.etcd.io/etcd/server/v3 \
-  2>&1 | tee "$staging/build.log" | awk -v t0="$start" '
-    NR % 200 == 0 { printf "[control-plane build] %d packages, %d s\n", NR, systime() - t0 > "/dev/stderr" }'
+  2>&1 | tee "$staging/build.log" | {
+    n=0
+    while IFS= read -r _; do
+      n=$((n + 1))
+      if ((n % 200 == 0)); then log "$n packages, $(($(date +%s) - start)) s"; fi
+    done
+  }
 status=${PIPESTATUS[0]}
 set -e
 if [[ "$status" != 0 ]]; then
