@@ -7,6 +7,7 @@ import { getLogger } from "@logtape/logtape";
 import {
   LINSTOR_DEFAULT_HOST,
   LINSTOR_DEFAULT_TIMEOUT_MS,
+  LINSTOR_EVENT_MAY_PROMOTE_CHANGE,
   LINSTOR_TLS_RELOAD_INTERVAL_MS,
   LOG_CATEGORY,
   PROGRAM_NAME,
@@ -19,6 +20,7 @@ import { NO_OBSERVER, registerLinstorMetrics } from "./_metrics.ts";
 import { parseLinstorJson, stringifyLinstorJson } from "./_json.ts";
 import { TokenBucket } from "./_rate_limiter.ts";
 import { parseRetCode } from "./_ret_code.ts";
+import { parseEventStream } from "./_sse.ts";
 import {
   defaultFetch,
   HttpClients,
@@ -32,6 +34,7 @@ import type {
   Node,
   NodeCreate,
   NodeModify,
+  PromotionEvent,
   PropsModify,
   Resource,
   ResourceCreate,
@@ -104,6 +107,15 @@ export interface ResourceViewOptions extends PageOptions {
   storagePools?: readonly string[];
   /** Filters on the resource's own props. */
   props?: readonly string[];
+}
+
+/** Options of event streams. */
+export interface EventStreamOptions extends CallOptions {
+  /**
+   * Ask the controller to replay the current state first
+   * (`Last-Event-ID: current`); default true.
+   */
+  replayCurrent?: boolean;
 }
 
 type QueryValue = string | number | boolean | readonly string[] | undefined;
@@ -267,6 +279,20 @@ export class LinstorClient {
       node: string,
       options?: CallOptions,
     ): Promise<ApiCallRc[]>;
+  };
+
+  /** Server-sent event streams (`/v1/events/…`). */
+  readonly events: {
+    /**
+     * `GET /v1/events/drbd/promotion`: `may-promote-change` events as they
+     * happen (after the current state, by default). Ends when the controller
+     * closes the stream; throws a `LinstorApiError` (`isConnectionError`)
+     * when the connection breaks and on the stream's `error` event; rejects
+     * with the signal's reason on cancellation. LINSTOR sends no
+     * keep-alives, so a silent stream is indistinguishable from a quiet
+     * cluster: callers should reconnect periodically and resync.
+     */
+    drbdPromotion(options?: EventStreamOptions): AsyncGenerator<PromotionEvent>;
   };
 
   #transport: Transport;
@@ -491,6 +517,14 @@ export class LinstorClient {
       },
       delete: (rd, node, o) => mutate("DELETE", rsc(rd, node), undefined, o),
     };
+    this.events = {
+      drbdPromotion: (o) =>
+        this.#events<PromotionEvent>(
+          "/v1/events/drbd/promotion",
+          LINSTOR_EVENT_MAY_PROMOTE_CHANGE,
+          o,
+        ),
+    };
   }
 
   /** The controller calls currently go to first (changes on failover). */
@@ -513,6 +547,100 @@ export class LinstorClient {
   /** Same as `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  async *#events<T>(
+    path: string,
+    eventName: string,
+    options: EventStreamOptions | undefined,
+  ): AsyncGenerator<T> {
+    const signal = options?.signal;
+    const response = await this.#transport.send({
+      method: "GET",
+      path,
+      signal,
+      stream: true,
+      headers: {
+        "Accept": "text/event-stream",
+        ...(options?.replayCurrent === false
+          ? {}
+          : { "Last-Event-ID": "current" }),
+      },
+    });
+    if (!response.body) {
+      this.#decode("GET", path, response);
+      throw new LinstorApiError(
+        `Cannot GET "${path}": HTTP ${response.status} without an event stream`,
+        { method: "GET", path, status: response.status, ...at(response) },
+      );
+    }
+    try {
+      for await (const event of parseEventStream(response.body)) {
+        if (event.event === eventName) {
+          const data = this.#eventData(path, event.data, response);
+          if (
+            typeof data !== "object" || data === null || Array.isArray(data)
+          ) {
+            throw new LinstorApiError(
+              `Cannot GET "${path}": "${eventName}" data is ${
+                describeJson(data)
+              }, not an object`,
+              { method: "GET", path, status: response.status, ...at(response) },
+            );
+          }
+          yield data as T;
+        } else if (event.event === "error") {
+          const data = this.#eventData(path, event.data, response);
+          const rcs = toApiCallRcs(Array.isArray(data) ? data : [data]) ?? [];
+          throw new LinstorApiError(
+            `Cannot GET "${path}": the controller ended the stream with an error: ${
+              rcs.length > 0 ? rcSummary(rcs) : snippet(event.data)
+            }`,
+            {
+              method: "GET",
+              path,
+              status: response.status,
+              apiCallRcs: rcs,
+              ...at(response),
+            },
+          );
+        }
+      }
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (this.closed) {
+        throw new LinstorApiError(
+          `Cannot GET "${path}": the LINSTOR client is closed`,
+          { method: "GET", path, cause: this.#closed.signal.reason },
+        );
+      }
+      if (error instanceof LinstorApiError) throw error;
+      throw new LinstorApiError(
+        `Cannot GET "${path}": the event stream broke (${errorText(error)})`,
+        { method: "GET", path, cause: error, ...at(response) },
+      );
+    } finally {
+      response.release?.();
+    }
+  }
+
+  #eventData(path: string, text: string, response: TransportResponse): unknown {
+    try {
+      return parseLinstorJson(text);
+    } catch (error) {
+      throw new LinstorApiError(
+        `Cannot GET "${path}": event data is not valid JSON (${
+          errorText(error)
+        })`,
+        {
+          method: "GET",
+          path,
+          status: response.status,
+          cause: error,
+          ...at(response),
+        },
+      );
+    }
   }
 
   async #get<T>(

@@ -42,6 +42,10 @@ export interface TransportResponse {
   readonly headers: Headers;
   readonly text: string;
   readonly controller: string;
+  /** The unread body of a 2xx answer to a `stream` request (`text` is empty). */
+  readonly body?: ReadableStream<Uint8Array> | undefined;
+  /** Call when done with `body` (releases the HTTP client). */
+  readonly release?: (() => void) | undefined;
 }
 
 /** Options of `Transport`. */
@@ -66,6 +70,13 @@ export interface TransportRequest {
   /** JSON text of the body, if any. */
   body?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** Extra or overriding request headers (e.g. `Accept`, `Last-Event-ID`). */
+  headers?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Return a 2xx body unread; the timeout then covers only the wait for the
+   * response headers (event streams).
+   */
+  stream?: boolean | undefined;
 }
 
 /** `globalThis.fetch` as a `LinstorFetch`. */
@@ -347,9 +358,13 @@ export class Transport {
     if (request.body !== undefined) {
       headers.set("Content-Type", "application/json");
     }
+    for (const [name, value] of Object.entries(request.headers ?? {})) {
+      headers.set(name, value);
+    }
     const started = clock.now();
     let sent = false;
     const { client: httpClient, release } = clients.acquire();
+    let streaming = false;
     try {
       const httpRequest = new Request(`${controller}${request.path}`, {
         method: request.method,
@@ -362,6 +377,24 @@ export class Transport {
         ? this.#options.fetch(httpRequest, { client: httpClient })
         : this.#options.fetch(httpRequest));
       sent = true;
+      if (request.stream && response.ok && response.body) {
+        stopTimer.abort();
+        streaming = true;
+        this.#options.observer.attempt({
+          method: request.method,
+          controller,
+          outcome: String(response.status),
+          seconds: (clock.now() - started) / 1000,
+        });
+        return {
+          status: response.status,
+          headers: response.headers,
+          text: "",
+          controller,
+          body: response.body,
+          release,
+        };
+      }
       const text = await response.text();
       this.#options.observer.attempt({
         method: request.method,
@@ -401,7 +434,7 @@ export class Transport {
       );
     } finally {
       stopTimer.abort();
-      release();
+      if (!streaming) release();
     }
   }
 }

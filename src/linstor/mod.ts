@@ -18,6 +18,7 @@
 export * from "./types.ts";
 export {
   type CallOptions,
+  type EventStreamOptions,
   LinstorClient,
   type NodeListOptions,
   type PageOptions,
@@ -47,4 +48,5 @@ export {
 } from "./_errors.ts";
 export { parseLinstorJson, sameEnum, stringifyLinstorJson } from "./_json.ts";
 export { type RateLimit } from "./_rate_limiter.ts";
+export { parseEventStream, type ServerSentEvent } from "./_sse.ts";
 export * from "./_ret_code.ts";

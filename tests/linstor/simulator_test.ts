@@ -174,3 +174,65 @@ Deno.test("LinstorClient reaches the simulator over HTTPS only with the right cl
     await server.finished;
   }
 });
+
+Deno.test("LinstorClient streams DRBD promotion events from the simulator", async () => {
+  const sim = createSimulator({ clock: new FakeClock() });
+  const stop = new AbortController();
+  const server = await serveSimulator(sim, {
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: stop.signal,
+  });
+  using client = new LinstorClient({ controllers: [server.url] });
+  const cancel = new AbortController();
+  try {
+    for (const name of ["n1", "n2"]) {
+      await client.nodes.create({
+        name,
+        type: "Satellite",
+        net_interfaces: [{ name: "default", address: "10.0.0.1" }],
+      });
+      await client.storagePools.create(name, {
+        storage_pool_name: "thin",
+        provider_kind: "LVM_THIN",
+      });
+    }
+    await client.resourceGroups.create({
+      name: "rg",
+      select_filter: { place_count: 2, storage_pool: "thin" },
+    });
+    await client.resourceGroups.spawn("rg", {
+      resource_definition_name: "pvc-1",
+      volume_sizes: [1024],
+    });
+    const stream = client.events.drbdPromotion({ signal: cancel.signal });
+    const next = async () => (await stream.next()).value;
+    const replayed = [await next(), await next()];
+    assert.deepEqual(
+      replayed.map((e) => [e?.resource_name, e?.node_name, e?.may_promote])
+        .sort(),
+      [["pvc-1", "n1", true], ["pvc-1", "n2", true]],
+    );
+    sim.apply({
+      action: "set-in-use",
+      resource: "pvc-1",
+      node: "n1",
+      in_use: true,
+    });
+    const changed = [await next(), await next()];
+    assert.deepEqual(
+      changed.map((e) => [e?.node_name, e?.may_promote]).sort(),
+      [["n1", false], ["n2", false]],
+    );
+    const reason = new Error("stop watching");
+    const pending = stream.next();
+    cancel.abort(reason);
+    await assert.rejects(pending, (error) => error === reason);
+  } finally {
+    cancel.abort();
+    client.close();
+    stop.abort();
+    sim.close();
+    await server.finished;
+  }
+});
