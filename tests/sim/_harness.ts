@@ -48,6 +48,8 @@ export class ContractClient {
   readonly #headers: Record<string, string>;
   /** Number of validated responses. */
   validated = 0;
+  /** `METHOD /path/{template}` of every validated exchange. */
+  readonly covered: Set<string> = new Set();
 
   /** Wraps `handler`; `headers` go with every request. */
   constructor(
@@ -136,6 +138,7 @@ export class ContractClient {
       });
     }
     this.validated++;
+    this.covered.add(`${method} ${OPENAPI.findPath(path) ?? path}`);
   }
 }
 
