@@ -148,12 +148,30 @@ export function resolvePolicy(
   storageClass: V1StorageClass | undefined,
   options: ResolvePolicyOptions = {},
 ): ResolvedPolicy | PolicyProblem {
+  return resolvePvPolicy(pv) ??
+    resolveStorageClassPolicy(
+      pv.spec?.storageClassName ?? "",
+      storageClass,
+      options,
+    );
+}
+
+/** The PV part of `resolvePolicy()` (steps 1 and 2); `undefined` when the PV names no policy itself. */
+export function resolvePvPolicy(
+  pv: V1PersistentVolume,
+  options: { cache?: PolicyCache } = {},
+): ResolvedPolicy | PolicyProblem | undefined {
   const annotations = pv.metadata?.annotations ?? {};
   const override = Object.keys(annotations)
     .filter((key) => key.startsWith(ANNOTATION_PREFIX_POLICY_OVERRIDE))
     .sort()[0];
   if (override !== undefined) {
-    return parseFrom(annotations[override]!, "pv-annotation", override);
+    return parseFrom(
+      annotations[override]!,
+      "pv-annotation",
+      override,
+      options.cache,
+    );
   }
   const attributes = pv.spec?.csi?.volumeAttributes ?? {};
   const fromContext = attributes[VOLUME_CONTEXT_REMOTE_ACCESS_POLICY];
@@ -165,9 +183,21 @@ export function resolvePolicy(
       fromContext,
       "volume-context",
       VOLUME_CONTEXT_REMOTE_ACCESS_POLICY,
+      options.cache,
     );
   }
-  const className = pv.spec?.storageClassName ?? "";
+  return undefined;
+}
+
+/**
+ * The StorageClass part of `resolvePolicy()` (steps 3 and 4): the same for
+ * every PV of the class, so callers may cache it per class.
+ */
+export function resolveStorageClassPolicy(
+  className: string,
+  storageClass: V1StorageClass | undefined,
+  options: ResolvePolicyOptions = {},
+): ResolvedPolicy | PolicyProblem {
   if (storageClass === undefined) {
     return {
       reason: "StorageClassMissing",
@@ -195,19 +225,28 @@ export function resolvePolicy(
   };
 }
 
+/** Parsed policy texts (or their parse errors), shared by the PVs of one pass. */
+export type PolicyCache = Map<string, RemoteAccessPolicy | Error>;
+
 function parseFrom(
   text: string,
   source: PolicySource,
   from: string,
+  cache?: PolicyCache,
 ): ResolvedPolicy | PolicyProblem {
-  try {
-    return { policy: parseRemoteAccessPolicy(text), source, from };
-  } catch (error) {
-    return {
-      reason: "InvalidPolicy",
-      detail: `${from}: ${(error as Error).message}`,
-    };
+  let parsed = cache?.get(text);
+  if (parsed === undefined) {
+    try {
+      parsed = parseRemoteAccessPolicy(text);
+    } catch (error) {
+      parsed = error as Error;
+    }
+    cache?.set(text, parsed);
   }
+  if (parsed instanceof Error) {
+    return { reason: "InvalidPolicy", detail: `${from}: ${parsed.message}` };
+  }
+  return { policy: parsed, source, from };
 }
 
 /** linstor-csi parameters by lower-cased raw key (namespace `""` or `linstor.csi.linbit.com`). */

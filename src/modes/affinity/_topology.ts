@@ -103,21 +103,26 @@ export function replicaStanding(
   if (replica.role !== "diskful" || replica.deleting || replica.inactive) {
     return "ignored";
   }
-  if (replica.flags.some((flag) => FAILED_FLAGS.includes(flag))) {
-    return "ignored";
+  for (const flag of replica.flags) {
+    if (FAILED_FLAGS.includes(flag)) return "ignored";
   }
-  const volumes = replica.volumes.filter((v) => v.volumeNumber === volume);
-  if (volumes.length === 0) return "unknown";
-  const online = snapshot.linstor.nodes.get(replica.node)?.online ?? false;
-  for (const v of volumes) {
+  let found = false;
+  for (const v of replica.volumes) {
+    if (v.volumeNumber !== volume) continue;
+    found = true;
     if (v.diskState === undefined) {
-      if (!online) return "unknown";
+      if (!(snapshot.linstor.nodes.get(replica.node)?.online ?? false)) {
+        return "unknown";
+      }
       continue;
     }
     if (v.diskState !== DISK_STATE_UP_TO_DATE) return "ignored";
   }
-  return "healthy";
+  return found ? "healthy" : "unknown";
 }
+
+/** Per-pass memo of node segments (`<namespace>\0<node>` → segments); create one per snapshot. */
+export type TopologyCache = Map<string, Readonly<Record<string, string>>>;
 
 /**
  * Computes where volume `handle` is accessible under `policy`.
@@ -131,7 +136,12 @@ export function replicaStanding(
 export function accessibleTopology(
   snapshot: Snapshot,
   handle: VolumeHandle,
-  options: { policy: RemoteAccessPolicy; propertyNamespace: string },
+  options: {
+    policy: RemoteAccessPolicy;
+    propertyNamespace: string;
+    /** Memo shared by the calls of one pass over one snapshot. */
+    cache?: TopologyCache;
+  },
 ): TopologyResult {
   const replicas = snapshot.linstor.replicasByResource.get(handle.resource) ??
     [];
@@ -167,21 +177,27 @@ export function accessibleTopology(
   const prefix = `${options.propertyNamespace}/`;
   const segments: Segment[] = [];
   for (const nodeName of diskfulNodes) {
-    const node = snapshot.linstor.nodes.get(nodeName);
-    if (node === undefined) {
-      return {
-        ok: false,
-        reason: "ReplicaNodeUnknown",
-        detail: `LINSTOR node "${nodeName}" is not in the node list`,
-      };
-    }
-    const nodeSegments: Record<string, string> = {};
-    for (const [key, value] of Object.entries(node.props)) {
-      if (key.startsWith(prefix)) {
-        nodeSegments[key.slice(prefix.length)] = value;
+    const cacheKey = `${prefix}\0${nodeName}`;
+    let nodeSegments = options.cache?.get(cacheKey);
+    if (nodeSegments === undefined) {
+      const node = snapshot.linstor.nodes.get(nodeName);
+      if (node === undefined) {
+        return {
+          ok: false,
+          reason: "ReplicaNodeUnknown",
+          detail: `LINSTOR node "${nodeName}" is not in the node list`,
+        };
       }
+      const segments: Record<string, string> = {};
+      for (const key in node.props) {
+        if (key.startsWith(prefix)) {
+          segments[key.slice(prefix.length)] = node.props[key]!;
+        }
+      }
+      segments[TOPOLOGY_LINBIT_HOSTNAME] = nodeName;
+      nodeSegments = segments;
+      options.cache?.set(cacheKey, segments);
     }
-    nodeSegments[TOPOLOGY_LINBIT_HOSTNAME] = nodeName;
     for (const rule of options.policy) {
       if (rule.fromSame.length === 0) {
         return { ok: true, segments: [], diskfulNodes };
@@ -231,9 +247,11 @@ function compareText(a: string, b: string): number {
 
 /** A canonical string of a segment (sorted keys), for set comparison. */
 export function segmentKey(segment: Segment): string {
-  return JSON.stringify(
-    Object.keys(segment).sort().map((key) => [key, segment[key]]),
-  );
+  const keys = Object.keys(segment);
+  if (keys.length > 1) keys.sort();
+  let text = "";
+  for (const key of keys) text += `${key}\u0000${segment[key]}\u0001`;
+  return text;
 }
 
 /** The PV nodeAffinity for `segments`: one term per segment, `In` with one value per key; `undefined` for none. */
@@ -280,16 +298,24 @@ export function affinityMatches(
 ): boolean {
   const terms = affinity?.required?.nodeSelectorTerms ?? [];
   if (terms.length === 0) return segments.length === 0;
+  if (segments.length === 0) return false;
   const have = new Set<string>();
   for (const term of terms) {
     const segment = termToSegment(term);
     if (segment === undefined) return false;
     have.add(segmentKey(segment));
   }
-  const want = new Set(segments.map(segmentKey));
-  if (have.size !== want.size) return false;
-  for (const key of want) if (!have.has(key)) return false;
-  return true;
+  let wanted = 0;
+  const want = new Set<string>();
+  for (const segment of segments) {
+    const key = segmentKey(segment);
+    if (!have.has(key)) return false;
+    if (!want.has(key)) {
+      want.add(key);
+      wanted++;
+    }
+  }
+  return wanted === have.size;
 }
 
 /** A one-line rendering of segments for logs (`{a=1,b=2} | {a=3}`, `anywhere`). */

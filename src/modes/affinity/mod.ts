@@ -27,6 +27,7 @@ export {
   parseRemoteAccessPolicy,
   POLICY_ANYWHERE,
   POLICY_LOCAL_ONLY,
+  type PolicyCache,
   type PolicyProblem,
   type PolicySource,
   type RemoteAccessPolicy,
@@ -34,6 +35,8 @@ export {
   type ResolvedPolicy,
   resolvePolicy,
   type ResolvePolicyOptions,
+  resolvePvPolicy,
+  resolveStorageClassPolicy,
 } from "./_policy.ts";
 export {
   accessibleTopology,
@@ -46,6 +49,7 @@ export {
   replicaStanding,
   segmentKey,
   termToSegment,
+  type TopologyCache,
   type TopologyDoubt,
   type TopologyResult,
   type VolumeHandle,

@@ -17,7 +17,14 @@ import {
   LINSTOR_PROP_AFFINITY_SKIP,
 } from "../../constants.ts";
 import type { KubeKind, Snapshot } from "../../state/types.ts";
-import { type RemoteAccessPolicy, resolvePolicy } from "./_policy.ts";
+import {
+  type PolicyCache,
+  type PolicyProblem,
+  type RemoteAccessPolicy,
+  type ResolvedPolicy,
+  resolvePvPolicy,
+  resolveStorageClassPolicy,
+} from "./_policy.ts";
 import {
   decodeRecord,
   type FoundRecord,
@@ -31,8 +38,16 @@ import {
   describeSegments,
   parseVolumeHandle,
   type Segment,
+  type TopologyCache,
   type VolumeHandle,
 } from "./_topology.ts";
+
+/** Memos of one planning pass (the snapshot is immutable). */
+interface PlanCache {
+  readonly topology: TopologyCache;
+  readonly policies: PolicyCache;
+  readonly classes: Map<string, ResolvedPolicy | PolicyProblem>;
+}
 
 /** Options of the planner (from flags). */
 export interface AffinityPlanOptions {
@@ -260,10 +275,15 @@ export function planAffinity(
     handled.delete(pvName);
   }
 
+  const cache: PlanCache = {
+    topology: new Map(),
+    policies: new Map(),
+    classes: new Map(),
+  };
   for (const pv of pvs) {
     const name = pv.metadata?.name ?? "";
     if (handled.has(name) || records.invalidFor.has(name)) continue;
-    const decision = planPv(snapshot, context, pv, handleUsers);
+    const decision = planPv(snapshot, context, pv, { handleUsers, cache });
     if (decision.kind === "skip") {
       skip(name, decision.reason, decision.detail, decision.event);
       if (decision.drifted) drifted++;
@@ -383,8 +403,9 @@ function planPv(
   snapshot: Snapshot,
   context: AffinityPlanContext,
   pv: V1PersistentVolume,
-  handleUsers: ReadonlyMap<string, number>,
+  memo: { handleUsers: ReadonlyMap<string, number>; cache: PlanCache },
 ): PvDecision {
+  const { handleUsers, cache } = memo;
   const skip = (
     reason: AffinitySkipReason,
     detail: string,
@@ -453,17 +474,24 @@ function planPv(
       true,
     );
   }
-  const className = pv.spec?.storageClassName;
-  const storageClass = className
-    ? snapshot.kube.storageClasses.get(className)
-    : undefined;
-  const resolved = resolvePolicy(pv, storageClass, {
-    ...(options.defaultPolicy ? { defaultPolicy: options.defaultPolicy } : {}),
-  });
+  let resolved = resolvePvPolicy(pv, { cache: cache.policies });
+  if (resolved === undefined) {
+    const className = pv.spec?.storageClassName ?? "";
+    resolved = cache.classes.get(className);
+    if (resolved === undefined) {
+      resolved = resolveStorageClassPolicy(
+        className,
+        className ? snapshot.kube.storageClasses.get(className) : undefined,
+        options.defaultPolicy ? { defaultPolicy: options.defaultPolicy } : {},
+      );
+      cache.classes.set(className, resolved);
+    }
+  }
   if ("reason" in resolved) return skip(resolved.reason, resolved.detail, true);
   const topology = accessibleTopology(snapshot, handle, {
     policy: resolved.policy,
     propertyNamespace: options.propertyNamespace,
+    cache: cache.topology,
   });
   if (!topology.ok) return skip(topology.reason, topology.detail, true);
   const current = pv.spec?.nodeAffinity;
