@@ -179,16 +179,19 @@ export class KubeIndex {
   ): boolean {
     const before = this.#changes;
     const cache = this.#objects[kind] as CowMap<KubeObjectOf<K>>;
+    const wasEmpty = cache.size === 0;
     const keep = new Set<string>();
     for (const item of items) {
       keep.add(kubeObjectKey(kind, item));
       this.upsert(kind, item);
     }
-    const gone: KubeObjectOf<K>[] = [];
-    for (const item of cache.values()) {
-      if (!keep.has(kubeObjectKey(kind, item))) gone.push(item);
+    if (!wasEmpty) {
+      const gone: KubeObjectOf<K>[] = [];
+      for (const item of cache.values()) {
+        if (!keep.has(kubeObjectKey(kind, item))) gone.push(item);
+      }
+      for (const item of gone) this.remove(kind, item);
     }
-    for (const item of gone) this.remove(kind, item);
     if (!this.#synced.has(kind) && this.#subscribed.has(kind)) {
       this.#synced.add(kind);
       this.#touch();
