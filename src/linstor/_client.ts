@@ -61,7 +61,9 @@ export interface CallOptions {
 
 /** Paging of list calls (server-side `limit`/`offset`; 0 = everything). */
 export interface PageOptions extends CallOptions {
+  /** Maximum number of items (the server still computes the whole list). */
   limit?: number;
+  /** Items to skip; ignored by the server unless `limit` > 0. */
   offset?: number;
 }
 
@@ -75,6 +77,7 @@ export interface NodeListOptions extends PageOptions {
 
 /** Filters of `storagePools.list()`. */
 export interface StoragePoolListOptions extends PageOptions {
+  /** Storage-pool names (repeated `storage_pools=` keys). */
   storagePools?: readonly string[];
   /** Answer from the controller's last known free space (no satellite trip). */
   cached?: boolean;
@@ -82,28 +85,37 @@ export interface StoragePoolListOptions extends PageOptions {
 
 /** Filters of `storagePools.view()`. */
 export interface StoragePoolViewOptions extends StoragePoolListOptions {
+  /** Node names (repeated `nodes=` keys). */
   nodes?: readonly string[];
+  /** Property filters, `key` (must exist) or `key=value`. */
   props?: readonly string[];
 }
 
 /** Filters of `resourceGroups.list()`. */
 export interface ResourceGroupListOptions extends PageOptions {
+  /** Resource-group names (repeated `resource_groups=` keys). */
   resourceGroups?: readonly string[];
+  /** Property filters, `key` (must exist) or `key=value`. */
   props?: readonly string[];
 }
 
 /** Filters of `resourceDefinitions.list()`. */
 export interface ResourceDefinitionListOptions extends PageOptions {
+  /** Resource-definition names (repeated `resource_definitions=` keys). */
   resourceDefinitions?: readonly string[];
   /** Embed `volume_definitions` in each item. */
   withVolumeDefinitions?: boolean;
+  /** Property filters, `key` (must exist) or `key=value`. */
   props?: readonly string[];
 }
 
 /** Filters of `resources.view()`. */
 export interface ResourceViewOptions extends PageOptions {
+  /** Node names (repeated `nodes=` keys). */
   nodes?: readonly string[];
+  /** Resource(-definition) names; prefer this narrow filter on big clusters. */
   resources?: readonly string[];
+  /** Storage-pool names (repeated `storage_pools=` keys). */
   storagePools?: readonly string[];
   /** Filters on the resource's own props. */
   props?: readonly string[];
