@@ -190,10 +190,12 @@ export function parseControllerUrl(
  * (PEM contents) and their `_FILE` forms (paths). Empty values count as
  * unset. Certificate and key files are also named in `tls.certFile` /
  * `tls.keyFile` (with `readFile` passed through) so the client re-reads them
- * on rotation, like golinstor. Throws a `SyntaxError` or `TypeError` naming the variable for
- * invalid input: an unparsable controller, a certificate without key (or
- * the reverse), both PEM and `_FILE` for one item, non-PEM content, a
- * password without user name, an unreadable file or an empty token.
+ * on rotation, like golinstor.
+ *
+ * Throws a `SyntaxError` or `TypeError` naming the variable for invalid
+ * input: an unparsable controller, a certificate without key (or the
+ * reverse), both PEM and `_FILE` for one item, non-PEM content, a password
+ * without user name, an unreadable file or an empty token.
  */
 export function parseLinstorConfig(
   env: Readonly<Record<string, string | undefined>>,
