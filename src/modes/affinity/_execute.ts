@@ -123,6 +123,12 @@ export interface AffinityExecutorOptions {
   afterStep?: (step: number, pvName: string) => void;
   /** Told what an in-place probe (server-side dry-run) found. */
   onInPlaceProbe?: (supported: boolean) => void;
+  /**
+   * Checked between replace steps: a replica that lost the Lease stops at
+   * once (the new leader finishes from the record).
+   * @default {() => true}
+   */
+  isLeader?: () => boolean;
 }
 
 /** Binds a planned action to the apiserver and LINSTOR as an `Operation`. */
@@ -494,6 +500,11 @@ class Executor {
       what: REPLACE_STEPS[step],
     });
     this.#options.afterStep?.(step, pvName);
+    if (step < 7 && this.#options.isLeader && !this.#options.isLeader()) {
+      throw new Error(
+        `Cannot continue replacing PV "${pvName}" after step ${step}: no longer the leader; the leader finishes it from the recovery record`,
+      );
+    }
   }
 }
 

@@ -230,6 +230,7 @@ export function createAffinityMode(
         ...(options.afterReplaceStep
           ? { afterStep: options.afterReplaceStep }
           : {}),
+        isLeader,
         onInPlaceProbe(supported) {
           if (inPlace?.supported !== supported) {
             logger.info(

@@ -61,6 +61,7 @@ export interface ModeExtra {
   /** @default {CLUSTER} */
   identity?: string;
   print?: (line: string) => void;
+  isLeader?: () => boolean;
 }
 
 /** Options of `createWorld()`. */
@@ -239,6 +240,7 @@ export function createWorld(options: WorldOptions = {}): World {
         clock,
         clusterIdentity: extra.identity ?? CLUSTER,
         ...(extra.print ? { print: extra.print } : {}),
+        ...(extra.isLeader ? { isLeader: extra.isLeader } : {}),
       }, { workers: 4, ...modeOptions });
     },
     pv: (name) => kube.get("persistentVolumes", name),

@@ -383,3 +383,50 @@ Deno.test("affinity pass converges 200 drifted PVs", async () => {
     world.close();
   }
 });
+
+Deno.test("affinity replace stops between steps when leadership is lost, and the next leader finishes", async () => {
+  const world = createWorld();
+  try {
+    const oldUid = world.pv("pvc-1")!.metadata!.uid!;
+    world.sim.apply({
+      action: "move-replica",
+      resource: "pvc-1",
+      from: "a",
+      to: "b",
+    });
+    let leader = true;
+    const losing = await pass(
+      world,
+      world.mode({
+        inPlace: false,
+        afterReplaceStep(done) {
+          if (done === 2) leader = false;
+        },
+      }, { isLeader: () => leader }),
+    );
+    assert.equal(losing.execution.failed.length, 1);
+    assert.match(
+      String((losing.execution.failed[0]?.error as Error).message),
+      /no longer the leader/,
+    );
+    const stopped = world.pv("pvc-1")!;
+    assert.equal(
+      stopped.metadata?.uid,
+      oldUid,
+      "not deleted by the old leader",
+    );
+    assert.equal(stopped.spec?.persistentVolumeReclaimPolicy, "Retain");
+    const follower = await pass(
+      world,
+      world.mode({ inPlace: false }, { isLeader: () => false }),
+    );
+    assert.deepEqual(follower.plan.actions.map((a) => a.kind), [
+      "ResumeReplacePv",
+    ]);
+    assert.equal(follower.execution.skipped[0]?.reason, "not-leader");
+    await pass(world, world.mode({ inPlace: false }));
+    assertReplaced(world, "pvc-1", { hosts: ["b"], oldUid });
+  } finally {
+    world.close();
+  }
+});
