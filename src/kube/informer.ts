@@ -1,0 +1,260 @@
+/**
+ * Informers: keep a local copy of one kind up to date through list + watch.
+ *
+ * @module
+ */
+import { getLogger, type Logger } from "@logtape/logtape";
+import {
+  ANNOTATION_LAST_APPLIED,
+  INFORMER_BACKOFF_INITIAL_MS,
+  INFORMER_BACKOFF_MAX_MS,
+  INFORMER_WATCH_TIMEOUT_SECONDS,
+  LOG_CATEGORY,
+} from "../constants.ts";
+import type { Clock } from "../system/clock.ts";
+import type { KubeApi, KubeKind, KubeObjectOf } from "./api.ts";
+import { isGone } from "./errors.ts";
+
+/** Receives an informer's view of one kind. Called synchronously, in order. */
+export interface InformerSink<T> {
+  /** The complete current set (after every list, including a relist after 410 Gone). */
+  replace(items: T[]): void;
+  /** An object was added or changed. */
+  upsert(item: T): void;
+  /** An object was deleted (its last state). */
+  remove(item: T): void;
+}
+
+/** Options of {@linkcode startInformer}. */
+export interface InformerOptions<K extends KubeKind> {
+  /** Where objects go. */
+  sink: InformerSink<KubeObjectOf<K>>;
+  /** Stops the informer. */
+  signal: AbortSignal;
+  /** Backoff timer. */
+  clock: Clock;
+  /**
+   * Applied to every object before it reaches the sink (strip what no mode
+   * reads, to save memory). Must not throw.
+   *
+   * @default {stripObject} for the kind
+   */
+  transform?: (obj: KubeObjectOf<K>) => KubeObjectOf<K>;
+  /**
+   * Logger.
+   *
+   * @default {getLogger(["linstor-suite", "kube", "informer"])}
+   */
+  logger?: Logger;
+  /**
+   * Server-side timeout of each watch request.
+   *
+   * @default {INFORMER_WATCH_TIMEOUT_SECONDS}
+   */
+  watchTimeoutSeconds?: number;
+}
+
+/** A running informer. */
+export interface Informer {
+  /** Resolves after the first successful list reached the sink; rejects if stopped before. */
+  readonly synced: Promise<void>;
+  /** Resolves when the informer has stopped (after `signal` aborted). */
+  readonly stopped: Promise<void>;
+  /** `true` once the first list reached the sink. */
+  isSynced(): boolean;
+  /** The last resourceVersion seen (list, event or bookmark); `undefined` before the first list. */
+  resourceVersion(): string | undefined;
+}
+
+/**
+ * Starts an informer for `kind`: list → `sink.replace`, then watch from the
+ * list's resourceVersion (ADDED/MODIFIED → `upsert`, DELETED → `remove`,
+ * BOOKMARK → remember the resourceVersion). A 410 Gone relists at once;
+ * other errors reconnect after an exponential backoff on `clock` (1 s
+ * doubling to 30 s, reset by a successful list or any event), resuming from
+ * the last resourceVersion. A watch the server closes normally is resumed at
+ * once when it delivered events, after the backoff otherwise (so a server
+ * that closes every stream at once is not hammered).
+ */
+export function startInformer<K extends KubeKind>(
+  kube: KubeApi,
+  kind: K,
+  options: InformerOptions<K>,
+): Informer {
+  const { sink, signal, clock } = options;
+  const transform = options.transform ??
+    ((obj: KubeObjectOf<K>) => stripObject(kind, obj));
+  const logger = options.logger ??
+    getLogger([LOG_CATEGORY, "kube", "informer"]);
+  const timeoutSeconds = options.watchTimeoutSeconds ??
+    INFORMER_WATCH_TIMEOUT_SECONDS;
+  let synced = false;
+  let resourceVersion: string | undefined;
+  let resolveSynced!: () => void;
+  let rejectSynced!: (reason: unknown) => void;
+  const syncedPromise = new Promise<void>((resolve, reject) => {
+    resolveSynced = resolve;
+    rejectSynced = reject;
+  });
+  // Callers that never await `synced` must not see an unhandled rejection.
+  syncedPromise.catch(() => {});
+
+  async function run(): Promise<void> {
+    let delay = INFORMER_BACKOFF_INITIAL_MS;
+    let needList = true;
+    const backoff = async () => {
+      try {
+        await clock.sleep(delay, signal);
+      } catch {
+        return; // aborted
+      }
+      delay = Math.min(delay * 2, INFORMER_BACKOFF_MAX_MS);
+    };
+    while (!signal.aborted) {
+      try {
+        if (needList) {
+          const list = await kube.list(kind, { signal });
+          if (signal.aborted) break;
+          sink.replace(list.items.map(transform));
+          resourceVersion = list.resourceVersion;
+          needList = false;
+          delay = INFORMER_BACKOFF_INITIAL_MS;
+          if (!synced) {
+            synced = true;
+            resolveSynced();
+          }
+          logger.debug("Listed {count} {kind} at {resourceVersion}", {
+            count: list.items.length,
+            kind,
+            resourceVersion,
+          });
+        }
+        let events = 0;
+        const stream = kube.watch(kind, {
+          resourceVersion: resourceVersion!,
+          signal,
+          allowBookmarks: true,
+          timeoutSeconds,
+        });
+        for await (const event of stream) {
+          if (signal.aborted) break;
+          events++;
+          delay = INFORMER_BACKOFF_INITIAL_MS;
+          if (event.type === "BOOKMARK") {
+            resourceVersion = event.resourceVersion;
+            continue;
+          }
+          const rv = event.object.metadata?.resourceVersion;
+          if (event.type === "DELETED") sink.remove(transform(event.object));
+          else sink.upsert(transform(event.object));
+          if (rv) resourceVersion = rv;
+        }
+        if (events === 0 && !signal.aborted) await backoff();
+      } catch (error) {
+        if (signal.aborted) break;
+        if (isGone(error)) {
+          logger.info(
+            "Watch of {kind} expired at {resourceVersion}; relisting",
+            { kind, resourceVersion },
+          );
+          needList = true;
+          continue;
+        }
+        logger.warn(
+          "Watch of {kind} failed; retrying in {delayMs} ms: {error}",
+          { kind, delayMs: delay, error },
+        );
+        await backoff();
+      }
+    }
+    if (!synced) {
+      rejectSynced(
+        new Error(`Cannot sync informer "${kind}": it was stopped before`),
+      );
+    }
+  }
+
+  const stopped = run();
+  return {
+    synced: syncedPromise,
+    stopped,
+    isSynced: () => synced,
+    resourceVersion: () => resourceVersion,
+  };
+}
+
+/**
+ * The default informer transform: drops `metadata.managedFields` and the
+ * `kubectl.kubernetes.io/last-applied-configuration` annotation from every
+ * object, and additionally
+ * - pods: keeps of each container (init and ephemeral included) only `name`,
+ *   `volumeMounts`, `volumeDevices` and `resources.requests`; keeps of the
+ *   status only `phase`, `conditions`, `reason`, `startTime` (fencing and
+ *   the extender read volumes, node, owners, annotations and phase);
+ * - nodes: drops `status.images` (often the largest part of a node).
+ * Returns a new object; the input is not changed.
+ */
+export function stripObject<K extends KubeKind>(
+  kind: K,
+  obj: KubeObjectOf<K>,
+): KubeObjectOf<K> {
+  const out = { ...obj } as KubeObjectOf<K>;
+  if (obj.metadata) {
+    const metadata = { ...obj.metadata };
+    delete metadata.managedFields;
+    if (metadata.annotations?.[ANNOTATION_LAST_APPLIED] !== undefined) {
+      const annotations = { ...metadata.annotations };
+      delete annotations[ANNOTATION_LAST_APPLIED];
+      metadata.annotations = annotations;
+    }
+    out.metadata = metadata;
+  }
+  if (kind === "pods") {
+    // deno-lint-ignore no-explicit-any
+    const pod = out as any;
+    if (pod.spec) {
+      pod.spec = { ...pod.spec };
+      for (const field of ["containers", "initContainers"]) {
+        if (Array.isArray(pod.spec[field])) {
+          pod.spec[field] = pod.spec[field].map(stripContainer);
+        }
+      }
+      if (Array.isArray(pod.spec.ephemeralContainers)) {
+        pod.spec.ephemeralContainers = pod.spec.ephemeralContainers.map(
+          stripContainer,
+        );
+      }
+    }
+    if (pod.status) {
+      const { phase, conditions, reason, startTime } = pod.status;
+      pod.status = dropUndefined({ phase, conditions, reason, startTime });
+    }
+  } else if (kind === "nodes") {
+    // deno-lint-ignore no-explicit-any
+    const node = out as any;
+    if (node.status?.images !== undefined) {
+      node.status = { ...node.status };
+      delete node.status.images;
+    }
+  }
+  return out;
+}
+
+// deno-lint-ignore no-explicit-any
+function stripContainer(container: any): any {
+  const out: Record<string, unknown> = { name: container.name };
+  if (container.volumeMounts) out.volumeMounts = container.volumeMounts;
+  if (container.volumeDevices) out.volumeDevices = container.volumeDevices;
+  if (container.resources?.requests) {
+    out.resources = { requests: container.resources.requests };
+  }
+  return out;
+}
+
+function dropUndefined(
+  obj: Record<string, unknown>,
+): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(obj).filter(([, v]) => v !== undefined),
+  );
+}

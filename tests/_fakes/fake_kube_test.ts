@@ -1,0 +1,510 @@
+import assert from "node:assert/strict";
+import type {
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+} from "@kubernetes/client-node";
+import { FakeKube } from "./fake_kube.ts";
+import { FakeClock } from "./fake_clock.ts";
+import {
+  isAlreadyExists,
+  isConflict,
+  isGone,
+  isInvalid,
+  isNotFound,
+  isTooManyRequests,
+  KubeApiError,
+  type WatchEvent,
+} from "../../src/kube/mod.ts";
+
+function pv(name: string, extra: Partial<V1PersistentVolume> = {}) {
+  return {
+    metadata: { name },
+    spec: {
+      capacity: { storage: "1Gi" },
+      csi: { driver: "linstor.csi.linbit.com", volumeHandle: name },
+      ...extra.spec,
+    },
+  } as V1PersistentVolume;
+}
+
+const AFFINITY = {
+  required: {
+    nodeSelectorTerms: [{
+      matchExpressions: [{
+        key: "kubernetes.io/hostname",
+        operator: "In",
+        values: ["n1"],
+      }],
+    }],
+  },
+};
+
+Deno.test("FakeKube.createPersistentVolume() assigns uid, resourceVersion and creationTimestamp", async () => {
+  const clock = new FakeClock(Date.UTC(2026, 0, 1, 0, 0, 0, 750));
+  const kube = new FakeKube({ clock });
+  const created = await kube.createPersistentVolume(pv("a"));
+  assert.match(created.metadata!.uid!, /^[0-9a-f-]{36}$/);
+  assert.equal(created.metadata!.resourceVersion, "1");
+  assert.deepEqual(
+    created.metadata!.creationTimestamp,
+    new Date(Date.UTC(2026, 0, 1)),
+  );
+  assert.equal(created.apiVersion, "v1");
+  assert.equal(created.kind, "PersistentVolume");
+  const second = await kube.createPersistentVolume(pv("b"));
+  assert.notEqual(second.metadata!.uid, created.metadata!.uid);
+  assert.ok(
+    Number(second.metadata!.resourceVersion) >
+      Number(created.metadata!.resourceVersion),
+  );
+});
+
+Deno.test("FakeKube rejects invalid writes with the apiserver's errors", async (t) => {
+  const kube = new FakeKube({ clock: new FakeClock() });
+  await kube.createPersistentVolume(pv("a"));
+  const cases: {
+    name: string;
+    run: () => Promise<unknown>;
+    check: (e: unknown) => boolean;
+    status: number;
+  }[] = [
+    {
+      name: "create of an existing name is AlreadyExists",
+      run: () => kube.createPersistentVolume(pv("a")),
+      check: isAlreadyExists,
+      status: 409,
+    },
+    {
+      name: "get of a missing name is NotFound",
+      run: () => kube.getPersistentVolume("missing"),
+      check: isNotFound,
+      status: 404,
+    },
+    {
+      name: "replace with a stale resourceVersion is Conflict",
+      run: () =>
+        kube.replacePersistentVolume({
+          ...pv("a"),
+          metadata: { name: "a", resourceVersion: "0" },
+        }),
+      check: isConflict,
+      status: 409,
+    },
+    {
+      name: "replace with another uid is Conflict",
+      run: () =>
+        kube.replacePersistentVolume({
+          ...pv("a"),
+          metadata: { name: "a", uid: "other" },
+        }),
+      check: isConflict,
+      status: 409,
+    },
+    {
+      name: "delete with a wrong uid precondition is Conflict",
+      run: () =>
+        kube.deletePersistentVolume("a", { preconditions: { uid: "x" } }),
+      check: isConflict,
+      status: 409,
+    },
+    {
+      name: "delete with a stale resourceVersion precondition is Conflict",
+      run: () =>
+        kube.deletePersistentVolume("a", {
+          preconditions: { resourceVersion: "0" },
+        }),
+      check: isConflict,
+      status: 409,
+    },
+    {
+      name: "create without a name is Invalid",
+      run: () => kube.createPersistentVolume(pv("")),
+      check: isInvalid,
+      status: 422,
+    },
+    {
+      name: "delete of a missing pod is NotFound",
+      run: () => kube.deletePod({ namespace: "", name: "p" }),
+      check: isNotFound,
+      status: 404,
+    },
+    {
+      name: "a failing JSON patch test is Invalid",
+      run: () =>
+        kube.patchPersistentVolume("a", {
+          type: "json",
+          body: [{ op: "test", path: "/metadata/uid", value: "nope" }],
+        }),
+      check: isInvalid,
+      status: 422,
+    },
+    {
+      name: "a merge patch with a stale resourceVersion is Conflict",
+      run: () =>
+        kube.patchPersistentVolume("a", {
+          type: "merge",
+          body: { metadata: { resourceVersion: "0", labels: { x: "y" } } },
+        }),
+      check: isConflict,
+      status: 409,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      await assert.rejects(c.run(), (e: unknown) => {
+        assert.ok(e instanceof KubeApiError);
+        assert.equal(e.status, c.status);
+        assert.ok(c.check(e), e.message);
+        assert.match(e.message, /^Cannot \w+ \w+/);
+        return true;
+      });
+    });
+  }
+  assert.equal(kube.get("persistentVolumes", "a")?.metadata?.labels, undefined);
+});
+
+Deno.test("FakeKube keeps PV spec.nodeAffinity immutable once set unless mutablePvNodeAffinity", async (t) => {
+  for (const mutable of [false, true]) {
+    await t.step(`mutablePvNodeAffinity: ${mutable}`, async () => {
+      const kube = new FakeKube({
+        clock: new FakeClock(),
+        mutablePvNodeAffinity: mutable,
+      });
+      const created = await kube.createPersistentVolume(pv("a"));
+      // Setting it the first time is always allowed.
+      const withAffinity = await kube.replacePersistentVolume({
+        ...created,
+        spec: { ...created.spec, nodeAffinity: AFFINITY },
+      });
+      const changed = {
+        ...withAffinity,
+        spec: {
+          ...withAffinity.spec,
+          nodeAffinity: {
+            required: {
+              nodeSelectorTerms: [{
+                matchExpressions: [{
+                  key: "kubernetes.io/hostname",
+                  operator: "In",
+                  values: ["n2"],
+                }],
+              }],
+            },
+          },
+        },
+      };
+      if (mutable) {
+        const updated = await kube.replacePersistentVolume(changed);
+        assert.equal(
+          updated.spec!.nodeAffinity!.required!.nodeSelectorTerms[0]!
+            .matchExpressions![0]!.values![0],
+          "n2",
+        );
+      } else {
+        await assert.rejects(
+          kube.replacePersistentVolume(changed),
+          (e: unknown) => {
+            assert.ok(isInvalid(e));
+            assert.match(String(e), /spec\.nodeAffinity.*field is immutable/);
+            return true;
+          },
+        );
+        // Dry-run gets the same answer.
+        await assert.rejects(
+          kube.replacePersistentVolume(changed, { dryRun: "All" }),
+          isInvalid,
+        );
+      }
+    });
+  }
+});
+
+Deno.test("FakeKube does not persist dry-run writes", async () => {
+  const kube = new FakeKube({ clock: new FakeClock() });
+  const dry = await kube.createPersistentVolume(pv("a"), { dryRun: "All" });
+  assert.equal(dry.metadata!.name, "a");
+  assert.equal(kube.get("persistentVolumes", "a"), undefined);
+  const created = await kube.createPersistentVolume(pv("a"));
+  const result = await kube.replacePersistentVolume({
+    ...created,
+    metadata: { ...created.metadata, labels: { dry: "run" } },
+  }, { dryRun: "All" });
+  assert.deepEqual(result.metadata!.labels, { dry: "run" });
+  assert.equal(kube.get("persistentVolumes", "a")!.metadata!.labels, undefined);
+  assert.equal(
+    kube.get("persistentVolumes", "a")!.metadata!.resourceVersion,
+    created.metadata!.resourceVersion,
+  );
+  await kube.deletePersistentVolume("a", { dryRun: "All" });
+  assert.ok(kube.get("persistentVolumes", "a"));
+  assert.deepEqual(kube.actions().map((a) => [a.verb, a.dryRun]), [
+    ["create", true],
+    ["create", false],
+    ["replace", true],
+    ["delete", true],
+  ]);
+});
+
+Deno.test("FakeKube.deletePersistentVolume() waits for finalizers", async () => {
+  const kube = new FakeKube({ clock: new FakeClock() });
+  const created = await kube.createPersistentVolume({
+    ...pv("a"),
+    metadata: { name: "a", finalizers: ["kubernetes.io/pv-protection"] },
+  });
+  await kube.deletePersistentVolume("a", {
+    preconditions: { uid: created.metadata!.uid! },
+  });
+  const terminating = kube.get("persistentVolumes", "a")!;
+  assert.ok(terminating.metadata!.deletionTimestamp instanceof Date);
+  // No new finalizers on a terminating object.
+  await assert.rejects(
+    kube.patchPersistentVolume("a", {
+      type: "merge",
+      body: { metadata: { finalizers: ["a", "b"] } },
+    }),
+    isInvalid,
+  );
+  // deletionTimestamp cannot be cleared.
+  const kept = await kube.patchPersistentVolume("a", {
+    type: "merge",
+    body: { metadata: { labels: { x: "y" } } },
+  });
+  assert.ok(kept.metadata!.deletionTimestamp instanceof Date);
+  await kube.patchPersistentVolume("a", {
+    type: "json",
+    body: [{ op: "remove", path: "/metadata/finalizers/0" }],
+  });
+  assert.equal(kube.get("persistentVolumes", "a"), undefined);
+});
+
+Deno.test("FakeKube keeps status on updates of kinds with a status subresource", async () => {
+  const kube = new FakeKube({ clock: new FakeClock(), pvBinder: false });
+  const created = await kube.createPersistentVolume(pv("a"));
+  assert.equal(created.status!.phase, "Available");
+  const replaced = await kube.replacePersistentVolume({
+    ...created,
+    status: { phase: "Failed" },
+  });
+  assert.equal(replaced.status!.phase, "Available");
+});
+
+Deno.test("FakeKube PV binder binds, releases and rebinds claims", async () => {
+  const kube = new FakeKube({ clock: new FakeClock() });
+  const claim = kube.seed("persistentVolumeClaims", {
+    metadata: { name: "c", namespace: "ns" },
+    spec: { volumeName: "a" },
+    status: { phase: "Pending" },
+  } as V1PersistentVolumeClaim);
+  const created = await kube.createPersistentVolume({
+    ...pv("a"),
+    spec: {
+      ...pv("a").spec,
+      claimRef: {
+        namespace: "ns",
+        name: "c",
+        uid: claim.metadata!.uid!,
+      },
+    },
+  });
+  assert.equal(kube.get("persistentVolumes", "a")!.status!.phase, "Bound");
+  assert.equal(
+    kube.get("persistentVolumeClaims", "ns/c")!.status!.phase,
+    "Bound",
+  );
+  // Delete and re-create the PV with the same claimRef (what the affinity
+  // controller does): the claim stays Bound once the PV is back.
+  await kube.deletePersistentVolume("a", {
+    preconditions: { uid: created.metadata!.uid! },
+  });
+  assert.equal(
+    kube.get("persistentVolumeClaims", "ns/c")!.status!.phase,
+    "Lost",
+  );
+  await kube.createPersistentVolume({
+    ...pv("a"),
+    spec: {
+      ...pv("a").spec,
+      claimRef: { namespace: "ns", name: "c", uid: claim.metadata!.uid! },
+    },
+  });
+  assert.equal(kube.get("persistentVolumes", "a")!.status!.phase, "Bound");
+  assert.equal(
+    kube.get("persistentVolumeClaims", "ns/c")!.status!.phase,
+    "Bound",
+  );
+  // A claimRef to a claim with another uid is Released.
+  await kube.createPersistentVolume({
+    ...pv("b"),
+    spec: {
+      ...pv("b").spec,
+      claimRef: { namespace: "ns", name: "c", uid: "someone-else" },
+    },
+  });
+  assert.equal(kube.get("persistentVolumes", "b")!.status!.phase, "Released");
+});
+
+Deno.test("FakeKube.watch() replays history, streams changes and ends on abort", async () => {
+  const kube = new FakeKube({ clock: new FakeClock(), pvBinder: false });
+  const { resourceVersion } = await kube.list("persistentVolumes");
+  await kube.createPersistentVolume(pv("a"));
+  const controller = new AbortController();
+  const seen: WatchEvent<V1PersistentVolume>[] = [];
+  const done = (async () => {
+    for await (
+      const event of kube.watch("persistentVolumes", {
+        resourceVersion,
+        signal: controller.signal,
+      })
+    ) {
+      seen.push(event);
+      if (seen.length === 1) {
+        await kube.patchPersistentVolume("a", {
+          type: "merge",
+          body: { metadata: { labels: { x: "1" } } },
+        });
+      } else if (seen.length === 2) {
+        await kube.deletePersistentVolume("a");
+      } else if (seen.length === 3) {
+        kube.bookmark();
+      } else {
+        controller.abort();
+      }
+    }
+  })();
+  await done;
+  assert.deepEqual(seen.map((e) => e.type), [
+    "ADDED",
+    "MODIFIED",
+    "DELETED",
+    "BOOKMARK",
+  ]);
+  assert.equal(kube.openWatches, 0);
+});
+
+Deno.test("FakeKube.watch() fails with 410 Gone from a compacted resourceVersion", async () => {
+  const kube = new FakeKube({ clock: new FakeClock() });
+  kube.seed("nodes", { metadata: { name: "n1" } });
+  const { resourceVersion } = await kube.list("nodes");
+  kube.seed("nodes", { metadata: { name: "n2" } });
+  kube.compact();
+  const iterator = kube.watch("nodes", {
+    resourceVersion,
+    signal: new AbortController().signal,
+  })[Symbol.asyncIterator]();
+  await assert.rejects(iterator.next(), isGone);
+});
+
+Deno.test("FakeKube.recordEvent() aggregates repeats into a series", async () => {
+  const clock = new FakeClock();
+  const kube = new FakeKube({ clock });
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "p", namespace: "ns", uid: "u1" },
+  };
+  const event = {
+    type: "Warning" as const,
+    reason: "VolumeWithoutQuorum",
+    message: "lost quorum",
+    action: "EvictedPod",
+  };
+  await kube.recordEvent(pod, event);
+  await clock.advance(60_000);
+  await kube.recordEvent(pod, event);
+  await kube.recordEvent(pod, { ...event, message: "other" });
+  const events = kube.events();
+  assert.equal(events.length, 2);
+  assert.equal(events[0]!.series?.count, 2);
+  assert.equal(events[0]!.regarding?.uid, "u1");
+  assert.equal(events[0]!.metadata?.namespace, "ns");
+  assert.equal(events[1]!.note, "other");
+});
+
+Deno.test("FakeKube.evictPod() deletes the pod unless a disruption budget blocks it", async () => {
+  const kube = new FakeKube({ clock: new FakeClock() });
+  const pod = kube.seed("pods", {
+    metadata: { name: "p", namespace: "ns" },
+    spec: { containers: [] },
+  });
+  kube.blockEviction("ns/p");
+  await assert.rejects(
+    kube.evictPod({ namespace: "ns", name: "p" }),
+    isTooManyRequests,
+  );
+  kube.blockEviction("ns/p", false);
+  await assert.rejects(
+    kube.evictPod({ namespace: "ns", name: "p" }, { uid: "wrong" }),
+    isConflict,
+  );
+  await kube.evictPod({ namespace: "ns", name: "p" }, {
+    uid: pod.metadata!.uid!,
+    gracePeriodSeconds: 0,
+  });
+  assert.equal(kube.get("pods", "ns/p"), undefined);
+  assert.deepEqual(kube.actions().at(-1), {
+    verb: "evict",
+    kind: "pods",
+    key: "ns/p",
+    dryRun: false,
+    gracePeriodSeconds: 0,
+  });
+  await assert.rejects(
+    kube.evictPod({ namespace: "ns", name: "p" }),
+    isNotFound,
+  );
+});
+
+Deno.test("FakeKube.patchStorageClass() with apply creates, then merges", async () => {
+  const kube = new FakeKube({ clock: new FakeClock() });
+  await kube.patchStorageClass("sc", {
+    type: "apply",
+    body: {
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      provisioner: "linstor.csi.linbit.com",
+      parameters: { a: "1" },
+    },
+    force: true,
+  });
+  const updated = await kube.patchStorageClass("sc", {
+    type: "apply",
+    body: { metadata: { labels: { x: "y" } } },
+  });
+  assert.equal(updated.provisioner, "linstor.csi.linbit.com");
+  assert.deepEqual(updated.metadata!.labels, { x: "y" });
+  await assert.rejects(
+    kube.patchStorageClass("sc", {
+      type: "merge",
+      body: { parameters: { a: "2" } },
+    }),
+    isInvalid,
+  );
+});
+
+Deno.test("FakeKube leases use optimistic concurrency", async () => {
+  const kube = new FakeKube({ clock: new FakeClock() });
+  const lease = await kube.createLease({
+    metadata: { name: "l", namespace: "ns" },
+    spec: { holderIdentity: "a" },
+  });
+  const updated = await kube.replaceLease({
+    ...lease,
+    spec: { holderIdentity: "b" },
+  });
+  assert.equal(updated.spec!.holderIdentity, "b");
+  await assert.rejects(
+    kube.replaceLease({ ...lease, spec: { holderIdentity: "c" } }),
+    isConflict,
+  );
+  await assert.rejects(
+    kube.getLease({ namespace: "ns", name: "other" }),
+    isNotFound,
+  );
+});
+
+Deno.test("FakeKube.failNext() injects a fault once", async () => {
+  const kube = new FakeKube({ clock: new FakeClock() });
+  kube.failNext("list", new Error("boom"), { kind: "nodes" });
+  await assert.rejects(kube.list("nodes"), /boom/);
+  assert.deepEqual((await kube.list("nodes")).items, []);
+});

@@ -1,0 +1,298 @@
+import assert from "node:assert/strict";
+import type {
+  V1Node,
+  V1PersistentVolume,
+  V1Pod,
+} from "@kubernetes/client-node";
+import {
+  type InformerSink,
+  type KubeKind,
+  type KubeObjectOf,
+  startInformer,
+  stripObject,
+  type WatchEvent,
+  type WatchOptions,
+} from "../../src/kube/mod.ts";
+import { FakeKube } from "../_fakes/fake_kube.ts";
+import { FakeClock, flushMicrotasks } from "../_fakes/fake_clock.ts";
+
+/** A sink that mirrors the informer into a map and counts calls. */
+class MapSink<T extends { metadata?: { name?: string } }>
+  implements InformerSink<T> {
+  readonly items = new Map<string, T>();
+  replaces = 0;
+  replace(items: T[]): void {
+    this.replaces++;
+    this.items.clear();
+    for (const item of items) this.items.set(item.metadata!.name!, item);
+  }
+  upsert(item: T): void {
+    this.items.set(item.metadata!.name!, item);
+  }
+  remove(item: T): void {
+    this.items.delete(item.metadata!.name!);
+  }
+  names(): string[] {
+    return [...this.items.keys()].sort();
+  }
+}
+
+/** Counts watch requests. */
+class CountingKube extends FakeKube {
+  watches = 0;
+  override watch<K extends KubeKind>(
+    kind: K,
+    options: WatchOptions,
+  ): AsyncIterable<WatchEvent<KubeObjectOf<K>>> {
+    this.watches++;
+    return super.watch(kind, options);
+  }
+}
+
+function pv(name: string): V1PersistentVolume {
+  return { metadata: { name }, spec: { capacity: { storage: "1Gi" } } };
+}
+
+function node(name: string): V1Node {
+  return { metadata: { name }, spec: {} };
+}
+
+async function settle(): Promise<void> {
+  await flushMicrotasks(50);
+}
+
+Deno.test("startInformer() lists, then applies watch events to the sink", async () => {
+  const clock = new FakeClock();
+  const kube = new FakeKube({ clock });
+  kube.seed("nodes", node("a"));
+  const sink = new MapSink<V1Node>();
+  const controller = new AbortController();
+  const informer = startInformer(kube, "nodes", {
+    sink,
+    signal: controller.signal,
+    clock,
+  });
+  await informer.synced;
+  assert.equal(informer.isSynced(), true);
+  assert.deepEqual(sink.names(), ["a"]);
+  kube.seed("nodes", node("b"));
+  await kube.patchNode("a", {
+    type: "merge",
+    body: { metadata: { labels: { x: "1" } } },
+  });
+  await settle();
+  assert.deepEqual(sink.names(), ["a", "b"]);
+  assert.deepEqual(sink.items.get("a")!.metadata!.labels, { x: "1" });
+  kube.bookmark();
+  await settle();
+  assert.equal(informer.resourceVersion(), kube.resourceVersion);
+  controller.abort();
+  await informer.stopped;
+  assert.equal(kube.openWatches, 0);
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("startInformer() relists after 410 Gone and drops objects deleted meanwhile", async () => {
+  const clock = new FakeClock();
+  const kube = new CountingKube({ clock });
+  await kube.createPersistentVolume(pv("a"));
+  await kube.createPersistentVolume(pv("b"));
+  const sink = new MapSink<V1PersistentVolume>();
+  const controller = new AbortController();
+  const informer = startInformer(kube, "persistentVolumes", {
+    sink,
+    signal: controller.signal,
+    clock,
+  });
+  await informer.synced;
+  await settle();
+  // The stream ends; while the informer is away, b is deleted and the
+  // history compacted, so resuming from its resourceVersion gets 410.
+  kube.closeWatches();
+  await settle();
+  await kube.deletePersistentVolume("b");
+  kube.compact();
+  await clock.advance(1_000);
+  await settle();
+  assert.equal(sink.replaces, 2, "relisted");
+  assert.deepEqual(sink.names(), ["a"]);
+  assert.equal(clock.pending, 0, "watching again, no backoff after 410");
+  assert.equal(kube.openWatches, 1);
+  controller.abort();
+  await informer.stopped;
+  assert.equal(kube.openWatches, 0);
+});
+
+Deno.test("startInformer() backs off exponentially on errors and resumes from the last resourceVersion", async () => {
+  const clock = new FakeClock();
+  const kube = new CountingKube({ clock });
+  kube.seed("nodes", node("a"));
+  const sink = new MapSink<V1Node>();
+  const controller = new AbortController();
+  const informer = startInformer(kube, "nodes", {
+    sink,
+    signal: controller.signal,
+    clock,
+  });
+  await informer.synced;
+  await settle();
+  // Make the next four watches fail.
+  kube.failNext("watch", new Error("connection refused"), { times: 4 });
+  const attempts = kube.watches;
+  kube.closeWatches();
+  await settle();
+  // The closed stream delivered no events: 1 s backoff; then each failure
+  // doubles it: 2 s, 4 s, 8 s; the fifth attempt (after 16 s) succeeds.
+  const waits = [1_000, 2_000, 4_000, 8_000, 16_000];
+  for (const [i, wait] of waits.entries()) {
+    await clock.advance(wait - 1);
+    await settle();
+    assert.equal(kube.watches, attempts + i, `no attempt before ${wait} ms`);
+    await clock.advance(1);
+    await settle();
+    assert.equal(kube.watches, attempts + i + 1, `attempt after ${wait} ms`);
+  }
+  assert.equal(clock.pending, 0, "connected");
+  // Changes made while disconnected arrive through the resumed watch.
+  kube.seed("nodes", node("c"));
+  await settle();
+  assert.deepEqual(sink.names(), ["a", "c"]);
+  assert.equal(sink.replaces, 1, "resumed, not relisted");
+  controller.abort();
+  await informer.stopped;
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("startInformer() retries a failed first list and rejects synced when stopped first", async () => {
+  const clock = new FakeClock();
+  const kube = new FakeKube({ clock });
+  kube.failNext("list", new Error("unauthorized"), { times: 2 });
+  const sink = new MapSink<V1Node>();
+  const controller = new AbortController();
+  const informer = startInformer(kube, "nodes", {
+    sink,
+    signal: controller.signal,
+    clock,
+  });
+  await settle();
+  assert.equal(informer.isSynced(), false);
+  await clock.advance(1_000);
+  await settle();
+  assert.equal(informer.isSynced(), false);
+  await clock.advance(2_000);
+  await informer.synced;
+
+  const other = new AbortController();
+  kube.failNext("list", new Error("down"), { times: 100 });
+  const never = startInformer(kube, "pods", {
+    sink: new MapSink<V1Pod>(),
+    signal: other.signal,
+    clock,
+  });
+  await settle();
+  other.abort();
+  await never.stopped;
+  await assert.rejects(never.synced, /Cannot sync informer "pods"/);
+  controller.abort();
+  await informer.stopped;
+});
+
+Deno.test("startInformer() applies the transform (stripObject by default)", async () => {
+  const clock = new FakeClock();
+  const kube = new FakeKube({ clock });
+  kube.seed("nodes", {
+    metadata: {
+      name: "a",
+      managedFields: [{ manager: "kubectl" }],
+      annotations: {
+        "kubectl.kubernetes.io/last-applied-configuration": "{}",
+        keep: "me",
+      },
+    },
+    status: { images: [{ names: ["big"] }], nodeInfo: undefined! },
+  } as V1Node);
+  const sink = new MapSink<V1Node>();
+  const controller = new AbortController();
+  const informer = startInformer(kube, "nodes", {
+    sink,
+    signal: controller.signal,
+    clock,
+  });
+  await informer.synced;
+  const stored = sink.items.get("a")!;
+  assert.equal(stored.metadata!.managedFields, undefined);
+  assert.deepEqual(stored.metadata!.annotations, { keep: "me" });
+  assert.equal(stored.status!.images, undefined);
+  controller.abort();
+  await informer.stopped;
+
+  const custom = new MapSink<V1Node>();
+  const controller2 = new AbortController();
+  const informer2 = startInformer(kube, "nodes", {
+    sink: custom,
+    signal: controller2.signal,
+    clock,
+    transform: (n) => ({ metadata: { name: n.metadata!.name! + "!" } }),
+  });
+  await informer2.synced;
+  assert.deepEqual(custom.names(), ["a!"]);
+  controller2.abort();
+  await informer2.stopped;
+});
+
+Deno.test("stripObject() keeps what the modes read of a pod", () => {
+  const pod: V1Pod = {
+    metadata: {
+      name: "p",
+      namespace: "ns",
+      ownerReferences: [{
+        apiVersion: "apps/v1",
+        kind: "StatefulSet",
+        name: "s",
+        uid: "u",
+      }],
+      managedFields: [{}],
+    },
+    spec: {
+      nodeName: "n1",
+      containers: [{
+        name: "c",
+        image: "big/image",
+        env: [{ name: "A", value: "1" }],
+        volumeMounts: [{ name: "data", mountPath: "/d", readOnly: true }],
+        resources: { requests: { cpu: "1" }, limits: { cpu: "2" } },
+      }],
+      volumes: [{ name: "data", persistentVolumeClaim: { claimName: "d" } }],
+    },
+    status: {
+      phase: "Running",
+      conditions: [{ type: "Ready", status: "True" }],
+      containerStatuses: [{
+        name: "c",
+        image: "x",
+        imageID: "y",
+        ready: true,
+        restartCount: 0,
+      }],
+    },
+  };
+  const before = structuredClone(pod);
+  const out = stripObject("pods", pod);
+  assert.deepEqual(pod, before, "input unchanged");
+  assert.deepEqual(out.spec!.containers, [{
+    name: "c",
+    volumeMounts: [{ name: "data", mountPath: "/d", readOnly: true }],
+    resources: { requests: { cpu: "1" } },
+  }]);
+  assert.deepEqual(out.spec!.volumes, pod.spec!.volumes);
+  assert.equal(out.spec!.nodeName, "n1");
+  assert.deepEqual(out.status, {
+    phase: "Running",
+    conditions: [{ type: "Ready", status: "True" }],
+  });
+  assert.equal(out.metadata!.managedFields, undefined);
+  assert.deepEqual(
+    out.metadata!.ownerReferences,
+    pod.metadata!.ownerReferences,
+  );
+});
