@@ -378,7 +378,7 @@ export class LinstorClient {
         : NO_OBSERVER,
     });
 
-    const seg = encodeURIComponent;
+    const seg = pathSegment;
     const get = <T>(
       path: string,
       shape: "array" | "object",
@@ -400,10 +400,10 @@ export class LinstorClient {
       return { body, options: signal ? { signal } : {} };
     };
 
-    this.controller = {
+    this.controller = rejecting({
       version: (o) => get("/v1/controller/version", "object", o),
-    };
-    this.nodes = {
+    });
+    this.nodes = rejecting({
       list: (o) =>
         get("/v1/nodes", "array", o, {
           nodes: o?.nodes,
@@ -416,8 +416,8 @@ export class LinstorClient {
         mutate("PUT", `/v1/nodes/${seg(node)}`, changes, o),
       delete: (node, o) =>
         mutate("DELETE", `/v1/nodes/${seg(node)}`, undefined, o),
-    };
-    this.storagePools = {
+    });
+    this.storagePools = rejecting({
       list: (node, o) =>
         get(`/v1/nodes/${seg(node)}/storage-pools`, "array", o, {
           storage_pools: o?.storagePools,
@@ -450,8 +450,8 @@ export class LinstorClient {
           undefined,
           o,
         ),
-    };
-    this.resourceGroups = {
+    });
+    this.resourceGroups = rejecting({
       list: (o) =>
         get("/v1/resource-groups", "array", o, {
           resource_groups: o?.resourceGroups,
@@ -466,8 +466,8 @@ export class LinstorClient {
         mutate("DELETE", `/v1/resource-groups/${seg(name)}`, undefined, o),
       spawn: (name, request, o) =>
         mutate("POST", `/v1/resource-groups/${seg(name)}/spawn`, request, o),
-    };
-    this.resourceDefinitions = {
+    });
+    this.resourceDefinitions = rejecting({
       list: (o) =>
         get("/v1/resource-definitions", "array", o, {
           resource_definitions: o?.resourceDefinitions,
@@ -495,11 +495,11 @@ export class LinstorClient {
           request,
           o,
         ),
-    };
+    });
     const vd = (rd: string, nr?: number) =>
       `/v1/resource-definitions/${seg(rd)}/volume-definitions` +
       (nr === undefined ? "" : `/${volumeNumber(nr)}`);
-    this.volumeDefinitions = {
+    this.volumeDefinitions = rejecting({
       list: (rd, o) => get(vd(rd), "array", o),
       get: (rd, nr, o) => get(vd(rd, nr), "object", o),
       create: (rd, definition, o) => mutate("POST", vd(rd), definition, o),
@@ -508,11 +508,11 @@ export class LinstorClient {
         return mutate("PUT", vd(rd, nr), body, options);
       },
       delete: (rd, nr, o) => mutate("DELETE", vd(rd, nr), undefined, o),
-    };
+    });
     const rsc = (rd: string, node?: string) =>
       `/v1/resource-definitions/${seg(rd)}/resources` +
       (node === undefined ? "" : `/${seg(node)}`);
-    this.resources = {
+    this.resources = rejecting({
       view: (o) =>
         get("/v1/view/resources", "array", o, {
           nodes: o?.nodes,
@@ -528,7 +528,7 @@ export class LinstorClient {
         return mutate("PUT", rsc(rd, node), body, options);
       },
       delete: (rd, node, o) => mutate("DELETE", rsc(rd, node), undefined, o),
-    };
+    });
     this.events = {
       drbdPromotion: (o) =>
         this.#events<PromotionEvent>(
@@ -806,6 +806,35 @@ function buildQuery(query: Record<string, QueryValue> | undefined): string {
   }
   const text = params.toString();
   return text === "" ? "" : `?${text}`;
+}
+
+/**
+ * Makes every method of `group` report synchronous argument errors as a
+ * rejected promise, so callers only ever see rejections.
+ */
+function rejecting<T extends object>(group: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, method] of Object.entries(group)) {
+    out[key] = (...args: unknown[]) => {
+      try {
+        return (method as (...a: unknown[]) => unknown)(...args);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+  }
+  return Object.freeze(out) as T;
+}
+
+function pathSegment(name: string): string {
+  if (typeof name !== "string" || name.trim() === "") {
+    throw new TypeError(
+      `Cannot use name ${
+        JSON.stringify(name)
+      }: a LINSTOR name is a non-empty string`,
+    );
+  }
+  return encodeURIComponent(name);
 }
 
 function volumeNumber(nr: number): number {

@@ -362,9 +362,30 @@ Deno.test("LinstorClient rejects bad volume numbers and paging values before sen
     await t.step(name, async () => {
       const { client, seen } = recordingClient();
       using _ = client;
-      await assert.rejects(async () => await call(client), (error: unknown) => {
+      await assert.rejects(call(client), (error: unknown) => {
         assert.ok(error instanceof RangeError);
         assert.match(error.message, message);
+        return true;
+      });
+      assert.equal(seen.length, 0);
+    });
+  }
+});
+
+Deno.test("LinstorClient rejects empty names with a TypeError before sending", async (t) => {
+  const cases: [string, (c: Client) => Promise<unknown>][] = [
+    ["nodes.get", (c) => c.nodes.get("")],
+    ["storagePools.delete", (c) => c.storagePools.delete("n1", " ")],
+    ["resources.delete", (c) => c.resources.delete("", "n1")],
+    ["volumeDefinitions.modify", (c) => c.volumeDefinitions.modify("", 0, {})],
+  ];
+  for (const [name, call] of cases) {
+    await t.step(name, async () => {
+      const { client, seen } = recordingClient();
+      using _ = client;
+      await assert.rejects(call(client), (error: unknown) => {
+        assert.ok(error instanceof TypeError);
+        assert.match(error.message, /^Cannot use name ".*": a LINSTOR name/);
         return true;
       });
       assert.equal(seen.length, 0);
