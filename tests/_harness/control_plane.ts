@@ -268,19 +268,71 @@ function base64(text: string): string {
   return btoa(binary);
 }
 
-async function makeDataDir(): Promise<string> {
+const OWNER_FILE = ".linstor-suite-owner";
+
+/**
+ * Removes temp dirs of earlier harness runs whose owning process is gone (a
+ * `kill -9` of the test runner leaves its etcd data on /dev/shm behind).
+ */
+async function sweepStaleDirs(): Promise<void> {
+  const parents = ["/dev/shm", Deno.env.get("TMPDIR") ?? "/tmp"];
+  for (const parent of parents) {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(parent));
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory || !/^linstor-suite-(cp|etcd)-/.test(entry.name)) {
+        continue;
+      }
+      const dir = join(parent, entry.name);
+      let owner: number;
+      try {
+        owner = Number(await Deno.readTextFile(join(dir, OWNER_FILE)));
+      } catch {
+        continue; // Not ours to judge (or still being created).
+      }
+      try {
+        await Deno.stat(`/proc/${owner}`);
+      } catch {
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
+    }
+  }
+}
+
+/**
+ * A temp dir marked with this process as owner, so a later run may sweep it
+ * once this process is gone. `detached` dirs (cluster up) stay unmarked.
+ */
+async function makeOwnedTempDir(
+  prefix: string,
+  options: { dir?: string; detached?: boolean } = {},
+): Promise<string> {
+  const path = await Deno.makeTempDir(
+    options.dir ? { dir: options.dir, prefix } : { prefix },
+  );
+  if (!options.detached) {
+    await Deno.writeTextFile(join(path, OWNER_FILE), String(Deno.pid));
+  }
+  return path;
+}
+
+async function makeDataDir(detached: boolean): Promise<string> {
   // etcd on tmpfs when there is one: fsync-free and fast.
   try {
     if ((await Deno.stat("/dev/shm")).isDirectory) {
-      return await Deno.makeTempDir({
+      return await makeOwnedTempDir("linstor-suite-etcd-", {
         dir: "/dev/shm",
-        prefix: "linstor-suite-etcd-",
+        detached,
       });
     }
   } catch {
     // Fall through to the default temp dir.
   }
-  return await Deno.makeTempDir({ prefix: "linstor-suite-etcd-" });
+  return await makeOwnedTempDir("linstor-suite-etcd-", { detached });
 }
 
 /** A running control plane. Stop it with `stop()` or `await using`. */
@@ -605,6 +657,13 @@ export class ControlPlane {
   #installCleanupHooks(): void {
     const killAll = () => {
       for (const component of this.#components.values()) component.killNow();
+      for (const dir of this.#removeDirs) {
+        try {
+          Deno.removeSync(dir, { recursive: true });
+        } catch {
+          // Best effort on the way out.
+        }
+      }
     };
     this.#unload = killAll;
     globalThis.addEventListener("unload", killAll);
@@ -686,17 +745,18 @@ export async function startControlPlane(
 ): Promise<ControlPlane> {
   const binaries = options.binaries ?? controlPlaneBinaries();
   const detached = options.detached ?? false;
+  await sweepStaleDirs();
   const removeDirs: string[] = [];
   let workDir = options.workDir;
   if (workDir) {
     await Deno.mkdir(workDir, { recursive: true });
     if (options.removeWorkDir) removeDirs.push(workDir);
   } else {
-    workDir = await Deno.makeTempDir({ prefix: "linstor-suite-cp-" });
+    workDir = await makeOwnedTempDir("linstor-suite-cp-", { detached });
     if (options.removeWorkDir !== false) removeDirs.push(workDir);
   }
   await Deno.mkdir(join(workDir, "logs"), { recursive: true });
-  const dataDir = await makeDataDir();
+  const dataDir = await makeDataDir(detached);
   removeDirs.push(dataDir);
 
   const pki = await generatePki(workDir);
