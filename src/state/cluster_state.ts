@@ -26,6 +26,7 @@ import {
 import { KubeIndex, type KubeSink } from "./kube_index.ts";
 import {
   buildLinstorView,
+  buildLinstorViewCooperatively,
   emptyLinstorView,
   type LinstorData,
   linstorDataChanged,
@@ -209,19 +210,61 @@ export class ClusterState {
 
   /** Records a successful poll of `data` fetched at `observedAt`. */
   applyLinstorData(data: LinstorData, observedAt: number): void {
-    let invalid = 0;
+    const report = this.#invalidReporter();
     const next = buildLinstorView(data, {
       observedAt,
       previous: this.#linstor,
+      onInvalid: report.onInvalid,
+    });
+    report.flush();
+    this.#publishLinstor(next);
+  }
+
+  /**
+   * Same as `applyLinstorData()`, giving the event loop a turn every few
+   * thousand objects (see `buildLinstorViewCooperatively()`). Only one
+   * apply may run at a time (the poller's).
+   */
+  async applyLinstorDataCooperatively(
+    data: LinstorData,
+    observedAt: number,
+    options: {
+      yieldControl: () => Promise<void>;
+      signal?: AbortSignal;
+      sliceSize?: number;
+    },
+  ): Promise<void> {
+    const report = this.#invalidReporter();
+    const next = await buildLinstorViewCooperatively(data, {
+      observedAt,
+      previous: this.#linstor,
+      onInvalid: report.onInvalid,
+      ...options,
+    });
+    report.flush();
+    this.#publishLinstor(next);
+  }
+
+  #invalidReporter(): {
+    onInvalid: (message: string) => void;
+    flush: () => void;
+  } {
+    let invalid = 0;
+    return {
       onInvalid: (message) => {
         if (invalid++ < 10) this.#logger.warn(message);
       },
-    });
-    if (invalid > 10) {
-      this.#logger.warn("{count} invalid LINSTOR objects left out", {
-        count: invalid,
-      });
-    }
+      flush: () => {
+        if (invalid > 10) {
+          this.#logger.warn("{count} invalid LINSTOR objects left out", {
+            count: invalid,
+          });
+        }
+      },
+    };
+  }
+
+  #publishLinstor(next: LinstorView): void {
     const changed = !this.#linstorPolled ||
       linstorDataChanged(this.#linstor, next);
     this.#linstor = next;
@@ -264,6 +307,13 @@ export interface StartClusterStateDeps {
   linstor?: LinstorReader;
   /** Kubernetes; required when `options.kinds` is not empty. */
   kube?: KubeApi;
+  /**
+   * Gives the event loop a turn during a LINSTOR rebuild (e.g.
+   * `() => SYSTEM_CLOCK.sleep(0)`), so request handlers (the extender) are
+   * not blocked for the whole rebuild of a large cluster; without it the
+   * rebuild runs in one go.
+   */
+  yieldControl?: () => Promise<void>;
 }
 
 /** Options of `startClusterState()`. */
@@ -357,6 +407,7 @@ export function startClusterState(
   if (deps.linstor !== undefined) {
     tasks.push(runPoller(state, deps.linstor, {
       clock: deps.clock,
+      yieldControl: deps.yieldControl,
       intervalMs,
       timeoutMs,
       signal: options.signal,
@@ -457,6 +508,7 @@ async function runPoller(
   reader: LinstorReader,
   options: {
     clock: Clock;
+    yieldControl: (() => Promise<void>) | undefined;
     intervalMs: number;
     timeoutMs: number;
     signal: AbortSignal;
@@ -475,7 +527,14 @@ async function runPoller(
         signal,
       });
       const observedAt = clock.now();
-      state.applyLinstorData(data, observedAt);
+      if (options.yieldControl === undefined) {
+        state.applyLinstorData(data, observedAt);
+      } else {
+        await state.applyLinstorDataCooperatively(data, observedAt, {
+          yieldControl: options.yieldControl,
+          signal,
+        });
+      }
       metrics?.polls.inc({ result: "success" });
       metrics?.duration.observe((observedAt - startedAt) / 1000);
       if (failing) logger.info("LINSTOR poll recovered");

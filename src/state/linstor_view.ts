@@ -111,6 +111,34 @@ export function linstorDataChanged(
     previous.replicasByResource !== next.replicasByResource;
 }
 
+/** Options of `buildLinstorViewCooperatively()`. */
+export interface BuildCooperativelyOptions extends BuildLinstorViewOptions {
+  /**
+   * Gives the event loop a turn (e.g. `() => clock.sleep(0)`); called after
+   * every `sliceSize` objects.
+   */
+  yieldControl: () => Promise<void>;
+  /**
+   * Objects processed between two `yieldControl()` calls.
+   * @default {5000}
+   */
+  sliceSize?: number;
+  /** Stops the build between slices (rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+/** Counts processed objects and says when a slice is full. */
+interface Slicer {
+  count: number;
+  readonly size: number;
+}
+
+function sliceFull(slicer: Slicer): boolean {
+  if (++slicer.count < slicer.size) return false;
+  slicer.count = 0;
+  return true;
+}
+
 /**
  * Builds the indexed view of one successful poll.
  *
@@ -122,6 +150,42 @@ export function buildLinstorView(
   data: LinstorData,
   options: BuildLinstorViewOptions,
 ): LinstorView {
+  const steps = buildSteps(data, options, { count: 0, size: Infinity });
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * Same result as `buildLinstorView()`, but gives the event loop a turn every
+ * `sliceSize` objects, so that a process serving requests (the extender)
+ * is not blocked for the whole rebuild of a large cluster.
+ */
+export async function buildLinstorViewCooperatively(
+  data: LinstorData,
+  options: BuildCooperativelyOptions,
+): Promise<LinstorView> {
+  const size = options.sliceSize ?? 5_000;
+  if (!Number.isInteger(size) || size < 1) {
+    throw new RangeError(
+      `Cannot build the LINSTOR view with slice size "${size}": must be a positive integer`,
+    );
+  }
+  const steps = buildSteps(data, options, { count: 0, size });
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const step = steps.next();
+    if (step.done) return step.value;
+    await options.yieldControl();
+  }
+}
+
+function* buildSteps(
+  data: LinstorData,
+  options: BuildLinstorViewOptions,
+  slicer: Slicer,
+): Generator<void, LinstorView> {
   const previous = options.previous;
   const invalid = options.onInvalid ?? (() => {});
   const nodes = buildNodes(data.nodes, previous, invalid);
@@ -129,25 +193,27 @@ export function buildLinstorView(
     ? previous.nodesByHostname
     : indexByHostname(nodes);
   const poolsByNode = buildPools(data.storagePools, previous, invalid);
-  const resourceDefinitions = buildByName(
+  yield;
+  const resourceDefinitions = yield* buildByName(
     data.resourceDefinitions,
     previous?.resourceDefinitions,
-    toResourceDefinition,
-    "resource definition",
-    invalid,
-    sameResourceDefinition,
+    {
+      convert: toResourceDefinition,
+      what: "resource definition",
+      invalid,
+      same: sameResourceDefinition,
+      slicer,
+    },
   );
-  const resourceGroups = buildByName(
+  const resourceGroups = yield* buildByName(
     data.resourceGroups,
     previous?.resourceGroups,
-    toResourceGroup,
-    "resource group",
-    invalid,
+    { convert: toResourceGroup, what: "resource group", invalid, slicer },
   );
-  const { replicasByResource, replicasByNode } = buildReplicas(
+  const { replicasByResource, replicasByNode } = yield* buildReplicas(
     data.resources,
     previous,
-    invalid,
+    { invalid, slicer },
   );
   return Object.freeze({
     observedAt: options.observedAt,
@@ -325,18 +391,23 @@ function buildPools(
   return reuseMap(previous?.poolsByNode, result);
 }
 
-function buildByName<W extends { name?: string }, I>(
+function* buildByName<W extends { name?: string }, I>(
   wire: readonly W[],
   previous: ReadonlyMap<string, I> | undefined,
-  convert: (item: W & { name: string }) => I,
-  what: string,
-  invalid: (message: string) => void,
-  same?: (item: W, info: I) => boolean,
-): ReadonlyMap<string, I> {
+  options: {
+    convert: (item: W & { name: string }) => I;
+    what: string;
+    invalid: (message: string) => void;
+    same?: (item: W, info: I) => boolean;
+    slicer: Slicer;
+  },
+): Generator<void, ReadonlyMap<string, I>> {
+  const { convert, same, slicer } = options;
   const items = new Map<string, I>();
   for (const item of wire) {
+    if (sliceFull(slicer)) yield;
     if (!item.name) {
-      invalid(`Cannot index LINSTOR ${what}: it has no "name"`);
+      options.invalid(`Cannot index LINSTOR ${options.what}: it has no "name"`);
       continue;
     }
     const old = previous?.get(item.name);
@@ -491,18 +562,20 @@ function toReplica(
   });
 }
 
-function buildReplicas(
+function* buildReplicas(
   wire: readonly ResourceWithVolumes[],
   previous: LinstorView | undefined,
-  invalid: (message: string) => void,
-): {
+  options: { invalid: (message: string) => void; slicer: Slicer },
+): Generator<void, {
   replicasByResource: ReadonlyMap<string, readonly Replica[]>;
   replicasByNode: ReadonlyMap<string, readonly Replica[]>;
-} {
+}> {
+  const { invalid, slicer } = options;
   const byResource = new Map<string, Replica[]>();
   const oldByResource = previous?.replicasByResource;
   let reused = 0;
   for (const resource of wire) {
+    if (sliceFull(slicer)) yield;
     const name = resource.name;
     const node = resource.node_name;
     if (!name || !node) {
@@ -540,6 +613,7 @@ function buildReplicas(
   }
   const resourceLists = new Map<string, readonly Replica[]>();
   for (const [name, list] of byResource) {
+    if (sliceFull(slicer)) yield;
     if (list.length > 1) list.sort((a, b) => compareStrings(a.node, b.node));
     resourceLists.set(name, reuseList(oldByResource?.get(name), list));
   }
@@ -553,6 +627,7 @@ function buildReplicas(
   }
   const nodeLists = new Map<string, Replica[]>();
   for (const list of resourceLists.values()) {
+    if (sliceFull(slicer)) yield;
     for (const replica of list) {
       let onNode = nodeLists.get(replica.node);
       if (onNode === undefined) {
@@ -564,6 +639,7 @@ function buildReplicas(
   }
   const nodeResult = new Map<string, readonly Replica[]>();
   for (const [node, list] of nodeLists) {
+    if (sliceFull(slicer)) yield;
     list.sort((a, b) => compareStrings(a.resource, b.resource));
     nodeResult.set(node, reuseList(previous?.replicasByNode.get(node), list));
   }

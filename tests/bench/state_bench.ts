@@ -18,6 +18,7 @@ import { cpuUsage } from "node:process";
 import type { LinstorData } from "../../src/state/mod.ts";
 import {
   buildLinstorView,
+  buildLinstorViewCooperatively,
   ClusterState,
   linstorNodeFor,
   replicasOf,
@@ -133,8 +134,38 @@ function measure(
   };
 }
 
+/** Times the slices of a cooperative rebuild (the event-loop stalls). */
+async function measureSlices(
+  name: string,
+  data: LinstorData,
+  previous: ReturnType<typeof buildLinstorView>,
+): Promise<BenchRow> {
+  const slices: number[] = [];
+  let last = performance.now();
+  await buildLinstorViewCooperatively(data, {
+    observedAt: 3,
+    previous,
+    yieldControl: () => {
+      const now = performance.now();
+      slices.push(now - last);
+      last = now;
+      return Promise.resolve();
+    },
+  });
+  slices.push(performance.now() - last);
+  slices.sort((a, b) => a - b);
+  return {
+    name,
+    runs: slices.length,
+    p50: percentile(slices, 0.5),
+    p99: slices[slices.length - 1]!,
+    cpu: Number.NaN,
+    note: "per slice of 5000 objects; p99 column = longest slice",
+  };
+}
+
 /** Runs every measurement at `size`; returns the rows. */
-export function runStateBench(size: BenchSize): BenchRow[] {
+export async function runStateBench(size: BenchSize): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const base = linstorData(size);
   const json = JSON.stringify(base.resources);
@@ -166,6 +197,14 @@ export function runStateBench(size: BenchSize): BenchRow[] {
     (i) => buildLinstorView(changed[i]!, { observedAt: 2, previous }),
     "disk state of 1% of the volumes",
   ));
+
+  rows.push(
+    await measureSlices(
+      "cooperative resync, 1% changed (event-loop stalls)",
+      linstorData(size, 4),
+      previous,
+    ),
+  );
 
   const clock = new FakeClock();
   const state = new ClusterState({ clock }, {
@@ -263,6 +302,7 @@ export function runStateBench(size: BenchSize): BenchRow[] {
 }
 
 function formatMs(ms: number): string {
+  if (Number.isNaN(ms)) return "-";
   if (ms >= 100) return ms.toFixed(0);
   if (ms >= 1) return ms.toFixed(1);
   if (ms >= 0.001) return ms.toFixed(4);
@@ -290,7 +330,7 @@ if (import.meta.main) {
   const size: BenchSize = quick
     ? { nodes: 500, volumes: 5_000, replicasPerVolume: 2 }
     : { nodes: 5_000, volumes: 50_000, replicasPerVolume: 2 };
-  const rows = runStateBench(size);
+  const rows = await runStateBench(size);
   const heapMb = Deno.memoryUsage().heapUsed / 1024 / 1024;
   const out = `${formatBenchTable(rows)}\n\nheap used after the run: ${
     heapMb.toFixed(0)

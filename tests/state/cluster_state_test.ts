@@ -383,3 +383,34 @@ Deno.test("startClusterState() feeds subscribed kinds from informers", async () 
     await kube.close();
   }
 });
+
+Deno.test("startClusterState() gives the event loop turns during a rebuild when asked", async () => {
+  const clock = new FakeClock();
+  const reader = new FakeLinstorReader();
+  reader.resources = Array.from(
+    { length: 12_000 },
+    (_, i) => resource(`r${i}`, `n${i % 3}`),
+  );
+  let turns = 0;
+  const controller = new AbortController();
+  const running = startClusterState({
+    clock,
+    linstor: reader,
+    yieldControl: () => {
+      turns++;
+      return Promise.resolve();
+    },
+  }, { kinds: [], signal: controller.signal, wakeupDebounceMs: 0 });
+  try {
+    await running.state.wakeups.next(controller.signal);
+    assert.ok(turns >= 4, `only ${turns} turns`);
+    assert.equal(
+      running.state.snapshot().linstor.replicasByResource.size,
+      12_000,
+    );
+    assert.equal(running.state.isSynced(), true);
+  } finally {
+    controller.abort();
+    await running.stopped;
+  }
+});

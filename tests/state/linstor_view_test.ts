@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   buildLinstorView,
+  buildLinstorViewCooperatively,
   classifyReplicaRole,
   type LinstorData,
   linstorDataChanged,
@@ -504,4 +505,62 @@ Deno.test("buildLinstorView() notices every field change of a replica or definit
       );
     });
   }
+});
+
+Deno.test("buildLinstorViewCooperatively() yields every slice and builds the same view", async () => {
+  const input = data({
+    nodes: [linstorNode("n1"), linstorNode("n2")],
+    resources: Array.from(
+      { length: 100 },
+      (_, i) => resource(`r${i}`, i % 2 ? "n1" : "n2"),
+    ),
+    resourceDefinitions: Array.from(
+      { length: 50 },
+      (_, i) => resourceDefinition(`r${i}`),
+    ),
+  });
+  let yields = 0;
+  const view = await buildLinstorViewCooperatively(structuredClone(input), {
+    observedAt: T0,
+    sliceSize: 10,
+    yieldControl: () => {
+      yields++;
+      return Promise.resolve();
+    },
+  });
+  // 50 definitions + 100 resources + 100 per-resource lists + 100 per-node
+  // passes over lists, in slices of 10, plus one turn after nodes and pools.
+  assert.ok(yields >= 30, `only ${yields} yields`);
+  assert.deepEqual(view, buildLinstorView(input, { observedAt: T0 }));
+});
+
+Deno.test("buildLinstorViewCooperatively() stops when its signal aborts", async () => {
+  const controller = new AbortController();
+  const input = data({
+    resources: Array.from({ length: 100 }, (_, i) => resource(`r${i}`, "n1")),
+  });
+  await assert.rejects(
+    buildLinstorViewCooperatively(input, {
+      observedAt: T0,
+      sliceSize: 10,
+      signal: controller.signal,
+      yieldControl: () => {
+        controller.abort(new Error("shutdown"));
+        return Promise.resolve();
+      },
+    }),
+    { message: "shutdown" },
+  );
+  await assert.rejects(
+    buildLinstorViewCooperatively(input, {
+      observedAt: T0,
+      sliceSize: 0,
+      yieldControl: () => Promise.resolve(),
+    }),
+    {
+      name: "RangeError",
+      message:
+        'Cannot build the LINSTOR view with slice size "0": must be a positive integer',
+    },
+  );
 });
