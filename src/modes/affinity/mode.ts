@@ -28,6 +28,7 @@ import {
   executeOperations,
   type ExecuteReport,
   type OperationMetrics,
+  type PassResult,
   runLoop,
   Wakeups,
 } from "../../reconcile/mod.ts";
@@ -86,6 +87,8 @@ export interface AffinityModeOptions {
    * @default {undefined} (probe with a server-side dry-run)
    */
   inPlace?: boolean;
+  /** Called after every loop pass (liveness). */
+  onPass?: (result: PassResult) => void;
   /** Test-only: called after each finished replace step; the CLI exits the process there. */
   afterReplaceStep?: (step: number, pvName: string) => void;
 }
@@ -282,6 +285,7 @@ export function createAffinityMode(
           wakeups,
           debounceMs: 1_000,
           logger,
+          ...(options.onPass ? { onPass: options.onPass } : {}),
         });
       } finally {
         unsubscribe?.();
