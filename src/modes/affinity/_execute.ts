@@ -173,8 +173,14 @@ class Executor {
   ): Promise<void> {
     const live = await this.#getPv(action.pvName, signal);
     if (!this.#current(live, action.uid, action.pvName)) return;
+    if (live!.metadata?.resourceVersion !== action.resourceVersion) {
+      this.#deps.logger.debug(
+        "PV {pv} changed since it was planned; re-planning next pass",
+        { pv: action.pvName },
+      );
+      return;
+    }
     const updated = withAffinity(live!, action.affinity);
-    updated.metadata!.resourceVersion = action.resourceVersion;
     const result = await this.#deps.kube.replacePersistentVolume(updated, {
       signal,
     });
@@ -245,10 +251,19 @@ class Executor {
       { signal },
     );
     if (action.claim) {
-      const pvc = await kube.getPersistentVolumeClaim(action.claim, { signal });
-      if (pvc.metadata?.uid !== action.claim.uid) {
+      const pvc = await kube.getPersistentVolumeClaim(action.claim, { signal })
+        .catch((error) => {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        });
+      if (
+        pvc === undefined || pvc.metadata?.uid !== action.claim.uid ||
+        pvc.metadata?.deletionTimestamp !== undefined
+      ) {
+        // Nothing was touched yet: take the record back and give up.
+        await this.#dropRecord(record, signal);
         throw new Error(
-          `Cannot replace PV "${action.pvName}": claim ${action.claim.namespace}/${action.claim.name} changed UID`,
+          `Cannot replace PV "${action.pvName}": claim ${action.claim.namespace}/${action.claim.name} is gone, replaced or being deleted`,
         );
       }
       await kube.patchPersistentVolumeClaim(action.claim, {

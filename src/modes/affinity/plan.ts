@@ -12,6 +12,7 @@ import {
   ANNOTATION_AFFINITY_RECORD,
   ANNOTATION_AFFINITY_REPLACING,
   ANNOTATION_SKIP_AFFINITY,
+  ANNOTATION_SKIP_RECLAIM,
   CSI_DRIVER_NAME,
   LINSTOR_PROP_AFFINITY_RECORD,
   LINSTOR_PROP_AFFINITY_SKIP,
@@ -168,7 +169,8 @@ export type AffinitySkipReason =
   | "ClaimDeleting"
   | "ReplaceRateLimited"
   | "InvalidRecoveryRecord"
-  | "ForeignRecoveryRecord";
+  | "ForeignRecoveryRecord"
+  | "OrphanedReplaceMarker";
 
 /** A skip decision. */
 export interface AffinitySkip {
@@ -265,6 +267,20 @@ export function planAffinity(
     if (records.invalidFor.has(pvName)) continue;
     handled.add(pvName);
     const live = snapshot.kube.persistentVolumes.get(pvName);
+    if (
+      live === undefined &&
+      !snapshot.linstor.resourceDefinitions.has(found.record.resource)
+    ) {
+      // Never re-create a PV for a LINSTOR volume that no longer exists.
+      skips.push({
+        pvName,
+        reason: "ResourceDefinitionMissing",
+        detail:
+          `recovery record names LINSTOR resource definition "${found.record.resource}", which does not exist; PV not re-created`,
+        event: false,
+      });
+      continue;
+    }
     const action = planRecord(pvName, found, live);
     if (action !== undefined) {
       actions.push(action);
@@ -421,6 +437,15 @@ function planPv(
       "SkipAnnotation",
       `annotation ${ANNOTATION_SKIP_AFFINITY}`,
       false,
+    );
+  }
+  if (metadata.annotations?.[ANNOTATION_AFFINITY_REPLACING] !== undefined) {
+    // Step 2 happened but no record is left: the original reclaim policy is
+    // unknown, so a human decides (remove the annotation, restore the policy).
+    return skip(
+      "OrphanedReplaceMarker",
+      `annotation ${ANNOTATION_AFFINITY_REPLACING} is set but no recovery record exists; restore the reclaim policy and remove the annotation and ${ANNOTATION_SKIP_RECLAIM} by hand`,
+      true,
     );
   }
   const rawHandle = pv.spec!.csi!.volumeHandle;

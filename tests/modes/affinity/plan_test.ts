@@ -394,6 +394,21 @@ Deno.test("planAffinity() never acts on doubt", async (t) => {
       event: true,
     },
     {
+      name: "our replace marker without a recovery record",
+      world: world({
+        pvs: [(() => {
+          const p = boundPv("pvc-1", { affinityNodes: ["a"] });
+          p.metadata!.annotations = {
+            "affinity.linstor-suite.io/replacing": "uid--pvc-1",
+          };
+          p.spec!.persistentVolumeReclaimPolicy = "Retain";
+          return p;
+        })()],
+      }),
+      reason: "OrphanedReplaceMarker",
+      event: true,
+    },
+    {
       name: "invalid policy",
       world: world({
         storageClasses: [
@@ -576,6 +591,27 @@ Deno.test("planAffinity() resumes interrupted replaces from their records", asyn
     assert.ok(action.kind === "ResumeReplacePv");
     assert.deepEqual(action.locations, ["kubernetes"]);
   });
+  await t.step(
+    "PV gone and its LINSTOR volume gone: nothing re-created",
+    () => {
+      const claim = claimFor("ns/claim-pvc-1");
+      claim.metadata!.annotations = {
+        "affinity.linstor-suite.io/recovery": encodeRecord(record(live)),
+      };
+      const got = plan(
+        world({
+          pvs: [],
+          pvcs: [claim],
+          resourceDefinitions: [],
+          resources: [],
+        }),
+      );
+      assert.deepEqual(got.actions, []);
+      assert.deepEqual(got.skips.map((s) => s.reason), [
+        "ResourceDefinitionMissing",
+      ]);
+    },
+  );
   await t.step("another cluster's record is ignored", () => {
     const got = plan(
       withRecordInLinstor(
