@@ -140,6 +140,12 @@ export class ClusterState {
   #wakeScheduled = false;
   /** The change wake-ups; see `StateWakeups`. */
   readonly wakeups: StateWakeups = new StateWakeups();
+  /**
+   * Notified right after every LINSTOR poll attempt, successful or not, even
+   * when nothing changed (for "wait for fresh data" callers; level-triggered
+   * loops use `wakeups`).
+   */
+  readonly polls: StateWakeups = new StateWakeups();
 
   /** An empty model; feed it with `applyLinstor*()` and `sink()`. */
   constructor(deps: ClusterStateDeps, options: ClusterStateOptions) {
@@ -270,12 +276,14 @@ export class ClusterState {
     this.#linstor = next;
     this.#linstorPolled = true;
     if (changed) this.#scheduleWakeup();
+    this.polls.notify();
   }
 
   /** Records a failed poll: keeps the last good data, sets `lastError`. */
   applyLinstorError(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     this.#linstor = Object.freeze({ ...this.#linstor, lastError: message });
+    this.polls.notify();
   }
 
   #afterKube(changed: boolean): void {

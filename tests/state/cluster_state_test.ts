@@ -414,3 +414,26 @@ Deno.test("startClusterState() gives the event loop turns during a rebuild when 
     await running.stopped;
   }
 });
+
+Deno.test("ClusterState polls notifies after every poll attempt, changed or not", () => {
+  const clock = new FakeClock();
+  const state = new ClusterState({ clock }, { kinds: [] });
+  const seen: (string | undefined)[] = [];
+  const unsubscribe = state.polls.subscribe(() =>
+    seen.push(state.snapshot().linstor.lastError ?? "ok")
+  );
+  const data = {
+    nodes: [linstorNode("n1")],
+    storagePools: [],
+    resources: [],
+    resourceDefinitions: [],
+    resourceGroups: [],
+  };
+  state.applyLinstorData(structuredClone(data), clock.now());
+  state.applyLinstorData(structuredClone(data), clock.now());
+  state.applyLinstorError(new Error("down"));
+  unsubscribe();
+  state.applyLinstorData(structuredClone(data), clock.now());
+  assert.deepEqual(seen, ["ok", "ok", "down"]);
+  assert.equal(state.polls.fired, 4);
+});

@@ -41,10 +41,11 @@ Deno.test("startClusterState() polls the simulator over HTTP through LinstorClie
     scenario: parseScenario(SCENARIO, "two_zones.yaml"),
   });
   const controller = new AbortController();
+  const stopServer = new AbortController();
   const server = await serveSimulator(sim, {
     hostname: "127.0.0.1",
     port: 0,
-    signal: controller.signal,
+    signal: AbortSignal.any([controller.signal, stopServer.signal]),
   });
   const client = new LinstorClient({ controllers: [server.url], clock });
   const running = startClusterState(
@@ -115,6 +116,21 @@ Deno.test("startClusterState() polls the simulator over HTTP through LinstorClie
       replicaSummary(snapshot, "pvc-1")[0],
       "a1:diskful:Outdated:in-use",
     );
+
+    // The controller goes away: the next poll fails, the data stays.
+    stopServer.abort();
+    await server.finished;
+    const failed = state.polls.next(controller.signal);
+    await clock.advance(10_000);
+    await failed;
+    const kept = state.snapshot();
+    assert.match(kept.linstor.lastError ?? "", /^Cannot list LINSTOR /);
+    assert.equal(kept.linstor.observedAt, snapshot.linstor.observedAt);
+    assert.equal(
+      kept.linstor.replicasByResource,
+      snapshot.linstor.replicasByResource,
+    );
+    assert.equal(state.isSynced(), true);
   } finally {
     controller.abort();
     await running.stopped;
