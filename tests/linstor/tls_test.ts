@@ -28,13 +28,20 @@ const WRONG = {
 
 interface MtlsServer extends AsyncDisposable {
   port: number;
+  /** Resolves when a gated request has arrived. */
+  held: Promise<void>;
   /** Common names of the client certificates of answered requests. */
   clients: string[];
 }
 
-/** An HTTPS controller on 127.0.0.1 that requires a client cert from `CA`. */
-async function serveMtls(): Promise<MtlsServer> {
+/**
+ * An HTTPS controller on 127.0.0.1 that requires a client cert from `CA`.
+ * Requests to `/v1/nodes` wait for `gate` (when given) before answering.
+ */
+async function serveMtls(gate?: Promise<void>): Promise<MtlsServer> {
   const clients: string[] = [];
+  let arrived!: () => void;
+  const held = new Promise<void>((resolve) => arrived = resolve);
   const server: Server = createServer({
     cert: pem("server.pem"),
     key: pem("server-key.pem"),
@@ -44,6 +51,14 @@ async function serveMtls(): Promise<MtlsServer> {
   }, (request, response) => {
     const peer = (request.socket as TLSSocket).getPeerCertificate();
     clients.push(String(peer.subject?.CN ?? ""));
+    if (gate && request.url === "/v1/nodes") {
+      arrived();
+      gate.then(() => {
+        response.setHeader("Content-Type", "application/json");
+        response.end("[]");
+      });
+      return;
+    }
     response.setHeader("Content-Type", "application/json");
     response.end('{"version":"1.34.0","rest_api_version":"1.28.0"}');
   });
@@ -53,6 +68,7 @@ async function serveMtls(): Promise<MtlsServer> {
   const { port } = server.address() as { port: number };
   return {
     port,
+    held,
     clients,
     async [Symbol.asyncDispose]() {
       server.closeAllConnections();
@@ -177,4 +193,28 @@ Deno.test("LinstorClient re-reads rotated certificate files and keeps the old id
   await clock.advance(LINSTOR_TLS_RELOAD_INTERVAL_MS);
   assert.equal(await works(), true, "a missing file keeps the old pair");
   assert.equal(server.clients.length, 5);
+});
+
+Deno.test("LinstorClient closes a rotated-out HTTPS client only after its request finished", async () => {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => open = resolve);
+  await using server = await serveMtls(gate);
+  const files = new Map([["/c", CLIENT.cert], ["/k", CLIENT.key]]);
+  const clock = new FakeClock();
+  using client = new LinstorClient({
+    controllers: [`https://127.0.0.1:${server.port}`],
+    tls: { caCerts: [CA], ...CLIENT, certFile: "/c", keyFile: "/k" },
+    readFile: (path) => files.get(path) ?? "",
+    clock,
+    timeoutMs: 2 * LINSTOR_TLS_RELOAD_INTERVAL_MS,
+  });
+  const slow = client.nodes.list();
+  await server.held;
+  // Same identity, new PEM text (a re-issued certificate would look alike).
+  files.set("/c", CLIENT.cert + "\n");
+  await clock.advance(LINSTOR_TLS_RELOAD_INTERVAL_MS);
+  assert.equal((await client.controller.version()).version, "1.34.0");
+  open();
+  assert.deepEqual(await slow, []);
+  assert.equal(server.clients.length, 2);
 });
