@@ -264,13 +264,22 @@ Deno.test("LinstorClient rejects a body of the wrong shape or invalid JSON", asy
 Deno.test("LinstorClient fails over when the first controller refuses connections and stays there", async (t) => {
   await using live = serve(() => json([]));
   const dead = `http://127.0.0.1:${refusedPort()}`;
-  using client = new LinstorClient({ controllers: [dead, live.url] });
+  const attempts: string[] = [];
+  using client = new LinstorClient({
+    controllers: [dead, live.url],
+    fetch: (request, init) => {
+      attempts.push(new URL(request.url).origin);
+      return fetch(request, init);
+    },
+  });
   await t.step("GET moves on", async () => {
     assert.deepEqual(await client.nodes.list(), []);
     assert.equal(client.activeController, live.url);
+    assert.deepEqual(attempts, [dead, live.url]);
   });
   await t.step("later calls start at the remembered controller", async () => {
     await client.resourceGroups.list();
+    assert.deepEqual(attempts, [dead, live.url, live.url]);
     assert.equal(live.seen.length, 2);
   });
   await t.step("POST is retried after a refused connection", async () => {
