@@ -229,7 +229,7 @@ export class KubeIndex {
   view(): KubeView {
     if (this.#view === undefined) {
       this.#view = Object.freeze({
-        subscribed: this.#subscribed,
+        subscribed: new Set(this.#subscribed) as ReadonlySet<KubeKind>,
         synced: Object.freeze(new Set(this.#synced)) as ReadonlySet<KubeKind>,
         nodes: this.#objects.nodes.view(),
         pods: this.#objects.pods.view(),

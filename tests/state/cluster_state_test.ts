@@ -347,10 +347,12 @@ Deno.test("startClusterState() feeds subscribed kinds from informers", async () 
   kube.seed("nodes", kubeNode("n1"));
   kube.seed("persistentVolumes", pv("pvc-1", { claim: "ns/data" }));
   const controller = new AbortController();
+  const registry = new Registry();
   const running = startClusterState({ clock, kube }, {
     kinds: ["nodes", "persistentVolumes", "pods"],
     signal: controller.signal,
     wakeupDebounceMs: 0,
+    metrics: registry,
   });
   try {
     const state = running.state;
@@ -374,9 +376,14 @@ Deno.test("startClusterState() feeds subscribed kinds from informers", async () 
       snapshot.kube.podsByClaim.get("ns/data")?.map((p) => p.metadata?.name),
       ["web-0"],
     );
-    // The informer strips managedFields (kube's default transform) and
-    // nothing else the state model reads.
+    // kube's default informer transform keeps what the indexes read.
     assert.equal(snapshot.kube.pods.get("ns/web-0")?.spec?.nodeName, "n1");
+    const text = await registry.metrics();
+    assert.match(text, /linstor_suite_state_kube_objects\{kind="pods"\} 1\n/);
+    assert.match(text, /linstor_suite_state_kube_objects\{kind="nodes"\} 1\n/);
+    assert.doesNotMatch(text, /kind="storageClasses"/);
+    // No LINSTOR reader: the data age is infinite, readiness does not wait.
+    assert.match(text, /linstor_suite_state_linstor_data_age_seconds \+Inf\n/);
   } finally {
     controller.abort();
     await running.stopped;
