@@ -272,7 +272,11 @@ export function parseLinstorConfig(
     .filter((entry) => entry !== "");
   const controllers = entries.length === 0
     ? [parseControllerUrl(LINSTOR_DEFAULT_HOST, { defaultScheme })]
-    : entries.map((entry) => parseControllerUrl(entry, { defaultScheme }));
+    : [
+      ...new Set(
+        entries.map((entry) => parseControllerUrl(entry, { defaultScheme })),
+      ),
+    ];
 
   let auth: LinstorAuth | undefined;
   const username = get(LINSTOR_ENV.username);

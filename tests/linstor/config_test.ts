@@ -76,6 +76,9 @@ Deno.test("parseLinstorConfig() normalizes every LS_CONTROLLERS form", async (t)
     ["list with spaces, in order", {
       LS_CONTROLLERS: " a , linstor+ssl://b:9 ,c:1,",
     }, ["http://a:3370", "https://b:9", "http://c:1"]],
+    ["duplicates (after normalization) are tried once", {
+      LS_CONTROLLERS: "a, linstor://a:3370, http://A, b",
+    }, ["http://a:3370", "http://b:3370"]],
     [
       "bare host + LS_ROOT_CA → https",
       { LS_CONTROLLERS: "x", LS_ROOT_CA: CA },
