@@ -5,7 +5,6 @@
  * @module
  */
 import type { EvalContext } from "./_context.ts";
-import type { PendingVolume } from "./_volumes.ts";
 
 /** Why one volume does not fit on a node. */
 export interface FitFailure {
@@ -21,44 +20,71 @@ export interface FitFailure {
 
 /** Result of fitting a pod's pending volumes on one node. */
 export interface Fit {
-  /** Claim → pool chosen on this node. */
-  readonly assignments: ReadonlyMap<string, string>;
+  /** Pool chosen per volume of `context.pendingBySize` (`undefined`: did not fit). */
+  readonly pools: readonly (string | undefined)[];
+  /** KiB available in that pool after others' reservations, before this pod. */
+  readonly availableKib: readonly number[];
   readonly failures: readonly FitFailure[];
-  /** Pool → KiB still available after reservations (before this pod). */
-  readonly availableKib: ReadonlyMap<string, number>;
-  /** Pool → KiB reserved by others. */
-  readonly reservedKib: ReadonlyMap<string, number>;
 }
+
+const NO_FAILURES: readonly FitFailure[] = Object.freeze([]);
 
 /** Formats KiB as GiB with one decimal. */
 export function gib(kib: number): string {
   return `${(kib / 1048576).toFixed(1)}GiB`;
 }
 
-/** Whether a pending volume's capacity check rejects nodes under the config. */
-export function isHard(context: EvalContext, volume: PendingVolume): boolean {
-  const mode = context.config.capacity.hardFilter;
-  return mode === "always" || (mode === "local-only" && volume.localOnly);
-}
-
 /**
  * Fits the pod's pending volumes on a LINSTOR node: biggest first, each into
- * the candidate pool with the most room left (summing per pool).
+ * the candidate pool with the most room left, summing what this pod already
+ * placed in a pool.
  */
 export function fitOnNode(context: EvalContext, linstorNode: string): Fit {
-  const assignments = new Map<string, string>();
-  const failures: FitFailure[] = [];
-  const availableKib = new Map<string, number>();
-  const reservedKib = new Map<string, number>();
-  const remaining = new Map<string, number>();
-  const unreserved = new Map<string, number>();
-  const volumes = [...context.volumes.pending].sort((a, b) =>
-    b.sizeKib - a.sizeKib || (a.claim < b.claim ? -1 : 1)
-  );
+  const volumes = context.pendingBySize;
+  const pools: (string | undefined)[] = [];
+  const availableKib: number[] = [];
+  let failures: FitFailure[] | undefined;
+  // Pool name → KiB this pod already placed there (only when > 1 volume).
+  let used: Map<string, number> | undefined;
   for (const volume of volumes) {
-    const hard = isHard(context, volume);
-    const pools = context.candidatePools(linstorNode, volume);
-    if (pools.length === 0) {
+    const candidates = context.candidatePools(linstorNode, volume);
+    let best: string | undefined;
+    let bestAvailable = -Infinity;
+    let bestLeft = -Infinity;
+    let bestUnreserved = -Infinity;
+    let bestReserved = 0;
+    let unknown: string[] | undefined;
+    for (const pool of candidates) {
+      const capacity = context.poolCapacityKib(pool);
+      if (capacity === undefined) {
+        (unknown ??= []).push(pool.name);
+        continue;
+      }
+      const reserved = context.reservedKib(linstorNode, pool.name);
+      const mine = used?.get(pool.name) ?? 0;
+      const left = capacity - reserved - mine;
+      if (left > bestLeft) {
+        bestLeft = left;
+        best = pool.name;
+        bestAvailable = capacity - reserved;
+        bestReserved = reserved;
+      }
+      bestUnreserved = Math.max(bestUnreserved, capacity - mine);
+    }
+    if (best !== undefined && bestLeft >= volume.sizeKib) {
+      pools.push(best);
+      availableKib.push(Math.max(0, bestAvailable));
+      if (volumes.length > 1) {
+        used ??= new Map();
+        used.set(best, (used.get(best) ?? 0) + volume.sizeKib);
+      }
+      continue;
+    }
+    pools.push(undefined);
+    availableKib.push(0);
+    failures ??= [];
+    const hard = context.isHard(volume);
+    if (candidates.length === 0) {
       const wanted = volume.pools
         ? `storage pool ${volume.pools.join(" or ")}`
         : "data storage pool";
@@ -72,67 +98,41 @@ export function fitOnNode(context: EvalContext, linstorNode: string): Fit {
         onlyReservations: false,
         noPool: true,
       });
-      continue;
-    }
-    let best: string | undefined;
-    let bestLeft = -Infinity;
-    let bestUnreserved = -Infinity;
-    const unknown: string[] = [];
-    for (const pool of pools) {
-      if (!remaining.has(pool.name)) {
-        const capacity = context.poolCapacityKib(pool);
-        if (capacity === undefined) {
-          unknown.push(pool.name);
-          continue;
-        }
-        const reserved = context.reservedKib(linstorNode, pool.name);
-        availableKib.set(pool.name, Math.max(0, capacity - reserved));
-        reservedKib.set(pool.name, reserved);
-        remaining.set(pool.name, capacity - reserved);
-        unreserved.set(pool.name, capacity);
-      }
-      const left = remaining.get(pool.name) ?? -Infinity;
-      if (left > bestLeft) {
-        bestLeft = left;
-        best = pool.name;
-      }
-      bestUnreserved = Math.max(
-        bestUnreserved,
-        unreserved.get(pool.name) ?? -Infinity,
-      );
-    }
-    if (best !== undefined && bestLeft >= volume.sizeKib) {
-      assignments.set(volume.claim, best);
-      remaining.set(best, bestLeft - volume.sizeKib);
-      unreserved.set(best, (unreserved.get(best) ?? 0) - volume.sizeKib);
-      continue;
-    }
-    if (best === undefined) {
+    } else if (best === undefined) {
       failures.push({
         claim: volume.claim,
         reason: `free capacity of pool ${
-          unknown.join(", ")
+          (unknown ?? []).join(", ")
         } unknown for claim ${volume.claim}`,
         hard,
         onlyReservations: true,
         noPool: false,
       });
-      continue;
+    } else {
+      failures.push({
+        claim: volume.claim,
+        reason:
+          `pool ${best}: claim ${volume.claim} needs ${gib(volume.sizeKib)}, ${
+            gib(Math.max(0, bestLeft))
+          } free` +
+          (bestReserved > 0 ? ` (${gib(bestReserved)} reserved)` : ""),
+        hard,
+        onlyReservations: bestUnreserved >= volume.sizeKib,
+        noPool: false,
+      });
     }
-    const reserved = reservedKib.get(best) ?? 0;
-    failures.push({
-      claim: volume.claim,
-      reason:
-        `pool ${best}: claim ${volume.claim} needs ${gib(volume.sizeKib)}, ${
-          gib(Math.max(0, bestLeft))
-        } free` +
-        (reserved > 0 ? ` (${gib(reserved)} reserved)` : ""),
-      hard,
-      onlyReservations: bestUnreserved >= volume.sizeKib,
-      noPool: false,
-    });
   }
-  return { assignments, failures, availableKib, reservedKib };
+  return { pools, availableKib, failures: failures ?? NO_FAILURES };
+}
+
+/** The pool a claim was fitted into, if it fitted. */
+export function poolOf(
+  context: EvalContext,
+  fit: Fit,
+  claim: string,
+): string | undefined {
+  const i = context.pendingBySize.findIndex((v) => v.claim === claim);
+  return i < 0 ? undefined : fit.pools[i];
 }
 
 /**
@@ -150,13 +150,11 @@ export function capacityToScore(kib: number, divisor: number): number {
 export function capacityScore(context: EvalContext, fit: Fit): number {
   if (fit.failures.length > 0) return 0;
   let min = 10;
-  for (const pool of new Set(fit.assignments.values())) {
+  for (let i = 0; i < fit.pools.length; i++) {
+    const pool = fit.pools[i]!;
     const divisor = context.config.capacity.divisors[pool] ??
       context.config.capacity.defaultDivisor;
-    min = Math.min(
-      min,
-      capacityToScore(fit.availableKib.get(pool) ?? 0, divisor),
-    );
+    min = Math.min(min, capacityToScore(fit.availableKib[i] ?? 0, divisor));
   }
   return min;
 }

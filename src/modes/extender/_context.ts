@@ -1,7 +1,8 @@
 /**
  * Everything one request evaluates against: the snapshot index, the pod's
  * LINSTOR volumes, the reservations view and the config; plus the candidate
- * node type.
+ * node type. Per-volume data is computed once per request (or per snapshot)
+ * so the per-node work is a few map lookups.
  *
  * @module
  */
@@ -18,8 +19,9 @@ import {
   allowsAnywhere,
   type RemoteAccessPolicy,
 } from "./_remote_access.ts";
-import type { ReservationView } from "./_reservations.ts";
+import type { Reservation, ReservationView } from "./_reservations.ts";
 import {
+  type BoundVolume,
   type PendingVolume,
   podKey,
   type PodVolumes,
@@ -50,6 +52,32 @@ export interface ResourcePlacement {
   readonly levelValues: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
+/** A bound volume whose policy restricts where it may be accessed from. */
+export interface AccessCheck {
+  readonly volume: BoundVolume;
+  readonly topologies: readonly Readonly<Record<string, string>>[];
+}
+
+interface ImplicitReservation {
+  readonly claim: string;
+  readonly node: string;
+  readonly pool: string;
+  readonly sizeKib: number;
+}
+
+const IMPLICIT_KEY = "implicit";
+const PLACEMENT_KEY = "placement";
+const ACCESS_KEY = "access";
+
+function memoMap<V>(index: SnapshotIndex, key: string): Map<string, V> {
+  let map = index.memo.get(key) as Map<string, V> | undefined;
+  if (!map) {
+    map = new Map();
+    index.memo.set(key, map);
+  }
+  return map;
+}
+
 /** Request-scoped evaluation context. */
 export class EvalContext {
   readonly index: SnapshotIndex;
@@ -61,6 +89,15 @@ export class EvalContext {
   readonly reservations: ReservationView;
   /** The pod's own claims (their reservations are not counted against it). */
   readonly ownClaims: ReadonlySet<string>;
+  /** Bound then pending volumes. */
+  readonly allVolumes: readonly (BoundVolume | PendingVolume)[];
+  /** Pending volumes, biggest first (the fit order). */
+  readonly pendingBySize: readonly PendingVolume[];
+  /** Whether any pending volume's capacity check rejects nodes. */
+  readonly hasHardCapacity: boolean;
+  #access: readonly AccessCheck[] | undefined;
+  #placements: readonly (ResourcePlacement | undefined)[] | undefined;
+  #implicitCache: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined;
 
   constructor(
     index: SnapshotIndex,
@@ -78,18 +115,29 @@ export class EvalContext {
     this.volumes = resolvePodVolumes(index, pod);
     this.now = options.now;
     this.reservations = options.reservations;
-    this.ownClaims = new Set(
-      [...this.volumes.bound, ...this.volumes.pending].map((v) => v.claim),
+    this.allVolumes = [...this.volumes.bound, ...this.volumes.pending];
+    this.ownClaims = new Set(this.allVolumes.map((v) => v.claim));
+    this.pendingBySize = [...this.volumes.pending].sort((a, b) =>
+      b.sizeKib - a.sizeKib ||
+      (a.claim < b.claim ? -1 : a.claim > b.claim ? 1 : 0)
     );
+    this.hasHardCapacity = this.volumes.pending.some((v) => this.isHard(v));
+  }
+
+  /** Whether a pending volume's capacity check rejects nodes under the config. */
+  isHard(volume: PendingVolume): boolean {
+    const mode = this.config.capacity.hardFilter;
+    return mode === "always" || (mode === "local-only" && volume.localOnly);
   }
 
   /** Builds the candidate list from names and optional Node objects. */
   candidates(names: readonly string[], nodes?: readonly V1Node[]): Candidate[] {
+    if (!nodes) return names.map((name) => this.index.candidate(name));
     const byName = new Map<string, V1Node>();
-    for (const node of nodes ?? []) byName.set(node.metadata?.name ?? "", node);
-    const kubeNodes = this.index.snapshot.kube.nodes;
+    for (const node of nodes) byName.set(node.metadata?.name ?? "", node);
     return names.map((name) => {
-      const kubeNode = byName.get(name) ?? kubeNodes.get(name);
+      const kubeNode = byName.get(name);
+      if (!kubeNode) return this.index.candidate(name);
       return {
         name,
         kubeNode,
@@ -100,10 +148,11 @@ export class EvalContext {
 
   /** Placement of a resource definition's replicas (memoized per snapshot). */
   placement(resource: string): ResourcePlacement | undefined {
-    const key = `placement\u0000${resource}`;
-    if (this.index.memo.has(key)) {
-      return this.index.memo.get(key) as ResourcePlacement | undefined;
-    }
+    const memo = memoMap<ResourcePlacement | undefined>(
+      this.index,
+      PLACEMENT_KEY,
+    );
+    if (memo.has(resource)) return memo.get(resource);
     const replicas = this.index.snapshot.linstor.replicasByResource.get(
       resource,
     );
@@ -128,8 +177,16 @@ export class EvalContext {
       }
       result = { current, syncing, diskless, levelValues };
     }
-    this.index.memo.set(key, result);
+    memo.set(resource, result);
     return result;
+  }
+
+  /** Placements of the bound volumes, aligned with `volumes.bound`. */
+  placements(): readonly (ResourcePlacement | undefined)[] {
+    this.#placements ??= this.volumes.bound.map((v) =>
+      this.placement(v.resource)
+    );
+    return this.#placements;
   }
 
   /**
@@ -141,12 +198,11 @@ export class EvalContext {
     policy: RemoteAccessPolicy,
   ): readonly Readonly<Record<string, string>>[] | undefined {
     if (allowsAnywhere(policy)) return undefined;
-    const key = `access\u0000${resource}\u0000${JSON.stringify(policy)}`;
-    if (this.index.memo.has(key)) {
-      return this.index.memo.get(key) as
-        | Readonly<Record<string, string>>[]
-        | undefined;
-    }
+    const memo = memoMap<
+      readonly Readonly<Record<string, string>>[] | undefined
+    >(this.index, ACCESS_KEY);
+    const key = `${resource}\u0000${JSON.stringify(policy)}`;
+    if (memo.has(key)) return memo.get(key);
     const replicas =
       (this.index.snapshot.linstor.replicasByResource.get(resource) ?? [])
         .filter(isDiskfulDeployed);
@@ -154,14 +210,36 @@ export class EvalContext {
       policy,
       replicas.map((r) => this.index.segmentsOf(r.node)),
     );
-    this.index.memo.set(key, result);
+    memo.set(key, result);
     return result;
   }
 
+  /** The bound volumes whose policy restricts access, with their allowed topologies. */
+  accessChecks(): readonly AccessCheck[] {
+    if (!this.#access) {
+      const checks: AccessCheck[] = [];
+      for (const volume of this.volumes.bound) {
+        if (!volume.policy) continue;
+        const topologies = this.accessTopologies(
+          volume.resource,
+          volume.policy,
+        );
+        if (topologies !== undefined) checks.push({ volume, topologies });
+      }
+      this.#access = checks;
+    }
+    return this.#access;
+  }
+
   /** Pools on a LINSTOR node a pending volume may use (class pools ∩ pool selector). */
-  candidatePools(linstorNode: string, volume: PendingVolume): PoolInfo[] {
+  candidatePools(
+    linstorNode: string,
+    volume: PendingVolume,
+  ): readonly PoolInfo[] {
+    const all = this.index.dataPools(linstorNode);
     const selector = volume.poolSelector?.selector;
-    return this.index.dataPools(linstorNode).filter((p) =>
+    if (volume.pools === undefined && selector === undefined) return all;
+    return all.filter((p) =>
       (volume.pools === undefined || volume.pools.includes(p.name)) &&
       (selector === undefined || matchesSelector(selector, poolLabels(p)))
     );
@@ -169,68 +247,58 @@ export class EvalContext {
 
   /** Capacity a pool can still give a new volume, before reservations (KiB); `undefined` if unknown. */
   poolCapacityKib(pool: PoolInfo): number | undefined {
-    if (pool.freeKib === undefined) return undefined;
-    if (!pool.thin) return pool.freeKib;
-    const ratio = (key: string) => {
-      const v = Number(
-        pool.props[key] ?? pool.props["MaxOversubscriptionRatio"],
-      );
-      return Number.isFinite(v) && v > 0
-        ? v
-        : this.config.capacity.oversubscriptionRatio;
-    };
-    const byFree = pool.freeKib * ratio("MaxFreeCapacityOversubscriptionRatio");
-    if (pool.totalKib === undefined) return byFree;
-    const byTotal =
-      pool.totalKib * ratio("MaxTotalCapacityOversubscriptionRatio") -
-      this.index.virtualKib(pool.node, pool.name);
-    return Math.max(0, Math.min(byFree, byTotal));
+    return this.index.capacityKib(pool);
   }
 
   /** KiB held on a pool by others' reservations: explicit ones plus claims with a selected node. */
   reservedKib(linstorNode: string, pool: string): number {
-    return this.reservations.reservedKib(linstorNode, pool, this.ownClaims) +
-      (this.#implicit().get(linstorNode)?.get(pool) ?? 0);
+    const implicit = this.#implicit();
+    let explicit = 0;
+    for (const r of this.#others()) {
+      if (r.nodes.get(linstorNode) === pool) explicit += r.sizeKib;
+    }
+    return implicit.size === 0
+      ? explicit
+      : explicit + (implicit.get(linstorNode)?.get(pool) ?? 0);
+  }
+
+  #othersCache: readonly Reservation[] | undefined;
+
+  /** Active reservations of other pods' claims. */
+  #others(): readonly Reservation[] {
+    this.#othersCache ??= this.reservations.all().filter((r) =>
+      !this.ownClaims.has(r.claim)
+    );
+    return this.#othersCache;
   }
 
   /** Implicit reservations of claims with `selected-node` set, not yet in LINSTOR and not held explicitly. */
-  #implicitCache: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined;
-
   #implicit(): ReadonlyMap<string, ReadonlyMap<string, number>> {
     if (this.#implicitCache) return this.#implicitCache;
-    const explicit = new Set(this.reservations.all().map((r) => r.claim));
     const all = this.#allImplicit();
     const out = new Map<string, Map<string, number>>();
-    for (const item of all) {
-      if (explicit.has(item.claim) || this.ownClaims.has(item.claim)) continue;
-      let byPool = out.get(item.node);
-      if (!byPool) out.set(item.node, byPool = new Map());
-      byPool.set(item.pool, (byPool.get(item.pool) ?? 0) + item.sizeKib);
+    if (all.length > 0) {
+      const explicit = new Set(this.reservations.all().map((r) => r.claim));
+      for (const item of all) {
+        if (explicit.has(item.claim) || this.ownClaims.has(item.claim)) {
+          continue;
+        }
+        let byPool = out.get(item.node);
+        if (!byPool) out.set(item.node, byPool = new Map());
+        byPool.set(item.pool, (byPool.get(item.pool) ?? 0) + item.sizeKib);
+      }
     }
     this.#implicitCache = out;
     return out;
   }
 
-  #allImplicit(): readonly {
-    claim: string;
-    node: string;
-    pool: string;
-    sizeKib: number;
-  }[] {
-    const key = "implicit";
-    const memo = this.index.memo.get(key) as {
-      claim: string;
-      node: string;
-      pool: string;
-      sizeKib: number;
-    }[] | undefined;
+  /** Every unbound LINSTOR claim with a selected node whose resource LINSTOR does not show yet (per snapshot). */
+  #allImplicit(): readonly ImplicitReservation[] {
+    const memo = this.index.memo.get(IMPLICIT_KEY) as
+      | ImplicitReservation[]
+      | undefined;
     if (memo) return memo;
-    const out: {
-      claim: string;
-      node: string;
-      pool: string;
-      sizeKib: number;
-    }[] = [];
+    const out: ImplicitReservation[] = [];
     const snapshot = this.index.snapshot;
     for (const [claim, pvc] of snapshot.kube.persistentVolumeClaims) {
       const selected = pvc.metadata?.annotations?.[ANNOTATION_SELECTED_NODE];
@@ -239,7 +307,7 @@ export class EvalContext {
         continue;
       }
       const [namespace] = claim.split("/");
-      const fake: V1Pod = {
+      const single: V1Pod = {
         metadata: { namespace: namespace ?? "default", name: "" },
         spec: {
           containers: [],
@@ -249,20 +317,19 @@ export class EvalContext {
           }],
         },
       };
-      const pending = resolvePodVolumes(this.index, fake).pending[0];
+      const pending = resolvePodVolumes(this.index, single).pending[0];
       if (!pending) continue;
       const node = this.index.linstorNodeFor(selected)?.name;
       if (!node) continue;
-      const pools = this.candidatePools(node, pending);
       let best: PoolInfo | undefined;
-      for (const p of pools) {
+      for (const p of this.candidatePools(node, pending)) {
         if (!best || (p.freeKib ?? 0) > (best.freeKib ?? 0)) best = p;
       }
       if (best) {
         out.push({ claim, node, pool: best.name, sizeKib: pending.sizeKib });
       }
     }
-    this.index.memo.set(key, out);
+    this.index.memo.set(IMPLICIT_KEY, out);
     return out;
   }
 }

@@ -50,6 +50,8 @@ export interface EvaluateOptions {
   readonly reservations: ReservationView;
   /** Full Node objects from the request, when sent. */
   readonly nodes?: readonly V1Node[] | undefined;
+  /** Keep per-volume score parts (explain). */
+  readonly detail?: boolean;
 }
 
 /** Outcome of the filter. */
@@ -113,7 +115,10 @@ export function scoreNodes(
     scores.set(
       candidate.name,
       context.volumes.usesLinstor
-        ? scoreNode(context, candidate, memo)
+        ? scoreNode(context, candidate, {
+          memo,
+          detail: options.detail ?? false,
+        })
         : { score: 0, locality: undefined, capacity: undefined, perVolume: {} },
     );
   }

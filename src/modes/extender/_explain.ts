@@ -53,7 +53,11 @@ export function explainPod(
     names?: readonly string[];
   },
 ): Explanation {
-  const index = new SnapshotIndex(snapshot, options.config.propertyNamespace);
+  const index = new SnapshotIndex(
+    snapshot,
+    options.config.propertyNamespace,
+    options.config.capacity.oversubscriptionRatio,
+  );
   const names = options.names ?? [...snapshot.kube.nodes.keys()].sort();
   options.reservations.prune(snapshot, {
     linstorNodeOf: (n) => index.linstorNodeFor(n)?.name,
@@ -65,7 +69,10 @@ export function explainPod(
     reservations: view,
   };
   const filtered = filterNodes(index, { pod, names }, evaluate);
-  const scored = scoreNodes(index, { pod, names }, evaluate);
+  const scored = scoreNodes(index, { pod, names }, {
+    ...evaluate,
+    detail: true,
+  });
   const volumes = filtered.context.volumes;
   const rows = filtered.candidates.map((c): ExplainRow => {
     const verdict = filtered.rejected.get(c.name);

@@ -17,6 +17,7 @@ import {
   staleReason,
 } from "./_core.ts";
 import { IndexCache } from "./_index.ts";
+import { poolOf } from "./_capacity.ts";
 import type { ExtenderMetrics } from "./_metrics.ts";
 import type { Reservations } from "./_reservations.ts";
 import {
@@ -131,7 +132,10 @@ export function createExtenderHandler(
   const { clock, config, reservations, metrics, registry } = options;
   const logger = options.logger ?? getLogger([LOG_CATEGORY, "extender"]);
   const limit = options.maxBodyBytes ?? EXTENDER_MAX_BODY_BYTES;
-  const indexes = new IndexCache(config.propertyNamespace);
+  const indexes = new IndexCache(
+    config.propertyNamespace,
+    config.capacity.oversubscriptionRatio,
+  );
   const routes = new Map<string, Verb>([
     [`${config.prefix}/${config.filterVerb}`, "filter"],
     [`${config.prefix}/${config.prioritizeVerb}`, "prioritize"],
@@ -225,8 +229,11 @@ export function createExtenderHandler(
       const nodes = new Map<string, string>();
       for (const candidate of outcome.candidates) {
         if (!passed.has(candidate.name) || !candidate.linstor) continue;
-        const pool = outcome.memo.fit(outcome.context, candidate.linstor.name)
-          .assignments.get(volume.claim);
+        const pool = poolOf(
+          outcome.context,
+          outcome.memo.fit(outcome.context, candidate.linstor.name),
+          volume.claim,
+        );
         if (pool !== undefined) nodes.set(candidate.linstor.name, pool);
       }
       reservations.reserve(volume.claim, {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { V1Node } from "@kubernetes/client-node";
+import type { Candidate } from "./_context.ts";
 import type {
   LinstorNodeInfo,
   PoolInfo,
@@ -13,6 +14,10 @@ import type {
 } from "../../state/types.ts";
 import {
   LABEL_HOSTNAME,
+  LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO,
+  LINSTOR_PROP_MAX_FREE_OVERSUBSCRIPTION_RATIO,
+  LINSTOR_PROP_MAX_OVERSUBSCRIPTION_RATIO,
+  LINSTOR_PROP_MAX_TOTAL_OVERSUBSCRIPTION_RATIO,
   PROPERTY_NAMESPACE_AUX,
   PROPERTY_NAMESPACE_TOPOLOGY,
   TOPOLOGY_LINBIT_HOSTNAME,
@@ -42,11 +47,20 @@ export class SnapshotIndex {
   #segments = new Map<string, Readonly<Record<string, string>>>();
   #kubeByLinstor: Map<string, V1Node> | undefined;
   #virtualKib: Map<string, Map<string, number>> | undefined;
+  #dataPools = new Map<string, readonly PoolInfo[]>();
+  #capacity = new WeakMap<PoolInfo, number | undefined>();
+  #candidates = new Map<string, Candidate>();
+  #defaultRatio: number;
   /** Cache for other modules (keyed by their own prefix). */
   readonly memo = new Map<string, unknown>();
 
-  constructor(snapshot: Snapshot, propertyNamespace: string) {
+  constructor(
+    snapshot: Snapshot,
+    propertyNamespace: string,
+    defaultRatio = LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO,
+  ) {
     this.snapshot = snapshot;
+    this.#defaultRatio = defaultRatio;
     this.#namespace = propertyNamespace === "auto"
       ? guessNamespace(snapshot)
       : propertyNamespace;
@@ -113,13 +127,70 @@ export class SnapshotIndex {
 
   /** Pools of a LINSTOR node that can hold data (not `DISKLESS`). */
   dataPools(linstorName: string): readonly PoolInfo[] {
-    const pools = this.snapshot.linstor.poolsByNode.get(linstorName);
-    if (!pools) return [];
-    const out: PoolInfo[] = [];
-    for (const pool of pools.values()) {
-      if (pool.providerKind !== "DISKLESS") out.push(pool);
+    let out = this.#dataPools.get(linstorName);
+    if (!out) {
+      const pools = this.snapshot.linstor.poolsByNode.get(linstorName);
+      const list: PoolInfo[] = [];
+      for (const pool of pools?.values() ?? []) {
+        if (pool.providerKind !== "DISKLESS") list.push(pool);
+      }
+      out = list;
+      this.#dataPools.set(linstorName, out);
     }
     return out;
+  }
+
+  /**
+   * Capacity a pool can give a new volume before reservations (KiB), or
+   * `undefined` when LINSTOR does not know its free space. Thin pools follow
+   * LINSTOR's over-subscription rule:
+   * `min(free × MaxFreeCapacityOversubscriptionRatio,
+   * total × MaxTotalCapacityOversubscriptionRatio − Σ virtual sizes)`, each
+   * ratio falling back to `MaxOversubscriptionRatio`, then `defaultRatio`.
+   */
+  capacityKib(pool: PoolInfo): number | undefined {
+    if (this.#capacity.has(pool)) return this.#capacity.get(pool);
+    let result: number | undefined;
+    if (pool.freeKib === undefined) {
+      result = undefined;
+    } else if (!pool.thin) {
+      result = pool.freeKib;
+    } else {
+      const ratio = (key: string) => {
+        const v = Number(
+          pool.props[key] ??
+            pool.props[LINSTOR_PROP_MAX_OVERSUBSCRIPTION_RATIO],
+        );
+        return Number.isFinite(v) && v > 0 ? v : this.#defaultRatio;
+      };
+      const byFree = pool.freeKib *
+        ratio(LINSTOR_PROP_MAX_FREE_OVERSUBSCRIPTION_RATIO);
+      result = pool.totalKib === undefined ? byFree : Math.max(
+        0,
+        Math.min(
+          byFree,
+          pool.totalKib * ratio(LINSTOR_PROP_MAX_TOTAL_OVERSUBSCRIPTION_RATIO) -
+            this.virtualKib(pool.node, pool.name),
+        ),
+      );
+    }
+    this.#capacity.set(pool, result);
+    return result;
+  }
+
+  /** The candidate record of a Kubernetes node name (shared across requests on this snapshot). */
+  candidate(name: string): Candidate {
+    let candidate = this.#candidates.get(name);
+    if (!candidate) {
+      const kubeNode = this.snapshot.kube.nodes.get(name);
+      candidate = {
+        name,
+        kubeNode,
+        linstor: this.linstorNodeFor(name, kubeNode),
+      };
+      this.#candidates.set(name, candidate);
+    }
+    return candidate;
   }
 
   /** Sum of the virtual (usable) sizes of the volumes placed in a pool, in KiB. */
@@ -162,16 +233,21 @@ function guessNamespace(snapshot: Snapshot): string {
 export class IndexCache {
   #cache = new WeakMap<Snapshot, SnapshotIndex>();
   #namespace: string;
+  #ratio: number;
 
-  constructor(propertyNamespace: string) {
+  constructor(
+    propertyNamespace: string,
+    defaultRatio = LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO,
+  ) {
     this.#namespace = propertyNamespace;
+    this.#ratio = defaultRatio;
   }
 
   /** The index of `snapshot`, built on first use. */
   of(snapshot: Snapshot): SnapshotIndex {
     let index = this.#cache.get(snapshot);
     if (!index) {
-      index = new SnapshotIndex(snapshot, this.#namespace);
+      index = new SnapshotIndex(snapshot, this.#namespace, this.#ratio);
       this.#cache.set(snapshot, index);
     }
     return index;

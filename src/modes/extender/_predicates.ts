@@ -79,20 +79,21 @@ export function accessPredicate(
   context: EvalContext,
   node: Candidate,
 ): Verdict | undefined {
-  for (const volume of context.volumes.bound) {
-    if (!volume.policy) continue;
-    const topologies = context.accessTopologies(volume.resource, volume.policy);
-    if (topologies === undefined) continue;
-    const segments = node.linstor
-      ? context.index.segmentsOf(node.linstor.name)
-      : undefined;
+  const checks = context.accessChecks();
+  if (checks.length === 0) return undefined;
+  const segments = node.linstor
+    ? context.index.segmentsOf(node.linstor.name)
+    : undefined;
+  for (const { volume, topologies } of checks) {
     if (segments && inTopologies(topologies, segments)) continue;
     const placement = context.placement(volume.resource);
     const where =
       placement && placement.current.size + placement.syncing.size > 0
         ? [...placement.current, ...placement.syncing].sort().join(", ")
         : "none";
-    const rule = volume.policy.map((keys) => keys.join("+")).join(" or ");
+    const rule = (volume.policy ?? []).map((keys) => keys.join("+")).join(
+      " or ",
+    );
     return {
       predicate: "access",
       reason:
@@ -110,7 +111,7 @@ export function selectorsPredicate(
   node: Candidate,
 ): Verdict | undefined {
   const labels = node.kubeNode?.metadata?.labels ?? {};
-  for (const volume of [...context.volumes.bound, ...context.volumes.pending]) {
+  for (const volume of context.allVolumes) {
     const spec = volume.nodeSelector;
     if (!spec) continue;
     if (spec.error !== undefined) {
@@ -160,12 +161,7 @@ export function capacityPredicate(
   node: Candidate,
   memo: NodeMemo,
 ): Verdict | undefined {
-  if (context.volumes.pending.length === 0) return undefined;
-  const hardVolumes = context.volumes.pending.some((v) =>
-    context.config.capacity.hardFilter === "always" ||
-    (context.config.capacity.hardFilter === "local-only" && v.localOnly)
-  );
-  if (!hardVolumes) return undefined;
+  if (!context.hasHardCapacity) return undefined;
   if (!node.linstor) {
     return {
       predicate: "capacity",
@@ -173,9 +169,9 @@ export function capacityPredicate(
       unresolvable: true,
     };
   }
-  const failure = memo.fit(context, node.linstor.name).failures.find((f) =>
-    f.hard
-  );
+  const failures = memo.fit(context, node.linstor.name).failures;
+  if (failures.length === 0) return undefined;
+  const failure = failures.find((f) => f.hard);
   if (!failure) return undefined;
   return {
     predicate: "capacity",

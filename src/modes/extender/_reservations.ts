@@ -105,10 +105,17 @@ export class Reservations {
   narrow(claim: string, nodes: ReadonlySet<string>, final = false): void {
     const existing = this.#byClaim.get(claim);
     if (!existing || existing.narrowed) return;
+    let removes = false;
+    for (const node of existing.nodes.keys()) {
+      if (!nodes.has(node)) {
+        removes = true;
+        break;
+      }
+    }
+    if (!removes && !final) return;
     const kept = new Map(
       [...existing.nodes].filter(([node]) => nodes.has(node)),
     );
-    if (kept.size === existing.nodes.size && !final) return;
     if (kept.size === 0) {
       this.release(claim);
       return;
@@ -189,30 +196,19 @@ export class Reservations {
     }
     const active = [...this.#byClaim.values()].filter((r) => r.expiresAt > now)
       .sort((a, b) => a.claim < b.claim ? -1 : a.claim > b.claim ? 1 : 0);
-    const byNode = new Map<string, Reservation[]>();
-    const totals = new Map<string, number>();
-    for (const r of active) {
-      for (const [node, pool] of r.nodes) {
-        let list = byNode.get(node);
-        if (!list) byNode.set(node, list = []);
-        list.push(r);
-        const key = `${node}\u0000${pool}`;
-        totals.set(key, (totals.get(key) ?? 0) + r.sizeKib);
-      }
-    }
+    // Few reservations are active at a time (pods scheduled within one TTL),
+    // so a scan per lookup beats building per-node indexes on every change.
     const view: ReservationView = {
       reservedKib(node, pool, exclude) {
-        let total = totals.get(`${node}\u0000${pool}`) ?? 0;
-        if (exclude && exclude.size > 0 && total > 0) {
-          for (const r of byNode.get(node) ?? []) {
-            if (exclude.has(r.claim) && r.nodes.get(node) === pool) {
-              total -= r.sizeKib;
-            }
+        let total = 0;
+        for (const r of active) {
+          if (r.nodes.get(node) === pool && !exclude?.has(r.claim)) {
+            total += r.sizeKib;
           }
         }
         return total;
       },
-      onNode: (node) => byNode.get(node) ?? [],
+      onNode: (node) => active.filter((r) => r.nodes.has(node)),
       all: () => active,
     };
     this.#view = { at: now, version: this.#version, view };

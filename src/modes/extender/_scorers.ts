@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Candidate, EvalContext } from "./_context.ts";
+import type { Candidate, EvalContext, ResourcePlacement } from "./_context.ts";
 import { capacityScore } from "./_capacity.ts";
 import type { NodeMemo } from "./_predicates.ts";
 import { EXTENDER_MAX_SCORE, EXTENDER_MIN_SCORE } from "../../constants.ts";
@@ -21,6 +21,11 @@ export interface ScoreParts {
   readonly perVolume: Readonly<Record<string, number>>;
 }
 
+const NO_PARTS: Record<string, number> = Object.freeze({}) as Record<
+  string,
+  number
+>;
+
 /**
  * Locality of one bound volume on a node: 10 for a diskful current replica,
  * `syncingScore` for a diskful one still syncing, the first matching topology
@@ -30,9 +35,8 @@ export interface ScoreParts {
 export function volumeLocality(
   context: EvalContext,
   node: Candidate,
-  resource: string,
+  placement: ResourcePlacement | undefined,
 ): number | undefined {
-  const placement = context.placement(resource);
   if (!placement) return undefined;
   const linstorName = node.linstor?.name;
   if (linstorName !== undefined) {
@@ -61,15 +65,18 @@ export function volumeLocality(
 export function scoreNode(
   context: EvalContext,
   node: Candidate,
-  memo: NodeMemo,
+  options: { memo: NodeMemo; detail?: boolean },
 ): ScoreParts {
-  const perVolume: Record<string, number> = {};
+  const { memo, detail = false } = options;
+  const perVolume: Record<string, number> = detail ? {} : NO_PARTS;
   let localitySum = 0;
   let localityCount = 0;
-  for (const volume of context.volumes.bound) {
-    const score = volumeLocality(context, node, volume.resource);
+  const bound = context.volumes.bound;
+  const placements = context.placements();
+  for (let i = 0; i < bound.length; i++) {
+    const score = volumeLocality(context, node, placements[i]);
     if (score === undefined) continue;
-    perVolume[volume.claim] = score;
+    if (detail) perVolume[bound[i]!.claim] = score;
     localitySum += score;
     localityCount++;
   }
