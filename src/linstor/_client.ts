@@ -321,10 +321,13 @@ export class LinstorClient {
     const tls = options.tls;
     const defaultScheme = tls ? "https" : "http";
     const given = options.controllers ?? [];
-    const controllers = (given.length === 0 ? [LINSTOR_DEFAULT_HOST] : given)
-      .map((entry) =>
-        parseControllerUrl(entry, { defaultScheme, name: "controllers" })
-      );
+    const controllers = [
+      ...new Set(
+        (given.length === 0 ? [LINSTOR_DEFAULT_HOST] : given).map((entry) =>
+          parseControllerUrl(entry, { defaultScheme, name: "controllers" })
+        ),
+      ),
+    ];
     const timeoutMs = options.timeoutMs ?? LINSTOR_DEFAULT_TIMEOUT_MS;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       throw new RangeError(
