@@ -207,10 +207,32 @@ export class ClusterState {
   /** The sink the informer of `kind` feeds (`kind` must be subscribed). */
   sink<K extends KubeKind>(kind: K): KubeSink<KubeObjectOf<K>> {
     this.#kube.sink(kind); // validates that `kind` is subscribed
+    // An object the index cannot take (no name) is logged and skipped: an
+    // informer must never die on one bad object.
+    const guard = (apply: () => boolean) => {
+      try {
+        this.#afterKube(apply());
+      } catch (error) {
+        this.#logger.warn("Skipped a Kubernetes {kind} object: {error}", {
+          kind,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    };
     return {
-      replace: (items) => this.#afterKube(this.#kube.replace(kind, items)),
-      upsert: (item) => this.#afterKube(this.#kube.upsert(kind, item)),
-      remove: (item) => this.#afterKube(this.#kube.remove(kind, item)),
+      replace: (items) =>
+        guard(() => {
+          const valid = items.filter((item) => item.metadata?.name);
+          if (valid.length !== items.length) {
+            this.#logger.warn(
+              "Skipped {count} Kubernetes {kind} objects without a name",
+              { count: items.length - valid.length, kind },
+            );
+          }
+          return this.#kube.replace(kind, valid);
+        }),
+      upsert: (item) => guard(() => this.#kube.upsert(kind, item)),
+      remove: (item) => guard(() => this.#kube.remove(kind, item)),
     };
   }
 

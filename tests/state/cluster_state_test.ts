@@ -444,3 +444,17 @@ Deno.test("ClusterState polls notifies after every poll attempt, changed or not"
   assert.deepEqual(seen, ["ok", "ok", "down"]);
   assert.equal(state.polls.fired, 4);
 });
+
+Deno.test("ClusterState sinks skip objects without a name instead of throwing", () => {
+  const state = new ClusterState({ clock: new FakeClock() }, {
+    kinds: ["pods"],
+  });
+  const sink = state.sink("pods");
+  sink.replace([pod("ns", "a"), { metadata: { namespace: "ns" } }]);
+  sink.upsert({ metadata: {} });
+  sink.remove({});
+  const snapshot = state.snapshot();
+  assert.deepEqual([...snapshot.kube.pods.keys()], ["ns/a"]);
+  assert.equal(state.isSynced(), false); // LINSTOR still missing
+  assert.deepEqual([...snapshot.kube.synced], ["pods"]);
+});
