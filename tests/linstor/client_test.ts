@@ -32,7 +32,7 @@ function assertApiError(
   return true;
 }
 
-Deno.test("LinstorClient sends Accept, the user agent and decodes the body", async () => {
+Deno.test("`LinstorClient` sends Accept, the user agent and decodes the body", async () => {
   await using server = serve(() =>
     json({ version: "1.34.0", rest_api_version: "1.28.0", extra_field: 1 })
   );
@@ -51,7 +51,7 @@ Deno.test("LinstorClient sends Accept, the user agent and decodes the body", asy
   assert.equal(server.seen[0]?.headers.get("authorization"), null);
 });
 
-Deno.test("LinstorClient encodes list filters as repeated query keys", async () => {
+Deno.test("`LinstorClient` encodes list filters as repeated query keys", async () => {
   await using server = serve(() => json([]));
   using client = new LinstorClient({ controllers: [server.url] });
   await client.nodes.list({
@@ -73,7 +73,7 @@ Deno.test("LinstorClient encodes list filters as repeated query keys", async () 
   assert.equal(params[2]?.get("with_volume_definitions"), "true");
 });
 
-Deno.test("LinstorClient sends basic auth and bearer headers", async (t) => {
+Deno.test("`LinstorClient` sends basic auth and bearer headers", async (t) => {
   await using server = serve(() => json([]));
   const cases = [
     {
@@ -101,7 +101,7 @@ Deno.test("LinstorClient sends basic auth and bearer headers", async (t) => {
   }
 });
 
-Deno.test("LinstorClient reports a 3xx as a configuration error naming the Location", async () => {
+Deno.test("`LinstorClient` reports a 3xx as a configuration error naming the Location", async () => {
   await using server = serve(() =>
     new Response(null, {
       status: 302,
@@ -122,7 +122,7 @@ Deno.test("LinstorClient reports a 3xx as a configuration error naming the Locat
   assert.equal(server.seen.length, 1);
 });
 
-Deno.test("LinstorClient fails a 2xx mutation that carries an error ApiCallRc", async () => {
+Deno.test("`LinstorClient` fails a 2xx mutation that carries an error ApiCallRc", async () => {
   await using server = serve(() =>
     apiCallRcResponse(201, [
       { ret_code: CREATED_RSC_DFN, message: "created" },
@@ -149,7 +149,7 @@ Deno.test("LinstorClient fails a 2xx mutation that carries an error ApiCallRc", 
   );
 });
 
-Deno.test("LinstorClient returns warnings of a successful mutation", async () => {
+Deno.test("`LinstorClient` returns warnings of a successful mutation", async () => {
   await using server = serve(() =>
     apiCallRcResponse(201, [
       { ret_code: CREATED_RSC_DFN, message: "created" },
@@ -170,7 +170,7 @@ Deno.test("LinstorClient returns warnings of a successful mutation", async () =>
   assert.equal(server.seen[0]?.headers.get("content-type"), "application/json");
 });
 
-Deno.test("LinstorClient maps 404 to isNotFound and exists codes to isAlreadyExists", async (t) => {
+Deno.test("`LinstorClient` maps 404 to isNotFound and exists codes to isAlreadyExists", async (t) => {
   const cases = [
     {
       name: "404 with an ApiCallRc",
@@ -232,7 +232,7 @@ Deno.test("LinstorClient maps 404 to isNotFound and exists codes to isAlreadyExi
   assert.equal(isAlreadyExists(undefined), false);
 });
 
-Deno.test("LinstorClient rejects a body of the wrong shape or invalid JSON", async (t) => {
+Deno.test("`LinstorClient` rejects a body of the wrong shape or invalid JSON", async (t) => {
   const cases: [string, () => Response, RegExp][] = [
     [
       "object instead of list",
@@ -261,7 +261,7 @@ Deno.test("LinstorClient rejects a body of the wrong shape or invalid JSON", asy
   }
 });
 
-Deno.test("LinstorClient fails over when the first controller refuses connections and stays there", async (t) => {
+Deno.test("`LinstorClient` fails over when the first controller refuses connections and stays there", async (t) => {
   await using live = serve(() => json([]));
   const dead = `http://127.0.0.1:${refusedPort()}`;
   const attempts: string[] = [];
@@ -293,7 +293,7 @@ Deno.test("LinstorClient fails over when the first controller refuses connection
   });
 });
 
-Deno.test("LinstorClient abandons a hung controller at the timeout and fails over", async () => {
+Deno.test("`LinstorClient` abandons a hung controller at the timeout and fails over", async () => {
   await using hung = serveHanging();
   await using live = serve(() => json({ version: "1.34.0" }));
   const clock = new FakeClock();
@@ -312,7 +312,7 @@ Deno.test("LinstorClient abandons a hung controller at the timeout and fails ove
   assert.equal(live.seen.length, 1);
 });
 
-Deno.test("LinstorClient does not retry a POST that may have reached a hung controller", async () => {
+Deno.test("`LinstorClient` does not retry a POST that may have reached a hung controller", async () => {
   await using hung = serveHanging();
   await using live = serve(() => apiCallRcResponse(201, []));
   const clock = new FakeClock();
@@ -341,7 +341,7 @@ Deno.test("LinstorClient does not retry a POST that may have reached a hung cont
   assert.equal(client.activeController, hung.url);
 });
 
-Deno.test("LinstorClient times out with a real clock when the only controller hangs", async () => {
+Deno.test("`LinstorClient` times out with a real clock when the only controller hangs", async () => {
   await using hung = serveHanging();
   using client = new LinstorClient({ controllers: [hung.url], timeoutMs: 50 });
   await assert.rejects(
@@ -354,7 +354,7 @@ Deno.test("LinstorClient times out with a real clock when the only controller ha
   );
 });
 
-Deno.test("LinstorClient reports a connection error when no controller answers", async () => {
+Deno.test("`LinstorClient` reports a connection error when no controller answers", async () => {
   const a = `http://127.0.0.1:${refusedPort()}`;
   const b = `http://127.0.0.1:${refusedPort()}`;
   using client = new LinstorClient({ controllers: [a, b] });
@@ -371,7 +371,7 @@ Deno.test("LinstorClient reports a connection error when no controller answers",
   );
 });
 
-Deno.test("LinstorClient rejects with the caller's reason on cancellation and does not fail over", async () => {
+Deno.test("`LinstorClient` rejects with the caller's reason on cancellation and does not fail over", async () => {
   await using hung = serveHanging();
   await using live = serve(() => json([]));
   using client = new LinstorClient({
@@ -391,7 +391,7 @@ Deno.test("LinstorClient rejects with the caller's reason on cancellation and do
   );
 });
 
-Deno.test("LinstorClient close() aborts calls in flight and refuses new ones", async () => {
+Deno.test("`LinstorClient` close() aborts calls in flight and refuses new ones", async () => {
   await using hung = serveHanging();
   const client = new LinstorClient({
     controllers: [hung.url],
@@ -410,7 +410,7 @@ Deno.test("LinstorClient close() aborts calls in flight and refuses new ones", a
   await assert.rejects(client.nodes.list(), /client is closed/);
 });
 
-Deno.test("LinstorClient rate limit delays requests beyond the burst", async () => {
+Deno.test("`LinstorClient` rate limit delays requests beyond the burst", async () => {
   await using server = serve(() => json([]));
   const clock = new FakeClock();
   using client = new LinstorClient({
@@ -434,7 +434,7 @@ Deno.test("LinstorClient rate limit delays requests beyond the burst", async () 
   assert.equal(server.seen.length, 3);
 });
 
-Deno.test("LinstorClient constructor rejects bad options", async (t) => {
+Deno.test("`LinstorClient` constructor rejects bad options", async (t) => {
   const cases: [string, () => unknown, RegExp][] = [
     [
       "bad controller",
@@ -472,7 +472,7 @@ Deno.test("LinstorClient constructor rejects bad options", async (t) => {
   }
 });
 
-Deno.test("LinstorClient defaults to localhost and the scheme its TLS options imply", () => {
+Deno.test("`LinstorClient` defaults to localhost and the scheme its TLS options imply", () => {
   using plain = new LinstorClient();
   assert.equal(plain.activeController, "http://localhost:3370");
   using tls = new LinstorClient({ tls: {} });

@@ -38,7 +38,7 @@ function parse(env: Record<string, string>): LinstorClientOptions {
   return parseLinstorConfig(env, { readFile: FILES });
 }
 
-Deno.test("parseLinstorConfig() normalizes every LS_CONTROLLERS form", async (t) => {
+Deno.test("`parseLinstorConfig()` normalizes every LS_CONTROLLERS form", async (t) => {
   const cases: [string, Record<string, string>, string[]][] = [
     ["unset → localhost", {}, ["http://localhost:3370"]],
     ["empty → localhost", { LS_CONTROLLERS: "" }, ["http://localhost:3370"]],
@@ -109,7 +109,7 @@ Deno.test("parseLinstorConfig() normalizes every LS_CONTROLLERS form", async (t)
   }
 });
 
-Deno.test("parseLinstorConfig() rejects bad LS_CONTROLLERS entries naming the variable", async (t) => {
+Deno.test("`parseLinstorConfig()` rejects bad LS_CONTROLLERS entries naming the variable", async (t) => {
   const cases: [string, string, RegExp][] = [
     ["unknown scheme", "ftp://x", /unsupported scheme "ftp"/],
     ["path", "http://x:3370/api", /path/],
@@ -140,7 +140,7 @@ Deno.test("parseLinstorConfig() rejects bad LS_CONTROLLERS entries naming the va
   }
 });
 
-Deno.test("parseLinstorConfig() reads TLS material from PEM variables and _FILE paths", async (t) => {
+Deno.test("`parseLinstorConfig()` reads TLS material from PEM variables and _FILE paths", async (t) => {
   const cases: [string, Record<string, string>, LinstorClientOptions["tls"]][] =
     [
       ["no TLS variable", {}, undefined],
@@ -182,7 +182,7 @@ Deno.test("parseLinstorConfig() reads TLS material from PEM variables and _FILE 
   }
 });
 
-Deno.test("parseLinstorConfig() rejects invalid TLS combinations naming the variable", async (t) => {
+Deno.test("`parseLinstorConfig()` rejects invalid TLS combinations naming the variable", async (t) => {
   const cases: [string, Record<string, string>, RegExp][] = [
     [
       "certificate without key",
@@ -240,7 +240,7 @@ Deno.test("parseLinstorConfig() rejects invalid TLS combinations naming the vari
   }
 });
 
-Deno.test("parseLinstorConfig() reads basic and bearer credentials", async (t) => {
+Deno.test("`parseLinstorConfig()` reads basic and bearer credentials", async (t) => {
   const cases: [
     string,
     Record<string, string>,
@@ -275,7 +275,7 @@ Deno.test("parseLinstorConfig() reads basic and bearer credentials", async (t) =
   }
 });
 
-Deno.test("parseLinstorConfig() rejects bad credentials naming the variable", async (t) => {
+Deno.test("`parseLinstorConfig()` rejects bad credentials naming the variable", async (t) => {
   const cases: [string, Record<string, string>, RegExp][] = [
     [
       "password without user",
@@ -316,7 +316,7 @@ Deno.test("parseLinstorConfig() rejects bad credentials naming the variable", as
   }
 });
 
-Deno.test("parseLinstorConfig() passes readFile through only when certificate files can rotate", () => {
+Deno.test("`parseLinstorConfig()` passes readFile through only when certificate files can rotate", () => {
   assert.equal(
     parse({ LS_ROOT_CA_FILE: "/etc/linstor/ca.pem" }).readFile,
     undefined,
@@ -330,7 +330,7 @@ Deno.test("parseLinstorConfig() passes readFile through only when certificate fi
   );
 });
 
-Deno.test("parseControllerUrl() uses the given setting name and default scheme", () => {
+Deno.test("`parseControllerUrl()` uses the given setting name and default scheme", () => {
   assert.equal(
     parseControllerUrl("ctrl", { defaultScheme: "https" }),
     "https://ctrl:3371",

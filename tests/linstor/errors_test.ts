@@ -25,7 +25,7 @@ function apiError(
   });
 }
 
-Deno.test("isNotFound(), isAlreadyExists() and isConnectionError() classify LinstorApiErrors", async (t) => {
+Deno.test("`isNotFound()`, `isAlreadyExists()` and `isConnectionError()` classify LinstorApiErrors", async (t) => {
   const cases: [string, unknown, boolean, boolean, boolean][] = [
     ["404 without entries", apiError(404, []), true, false, false],
     [
@@ -84,7 +84,7 @@ Deno.test("isNotFound(), isAlreadyExists() and isConnectionError() classify Lins
   }
 });
 
-Deno.test("LinstorApiError carries its fields, a frozen entry list and the cause", () => {
+Deno.test("`LinstorApiError` carries its fields, a frozen entry list and the cause", () => {
   const cause = new TypeError("fetch failed");
   const error = new LinstorApiError('Cannot PUT "/v1/nodes/n": refused', {
     method: "PUT",

@@ -46,7 +46,7 @@ function streamingFetch(
 const EVENT =
   'event: may-promote-change\ndata: {"resource_name":"r","node_name":"n","may_promote":true,"new_field":1}\n\n';
 
-Deno.test("events.drbdPromotion() asks for a replay by default and yields typed events", async (t) => {
+Deno.test("`events.drbdPromotion()` asks for a replay by default and yields typed events", async (t) => {
   const cases = [
     { name: "default", options: {}, lastEventId: "current" },
     { name: "no replay", options: { replayCurrent: false }, lastEventId: null },
@@ -79,7 +79,7 @@ Deno.test("events.drbdPromotion() asks for a replay by default and yields typed 
   }
 });
 
-Deno.test("events.drbdPromotion() throws the stream's error event with its exact ApiCallRc", async () => {
+Deno.test("`events.drbdPromotion()` throws the stream's error event with its exact ApiCallRc", async () => {
   await using server = serve(() =>
     new Response(
       'event: error\ndata: {"ret_code":-4611686018427387493,"message":"Access denied"}\n\n',
@@ -107,7 +107,7 @@ Deno.test("events.drbdPromotion() throws the stream's error event with its exact
   );
 });
 
-Deno.test("events.drbdPromotion() reports a broken stream as a connection error after the events it got", async () => {
+Deno.test("`events.drbdPromotion()` reports a broken stream as a connection error after the events it got", async () => {
   using client = new LinstorClient({
     controllers: ["http://ctrl"],
     fetch: streamingFetch([EVENT], "error"),
@@ -126,7 +126,7 @@ Deno.test("events.drbdPromotion() reports a broken stream as a connection error 
   assert.equal(got.length, 1);
 });
 
-Deno.test("events.drbdPromotion() rejects bad event data and HTTP errors", async (t) => {
+Deno.test("`events.drbdPromotion()` rejects bad event data and HTTP errors", async (t) => {
   await t.step("data that is not JSON", async () => {
     using client = new LinstorClient({
       controllers: ["http://ctrl"],
@@ -167,7 +167,7 @@ Deno.test("events.drbdPromotion() rejects bad event data and HTTP errors", async
   });
 });
 
-Deno.test("events.drbdPromotion() ends with a closed-client error when the client closes", async () => {
+Deno.test("`events.drbdPromotion()` ends with a closed-client error when the client closes", async () => {
   const client = new LinstorClient({
     controllers: ["http://ctrl"],
     fetch: streamingFetch([EVENT], "hold"),

@@ -6,7 +6,7 @@ import {
   stringifyLinstorJson,
 } from "../../src/linstor/mod.ts";
 
-Deno.test("parseLinstorJson() keeps int64 ret_codes exact where JSON.parse rounds them", () => {
+Deno.test("`parseLinstorJson()` keeps int64 ret_codes exact where JSON.parse rounds them", () => {
   const text =
     '[{"ret_code":-4611686018427387603,"message":"Resource definition not found"}]';
   const plain = JSON.parse(text) as { ret_code: number }[];
@@ -16,7 +16,7 @@ Deno.test("parseLinstorJson() keeps int64 ret_codes exact where JSON.parse round
   assert.equal(parseRetCode(parsed[0]!.ret_code).code, 301);
 });
 
-Deno.test("parseLinstorJson() converts nested ret_codes and leaves other numbers alone", () => {
+Deno.test("`parseLinstorJson()` converts nested ret_codes and leaves other numbers alone", () => {
   const text = JSON.stringify([{
     storage_pool_name: "pool",
     free_capacity: 1048576,
@@ -30,7 +30,7 @@ Deno.test("parseLinstorJson() converts nested ret_codes and leaves other numbers
   assert.equal(parsed[0]!.reports[0]!.ret_code, 4611686018437873666n);
 });
 
-Deno.test("parseLinstorJson() rejects bad input with a SyntaxError", async (t) => {
+Deno.test("`parseLinstorJson()` rejects bad input with a SyntaxError", async (t) => {
   const cases: [string, string, RegExp][] = [
     ["invalid JSON", "[{", /JSON/],
     ["a fractional ret_code", '[{"ret_code":1.5}]', /Cannot parse "ret_code"/],
@@ -48,14 +48,14 @@ Deno.test("parseLinstorJson() rejects bad input with a SyntaxError", async (t) =
   }
 });
 
-Deno.test("parseLinstorJson() accepts a quoted integer ret_code", () => {
+Deno.test("`parseLinstorJson()` accepts a quoted integer ret_code", () => {
   const parsed = parseLinstorJson('[{"ret_code":"-4611686018427387603"}]') as {
     ret_code: bigint;
   }[];
   assert.equal(parsed[0]!.ret_code, -4611686018427387603n);
 });
 
-Deno.test("stringifyLinstorJson() writes plain JSON and refuses bigint values", () => {
+Deno.test("`stringifyLinstorJson()` writes plain JSON and refuses bigint values", () => {
   assert.equal(
     stringifyLinstorJson({ name: "n", props: { a: "b" }, skip: undefined }),
     '{"name":"n","props":{"a":"b"}}',
@@ -69,7 +69,7 @@ Deno.test("stringifyLinstorJson() writes plain JSON and refuses bigint values", 
   assert.throws(() => stringifyLinstorJson(undefined), TypeError);
 });
 
-Deno.test("sameEnum() compares case-insensitively and undefined only to undefined", async (t) => {
+Deno.test("`sameEnum()` compares case-insensitively and undefined only to undefined", async (t) => {
   const cases: [string | undefined, string | undefined, boolean][] = [
     ["SATELLITE", "Satellite", true],
     ["LVM_THIN", "lvm_thin", true],

@@ -5,7 +5,7 @@ import { apiCallRcResponse, refusedPort, serve } from "./_servers.ts";
 
 const WARN_NOT_CONNECTED = BigInt.asIntN(64, 0x8000_0000_0000_0000n | 1002n);
 
-Deno.test("LinstorClient logs failover, configuration and ApiCallRc warnings but never credentials", async () => {
+Deno.test("`LinstorClient` logs failover, configuration and ApiCallRc warnings but never credentials", async () => {
   const records: LogRecord[] = [];
   await configure({
     sinks: { memory: (record) => records.push(record) },

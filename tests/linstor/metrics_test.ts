@@ -4,7 +4,7 @@ import { LinstorClient } from "../../src/linstor/mod.ts";
 import { FakeClock } from "../_fakes/fake_clock.ts";
 import { json, refusedPort, serve, serveHanging } from "./_servers.ts";
 
-Deno.test("LinstorClient counts attempts by outcome and failovers in the given registry", async () => {
+Deno.test("`LinstorClient` counts attempts by outcome and failovers in the given registry", async () => {
   await using live = serve((request) =>
     request.path === "/v1/nodes/x" ? json([], 404) : json([])
   );

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { TokenBucket } from "../../src/linstor/_rate_limiter.ts";
 import { FakeClock, flushMicrotasks } from "../_fakes/fake_clock.ts";
 
-Deno.test("TokenBucket.take() passes the burst at once, then spaces takes by 1/qps", async () => {
+Deno.test("`TokenBucket.take()` passes the burst at once, then spaces takes by 1/qps", async () => {
   const clock = new FakeClock();
   const bucket = new TokenBucket({ qps: 10, burst: 3 }, { clock });
   const done: number[] = [];
@@ -18,7 +18,7 @@ Deno.test("TokenBucket.take() passes the burst at once, then spaces takes by 1/q
   assert.deepEqual(done, [start, start, start, start + 100, start + 200]);
 });
 
-Deno.test("TokenBucket.take() refills while idle, up to the burst", async () => {
+Deno.test("`TokenBucket.take()` refills while idle, up to the burst", async () => {
   const clock = new FakeClock();
   const bucket = new TokenBucket({ qps: 1, burst: 2 }, { clock });
   await bucket.take();
@@ -34,7 +34,7 @@ Deno.test("TokenBucket.take() refills while idle, up to the burst", async () => 
   assert.equal(third, true);
 });
 
-Deno.test("TokenBucket.take() rejects with the reason on abort and returns the token", async () => {
+Deno.test("`TokenBucket.take()` rejects with the reason on abort and returns the token", async () => {
   const clock = new FakeClock();
   const bucket = new TokenBucket({ qps: 1, burst: 1 }, { clock });
   await bucket.take();
@@ -47,7 +47,7 @@ Deno.test("TokenBucket.take() rejects with the reason on abort and returns the t
   assert.equal(clock.pending, 0);
 });
 
-Deno.test("TokenBucket rejects non-positive qps and bursts below one", async (t) => {
+Deno.test("`TokenBucket` rejects non-positive qps and bursts below one", async (t) => {
   const clock = new FakeClock();
   const cases: [number, number, RegExp][] = [
     [0, 1, /"qps"/],

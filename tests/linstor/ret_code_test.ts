@@ -15,7 +15,7 @@ function signed(bits: bigint): bigint {
   return BigInt.asIntN(64, bits);
 }
 
-Deno.test("parseRetCode() decodes severity, operation, object and code", async (t) => {
+Deno.test("`parseRetCode()` decodes severity, operation, object and code", async (t) => {
   const cases: { name: string; rc: bigint; want: RetCode }[] = [
     {
       name: "FAIL_NOT_FOUND_RSC_DFN as sent by the server",
@@ -115,7 +115,7 @@ Deno.test("parseRetCode() decodes severity, operation, object and code", async (
   }
 });
 
-Deno.test("parseRetCode() rejects a number with a TypeError", () => {
+Deno.test("`parseRetCode()` rejects a number with a TypeError", () => {
   assert.throws(
     () => parseRetCode(-4611686018427387000 as unknown as bigint),
     (error: unknown) =>

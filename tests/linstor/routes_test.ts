@@ -33,7 +33,7 @@ function recordingClient(): { client: Client; seen: Seen[] } {
   return { client, seen };
 }
 
-Deno.test("LinstorClient typed methods use the LINSTOR paths, methods and bodies", async (t) => {
+Deno.test("`LinstorClient` typed methods use the LINSTOR paths, methods and bodies", async (t) => {
   const cases: [string, (c: Client) => Promise<unknown>, Seen][] = [
     ["controller.version", (c) => c.controller.version(), {
       method: "GET",
@@ -340,7 +340,7 @@ Deno.test("LinstorClient typed methods use the LINSTOR paths, methods and bodies
   }
 });
 
-Deno.test("LinstorClient rejects bad volume numbers and paging values before sending", async (t) => {
+Deno.test("`LinstorClient` rejects bad volume numbers and paging values before sending", async (t) => {
   const cases: [string, (c: Client) => Promise<unknown>, RegExp][] = [
     [
       "negative volume number",
@@ -372,7 +372,7 @@ Deno.test("LinstorClient rejects bad volume numbers and paging values before sen
   }
 });
 
-Deno.test("LinstorClient rejects empty names with a TypeError before sending", async (t) => {
+Deno.test("`LinstorClient` rejects empty names with a TypeError before sending", async (t) => {
   const cases: [string, (c: Client) => Promise<unknown>][] = [
     ["nodes.get", (c) => c.nodes.get("")],
     ["storagePools.delete", (c) => c.storagePools.delete("n1", " ")],
@@ -393,7 +393,7 @@ Deno.test("LinstorClient rejects empty names with a TypeError before sending", a
   }
 });
 
-Deno.test("LinstorClient strips the signal from modify options out of the body", async () => {
+Deno.test("`LinstorClient` strips the signal from modify options out of the body", async () => {
   const { client, seen } = recordingClient();
   using _ = client;
   const controller = new AbortController();

@@ -20,7 +20,7 @@ function pem(name: string): string {
   return Deno.readTextFileSync(new URL(name, TLS_DIR));
 }
 
-Deno.test("LinstorClient builds and reads a cluster on the simulator over HTTP", async () => {
+Deno.test("`LinstorClient` builds and reads a cluster on the simulator over HTTP", async () => {
   const clock = new FakeClock();
   const sim = createSimulator({ clock, username: "admin", password: "pw" });
   const stop = new AbortController();
@@ -124,7 +124,7 @@ Deno.test("LinstorClient builds and reads a cluster on the simulator over HTTP",
   }
 });
 
-Deno.test("LinstorClient reaches the simulator over HTTPS only with the right client certificate", async (t) => {
+Deno.test("`LinstorClient` reaches the simulator over HTTPS only with the right client certificate", async (t) => {
   const sim = createSimulator({ clock: new FakeClock() });
   const stop = new AbortController();
   const server = await serveSimulator(sim, {
@@ -175,7 +175,7 @@ Deno.test("LinstorClient reaches the simulator over HTTPS only with the right cl
   }
 });
 
-Deno.test("LinstorClient streams DRBD promotion events from the simulator", async () => {
+Deno.test("`LinstorClient` streams DRBD promotion events from the simulator", async () => {
   const sim = createSimulator({ clock: new FakeClock() });
   const stop = new AbortController();
   const server = await serveSimulator(sim, {

@@ -22,7 +22,7 @@ async function collect(chunks: string[]): Promise<ServerSentEvent[]> {
   return events;
 }
 
-Deno.test("parseEventStream() dispatches events on blank lines across chunk boundaries", async (t) => {
+Deno.test("`parseEventStream()` dispatches events on blank lines across chunk boundaries", async (t) => {
   const cases: [string, string[], ServerSentEvent[]][] = [
     ["one event", ['event: may-promote-change\ndata: {"a":1}\n\n'], [
       { event: "may-promote-change", data: '{"a":1}', id: undefined },
@@ -57,7 +57,7 @@ Deno.test("parseEventStream() dispatches events on blank lines across chunk boun
   }
 });
 
-Deno.test("parseEventStream() decodes UTF-8 split inside a character", async () => {
+Deno.test("`parseEventStream()` decodes UTF-8 split inside a character", async () => {
   const bytes = new TextEncoder().encode("data: é\n\n");
   const cut = bytes.indexOf(0xC3) + 1;
   const body = new ReadableStream<Uint8Array>({
@@ -72,7 +72,7 @@ Deno.test("parseEventStream() decodes UTF-8 split inside a character", async () 
   assert.deepEqual(events, [{ event: "message", data: "é", id: undefined }]);
 });
 
-Deno.test("parseEventStream() cancels the body when the consumer stops early", async () => {
+Deno.test("`parseEventStream()` cancels the body when the consumer stops early", async () => {
   let cancelled = false;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {

@@ -77,7 +77,7 @@ async function serveMtls(gate?: Promise<void>): Promise<MtlsServer> {
   };
 }
 
-Deno.test("LinstorClient talks HTTPS with a client certificate the server requires", async (t) => {
+Deno.test("`LinstorClient` talks HTTPS with a client certificate the server requires", async (t) => {
   await using server = await serveMtls();
   const url = `https://127.0.0.1:${server.port}`;
 
@@ -123,7 +123,7 @@ Deno.test("LinstorClient talks HTTPS with a client certificate the server requir
   ]);
 });
 
-Deno.test("parseLinstorConfig() output drives an mTLS client end to end", async () => {
+Deno.test("`parseLinstorConfig()` output drives an mTLS client end to end", async () => {
   await using server = await serveMtls();
   const files: Record<string, string> = {
     "/tls/tls.crt": CLIENT.cert,
@@ -140,7 +140,7 @@ Deno.test("parseLinstorConfig() output drives an mTLS client end to end", async 
   assert.equal((await client.controller.version()).version, "1.34.0");
 });
 
-Deno.test("LinstorClient re-reads rotated certificate files and keeps the old identity on bad content", async () => {
+Deno.test("`LinstorClient` re-reads rotated certificate files and keeps the old identity on bad content", async () => {
   await using server = await serveMtls();
   const files = new Map([["/tls/tls.crt", CLIENT.cert], [
     "/tls/tls.key",
@@ -195,7 +195,7 @@ Deno.test("LinstorClient re-reads rotated certificate files and keeps the old id
   assert.equal(server.clients.length, 5);
 });
 
-Deno.test("LinstorClient closes a rotated-out HTTPS client only after its request finished", async () => {
+Deno.test("`LinstorClient` closes a rotated-out HTTPS client only after its request finished", async () => {
   let open!: () => void;
   const gate = new Promise<void>((resolve) => open = resolve);
   await using server = await serveMtls(gate);
