@@ -163,9 +163,19 @@ export class LinstorClient {
       node: string,
       options?: StoragePoolListOptions,
     ): Promise<StoragePool[]>;
+    /** `GET /v1/nodes/{node}/storage-pools/{pool}`. */
+    get(
+      node: string,
+      pool: string,
+      options?: CallOptions,
+    ): Promise<StoragePool>;
     /** `GET /v1/view/storage-pools` (all nodes). */
     view(options?: StoragePoolViewOptions): Promise<StoragePool[]>;
-    /** `POST /v1/nodes/{node}/storage-pools`. */
+    /**
+     * `POST /v1/nodes/{node}/storage-pools`. Satellite failures (e.g. a
+     * missing VG) arrive as error entries of a 201 answer, so the call
+     * rejects although the pool may now exist in LINSTOR's database.
+     */
     create(
       node: string,
       pool: StoragePoolCreate,
@@ -427,6 +437,12 @@ export class LinstorClient {
           cached: o?.cached,
           ...page(o),
         }),
+      get: (node, pool, o) =>
+        get(
+          `/v1/nodes/${seg(node)}/storage-pools/${seg(pool)}`,
+          "object",
+          o,
+        ),
       view: (o) =>
         get("/v1/view/storage-pools", "array", o, {
           nodes: o?.nodes,

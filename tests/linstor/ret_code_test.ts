@@ -28,6 +28,16 @@ Deno.test("`parseRetCode()` decodes severity, operation, object and code", async
       },
     },
     {
+      name: "FAIL_EXISTS_STOR_POOL on create as sent by the server",
+      rc: -4611686018409299458n,
+      want: {
+        severity: "error",
+        operation: "create",
+        object: "storage-pool",
+        code: 510,
+      },
+    },
+    {
       name: "FAIL_EXISTS_NODE with create and node bits",
       rc: signed(RC_MASK_ERROR | RC_MASK_CREATE | 0x3C0000n | 500n),
       want: {

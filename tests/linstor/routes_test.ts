@@ -91,6 +91,11 @@ Deno.test("`LinstorClient` typed methods use the LINSTOR paths, methods and bodi
       path: "/v1/nodes/n1/storage-pools?cached=true",
       body: undefined,
     }],
+    ["storagePools.get", (c) => c.storagePools.get("n1", "0"), {
+      method: "GET",
+      path: "/v1/nodes/n1/storage-pools/0",
+      body: undefined,
+    }],
     ["storagePools.view", (c) => c.storagePools.view({ nodes: ["a", "b"] }), {
       method: "GET",
       path: "/v1/view/storage-pools?nodes=a&nodes=b",
