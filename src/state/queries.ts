@@ -97,10 +97,11 @@ export function poolsOf(snapshot: Snapshot, node: string): readonly PoolInfo[] {
 }
 
 /**
- * The LINSTOR node backing Kubernetes node `kubeNodeName`: the node with the
- * same name, else the one whose `Aux/topology/kubernetes.io/hostname` (or
- * `Aux/kubernetes.io/hostname`) property equals the Kubernetes node's name
- * or its `kubernetes.io/hostname` label (when the node is in the snapshot).
+ * The LINSTOR node backing Kubernetes node `kubeNodeName`, first match of:
+ * the LINSTOR node with the same name; the one whose
+ * `Aux/topology/kubernetes.io/hostname` (else `Aux/kubernetes.io/hostname`)
+ * property equals that name; then the same two checks with the Kubernetes
+ * node's `kubernetes.io/hostname` label (when the node is in the snapshot).
  */
 export function linstorNodeFor(
   snapshot: Snapshot,
