@@ -4,6 +4,7 @@
  * @module
  */
 import type { Command } from "./command.ts";
+import { createExtenderCommand, EXTENDER_WIRING } from "./extender.ts";
 import { DEMO_COMMAND } from "./demo.ts";
 import { SIM_COMMAND } from "./sim.ts";
 import { notImplementedCommand } from "./stubs.ts";
@@ -12,10 +13,7 @@ import { VERSION_COMMAND } from "./version.ts";
 /** Every subcommand, in usage order. */
 export function commandTable(): readonly Command[] {
   return [
-    notImplementedCommand(
-      "extender",
-      "kube-scheduler extender: place pods where their LINSTOR data is",
-    ),
+    createExtenderCommand(EXTENDER_WIRING),
     notImplementedCommand(
       "affinity",
       "Keep PV nodeAffinity equal to where LINSTOR placed the volume",
