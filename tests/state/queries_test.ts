@@ -83,6 +83,7 @@ Deno.test("linstorNodeFor() matches by name, then by hostname property", async (
         linstorNode("stor-4", {
           props: { "Aux/topology/kubernetes.io/hostname": "host-4.example" },
         }),
+        linstorNode("host-6"),
       ],
     },
     kube: {
@@ -90,6 +91,7 @@ Deno.test("linstorNodeFor() matches by name, then by hostname property", async (
         kubeNode("k8s-4", {
           labels: { "kubernetes.io/hostname": "host-4.example" },
         }),
+        kubeNode("k8s-6", { labels: { "kubernetes.io/hostname": "host-6" } }),
       ],
     },
   });
@@ -99,6 +101,7 @@ Deno.test("linstorNodeFor() matches by name, then by hostname property", async (
     { kubeNode: "k8s-3", expect: "stor-3" },
     { kubeNode: "k8s-4", expect: "stor-4" },
     { kubeNode: "k8s-5", expect: undefined },
+    { kubeNode: "k8s-6", expect: "host-6" },
   ];
   for (const c of cases) {
     await t.step(c.kubeNode, () => {
