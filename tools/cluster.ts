@@ -5,7 +5,8 @@
  * kubeconfig. `deno task cluster down` stops everything `up` started.
  * `deno task cluster status` tells whether one is running.
  *
- * State lives in `${LINSTOR_SUITE_CACHE:-~/.cache/linstor-suite}/cluster/`.
+ * State lives in `${LINSTOR_SUITE_CACHE:-~/.cache/linstor-suite}/cluster/`
+ * (`LINSTOR_SUITE_CLUSTER_DIR` overrides it, e.g. for tests).
  *
  * @module
  */
@@ -37,7 +38,8 @@ function err(line: string): void {
 }
 
 function clusterDir(): string {
-  return join(cacheRoot(), "cluster");
+  return Deno.env.get("LINSTOR_SUITE_CLUSTER_DIR") ??
+    join(cacheRoot(), "cluster");
 }
 
 function stateFile(): string {
