@@ -152,11 +152,11 @@ export interface KubeView {
   readonly storageClasses: ReadonlyMap<string, V1StorageClass>;
   /** VolumeAttachments by name. */
   readonly volumeAttachments: ReadonlyMap<string, V1VolumeAttachment>;
-  /** LINSTOR CSI PVs by resource definition name (the volume handle without `/volNr`). */
+  /** LINSTOR CSI PVs by resource definition name (the volume handle without `/volNr`), sorted by PV name. */
   readonly pvsByResource: ReadonlyMap<string, readonly V1PersistentVolume[]>;
-  /** Pods by the `namespace/name` of each PVC they use (incl. generic ephemeral volumes). */
+  /** Pods by the `namespace/name` of each PVC they use (incl. generic ephemeral volumes), sorted by `namespace/name`. */
   readonly podsByClaim: ReadonlyMap<string, readonly V1Pod[]>;
-  /** Pods by `spec.nodeName`. */
+  /** Pods by `spec.nodeName` (unscheduled pods are absent), sorted by `namespace/name`. */
   readonly podsByNode: ReadonlyMap<string, readonly V1Pod[]>;
 }
 
