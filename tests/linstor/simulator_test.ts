@@ -9,6 +9,7 @@ import {
   isNotFound,
   LinstorApiError,
   LinstorClient,
+  parseLinstorConfig,
   parseRetCode,
   sameEnum,
 } from "../../src/linstor/mod.ts";
@@ -231,6 +232,41 @@ Deno.test("`LinstorClient` streams DRBD promotion events from the simulator", as
   } finally {
     cancel.abort();
     client.close();
+    stop.abort();
+    sim.close();
+    await server.finished;
+  }
+});
+
+Deno.test("`LinstorClient` trusts an HTTPS simulator only through `caCerts`", async (t) => {
+  const sim = createSimulator({ clock: new FakeClock() });
+  const stop = new AbortController();
+  const server = await serveSimulator(sim, {
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: { cert: pem("server.pem"), key: pem("server-key.pem") },
+    signal: stop.signal,
+  });
+  try {
+    await t.step("with the test CA", async () => {
+      const options = parseLinstorConfig({
+        LS_CONTROLLERS: `127.0.0.1:${server.address.port}`,
+        LS_ROOT_CA: pem("ca.pem"),
+      }, { readFile: () => "" });
+      using client = new LinstorClient(options);
+      assert.ok((await client.controller.version()).version);
+    });
+    await t.step("with the wrong CA", async () => {
+      using client = new LinstorClient({
+        controllers: [server.url],
+        tls: { caCerts: [pem("wrong-ca.pem")] },
+      });
+      await assert.rejects(client.controller.version(), (error: unknown) => {
+        assert.ok(isConnectionError(error), String(error));
+        return true;
+      });
+    });
+  } finally {
     stop.abort();
     sim.close();
     await server.finished;
