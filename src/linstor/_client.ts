@@ -57,6 +57,11 @@ import type {
 export interface CallOptions {
   /** Cancels the call; it then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Per-attempt timeout of this call in ms, replacing the client's
+   * `timeoutMs` (e.g. longer for a spawn on a busy controller).
+   */
+  timeoutMs?: number;
 }
 
 /** Paging of list calls (server-side `limit`/`offset`; 0 = everything). */
@@ -397,20 +402,26 @@ export class LinstorClient {
       shape: "array" | "object",
       options: CallOptions | undefined,
       query?: Record<string, QueryValue>,
-    ) => this.#get<T>(path + buildQuery(query), shape, options?.signal);
+    ) => this.#get<T>(path + buildQuery(query), shape, options);
     const mutate = (
       method: string,
       path: string,
       body: unknown,
       options: CallOptions | undefined,
-    ) => this.#mutate(method, path, body, options?.signal);
+    ) => this.#mutate(method, path, body, options);
     const page = (o: PageOptions | undefined) => ({
       limit: o?.limit,
       offset: o?.offset,
     });
     const split = <T extends object>(o: T & CallOptions) => {
-      const { signal, ...body } = o;
-      return { body, options: signal ? { signal } : {} };
+      const { signal, timeoutMs, ...body } = o;
+      return {
+        body,
+        options: {
+          ...(signal ? { signal } : {}),
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        },
+      };
     };
 
     this.controller = rejecting({
@@ -590,6 +601,7 @@ export class LinstorClient {
       method: "GET",
       path,
       signal,
+      timeoutMs: callTimeout(options),
       stream: true,
       headers: {
         "Accept": "text/event-stream",
@@ -677,12 +689,13 @@ export class LinstorClient {
   async #get<T>(
     path: string,
     shape: "array" | "object",
-    signal: AbortSignal | undefined,
+    options: CallOptions | undefined,
   ): Promise<T> {
     const response = await this.#transport.send({
       method: "GET",
       path,
-      signal,
+      signal: options?.signal,
+      timeoutMs: callTimeout(options),
     });
     const body = this.#decode("GET", path, response);
     const ok = shape === "array"
@@ -703,14 +716,15 @@ export class LinstorClient {
     method: string,
     path: string,
     body: unknown,
-    signal: AbortSignal | undefined,
+    options: CallOptions | undefined,
   ): Promise<ApiCallRc[]> {
     const text = body === undefined ? undefined : stringifyLinstorJson(body);
     const response = await this.#transport.send({
       method,
       path,
       body: text,
-      signal,
+      signal: options?.signal,
+      timeoutMs: callTimeout(options),
     });
     const decoded = response.text.trim() === ""
       ? []
@@ -843,6 +857,18 @@ function rejecting<T extends object>(group: T): T {
     };
   }
   return Object.freeze(out) as T;
+}
+
+function callTimeout(options: CallOptions | undefined): number | undefined {
+  const timeoutMs = options?.timeoutMs;
+  if (
+    timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+  ) {
+    throw new RangeError(
+      `Cannot use "timeoutMs": ${timeoutMs} is not a positive number`,
+    );
+  }
+  return timeoutMs;
 }
 
 function pathSegment(name: string): string {

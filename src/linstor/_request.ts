@@ -70,6 +70,8 @@ export interface TransportRequest {
   /** JSON text of the body, if any. */
   body?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** Per-attempt timeout replacing the transport's `timeoutMs`. */
+  timeoutMs?: number | undefined;
   /** Extra or overriding request headers (e.g. `Accept`, `Last-Event-ID`). */
   headers?: Readonly<Record<string, string>> | undefined;
   /**
@@ -267,6 +269,7 @@ export class Transport {
   async send(request: TransportRequest): Promise<TransportResponse> {
     const { controllers, closed } = this.#options;
     const { method, path, signal } = request;
+    const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs;
     const combined = signal ? AbortSignal.any([signal, closed]) : closed;
     const start = this.#active;
     let last: AttemptFailure | undefined;
@@ -308,7 +311,7 @@ export class Transport {
             method,
             path,
             controller,
-            error: describe(error.cause, error.timedOut, this.#options),
+            error: describe(error.cause, error.timedOut, timeoutMs),
           },
         );
         if (attempt + 1 >= controllers.length) break;
@@ -324,7 +327,7 @@ export class Transport {
       }
     }
     const state = last
-      ? describe(last.cause, last.timedOut, this.#options)
+      ? describe(last.cause, last.timedOut, timeoutMs)
       : "no controller";
     const tried = notRetried
       ? " (not retried on another controller: the request may have reached this one)"
@@ -346,7 +349,8 @@ export class Transport {
     request: TransportRequest,
     signal: AbortSignal,
   ): Promise<TransportResponse> {
-    const { clock, timeoutMs, clients, closed } = this.#options;
+    const { clock, clients, closed } = this.#options;
+    const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs;
     const timeout = new AbortController();
     const stopTimer = new AbortController();
     clock.sleep(timeoutMs, stopTimer.signal).then(
@@ -469,9 +473,9 @@ function isConnectFailure(error: unknown): boolean {
 function describe(
   error: unknown,
   timedOut: boolean,
-  options: TransportOptions,
+  timeoutMs: number,
 ): string {
-  if (timedOut) return `no answer within ${options.timeoutMs} ms`;
+  if (timedOut) return `no answer within ${timeoutMs} ms`;
   const parts: string[] = [];
   let e: unknown = error;
   for (let depth = 0; e && depth < 5; depth++) {

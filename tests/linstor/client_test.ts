@@ -478,3 +478,29 @@ Deno.test("`LinstorClient` defaults to localhost and the scheme its TLS options 
   using tls = new LinstorClient({ tls: {} });
   assert.equal(tls.activeController, "https://localhost:3371");
 });
+
+Deno.test("`LinstorClient` calls can replace the timeout per call", async () => {
+  await using hung = serveHanging();
+  const clock = new FakeClock();
+  using client = new LinstorClient({
+    controllers: [hung.url],
+    timeoutMs: 1_000,
+    clock,
+  });
+  let settled = false;
+  const call = client.resourceGroups.spawn("rg", {
+    resource_definition_name: "pvc-1",
+  }, { timeoutMs: 5_000 }).finally(() => settled = true);
+  const outcome = assert.rejects(call, /no answer within 5000 ms/);
+  await hung.received();
+  await clock.advance(1_000);
+  assert.equal(settled, false);
+  await clock.advance(4_000);
+  await outcome;
+  await assert.rejects(
+    client.nodes.list({ timeoutMs: 0 }),
+    (error: unknown) =>
+      error instanceof RangeError &&
+      /Cannot use "timeoutMs"/.test(error.message),
+  );
+});

@@ -398,13 +398,14 @@ Deno.test("`LinstorClient` rejects empty names with a TypeError before sending",
   }
 });
 
-Deno.test("`LinstorClient` strips the signal from modify options out of the body", async () => {
+Deno.test("`LinstorClient` strips the signal and timeout of modify options out of the body", async () => {
   const { client, seen } = recordingClient();
   using _ = client;
   const controller = new AbortController();
   await client.volumeDefinitions.modify("x", 0, {
     override_props: { "Aux/a": "b" },
     signal: controller.signal,
+    timeoutMs: 1_000,
   });
   assert.deepEqual(seen[0]?.body, { override_props: { "Aux/a": "b" } });
 });
