@@ -5,11 +5,18 @@
  *
  * @example
  * ```ts ignore
- * const client = new LinstorClient(parseLinstorConfig(env, { readFile }));
+ * // In src/cli/ (the only place that reads env and files):
+ * const options = parseLinstorConfig(env, { readFile: Deno.readTextFileSync });
+ * using client = new LinstorClient({ ...options, mode: "agent", metrics });
+ * const pools = await client.storagePools.view({ cached: true, signal });
  * try {
- *   const nodes = await client.nodes.list();
- * } finally {
- *   client.close();
+ *   await client.storagePools.create("n1", {
+ *     storage_pool_name: "thin",
+ *     provider_kind: "LVM_THIN",
+ *     props: { "StorDriver/StorPoolName": "vg/thin" },
+ *   });
+ * } catch (error) {
+ *   if (!isAlreadyExists(error)) throw error;
  * }
  * ```
  *
