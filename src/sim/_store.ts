@@ -110,13 +110,60 @@ function nonEmpty<T extends object>(
   (target as Record<string, unknown>)[key as string] = value;
 }
 
+/** The resources map: counts its changes and keeps replicas grouped by definition. */
+class ResourceMap extends Map<string, SimResource> {
+  version = 0;
+  readonly byRd: Map<string, Map<string, SimResource>> = new Map();
+
+  override set(key: string, value: SimResource): this {
+    this.version = (this.version ?? 0) + 1;
+    this.#unlink(key);
+    const rdKey = keyOf(value.rd);
+    let group = this.byRd?.get(rdKey);
+    if (!group) {
+      group = new Map();
+      this.byRd?.set(rdKey, group);
+    }
+    group.set(key, value);
+    return super.set(key, value);
+  }
+
+  override delete(key: string): boolean {
+    this.version++;
+    this.#unlink(key);
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    this.version++;
+    this.byRd.clear();
+    super.clear();
+  }
+
+  #unlink(key: string): void {
+    const old = super.get(key);
+    if (!old || !this.byRd) return;
+    const group = this.byRd.get(keyOf(old.rd));
+    group?.delete(key);
+    if (group?.size === 0) this.byRd.delete(keyOf(old.rd));
+  }
+}
+
+interface Index {
+  readonly version: string;
+  readonly sorted: SimResource[];
+  readonly allocated: Map<string, number>;
+}
+
 /** The whole controller state. */
 export class Store {
   readonly nodes = new Map<string, SimNode>();
   readonly pools = new Map<string, SimPool>();
   readonly groups = new Map<string, SimResourceGroup>();
   readonly definitions = new Map<string, SimResourceDefinition>();
-  readonly resources = new Map<string, SimResource>();
+  readonly resources: ResourceMap = new ResourceMap();
+  #epoch = 0;
+  #index: Index | undefined;
   #counter = 0;
   #nextPort = FIRST_DRBD_PORT;
   #nextMinor = FIRST_DRBD_MINOR;
@@ -187,10 +234,39 @@ export class Store {
       );
   }
 
+  /** Forgets derived data (call after changing volume definitions in place). */
+  invalidate(): void {
+    this.#epoch++;
+  }
+
+  #indexed(): Index {
+    const version = `${this.resources.version}/${this.#epoch}`;
+    if (this.#index?.version === version) return this.#index;
+    const sorted = sortByKey(
+      this.resources.values(),
+      (r) => resourceKey(r.rd, r.node),
+    );
+    const allocated = new Map<string, number>();
+    for (const r of sorted) {
+      const rdKey = keyOf(r.rd);
+      const pool = this.pools.get(poolKey(r.node, r.pool));
+      const rd = this.definitions.get(rdKey);
+      if (!pool || !rd) continue;
+      let sum = 0;
+      for (const vd of rd.volumes) {
+        sum += allocatedKib(pool.providerKind, vd.sizeKib);
+      }
+      const key = poolKey(pool.node, pool.name);
+      allocated.set(key, (allocated.get(key) ?? 0) + sum);
+    }
+    this.#index = { version, sorted, allocated };
+    return this.#index;
+  }
+
   /** Replicas of one resource definition, by node name. */
   replicasOf(rd: string): SimResource[] {
     return sortByKey(
-      [...this.resources.values()].filter((r) => keyOf(r.rd) === keyOf(rd)),
+      this.resources.byRd.get(keyOf(rd))?.values() ?? [],
       (r) => keyOf(r.node),
     );
   }
@@ -207,17 +283,7 @@ export class Store {
 
   /** KiB allocated in a pool by the volumes placed in it. */
   allocatedIn(pool: SimPool): number {
-    let sum = 0;
-    for (const r of this.resources.values()) {
-      if (
-        keyOf(r.node) !== keyOf(pool.node) || keyOf(r.pool) !== keyOf(pool.name)
-      ) continue;
-      const rd = this.definitions.get(keyOf(r.rd));
-      for (const vd of rd?.volumes ?? []) {
-        sum += allocatedKib(pool.providerKind, vd.sizeKib);
-      }
-    }
-    return sum;
+    return this.#indexed().allocated.get(poolKey(pool.node, pool.name)) ?? 0;
   }
 
   /** Free KiB of a pool (never below 0). */
@@ -376,6 +442,7 @@ export class Store {
       uuid: this.uuid(),
     });
     rd.volumes.sort((a, b) => a.volumeNumber - b.volumeNumber);
+    this.invalidate();
   }
 
   /** Adds a replica (no capacity checks: callers decide). */
@@ -917,7 +984,7 @@ export class Store {
 
   /** Resources by definition then node. */
   sortedResources(): SimResource[] {
-    return sortByKey(this.resources.values(), (r) => resourceKey(r.rd, r.node));
+    return [...this.#indexed().sorted];
   }
 
   /** ApiCallRc entries stamped with the current time. */

@@ -490,6 +490,7 @@ class SimulatorImpl implements Simulator {
   // ---- promotion events ----
 
   #changed(): void {
+    this.#store.invalidate();
     this.#store.rememberCapacities();
     const next = new Map<
       string,
