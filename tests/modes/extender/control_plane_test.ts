@@ -162,9 +162,9 @@ function startExtenderProcess(
 }
 
 async function applyRbac(cp: ControlPlane): Promise<void> {
-  const docs = Deno.readTextFileSync(
+  const docs = (await Deno.readTextFile(
     new URL("../../../deploy/extender/rbac.yaml", import.meta.url),
-  )
+  ))
     .split(/^---$/m).map((d) => parseYaml(d) as Record<string, unknown> | null);
   const role = docs.find((d) =>
     d?.kind === "ClusterRole" &&
