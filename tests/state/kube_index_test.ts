@@ -173,3 +173,94 @@ Deno.test("KubeIndex views iterate every entry across shards", () => {
     100,
   );
 });
+
+/** Deterministic pseudo-random numbers (LCG), so failures reproduce. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** The indexes recomputed from scratch, as sorted plain data. */
+function expectedIndexes(pods: Map<string, ReturnType<typeof pod>>) {
+  const byClaim = new Map<string, string[]>();
+  const byNode = new Map<string, string[]>();
+  for (const [key, p] of pods) {
+    for (const volume of p.spec?.volumes ?? []) {
+      const claim = `${p.metadata!.namespace}/${
+        volume.persistentVolumeClaim?.claimName ??
+          `${p.metadata!.name}-${volume.name}`
+      }`;
+      byClaim.set(claim, [...(byClaim.get(claim) ?? []), key].sort());
+    }
+    const node = p.spec?.nodeName;
+    if (node) byNode.set(node, [...(byNode.get(node) ?? []), key].sort());
+  }
+  return { byClaim, byNode };
+}
+
+function actualIndex(
+  index: ReadonlyMap<string, readonly ReturnType<typeof pod>[]>,
+) {
+  return new Map(
+    [...index].map((
+      [key, list],
+    ) => [
+      key,
+      list.map((p) => `${p.metadata!.namespace}/${p.metadata!.name}`),
+    ]),
+  );
+}
+
+Deno.test("KubeIndex views match a from-scratch rebuild after random changes, and never change later", () => {
+  const next = random(42);
+  const pick = <T>(items: readonly T[]) =>
+    items[Math.floor(next() * items.length)]!;
+  const index = new KubeIndex({ subscribed: ["pods"], shards: 4 });
+  const model = new Map<string, ReturnType<typeof pod>>();
+  const frozen: {
+    view: ReturnType<KubeIndex["view"]>;
+    pods: string[];
+    expected: ReturnType<typeof expectedIndexes>;
+  }[] = [];
+  index.replace("pods", []);
+  for (let step = 0; step < 2_000; step++) {
+    const name = `p${Math.floor(next() * 60)}`;
+    const namespace = pick(["a", "b"]);
+    const key = `${namespace}/${name}`;
+    if (next() < 0.25) {
+      index.remove("pods", pod(namespace, name));
+      model.delete(key);
+    } else {
+      const p = pod(namespace, name, {
+        resourceVersion: String(step),
+        ...(next() < 0.8 ? { nodeName: pick(["n1", "n2", "n3"]) } : {}),
+        claims: next() < 0.5 ? [pick(["c1", "c2", "c3"])] : [],
+        ephemeral: next() < 0.2 ? ["tmp"] : [],
+      });
+      index.upsert("pods", p);
+      model.set(key, p);
+    }
+    if (step % 50 === 0) {
+      const view = index.view();
+      frozen.push({
+        view,
+        pods: [...model.keys()].sort(),
+        expected: expectedIndexes(model),
+      });
+    }
+  }
+  frozen.push({
+    view: index.view(),
+    pods: [...model.keys()].sort(),
+    expected: expectedIndexes(model),
+  });
+  for (const { view, pods, expected } of frozen) {
+    assert.deepEqual([...view.pods.keys()].sort(), pods);
+    assert.equal(view.pods.size, pods.length);
+    assert.deepEqual(actualIndex(view.podsByClaim), expected.byClaim);
+    assert.deepEqual(actualIndex(view.podsByNode), expected.byNode);
+  }
+});
