@@ -743,9 +743,23 @@ function featureGateFlag(gates: Record<string, boolean> | undefined): string[] {
 export async function startControlPlane(
   options: ControlPlaneOptions = {},
 ): Promise<ControlPlane> {
+  await sweepStaleDirs();
+  // A port picked by binding port 0 can be taken (by another test's
+  // outgoing connection, say) before the component binds it: start again
+  // with fresh ports.
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      const text = error instanceof Error ? error.message : "";
+      if (attempt >= 3 || !text.includes("address already in use")) throw error;
+    }
+  }
+}
+
+async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
   const binaries = options.binaries ?? controlPlaneBinaries();
   const detached = options.detached ?? false;
-  await sweepStaleDirs();
   const removeDirs: string[] = [];
   let workDir = options.workDir;
   if (workDir) {
