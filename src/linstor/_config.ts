@@ -94,8 +94,8 @@ export interface ParseControllerUrlOptions {
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s;
 const BRACKETED = /^\[([^\]]*)\](?::([^:]*))?$/;
 const PLAIN = /^([^:]*)(?::([^:]*))?$/;
-const PEM_BLOCK =
-  /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([A-Za-z0-9+/=\s:,-]+?)-----END \1-----/g;
+const PEM_BLOCK_SOURCE = String
+  .raw`-----BEGIN ([A-Z0-9 ]+)-----\r?\n([A-Za-z0-9+/=\s:,-]+?)-----END \1-----`;
 
 /**
  * Normalizes one controller entry to `scheme://host:port`.
@@ -358,7 +358,8 @@ function parseBearerToken(content: string): string {
 }
 
 function checkPem(name: string, text: string, kind: "certificate" | "key") {
-  const labels = [...text.matchAll(PEM_BLOCK)].map((m) => m[1] ?? "");
+  const blocks = text.matchAll(new RegExp(PEM_BLOCK_SOURCE, "g"));
+  const labels = [...blocks].map((m) => m[1] ?? "");
   if (kind === "certificate") {
     if (labels.length === 0 || labels.some((l) => l !== "CERTIFICATE")) {
       throw new SyntaxError(

@@ -24,7 +24,7 @@ import { LinstorApiError } from "./_errors.ts";
 import type { TransportObserver } from "./_metrics.ts";
 import type { TokenBucket } from "./_rate_limiter.ts";
 
-const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
+const IDEMPOTENT_METHODS: readonly string[] = Object.freeze([
   "GET",
   "HEAD",
   "PUT",
@@ -304,7 +304,7 @@ export class Transport {
         if (!(error instanceof AttemptFailure)) throw error;
         last = error;
         const next = controllers[(index + 1) % controllers.length];
-        const canMove = IDEMPOTENT_METHODS.has(method) || error.beforeSend;
+        const canMove = IDEMPOTENT_METHODS.includes(method) || error.beforeSend;
         this.#logger.warn(
           "LINSTOR {method} {path} to {controller} failed: {error}",
           {

@@ -54,33 +54,34 @@ export type RetCodeObject =
   | "backup"
   | "remote";
 
-/** Object bits (already shifted out of the mask) → object kind. */
-export const RC_OBJECTS: ReadonlyMap<bigint, RetCodeObject> = new Map<
-  bigint,
-  RetCodeObject
->([
-  [0x54_0000n, "schedule"],
-  [0x50_0000n, "external-file"],
-  [0x4C_0000n, "physical-device"],
-  [0x48_0000n, "volume-group"],
-  [0x44_0000n, "resource-group"],
-  [0x40_0000n, "key-value-store"],
-  [0x3C_0000n, "node"],
-  [0x38_0000n, "resource-definition"],
-  [0x34_0000n, "resource"],
-  [0x30_0000n, "volume-definition"],
-  [0x2C_0000n, "volume"],
-  [0x28_0000n, "node-connection"],
-  [0x24_0000n, "resource-connection"],
-  [0x20_0000n, "volume-connection"],
-  [0x1C_0000n, "net-interface"],
-  [0x18_0000n, "storage-pool-definition"],
-  [0x14_0000n, "storage-pool"],
-  [0x10_0000n, "controller-config"],
-  [0x0C_0000n, "snapshot"],
-  [0x08_0000n, "backup"],
-  [0x04_0000n, "remote"],
-]);
+/**
+ * Object bits (`ret_code & RC_MASK_OBJECT`, as a `0x…` hex string) → object
+ * kind.
+ */
+export const RC_OBJECTS: Readonly<Record<string, RetCodeObject>> = Object
+  .freeze({
+    "0x540000": "schedule",
+    "0x500000": "external-file",
+    "0x4c0000": "physical-device",
+    "0x480000": "volume-group",
+    "0x440000": "resource-group",
+    "0x400000": "key-value-store",
+    "0x3c0000": "node",
+    "0x380000": "resource-definition",
+    "0x340000": "resource",
+    "0x300000": "volume-definition",
+    "0x2c0000": "volume",
+    "0x280000": "node-connection",
+    "0x240000": "resource-connection",
+    "0x200000": "volume-connection",
+    "0x1c0000": "net-interface",
+    "0x180000": "storage-pool-definition",
+    "0x140000": "storage-pool",
+    "0x100000": "controller-config",
+    "0xc0000": "snapshot",
+    "0x80000": "backup",
+    "0x40000": "remote",
+  });
 
 /** First code of the "not found" failures (300–399). */
 export const RC_CODE_NOT_FOUND_FIRST = 300;
@@ -100,60 +101,63 @@ export const RC_CODE_LOST_STORAGE_POOL = 521;
 // The object a well-known failure code is about, for ret_codes whose object
 // bits are zero (the server often sends only severity | code, e.g.
 // FAIL_NOT_FOUND_RSC_DFN = 301 | MASK_ERROR). Index = code - range start.
-const NOT_FOUND_OBJECTS: readonly (RetCodeObject | undefined)[] = [
-  "node", // 300
-  "resource-definition",
-  "resource",
-  "volume-definition",
-  "volume",
-  "net-interface",
-  "node-connection",
-  "resource-connection",
-  "volume-connection",
-  "storage-pool-definition",
-  "storage-pool", // 310
-  "storage-pool", // default storage pool
-  undefined, // crypt key
-  "snapshot", // snapshot definition
-  "snapshot", // snapshot volume definition
-  "snapshot",
-  "key-value-store",
-  "resource-group",
-  "volume-group",
-  undefined, // exos enclosure
-  "external-file", // 320
-  "remote",
-  "backup",
-  "schedule",
-];
-const ACCESS_DENIED_OBJECTS: readonly (RetCodeObject | undefined)[] = [
-  "node", // 400
-  "resource-definition",
-  "resource",
-  "volume-definition",
-  "volume",
-  "storage-pool-definition",
-  "storage-pool",
-  "node-connection",
-  "resource-connection",
-  "volume-connection",
-  undefined, // 410 satellite connection
-  "controller-config",
-  undefined, // command
-  undefined, // watch
-  "snapshot",
-  "snapshot",
-  "snapshot",
-  undefined, // free space manager
-  "key-value-store",
-  "resource-group",
-  "volume-group", // 420
-  "snapshot",
-  "external-file",
-  "remote",
-  "schedule",
-];
-const EXISTS_OBJECTS: readonly (RetCodeObject | undefined)[] = [
+const NOT_FOUND_OBJECTS: readonly (RetCodeObject | undefined)[] = Object.freeze(
+  [
+    "node", // 300
+    "resource-definition",
+    "resource",
+    "volume-definition",
+    "volume",
+    "net-interface",
+    "node-connection",
+    "resource-connection",
+    "volume-connection",
+    "storage-pool-definition",
+    "storage-pool", // 310
+    "storage-pool", // default storage pool
+    undefined, // crypt key
+    "snapshot", // snapshot definition
+    "snapshot", // snapshot volume definition
+    "snapshot",
+    "key-value-store",
+    "resource-group",
+    "volume-group",
+    undefined, // exos enclosure
+    "external-file", // 320
+    "remote",
+    "backup",
+    "schedule",
+  ],
+);
+const ACCESS_DENIED_OBJECTS: readonly (RetCodeObject | undefined)[] = Object
+  .freeze([
+    "node", // 400
+    "resource-definition",
+    "resource",
+    "volume-definition",
+    "volume",
+    "storage-pool-definition",
+    "storage-pool",
+    "node-connection",
+    "resource-connection",
+    "volume-connection",
+    undefined, // 410 satellite connection
+    "controller-config",
+    undefined, // command
+    undefined, // watch
+    "snapshot",
+    "snapshot",
+    "snapshot",
+    undefined, // free space manager
+    "key-value-store",
+    "resource-group",
+    "volume-group", // 420
+    "snapshot",
+    "external-file",
+    "remote",
+    "schedule",
+  ]);
+const EXISTS_OBJECTS: readonly (RetCodeObject | undefined)[] = Object.freeze([
   "node", // 500
   "resource-definition",
   "resource",
@@ -183,8 +187,8 @@ const EXISTS_OBJECTS: readonly (RetCodeObject | undefined)[] = [
   undefined, // exos enclosure
   "remote",
   "schedule",
-];
-const UUID_OBJECTS: readonly (RetCodeObject | undefined)[] = [
+]);
+const UUID_OBJECTS: readonly (RetCodeObject | undefined)[] = Object.freeze([
   "node", // 700
   "resource-definition",
   "resource",
@@ -197,7 +201,7 @@ const UUID_OBJECTS: readonly (RetCodeObject | undefined)[] = [
   "storage-pool-definition",
   "storage-pool", // 710
   "key-value-store",
-];
+]);
 
 /** A decoded ret_code. */
 export interface RetCode {
@@ -240,7 +244,7 @@ export function parseRetCode(rc: bigint): RetCode {
     ? "delete"
     : undefined;
   const code = Number(bits & RC_MASK_CODE);
-  const object = RC_OBJECTS.get(bits & RC_MASK_OBJECT) ??
+  const object = RC_OBJECTS[`0x${(bits & RC_MASK_OBJECT).toString(16)}`] ??
     (severity === "error" ? objectOfCode(code) : undefined);
   return Object.freeze({ severity, operation, object, code });
 }
