@@ -54,6 +54,6 @@ export {
   type LinstorApiErrorInit,
 } from "./_errors.ts";
 export { parseLinstorJson, sameEnum, stringifyLinstorJson } from "./_json.ts";
-export { type RateLimit } from "./_rate_limiter.ts";
+export { type RateLimit, TokenBucket } from "./_rate_limiter.ts";
 export { parseEventStream, type ServerSentEvent } from "./_sse.ts";
 export * from "./_ret_code.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TokenBucket } from "../../src/linstor/_rate_limiter.ts";
+import { TokenBucket } from "../../src/linstor/mod.ts";
 import { FakeClock, flushMicrotasks } from "../_fakes/fake_clock.ts";
 
 Deno.test("`TokenBucket.take()` passes the burst at once, then spaces takes by 1/qps", async () => {
