@@ -10,3 +10,4 @@ export * from "./errors.ts";
 export * from "./objects.ts";
 export * from "./informer.ts";
 export * from "./leader.ts";
+export * from "./adapter.ts";

@@ -200,7 +200,8 @@ export class FakeKube implements KubeApi {
   #mutablePvNodeAffinity: boolean;
   #pvBinder: boolean;
   #stores = new Map<FakeKind, Map<string, AnyObject>>();
-  #rv = 0;
+  // Starts above 0: "0" means "any version" to a real apiserver.
+  #rv = 100;
   #compactedRv = 0;
   #history: HistoryEntry[] = [];
   #watchers = new Set<Watcher>();

@@ -44,7 +44,10 @@ Deno.test("FakeKube.createPersistentVolume() assigns uid, resourceVersion and cr
   const kube = new FakeKube({ clock });
   const created = await kube.createPersistentVolume(pv("a"));
   assert.match(created.metadata!.uid!, /^[0-9a-f-]{36}$/);
-  assert.equal(created.metadata!.resourceVersion, "1");
+  assert.equal(
+    created.metadata!.resourceVersion,
+    String(Number((await kube.list("nodes")).resourceVersion)),
+  );
   assert.deepEqual(
     created.metadata!.creationTimestamp,
     new Date(Date.UTC(2026, 0, 1)),

@@ -1,0 +1,481 @@
+/**
+ * HTTP plumbing of the real adapter: paths, TLS client, requests, error
+ * mapping and the watch stream parser. Uses `@kubernetes/client-node` for
+ * the kubeconfig (auth headers, CA and client certificate, token files, exec
+ * plugins) and its model deserializer, and Deno's `fetch` with
+ * `Deno.createHttpClient` for the wire: that keeps TLS client certificates
+ * working under Deno and every connection closable.
+ *
+ * @module
+ */
+import { KubeConfig } from "@kubernetes/client-node";
+import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/ObjectSerializer.js";
+import type { Logger } from "@logtape/logtape";
+import type { KubeKind, WatchEvent } from "./api.ts";
+import { KubeApiError } from "./errors.ts";
+
+/** A fetch-like function. */
+export type FetchFunction = (request: Request) => Promise<Response>;
+
+/** Where a resource lives and how its objects are typed. */
+export interface ResourceInfo {
+  /** `/api/v1` or `/apis/<group>/<version>`. */
+  readonly prefix: string;
+  /** Plural resource name. */
+  readonly resource: string;
+  readonly namespaced: boolean;
+  /** client-node model name (`V1Pod`). */
+  readonly type: string;
+}
+
+/** Resources the adapter talks to. */
+export type ResourceName = KubeKind | "leases" | "events";
+
+/** Path and type of every resource. */
+export const RESOURCES: Readonly<Record<ResourceName, ResourceInfo>> = Object
+  .freeze({
+    nodes: resourceInfo("/api/v1", "nodes", false, "V1Node"),
+    pods: resourceInfo("/api/v1", "pods", true, "V1Pod"),
+    persistentVolumes: resourceInfo(
+      "/api/v1",
+      "persistentvolumes",
+      false,
+      "V1PersistentVolume",
+    ),
+    persistentVolumeClaims: resourceInfo(
+      "/api/v1",
+      "persistentvolumeclaims",
+      true,
+      "V1PersistentVolumeClaim",
+    ),
+    storageClasses: resourceInfo(
+      "/apis/storage.k8s.io/v1",
+      "storageclasses",
+      false,
+      "V1StorageClass",
+    ),
+    volumeAttachments: resourceInfo(
+      "/apis/storage.k8s.io/v1",
+      "volumeattachments",
+      false,
+      "V1VolumeAttachment",
+    ),
+    leases: resourceInfo(
+      "/apis/coordination.k8s.io/v1",
+      "leases",
+      true,
+      "V1Lease",
+    ),
+    events: resourceInfo(
+      "/apis/events.k8s.io/v1",
+      "events",
+      true,
+      "EventsV1Event",
+    ),
+  });
+
+function resourceInfo(
+  prefix: string,
+  resource: string,
+  namespaced: boolean,
+  type: string,
+): ResourceInfo {
+  return Object.freeze({ prefix, resource, namespaced, type });
+}
+
+/** The collection path (all namespaces when `namespace` is empty) or an object path. */
+export function resourcePath(
+  info: ResourceInfo,
+  target: { namespace?: string; name?: string } = {},
+): string {
+  let path = info.prefix;
+  if (info.namespaced && target.namespace) {
+    path += `/namespaces/${encodeURIComponent(target.namespace)}`;
+  }
+  path += `/${info.resource}`;
+  if (target.name !== undefined) path += `/${encodeURIComponent(target.name)}`;
+  return path;
+}
+
+/** Deserializes a JSON object into client-node's model (timestamps become `Date`s). */
+export function deserialize<T>(info: ResourceInfo, json: unknown): T {
+  return ObjectSerializer.deserialize(json, info.type, "") as T;
+}
+
+/** What a request is about, for error messages. */
+export interface RequestTarget {
+  readonly verb: string;
+  readonly resource: string;
+  /** `namespace/name` or `name`; empty for collections. */
+  readonly name: string;
+}
+
+/** Options of {@linkcode KubeTransport.request}. */
+export interface RequestInit {
+  readonly method: string;
+  /** Path below the server URL, starting with `/`. */
+  readonly path: string;
+  readonly query?: Record<string, string | undefined>;
+  /** JSON-serialized unless a string. */
+  readonly body?: unknown;
+  /** @default {"application/json"} when there is a body */
+  readonly contentType?: string;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Options of {@linkcode KubeTransport}. */
+export interface KubeTransportOptions {
+  /** Replaces Deno's fetch (tests, or a custom transport). */
+  fetch?: FetchFunction;
+  /** `User-Agent` header. */
+  userAgent: string;
+  logger: Logger;
+}
+
+/** Sends authenticated requests to the kubeconfig's current cluster. */
+export class KubeTransport {
+  #kubeConfig: KubeConfig;
+  #server: string;
+  #fetch: FetchFunction | undefined;
+  #userAgent: string;
+  #client: Deno.HttpClient | undefined;
+  #clientKey = "";
+  #closed = false;
+
+  /** Validates the current context; throws `TypeError` when it cannot be used. */
+  constructor(kubeConfig: KubeConfig, options: KubeTransportOptions) {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) {
+      throw new TypeError(
+        `Cannot create Kubernetes client for context "${kubeConfig.getCurrentContext()}": it names no cluster`,
+      );
+    }
+    let url: URL;
+    try {
+      url = new URL(cluster.server);
+    } catch (error) {
+      throw new TypeError(
+        `Cannot create Kubernetes client for server "${cluster.server}": not a URL`,
+        { cause: error },
+      );
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      throw new TypeError(
+        `Cannot create Kubernetes client for server "${cluster.server}": scheme must be https or http`,
+      );
+    }
+    if (cluster.skipTLSVerify && url.protocol === "https:") {
+      throw new TypeError(
+        `Cannot create Kubernetes client for server "${cluster.server}": insecure-skip-tls-verify is not supported, set certificate-authority(-data) instead`,
+      );
+    }
+    if (cluster.tlsServerName) {
+      options.logger.warn(
+        "Ignoring tls-server-name {name} of cluster {cluster}: not supported",
+        { name: cluster.tlsServerName, cluster: cluster.name },
+      );
+    }
+    this.#kubeConfig = kubeConfig;
+    if (url.protocol === "http:" && !cluster.skipTLSVerify) {
+      // client-node refuses to compute credentials for a plain-HTTP server
+      // unless TLS verification is "skipped" (meaningless without TLS): use
+      // a copy that says so, e.g. for `kubectl proxy` on localhost.
+      const copy = new KubeConfig();
+      copy.loadFromOptions({
+        clusters: [{ ...cluster, skipTLSVerify: true }],
+        users: kubeConfig.users,
+        contexts: kubeConfig.contexts,
+        currentContext: kubeConfig.currentContext,
+      });
+      this.#kubeConfig = copy;
+    }
+    this.#server = cluster.server.replace(/\/+$/, "");
+    this.#fetch = options.fetch;
+    this.#userAgent = options.userAgent;
+  }
+
+  /** The server URL. */
+  get server(): string {
+    return this.#server;
+  }
+
+  /**
+   * Sends a request; resolves to a 2xx response (the caller consumes its
+   * body) or rejects with a {@linkcode KubeApiError} (the body is consumed
+   * here). An abort rejects with the signal's reason.
+   */
+  async request(target: RequestTarget, init: RequestInit): Promise<Response> {
+    if (this.#closed) {
+      throw new TypeError(
+        `Cannot ${target.verb} ${target.resource}: the Kubernetes client is closed`,
+      );
+    }
+    const url = new URL(this.#server + init.path);
+    for (const [key, value] of Object.entries(init.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, value);
+    }
+    // deno-lint-ignore no-explicit-any
+    const auth: any = { headers: {} };
+    try {
+      await this.#kubeConfig.applyToHTTPSOptions(auth);
+    } catch (error) {
+      throw new KubeApiError({
+        ...target,
+        kind: target.resource,
+        status: 0,
+        reason: "Unauthorized",
+        message: `cannot get credentials: ${messageOf(error)}`,
+        cause: error,
+      });
+    }
+    const headers = new Headers({
+      "Accept": "application/json",
+      "User-Agent": this.#userAgent,
+    });
+    for (const [key, value] of Object.entries(auth.headers ?? {})) {
+      if (typeof value === "string") headers.set(key, value);
+    }
+    if (auth.auth) headers.set("Authorization", `Basic ${btoa(auth.auth)}`);
+    let body: string | undefined;
+    if (init.body !== undefined) {
+      body = typeof init.body === "string"
+        ? init.body
+        : JSON.stringify(init.body);
+      headers.set("Content-Type", init.contentType ?? "application/json");
+    }
+    const request = new Request(url, {
+      method: init.method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      ...(init.signal ? { signal: init.signal } : {}),
+    });
+    let response: Response;
+    try {
+      response = this.#fetch
+        ? await this.#fetch(request)
+        : await fetch(request, this.#clientFor(url, auth));
+    } catch (error) {
+      if (init.signal?.aborted) throw init.signal.reason;
+      throw new KubeApiError({
+        verb: target.verb,
+        kind: target.resource,
+        name: target.name,
+        status: 0,
+        reason: "NetworkError",
+        message: `${init.method} ${url.pathname}: ${messageOf(error)}`,
+        cause: error,
+      });
+    }
+    if (response.ok) return response;
+    throw await errorFromResponse(target, response);
+  }
+
+  /** Sends a request and returns its JSON body. */
+  async json(target: RequestTarget, init: RequestInit): Promise<unknown> {
+    const response = await this.request(target, init);
+    const text = await response.text();
+    if (text === "") return undefined;
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new KubeApiError({
+        verb: target.verb,
+        kind: target.resource,
+        name: target.name,
+        status: response.status,
+        reason: "InvalidResponse",
+        message: `response is not JSON: ${text.slice(0, 200)}`,
+        cause: error,
+      });
+    }
+  }
+
+  /** Closes the TLS client. */
+  close(): void {
+    this.#closed = true;
+    this.#client?.close();
+    this.#client = undefined;
+  }
+
+  // deno-lint-ignore no-explicit-any
+  #clientFor(url: URL, auth: any): { client?: Deno.HttpClient } {
+    if (url.protocol !== "https:") return {};
+    const ca = pem(auth.ca);
+    const cert = pem(auth.cert);
+    const key = pem(auth.key);
+    // Rebuild the client when rotated files change its material.
+    const clientKey = JSON.stringify([ca, cert, key]);
+    if (!this.#client || clientKey !== this.#clientKey) {
+      this.#client?.close();
+      this.#client = Deno.createHttpClient({
+        ...(ca ? { caCerts: [ca] } : {}),
+        ...(cert && key ? { cert, key } : {}),
+      });
+      this.#clientKey = clientKey;
+    }
+    return { client: this.#client };
+  }
+}
+
+function pem(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string") return value;
+  if (value instanceof Uint8Array) return new TextDecoder().decode(value);
+  return String(value);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Builds the error of a non-2xx response from its `Status` body (consumes the body). */
+export async function errorFromResponse(
+  target: RequestTarget,
+  response: Response,
+): Promise<KubeApiError> {
+  const text = await response.text().catch(() => "");
+  let status: { reason?: string; message?: string } | undefined;
+  try {
+    const parsed = JSON.parse(text);
+    if (parsed && typeof parsed === "object") status = parsed;
+  } catch {
+    // Not a Status: keep the text.
+  }
+  return new KubeApiError({
+    verb: target.verb,
+    kind: target.resource,
+    name: target.name,
+    status: response.status,
+    reason: status?.reason || response.statusText || "Unknown",
+    message: status?.message || text.slice(0, 500) ||
+      `HTTP ${response.status}`,
+    cause: status ?? text,
+  });
+}
+
+/** What a watch stream is about. */
+export interface WatchStreamOptions {
+  /** The watched resource. */
+  info: ResourceInfo;
+  /** For error messages. */
+  target: RequestTarget;
+  /** Ends the stream quietly. */
+  signal: AbortSignal;
+}
+
+/** Turns a watch response body into events; ends quietly when `signal` aborts. */
+export async function* watchEvents<T>(
+  response: Response,
+  options: WatchStreamOptions,
+): AsyncGenerator<WatchEvent<T>> {
+  const { info, target, signal } = options;
+  if (!response.body) return;
+  const reader = response.body.pipeThrough(new TextDecoderStream())
+    .getReader();
+  let buffer = "";
+  try {
+    for (;;) {
+      let chunk: ReadableStreamReadResult<string>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        if (signal.aborted) return;
+        throw new KubeApiError({
+          verb: target.verb,
+          kind: target.resource,
+          name: target.name,
+          status: 0,
+          reason: "NetworkError",
+          message: `watch stream broke: ${messageOf(error)}`,
+          cause: error,
+        });
+      }
+      if (chunk.done) break;
+      buffer += chunk.value;
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline).trim();
+        buffer = buffer.slice(newline + 1);
+        if (line !== "") yield parseWatchLine<T>(line, { info, target });
+      }
+    }
+    if (buffer.trim() !== "") {
+      yield parseWatchLine<T>(buffer.trim(), { info, target });
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+/** Parses one watch line; throws {@linkcode KubeApiError} for `ERROR` events. */
+export function parseWatchLine<T>(
+  line: string,
+  options: Omit<WatchStreamOptions, "signal">,
+): WatchEvent<T> {
+  const { info, target } = options;
+  let event: { type?: string; object?: Record<string, unknown> };
+  try {
+    event = JSON.parse(line);
+  } catch (error) {
+    throw new KubeApiError({
+      verb: target.verb,
+      kind: target.resource,
+      name: target.name,
+      status: 0,
+      reason: "InvalidResponse",
+      message: `watch event is not JSON: ${line.slice(0, 200)}`,
+      cause: error,
+    });
+  }
+  const object = event.object ?? {};
+  switch (event.type) {
+    case "ADDED":
+    case "MODIFIED":
+    case "DELETED":
+      return { type: event.type, object: deserialize<T>(info, object) };
+    case "BOOKMARK": {
+      const metadata = object.metadata as
+        | { resourceVersion?: string }
+        | undefined;
+      return {
+        type: "BOOKMARK",
+        resourceVersion: metadata?.resourceVersion ?? "",
+      };
+    }
+    case "ERROR": {
+      const status = object as {
+        code?: number;
+        reason?: string;
+        message?: string;
+      };
+      throw new KubeApiError({
+        verb: target.verb,
+        kind: target.resource,
+        name: target.name,
+        status: status.code ?? 500,
+        reason: status.reason ?? "Unknown",
+        message: status.message ?? "watch error",
+        cause: object,
+      });
+    }
+    default:
+      throw new KubeApiError({
+        verb: target.verb,
+        kind: target.resource,
+        name: target.name,
+        status: 0,
+        reason: "InvalidResponse",
+        message: `unknown watch event type ${JSON.stringify(event.type)}`,
+        cause: event,
+      });
+  }
+}
+
+/** A `Date` that serializes with six fractional digits (`metav1.MicroTime` parses only RFC 3339 micro). */
+export function microTime(value: Date | string | undefined): unknown {
+  if (!(value instanceof Date)) return value;
+  const text = value.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+  const date = new Date(value.getTime());
+  date.toJSON = () => text;
+  return date;
+}

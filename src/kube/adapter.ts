@@ -1,0 +1,758 @@
+/**
+ * The real {@linkcode KubeApi} over a kubeconfig, and kubeconfig loading.
+ * This folder is the only importer of `@kubernetes/client-node`'s runtime.
+ *
+ * @module
+ */
+import { KubeConfig } from "@kubernetes/client-node";
+import type {
+  EventsV1Event,
+  V1Lease,
+  V1Node,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1StorageClass,
+} from "@kubernetes/client-node";
+import { getLogger, type Logger } from "@logtape/logtape";
+import {
+  EVENT_NOTE_MAX_LENGTH,
+  EVENT_REPORTING_CONTROLLER,
+  EVENT_SERIES_WINDOW_MS,
+  FIELD_MANAGER,
+  LOG_CATEGORY,
+  PROGRAM_NAME,
+  VERSION,
+} from "../constants.ts";
+import { type Clock, SYSTEM_CLOCK } from "../system/clock.ts";
+import type {
+  DeleteOptions,
+  EventDetails,
+  EvictOptions,
+  GetOptions,
+  InvolvedObject,
+  KubeApi,
+  KubeKind,
+  KubeObjectOf,
+  ListOptions,
+  ListResult,
+  ObjectName,
+  Patch,
+  WatchEvent,
+  WatchOptions,
+  WriteOptions,
+} from "./api.ts";
+import { isNotFound } from "./errors.ts";
+import {
+  deserialize,
+  type FetchFunction,
+  KubeTransport,
+  microTime,
+  type ResourceName,
+  resourcePath,
+  RESOURCES,
+  watchEvents,
+} from "./_http.ts";
+
+/** Where the in-cluster service account is mounted. */
+export const SERVICE_ACCOUNT_DIR =
+  "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/** Page size of list requests. */
+const LIST_PAGE_SIZE = 500;
+/** At most this many Event series are remembered for aggregation. */
+const EVENT_CACHE_SIZE = 4096;
+
+/** Options of {@linkcode loadKubeConfig}. */
+export interface LoadKubeConfigOptions {
+  /** `--kubeconfig`; wins over everything else. */
+  path?: string | undefined;
+  /** The process environment (`KUBECONFIG`, `KUBERNETES_SERVICE_HOST`, `KUBERNETES_SERVICE_PORT`). */
+  env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Directory of the in-cluster service account (`token`, `ca.crt`, `namespace`).
+   *
+   * @default {SERVICE_ACCOUNT_DIR}
+   */
+  serviceAccountDir?: string;
+}
+
+/**
+ * Loads the kubeconfig from `path`, else from `KUBECONFIG` (a `:`-separated
+ * list, merged like kubectl: the first file's current context wins), else the
+ * in-cluster service account. Throws a `TypeError` naming what it tried.
+ */
+export function loadKubeConfig(options: LoadKubeConfigOptions): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (options.path !== undefined && options.path !== "") {
+    loadFile(kubeConfig, options.path, "--kubeconfig");
+    return kubeConfig;
+  }
+  const list = (options.env.KUBECONFIG ?? "").split(":").filter((p) =>
+    p !== ""
+  );
+  if (list.length > 0) {
+    let loaded = false;
+    for (const path of list) {
+      if (!exists(path)) continue;
+      const one = new KubeConfig();
+      loadFile(one, path, "KUBECONFIG");
+      if (!loaded) {
+        kubeConfig.loadFromOptions({
+          clusters: one.clusters,
+          users: one.users,
+          contexts: one.contexts,
+          currentContext: one.currentContext,
+        });
+        loaded = true;
+      } else {
+        // kubectl's rule: the first file that defines a name wins.
+        for (const cluster of one.clusters) {
+          if (!kubeConfig.getCluster(cluster.name)) {
+            kubeConfig.addCluster(cluster);
+          }
+        }
+        for (const user of one.users) {
+          if (!kubeConfig.getUser(user.name)) kubeConfig.addUser(user);
+        }
+        for (const context of one.contexts) {
+          if (!kubeConfig.getContextObject(context.name)) {
+            kubeConfig.addContext(context);
+          }
+        }
+      }
+    }
+    if (!loaded) {
+      throw new TypeError(
+        `Cannot load kubeconfig "${options.env.KUBECONFIG}": none of the KUBECONFIG files exists`,
+      );
+    }
+    return kubeConfig;
+  }
+  const host = options.env.KUBERNETES_SERVICE_HOST;
+  const port = options.env.KUBERNETES_SERVICE_PORT;
+  if (host && port) {
+    const dir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
+    const tokenFile = `${dir}/token`;
+    if (!exists(tokenFile)) {
+      throw new TypeError(
+        `Cannot load in-cluster config "${tokenFile}": the service account token is missing`,
+      );
+    }
+    const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    let namespace: string | undefined;
+    try {
+      namespace = Deno.readTextFileSync(`${dir}/namespace`).trim();
+    } catch {
+      namespace = undefined;
+    }
+    kubeConfig.loadFromOptions({
+      clusters: [{
+        name: "in-cluster",
+        server,
+        caFile: `${dir}/ca.crt`,
+        skipTLSVerify: false,
+      }],
+      users: [{
+        name: "in-cluster",
+        authProvider: { name: "tokenFile", config: { tokenFile } },
+      }],
+      contexts: [{
+        name: "in-cluster",
+        cluster: "in-cluster",
+        user: "in-cluster",
+        ...(namespace ? { namespace } : {}),
+      }],
+      currentContext: "in-cluster",
+    });
+    return kubeConfig;
+  }
+  throw new TypeError(
+    "Cannot load kubeconfig: give --kubeconfig, set KUBECONFIG, or run in a pod (KUBERNETES_SERVICE_HOST)",
+  );
+}
+
+/** The namespace of the kubeconfig's current context (the pod's namespace in-cluster), if any. */
+export function currentNamespace(kubeConfig: KubeConfig): string | undefined {
+  const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
+  return context?.namespace || undefined;
+}
+
+function loadFile(kubeConfig: KubeConfig, path: string, source: string) {
+  try {
+    kubeConfig.loadFromFile(path);
+  } catch (error) {
+    throw new TypeError(
+      `Cannot load kubeconfig "${path}" (${source}): ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error },
+    );
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Options of {@linkcode createKubeApi}. */
+export interface CreateKubeApiOptions {
+  /** Replaces Deno's `fetch` (a custom transport); TLS material then is the function's business. */
+  fetch?: FetchFunction;
+  /**
+   * `reportingInstance` of recorded Events (usually the pod name).
+   *
+   * @default {PROGRAM_NAME}
+   */
+  reportingInstance?: string;
+  /**
+   * Default field manager of writes.
+   *
+   * @default {FIELD_MANAGER}
+   */
+  fieldManager?: string;
+  /**
+   * Time of Events.
+   *
+   * @default {SYSTEM_CLOCK}
+   */
+  clock?: Clock;
+  /**
+   * Logger.
+   *
+   * @default {getLogger(["linstor-suite", "kube"])}
+   */
+  logger?: Logger;
+}
+
+/**
+ * The real {@linkcode KubeApi}: REST over the kubeconfig's current context.
+ * Objects come back as client-node models (timestamps as `Date`s); lists are
+ * paged; `close()` releases the TLS client.
+ */
+export function createKubeApi(
+  kubeConfig: KubeConfig,
+  options: CreateKubeApiOptions = {},
+): KubeApi {
+  return new RestKubeApi(kubeConfig, options);
+}
+
+interface SeriesEntry {
+  name: string;
+  namespace: string;
+  count: number;
+  lastObservedAt: number;
+}
+
+class RestKubeApi implements KubeApi {
+  #transport: KubeTransport;
+  #fieldManager: string;
+  #reportingInstance: string;
+  #clock: Clock;
+  #logger: Logger;
+  #series = new Map<string, SeriesEntry>();
+  #eventCounter = 0;
+
+  constructor(kubeConfig: KubeConfig, options: CreateKubeApiOptions) {
+    this.#logger = options.logger ?? getLogger([LOG_CATEGORY, "kube"]);
+    this.#transport = new KubeTransport(kubeConfig, {
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      userAgent: `${PROGRAM_NAME}/${VERSION}`,
+      logger: this.#logger,
+    });
+    this.#fieldManager = options.fieldManager ?? FIELD_MANAGER;
+    this.#reportingInstance = options.reportingInstance ?? PROGRAM_NAME;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
+  }
+
+  async list<K extends KubeKind>(
+    kind: K,
+    options: ListOptions = {},
+  ): Promise<ListResult<KubeObjectOf<K>>> {
+    const info = RESOURCES[kind];
+    const items: KubeObjectOf<K>[] = [];
+    let resourceVersion = "";
+    let token: string | undefined;
+    do {
+      const page = await this.#transport.json(
+        { verb: "list", resource: info.resource, name: "" },
+        {
+          method: "GET",
+          path: resourcePath(info),
+          query: { limit: String(LIST_PAGE_SIZE), continue: token },
+          signal: options.signal,
+        },
+      ) as {
+        items?: unknown[];
+        metadata?: { resourceVersion?: string; continue?: string };
+      };
+      for (const item of page?.items ?? []) {
+        items.push(deserialize<KubeObjectOf<K>>(info, item));
+      }
+      resourceVersion = page?.metadata?.resourceVersion ?? resourceVersion;
+      token = page?.metadata?.continue || undefined;
+    } while (token !== undefined);
+    return { items, resourceVersion };
+  }
+
+  watch<K extends KubeKind>(
+    kind: K,
+    options: WatchOptions,
+  ): AsyncIterable<WatchEvent<KubeObjectOf<K>>> {
+    return this.#watch<K>(kind, options);
+  }
+
+  async *#watch<K extends KubeKind>(
+    kind: K,
+    options: WatchOptions,
+  ): AsyncGenerator<WatchEvent<KubeObjectOf<K>>> {
+    const info = RESOURCES[kind];
+    const target = { verb: "watch", resource: info.resource, name: "" };
+    let response: Response;
+    try {
+      response = await this.#transport.request(target, {
+        method: "GET",
+        path: resourcePath(info),
+        query: {
+          watch: "1",
+          resourceVersion: options.resourceVersion,
+          allowWatchBookmarks: String(options.allowBookmarks ?? true),
+          timeoutSeconds: options.timeoutSeconds === undefined
+            ? undefined
+            : String(options.timeoutSeconds),
+        },
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (options.signal.aborted) return;
+      throw error;
+    }
+    yield* watchEvents<KubeObjectOf<K>>(response, {
+      info,
+      target,
+      signal: options.signal,
+    });
+  }
+
+  getPersistentVolume(
+    name: string,
+    options: GetOptions = {},
+  ): Promise<V1PersistentVolume> {
+    return this.#get("persistentVolumes", { namespace: "", name }, options);
+  }
+
+  createPersistentVolume(
+    pv: V1PersistentVolume,
+    options: WriteOptions = {},
+  ): Promise<V1PersistentVolume> {
+    return this.#create("persistentVolumes", pv, options);
+  }
+
+  replacePersistentVolume(
+    pv: V1PersistentVolume,
+    options: WriteOptions = {},
+  ): Promise<V1PersistentVolume> {
+    return this.#replace("persistentVolumes", pv, options);
+  }
+
+  patchPersistentVolume(
+    name: string,
+    patch: Patch,
+    options: WriteOptions = {},
+  ): Promise<V1PersistentVolume> {
+    return this.#patch(
+      "persistentVolumes",
+      { namespace: "", name },
+      patch,
+      options,
+    );
+  }
+
+  deletePersistentVolume(
+    name: string,
+    options: DeleteOptions = {},
+  ): Promise<void> {
+    return this.#delete("persistentVolumes", { namespace: "", name }, options);
+  }
+
+  getPersistentVolumeClaim(
+    ref: ObjectName,
+    options: GetOptions = {},
+  ): Promise<V1PersistentVolumeClaim> {
+    return this.#get("persistentVolumeClaims", ref, options);
+  }
+
+  patchPersistentVolumeClaim(
+    ref: ObjectName,
+    patch: Patch,
+    options: WriteOptions = {},
+  ): Promise<V1PersistentVolumeClaim> {
+    return this.#patch("persistentVolumeClaims", ref, patch, options);
+  }
+
+  createStorageClass(
+    sc: V1StorageClass,
+    options: WriteOptions = {},
+  ): Promise<V1StorageClass> {
+    return this.#create("storageClasses", sc, options);
+  }
+
+  patchStorageClass(
+    name: string,
+    patch: Patch,
+    options: WriteOptions = {},
+  ): Promise<V1StorageClass> {
+    return this.#patch("storageClasses", { namespace: "", name }, patch, {
+      ...options,
+    });
+  }
+
+  async recordEvent(
+    involved: InvolvedObject,
+    event: EventDetails,
+  ): Promise<void> {
+    try {
+      await this.#recordEvent(involved, event);
+    } catch (error) {
+      this.#logger.warn(
+        "Cannot record event {reason} on {kind} {name}: {error}",
+        {
+          reason: event.reason,
+          kind: involved.kind,
+          name: involved.metadata?.name,
+          error,
+        },
+      );
+    }
+  }
+
+  async #recordEvent(
+    involved: InvolvedObject,
+    details: EventDetails,
+  ): Promise<void> {
+    const meta = involved.metadata ?? {};
+    const namespace = meta.namespace || "default";
+    const note = details.message.length > EVENT_NOTE_MAX_LENGTH
+      ? details.message.slice(0, EVENT_NOTE_MAX_LENGTH - 3) + "..."
+      : details.message;
+    const now = this.#clock.now();
+    const key = JSON.stringify([
+      involved.apiVersion,
+      involved.kind,
+      meta.namespace,
+      meta.name,
+      meta.uid,
+      details.type,
+      details.reason,
+      details.action,
+      note,
+    ]);
+    const known = this.#series.get(key);
+    if (known && now - known.lastObservedAt <= EVENT_SERIES_WINDOW_MS) {
+      known.count++;
+      known.lastObservedAt = now;
+      try {
+        await this.#patch(
+          "events",
+          { namespace: known.namespace, name: known.name },
+          {
+            type: "merge",
+            body: {
+              series: {
+                count: known.count,
+                lastObservedTime: microTime(new Date(now)),
+              },
+            },
+          },
+          {},
+        );
+        // Refresh its position in the insertion-ordered cache.
+        this.#series.delete(key);
+        this.#series.set(key, known);
+        return;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        this.#series.delete(key); // Expired or deleted: start a new one.
+      }
+    }
+    const name = `${meta.name || "unknown"}.${
+      (BigInt(now) * 1_000_000n + BigInt(this.#eventCounter++ % 1_000_000))
+        .toString(16)
+    }`;
+    const body: EventsV1Event = {
+      apiVersion: "events.k8s.io/v1",
+      kind: "Event",
+      metadata: { name, namespace },
+      eventTime: microTime(new Date(now)) as Date,
+      reportingController: EVENT_REPORTING_CONTROLLER,
+      reportingInstance: this.#reportingInstance,
+      type: details.type,
+      reason: details.reason,
+      action: details.action,
+      note,
+      regarding: objectReference(involved),
+      ...(details.related ? { related: objectReference(details.related) } : {}),
+    };
+    await this.#create("events", body, {});
+    this.#series.set(key, { name, namespace, count: 1, lastObservedAt: now });
+    while (this.#series.size > EVENT_CACHE_SIZE) {
+      const oldest = this.#series.keys().next().value;
+      if (oldest === undefined) break;
+      this.#series.delete(oldest);
+    }
+  }
+
+  getLease(ref: ObjectName, options: GetOptions = {}): Promise<V1Lease> {
+    return this.#get("leases", ref, options);
+  }
+
+  createLease(lease: V1Lease, options: WriteOptions = {}): Promise<V1Lease> {
+    return this.#create("leases", withMicroTimes(lease), options);
+  }
+
+  replaceLease(lease: V1Lease, options: WriteOptions = {}): Promise<V1Lease> {
+    return this.#replace("leases", withMicroTimes(lease), options);
+  }
+
+  deletePod(ref: ObjectName, options: DeleteOptions = {}): Promise<void> {
+    return this.#delete("pods", ref, options);
+  }
+
+  async evictPod(ref: ObjectName, options: EvictOptions = {}): Promise<void> {
+    const info = RESOURCES.pods;
+    const deleteOptions: Record<string, unknown> = {};
+    if (options.uid !== undefined) {
+      deleteOptions.preconditions = { uid: options.uid };
+    }
+    if (options.gracePeriodSeconds !== undefined) {
+      deleteOptions.gracePeriodSeconds = options.gracePeriodSeconds;
+    }
+    if (options.dryRun !== undefined) deleteOptions.dryRun = [options.dryRun];
+    await this.#transport.json(
+      { verb: "evict", resource: info.resource, name: keyOf(ref) },
+      {
+        method: "POST",
+        path: resourcePath(info, ref) + "/eviction",
+        body: {
+          apiVersion: "policy/v1",
+          kind: "Eviction",
+          metadata: { name: ref.name, namespace: ref.namespace },
+          deleteOptions,
+        },
+        signal: options.signal,
+      },
+    );
+  }
+
+  getNode(name: string, options: GetOptions = {}): Promise<V1Node> {
+    return this.#get("nodes", { namespace: "", name }, options);
+  }
+
+  patchNode(
+    name: string,
+    patch: Patch,
+    options: WriteOptions = {},
+  ): Promise<V1Node> {
+    return this.#patch("nodes", { namespace: "", name }, patch, options);
+  }
+
+  close(): Promise<void> {
+    this.#transport.close();
+    return Promise.resolve();
+  }
+
+  // ---- generic verbs -----------------------------------------------------
+
+  async #get<T>(
+    resource: ResourceName,
+    ref: ObjectName,
+    options: GetOptions,
+  ): Promise<T> {
+    const info = RESOURCES[resource];
+    const json = await this.#transport.json(
+      { verb: "get", resource: info.resource, name: keyOf(ref) },
+      { method: "GET", path: resourcePath(info, ref), signal: options.signal },
+    );
+    return deserialize<T>(info, json);
+  }
+
+  async #create<T>(
+    resource: ResourceName,
+    // deno-lint-ignore no-explicit-any
+    obj: any,
+    options: WriteOptions,
+  ): Promise<T> {
+    const info = RESOURCES[resource];
+    const ref = refOf(obj, resource, "create");
+    const json = await this.#transport.json(
+      { verb: "create", resource: info.resource, name: keyOf(ref) },
+      {
+        method: "POST",
+        path: resourcePath(info, { namespace: ref.namespace }),
+        query: this.#writeQuery(options),
+        body: obj,
+        signal: options.signal,
+      },
+    );
+    return deserialize<T>(info, json);
+  }
+
+  async #replace<T>(
+    resource: ResourceName,
+    // deno-lint-ignore no-explicit-any
+    obj: any,
+    options: WriteOptions,
+  ): Promise<T> {
+    const info = RESOURCES[resource];
+    const ref = refOf(obj, resource, "replace");
+    const json = await this.#transport.json(
+      { verb: "replace", resource: info.resource, name: keyOf(ref) },
+      {
+        method: "PUT",
+        path: resourcePath(info, ref),
+        query: this.#writeQuery(options),
+        body: obj,
+        signal: options.signal,
+      },
+    );
+    return deserialize<T>(info, json);
+  }
+
+  async #patch<T>(
+    resource: ResourceName,
+    ref: ObjectName,
+    patch: Patch,
+    options: WriteOptions,
+  ): Promise<T> {
+    const info = RESOURCES[resource];
+    const query = this.#writeQuery(options);
+    if (patch.type === "apply" && patch.force) query.force = "true";
+    const json = await this.#transport.json(
+      { verb: "patch", resource: info.resource, name: keyOf(ref) },
+      {
+        method: "PATCH",
+        path: resourcePath(info, ref),
+        query,
+        body: patch.type === "apply"
+          ? applyBody(patch.body, info, ref)
+          : patch.body,
+        contentType: PATCH_CONTENT_TYPES[patch.type],
+        signal: options.signal,
+      },
+    );
+    return deserialize<T>(info, json);
+  }
+
+  async #delete(
+    resource: ResourceName,
+    ref: ObjectName,
+    options: DeleteOptions,
+  ): Promise<void> {
+    const info = RESOURCES[resource];
+    const body: Record<string, unknown> = {
+      apiVersion: "v1",
+      kind: "DeleteOptions",
+    };
+    if (options.preconditions) body.preconditions = options.preconditions;
+    if (options.gracePeriodSeconds !== undefined) {
+      body.gracePeriodSeconds = options.gracePeriodSeconds;
+    }
+    if (options.dryRun !== undefined) body.dryRun = [options.dryRun];
+    await this.#transport.json(
+      { verb: "delete", resource: info.resource, name: keyOf(ref) },
+      {
+        method: "DELETE",
+        path: resourcePath(info, ref),
+        body,
+        signal: options.signal,
+      },
+    );
+  }
+
+  #writeQuery(options: WriteOptions): Record<string, string> {
+    const query: Record<string, string> = {
+      fieldManager: options.fieldManager ?? this.#fieldManager,
+    };
+    if (options.dryRun !== undefined) query.dryRun = options.dryRun;
+    return query;
+  }
+}
+
+const PATCH_CONTENT_TYPES: Readonly<Record<Patch["type"], string>> = Object
+  .freeze({
+    merge: "application/merge-patch+json",
+    strategic: "application/strategic-merge-patch+json",
+    json: "application/json-patch+json",
+    apply: "application/apply-patch+yaml",
+  });
+
+function keyOf(ref: ObjectName): string {
+  return ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name;
+}
+
+// deno-lint-ignore no-explicit-any
+function refOf(obj: any, resource: ResourceName, verb: string): ObjectName {
+  const info = RESOURCES[resource];
+  const name = obj?.metadata?.name ?? "";
+  const namespace = info.namespaced ? (obj?.metadata?.namespace ?? "") : "";
+  const generated = verb === "create" && obj?.metadata?.generateName;
+  if (name === "" && !generated) {
+    throw new TypeError(
+      `Cannot ${verb} ${info.resource} "": metadata.name is empty`,
+    );
+  }
+  if (info.namespaced && namespace === "") {
+    throw new TypeError(
+      `Cannot ${verb} ${info.resource} "${name}": metadata.namespace is empty`,
+    );
+  }
+  return { namespace, name };
+}
+
+/** Server-side apply needs `apiVersion`, `kind` and `metadata.name` in the body. */
+function applyBody(
+  body: Record<string, unknown>,
+  info: { type: string },
+  ref: ObjectName,
+): Record<string, unknown> {
+  const kinds: Record<string, [string, string]> = {
+    V1Node: ["v1", "Node"],
+    V1PersistentVolume: ["v1", "PersistentVolume"],
+    V1PersistentVolumeClaim: ["v1", "PersistentVolumeClaim"],
+    V1StorageClass: ["storage.k8s.io/v1", "StorageClass"],
+  };
+  const [apiVersion, kind] = kinds[info.type] ?? [undefined, undefined];
+  const metadata = { ...(body.metadata as object ?? {}), name: ref.name };
+  if (ref.namespace) {
+    (metadata as Record<string, unknown>).namespace = ref.namespace;
+  }
+  return { apiVersion, kind, ...body, metadata };
+}
+
+function withMicroTimes(lease: V1Lease): V1Lease {
+  if (!lease.spec) return lease;
+  return {
+    ...lease,
+    spec: {
+      ...lease.spec,
+      acquireTime: microTime(lease.spec.acquireTime) as Date,
+      renewTime: microTime(lease.spec.renewTime) as Date,
+    },
+  };
+}
+
+function objectReference(obj: InvolvedObject): Record<string, string> {
+  const ref: Record<string, string> = {};
+  if (obj.apiVersion) ref.apiVersion = obj.apiVersion;
+  if (obj.kind) ref.kind = obj.kind;
+  const meta = obj.metadata ?? {};
+  if (meta.name) ref.name = meta.name;
+  if (meta.namespace) ref.namespace = meta.namespace;
+  if (meta.uid) ref.uid = meta.uid;
+  if (meta.resourceVersion) ref.resourceVersion = meta.resourceVersion;
+  return ref;
+}
