@@ -67,6 +67,7 @@ export interface BuildLinstorViewOptions {
 
 const EMPTY_PROPS: Readonly<Props> = Object.freeze({});
 const EMPTY_LIST: readonly never[] = Object.freeze([]);
+const LOWER_CASE = /[a-z]/;
 
 /** The empty view of a process that has not polled LINSTOR yet. */
 export function emptyLinstorView(lastError?: string): LinstorView {
@@ -91,7 +92,9 @@ export function emptyLinstorView(lastError?: string): LinstorView {
  * compared case-insensitively.
  */
 export function classifyReplicaRole(flags: readonly string[]): ReplicaRole {
-  const upper = flags.map((flag) => flag.toUpperCase());
+  const upper = flags.some((flag) => LOWER_CASE.test(flag))
+    ? flags.map((flag) => flag.toUpperCase())
+    : flags;
   if (upper.includes(RESOURCE_FLAG_TIE_BREAKER)) return "tie-breaker";
   if (upper.some((flag) => RESOURCE_FLAGS_DISKLESS.includes(flag))) {
     return "diskless";
@@ -227,8 +230,6 @@ function* buildSteps(
     replicasByNode,
   });
 }
-
-const LOWER_CASE = /[a-z]/;
 
 function upperFlags(flags: readonly string[] | undefined): readonly string[] {
   if (flags === undefined || flags.length === 0) return EMPTY_LIST;
