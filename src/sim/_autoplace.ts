@@ -95,7 +95,7 @@ function bestPool(
     .filter((pool) =>
       providers.length === 0 || providers.includes(keyOf(pool.providerKind))
     )
-    .filter((pool) => fits(pool.providerKind, pool.freeKib, sizeKib))
+    .filter((pool) => fits(pool, sizeKib))
     .sort((a, b) => b.freeKib - a.freeKib || byName(a.name, b.name));
   const best = pools[0];
   return best ? { name: best.name, freeKib: best.freeKib } : undefined;

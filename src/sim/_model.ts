@@ -136,10 +136,10 @@ export function allocatedKib(providerKind: string, sizeKib: number): number {
  * `size <= free × MaxOversubscriptionRatio` (LINSTOR's default 20).
  */
 export function fits(
-  providerKind: string,
-  freeKib: number,
+  pool: { readonly providerKind: string; readonly freeKib: number },
   sizeKib: number,
 ): boolean {
+  const { providerKind, freeKib } = pool;
   if (isDisklessPool(providerKind)) return true;
   if (isThin(providerKind)) {
     return sizeKib <= freeKib * LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO &&

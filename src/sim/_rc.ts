@@ -173,12 +173,14 @@ export function stringifyJson(value: unknown): string {
   );
 }
 
-/** A JSON response whose body may contain `bigint`s. */
+/** A JSON response whose body may contain `bigint`s; `init` is the status or status and headers. */
 export function jsonResponse(
   body: unknown,
-  status: number,
-  headers: Record<string, string> = {},
+  init: number | { status: number; headers?: Record<string, string> },
 ): Response {
+  const { status, headers = {} } = typeof init === "number"
+    ? { status: init }
+    : init;
   return new Response(stringifyJson(body), {
     status,
     headers: { "content-type": "application/json", ...headers },

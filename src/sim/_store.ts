@@ -57,8 +57,11 @@ export class RcFailure extends Error {
 }
 
 /** Throws a not-found failure. */
-export function notFound(object: bigint, code: bigint, message: string): never {
-  throw new RcFailure({ severity: "error", object, code, message });
+export function notFound(
+  message: string,
+  mask: { readonly object: bigint; readonly code: bigint },
+): never {
+  throw new RcFailure({ severity: "error", ...mask, message });
 }
 
 const DRBD_PEER_SLOTS = 7;
@@ -189,49 +192,48 @@ export class Store {
   /** The node or a 404 failure. */
   node(name: string): SimNode {
     return this.nodes.get(keyOf(name)) ??
-      notFound(OBJ.node, CODE.notFoundNode, `Node '${name}' not found.`);
+      notFound(`Node '${name}' not found.`, {
+        object: OBJ.node,
+        code: CODE.notFoundNode,
+      });
   }
 
   /** The pool or a 404 failure. */
   pool(node: string, name: string): SimPool {
     this.node(node);
     return this.pools.get(poolKey(node, name)) ??
-      notFound(
-        OBJ.storPool,
-        CODE.notFoundStorPool,
-        `Storage pool '${name}' on node '${node}' not found.`,
-      );
+      notFound(`Storage pool '${name}' on node '${node}' not found.`, {
+        object: OBJ.storPool,
+        code: CODE.notFoundStorPool,
+      });
   }
 
   /** The resource group or a 404 failure. */
   group(name: string): SimResourceGroup {
     return this.groups.get(keyOf(name)) ??
-      notFound(
-        OBJ.rscGrp,
-        CODE.notFoundRscGrp,
-        `Resource group '${name}' not found.`,
-      );
+      notFound(`Resource group '${name}' not found.`, {
+        object: OBJ.rscGrp,
+        code: CODE.notFoundRscGrp,
+      });
   }
 
   /** The resource definition or a 404 failure. */
   definition(name: string): SimResourceDefinition {
     return this.definitions.get(keyOf(name)) ??
-      notFound(
-        OBJ.rscDfn,
-        CODE.notFoundRscDfn,
-        `Resource definition '${name}' not found.`,
-      );
+      notFound(`Resource definition '${name}' not found.`, {
+        object: OBJ.rscDfn,
+        code: CODE.notFoundRscDfn,
+      });
   }
 
   /** The resource or a 404 failure. */
   resource(rd: string, node: string): SimResource {
     this.definition(rd);
     return this.resources.get(resourceKey(rd, node)) ??
-      notFound(
-        OBJ.rsc,
-        CODE.notFoundRsc,
-        `Resource '${rd}' on node '${node}' not found.`,
-      );
+      notFound(`Resource '${rd}' on node '${node}' not found.`, {
+        object: OBJ.rsc,
+        code: CODE.notFoundRsc,
+      });
   }
 
   /** Forgets derived data (call after changing volume definitions in place). */
@@ -577,9 +579,8 @@ export class Store {
         if (action.volume !== undefined) {
           if (!rd.volumes.some((vd) => vd.volumeNumber === action.volume)) {
             notFound(
-              OBJ.vlmDfn,
-              CODE.notFoundVlmDfn,
               `Volume definition ${action.volume} of '${rd.name}' not found.`,
+              { object: OBJ.vlmDfn, code: CODE.notFoundVlmDfn },
             );
           }
           r.diskStates[action.volume] = action.disk_state;

@@ -686,8 +686,7 @@ class SimulatorImpl implements Simulator {
           code: CODE.signInMissingCredentials,
           message: "Missing credentials: use HTTP Basic authentication.",
         }]),
-        401,
-        headers,
+        { status: 401, headers },
       );
     }
     const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
@@ -710,8 +709,7 @@ class SimulatorImpl implements Simulator {
           ? "Sign in failed: wrong user name or password."
           : "Only 'Basic' is supported.",
       }]),
-      401,
-      headers,
+      { status: 401, headers },
     );
   }
 
@@ -1076,11 +1074,10 @@ class SimulatorImpl implements Simulator {
         vg.volumeNumber === nr
       );
       if (index < 0) {
-        notFound(
-          OBJ.vlmGrp,
-          CODE.notFoundVlmGrp,
-          `Volume group ${p.nr} of '${group.name}' not found.`,
-        );
+        notFound(`Volume group ${p.nr} of '${group.name}' not found.`, {
+          object: OBJ.vlmGrp,
+          code: CODE.notFoundVlmGrp,
+        });
       }
       group.volumeGroups.splice(index, 1);
       return this.#ok([{
@@ -1181,11 +1178,10 @@ class SimulatorImpl implements Simulator {
       const rd = s().definition(p.rd ?? "");
       const vd = rd.volumes.find((v) => String(v.volumeNumber) === p.nr);
       if (!vd) {
-        notFound(
-          OBJ.vlmDfn,
-          CODE.notFoundVlmDfn,
-          `Volume definition ${p.nr} of '${rd.name}' not found.`,
-        );
+        notFound(`Volume definition ${p.nr} of '${rd.name}' not found.`, {
+          object: OBJ.vlmDfn,
+          code: CODE.notFoundVlmDfn,
+        });
       }
       return json(s().renderVolumeDefinition(vd));
     });
@@ -1248,11 +1244,10 @@ class SimulatorImpl implements Simulator {
         const rd = s().definition(p.rd ?? "");
         const vd = rd.volumes.find((v) => String(v.volumeNumber) === p.nr);
         if (!vd) {
-          notFound(
-            OBJ.vlmDfn,
-            CODE.notFoundVlmDfn,
-            `Volume definition ${p.nr} of '${rd.name}' not found.`,
-          );
+          notFound(`Volume definition ${p.nr} of '${rd.name}' not found.`, {
+            object: OBJ.vlmDfn,
+            code: CODE.notFoundVlmDfn,
+          });
         }
         const size = optionalInteger(body, "size_kib");
         if (size !== undefined) {
@@ -1289,11 +1284,10 @@ class SimulatorImpl implements Simulator {
           String(v.volumeNumber) === p.nr
         );
         if (index < 0) {
-          notFound(
-            OBJ.vlmDfn,
-            CODE.notFoundVlmDfn,
-            `Volume definition ${p.nr} of '${rd.name}' not found.`,
-          );
+          notFound(`Volume definition ${p.nr} of '${rd.name}' not found.`, {
+            object: OBJ.vlmDfn,
+            code: CODE.notFoundVlmDfn,
+          });
         }
         rd.volumes.splice(index, 1);
         this.#changed();
@@ -1940,7 +1934,7 @@ class SimulatorImpl implements Simulator {
         }
         const free = s.freeOf(pool);
         const size = s.sizeOf(rd);
-        if (!fits(pool.providerKind, free, size)) {
+        if (!fits({ providerKind: pool.providerKind, freeKib: free }, size)) {
           throw new RcFailure({
             severity: "error",
             object: OBJ.rsc,

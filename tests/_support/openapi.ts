@@ -200,7 +200,10 @@ export class OpenApi {
    * applied; `null` for "no JSON body expected"; throws when the
    * operation is not described at all.
    */
-  responseSchema(method: string, path: string, status: number): Schema | null {
+  responseSchema(
+    exchange: { method: string; path: string; status: number },
+  ): Schema | null {
+    const { method, path, status } = exchange;
     const template = this.findPath(path);
     const rcList = this.component("ApiCallRcList");
     if (path === "/health" && method === "GET") return null;
@@ -214,7 +217,11 @@ export class OpenApi {
     const listTemplate = SINGLE_OBJECT_GETS[template];
     if (!described && method === "GET" && listTemplate) {
       if (status !== 200) return rcList;
-      const listSchema = this.responseSchema("GET", listTemplate, 200);
+      const listSchema = this.responseSchema({
+        method: "GET",
+        path: listTemplate,
+        status: 200,
+      });
       const resolved = listSchema ? this.resolve(listSchema) : undefined;
       if (!resolved?.items) {
         throw new Error(`Cannot derive item schema of "${listTemplate}"`);
@@ -270,13 +277,11 @@ export class OpenApi {
 
   /** Validates a response body (already parsed with `parseJsonExact`). */
   validateResponse(
-    method: string,
-    path: string,
-    status: number,
-    body: unknown,
+    exchange: { method: string; path: string; status: number; body: unknown },
     options: ValidateOptions = {},
   ): Violation[] {
-    const schema = this.responseSchema(method, path, status);
+    const { body } = exchange;
+    const schema = this.responseSchema(exchange);
     if (schema === null) {
       return body === undefined || body === ""
         ? []
@@ -287,11 +292,10 @@ export class OpenApi {
 
   /** Validates a request body against the operation's request schema. */
   validateRequest(
-    method: string,
-    path: string,
-    body: unknown,
+    exchange: { method: string; path: string; body: unknown },
     options: ValidateOptions = {},
   ): Violation[] {
+    const { method, path, body } = exchange;
     const schema = this.requestSchema(method, path);
     if (!schema) {
       return [{

@@ -70,9 +70,10 @@ export class ContractClient {
     const url = new URL(pathAndQuery, "http://sim.test");
     const isApi = url.pathname.startsWith("/v1/");
     if (body !== undefined && isApi && !options.unchecked) {
-      const violations = OPENAPI.validateRequest(method, url.pathname, body, {
-        strictProperties: true,
-      });
+      const violations = OPENAPI.validateRequest(
+        { method, path: url.pathname, body },
+        { strictProperties: true },
+      );
       if (violations.length > 0) {
         throw new AssertionError({
           message: formatViolations(
@@ -113,10 +114,10 @@ export class ContractClient {
     body: unknown,
     text: string,
   ): void {
-    const violations = OPENAPI.validateResponse(method, path, status, body, {
-      strictProperties: true,
-      nonEmpty: true,
-    });
+    const violations = OPENAPI.validateResponse(
+      { method, path, status, body },
+      { strictProperties: true, nonEmpty: true },
+    );
     if (status >= 400 && !Array.isArray(body)) {
       violations.push({
         path: "$",

@@ -19,12 +19,12 @@ function checkedTransport(handler: (request: Request) => Promise<Response>) {
     if (request.body) {
       const text = await request.clone().text();
       const violations = OPENAPI.validateRequest(
-        request.method,
-        url.pathname,
-        parseJsonExact(text),
         {
-          strictProperties: true,
+          method: request.method,
+          path: url.pathname,
+          body: parseJsonExact(text),
         },
+        { strictProperties: true },
       );
       if (violations.length > 0) {
         throw new AssertionError({

@@ -153,22 +153,30 @@ Deno.test("`OpenApi.validate()` catches what the contract forbids", async (t) =>
 
 Deno.test("`OpenApi` handles the documented deviations explicitly", async (t) => {
   await t.step("single-object GETs use the list item schema", () => {
-    const schema = OPENAPI.responseSchema(
-      "GET",
-      "/v1/resource-definitions/pvc-1",
-      200,
-    );
+    const schema = OPENAPI.responseSchema({
+      method: "GET",
+      path: "/v1/resource-definitions/pvc-1",
+      status: 200,
+    });
     assert.ok(schema);
     assert.equal(
       OPENAPI.resolve(schema),
       OPENAPI.component("ResourceDefinition"),
     );
-    const node = OPENAPI.responseSchema("GET", "/v1/nodes/n1", 200);
+    const node = OPENAPI.responseSchema({
+      method: "GET",
+      path: "/v1/nodes/n1",
+      status: 200,
+    });
     assert.ok(node);
     assert.equal(OPENAPI.resolve(node), OPENAPI.component("Node"));
   });
   await t.step("OperationFailed accepts the list the controller sends", () => {
-    const schema = OPENAPI.responseSchema("POST", "/v1/nodes", 500);
+    const schema = OPENAPI.responseSchema({
+      method: "POST",
+      path: "/v1/nodes",
+      status: 500,
+    });
     assert.ok(schema);
     assert.deepEqual(
       OPENAPI.validate(schema, [{ ret_code: -1n, message: "x" }]),
@@ -177,13 +185,22 @@ Deno.test("`OpenApi` handles the documented deviations explicitly", async (t) =>
   });
   await t.step("undescribed error status → ApiCallRcList", () => {
     assert.equal(
-      OPENAPI.responseSchema("PUT", "/v1/nodes/n1", 404),
+      OPENAPI.responseSchema({
+        method: "PUT",
+        path: "/v1/nodes/n1",
+        status: 404,
+      }),
       OPENAPI.component("ApiCallRcList"),
     );
   });
   await t.step("undescribed success status is an error", () => {
     assert.throws(
-      () => OPENAPI.responseSchema("PUT", "/v1/nodes/n1", 201),
+      () =>
+        OPENAPI.responseSchema({
+          method: "PUT",
+          path: "/v1/nodes/n1",
+          status: 201,
+        }),
       /not described/,
     );
   });
@@ -202,30 +219,29 @@ Deno.test("`OpenApi` handles the documented deviations explicitly", async (t) =>
 Deno.test("`OpenApi.validateRequest()` checks client request bodies", () => {
   const strict = { strictProperties: true };
   assert.deepEqual(
-    OPENAPI.validateRequest("POST", "/v1/resource-groups/rg/spawn", {
-      resource_definition_name: "pvc-1",
-      volume_sizes: [1024],
+    OPENAPI.validateRequest({
+      method: "POST",
+      path: "/v1/resource-groups/rg/spawn",
+      body: { resource_definition_name: "pvc-1", volume_sizes: [1024] },
     }, strict),
     [],
   );
   const bad = messages(
-    OPENAPI.validateRequest("POST", "/v1/resource-groups/rg/spawn", {
-      resource_definition_name: "pvc-1",
-      volume_size: [1024],
+    OPENAPI.validateRequest({
+      method: "POST",
+      path: "/v1/resource-groups/rg/spawn",
+      body: { resource_definition_name: "pvc-1", volume_size: [1024] },
     }, strict),
   );
   assert.deepEqual(bad, [
     "$.volume_size: is not declared in #/components/schemas/ResourceGroupSpawn",
   ]);
   const modify = messages(
-    OPENAPI.validateRequest(
-      "PUT",
-      "/v1/resource-definitions/r/volume-definitions/0",
-      {
-        override_props: { "Aux/x": 1 },
-      },
-      strict,
-    ),
+    OPENAPI.validateRequest({
+      method: "PUT",
+      path: "/v1/resource-definitions/r/volume-definitions/0",
+      body: { override_props: { "Aux/x": 1 } },
+    }, strict),
   );
   assert.deepEqual(modify, [
     "$.override_props.Aux/x: expected string, got number",
