@@ -104,6 +104,7 @@ async function serveWithClientCertificates(
   stop: AbortSignal,
   onAbort: () => void,
 ): Promise<SimulatorServer> {
+  const active = new Set<Promise<void>>();
   const server = https.createServer({
     cert: tls.cert,
     key: tls.key,
@@ -111,7 +112,9 @@ async function serveWithClientCertificates(
     requestCert: true,
     rejectUnauthorized: true,
   }, (req, res) => {
-    void bridge(simulator, req, res, stop, options.hostname);
+    const done = bridge(simulator, req, res, stop, options.hostname);
+    active.add(done);
+    void done.finally(() => active.delete(done));
   });
   const finished = new Promise<void>((resolve) =>
     server.once("close", () => resolve())
@@ -123,12 +126,15 @@ async function serveWithClientCertificates(
       resolve();
     });
   });
-  const shutdown = () => {
+  // Requests see `stop` first (event streams end and flush), then the
+  // listener closes and the remaining keep-alive connections are dropped.
+  const shutdown = async () => {
     server.close();
+    await Promise.allSettled([...active]);
     server.closeAllConnections?.();
   };
-  if (stop.aborted) shutdown();
-  else stop.addEventListener("abort", shutdown, { once: true });
+  if (stop.aborted) void shutdown();
+  else stop.addEventListener("abort", () => void shutdown(), { once: true });
   const bound = server.address();
   const port = typeof bound === "object" && bound ? bound.port : options.port;
   return {
@@ -185,9 +191,21 @@ async function bridge(
         reader.releaseLock();
       }
     }
-    res.end();
+    await finish(res);
   } catch {
     if (!res.headersSent) res.writeHead(500);
-    res.end();
+    await finish(res);
   }
+}
+
+/** Ends the response; resolves when it is flushed or the connection is gone. */
+function finish(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (res.destroyed) {
+      resolve();
+      return;
+    }
+    res.once("close", () => resolve());
+    res.end(() => resolve());
+  });
 }

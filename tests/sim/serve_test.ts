@@ -207,3 +207,36 @@ Deno.test("`serveSimulator()` requires a client certificate signed by `clientCa`
     await server.finished;
   }
 });
+
+Deno.test("`serveSimulator()` with `clientCa` ends event streams when it stops", async () => {
+  const { sim } = simFrom(SCENARIO);
+  const controller = new AbortController();
+  const server = await serveSimulator(sim, {
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+    tls: { cert: pem("server.pem"), key: pem("server-key.pem"), clientCa: pem("ca.pem") },
+  });
+  const client = Deno.createHttpClient({
+    caCerts: [pem("ca.pem")],
+    cert: pem("client.pem"),
+    key: pem("client-key.pem"),
+  });
+  try {
+    const res = await fetch(`${server.url}/v1/events/drbd/promotion`, {
+      client,
+      headers: { "last-event-id": "current" },
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    assert.match(new TextDecoder().decode((await reader.read()).value), /may-promote-change/);
+    controller.abort();
+    for (;;) {
+      const { done } = await reader.read();
+      if (done) break;
+    }
+    await server.finished;
+  } finally {
+    client.close();
+    controller.abort();
+  }
+});
