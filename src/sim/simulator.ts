@@ -1067,6 +1067,32 @@ class SimulatorImpl implements Simulator {
         }], 201);
       },
     );
+    add(
+      "PUT",
+      "/v1/resource-groups/{rg}/volume-groups/{nr}",
+      async (p, request) => {
+        const body = await this.#objectBody(request);
+        const group = s().group(p.rg ?? "");
+        const vg = group.volumeGroups.find((v) =>
+          String(v.volumeNumber) === p.nr
+        );
+        if (!vg) {
+          notFound(`Volume group ${p.nr} of '${group.name}' not found.`, {
+            object: OBJ.vlmGrp,
+            code: CODE.notFoundVlmGrp,
+          });
+        }
+        vg.props = modifyProps(vg.props, propsChange(body));
+        return this.#ok([{
+          severity: "success",
+          object: OBJ.vlmGrp,
+          op: OP_MODIFY,
+          code: CODE.modified,
+          message:
+            `Volume group ${vg.volumeNumber} of resource group '${group.name}' modified.`,
+        }]);
+      },
+    );
     add("DELETE", "/v1/resource-groups/{rg}/volume-groups/{nr}", (p) => {
       const group = s().group(p.rg ?? "");
       const nr = Number(p.nr);

@@ -271,6 +271,7 @@ const SERVED = [
   "POST /v1/resource-groups/{resource_group}/spawn",
   "GET /v1/resource-groups/{resource_group}/volume-groups",
   "POST /v1/resource-groups/{resource_group}/volume-groups",
+  "PUT /v1/resource-groups/{resource_group}/volume-groups/{volume_number}",
   "DELETE /v1/resource-groups/{resource_group}/volume-groups/{volume_number}",
   "GET /v1/resource-definitions",
   "POST /v1/resource-definitions",
@@ -332,6 +333,12 @@ Deno.test("every simulator operation answers within the OpenAPI contract", async
       select_filter: { replicas_on_different: ["Aux/zone"] },
     }],
     ["POST", "/v1/resource-groups/rg-c/volume-groups", { volume_number: 0 }],
+    ["PUT", "/v1/resource-groups/rg-c/volume-groups/0", {
+      override_props: { "Aux/vg": "1" },
+    }],
+    ["PUT", "/v1/resource-groups/rg-c/volume-groups/7", {
+      override_props: { "Aux/vg": "1" },
+    }],
     ["GET", "/v1/resource-groups/rg-c/volume-groups"],
     ["POST", "/v1/resource-groups/rg-c/spawn", {
       resource_definition_name: "pvc-c",

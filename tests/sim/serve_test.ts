@@ -215,7 +215,11 @@ Deno.test("`serveSimulator()` with `clientCa` ends event streams when it stops",
     hostname: "127.0.0.1",
     port: 0,
     signal: controller.signal,
-    tls: { cert: pem("server.pem"), key: pem("server-key.pem"), clientCa: pem("ca.pem") },
+    tls: {
+      cert: pem("server.pem"),
+      key: pem("server-key.pem"),
+      clientCa: pem("ca.pem"),
+    },
   });
   const client = Deno.createHttpClient({
     caCerts: [pem("ca.pem")],
@@ -228,7 +232,10 @@ Deno.test("`serveSimulator()` with `clientCa` ends event streams when it stops",
       headers: { "last-event-id": "current" },
     });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    assert.match(new TextDecoder().decode((await reader.read()).value), /may-promote-change/);
+    assert.match(
+      new TextDecoder().decode((await reader.read()).value),
+      /may-promote-change/,
+    );
     controller.abort();
     for (;;) {
       const { done } = await reader.read();

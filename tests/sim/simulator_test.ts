@@ -753,3 +753,28 @@ Deno.test("`handler()` answers 405 for a known path with a wrong method", async 
   assert.equal(res.status, 405);
   await res.body?.cancel();
 });
+
+Deno.test("`POST /v1/resource-groups/{rg}/spawn` copies volume-group props to volume definitions", async () => {
+  const { api } = simFrom(SCENARIO);
+  await api.call("POST", "/v1/resource-groups", { name: "rg-vg" });
+  await api.call("POST", "/v1/resource-groups/rg-vg/volume-groups", {
+    volume_number: 0,
+    props: { "Aux/a": "1" },
+  });
+  await api.call("PUT", "/v1/resource-groups/rg-vg/volume-groups/0", {
+    override_props: { "Aux/b": "2" },
+  });
+  const spawn = await api.call("POST", "/v1/resource-groups/rg-vg/spawn", {
+    resource_definition_name: "vol-vg",
+    volume_sizes: [1024],
+    definitions_only: true,
+  });
+  assert.equal(spawn.status, 201);
+  const vd = (await api.call(
+    "GET",
+    "/v1/resource-definitions/vol-vg/volume-definitions/0",
+  )).body as {
+    props: Record<string, string>;
+  };
+  assert.deepEqual(vd.props, { "Aux/a": "1", "Aux/b": "2" });
+});
