@@ -15,6 +15,7 @@ import type {
   V1PersistentVolumeClaim,
   V1StorageClass,
 } from "@kubernetes/client-node";
+import { cpuUsage } from "node:process";
 import { Registry } from "prom-client";
 import type { LinstorData } from "../../src/state/mod.ts";
 import { ClusterState } from "../../src/state/mod.ts";
@@ -248,6 +249,7 @@ export async function runExtenderBench(
       const filter: number[] = [];
       const prioritize: number[] = [];
       const started = performance.now();
+      const cpuStart = cpuUsage();
       for (let i = 0; i < runs; i++) {
         let t = performance.now();
         await post("filter");
@@ -257,6 +259,8 @@ export async function runExtenderBench(
         prioritize.push(performance.now() - t);
       }
       const elapsed = (performance.now() - started) / 1000;
+      const cpu = cpuUsage(cpuStart);
+      const cpuPerPairMs = (cpu.user + cpu.system) / 1000 / runs;
       filter.sort((a, b) => a - b);
       prioritize.sort((a, b) => a - b);
       rows.push({
@@ -279,7 +283,11 @@ export async function runExtenderBench(
       summary.push(
         `${count} names: ${
           (runs / elapsed).toFixed(0)
-        } filter+prioritize pairs/s (client and server on one core)`,
+        } filter+prioritize pairs/s wall clock; ${
+          cpuPerPairMs.toFixed(2)
+        } ms CPU per pair (process total, client + server + GC) → ${
+          (1000 / cpuPerPairMs).toFixed(0)
+        } pairs/s per core`,
       );
     }
   } finally {

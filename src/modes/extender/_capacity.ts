@@ -47,14 +47,16 @@ export function fitOnNode(context: EvalContext, linstorNode: string): Fit {
   // Pool name → KiB this pod already placed there (only when > 1 volume).
   let used: Map<string, number> | undefined;
   for (const volume of volumes) {
-    const candidates = context.candidatePools(linstorNode, volume);
+    let candidates = 0;
     let best: string | undefined;
     let bestAvailable = -Infinity;
     let bestLeft = -Infinity;
     let bestUnreserved = -Infinity;
     let bestReserved = 0;
     let unknown: string[] | undefined;
-    for (const pool of candidates) {
+    for (const pool of context.index.dataPools(linstorNode)) {
+      if (!context.poolAllowed(pool, volume)) continue;
+      candidates++;
       const capacity = context.poolCapacityKib(pool);
       if (capacity === undefined) {
         (unknown ??= []).push(pool.name);
@@ -84,7 +86,7 @@ export function fitOnNode(context: EvalContext, linstorNode: string): Fit {
     availableKib.push(0);
     failures ??= [];
     const hard = context.isHard(volume);
-    if (candidates.length === 0) {
+    if (candidates === 0) {
       const wanted = volume.pools
         ? `storage pool ${volume.pools.join(" or ")}`
         : "data storage pool";

@@ -231,6 +231,16 @@ export class EvalContext {
     return this.#access;
   }
 
+  /** Whether a pending volume may use `pool` (class pools and pool selector). */
+  poolAllowed(pool: PoolInfo, volume: PendingVolume): boolean {
+    if (volume.pools !== undefined && !volume.pools.includes(pool.name)) {
+      return false;
+    }
+    const selector = volume.poolSelector?.selector;
+    return selector === undefined ||
+      matchesSelector(selector, poolLabels(pool));
+  }
+
   /** Pools on a LINSTOR node a pending volume may use (class pools ∩ pool selector). */
   candidatePools(
     linstorNode: string,

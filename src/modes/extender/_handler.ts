@@ -17,7 +17,6 @@ import {
   staleReason,
 } from "./_core.ts";
 import { IndexCache } from "./_index.ts";
-import { poolOf } from "./_capacity.ts";
 import type { ExtenderMetrics } from "./_metrics.ts";
 import type { Reservations } from "./_reservations.ts";
 import {
@@ -226,14 +225,12 @@ export function createExtenderHandler(
     const pending = outcome.context.volumes.pending;
     if (pending.length === 0) return;
     for (const volume of pending) {
+      const at = outcome.context.pendingBySize.indexOf(volume);
       const nodes = new Map<string, string>();
       for (const candidate of outcome.candidates) {
-        if (!passed.has(candidate.name) || !candidate.linstor) continue;
-        const pool = poolOf(
-          outcome.context,
-          outcome.memo.fit(outcome.context, candidate.linstor.name),
-          volume.claim,
-        );
+        if (!candidate.linstor || !passed.has(candidate.name)) continue;
+        const pool = outcome.memo.fit(outcome.context, candidate.linstor.name)
+          .pools[at];
         if (pool !== undefined) nodes.set(candidate.linstor.name, pool);
       }
       reservations.reserve(volume.claim, {

@@ -68,7 +68,10 @@ export class Reservations {
     return this.#byClaim.size;
   }
 
-  /** Holds (or replaces) the reservation of `claim` on `nodes` (LINSTOR node → pool) for one TTL. */
+  /**
+   * Holds (or replaces) the reservation of `claim` on `nodes` (LINSTOR node →
+   * pool) for one TTL. The `nodes` map is kept as is: pass a fresh one.
+   */
   reserve(
     claim: string,
     entry: {
@@ -93,7 +96,8 @@ export class Reservations {
       uid: entry.uid,
       pod: entry.pod,
       sizeKib: entry.sizeKib,
-      nodes: new Map(entry.nodes),
+      // Owned from here on: callers hand over a fresh map.
+      nodes: entry.nodes,
       createdAt: now,
       expiresAt: now + this.#ttlMs,
       narrowed: false,
