@@ -234,13 +234,17 @@ async function runExtender(
   if (sub === "explain" && (target === undefined || extra.length > 0)) {
     throw new UsageError("explain takes exactly one NAMESPACE/POD");
   }
-  await setupLogging(context);
   const config = await extenderConfigFromFlags(context);
   const certFile = context.flags.string("tls-cert");
   const keyFile = context.flags.string("tls-key");
   if (Boolean(certFile) !== Boolean(keyFile)) {
     throw new UsageError("flags --tls-cert and --tls-key go together");
   }
+  parseListenAddressFlag(
+    context.flags.string("listen") ?? EXTENDER_DEFAULT_LISTEN,
+    "listen",
+  );
+  await setupLogging(context);
   const linstor = new LinstorClient(linstorClientOptions(context));
   let kube: KubeApi | undefined;
   const stop = new AbortController();
@@ -338,6 +342,14 @@ async function runExtender(
     stop.abort();
     linstor.close();
     await kube?.close();
+  }
+}
+
+function parseListenAddressFlag(text: string, flag: string): void {
+  try {
+    parseListenAddress(text);
+  } catch (error) {
+    throw new UsageError(`flag --${flag}: ${errorMessage(error)}`);
   }
 }
 
