@@ -143,6 +143,12 @@ export class LinstorClient {
   readonly controller: {
     /** `GET /v1/controller/version`. */
     version(options?: CallOptions): Promise<ControllerVersion>;
+    /**
+     * `GET /health`: resolves when the controller reports itself healthy
+     * (database reachable, services running); rejects with a
+     * `LinstorApiError` otherwise.
+     */
+    health(options?: CallOptions): Promise<void>;
   };
   /** `/v1/nodes` calls. */
   readonly nodes: {
@@ -426,6 +432,7 @@ export class LinstorClient {
 
     this.controller = rejecting({
       version: (o) => get("/v1/controller/version", "object", o),
+      health: (o) => this.#health(o),
     });
     this.nodes = rejecting({
       list: (o) =>
@@ -684,6 +691,18 @@ export class LinstorClient {
         },
       );
     }
+  }
+
+  async #health(options: CallOptions | undefined): Promise<void> {
+    const path = "/health";
+    const response = await this.#transport.send({
+      method: "GET",
+      path,
+      signal: options?.signal,
+      timeoutMs: callTimeout(options),
+    });
+    if (response.status >= 200 && response.status < 300) return;
+    this.#decode("GET", path, response);
   }
 
   async #get<T>(

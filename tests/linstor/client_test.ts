@@ -504,3 +504,24 @@ Deno.test("`LinstorClient` calls can replace the timeout per call", async () => 
       /Cannot use "timeoutMs"/.test(error.message),
   );
 });
+
+Deno.test("`client.controller.health()` resolves on 200 and rejects with the body on 500", async () => {
+  let healthy = true;
+  await using server = serve(() =>
+    healthy
+      ? new Response(null, { status: 200 })
+      : new Response("database unreachable", { status: 500 })
+  );
+  using client = new LinstorClient({ controllers: [server.url] });
+  await client.controller.health();
+  healthy = false;
+  await assert.rejects(
+    client.controller.health(),
+    (error: unknown) =>
+      assertApiError(error, (e) => {
+        assert.equal(e.status, 500);
+        assert.match(e.message, /^Cannot GET "\/health": database unreachable/);
+      }),
+  );
+  assert.deepEqual(server.seen.map((r) => r.path), ["/health", "/health"]);
+});

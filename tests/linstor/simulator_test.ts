@@ -111,6 +111,7 @@ Deno.test("`LinstorClient` builds and reads a cluster on the simulator over HTTP
     );
 
     using anonymous = new LinstorClient({ controllers: [server.url] });
+    await anonymous.controller.health();
     await assert.rejects(anonymous.nodes.list(), (error: unknown) => {
       assert.ok(error instanceof LinstorApiError);
       assert.equal(error.status, 401);
