@@ -320,3 +320,5 @@ export const METRIC_LINSTOR_REQUEST_DURATION_SECONDS =
 /** LINSTOR client: switches of the active controller. */
 export const METRIC_LINSTOR_FAILOVERS_TOTAL =
   "linstor_suite_linstor_failovers_total";
+/** An informer abandons a watch the server has not ended this long after its `timeoutSeconds` (dead connection). */
+export const INFORMER_WATCH_GRACE_MS = 30_000;

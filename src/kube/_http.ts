@@ -29,7 +29,7 @@ export interface ResourceInfo {
 }
 
 /** Resources the adapter talks to. */
-export type ResourceName = KubeKind | "leases" | "events";
+export type ResourceName = KubeKind | "leases" | "events" | "namespaces";
 
 /** Path and type of every resource. */
 export const RESOURCES: Readonly<Record<ResourceName, ResourceInfo>> = Object
@@ -72,6 +72,7 @@ export const RESOURCES: Readonly<Record<ResourceName, ResourceInfo>> = Object
       true,
       "EventsV1Event",
     ),
+    namespaces: resourceInfo("/api/v1", "namespaces", false, "V1Namespace"),
   });
 
 function resourceInfo(
@@ -97,9 +98,37 @@ export function resourcePath(
   return path;
 }
 
-/** Deserializes a JSON object into client-node's model (timestamps become `Date`s). */
+/**
+ * Deserializes a JSON object into client-node's model (timestamps become
+ * `Date`s), keeping fields the model does not know (newer API fields):
+ * dropping them would erase them on the next replace.
+ */
 export function deserialize<T>(info: ResourceInfo, json: unknown): T {
-  return ObjectSerializer.deserialize(json, info.type, "") as T;
+  const typed = ObjectSerializer.deserialize(json, info.type, "");
+  return keepUnknownFields(typed, json) as T;
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null &&
+    !Array.isArray(value) && !(value instanceof Date);
+}
+
+function keepUnknownFields(typed: unknown, raw: unknown): unknown {
+  if (typed === undefined || typed === null) return raw;
+  if (Array.isArray(typed) && Array.isArray(raw)) {
+    if (typed.length === raw.length) {
+      for (let i = 0; i < typed.length; i++) {
+        typed[i] = keepUnknownFields(typed[i], raw[i]);
+      }
+    }
+    return typed;
+  }
+  if (isPlainRecord(typed) && isPlainRecord(raw)) {
+    for (const [key, value] of Object.entries(raw)) {
+      typed[key] = keepUnknownFields(typed[key], value);
+    }
+  }
+  return typed;
 }
 
 /** What a request is about, for error messages. */

@@ -8,6 +8,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type {
   EventsV1Event,
   V1Lease,
+  V1Namespace,
   V1Node,
   V1PersistentVolume,
   V1PersistentVolumeClaim,
@@ -546,6 +547,10 @@ class RestKubeApi implements KubeApi {
         signal: options.signal,
       },
     );
+  }
+
+  getNamespace(name: string, options: GetOptions = {}): Promise<V1Namespace> {
+    return this.#get("namespaces", { namespace: "", name }, options);
   }
 
   getNode(name: string, options: GetOptions = {}): Promise<V1Node> {

@@ -12,6 +12,7 @@
 import type {
   EventsV1Event,
   V1Lease,
+  V1Namespace,
   V1Node,
   V1ObjectReference,
   V1PersistentVolume,
@@ -288,6 +289,9 @@ export interface KubeApi {
   deletePod(ref: ObjectName, options?: DeleteOptions): Promise<void>;
   /** Evicts a pod through `policy/v1` Eviction (429 when a PodDisruptionBudget forbids it). */
   evictPod(ref: ObjectName, options?: EvictOptions): Promise<void>;
+
+  /** Reads a Namespace (e.g. `kube-system`, whose UID identifies the cluster). */
+  getNamespace(name: string, options?: GetOptions): Promise<V1Namespace>;
 
   /** Reads a Node. */
   getNode(name: string, options?: GetOptions): Promise<V1Node>;

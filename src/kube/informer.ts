@@ -8,6 +8,7 @@ import {
   ANNOTATION_LAST_APPLIED,
   INFORMER_BACKOFF_INITIAL_MS,
   INFORMER_BACKOFF_MAX_MS,
+  INFORMER_WATCH_GRACE_MS,
   INFORMER_WATCH_TIMEOUT_SECONDS,
   LOG_CATEGORY,
 } from "../constants.ts";
@@ -130,24 +131,48 @@ export function startInformer<K extends KubeKind>(
           });
         }
         let events = 0;
+        // The server ends the stream after `timeoutSeconds`; a stream still
+        // open well after that sits on a dead connection: abandon it.
+        const watchController = new AbortController();
+        const stopWatch = () => watchController.abort(signal.reason);
+        signal.addEventListener("abort", stopWatch, { once: true });
+        let stalled = false;
+        clock.sleep(
+          timeoutSeconds * 1000 + INFORMER_WATCH_GRACE_MS,
+          watchController.signal,
+        ).then(() => {
+          stalled = true;
+          watchController.abort();
+        }, () => {});
         const stream = kube.watch(kind, {
           resourceVersion: resourceVersion!,
-          signal,
+          signal: watchController.signal,
           allowBookmarks: true,
           timeoutSeconds,
         });
-        for await (const event of stream) {
-          if (signal.aborted) break;
-          events++;
-          delay = INFORMER_BACKOFF_INITIAL_MS;
-          if (event.type === "BOOKMARK") {
-            resourceVersion = event.resourceVersion;
-            continue;
+        try {
+          for await (const event of stream) {
+            if (watchController.signal.aborted) break;
+            events++;
+            delay = INFORMER_BACKOFF_INITIAL_MS;
+            if (event.type === "BOOKMARK") {
+              resourceVersion = event.resourceVersion;
+              continue;
+            }
+            const rv = event.object.metadata?.resourceVersion;
+            if (event.type === "DELETED") sink.remove(transform(event.object));
+            else sink.upsert(transform(event.object));
+            if (rv) resourceVersion = rv;
           }
-          const rv = event.object.metadata?.resourceVersion;
-          if (event.type === "DELETED") sink.remove(transform(event.object));
-          else sink.upsert(transform(event.object));
-          if (rv) resourceVersion = rv;
+        } finally {
+          signal.removeEventListener("abort", stopWatch);
+          watchController.abort();
+        }
+        if (stalled) {
+          logger.warn(
+            "Watch of {kind} did not end {graceMs} ms after its timeout; reconnecting",
+            { kind, graceMs: INFORMER_WATCH_GRACE_MS },
+          );
         }
         if (events === 0 && !signal.aborted) await backoff();
       } catch (error) {

@@ -238,10 +238,16 @@ export function startLeaderElection(
       () => {},
     );
     try {
+      // Re-read: release only a Lease this candidate still holds, at its
+      // current resourceVersion.
+      const current = await kube.getLease({ namespace, name }, {
+        signal: controller.signal,
+      });
+      if (current.spec?.holderIdentity !== identity) return;
       await kube.replaceLease({
-        ...lease,
+        ...current,
         spec: {
-          ...lease.spec,
+          ...current.spec,
           holderIdentity: "",
           leaseDurationSeconds: 1,
           acquireTime: new Date(now),
@@ -295,9 +301,6 @@ export function startLeaderElection(
     if (leading) {
       await release();
       setLeading(false);
-    } else if (lease?.spec?.holderIdentity === identity) {
-      // Stepped down by deadline but the last write made us holder: release too.
-      await release();
     }
   };
 

@@ -213,7 +213,7 @@ Deno.test("startInformer() over HTTP relists after 410 and reconnects after the 
     server.closeWatches();
     await until("relist", () => replaces === 2);
     assert.deepEqual([...names].sort(), ["a", "b", "c", "d"]);
-    assert.equal(clock.pending, 0, "no backoff for 410");
+    assert.equal(clock.pending, 1, "deadline timer only, no backoff for 410");
     controller.abort();
     await informer.stopped;
     await until("no watches", () => server.openWatches === 0);
@@ -531,4 +531,30 @@ Deno.test("loadKubeConfig() prefers --kubeconfig, then KUBECONFIG, then the serv
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("createKubeApi() keeps fields its models do not know across get and replace", async () => {
+  await withServer(async (kube, server) => {
+    server.kube.seed("persistentVolumes", {
+      ...pv("a"),
+      spec: { ...pv("a").spec, futureField: { nested: [1, 2] } },
+      metadata: { name: "a", labels: { keep: "me" } },
+    } as V1PersistentVolume);
+    const got = await kube.getPersistentVolume("a");
+    assert.ok(got.metadata!.creationTimestamp instanceof Date);
+    assert.deepEqual(
+      (got.spec as Record<string, unknown>).futureField,
+      { nested: [1, 2] },
+    );
+    await kube.replacePersistentVolume({
+      ...got,
+      metadata: { ...got.metadata, labels: { keep: "me", more: "1" } },
+    });
+    const stored = server.kube.get("persistentVolumes", "a")!;
+    assert.deepEqual(
+      (stored.spec as Record<string, unknown>).futureField,
+      { nested: [1, 2] },
+    );
+    assert.deepEqual(stored.metadata!.labels, { keep: "me", more: "1" });
+  });
 });

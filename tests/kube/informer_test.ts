@@ -116,7 +116,11 @@ Deno.test("startInformer() relists after 410 Gone and drops objects deleted mean
   await settle();
   assert.equal(sink.replaces, 2, "relisted");
   assert.deepEqual(sink.names(), ["a"]);
-  assert.equal(clock.pending, 0, "watching again, no backoff after 410");
+  assert.equal(
+    clock.pending,
+    1,
+    "watching again (deadline timer only), no backoff after 410",
+  );
   assert.equal(kube.openWatches, 1);
   controller.abort();
   await informer.stopped;
@@ -152,12 +156,48 @@ Deno.test("startInformer() backs off exponentially on errors and resumes from th
     await settle();
     assert.equal(kube.watches, attempts + i + 1, `attempt after ${wait} ms`);
   }
-  assert.equal(clock.pending, 0, "connected");
+  assert.equal(clock.pending, 1, "connected (deadline timer only)");
   // Changes made while disconnected arrive through the resumed watch.
   kube.seed("nodes", node("c"));
   await settle();
   assert.deepEqual(sink.names(), ["a", "c"]);
   assert.equal(sink.replaces, 1, "resumed, not relisted");
+  controller.abort();
+  await informer.stopped;
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("startInformer() abandons a watch the server never ends and resumes", async () => {
+  const clock = new FakeClock();
+  const kube = new CountingKube({ clock });
+  kube.seed("nodes", node("a"));
+  const sink = new MapSink<V1Node>();
+  const controller = new AbortController();
+  const informer = startInformer(kube, "nodes", {
+    sink,
+    signal: controller.signal,
+    clock,
+    watchTimeoutSeconds: 60,
+  });
+  await informer.synced;
+  await settle();
+  assert.equal(kube.watches, 1);
+  // The fake never ends the stream on its own: a dead connection.
+  await clock.advance(60_000 + 30_000 - 1);
+  await settle();
+  assert.equal(kube.openWatches, 1, "not before timeout + grace");
+  await clock.advance(1);
+  await settle();
+  // It delivered nothing: the informer backs off 1 s, then watches again
+  // from the same resourceVersion (no relist).
+  await clock.advance(1_000);
+  await settle();
+  assert.equal(kube.watches, 2);
+  assert.equal(kube.openWatches, 1);
+  assert.equal(sink.replaces, 1);
+  kube.seed("nodes", node("b"));
+  await settle();
+  assert.deepEqual(sink.names(), ["a", "b"]);
   controller.abort();
   await informer.stopped;
   assert.equal(clock.pending, 0);
