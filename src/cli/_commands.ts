@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { AFFINITY_WIRING, createAffinityCommand } from "./affinity.ts";
 import type { Command } from "./command.ts";
 import { createExtenderCommand, EXTENDER_WIRING } from "./extender.ts";
 import { DEMO_COMMAND } from "./demo.ts";
@@ -14,10 +15,7 @@ import { VERSION_COMMAND } from "./version.ts";
 export function commandTable(): readonly Command[] {
   return [
     createExtenderCommand(EXTENDER_WIRING),
-    notImplementedCommand(
-      "affinity",
-      "Keep PV nodeAffinity equal to where LINSTOR placed the volume",
-    ),
+    createAffinityCommand(AFFINITY_WIRING),
     notImplementedCommand(
       "agent",
       "Node agent: LVM volume groups and thin pools tagged linstor-<pool> become storage pools",

@@ -17,7 +17,12 @@ import {
   LOG_CATEGORY,
   METRIC_PREFIX,
 } from "../constants.ts";
-import { type KubeApi, startLeaderElection } from "../kube/mod.ts";
+import {
+  createKubeApi,
+  type KubeApi,
+  loadKubeConfig,
+  startLeaderElection,
+} from "../kube/mod.ts";
 import {
   LinstorClient,
   type LinstorClientOptions,
@@ -252,7 +257,7 @@ function linstorClientOptions(context: CommandContext): LinstorClientOptions {
 export interface AffinityWiring {
   /** The Kubernetes API from `--kubeconfig`/in-cluster config. */
   createKube(context: CommandContext): Promise<KubeApi>;
-  /** Reads this cluster's identity (kube-system namespace UID); `undefined` when the API cannot tell. */
+  /** Reads this cluster's identity (the kube-system namespace UID). */
   clusterIdentity?(
     kube: KubeApi,
     signal: AbortSignal,
@@ -260,6 +265,30 @@ export interface AffinityWiring {
   /** Host name, the default leader-election identity. */
   hostname?(): string;
 }
+
+/** The production wiring: kubeconfig from `--kubeconfig`/`KUBECONFIG`/in-cluster. */
+export const AFFINITY_WIRING: AffinityWiring = Object.freeze({
+  createKube(context: CommandContext): Promise<KubeApi> {
+    const kubeConfig = loadKubeConfig({
+      path: context.flags.string("kubeconfig"),
+      env: context.env,
+    });
+    return Promise.resolve(createKubeApi(kubeConfig, {
+      reportingInstance: context.flags.string("leader-election-id") ||
+        Deno.hostname(),
+    }));
+  },
+  async clusterIdentity(
+    kube: KubeApi,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
+    const namespace = await kube.getNamespace("kube-system", { signal });
+    return namespace.metadata?.uid;
+  },
+  hostname(): string {
+    return Deno.hostname();
+  },
+});
 
 /** The `affinity` subcommand over `wiring`. */
 export function createAffinityCommand(wiring: AffinityWiring): Command {

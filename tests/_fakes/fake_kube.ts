@@ -39,6 +39,7 @@
 import type {
   EventsV1Event,
   V1Lease,
+  V1Namespace,
   V1Node,
   V1PersistentVolume,
   V1PersistentVolumeClaim,
@@ -70,7 +71,7 @@ import {
 import type { Clock } from "../../src/system/clock.ts";
 
 /** Kinds the fake stores: the watchable ones plus Leases and Events. */
-export type FakeKind = KubeKind | "leases" | "events";
+export type FakeKind = KubeKind | "leases" | "events" | "namespaces";
 
 // deno-lint-ignore no-explicit-any
 type AnyObject = Record<string, any>;
@@ -116,6 +117,7 @@ const KINDS: Readonly<Record<FakeKind, KindInfo>> = Object.freeze({
   ),
   leases: info("leases", "Lease", "coordination.k8s.io/v1", true, false),
   events: info("events", "Event", "events.k8s.io/v1", true, false),
+  namespaces: info("namespaces", "Namespace", "v1", false, true),
 });
 
 function info(
@@ -544,6 +546,14 @@ export class FakeKube implements KubeApi {
       if (options.dryRun !== undefined) deleteOptions.dryRun = options.dryRun;
       this.#delete("pods", key, deleteOptions, "evict");
     });
+  }
+
+  /** Reads a namespace (seed it first, e.g. `kube-system`). */
+  getNamespace(name: string, options: GetOptions = {}): Promise<V1Namespace> {
+    return this.#call(
+      options.signal,
+      () => this.#get("namespaces", name) as V1Namespace,
+    );
   }
 
   /** Reads a node. */
@@ -1225,6 +1235,7 @@ export class FakeKube implements KubeApi {
 export type FakeObjectOf<K extends FakeKind> = K extends KubeKind
   ? KubeObjectOf<K>
   : K extends "leases" ? V1Lease
+  : K extends "namespaces" ? V1Namespace
   : EventsV1Event;
 
 function action(

@@ -1,0 +1,479 @@
+/**
+ * The affinity mode end to end: the real control plane (kube-apiserver,
+ * kube-controller-manager's PV binder, kube-scheduler), the LINSTOR
+ * simulator over HTTP, and `linstor-suite affinity` started from `main.ts`
+ * with the RBAC of `deploy/affinity/rbac.yaml`.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { parseAllDocuments } from "yaml";
+import {
+  type ControlPlane,
+  ignoreWithoutControlPlane,
+  KubeRequestError,
+  startControlPlane,
+} from "../../_harness/control_plane.ts";
+import {
+  createSimulator,
+  parseScenario,
+  serveSimulator,
+  type Simulator,
+  type SimulatorServer,
+} from "../../../src/sim/mod.ts";
+import { SYSTEM_CLOCK } from "../../../src/system/mod.ts";
+import { AFFINITY_TEST_FAULT_ENV } from "../../../src/cli/affinity.ts";
+import { REPLACE_STEPS } from "../../../src/modes/affinity/mod.ts";
+import { fullPv, scenarioYaml } from "./_world.ts";
+
+const ROOT = new URL("../../../", import.meta.url);
+const RECORD_PROP = "Aux/linstor-suite.io/affinity-recovery";
+const RECORD_ANNOTATION = "affinity.linstor-suite.io/recovery";
+const NODES = ["a", "b", "c"];
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+async function poll<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`Cannot wait for ${what}: timed out after ${timeoutMs} ms`, {
+    cause: last,
+  });
+}
+
+/** Applies every document of a manifest file as the admin. */
+async function applyManifest(cp: ControlPlane, path: string): Promise<void> {
+  const text = await Deno.readTextFile(new URL(path, ROOT));
+  for (const doc of parseAllDocuments(text)) {
+    const obj = doc.toJS() as Json;
+    if (!obj) continue;
+    const [group, version] = obj.apiVersion.includes("/")
+      ? obj.apiVersion.split("/")
+      : ["", obj.apiVersion];
+    const plural = `${obj.kind.toLowerCase()}s`.replace(/ys$/, "ies");
+    const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
+    const ns = obj.metadata.namespace
+      ? `/namespaces/${obj.metadata.namespace}`
+      : "";
+    try {
+      await cp.request("POST", `${base}${ns}/${plural}`, { body: obj });
+    } catch (error) {
+      if (!(error instanceof KubeRequestError && error.status === 409)) {
+        throw error;
+      }
+    }
+  }
+}
+
+/** A running `linstor-suite affinity` process. */
+interface Suite {
+  readonly exited: Promise<Deno.CommandStatus>;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+function startSuite(
+  cp: ControlPlane,
+  sim: SimulatorServer,
+  options: { env?: Record<string, string>; args?: string[] } = {},
+): Suite {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "main.ts",
+      "affinity",
+      `--kubeconfig=${cp.kubeconfigFor("affinity")}`,
+      "--reconcile-rate=1s",
+      "--timeout=3s",
+      "--linstor-poll-interval=300ms",
+      "--lease-lock-namespace=linstor-suite",
+      "--leader-election-id=affinity-e2e",
+      "--health-address=127.0.0.1:0",
+      "--in-place=auto",
+      "-v=2",
+      ...(options.args ?? []),
+    ],
+    cwd: ROOT,
+    env: { LS_CONTROLLERS: sim.url, ...(options.env ?? {}) },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+    }
+  };
+  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
+  const exited = child.status.then(async (status) => {
+    await drained;
+    return status;
+  });
+  return {
+    exited,
+    log: () => text,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      await exited;
+    },
+  };
+}
+
+async function getPv(
+  cp: ControlPlane,
+  name: string,
+): Promise<Json | undefined> {
+  try {
+    return await cp.request("GET", `/api/v1/persistentvolumes/${name}`);
+  } catch (error) {
+    if (error instanceof KubeRequestError && error.status === 404) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+function hosts(pv: Json | undefined): string[] {
+  return (pv?.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? []).flatMap((
+    t: Json,
+  ) => (t.matchExpressions ?? []).flatMap((e: Json) => e.values ?? []));
+}
+
+/** Creates a bound PVC + PV pair like external-provisioner would. */
+async function createVolume(
+  cp: ControlPlane,
+  name: string,
+  node: string | undefined,
+): Promise<void> {
+  const claim: Json = await cp.request(
+    "POST",
+    "/api/v1/namespaces/app/persistentvolumeclaims",
+    {
+      body: {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name: `claim-${name}`, namespace: "app" },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          storageClassName: "linstor",
+          volumeName: name,
+          resources: { requests: { storage: "1Gi" } },
+        },
+      },
+    },
+  );
+  const pv: Json = fullPv(name, node);
+  pv.spec.claimRef.namespace = "app";
+  pv.spec.claimRef.uid = claim.metadata.uid;
+  delete pv.spec.volumeAttributesClassName; // needs the VolumeAttributesClass API
+  await cp.request("POST", "/api/v1/persistentvolumes", { body: pv });
+}
+
+async function waitBound(cp: ControlPlane, name: string): Promise<Json> {
+  return await poll(`PVC claim-${name} Bound`, async () => {
+    const pvc: Json = await cp.request(
+      "GET",
+      `/api/v1/namespaces/app/persistentvolumeclaims/claim-${name}`,
+    );
+    return pvc.status?.phase === "Bound" && pvc.spec.volumeName === name
+      ? pvc
+      : undefined;
+  });
+}
+
+interface Env {
+  cp: ControlPlane;
+  sim: Simulator;
+  server: SimulatorServer;
+}
+
+async function setUp(
+  featureGates: Record<string, boolean>,
+  volumes: string[],
+  stop: AbortSignal,
+): Promise<Env> {
+  const cp = await startControlPlane({ featureGates });
+  try {
+    await applyManifest(cp, "deploy/affinity/rbac.yaml");
+    await cp.createNamespace("app");
+    await cp.createNodes(
+      NODES.map((n) => ({ name: n, labels: { "linbit.com/hostname": n } })),
+    );
+    await cp.request("POST", "/apis/storage.k8s.io/v1/storageclasses", {
+      body: {
+        apiVersion: "storage.k8s.io/v1",
+        kind: "StorageClass",
+        metadata: { name: "linstor" },
+        provisioner: "linstor.csi.linbit.com",
+        parameters: { allowRemoteVolumeAccess: "false" },
+        volumeBindingMode: "WaitForFirstConsumer",
+      },
+    });
+    const sim = createSimulator({
+      clock: SYSTEM_CLOCK,
+      scenario: parseScenario(scenarioYaml(volumes), "e2e"),
+    });
+    const server = await serveSimulator(sim, {
+      hostname: "127.0.0.1",
+      port: 0,
+      signal: stop,
+    });
+    return { cp, sim, server };
+  } catch (error) {
+    await cp.stop();
+    throw error;
+  }
+}
+
+/** Asserts the end state of a finished replace of `name` onto `node`. */
+async function assertConverged(
+  env: Env,
+  name: string,
+  node: string,
+): Promise<Json> {
+  const pv = await poll(`PV ${name} on ${node}`, async () => {
+    const live = await getPv(env.cp, name);
+    return live && hosts(live).join() === node &&
+        !live.metadata.annotations?.["affinity.linstor-suite.io/replacing"] &&
+        live.status?.phase === "Bound"
+      ? live
+      : undefined;
+  });
+  assert.equal(pv.spec.persistentVolumeReclaimPolicy, "Delete");
+  assert.deepEqual(pv.spec.mountOptions, ["noatime", "discard"]);
+  assert.deepEqual(pv.spec.csi.nodeExpandSecretRef, {
+    name: "ne",
+    namespace: "ns",
+  });
+  assert.deepEqual(pv.spec.csi.nodeStageSecretRef, {
+    name: "ns",
+    namespace: "ns",
+  });
+  assert.equal(
+    pv.metadata.annotations?.["linstor.csi.linbit.com/skip-reclaim"],
+    undefined,
+  );
+  assert.deepEqual(pv.metadata.labels, { team: "data" });
+  const pvc = await waitBound(env.cp, name);
+  assert.equal(pvc.metadata.annotations?.[RECORD_ANNOTATION], undefined);
+  await poll(`record of ${name} dropped in LINSTOR`, () => {
+    const rd = env.sim.state().resourceDefinitions.find((d) => d.name === name);
+    assert.ok(rd, "the LINSTOR volume is kept");
+    return Promise.resolve(
+      rd.volume_definitions?.[0]?.props?.[RECORD_PROP] === undefined
+        ? true
+        : undefined,
+    );
+  });
+  return pv;
+}
+
+Deno.test({
+  name:
+    "affinity (real control plane): a migrated volume's PV follows, stays bound, and pods go to the new node",
+  ignore: ignoreWithoutControlPlane(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const stop = new AbortController();
+    const env = await setUp({}, [
+      "pvc-e2e",
+      "pvc-crash",
+      "pvc-bare",
+      ...Array.from({ length: 200 }, (_, i) => `pvc-many-${i}`),
+    ], stop.signal);
+    try {
+      await createVolume(env.cp, "pvc-e2e", "a");
+      await createVolume(env.cp, "pvc-crash", "a");
+      const first = await waitBound(env.cp, "pvc-e2e");
+      await waitBound(env.cp, "pvc-crash");
+
+      await t.step(
+        "replace: PV follows, PVC keeps its PV, pod lands on b",
+        async () => {
+          const suite = startSuite(env.cp, env.server);
+          try {
+            const before = await getPv(env.cp, "pvc-e2e");
+            env.sim.apply({
+              action: "move-replica",
+              resource: "pvc-e2e",
+              from: "a",
+              to: "b",
+            });
+            const after = await assertConverged(env, "pvc-e2e", "b");
+            assert.notEqual(after.metadata.uid, before.metadata.uid);
+            const pvc = await waitBound(env.cp, "pvc-e2e");
+            assert.equal(pvc.metadata.uid, first.metadata.uid, "same PVC");
+            await env.cp.request("POST", "/api/v1/namespaces/app/pods", {
+              body: {
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name: "user", namespace: "app" },
+                spec: {
+                  containers: [{ name: "c", image: "busybox" }],
+                  volumes: [{
+                    name: "data",
+                    persistentVolumeClaim: { claimName: "claim-pvc-e2e" },
+                  }],
+                },
+              },
+            });
+            const node = await poll("pod scheduled", async () => {
+              const pod: Json = await env.cp.request(
+                "GET",
+                "/api/v1/namespaces/app/pods/user",
+              );
+              return pod.spec.nodeName;
+            });
+            assert.equal(node, "b", "scheduled only onto the new replica node");
+          } catch (error) {
+            throw new Error(`affinity log:\n${suite.log()}`, { cause: error });
+          } finally {
+            await suite.stop();
+          }
+        },
+      );
+
+      let at = "a";
+      for (let step = 1; step < REPLACE_STEPS.length; step++) {
+        await t.step(
+          `crash right after step ${step} (${REPLACE_STEPS[step]})`,
+          async () => {
+            const to = NODES[(NODES.indexOf(at) + 1) % NODES.length]!;
+            env.sim.apply({
+              action: "move-replica",
+              resource: "pvc-crash",
+              from: at,
+              to,
+            });
+            at = to;
+            // Let the grace period (--timeout) of the last re-created PV pass.
+            await new Promise((resolve) => setTimeout(resolve, 3_500));
+            const crashing = startSuite(env.cp, env.server, {
+              env: { [AFFINITY_TEST_FAULT_ENV]: String(step) },
+            });
+            const status = await Promise.race([
+              crashing.exited,
+              new Promise<undefined>((resolve) =>
+                setTimeout(() => resolve(undefined), 90_000)
+              ),
+            ]);
+            if (status?.code !== 86) {
+              await crashing.stop();
+              throw new Error(
+                `expected exit 86 after step ${step}, got ${
+                  JSON.stringify(status)
+                }\n${crashing.log()}`,
+              );
+            }
+            const restarted = startSuite(env.cp, env.server);
+            try {
+              await assertConverged(env, "pvc-crash", to);
+            } catch (error) {
+              throw new Error(
+                `crashed log:\n${crashing.log()}\nrestarted log:\n${restarted.log()}`,
+                { cause: error },
+              );
+            } finally {
+              await restarted.stop();
+            }
+          },
+        );
+      }
+
+      await t.step(
+        "a PV without nodeAffinity gets it in place (same UID)",
+        async () => {
+          await createVolume(env.cp, "pvc-bare", undefined);
+          await waitBound(env.cp, "pvc-bare");
+          const before = await getPv(env.cp, "pvc-bare");
+          const suite = startSuite(env.cp, env.server);
+          try {
+            const after = await poll("pvc-bare affinity set", async () => {
+              const live = await getPv(env.cp, "pvc-bare");
+              return hosts(live).join() === "a" ? live : undefined;
+            });
+            assert.equal(after.metadata.uid, before.metadata.uid);
+            assert.deepEqual(after.spec.mountOptions, ["noatime", "discard"]);
+          } catch (error) {
+            throw new Error(`affinity log:\n${suite.log()}`, { cause: error });
+          } finally {
+            await suite.stop();
+          }
+        },
+      );
+
+      await t.step("200 drifted PVs converge", async () => {
+        const names = Array.from({ length: 200 }, (_, i) => `pvc-many-${i}`);
+        for (const name of names) await createVolume(env.cp, name, "a");
+        for (const name of names) await waitBound(env.cp, name);
+        // Let the grace period pass, then migrate every volume at once.
+        await new Promise((resolve) => setTimeout(resolve, 3_500));
+        for (const name of names) {
+          env.sim.apply({
+            action: "move-replica",
+            resource: name,
+            from: "a",
+            to: "c",
+          });
+        }
+        const started = Date.now();
+        const suite = startSuite(env.cp, env.server, {
+          args: ["--max-replacements-per-pass=200", "--workers=10"],
+        });
+        try {
+          await poll("200 PVs on c", async () => {
+            const list: Json = await env.cp.request(
+              "GET",
+              "/api/v1/persistentvolumes",
+            );
+            const done = list.items.filter((pv: Json) =>
+              pv.metadata.name.startsWith("pvc-many-") &&
+              hosts(pv).join() === "c" && pv.status?.phase === "Bound"
+            ).length;
+            return done === names.length ? true : undefined;
+          }, 180_000);
+          const seconds = (Date.now() - started) / 1000;
+          Deno.stderr.writeSync(
+            new TextEncoder().encode(
+              `\n200 drifted PVs converged in ${
+                seconds.toFixed(1)
+              } s (process start included)\n`,
+            ),
+          );
+          for (const name of names) await waitBound(env.cp, name);
+        } catch (error) {
+          throw new Error(`affinity log:\n${suite.log().slice(-20_000)}`, {
+            cause: error,
+          });
+        } finally {
+          await suite.stop();
+        }
+      });
+    } finally {
+      stop.abort();
+      await env.server.finished?.catch(() => {});
+      await env.cp.stop();
+    }
+  },
+});
