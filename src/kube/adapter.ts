@@ -549,6 +549,13 @@ class RestKubeApi implements KubeApi {
     );
   }
 
+  deleteVolumeAttachment(
+    name: string,
+    options: DeleteOptions = {},
+  ): Promise<void> {
+    return this.#delete("volumeAttachments", { namespace: "", name }, options);
+  }
+
   getNamespace(name: string, options: GetOptions = {}): Promise<V1Namespace> {
     return this.#get("namespaces", { namespace: "", name }, options);
   }

@@ -290,6 +290,9 @@ export interface KubeApi {
   /** Evicts a pod through `policy/v1` Eviction (429 when a PodDisruptionBudget forbids it). */
   evictPod(ref: ObjectName, options?: EvictOptions): Promise<void>;
 
+  /** Deletes a VolumeAttachment (fencing: after the pods on a lost node are gone). */
+  deleteVolumeAttachment(name: string, options?: DeleteOptions): Promise<void>;
+
   /** Reads a Namespace (e.g. `kube-system`, whose UID identifies the cluster). */
   getNamespace(name: string, options?: GetOptions): Promise<V1Namespace>;
 

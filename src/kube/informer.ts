@@ -194,7 +194,9 @@ export function startInformer<K extends KubeKind>(
     }
     if (!synced) {
       rejectSynced(
-        new Error(`Cannot sync informer "${kind}": it was stopped before`),
+        new Error(
+          `Cannot sync informer "${kind}": stopped before the first list`,
+        ),
       );
     }
   }

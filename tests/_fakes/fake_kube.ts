@@ -556,6 +556,17 @@ export class FakeKube implements KubeApi {
     );
   }
 
+  /** Deletes a VolumeAttachment. */
+  deleteVolumeAttachment(
+    name: string,
+    options: DeleteOptions = {},
+  ): Promise<void> {
+    return this.#call(
+      options.signal,
+      () => this.#delete("volumeAttachments", name, options, "delete"),
+    );
+  }
+
   /** Reads a node. */
   getNode(name: string, options: GetOptions = {}): Promise<V1Node> {
     return this.#call(options.signal, () => this.#get("nodes", name) as V1Node);

@@ -275,6 +275,8 @@ export function startFakeApiServer(
         if (route.kind === "pods") await kube.deletePod(ref, options);
         else if (route.kind === "persistentVolumes") {
           await kube.deletePersistentVolume(ref.name, options);
+        } else if (route.kind === "volumeAttachments") {
+          await kube.deleteVolumeAttachment(ref.name, options);
         } else return status(405, "MethodNotAllowed", method);
         return Response.json({ kind: "Status", status: "Success" });
       }

@@ -558,3 +558,29 @@ Deno.test("createKubeApi() keeps fields its models do not know across get and re
     assert.deepEqual(stored.metadata!.labels, { keep: "me", more: "1" });
   });
 });
+
+Deno.test("createKubeApi().deleteVolumeAttachment() deletes with a UID precondition", async () => {
+  await withServer(async (kube, server) => {
+    const va = server.kube.seed("volumeAttachments", {
+      metadata: { name: "csi-1" },
+      spec: {
+        attacher: "linstor.csi.linbit.com",
+        nodeName: "n1",
+        source: { persistentVolumeName: "pv-1" },
+      },
+    });
+    await assert.rejects(
+      kube.deleteVolumeAttachment("csi-1", { preconditions: { uid: "x" } }),
+      isConflict,
+    );
+    await kube.deleteVolumeAttachment("csi-1", {
+      preconditions: { uid: va.metadata!.uid! },
+    });
+    assert.equal(server.kube.get("volumeAttachments", "csi-1"), undefined);
+    assert.equal(
+      server.requests.at(-1)!.url,
+      "/apis/storage.k8s.io/v1/volumeattachments/csi-1",
+    );
+    await assert.rejects(kube.deleteVolumeAttachment("csi-1"), isNotFound);
+  });
+});
