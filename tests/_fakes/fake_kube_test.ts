@@ -511,3 +511,54 @@ Deno.test("FakeKube.failNext() injects a fault once", async () => {
   await assert.rejects(kube.list("nodes"), /boom/);
   assert.deepEqual((await kube.list("nodes")).items, []);
 });
+
+Deno.test("FakeKube keeps a PVC spec immutable except resources and a first volumeName", async (t) => {
+  const kube = new FakeKube({ clock: new FakeClock(), pvBinder: false });
+  kube.seed("persistentVolumeClaims", {
+    metadata: { name: "c", namespace: "ns" },
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      storageClassName: "linstor",
+      resources: { requests: { storage: "1Gi" } },
+    },
+  } as V1PersistentVolumeClaim);
+  const ref = { namespace: "ns", name: "c" };
+  const cases: [string, Record<string, unknown>, boolean][] = [
+    ["grow the request", {
+      spec: { resources: { requests: { storage: "2Gi" } } },
+    }, true],
+    ["set volumeName the first time", { spec: { volumeName: "pv-1" } }, true],
+    ["change volumeName", { spec: { volumeName: "pv-2" } }, false],
+    [
+      "change the storage class",
+      { spec: { storageClassName: "other" } },
+      false,
+    ],
+    ["add a label", { metadata: { labels: { a: "b" } } }, true],
+  ];
+  for (const [name, body, ok] of cases) {
+    await t.step(name, async () => {
+      const run = kube.patchPersistentVolumeClaim(ref, { type: "merge", body });
+      if (ok) await run;
+      else await assert.rejects(run, isInvalid);
+    });
+  }
+  const pvc = kube.get("persistentVolumeClaims", "ns/c")!;
+  assert.equal(pvc.spec!.volumeName, "pv-1");
+  assert.equal(pvc.spec!.resources!.requests!.storage, "2Gi");
+  assert.equal(pvc.spec!.storageClassName, "linstor");
+});
+
+Deno.test("FakeKube.createPersistentVolume() honours generateName", async () => {
+  const kube = new FakeKube({ clock: new FakeClock() });
+  const a = await kube.createPersistentVolume({
+    ...pv(""),
+    metadata: { generateName: "pvc-" },
+  });
+  const b = await kube.createPersistentVolume({
+    ...pv(""),
+    metadata: { generateName: "pvc-" },
+  });
+  assert.match(a.metadata!.name!, /^pvc-.{5}$/);
+  assert.notEqual(a.metadata!.name, b.metadata!.name);
+});

@@ -584,3 +584,33 @@ Deno.test("createKubeApi().deleteVolumeAttachment() deletes with a UID precondit
     await assert.rejects(kube.deleteVolumeAttachment("csi-1"), isNotFound);
   });
 });
+
+Deno.test("createKubeApi().deletePod() sends the UID precondition and grace period", async () => {
+  await withServer(async (kube, server) => {
+    const pod = server.kube.seed("pods", {
+      metadata: { name: "p", namespace: "ns" },
+      spec: { containers: [] },
+    });
+    await kube.deletePod({ namespace: "ns", name: "p" }, {
+      preconditions: { uid: pod.metadata!.uid! },
+      gracePeriodSeconds: 0,
+    });
+    assert.equal(server.kube.get("pods", "ns/p"), undefined);
+    const request = server.requests.at(-1)!;
+    assert.equal(request.method, "DELETE");
+    assert.equal(request.url, "/api/v1/namespaces/ns/pods/p");
+    assert.deepEqual(request.body, {
+      apiVersion: "v1",
+      kind: "DeleteOptions",
+      preconditions: { uid: pod.metadata!.uid },
+      gracePeriodSeconds: 0,
+    });
+    assert.deepEqual(server.kube.actions().at(-1), {
+      verb: "delete",
+      kind: "pods",
+      key: "ns/p",
+      dryRun: false,
+      gracePeriodSeconds: 0,
+    });
+  });
+});
