@@ -191,12 +191,14 @@ function* buildSteps(
 ): Generator<void, LinstorView> {
   const previous = options.previous;
   const invalid = options.onInvalid ?? (() => {});
-  const nodes = buildNodes(data.nodes, previous, invalid);
+  const nodes = yield* buildNodes(data.nodes, previous, { invalid, slicer });
   const nodesByHostname = nodes === previous?.nodes
     ? previous.nodesByHostname
     : indexByHostname(nodes);
-  const poolsByNode = buildPools(data.storagePools, previous, invalid);
-  yield;
+  const poolsByNode = yield* buildPools(data.storagePools, previous, {
+    invalid,
+    slicer,
+  });
   const resourceDefinitions = yield* buildByName(
     data.resourceDefinitions,
     previous?.resourceDefinitions,
@@ -302,28 +304,46 @@ function reuseMap<V>(
   return freezeMap(next);
 }
 
-function buildNodes(
+/** Whether wire `node` converts to exactly `info`, checked without allocating. */
+function sameNode(node: Node, info: LinstorNodeInfo): boolean {
+  const status = node.connection_status ?? "UNKNOWN";
+  const type = node.type ?? "";
+  return (status === info.connectionStatus ||
+    status.toUpperCase() === info.connectionStatus) &&
+    (type === info.type || type.toUpperCase() === info.type) &&
+    sameFlags(node.flags, info.flags) && sameProps(node.props, info.props);
+}
+
+function* buildNodes(
   wire: readonly Node[],
   previous: LinstorView | undefined,
-  invalid: (message: string) => void,
-): ReadonlyMap<string, LinstorNodeInfo> {
+  options: { invalid: (message: string) => void; slicer: Slicer },
+): Generator<void, ReadonlyMap<string, LinstorNodeInfo>> {
   const nodes = new Map<string, LinstorNodeInfo>();
   for (const node of wire) {
+    if (sliceFull(options.slicer)) yield;
     if (!node.name) {
-      invalid(`Cannot index LINSTOR node: it has no "name"`);
+      options.invalid(`Cannot index LINSTOR node: it has no "name"`);
+      continue;
+    }
+    const old = previous?.nodes.get(node.name);
+    if (old !== undefined && sameNode(node, old)) {
+      nodes.set(node.name, old);
       continue;
     }
     const connectionStatus = (node.connection_status ?? "UNKNOWN")
       .toUpperCase();
-    const info: LinstorNodeInfo = Object.freeze({
-      name: node.name,
-      type: (node.type ?? "").toUpperCase(),
-      connectionStatus,
-      online: connectionStatus === "ONLINE",
-      flags: upperFlags(node.flags),
-      props: frozenProps(node.props),
-    });
-    nodes.set(node.name, reuse(previous?.nodes.get(node.name), info));
+    nodes.set(
+      node.name,
+      Object.freeze({
+        name: node.name,
+        type: (node.type ?? "").toUpperCase(),
+        connectionStatus,
+        online: connectionStatus === "ONLINE",
+        flags: upperFlags(node.flags),
+        props: frozenProps(node.props),
+      }),
+    );
   }
   return reuseMap(previous?.nodes, nodes);
 }
@@ -351,42 +371,66 @@ function indexByHostname(
   return freezeMap(byHostname);
 }
 
-function buildPools(
+/** Whether wire `pool` converts to exactly `info`, checked without allocating. */
+function samePool(pool: StoragePool, info: PoolInfo): boolean {
+  const kind = pool.provider_kind ?? "";
+  return (kind === info.providerKind ||
+    kind.toUpperCase() === info.providerKind) &&
+    pool.free_capacity === info.freeKib &&
+    pool.total_capacity === info.totalKib &&
+    isThin(info.providerKind, pool) === info.thin &&
+    sameProps(pool.props, info.props);
+}
+
+function isThin(providerKind: string, pool: StoragePool): boolean {
+  return THIN_PROVIDER_KINDS.includes(providerKind) ||
+    pool.static_traits?.["Provisioning"]?.toLowerCase() === "thin";
+}
+
+function* buildPools(
   wire: readonly StoragePool[],
   previous: LinstorView | undefined,
-  invalid: (message: string) => void,
-): ReadonlyMap<string, ReadonlyMap<string, PoolInfo>> {
+  options: { invalid: (message: string) => void; slicer: Slicer },
+): Generator<void, ReadonlyMap<string, ReadonlyMap<string, PoolInfo>>> {
   const byNode = new Map<string, Map<string, PoolInfo>>();
   for (const pool of wire) {
+    if (sliceFull(options.slicer)) yield;
     if (!pool.node_name || !pool.storage_pool_name) {
-      invalid(
+      options.invalid(
         `Cannot index LINSTOR storage pool "${
           pool.storage_pool_name ?? ""
         }" on node "${pool.node_name ?? ""}": it has no node or pool name`,
       );
       continue;
     }
-    const providerKind = (pool.provider_kind ?? "").toUpperCase();
-    const info: PoolInfo = Object.freeze({
-      node: pool.node_name,
-      name: pool.storage_pool_name,
-      providerKind,
-      thin: THIN_PROVIDER_KINDS.includes(providerKind) ||
-        pool.static_traits?.["Provisioning"]?.toLowerCase() === "thin",
-      freeKib: pool.free_capacity,
-      totalKib: pool.total_capacity,
-      props: frozenProps(pool.props),
-    });
     let pools = byNode.get(pool.node_name);
     if (pools === undefined) {
       pools = new Map();
       byNode.set(pool.node_name, pools);
     }
-    const old = previous?.poolsByNode.get(pool.node_name)?.get(info.name);
-    pools.set(info.name, reuse(old, info));
+    const old = previous?.poolsByNode.get(pool.node_name)
+      ?.get(pool.storage_pool_name);
+    if (old !== undefined && samePool(pool, old)) {
+      pools.set(old.name, old);
+      continue;
+    }
+    const providerKind = (pool.provider_kind ?? "").toUpperCase();
+    pools.set(
+      pool.storage_pool_name,
+      Object.freeze({
+        node: pool.node_name,
+        name: pool.storage_pool_name,
+        providerKind,
+        thin: isThin(providerKind, pool),
+        freeKib: pool.free_capacity,
+        totalKib: pool.total_capacity,
+        props: frozenProps(pool.props),
+      }),
+    );
   }
   const result = new Map<string, ReadonlyMap<string, PoolInfo>>();
   for (const [node, pools] of byNode) {
+    if (sliceFull(options.slicer)) yield;
     result.set(node, reuseMap(previous?.poolsByNode.get(node), pools));
   }
   return reuseMap(previous?.poolsByNode, result);

@@ -17,6 +17,26 @@ import {
 
 const T0 = Date.UTC(2026, 0, 1);
 
+/** Plain data of a view (maps as sorted entry lists), for deep comparisons. */
+function plain(value: unknown): unknown {
+  if (
+    value instanceof Object &&
+    typeof (value as Map<unknown, unknown>).entries === "function" &&
+    !Array.isArray(value)
+  ) {
+    return [...(value as ReadonlyMap<string, unknown>).entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, item]) => [key, plain(item)]);
+  }
+  if (Array.isArray(value)) return value.map(plain);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, plain(item)]),
+    );
+  }
+  return value;
+}
+
 function data(partial: Partial<LinstorData>): LinstorData {
   return {
     nodes: [],
@@ -531,7 +551,9 @@ Deno.test("buildLinstorViewCooperatively() yields every slice and builds the sam
   // 50 definitions + 100 resources + 100 per-resource lists + 100 per-node
   // passes over lists, in slices of 10, plus one turn after nodes and pools.
   assert.ok(yields >= 30, `only ${yields} yields`);
-  assert.deepEqual(view, buildLinstorView(input, { observedAt: T0 }));
+  const expected = buildLinstorView(input, { observedAt: T0 });
+  assert.deepEqual(plain(view), plain(expected));
+  assert.equal(view.replicasByNode.get("n1")?.length, 50);
 });
 
 Deno.test("buildLinstorViewCooperatively() stops when its signal aborts", async () => {
@@ -563,4 +585,90 @@ Deno.test("buildLinstorViewCooperatively() stops when its signal aborts", async 
         'Cannot build the LINSTOR view with slice size "0": must be a positive integer',
     },
   );
+});
+
+Deno.test("buildLinstorView() notices every field change of a node or pool", async (t) => {
+  const baseNode = () =>
+    linstorNode("n1", { flags: ["EVICTED"], props: { a: "1" } });
+  const basePool = () =>
+    storagePool("n1", "p", { providerKind: "LVM", props: { a: "1" } });
+  const first = buildLinstorView(
+    data({ nodes: [baseNode()], storagePools: [basePool()] }),
+    { observedAt: T0 },
+  );
+  type N = ReturnType<typeof linstorNode>;
+  type P = ReturnType<typeof storagePool>;
+  const cases: {
+    name: string;
+    node?: (n: N) => void;
+    pool?: (p: P) => void;
+    changed: boolean;
+  }[] = [
+    { name: "nothing", changed: false },
+    {
+      name: "same status in mixed case",
+      node: (n) => (n.connection_status = "Online"),
+      changed: false,
+    },
+    {
+      name: "connection status",
+      node: (n) => (n.connection_status = "OFFLINE"),
+      changed: true,
+    },
+    {
+      name: "status unknown",
+      node: (n) => delete n.connection_status,
+      changed: true,
+    },
+    { name: "node type", node: (n) => (n.type = "COMBINED"), changed: true },
+    { name: "node flags", node: (n) => (n.flags = []), changed: true },
+    { name: "node prop", node: (n) => (n.props = { a: "2" }), changed: true },
+    {
+      name: "net interface only (not indexed)",
+      node: (n) => (n.net_interfaces = []),
+      changed: false,
+    },
+    {
+      name: "free capacity",
+      pool: (p) => (p.free_capacity = 1),
+      changed: true,
+    },
+    {
+      name: "free capacity unknown",
+      pool: (p) => delete p.free_capacity,
+      changed: true,
+    },
+    {
+      name: "total capacity",
+      pool: (p) => (p.total_capacity = 1),
+      changed: true,
+    },
+    {
+      name: "provider kind",
+      pool: (p) => (p.provider_kind = "ZFS"),
+      changed: true,
+    },
+    {
+      name: "thin by static trait",
+      pool: (p) => (p.static_traits = { Provisioning: "Thin" }),
+      changed: true,
+    },
+    { name: "pool prop", pool: (p) => (p.props = {}), changed: true },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const n = baseNode();
+      const p = basePool();
+      c.node?.(n);
+      c.pool?.(p);
+      const input = data({ nodes: [n], storagePools: [p] });
+      const next = buildLinstorView(input, {
+        observedAt: T0 + 1,
+        previous: first,
+      });
+      assert.equal(linstorDataChanged(first, next), c.changed);
+      const fresh = buildLinstorView(input, { observedAt: T0 + 1 });
+      assert.deepEqual(plain(next), plain(fresh));
+    });
+  }
 });
