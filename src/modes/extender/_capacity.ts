@@ -54,10 +54,13 @@ export function fitOnNode(context: EvalContext, linstorNode: string): Fit {
     let bestUnreserved = -Infinity;
     let bestReserved = 0;
     let unknown: string[] | undefined;
-    for (const pool of context.index.dataPools(linstorNode)) {
+    for (
+      const { pool, capacityKib: capacity } of context.index.poolCapacities(
+        linstorNode,
+      )
+    ) {
       if (!context.poolAllowed(pool, volume)) continue;
       candidates++;
-      const capacity = context.poolCapacityKib(pool);
       if (capacity === undefined) {
         (unknown ??= []).push(pool.name);
         continue;

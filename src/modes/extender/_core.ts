@@ -80,7 +80,9 @@ export function filterNodes(
     return { context, candidates, memo, passed: [...input.names], rejected };
   }
   const chain = options.config.predicates.map((name) => PREDICATES[name]);
-  for (const candidate of candidates) {
+  for (let i = 0; i < candidates.length; i++) {
+    const candidate = candidates[i]!;
+    memo.at(i);
     let verdict: Verdict | undefined;
     for (const predicate of chain) {
       verdict = predicate(context, candidate, memo);
@@ -97,8 +99,10 @@ export interface ScoreOutcome {
   readonly context: EvalContext;
   readonly candidates: readonly Candidate[];
   readonly memo: NodeMemo;
-  /** Kubernetes node name → score parts, in input order. */
-  readonly scores: ReadonlyMap<string, ScoreParts>;
+  /** Score 0..10 of each candidate, in input order. */
+  readonly scores: readonly number[];
+  /** Score parts of each candidate (only with `detail`). */
+  readonly parts: readonly ScoreParts[] | undefined;
 }
 
 /** Scores every candidate 0..10 (all 0 when the pod has no LINSTOR volumes). */
@@ -110,17 +114,24 @@ export function scoreNodes(
   const context = new EvalContext(index, input.pod, options);
   const candidates = context.candidates(input.names, options.nodes);
   const memo = new NodeMemo();
-  const scores = new Map<string, ScoreParts>();
-  for (const candidate of candidates) {
-    scores.set(
-      candidate.name,
-      context.volumes.usesLinstor
-        ? scoreNode(context, candidate, {
-          memo,
-          detail: options.detail ?? false,
-        })
-        : { score: 0, locality: undefined, capacity: undefined, perVolume: {} },
-    );
+  const detail = options.detail ?? false;
+  const scores: number[] = new Array(candidates.length).fill(0);
+  const parts: ScoreParts[] | undefined = detail ? [] : undefined;
+  for (let i = 0; i < candidates.length; i++) {
+    const candidate = candidates[i]!;
+    memo.at(i);
+    const result = context.volumes.usesLinstor
+      ? scoreNode(context, candidate, { memo, detail })
+      : NO_OPINION;
+    scores[i] = result.score;
+    parts?.push(result);
   }
-  return { context, candidates, memo, scores };
+  return { context, candidates, memo, scores, parts };
 }
+
+const NO_OPINION: ScoreParts = Object.freeze({
+  score: 0,
+  locality: undefined,
+  capacity: undefined,
+  perVolume: Object.freeze({}),
+});

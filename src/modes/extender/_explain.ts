@@ -74,9 +74,9 @@ export function explainPod(
     detail: true,
   });
   const volumes = filtered.context.volumes;
-  const rows = filtered.candidates.map((c): ExplainRow => {
+  const rows = filtered.candidates.map((c, i): ExplainRow => {
     const verdict = filtered.rejected.get(c.name);
-    const parts = scored.scores.get(c.name);
+    const parts = scored.parts?.[i];
     return {
       node: c.name,
       linstorNode: c.linstor?.name,

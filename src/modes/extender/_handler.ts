@@ -204,16 +204,22 @@ export function createExtenderHandler(
       };
     }
     const outcome = scoreNodes(index, { pod: args.pod, names }, evaluate);
-    const scored = new Set<string>();
-    for (const candidate of outcome.candidates) {
-      if (candidate.linstor) scored.add(candidate.linstor.name);
-    }
-    for (const volume of outcome.context.volumes.pending) {
-      reservations.narrow(volume.claim, scored);
+    const own = outcome.context.ownClaims;
+    if (reservations.view().all().some((r) => own.has(r.claim))) {
+      const scored = new Set<string>();
+      for (const candidate of outcome.candidates) {
+        if (candidate.linstor) scored.add(candidate.linstor.name);
+      }
+      for (const volume of outcome.context.volumes.pending) {
+        reservations.narrow(volume.claim, scored);
+      }
     }
     const list: HostPriority[] = [];
-    for (const [host, parts] of outcome.scores) {
-      list.push({ Host: host, Score: parts.score });
+    for (let i = 0; i < outcome.candidates.length; i++) {
+      list.push({
+        Host: outcome.candidates[i]!.name,
+        Score: outcome.scores[i]!,
+      });
     }
     return { body: list, outcome: "ok" };
   }
@@ -227,10 +233,14 @@ export function createExtenderHandler(
     for (const volume of pending) {
       const at = outcome.context.pendingBySize.indexOf(volume);
       const nodes = new Map<string, string>();
-      for (const candidate of outcome.candidates) {
+      const candidates = outcome.candidates;
+      for (let i = 0; i < candidates.length; i++) {
+        const candidate = candidates[i]!;
         if (!candidate.linstor || !passed.has(candidate.name)) continue;
-        const pool = outcome.memo.fit(outcome.context, candidate.linstor.name)
-          .pools[at];
+        const pool = outcome.memo.at(i).fit(
+          outcome.context,
+          candidate.linstor.name,
+        ).pools[at];
         if (pool !== undefined) nodes.set(candidate.linstor.name, pool);
       }
       reservations.reserve(volume.claim, {

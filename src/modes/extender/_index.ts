@@ -40,6 +40,12 @@ export function isDataCurrent(replica: Replica): boolean {
     replica.volumes.every((v) => v.diskState === undefined);
 }
 
+/** A data pool and the capacity it can give a new volume (KiB; `undefined` when unknown). */
+export interface PoolCapacity {
+  readonly pool: PoolInfo;
+  readonly capacityKib: number | undefined;
+}
+
 /** Lazily derived lookups over one snapshot. */
 export class SnapshotIndex {
   readonly snapshot: Snapshot;
@@ -48,6 +54,7 @@ export class SnapshotIndex {
   #kubeByLinstor: Map<string, V1Node> | undefined;
   #virtualKib: Map<string, Map<string, number>> | undefined;
   #dataPools = new Map<string, readonly PoolInfo[]>();
+  #poolCapacities = new Map<string, readonly PoolCapacity[]>();
   #capacity = new WeakMap<PoolInfo, number | undefined>();
   #candidates = new Map<string, Candidate>();
   #defaultRatio: number;
@@ -123,6 +130,19 @@ export class SnapshotIndex {
   topologyValue(linstorName: string, key: string): string | undefined {
     return this.kubeNodeFor(linstorName)?.metadata?.labels?.[key] ??
       this.segmentsOf(linstorName)[key];
+  }
+
+  /** Data pools of a LINSTOR node with their capacity before reservations (see `capacityKib`). */
+  poolCapacities(linstorName: string): readonly PoolCapacity[] {
+    let out = this.#poolCapacities.get(linstorName);
+    if (!out) {
+      out = this.dataPools(linstorName).map((pool) => ({
+        pool,
+        capacityKib: this.capacityKib(pool),
+      }));
+      this.#poolCapacities.set(linstorName, out);
+    }
+    return out;
   }
 
   /** Pools of a LINSTOR node that can hold data (not `DISKLESS`). */

@@ -46,7 +46,9 @@ function scores(w: World, pod: V1Pod): Record<string, number> {
     now: T0,
     reservations: reservations.view(),
   });
-  return Object.fromEntries([...outcome.scores].map(([n, p]) => [n, p.score]));
+  return Object.fromEntries(
+    outcome.candidates.map((c, i) => [c.name, outcome.scores[i]!]),
+  );
 }
 
 function boundWorld(replicas: NonNullable<World["replicas"]>): World {
