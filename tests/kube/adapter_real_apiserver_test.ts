@@ -199,9 +199,12 @@ Deno.test({
           );
           if (terminating) {
             assert.ok(terminating.metadata!.deletionTimestamp instanceof Date);
+            // The PV protection controller may remove it first.
             await kube.patchPersistentVolume("pv-a", {
               type: "merge",
               body: { metadata: { finalizers: null } },
+            }).catch((error) => {
+              if (!isNotFound(error)) throw error;
             });
           }
           await pollUntil("pv-a gone", async () => {
@@ -213,6 +216,60 @@ Deno.test({
               throw error;
             }
           });
+        },
+      );
+
+      await t.step(
+        "answers patches, preconditions and finalizers as FakeKube does",
+        async () => {
+          const created = await kube.createPersistentVolume({
+            ...pv("pv-f"),
+            metadata: { name: "pv-f", finalizers: ["example.com/hold"] },
+          });
+          await assert.rejects(
+            kube.patchPersistentVolume("pv-f", {
+              type: "json",
+              body: [{ op: "test", path: "/metadata/uid", value: "nope" }],
+            }),
+            isInvalid,
+          );
+          await assert.rejects(
+            kube.patchPersistentVolume("pv-f", {
+              type: "merge",
+              body: { metadata: { resourceVersion: "1", labels: { a: "b" } } },
+            }),
+            isConflict,
+          );
+          await assert.rejects(
+            kube.deletePersistentVolume("pv-f", {
+              preconditions: { resourceVersion: "1" },
+            }),
+            isConflict,
+          );
+          await kube.deletePersistentVolume("pv-f", {
+            preconditions: { uid: created.metadata!.uid! },
+          });
+          const terminating = await kube.getPersistentVolume("pv-f");
+          assert.ok(terminating.metadata!.deletionTimestamp instanceof Date);
+          await assert.rejects(
+            kube.patchPersistentVolume("pv-f", {
+              type: "merge",
+              body: {
+                metadata: {
+                  finalizers: [
+                    ...terminating.metadata!.finalizers!,
+                    "example.com/new",
+                  ],
+                },
+              },
+            }),
+            isInvalid,
+          );
+          await kube.patchPersistentVolume("pv-f", {
+            type: "merge",
+            body: { metadata: { finalizers: null } },
+          });
+          await assert.rejects(kube.getPersistentVolume("pv-f"), isNotFound);
         },
       );
 
