@@ -273,6 +273,9 @@ async function runExtender(
       clock: SYSTEM_CLOCK,
       linstor: createLinstorReader(linstor),
       kube,
+      // Keep answering filter/prioritize calls while a large LINSTOR poll is
+      // indexed (docs/state.md).
+      yieldControl: () => SYSTEM_CLOCK.sleep(0, running),
     }, {
       kinds: EXTENDER_KINDS,
       signal: running,
