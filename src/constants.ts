@@ -322,3 +322,10 @@ export const METRIC_LINSTOR_FAILOVERS_TOTAL =
   "linstor_suite_linstor_failovers_total";
 /** An informer abandons a watch the server has not ended this long after its `timeoutSeconds` (dead connection). */
 export const INFORMER_WATCH_GRACE_MS = 30_000;
+/** Where Kubernetes mounts a pod's service account (`token`, `ca.crt`, `namespace`). */
+export const KUBE_SERVICE_ACCOUNT_DIR =
+  "/var/run/secrets/kubernetes.io/serviceaccount";
+/** Page size of Kubernetes list requests (`limit`). */
+export const KUBE_LIST_PAGE_SIZE = 500;
+/** At most this many Event series are remembered for aggregation. */
+export const EVENT_SERIES_CACHE_SIZE = 4096;

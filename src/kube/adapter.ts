@@ -18,8 +18,11 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import {
   EVENT_NOTE_MAX_LENGTH,
   EVENT_REPORTING_CONTROLLER,
+  EVENT_SERIES_CACHE_SIZE,
   EVENT_SERIES_WINDOW_MS,
   FIELD_MANAGER,
+  KUBE_LIST_PAGE_SIZE,
+  KUBE_SERVICE_ACCOUNT_DIR,
   LOG_CATEGORY,
   PROGRAM_NAME,
   VERSION,
@@ -54,15 +57,6 @@ import {
   watchEvents,
 } from "./_http.ts";
 
-/** Where the in-cluster service account is mounted. */
-export const SERVICE_ACCOUNT_DIR =
-  "/var/run/secrets/kubernetes.io/serviceaccount";
-
-/** Page size of list requests. */
-const LIST_PAGE_SIZE = 500;
-/** At most this many Event series are remembered for aggregation. */
-const EVENT_CACHE_SIZE = 4096;
-
 /** Options of {@linkcode loadKubeConfig}. */
 export interface LoadKubeConfigOptions {
   /** `--kubeconfig`; wins over everything else. */
@@ -72,7 +66,7 @@ export interface LoadKubeConfigOptions {
   /**
    * Directory of the in-cluster service account (`token`, `ca.crt`, `namespace`).
    *
-   * @default {SERVICE_ACCOUNT_DIR}
+   * @default {KUBE_SERVICE_ACCOUNT_DIR}
    */
   serviceAccountDir?: string;
 }
@@ -132,7 +126,7 @@ export function loadKubeConfig(options: LoadKubeConfigOptions): KubeConfig {
   const host = options.env.KUBERNETES_SERVICE_HOST;
   const port = options.env.KUBERNETES_SERVICE_PORT;
   if (host && port) {
-    const dir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
+    const dir = options.serviceAccountDir ?? KUBE_SERVICE_ACCOUNT_DIR;
     const tokenFile = `${dir}/token`;
     if (!exists(tokenFile)) {
       throw new TypeError(
@@ -284,7 +278,7 @@ class RestKubeApi implements KubeApi {
         {
           method: "GET",
           path: resourcePath(info),
-          query: { limit: String(LIST_PAGE_SIZE), continue: token },
+          query: { limit: String(KUBE_LIST_PAGE_SIZE), continue: token },
           signal: options.signal,
         },
       ) as {
@@ -500,7 +494,7 @@ class RestKubeApi implements KubeApi {
     };
     await this.#create("events", body, {});
     this.#series.set(key, { name, namespace, count: 1, lastObservedAt: now });
-    while (this.#series.size > EVENT_CACHE_SIZE) {
+    while (this.#series.size > EVENT_SERIES_CACHE_SIZE) {
       const oldest = this.#series.keys().next().value;
       if (oldest === undefined) break;
       this.#series.delete(oldest);

@@ -156,7 +156,9 @@ export function startInformer<K extends KubeKind>(
             events++;
             delay = INFORMER_BACKOFF_INITIAL_MS;
             if (event.type === "BOOKMARK") {
-              resourceVersion = event.resourceVersion;
+              if (event.resourceVersion) {
+                resourceVersion = event.resourceVersion;
+              }
               continue;
             }
             const rv = event.object.metadata?.resourceVersion;
