@@ -134,7 +134,11 @@ export interface LinstorView {
 /** The Kubernetes object kinds the state model can watch (defined by `src/kube`). */
 export type { KubeKind } from "../kube/mod.ts";
 
-/** What the state model knows about Kubernetes. */
+/**
+ * What the state model knows about Kubernetes. The maps are runtime-immutable
+ * views; their iteration order is unspecified (not insertion order), so sort
+ * where order matters.
+ */
 export interface KubeView {
   /** The kinds this process subscribed to. */
   readonly subscribed: ReadonlySet<KubeKind>;
