@@ -93,6 +93,13 @@ export const AFFINITY_FLAGS: readonly FlagSpec[] = [
     default: AFFINITY_DEFAULT_TIMEOUT_MS,
   },
   {
+    name: "grace-period",
+    type: "duration",
+    description:
+      "PVs younger than this are left alone (LINSTOR may not list every replica yet); default --timeout",
+    env: "LINSTOR_SUITE_GRACE_PERIOD",
+  },
+  {
     name: "workers",
     type: "int",
     description: "Operations executed at once",
@@ -228,6 +235,15 @@ export function affinityOptionsFromFlags(
     ),
     dryRun: flags.boolean("dry-run"),
   };
+  const grace = flags.number("grace-period");
+  if (grace !== undefined) {
+    if (!(grace >= 0)) {
+      throw new UsageError(
+        `flag --grace-period must not be negative, got "${grace}"`,
+      );
+    }
+    options.gracePeriodMs = grace;
+  }
   const inPlace = flags.string("in-place") ?? "auto";
   if (inPlace !== "auto") options.inPlace = inPlace === "always";
   const defaultPolicy = flags.string("default-remote-access-policy");

@@ -55,7 +55,9 @@ Deno.test("affinityOptionsFromFlags() maps our own flags", async (t) => {
       "--dry-run",
       "--default-remote-access-policy=false",
       "--max-replacements-per-pass=0",
+      "--grace-period=0s",
     ]));
+    assert.equal(options.gracePeriodMs, 0);
     assert.equal(options.inPlace, false);
     assert.equal(options.dryRun, true);
     assert.deepEqual(options.defaultPolicy, POLICY_LOCAL_ONLY);

@@ -281,7 +281,9 @@ export function createAffinityMode(
           clock: deps.clock,
           signal,
           intervalMs: reconcileRateMs,
-          passTimeoutMs: timeoutMs * 2,
+          // A pass may run many operations (each bounded by timeoutMs); an
+          // aborted pass is safe (records) but wasteful, so be generous.
+          passTimeoutMs: timeoutMs * 10,
           wakeups,
           debounceMs: 1_000,
           logger,

@@ -477,3 +477,64 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "affinity (real control plane, MutablePVNodeAffinity): drift is fixed in place, the PV object stays",
+  ignore: ignoreWithoutControlPlane(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const stop = new AbortController();
+    const env = await setUp(
+      { MutablePVNodeAffinity: true },
+      ["pvc-mut"],
+      stop.signal,
+    );
+    try {
+      await createVolume(env.cp, "pvc-mut", "a");
+      const claim = await waitBound(env.cp, "pvc-mut");
+      const before = await getPv(env.cp, "pvc-mut");
+      await new Promise((resolve) => setTimeout(resolve, 3_500));
+      const suite = startSuite(env.cp, env.server);
+      try {
+        for (const [from, to] of [["a", "b"], ["b", "c"]] as const) {
+          env.sim.apply({
+            action: "move-replica",
+            resource: "pvc-mut",
+            from,
+            to,
+          });
+          const after = await poll(`pvc-mut on ${to}`, async () => {
+            const live = await getPv(env.cp, "pvc-mut");
+            return hosts(live).join() === to ? live : undefined;
+          });
+          assert.equal(after.metadata.uid, before.metadata.uid, "same PV");
+          assert.equal(after.spec.persistentVolumeReclaimPolicy, "Delete");
+          const pvc = await waitBound(env.cp, "pvc-mut");
+          assert.equal(pvc.metadata.uid, claim.metadata.uid);
+        }
+        const events: Json = await env.cp.request(
+          "GET",
+          "/apis/events.k8s.io/v1/events",
+        );
+        assert.ok(
+          events.items.some((e: Json) =>
+            e.reason === "VolumeAffinityUpdated" &&
+            e.action === "UpdatedNodeAffinityInPlace"
+          ),
+          "in-place Events recorded",
+        );
+        assert.match(suite.log(), /allows" in-place PV nodeAffinity changes/);
+      } catch (error) {
+        throw new Error(`affinity log:\n${suite.log()}`, { cause: error });
+      } finally {
+        await suite.stop();
+      }
+    } finally {
+      stop.abort();
+      await env.server.finished.catch(() => {});
+      await env.cp.stop();
+    }
+  },
+});
