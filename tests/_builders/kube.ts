@@ -11,6 +11,7 @@ import type {
   V1Pod,
   V1StorageClass,
   V1Volume,
+  V1VolumeAttachment,
 } from "@kubernetes/client-node";
 import { CSI_DRIVER_NAME, LABEL_HOSTNAME } from "../../src/constants.ts";
 
@@ -177,5 +178,32 @@ export function storageClass(
     provisioner: CSI_DRIVER_NAME,
     parameters: options.parameters ?? {},
     volumeBindingMode: "WaitForFirstConsumer",
+  };
+}
+
+/** Options of `volumeAttachment()`. */
+export interface VolumeAttachmentOptions extends MetaOptions {
+  /** @default {true} */
+  attached?: boolean;
+  /** @default {"linstor.csi.linbit.com"} */
+  attacher?: string;
+}
+
+/** A VolumeAttachment of PV `pvName` to node `nodeName`. */
+export function volumeAttachment(
+  name: string,
+  target: { pvName: string; nodeName: string },
+  options: VolumeAttachmentOptions = {},
+): V1VolumeAttachment {
+  return {
+    apiVersion: "storage.k8s.io/v1",
+    kind: "VolumeAttachment",
+    metadata: meta(name, undefined, options),
+    spec: {
+      attacher: options.attacher ?? CSI_DRIVER_NAME,
+      nodeName: target.nodeName,
+      source: { persistentVolumeName: target.pvName },
+    },
+    status: { attached: options.attached ?? true },
   };
 }

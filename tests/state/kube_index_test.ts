@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { KubeIndex } from "../../src/state/mod.ts";
-import { kubeNode, pod, pv, pvc } from "../_builders/mod.ts";
+import {
+  buildSnapshot,
+  kubeNode,
+  pod,
+  pv,
+  pvc,
+  storageClass,
+  volumeAttachment,
+} from "../_builders/mod.ts";
 
 function names(items: readonly { metadata?: { name?: string } }[] | undefined) {
   return (items ?? []).map((item) => item.metadata?.name);
@@ -263,4 +271,32 @@ Deno.test("KubeIndex views match a from-scratch rebuild after random changes, an
     assert.deepEqual(actualIndex(view.podsByClaim), expected.byClaim);
     assert.deepEqual(actualIndex(view.podsByNode), expected.byNode);
   }
+});
+
+Deno.test("buildSnapshot() caches every kind by its key", () => {
+  const snapshot = buildSnapshot({
+    kube: {
+      nodes: [kubeNode("n1")],
+      pods: [pod("ns", "p")],
+      persistentVolumes: [pv("pv1")],
+      persistentVolumeClaims: [pvc("ns", "c")],
+      storageClasses: [storageClass("linstor")],
+      volumeAttachments: [
+        volumeAttachment("csi-1", { pvName: "pv1", nodeName: "n1" }),
+      ],
+    },
+  });
+  const kube = snapshot.kube;
+  assert.deepEqual(
+    [
+      [...kube.nodes.keys()],
+      [...kube.pods.keys()],
+      [...kube.persistentVolumes.keys()],
+      [...kube.persistentVolumeClaims.keys()],
+      [...kube.storageClasses.keys()],
+      [...kube.volumeAttachments.keys()],
+    ],
+    [["n1"], ["ns/p"], ["pv1"], ["ns/c"], ["linstor"], ["csi-1"]],
+  );
+  assert.equal(kube.synced.size, 6);
 });
