@@ -43,7 +43,7 @@ export const LINSTOR_DEVIATIONS: readonly string[] = Object.freeze([
   "ret_code: int64 bit masks beyond 2^53; bodies are parsed with exact BigInt integers (JSON.parse source text access) and int64 bounds are checked on the BigInt",
   "omitted fields: the controller omits null/empty values (Jackson NON_EMPTY); optional fields may be absent, and with nonEmpty no null/empty value may be present",
   "undescribed single-object GETs (GET /v1/nodes/{node}, /v1/nodes/{node}/storage-pools/{storagepool}, /v1/resource-groups/{resource_group}, /v1/resource-definitions/{resource}, …/volume-definitions/{volume_number}, …/resources/{node}): validated against the item schema of the list endpoint",
-  "undescribed error statuses (e.g. 404 on PUT, 401 with auth): validated as ApiCallRcList",
+  "undescribed error statuses (e.g. 404 on PUT, 401 with auth, 405 for a wrong method): validated as ApiCallRcList",
   "responses/OperationFailed is described as one ApiCallRc but the controller sends a list: an ApiCallRcList is accepted",
   "GET /health is not described: 200 with an empty body",
   "unknown paths: the controller answers with a Grizzly HTML 404, the simulator with an ApiCallRcList, which is validated as such",
@@ -228,6 +228,7 @@ export class OpenApi {
       }
       return resolved.items as Schema;
     }
+    if (!described && status >= 400) return rcList;
     if (!described) {
       throw new Error(
         `Cannot find "${method} ${template}" in the OpenAPI description`,

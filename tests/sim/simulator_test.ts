@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { codeOf, entries, fixture, simFrom, u64 } from "./_harness.ts";
+import {
+  codeOf,
+  ContractClient,
+  entries,
+  fixture,
+  simFrom,
+  u64,
+} from "./_harness.ts";
 
 // Deep reads of nested wire objects in assertions.
 // deno-lint-ignore no-explicit-any
@@ -705,38 +712,37 @@ Deno.test("`handler()` hides satellite-reported state of OFFLINE nodes", async (
 Deno.test("`handler()` requires basic auth when configured", async (t) => {
   const { sim } = simFrom(undefined, { username: "admin", password: "s3cret" });
   const call = (headers: Record<string, string>, path = "/v1/nodes") =>
-    sim.handler(new Request(`http://sim.test${path}`, { headers }));
+    new ContractClient(sim.handler, headers).call("GET", path);
+  const signIn = (code: number) => async (headers: Record<string, string>) => {
+    const res = await call(headers);
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get("www-authenticate"), 'Basic realm="Linstor"');
+    assert.equal(codeOf(entries(res.body)[0]?.ret_code), code);
+    assert.match(res.text, /"ret_code":-\d+/);
+  };
+  await t.step("missing → 401, code 10001", () => signIn(10001)({}));
   await t.step(
-    "missing → 401 with WWW-Authenticate and ApiCallRc",
-    async () => {
-      const res = await call({});
-      assert.equal(res.status, 401);
-      assert.equal(
-        res.headers.get("www-authenticate"),
-        'Basic realm="Linstor"',
-      );
-      const body = await res.text();
-      assert.match(body, /"ret_code":-\d+/);
-    },
+    "wrong password → 401, code 10000",
+    () => signIn(10000)({ authorization: `Basic ${btoa("admin:nope")}` }),
   );
-  await t.step("wrong → 401", async () => {
-    const res = await call({ authorization: `Basic ${btoa("admin:nope")}` });
-    assert.equal(res.status, 401);
-    await res.body?.cancel();
-  });
-  await t.step("bearer → 401", async () => {
-    const res = await call({ authorization: "Bearer abc" });
-    assert.equal(res.status, 401);
-    await res.body?.cancel();
-  });
+  await t.step(
+    "wrong user → 401",
+    () => signIn(10000)({ authorization: `Basic ${btoa("root:s3cret")}` }),
+  );
+  await t.step(
+    "bearer → 401",
+    () => signIn(10000)({ authorization: "Bearer abc" }),
+  );
+  await t.step(
+    "garbage → 401",
+    () => signIn(10000)({ authorization: "Basic !!!" }),
+  );
   await t.step("right → 200", async () => {
     const res = await call({ authorization: `Basic ${btoa("admin:s3cret")}` });
     assert.equal(res.status, 200);
-    await res.body?.cancel();
   });
   await t.step("/health needs none", async () => {
-    const res = await call({}, "/health");
-    assert.equal(res.status, 200);
+    assert.equal((await call({}, "/health")).status, 200);
   });
   assert.throws(
     () => simFrom(undefined, { username: "admin" }),
@@ -746,12 +752,13 @@ Deno.test("`handler()` requires basic auth when configured", async (t) => {
 });
 
 Deno.test("`handler()` answers 405 for a known path with a wrong method", async () => {
-  const { sim } = simFrom();
-  const res = await sim.handler(
-    new Request("http://sim.test/v1/controller/version", { method: "DELETE" }),
-  );
+  const { api } = simFrom();
+  const res = await api.call("DELETE", "/v1/controller/version");
   assert.equal(res.status, 405);
-  await res.body?.cancel();
+  assert.match(
+    entries(res.body)[0]?.message ?? "",
+    /Method DELETE not allowed/,
+  );
 });
 
 Deno.test("`POST /v1/resource-groups/{rg}/spawn` copies volume-group props to volume definitions", async () => {
