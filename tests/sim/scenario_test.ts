@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { FakeClock } from "../_fakes/fake_clock.ts";
 import {
+  createSimulator,
   demoScenario,
   parseActions,
   parseDurationMs,
@@ -252,4 +254,17 @@ Deno.test("`demoScenario()` is valid and has what the README promises", () => {
       t.atMs === 20_000 && t.action.action === "move-replica"
     ),
   );
+});
+
+Deno.test("`demoScenario()` timeline plays without errors", async () => {
+  const clock = new FakeClock();
+  const sim = createSimulator({ clock, scenario: demoScenario() });
+  await clock.advance(60_000);
+  const played = sim.advance();
+  assert.equal(played.length, demoScenario().timeline.length);
+  assert.deepEqual(played.filter((t) => t.error !== undefined), []);
+  const cache = sim.state().resources.filter((r) => r.name === "pvc-cache").map(
+    (r) => r.node_name,
+  );
+  assert.deepEqual(cache, ["node-a1", "node-b2"]);
 });
