@@ -131,8 +131,9 @@ export function describeSnapshot(
         pool.name,
         pool.providerKind +
         (pool.thin && !pool.providerKind.endsWith("_THIN") ? " (thin)" : ""),
-        formatKib(pool.freeKib),
-        formatKib(pool.totalKib),
+        // A diskless pool has no capacity: "-" (not applicable), not "?".
+        pool.providerKind === "DISKLESS" ? "-" : formatKib(pool.freeKib),
+        pool.providerKind === "DISKLESS" ? "-" : formatKib(pool.totalKib),
       ]);
     }
   }
