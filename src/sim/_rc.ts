@@ -75,6 +75,7 @@ export const CODE = Object.freeze({
   warnNotEnoughNodesForTieBreaker: 1013n,
   warnNotFound: 3000n,
   infoTieBreakerCreated: 10003n,
+  infoTieBreakerDeleting: 10004n,
   infoTieBreakerTakeover: 10006n,
   signIn: 10000n,
   signInMissingCredentials: 10001n,

@@ -1417,6 +1417,7 @@ class SimulatorImpl implements Simulator {
         });
       }
       s().resources.delete(resourceKey(r.rd, r.node));
+      const balanced = this.#balanceTieBreaker(s().definition(r.rd));
       this.#changed();
       return this.#ok([{
         severity: "success",
@@ -1425,7 +1426,7 @@ class SimulatorImpl implements Simulator {
         code: CODE.deleted,
         message: `Resource '${r.rd}' on node '${r.node}' deleted.`,
         objRefs: { RscDfn: r.rd, Node: r.node },
-      }]);
+      }, ...balanced]);
     });
     add("GET", "/v1/view/resources", (_p, _r, url) => {
       const nodes = listParam(url, "nodes");
@@ -1884,6 +1885,13 @@ class SimulatorImpl implements Simulator {
           `Could not find a suitable node to automatically create a tie breaking resource for '${rd.name}'.`,
       });
     }
+    if (result.placements.length > 0) {
+      list.push(
+        ...this.#balanceTieBreaker(rd).filter((e) =>
+          e.code !== CODE.warnNotEnoughNodesForTieBreaker
+        ),
+      );
+    }
     this.#changed();
     return list;
   }
@@ -2000,8 +2008,68 @@ class SimulatorImpl implements Simulator {
         objRefs: { RscDfn: rd.name, Node: plan.node },
       });
     }
+    list.push(...this.#balanceTieBreaker(rd));
     this.#changed();
     return this.#ok(list, 201);
+  }
+
+  /**
+   * Adds or removes the quorum tie-breaker after replicas changed through
+   * the API, like the controller: wanted while exactly two diskful and no
+   * diskless replicas exist (and `DrbdOptions/auto-add-quorum-tiebreaker`
+   * is not `False`); it goes on the first eligible node by name.
+   */
+  #balanceTieBreaker(rd: SimResourceDefinition): RcInit[] {
+    const s = this.#store;
+    const replicas = s.replicasOf(rd.name);
+    const diskful = replicas.filter((r) => r.kind === "diskful");
+    const diskless = replicas.filter((r) => r.kind === "diskless");
+    const tieBreakers = replicas.filter((r) => r.kind === "tie-breaker");
+    const wanted = s.autoTieBreaker(rd) && diskful.length === 2 &&
+      diskless.length === 0;
+    const list: RcInit[] = [];
+    if (!wanted) {
+      for (const tb of tieBreakers) {
+        s.resources.delete(resourceKey(tb.rd, tb.node));
+        list.push({
+          severity: "info",
+          object: OBJ.rsc,
+          op: OP_DELETE,
+          code: CODE.infoTieBreakerDeleting,
+          message:
+            `Tie breaker resource '${rd.name}' on node '${tb.node}' deleted: no longer needed.`,
+        });
+      }
+      return list;
+    }
+    if (tieBreakers.length > 0) return list;
+    const used = new Set(replicas.map((r) => keyOf(r.node)));
+    const node = s.sortedNodes().find((n) =>
+      n.connectionStatus === "ONLINE" &&
+      (n.type === "SATELLITE" || n.type === "COMBINED") &&
+      !used.has(keyOf(n.name))
+    );
+    if (!node) {
+      list.push({
+        severity: "warn",
+        object: OBJ.rsc,
+        op: OP_CREATE,
+        code: CODE.warnNotEnoughNodesForTieBreaker,
+        message:
+          `Could not find a suitable node to automatically create a tie breaking resource for '${rd.name}'.`,
+      });
+      return list;
+    }
+    s.addResource({ rd: rd.name, node: node.name, kind: "tie-breaker" });
+    list.push({
+      severity: "info",
+      object: OBJ.rsc,
+      op: OP_CREATE,
+      code: CODE.infoTieBreakerCreated,
+      message:
+        `Tie breaker resource '${rd.name}' created on node '${node.name}'.`,
+    });
+    return list;
   }
 }
 

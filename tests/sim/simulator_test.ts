@@ -785,3 +785,85 @@ Deno.test("`POST /v1/resource-groups/{rg}/spawn` copies volume-group props to vo
   };
   assert.deepEqual(vd.props, { "Aux/a": "1", "Aux/b": "2" });
 });
+
+Deno.test("`handler()` keeps the quorum tie-breaker in line when replicas change", async (t) => {
+  const { api } = simFrom(SCENARIO);
+  const kinds = async (rd: string) =>
+    ((await api.call("GET", `/v1/view/resources?resources=${rd}`)).body as {
+      node_name: string;
+      flags?: string[];
+    }[]).map((r) =>
+      `${r.node_name}:${
+        r.flags?.includes("TIE_BREAKER")
+          ? "tb"
+          : r.flags?.includes("DISKLESS")
+          ? "diskless"
+          : "diskful"
+      }`
+    );
+  await api.call("POST", "/v1/resource-groups/rg-thin/spawn", {
+    resource_definition_name: "vol-tb",
+    volume_sizes: [1024],
+    select_filter: { place_count: 3 },
+  });
+  assert.deepEqual(await kinds("vol-tb"), [
+    "a1:diskful",
+    "a2:diskful",
+    "b1:diskful",
+  ]);
+  await t.step("3 → 2 diskful adds a tie-breaker (INFO 10003)", async () => {
+    const res = await api.call(
+      "DELETE",
+      "/v1/resource-definitions/vol-tb/resources/a2",
+    );
+    assert.equal(res.status, 200);
+    assert.deepEqual(entries(res.body).map((e) => codeOf(e.ret_code)), [
+      2,
+      10003,
+    ]);
+    assert.deepEqual(await kinds("vol-tb"), [
+      "a1:diskful",
+      "a2:tb",
+      "b1:diskful",
+    ]);
+  });
+  await t.step(
+    "a diskless replica makes the tie-breaker unneeded (INFO 10004)",
+    async () => {
+      const res = await api.call(
+        "POST",
+        "/v1/resource-definitions/vol-tb/resources/b2",
+        {
+          resource: { flags: ["DISKLESS"] },
+        },
+      );
+      assert.equal(res.status, 201);
+      assert.deepEqual(entries(res.body).map((e) => codeOf(e.ret_code)), [
+        1,
+        10004,
+      ]);
+      assert.deepEqual(await kinds("vol-tb"), [
+        "a1:diskful",
+        "b1:diskful",
+        "b2:diskless",
+      ]);
+    },
+  );
+  await t.step("2 → 1 diskful leaves no tie-breaker", async () => {
+    await api.call("DELETE", "/v1/resource-definitions/vol-tb/resources/b2");
+    assert.deepEqual(await kinds("vol-tb"), [
+      "a1:diskful",
+      "a2:tb",
+      "b1:diskful",
+    ]);
+    const res = await api.call(
+      "DELETE",
+      "/v1/resource-definitions/vol-tb/resources/b1",
+    );
+    assert.deepEqual(entries(res.body).map((e) => codeOf(e.ret_code)), [
+      2,
+      10004,
+    ]);
+    assert.deepEqual(await kinds("vol-tb"), ["a1:diskful"]);
+  });
+});
