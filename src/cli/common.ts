@@ -8,9 +8,22 @@ import {
   LINSTOR_DEFAULT_POLL_INTERVAL_MS,
   LINSTOR_DEFAULT_TIMEOUT_MS,
 } from "../constants.ts";
-import { configureLogging, verbosityToLevel } from "../observability/mod.ts";
+import { createKubeApi, type KubeApi, loadKubeConfig } from "../kube/mod.ts";
+import { LinstorClient, parseLinstorConfig } from "../linstor/mod.ts";
+import {
+  configureLogging,
+  createHealthRoutes,
+  type HealthChecks,
+  type Registry,
+  verbosityToLevel,
+} from "../observability/mod.ts";
+import {
+  type HttpServer,
+  parseListenAddress,
+  serveHttp,
+} from "../system/mod.ts";
 import type { CommandContext } from "./command.ts";
-import type { FlagSpec } from "./flags.ts";
+import { type FlagSpec, UsageError } from "./flags.ts";
 
 /** `-v/--verbosity` and `--log-format`, for every subcommand. */
 export const LOG_FLAGS: readonly FlagSpec[] = [
@@ -66,6 +79,22 @@ export const COMMON_FLAGS: readonly FlagSpec[] = [
     env: "LINSTOR_SUITE_LINSTOR_TIMEOUT",
     default: LINSTOR_DEFAULT_TIMEOUT_MS,
   },
+  {
+    name: "linstor-requests-per-second",
+    type: "number",
+    aliases: ["linstor-api-requests-per-second"],
+    description: "Rate limit of LINSTOR requests (0: unlimited)",
+    env: "LINSTOR_SUITE_LINSTOR_QPS",
+    default: 0,
+  },
+  {
+    name: "linstor-burst",
+    type: "int",
+    aliases: ["linstor-api-burst"],
+    description: "Burst of the LINSTOR rate limit",
+    env: "LINSTOR_SUITE_LINSTOR_BURST",
+    default: 10,
+  },
 ];
 
 /**
@@ -82,5 +111,85 @@ export async function setupLogging(
       : verbosityToLevel(context.flags.number("verbosity") ?? 0),
     format: context.flags.string("log-format") === "json" ? "json" : "text",
     write: context.stderr,
+  });
+}
+
+/**
+ * The shared LINSTOR client from the golinstor `LS_*` environment and the
+ * common flags. Throws a `UsageError` naming the variable or flag on bad input.
+ */
+export function linstorClientFrom(
+  context: CommandContext,
+  options: { mode: string; metrics?: Registry },
+): LinstorClient {
+  const qps = context.flags.number("linstor-requests-per-second") ?? 0;
+  const burst = context.flags.number("linstor-burst") ?? 10;
+  if (qps < 0 || burst < 1) {
+    throw new UsageError(
+      `Cannot rate-limit LINSTOR requests with "${qps}" per second and burst "${burst}": need a rate >= 0 and a burst >= 1`,
+    );
+  }
+  let config;
+  try {
+    config = parseLinstorConfig(context.env, {
+      readFile: (path) => Deno.readTextFileSync(path),
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+  const timeoutMs = context.flags.number("linstor-timeout");
+  return new LinstorClient({
+    ...config,
+    mode: options.mode,
+    ...(timeoutMs ? { timeoutMs } : {}),
+    ...(qps > 0 ? { rateLimit: { qps, burst } } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
+}
+
+/** The Kubernetes API from `--kubeconfig`, else `KUBECONFIG`, else in-cluster. */
+export function kubeApiFrom(
+  context: CommandContext,
+  options: { reportingInstance?: string } = {},
+): KubeApi {
+  const kubeConfig = loadKubeConfig({
+    path: context.flags.string("kubeconfig"),
+    env: context.env,
+  });
+  return createKubeApi(kubeConfig, {
+    ...(options.reportingInstance
+      ? { reportingInstance: options.reportingInstance }
+      : {}),
+  });
+}
+
+/**
+ * Serves `/healthz`, `/readyz` and `/metrics` on `--health-address` (and on
+ * `extraAddresses`) until `signal` aborts.
+ */
+export function serveHealth(
+  context: CommandContext,
+  options: {
+    registry: Registry;
+    checks: HealthChecks;
+    signal: AbortSignal;
+    extraAddresses?: readonly string[];
+  },
+): HttpServer[] {
+  const routes = createHealthRoutes(options);
+  const handler = (request: Request) =>
+    routes(request) ?? new Response("not found\n", { status: 404 });
+  const addresses = [
+    context.flags.string("health-address") ?? DEFAULT_HEALTH_ADDRESS,
+    ...(options.extraAddresses ?? []),
+  ];
+  return addresses.map((text) => {
+    let address;
+    try {
+      address = parseListenAddress(text);
+    } catch (error) {
+      throw new UsageError((error as Error).message, { cause: error });
+    }
+    return serveHttp(handler, { ...address, signal: options.signal });
   });
 }
