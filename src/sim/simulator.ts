@@ -566,8 +566,6 @@ class SimulatorImpl implements Simulator {
             this.#event(v)
           ).join("");
           if (current) controller.enqueue(ENCODER.encode(current));
-        } else {
-          controller.enqueue(ENCODER.encode(": connected\n\n"));
         }
         if (request.signal.aborted) subscriber.close();
         else request.signal.addEventListener("abort", onAbort, { once: true });
