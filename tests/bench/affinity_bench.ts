@@ -4,8 +4,12 @@
  * writes a full pass makes against `FakeKube` and a counting LINSTOR port.
  * Results are recorded in docs/benchmarks.md.
  *
+ * With `--real` it also starts the real control plane and the LINSTOR
+ * simulator, migrates 100 bound PVs at once and times the affinity pass
+ * that converges them (target: one pass, ≤ 10 s).
+ *
  * Run: `tools/deno run --allow-all tests/bench/affinity_bench.ts`
- * (`--quick` for 1,000 PVs).
+ * (`--quick` for 1,000 PVs, `--real` for the apiserver part).
  *
  * @module
  */
@@ -13,6 +17,7 @@ import type { V1PersistentVolume } from "@kubernetes/client-node";
 import type { PropsModify } from "../../src/linstor/mod.ts";
 import {
   type AffinityLinstor,
+  affinityLinstorFrom,
   createAffinityMode,
   planAffinity,
 } from "../../src/modes/affinity/mod.ts";
@@ -28,6 +33,17 @@ import {
 } from "../_builders/mod.ts";
 import { FakeClock } from "../_fakes/fake_clock.ts";
 import { FakeKube } from "../_fakes/fake_kube.ts";
+import { startControlPlane } from "../_harness/control_plane.ts";
+import { fullPv, scenarioYaml } from "../modes/affinity/_world.ts";
+import { createKubeApi, loadKubeConfig } from "../../src/kube/mod.ts";
+import { LinstorClient } from "../../src/linstor/mod.ts";
+import {
+  createSimulator,
+  parseScenario,
+  serveSimulator,
+} from "../../src/sim/mod.ts";
+import { createLinstorReader, startClusterState } from "../../src/state/mod.ts";
+import { SYSTEM_CLOCK } from "../../src/system/mod.ts";
 
 /** One measured row. */
 export interface AffinityBenchRow {
@@ -235,8 +251,145 @@ export function formatAffinityBench(rows: readonly AffinityBenchRow[]): string {
   return lines.join("\n") + "\n";
 }
 
+/**
+ * 100 drifted PVs against the real apiserver: one in-process pass of the
+ * affinity mode (real `KubeApi`, real `LinstorClient` over HTTP to the
+ * simulator) after the state model synced.
+ */
+export async function runAffinityRealBench(
+  options: { pvs?: number; workers?: number } = {},
+): Promise<AffinityBenchRow[]> {
+  const count = options.pvs ?? 100;
+  const names = Array.from({ length: count }, (_, i) => `pvc-bench-${i}`);
+  const stop = new AbortController();
+  await using cp = await startControlPlane();
+  const sim = createSimulator({
+    clock: SYSTEM_CLOCK,
+    scenario: parseScenario(scenarioYaml(names), "bench"),
+  });
+  const server = await serveSimulator(sim, {
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: stop.signal,
+  });
+  const kube = createKubeApi(
+    loadKubeConfig({ path: cp.adminKubeconfig, env: {} }),
+  );
+  const linstor = new LinstorClient({ controllers: [server.url] });
+  try {
+    await cp.createNamespace("ns");
+    await cp.request("POST", "/apis/storage.k8s.io/v1/storageclasses", {
+      body: {
+        apiVersion: "storage.k8s.io/v1",
+        kind: "StorageClass",
+        metadata: { name: "linstor" },
+        provisioner: "linstor.csi.linbit.com",
+        parameters: { allowRemoteVolumeAccess: "false" },
+      },
+    });
+    for (const name of names) {
+      const claim = await cp.request<{ metadata: { uid: string } }>(
+        "POST",
+        "/api/v1/namespaces/ns/persistentvolumeclaims",
+        {
+          body: {
+            apiVersion: "v1",
+            kind: "PersistentVolumeClaim",
+            metadata: { name: `claim-${name}`, namespace: "ns" },
+            spec: {
+              accessModes: ["ReadWriteOnce"],
+              storageClassName: "linstor",
+              volumeName: name,
+              resources: { requests: { storage: "1Gi" } },
+            },
+          },
+        },
+      );
+      const body = fullPv(name, "a");
+      body.spec!.claimRef!.uid = claim.metadata.uid;
+      delete body.spec!.volumeAttributesClassName;
+      await cp.request("POST", "/api/v1/persistentvolumes", { body });
+    }
+    const running = startClusterState({
+      clock: SYSTEM_CLOCK,
+      linstor: createLinstorReader(linstor),
+      kube,
+    }, {
+      kinds: ["persistentVolumes", "persistentVolumeClaims", "storageClasses"],
+      signal: stop.signal,
+      pollIntervalMs: 200,
+    });
+    const bound = () => {
+      const pvs = [...running.state.snapshot().kube.persistentVolumes.values()];
+      return pvs.filter((pv) => pv.status?.phase === "Bound").length;
+    };
+    await waitFor(() => running.state.isSynced() && bound() === count);
+    for (const name of names) {
+      sim.apply({ action: "move-replica", resource: name, from: "a", to: "b" });
+    }
+    await waitFor(() =>
+      running.state.snapshot().linstor.replicasByResource.get(names[0]!)
+        ?.[0]?.node === "b"
+    );
+    const mode = createAffinityMode({
+      kube,
+      linstor: affinityLinstorFrom(linstor),
+      state: running.state,
+      clock: SYSTEM_CLOCK,
+      clusterIdentity: "bench",
+    }, {
+      inPlace: false,
+      gracePeriodMs: 0,
+      maxReplacementsPerPass: count,
+      workers: options.workers ?? 10,
+    });
+    const started = performance.now();
+    const report = await mode.pass(stop.signal);
+    const passMs = performance.now() - started;
+    const done = report.execution.executed.length;
+    const live = await Promise.all(
+      names.map((name) => kube.getPersistentVolume(name)),
+    );
+    const moved = live.filter((pv) =>
+      JSON.stringify(pv.spec?.nodeAffinity ?? {}).includes('"b"')
+    ).length;
+    const firstError = report.execution.failed[0]?.error;
+    return [{
+      name: `one pass over ${count} drifted PVs (real apiserver, replace)`,
+      runs: 1,
+      p50: passMs,
+      max: passMs,
+      note:
+        `${done} replaced, ${report.execution.failed.length} failed, ${moved}/${count} on the new node after the pass, ${
+          options.workers ?? 10
+        } workers${
+          firstError === undefined
+            ? ""
+            : `; first failure: ${(firstError as Error).message}`
+        }`,
+    }];
+  } finally {
+    stop.abort();
+    linstor.close();
+    await kube.close();
+    await server.finished.catch(() => {});
+    sim.close();
+  }
+}
+
+async function waitFor(ready: () => boolean, timeoutMs = 120_000) {
+  const deadline = performance.now() + timeoutMs;
+  while (!ready()) {
+    if (performance.now() > deadline) {
+      throw new Error(`Cannot prepare the affinity benchmark: timed out`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
   const rows = await runAffinityBench(quick ? { pvs: 1_000, runs: 5 } : {});
+  if (Deno.args.includes("--real")) rows.push(...await runAffinityRealBench());
   await Deno.stdout.write(new TextEncoder().encode(formatAffinityBench(rows)));
 }

@@ -354,12 +354,7 @@ class Executor {
             ignoreNotFound,
           );
         }
-        const after = await this.#getPv(name, signal);
-        if (after !== undefined && after.metadata?.uid === record.oldUid) {
-          throw new Error(
-            `Cannot replace PV "${name}": the old PV is still terminating`,
-          );
-        }
+        // Gone now; if not, the create below fails with AlreadyExists.
       }
       this.#step(4, name);
       live = undefined;
@@ -375,6 +370,12 @@ class Executor {
       } catch (error) {
         if (!isAlreadyExists(error)) throw error;
         created = await this.#getPv(name, signal);
+        if (created?.metadata?.uid === record.oldUid) {
+          throw new Error(
+            `Cannot re-create PV "${name}": the old PV still exists`,
+            { cause: error },
+          );
+        }
       }
       if (!claimOk && created !== undefined) {
         await kube.recordEvent(created, {
@@ -450,12 +451,12 @@ class Executor {
     const message = how === AFFINITY_ACTION_REPLACED
       ? `PV re-created with nodeAffinity ${affinity} to match its LINSTOR replicas`
       : `nodeAffinity changed in place to ${affinity} to match its LINSTOR replicas`;
-    await this.#deps.kube.recordEvent(pv, {
+    const events = [this.#deps.kube.recordEvent(pv, {
       type: "Normal",
       reason: EVENT_REASON_VOLUME_AFFINITY_UPDATED,
       action: how,
       message,
-    });
+    })];
     if (claim) {
       const involved: InvolvedObject = {
         apiVersion: "v1",
@@ -466,13 +467,14 @@ class Executor {
           uid: claim.uid,
         },
       };
-      await this.#deps.kube.recordEvent(involved, {
+      events.push(this.#deps.kube.recordEvent(involved, {
         type: "Normal",
         reason: EVENT_REASON_VOLUME_AFFINITY_UPDATED,
         action: how,
         message: `PV ${pv.metadata?.name}: ${message}`,
-      });
+      }));
     }
+    await Promise.all(events);
   }
 
   async #getPv(

@@ -1,0 +1,202 @@
+/**
+ * Helpers for driving `linstor-suite affinity` against the real control
+ * plane and the LINSTOR simulator: manifests, the process started from
+ * `main.ts`, PV/PVC setup and polling. Used by the e2e tests and the demo.
+ *
+ * @module
+ */
+import { parseAllDocuments } from "yaml";
+import {
+  type ControlPlane,
+  KubeRequestError,
+} from "../../_harness/control_plane.ts";
+import type { SimulatorServer } from "../../../src/sim/mod.ts";
+import { fullPv } from "./_world.ts";
+
+/** The repository root. */
+export const ROOT: URL = new URL("../../../", import.meta.url);
+/** LINSTOR property of the recovery record. */
+export const RECORD_PROP = "Aux/linstor-suite.io/affinity-recovery";
+/** PVC annotation of the recovery record. */
+export const RECORD_ANNOTATION = "affinity.linstor-suite.io/recovery";
+/** Nodes of the test scenario. */
+export const NODES: readonly string[] = ["a", "b", "c"];
+
+/** Parsed JSON of the apiserver. */
+// deno-lint-ignore no-explicit-any
+export type Json = any;
+
+/** Polls `probe` every 200 ms until it returns a value. */
+export async function poll<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`Cannot wait for ${what}: timed out after ${timeoutMs} ms`, {
+    cause: last,
+  });
+}
+
+/** Applies every document of a manifest file as the admin. */
+export async function applyManifest(
+  cp: ControlPlane,
+  path: string,
+): Promise<void> {
+  const text = await Deno.readTextFile(new URL(path, ROOT));
+  for (const doc of parseAllDocuments(text)) {
+    const obj = doc.toJS() as Json;
+    if (!obj) continue;
+    const [group, version] = obj.apiVersion.includes("/")
+      ? obj.apiVersion.split("/")
+      : ["", obj.apiVersion];
+    const plural = `${obj.kind.toLowerCase()}s`.replace(/ys$/, "ies");
+    const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
+    const ns = obj.metadata.namespace
+      ? `/namespaces/${obj.metadata.namespace}`
+      : "";
+    try {
+      await cp.request("POST", `${base}${ns}/${plural}`, { body: obj });
+    } catch (error) {
+      if (!(error instanceof KubeRequestError && error.status === 409)) {
+        throw error;
+      }
+    }
+  }
+}
+
+/** A running `linstor-suite affinity` process. */
+export interface Suite {
+  readonly exited: Promise<Deno.CommandStatus>;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `main.ts affinity` against `cp` and the simulator at `sim`. */
+export function startSuite(
+  cp: ControlPlane,
+  sim: SimulatorServer,
+  options: { env?: Record<string, string>; args?: string[] } = {},
+): Suite {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "main.ts",
+      "affinity",
+      `--kubeconfig=${cp.kubeconfigFor("affinity")}`,
+      "--reconcile-rate=1s",
+      "--timeout=3s",
+      "--linstor-poll-interval=300ms",
+      "--lease-lock-namespace=linstor-suite",
+      "--leader-election-id=affinity-e2e",
+      "--health-address=127.0.0.1:0",
+      "--in-place=auto",
+      "-v=2",
+      ...(options.args ?? []),
+    ],
+    cwd: ROOT,
+    env: { LS_CONTROLLERS: sim.url, ...(options.env ?? {}) },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+    }
+  };
+  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
+  const exited = child.status.then(async (status) => {
+    await drained;
+    return status;
+  });
+  return {
+    exited,
+    log: () => text,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      await exited;
+    },
+  };
+}
+
+/** Reads a PV; `undefined` when absent. */
+export async function getPv(
+  cp: ControlPlane,
+  name: string,
+): Promise<Json | undefined> {
+  try {
+    return await cp.request("GET", `/api/v1/persistentvolumes/${name}`);
+  } catch (error) {
+    if (error instanceof KubeRequestError && error.status === 404) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** Values of a PV's affinity terms. */
+export function hosts(pv: Json | undefined): string[] {
+  return (pv?.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? []).flatMap((
+    t: Json,
+  ) => (t.matchExpressions ?? []).flatMap((e: Json) => e.values ?? []));
+}
+
+/** Creates a bound PVC + PV pair like external-provisioner would. */
+export async function createVolume(
+  cp: ControlPlane,
+  name: string,
+  node: string | undefined,
+): Promise<void> {
+  const claim: Json = await cp.request(
+    "POST",
+    "/api/v1/namespaces/app/persistentvolumeclaims",
+    {
+      body: {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name: `claim-${name}`, namespace: "app" },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          storageClassName: "linstor",
+          volumeName: name,
+          resources: { requests: { storage: "1Gi" } },
+        },
+      },
+    },
+  );
+  const pv: Json = fullPv(name, node);
+  pv.spec.claimRef.namespace = "app";
+  pv.spec.claimRef.uid = claim.metadata.uid;
+  delete pv.spec.volumeAttributesClassName; // needs the VolumeAttributesClass API
+  await cp.request("POST", "/api/v1/persistentvolumes", { body: pv });
+}
+
+/** Waits until PVC `claim-<name>` is Bound to PV `name`. */
+export async function waitBound(cp: ControlPlane, name: string): Promise<Json> {
+  return await poll(`PVC claim-${name} Bound`, async () => {
+    const pvc: Json = await cp.request(
+      "GET",
+      `/api/v1/namespaces/app/persistentvolumeclaims/claim-${name}`,
+    );
+    return pvc.status?.phase === "Bound" && pvc.spec.volumeName === name
+      ? pvc
+      : undefined;
+  });
+}
