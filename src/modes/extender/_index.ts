@@ -52,7 +52,7 @@ export class SnapshotIndex {
   #namespace: string;
   #segments = new Map<string, Readonly<Record<string, string>>>();
   #kubeByLinstor: Map<string, V1Node> | undefined;
-  #virtualKib: Map<string, Map<string, number>> | undefined;
+  #virtualKib = new Map<string, Map<string, number>>();
   #dataPools = new Map<string, readonly PoolInfo[]>();
   #poolCapacities = new Map<string, readonly PoolCapacity[]>();
   #capacity = new WeakMap<PoolInfo, number | undefined>();
@@ -215,27 +215,27 @@ export class SnapshotIndex {
 
   /** Sum of the virtual (usable) sizes of the volumes placed in a pool, in KiB. */
   virtualKib(node: string, pool: string): number {
-    if (!this.#virtualKib) {
-      const byNode = new Map<string, Map<string, number>>();
+    let byPool = this.#virtualKib.get(node);
+    if (!byPool) {
+      // Per node on first use: a request touches only its candidates' pools.
+      byPool = new Map<string, number>();
       const rds = this.snapshot.linstor.resourceDefinitions;
-      for (const [nodeName, replicas] of this.snapshot.linstor.replicasByNode) {
-        const byPool = new Map<string, number>();
-        for (const replica of replicas) {
-          if (replica.role !== "diskful") continue;
-          for (const v of replica.volumes) {
-            if (!v.storagePool) continue;
-            const size = v.usableKib ??
-              rds.get(replica.resource)?.volumeDefinitions.find((d) =>
-                d.volumeNumber === v.volumeNumber
-              )?.sizeKib ?? 0;
-            byPool.set(v.storagePool, (byPool.get(v.storagePool) ?? 0) + size);
-          }
+      for (
+        const replica of this.snapshot.linstor.replicasByNode.get(node) ?? []
+      ) {
+        if (replica.role !== "diskful") continue;
+        for (const v of replica.volumes) {
+          if (!v.storagePool) continue;
+          const size = v.usableKib ??
+            rds.get(replica.resource)?.volumeDefinitions.find((d) =>
+              d.volumeNumber === v.volumeNumber
+            )?.sizeKib ?? 0;
+          byPool.set(v.storagePool, (byPool.get(v.storagePool) ?? 0) + size);
         }
-        byNode.set(nodeName, byPool);
       }
-      this.#virtualKib = byNode;
+      this.#virtualKib.set(node, byPool);
     }
-    return this.#virtualKib.get(node)?.get(pool) ?? 0;
+    return byPool.get(pool) ?? 0;
   }
 }
 

@@ -20,6 +20,11 @@ import {
   serveSimulator,
 } from "../../../src/sim/mod.ts";
 import { SYSTEM_CLOCK } from "../../../src/system/mod.ts";
+import {
+  DEFAULT_EXTENDER_CONFIG,
+  startExtender,
+} from "../../../src/modes/extender/mod.ts";
+import { buildSnapshot } from "./_snapshot.ts";
 
 const NS = "apps";
 const GI = 1024 * 1024 * 1024;
@@ -473,6 +478,49 @@ Deno.test({
             `only ${burst.size} of the burst were placed`,
           );
           assert.ok(burst.size < 20);
+        },
+      );
+
+      await t.step(
+        "the extender serves HTTPS with --tls-cert/--tls-key material",
+        async () => {
+          const stop = new AbortController();
+          const { server } = startExtender({
+            clock: SYSTEM_CLOCK,
+            snapshot: () =>
+              buildSnapshot({
+                now: SYSTEM_CLOCK.now(),
+                kubeNodes: [{ name: "n1" }],
+              }),
+          }, {
+            config: DEFAULT_EXTENDER_CONFIG,
+            listen: { hostname: "127.0.0.1", port: 0 },
+            tls: {
+              cert: await Deno.readTextFile(cp.pki.servingCert),
+              key: await Deno.readTextFile(cp.pki.servingKey),
+            },
+            signal: stop.signal,
+          });
+          const client = Deno.createHttpClient({ caCerts: [cp.caPem] });
+          try {
+            const response = await fetch(
+              `https://127.0.0.1:${server.address.port}/filter`,
+              {
+                method: "POST",
+                body: JSON.stringify({
+                  Pod: { metadata: { name: "x" } },
+                  NodeNames: ["n1"],
+                }),
+                client,
+              },
+            );
+            assert.equal(response.status, 200);
+            assert.deepEqual((await response.json()).NodeNames, ["n1"]);
+          } finally {
+            client.close();
+            stop.abort();
+            await server.finished;
+          }
         },
       );
 
