@@ -379,6 +379,15 @@ class SimulatorImpl implements Simulator {
         `Cannot create simulator "auth": give both username and password or neither`,
       );
     }
+    const capacity = options.defaultPoolCapacityKib;
+    if (
+      capacity !== undefined &&
+      (!Number.isSafeInteger(capacity) || capacity < 0)
+    ) {
+      throw new RangeError(
+        `Cannot create simulator "defaultPoolCapacityKib": expected a whole number of KiB >= 0, got ${capacity}`,
+      );
+    }
     this.#clock = options.clock;
     this.#options = options;
     this.#logger = options.logger ?? getLogger([LOG_CATEGORY, "sim"]);

@@ -867,3 +867,23 @@ Deno.test("`handler()` keeps the quorum tie-breaker in line when replicas change
     assert.deepEqual(await kinds("vol-tb"), ["a1:diskful"]);
   });
 });
+
+Deno.test("`createSimulator()` rejects a bad default pool capacity", () => {
+  assert.throws(
+    () => simFrom(undefined, { defaultPoolCapacityKib: -1 }),
+    (e: unknown) =>
+      e instanceof RangeError && /defaultPoolCapacityKib/.test(e.message),
+  );
+});
+
+Deno.test("`createSimulator()` gives API-created pools `defaultPoolCapacityKib`", async () => {
+  const { api } = simFrom(undefined, { defaultPoolCapacityKib: 4096 });
+  await api.call("POST", "/v1/nodes", { name: "n1", type: "SATELLITE" });
+  await api.call("POST", "/v1/nodes/n1/storage-pools", {
+    storage_pool_name: "p1",
+    provider_kind: "LVM",
+  });
+  const pool = (await api.call("GET", "/v1/nodes/n1/storage-pools/p1"))
+    .body as { total_capacity: number };
+  assert.equal(pool.total_capacity, 4096);
+});
