@@ -329,3 +329,5 @@ export const KUBE_SERVICE_ACCOUNT_DIR =
 export const KUBE_LIST_PAGE_SIZE = 500;
 /** At most this many Event series are remembered for aggregation. */
 export const EVENT_SERIES_CACHE_SIZE = 4096;
+/** Deadline of one Kubernetes API request (for a watch: until its response headers). */
+export const KUBE_REQUEST_TIMEOUT_MS = 30_000;

@@ -11,6 +11,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/ObjectSerializer.js";
 import type { Logger } from "@logtape/logtape";
+import type { Clock } from "../system/clock.ts";
 import type { KubeKind, WatchEvent } from "./api.ts";
 import { KubeApiError } from "./errors.ts";
 
@@ -156,6 +157,10 @@ export interface RequestInit {
 export interface KubeTransportOptions {
   /** Replaces Deno's fetch (tests, or a custom transport). */
   fetch?: FetchFunction;
+  /** Times requests out. */
+  clock: Clock;
+  /** Deadline of a request (of its headers, for streams). */
+  timeoutMs: number;
   /** `User-Agent` header. */
   userAgent: string;
   logger: Logger;
@@ -166,6 +171,8 @@ export class KubeTransport {
   #kubeConfig: KubeConfig;
   #server: string;
   #fetch: FetchFunction | undefined;
+  #clock: Clock;
+  #timeoutMs: number;
   #userAgent: string;
   #client: Deno.HttpClient | undefined;
   #clientKey = "";
@@ -220,6 +227,8 @@ export class KubeTransport {
     }
     this.#server = cluster.server.replace(/\/+$/, "");
     this.#fetch = options.fetch;
+    this.#clock = options.clock;
+    this.#timeoutMs = options.timeoutMs;
     this.#userAgent = options.userAgent;
   }
 
@@ -229,16 +238,71 @@ export class KubeTransport {
   }
 
   /**
-   * Sends a request; resolves to a 2xx response (the caller consumes its
-   * body) or rejects with a {@linkcode KubeApiError} (the body is consumed
-   * here). An abort rejects with the signal's reason.
+   * Sends a request whose response body is read at once; resolves to the
+   * parsed JSON body (`undefined` when empty) or rejects with a
+   * {@linkcode KubeApiError} (status 0 and reason `Timeout` when the whole
+   * exchange took longer than the timeout). An abort of `init.signal`
+   * rejects with the signal's reason.
    */
-  async request(target: RequestTarget, init: RequestInit): Promise<Response> {
+  async json(target: RequestTarget, init: RequestInit): Promise<unknown> {
+    const deadline = new Deadline(this.#clock, this.#timeoutMs, init.signal);
+    try {
+      const response = await this.#send(target, init, deadline);
+      let text: string;
+      try {
+        text = await response.text();
+      } catch (error) {
+        throw this.#failure(target, init, deadline, error);
+      }
+      if (text === "") return undefined;
+      try {
+        return JSON.parse(text);
+      } catch (error) {
+        throw new KubeApiError({
+          verb: target.verb,
+          kind: target.resource,
+          name: target.name,
+          status: response.status,
+          reason: "InvalidResponse",
+          message: `response is not JSON: ${text.slice(0, 200)}`,
+          cause: error,
+        });
+      }
+    } finally {
+      deadline.release();
+    }
+  }
+
+  /**
+   * Sends a streaming request (a watch): the timeout covers only the
+   * response headers. Call `release()` once done with the body.
+   */
+  async stream(
+    target: RequestTarget,
+    init: RequestInit,
+  ): Promise<{ response: Response; release: () => void }> {
+    const deadline = new Deadline(this.#clock, this.#timeoutMs, init.signal);
+    try {
+      const response = await this.#send(target, init, deadline);
+      deadline.stopTimer();
+      return { response, release: () => deadline.release() };
+    } catch (error) {
+      deadline.release();
+      throw error;
+    }
+  }
+
+  async #send(
+    target: RequestTarget,
+    init: RequestInit,
+    deadline: Deadline,
+  ): Promise<Response> {
     if (this.#closed) {
       throw new TypeError(
         `Cannot ${target.verb} ${target.resource}: the Kubernetes client is closed`,
       );
     }
+    if (init.signal?.aborted) throw init.signal.reason;
     const url = new URL(this.#server + init.path);
     for (const [key, value] of Object.entries(init.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, value);
@@ -276,7 +340,7 @@ export class KubeTransport {
       method: init.method,
       headers,
       ...(body === undefined ? {} : { body }),
-      ...(init.signal ? { signal: init.signal } : {}),
+      signal: deadline.signal,
     });
     let response: Response;
     try {
@@ -284,39 +348,40 @@ export class KubeTransport {
         ? await this.#fetch(request)
         : await fetch(request, this.#clientFor(url, auth));
     } catch (error) {
-      if (init.signal?.aborted) throw init.signal.reason;
-      throw new KubeApiError({
-        verb: target.verb,
-        kind: target.resource,
-        name: target.name,
-        status: 0,
-        reason: "NetworkError",
-        message: `${init.method} ${url.pathname}: ${messageOf(error)}`,
-        cause: error,
-      });
+      throw this.#failure(target, init, deadline, error);
     }
     if (response.ok) return response;
     throw await errorFromResponse(target, response);
   }
 
-  /** Sends a request and returns its JSON body. */
-  async json(target: RequestTarget, init: RequestInit): Promise<unknown> {
-    const response = await this.request(target, init);
-    const text = await response.text();
-    if (text === "") return undefined;
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      throw new KubeApiError({
+  #failure(
+    target: RequestTarget,
+    init: RequestInit,
+    deadline: Deadline,
+    error: unknown,
+  ): unknown {
+    if (init.signal?.aborted) return init.signal.reason;
+    if (deadline.timedOut) {
+      return new KubeApiError({
         verb: target.verb,
         kind: target.resource,
         name: target.name,
-        status: response.status,
-        reason: "InvalidResponse",
-        message: `response is not JSON: ${text.slice(0, 200)}`,
+        status: 0,
+        reason: "Timeout",
+        message:
+          `${init.method} ${init.path}: no answer within ${this.#timeoutMs} ms`,
         cause: error,
       });
     }
+    return new KubeApiError({
+      verb: target.verb,
+      kind: target.resource,
+      name: target.name,
+      status: 0,
+      reason: "NetworkError",
+      message: `${init.method} ${init.path}: ${messageOf(error)}`,
+      cause: error,
+    });
   }
 
   /** Closes the TLS client. */
@@ -343,6 +408,47 @@ export class KubeTransport {
       this.#clientKey = clientKey;
     }
     return { client: this.#client };
+  }
+}
+
+/** An abort signal following the caller's signal plus a timeout on the clock. */
+class Deadline {
+  #controller = new AbortController();
+  #timer = new AbortController();
+  #outer: AbortSignal | undefined;
+  #onAbort: () => void;
+  #timedOut = false;
+
+  constructor(clock: Clock, ms: number, outer: AbortSignal | undefined) {
+    this.#outer = outer;
+    this.#onAbort = () => this.#controller.abort(outer?.reason);
+    if (outer?.aborted) this.#onAbort();
+    else outer?.addEventListener("abort", this.#onAbort, { once: true });
+    clock.sleep(ms, this.#timer.signal).then(() => {
+      this.#timedOut = true;
+      this.#controller.abort(
+        new DOMException(`no answer within ${ms} ms`, "TimeoutError"),
+      );
+    }, () => {});
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get timedOut(): boolean {
+    return this.#timedOut;
+  }
+
+  /** Cancels the timeout, keeps following the caller's signal. */
+  stopTimer(): void {
+    this.#timer.abort();
+  }
+
+  /** Cancels the timeout and stops following the caller's signal. */
+  release(): void {
+    this.#timer.abort();
+    this.#outer?.removeEventListener("abort", this.#onAbort);
   }
 }
 
@@ -390,6 +496,8 @@ export interface WatchStreamOptions {
   target: RequestTarget;
   /** Ends the stream quietly. */
   signal: AbortSignal;
+  /** Called once the stream is finished (ended, failed or abandoned). */
+  onClose?: () => void;
 }
 
 /** Turns a watch response body into events; ends quietly when `signal` aborts. */
@@ -398,7 +506,10 @@ export async function* watchEvents<T>(
   options: WatchStreamOptions,
 ): AsyncGenerator<WatchEvent<T>> {
   const { info, target, signal } = options;
-  if (!response.body) return;
+  if (!response.body) {
+    options.onClose?.();
+    return;
+  }
   const reader = response.body.pipeThrough(new TextDecoderStream())
     .getReader();
   let buffer = "";
@@ -433,6 +544,7 @@ export async function* watchEvents<T>(
     }
   } finally {
     await reader.cancel().catch(() => {});
+    options.onClose?.();
   }
 }
 

@@ -22,6 +22,7 @@ import {
   EVENT_SERIES_WINDOW_MS,
   FIELD_MANAGER,
   KUBE_LIST_PAGE_SIZE,
+  KUBE_REQUEST_TIMEOUT_MS,
   KUBE_SERVICE_ACCOUNT_DIR,
   LOG_CATEGORY,
   PROGRAM_NAME,
@@ -211,11 +212,17 @@ export interface CreateKubeApiOptions {
    */
   fieldManager?: string;
   /**
-   * Time of Events.
+   * Time of Events and request timeouts.
    *
    * @default {SYSTEM_CLOCK}
    */
   clock?: Clock;
+  /**
+   * Deadline of one request (for a watch: until the response headers).
+   *
+   * @default {KUBE_REQUEST_TIMEOUT_MS}
+   */
+  requestTimeoutMs?: number;
   /**
    * Logger.
    *
@@ -254,14 +261,22 @@ class RestKubeApi implements KubeApi {
 
   constructor(kubeConfig: KubeConfig, options: CreateKubeApiOptions) {
     this.#logger = options.logger ?? getLogger([LOG_CATEGORY, "kube"]);
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    const timeoutMs = options.requestTimeoutMs ?? KUBE_REQUEST_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new RangeError(
+        `Cannot create Kubernetes client: requestTimeoutMs must be positive, got ${timeoutMs}`,
+      );
+    }
     this.#transport = new KubeTransport(kubeConfig, {
       ...(options.fetch ? { fetch: options.fetch } : {}),
+      clock: this.#clock,
+      timeoutMs,
       userAgent: `${PROGRAM_NAME}/${VERSION}`,
       logger: this.#logger,
     });
     this.#fieldManager = options.fieldManager ?? FIELD_MANAGER;
     this.#reportingInstance = options.reportingInstance ?? PROGRAM_NAME;
-    this.#clock = options.clock ?? SYSTEM_CLOCK;
   }
 
   async list<K extends KubeKind>(
@@ -307,9 +322,9 @@ class RestKubeApi implements KubeApi {
   ): AsyncGenerator<WatchEvent<KubeObjectOf<K>>> {
     const info = RESOURCES[kind];
     const target = { verb: "watch", resource: info.resource, name: "" };
-    let response: Response;
+    let sent: { response: Response; release: () => void };
     try {
-      response = await this.#transport.request(target, {
+      sent = await this.#transport.stream(target, {
         method: "GET",
         path: resourcePath(info),
         query: {
@@ -326,10 +341,11 @@ class RestKubeApi implements KubeApi {
       if (options.signal.aborted) return;
       throw error;
     }
-    yield* watchEvents<KubeObjectOf<K>>(response, {
+    yield* watchEvents<KubeObjectOf<K>>(sent.response, {
       info,
       target,
       signal: options.signal,
+      onClose: sent.release,
     });
   }
 

@@ -57,6 +57,11 @@ export interface FakeApiServer extends AsyncDisposable {
     status: number,
     options?: { times?: number; reason?: string },
   ): void;
+  /** Never answers the next `times` requests matching `method` and path prefix (until close). */
+  hangNext(
+    match: { method?: string; pathPrefix?: string },
+    options?: { times?: number },
+  ): void;
   /** Number of watch streams open. */
   readonly openWatches: number;
   /** Ends every open watch stream (as the server does on timeout or restart). */
@@ -142,6 +147,13 @@ export function startFakeApiServer(
     remaining: number;
   }[] = [];
 
+  const hangs: {
+    method?: string | undefined;
+    pathPrefix?: string | undefined;
+    remaining: number;
+  }[] = [];
+  const hanging = new Set<() => void>();
+
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const text = await request.text();
@@ -162,6 +174,22 @@ export function startFakeApiServer(
       request.headers.get("authorization") !== `Bearer ${options.token}`
     ) {
       return status(401, "Unauthorized", "Unauthorized");
+    }
+    const hang = hangs.find((h) =>
+      (h.method === undefined || h.method === request.method) &&
+      (h.pathPrefix === undefined || url.pathname.startsWith(h.pathPrefix))
+    );
+    if (hang) {
+      if (--hang.remaining <= 0) hangs.splice(hangs.indexOf(hang), 1);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          hanging.delete(done);
+          resolve();
+        };
+        hanging.add(done);
+        request.signal.addEventListener("abort", done, { once: true });
+      });
+      return status(503, "ServiceUnavailable", "hung request released");
     }
     const fault = faults.find((f) =>
       (f.method === undefined || f.method === request.method) &&
@@ -468,6 +496,7 @@ export function startFakeApiServer(
     kube.closeWatches();
   };
   const close = async () => {
+    for (const release of [...hanging]) release();
     for (const w of watches) w.abort();
     kube.closeWatches();
     await server.shutdown();
@@ -504,6 +533,13 @@ export function startFakeApiServer(
         pathPrefix: match.pathPrefix,
         status: code,
         reason: opts.reason ?? "InternalError",
+        remaining: opts.times ?? 1,
+      });
+    },
+    hangNext(match, opts = {}) {
+      hangs.push({
+        method: match.method,
+        pathPrefix: match.pathPrefix,
         remaining: opts.times ?? 1,
       });
     },

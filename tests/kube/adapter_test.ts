@@ -614,3 +614,41 @@ Deno.test("createKubeApi().deletePod() sends the UID precondition and grace peri
     });
   });
 });
+
+Deno.test("createKubeApi() times out a request the server never answers", async () => {
+  await withServer(async (kube, server, clock) => {
+    server.hangNext({ method: "GET", pathPrefix: "/api/v1/nodes/n" });
+    const pending = kube.getNode("n");
+    let settled = false;
+    pending.catch(() => {}).finally(() => settled = true);
+    await until("request sent", () => server.requests.length === 1);
+    await clock.advance(29_999);
+    await flushMicrotasks();
+    assert.equal(settled, false);
+    await clock.advance(1);
+    await assert.rejects(pending, (e: unknown) => {
+      assert.ok(e instanceof KubeApiError);
+      assert.equal(e.status, 0);
+      assert.equal(e.reason, "Timeout");
+      assert.match(
+        e.message,
+        /^Cannot get nodes "n": GET .* no answer within 30000 ms/,
+      );
+      return true;
+    });
+    // A watch's timeout covers only its headers.
+    server.hangNext({ method: "GET", pathPrefix: "/api/v1/nodes" });
+    const iterator = kube.watch("nodes", {
+      resourceVersion: server.kube.resourceVersion,
+      signal: new AbortController().signal,
+    })[Symbol.asyncIterator]();
+    const next = iterator.next();
+    await until("watch sent", () => server.requests.length === 2);
+    await clock.advance(30_000);
+    await assert.rejects(
+      next,
+      (e: unknown) => e instanceof KubeApiError && e.reason === "Timeout",
+    );
+    assert.equal(clock.pending, 0, "no timers left");
+  });
+});
