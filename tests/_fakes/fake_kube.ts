@@ -29,7 +29,11 @@
  *   whose claim is gone (or has another UID) becomes `Released`; a PV without
  *   `claimRef` is `Available`.
  *
- * Not reproduced: kubelet (graceful pod deletion is immediate), admission,
+ * - Kubelets: graceful pod deletion completes at once, except on a node
+ *   marked with `setKubeletDown()`, where pods stay Terminating until a
+ *   delete with grace period 0 (or the kubelet's return).
+ *
+ * Not reproduced: admission,
  * strategic-merge list semantics (lists are replaced, as in a JSON merge
  * patch), field ownership of server-side apply (apply is a merge that creates
  * the object when absent).
@@ -210,6 +214,7 @@ export class FakeKube implements KubeApi {
   #faults: Fault[] = [];
   #actions: FakeAction[] = [];
   #blockedEvictions = new Set<string>();
+  #downKubelets = new Set<string | undefined>();
   #uidCounter = 0;
   #nameCounter = 0;
   #closed = false;
@@ -331,6 +336,31 @@ export class FakeKube implements KubeApi {
   blockEviction(key: string, blocked = true): void {
     if (blocked) this.#blockedEvictions.add(key);
     else this.#blockedEvictions.delete(key);
+  }
+
+  /**
+   * Marks the kubelet of `node` down (or up again). While it is down, a
+   * graceful delete or eviction of a pod on that node only sets its
+   * `deletionTimestamp` (the pod stays Terminating, as on a lost node); a
+   * delete with `gracePeriodSeconds: 0` removes it. When the kubelet comes
+   * back, it finishes the pending terminations. Kubelets are up by default:
+   * graceful deletes then complete at once.
+   */
+  setKubeletDown(node: string, down = true): void {
+    if (down) {
+      this.#downKubelets.add(node);
+      return;
+    }
+    this.#downKubelets.delete(node);
+    for (const [key, pod] of [...this.#store("pods")]) {
+      if (
+        pod.spec?.nodeName === node &&
+        pod.metadata.deletionTimestamp !== undefined &&
+        (pod.metadata.finalizers ?? []).length === 0
+      ) {
+        this.#remove("pods", key, pod);
+      }
+    }
   }
 
   // ---- KubeApi -----------------------------------------------------------
@@ -1018,6 +1048,24 @@ export class FakeKube implements KubeApi {
     };
     this.#actions.push(entry);
     if (options.dryRun === "All") return;
+    if (kind === "pods" && this.#downKubelets.has(old.spec?.nodeName)) {
+      // A graceful delete of a pod on a node whose kubelet is down leaves it
+      // Terminating (nobody confirms); only a grace period of 0 removes it.
+      const grace = options.gracePeriodSeconds ??
+        old.spec?.terminationGracePeriodSeconds ?? 30;
+      if (grace > 0 || (old.metadata.finalizers ?? []).length > 0) {
+        if (old.metadata.deletionTimestamp !== undefined) return;
+        const obj = clone(old);
+        obj.metadata.deletionTimestamp = new Date(
+          this.#nowSeconds().getTime() + grace * 1000,
+        );
+        obj.metadata.deletionGracePeriodSeconds = grace;
+        obj.metadata.resourceVersion = String(++this.#rv);
+        this.#store(kind).set(key, obj);
+        this.#emit(kind, "MODIFIED", obj);
+        return;
+      }
+    }
     if ((old.metadata.finalizers ?? []).length > 0) {
       if (old.metadata.deletionTimestamp !== undefined) return;
       const obj = clone(old);

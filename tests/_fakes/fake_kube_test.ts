@@ -562,3 +562,40 @@ Deno.test("FakeKube.createPersistentVolume() honours generateName", async () => 
   assert.match(a.metadata!.name!, /^pvc-.{5}$/);
   assert.notEqual(a.metadata!.name, b.metadata!.name);
 });
+
+Deno.test("FakeKube leaves pods Terminating on a node whose kubelet is down until a forced delete", async () => {
+  const clock = new FakeClock();
+  const kube = new FakeKube({ clock });
+  const seedPod = (name: string, node: string) =>
+    kube.seed("pods", {
+      metadata: { name, namespace: "ns" },
+      spec: { nodeName: node, containers: [] },
+    });
+  const stuck = seedPod("stuck", "lost");
+  seedPod("evicted", "lost");
+  seedPod("fine", "healthy");
+  seedPod("later", "lost");
+  kube.setKubeletDown("lost");
+  await kube.deletePod({ namespace: "ns", name: "fine" });
+  assert.equal(kube.get("pods", "ns/fine"), undefined, "healthy kubelet");
+  await kube.deletePod({ namespace: "ns", name: "stuck" });
+  const terminating = kube.get("pods", "ns/stuck")!;
+  assert.deepEqual(
+    terminating.metadata!.deletionTimestamp,
+    new Date(clock.now() + 30_000),
+  );
+  assert.equal(terminating.metadata!.deletionGracePeriodSeconds, 30);
+  await kube.evictPod({ namespace: "ns", name: "evicted" });
+  assert.ok(kube.get("pods", "ns/evicted")!.metadata!.deletionTimestamp);
+  // Force: grace period 0 with the UID precondition.
+  await kube.deletePod({ namespace: "ns", name: "stuck" }, {
+    preconditions: { uid: stuck.metadata!.uid! },
+    gracePeriodSeconds: 0,
+  });
+  assert.equal(kube.get("pods", "ns/stuck"), undefined);
+  await kube.deletePod({ namespace: "ns", name: "later" });
+  assert.ok(kube.get("pods", "ns/later"));
+  kube.setKubeletDown("lost", false);
+  assert.equal(kube.get("pods", "ns/later"), undefined, "kubelet finished it");
+  assert.equal(kube.get("pods", "ns/evicted"), undefined);
+});
