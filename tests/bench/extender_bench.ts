@@ -20,7 +20,9 @@ import { Registry } from "prom-client";
 import type { LinstorData } from "../../src/state/mod.ts";
 import { ClusterState } from "../../src/state/mod.ts";
 import {
+  createExtenderHandler,
   DEFAULT_EXTENDER_CONFIG,
+  Reservations,
   startExtender,
 } from "../../src/modes/extender/mod.ts";
 import { SYSTEM_CLOCK } from "../../src/system/mod.ts";
@@ -293,6 +295,58 @@ export async function runExtenderBench(
   } finally {
     controller.abort();
     await server.finished;
+  }
+  // The server's own cost: the handler called in-process, no socket, no client.
+  const handler = createExtenderHandler({
+    snapshot: () => state.snapshot(),
+    clock: SYSTEM_CLOCK,
+    config: { ...DEFAULT_EXTENDER_CONFIG, maxStalenessMs: 3_600_000 },
+    reservations: new Reservations({ clock: SYSTEM_CLOCK, ttlMs: 60_000 }),
+  });
+  for (const count of [500, size.nodes]) {
+    const names = Array.from(
+      { length: count },
+      (_, i) => `node-${(i * 7919) % size.nodes}`,
+    );
+    const body = JSON.stringify({
+      Pod: benchPod,
+      Nodes: null,
+      NodeNames: names,
+    });
+    const call = async (verb: string) => {
+      const response = await handler(
+        new Request(`http://bench/${verb}`, { method: "POST", body }),
+      );
+      if (response.status !== 200) {
+        throw new Error(`Cannot ${verb}: HTTP ${response.status}`);
+      }
+      return await response.text();
+    };
+    for (let i = 0; i < 50; i++) {
+      await call("filter");
+      await call("prioritize");
+    }
+    const runs = count > 1000 ? 400 : 2000;
+    const pairs: number[] = [];
+    const cpuStart = cpuUsage();
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      await call("filter");
+      await call("prioritize");
+      pairs.push(performance.now() - t);
+    }
+    const cpu = cpuUsage(cpuStart);
+    const cpuPerPairMs = (cpu.user + cpu.system) / 1000 / runs;
+    pairs.sort((a, b) => a - b);
+    rows.push({
+      name: `handler only (no socket), filter + prioritize, ${count} names`,
+      runs,
+      p50: percentile(pairs, 0.5),
+      p99: percentile(pairs, 0.99),
+      note: `${cpuPerPairMs.toFixed(2)} ms CPU per pair → ${
+        (1000 / cpuPerPairMs).toFixed(0)
+      } pairs/s per core`,
+    });
   }
   summary.push(
     `RSS after the run: ${

@@ -52,6 +52,11 @@ export interface EvaluateOptions {
   readonly nodes?: readonly V1Node[] | undefined;
   /** Keep per-volume score parts (explain). */
   readonly detail?: boolean;
+  /**
+   * Capacity fits of the same pod over the same candidates, snapshot and
+   * reservations (from the filter just before); computed afresh otherwise.
+   */
+  readonly memo?: NodeMemo | undefined;
 }
 
 /** Outcome of the filter. */
@@ -113,7 +118,7 @@ export function scoreNodes(
 ): ScoreOutcome {
   const context = new EvalContext(index, input.pod, options);
   const candidates = context.candidates(input.names, options.nodes);
-  const memo = new NodeMemo();
+  const memo = options.memo ?? new NodeMemo();
   const detail = options.detail ?? false;
   const scores: number[] = new Array(candidates.length).fill(0);
   const parts: ScoreParts[] | undefined = detail ? [] : undefined;

@@ -17,6 +17,7 @@ import {
   staleReason,
 } from "./_core.ts";
 import { IndexCache } from "./_index.ts";
+import type { NodeMemo } from "./_predicates.ts";
 import type { ExtenderMetrics } from "./_metrics.ts";
 import type { Reservations } from "./_reservations.ts";
 import {
@@ -140,6 +141,15 @@ export function createExtenderHandler(
     [`${config.prefix}/${config.prioritizeVerb}`, "prioritize"],
   ]);
   let lastFailOpen: string | undefined;
+  let lastFilter:
+    | {
+      pod: string;
+      snapshot: Snapshot;
+      names: readonly string[];
+      version: number;
+      memo: NodeMemo;
+    }
+    | undefined;
 
   function failOpen(kind: string, reason: string): void {
     metrics?.failOpen.inc({ reason: kind });
@@ -184,13 +194,29 @@ export function createExtenderHandler(
       const outcome = filterNodes(index, { pod: args.pod, names }, evaluate);
       const failed: Record<string, string> = {};
       const unresolvable: Record<string, string> = {};
+      const perPredicate = new Map<string, number>();
       for (const [node, verdict] of outcome.rejected) {
         (verdict.unresolvable ? unresolvable : failed)[node] =
           `${verdict.predicate}: ${verdict.reason}`;
-        metrics?.rejected.inc({ predicate: verdict.predicate });
+        perPredicate.set(
+          verdict.predicate,
+          (perPredicate.get(verdict.predicate) ?? 0) + 1,
+        );
+      }
+      for (const [predicate, count] of perPredicate) {
+        metrics?.rejected.inc({ predicate }, count);
       }
       const passed = new Set(outcome.passed);
       reserve(outcome, passed);
+      // kube-scheduler asks prioritize for the same pod right after filter;
+      // when nothing changed in between, the capacity fits are reused.
+      lastFilter = {
+        pod: podIdentity(args),
+        snapshot,
+        names,
+        version: reservations.version,
+        memo: outcome.memo,
+      };
       if (outcome.rejected.size > 0) {
         logger.debug("Filtered pod {pod}: {passed} of {total} nodes pass", {
           pod: outcome.context.podKey,
@@ -203,7 +229,18 @@ export function createExtenderHandler(
         outcome: "ok",
       };
     }
-    const outcome = scoreNodes(index, { pod: args.pod, names }, evaluate);
+    const previous = lastFilter;
+    lastFilter = undefined;
+    const reuse = previous !== undefined &&
+      previous.pod === podIdentity(args) &&
+      previous.snapshot === snapshot &&
+      previous.version === reservations.version &&
+      sameNames(previous.names, names);
+    const outcome = scoreNodes(
+      index,
+      { pod: args.pod, names },
+      reuse ? { ...evaluate, memo: previous.memo } : evaluate,
+    );
     const own = outcome.context.ownClaims;
     if (reservations.view().all().some((r) => own.has(r.claim))) {
       const scored = new Set<string>();
@@ -363,6 +400,18 @@ export function createExtenderHandler(
         return text(`Cannot serve "${path}": not found`, 404);
     }
   };
+}
+
+/** Identity of the pod of a request: UID, else namespace/name. */
+function podIdentity(args: ExtenderArgs): string {
+  const meta = args.pod.metadata;
+  return meta?.uid ?? `${meta?.namespace ?? ""}/${meta?.name ?? ""}`;
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The fail-open answer: every node passes / nobody gets an opinion. */

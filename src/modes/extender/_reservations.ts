@@ -63,6 +63,11 @@ export class Reservations {
     this.#ttlMs = options.ttlMs;
   }
 
+  /** Increases with every change of the held reservations. */
+  get version(): number {
+    return this.#version;
+  }
+
   /** Number of reservations held (expired ones included until the next prune). */
   get size(): number {
     return this.#byClaim.size;

@@ -433,3 +433,27 @@ Deno.test("`createExtenderHandler()` serves health and metrics", async () => {
     /linstor_suite_extender_request_duration_seconds_count\{verb="filter"\} 1/,
   );
 });
+
+Deno.test("`createExtenderHandler()` prioritize sees reservations made since its pod's filter", async () => {
+  const snapshot = buildSnapshot({
+    linstorNodes: [{ name: "n1" }],
+    kubeNodes: [{ name: "n1" }],
+    pools: [{ node: "n1", name: "pool1", freeGiB: 10 }],
+    storageClasses: [{ name: "r2", params: { storagePool: "pool1" } }],
+    pvcs: ["a", "b"].map((name) => ({ name, sc: "r2", size: "4Gi" })),
+  });
+  const { handler } = setup({ snapshot: () => snapshot });
+  const args = (claim: string) => ({
+    Pod: makePod(`p-${claim}`, { claims: [claim] }),
+    NodeNames: ["n1"],
+  });
+  const score = async () =>
+    (await (await handler(post("/prioritize", args("a")))).json())[0].Score;
+  await (await handler(post("/filter", args("a")))).body?.cancel();
+  // Right after its own filter: 10 GiB free → log2(10) = 3.
+  assert.equal(await score(), 3);
+  await (await handler(post("/filter", args("a")))).body?.cancel();
+  await (await handler(post("/filter", args("b")))).body?.cancel();
+  // Pod b now holds 4 GiB on n1: 6 GiB → log2(6) = 2.
+  assert.equal(await score(), 2);
+});
