@@ -447,9 +447,7 @@ class RestKubeApi implements KubeApi {
   ): Promise<void> {
     const meta = involved.metadata ?? {};
     const namespace = meta.namespace || "default";
-    const note = details.message.length > EVENT_NOTE_MAX_LENGTH
-      ? details.message.slice(0, EVENT_NOTE_MAX_LENGTH - 3) + "..."
-      : details.message;
+    const note = truncateUtf8(details.message, EVENT_NOTE_MAX_LENGTH);
     const now = this.#clock.now();
     const key = JSON.stringify([
       involved.apiVersion,
@@ -777,4 +775,19 @@ function objectReference(obj: InvolvedObject): Record<string, string> {
   if (meta.uid) ref.uid = meta.uid;
   if (meta.resourceVersion) ref.resourceVersion = meta.resourceVersion;
   return ref;
+}
+
+/** Cuts `text` to at most `maxBytes` UTF-8 bytes (the apiserver counts bytes), marking the cut with "...". */
+function truncateUtf8(text: string, maxBytes: number): string {
+  const encoder = new TextEncoder();
+  if (encoder.encode(text).length <= maxBytes) return text;
+  let bytes = 0;
+  let cut = "";
+  for (const char of text) {
+    const size = encoder.encode(char).length;
+    if (bytes + size + 3 > maxBytes) break;
+    bytes += size;
+    cut += char;
+  }
+  return cut + "...";
 }

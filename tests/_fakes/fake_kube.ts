@@ -1090,7 +1090,7 @@ export class FakeKube implements KubeApi {
   #recordEvent(involved: InvolvedObject, details: EventDetails): void {
     const meta = involved.metadata ?? {};
     const namespace = meta.namespace || "default";
-    const note = details.message.slice(0, EVENT_NOTE_MAX_LENGTH);
+    const note = truncateUtf8(details.message, EVENT_NOTE_MAX_LENGTH);
     const now = this.#clock.now();
     const existing = this.all("events").find((e) =>
       e.regarding?.uid === meta.uid &&
@@ -1492,4 +1492,19 @@ function jsonPatch(
   }
   if (!isPlainObject(root)) throw invalid("patched document is not an object");
   return root;
+}
+
+/** Cuts `text` to at most `maxBytes` UTF-8 bytes with a "..." marker, as the adapter does. */
+function truncateUtf8(text: string, maxBytes: number): string {
+  const encoder = new TextEncoder();
+  if (encoder.encode(text).length <= maxBytes) return text;
+  let bytes = 0;
+  let cut = "";
+  for (const char of text) {
+    const size = encoder.encode(char).length;
+    if (bytes + size + 3 > maxBytes) break;
+    bytes += size;
+    cut += char;
+  }
+  return cut + "...";
 }

@@ -395,6 +395,13 @@ Deno.test("createKubeApi().recordEvent() creates an events.k8s.io/v1 Event and p
       (create.body as { eventTime: string }).eventTime,
       /\.\d{6}Z$/,
     );
+    // Notes are cut to 1024 UTF-8 bytes, on a character boundary.
+    await kube.recordEvent(involved, { ...details, message: "ä".repeat(600) });
+    const long = server.kube.all("events").find((e) =>
+      e.note?.startsWith("ä")
+    )!;
+    assert.ok(new TextEncoder().encode(long.note).length <= 1024);
+    assert.ok(long.note!.endsWith("ä..."));
     // Failures are logged, not thrown.
     server.failNext({ method: "POST" }, 500);
     await kube.recordEvent(involved, { ...details, message: "other" });
