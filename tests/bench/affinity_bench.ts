@@ -390,6 +390,11 @@ async function waitFor(ready: () => boolean, timeoutMs = 120_000) {
 if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
   const rows = await runAffinityBench(quick ? { pvs: 1_000, runs: 5 } : {});
-  if (Deno.args.includes("--real")) rows.push(...await runAffinityRealBench());
+  if (Deno.args.includes("--real")) {
+    const workers = Number(
+      Deno.args.find((a) => a.startsWith("--workers="))?.slice(10) ?? 10,
+    );
+    rows.push(...await runAffinityRealBench({ workers }));
+  }
   await Deno.stdout.write(new TextEncoder().encode(formatAffinityBench(rows)));
 }
