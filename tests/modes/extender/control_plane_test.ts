@@ -482,6 +482,40 @@ Deno.test({
       );
 
       await t.step(
+        "`extender explain` prints each node's verdict from live state",
+        async () => {
+          const output = await new Deno.Command(
+            new URL("../../../tools/deno", import.meta.url).pathname,
+            {
+              args: [
+                "run",
+                "--allow-all",
+                new URL("../../../main.ts", import.meta.url).pathname,
+                "extender",
+                "explain",
+                `${NS}/local`,
+                `--kubeconfig=${cp.adminKubeconfig}`,
+              ],
+              env: { LS_CONTROLLERS: simServer.url },
+              stdin: "null",
+              stdout: "piped",
+              stderr: "piped",
+            },
+          ).output();
+          const text = new TextDecoder().decode(output.stdout);
+          assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+          assert.match(text, /^Pod apps\/local\nLINSTOR data age: \d+\.\ds\n/);
+          assert.match(text, /\nbound: +apps\/data-local → vol-local\n/);
+          assert.match(text, /\nn5 +n5 +pass +10 +10\.0 /);
+          assert.match(
+            text,
+            /\nn3 +n3 +unresolvable +0 .*access: claim apps\/data-local: volume vol-local allows access only/,
+          );
+          assert.match(text, /\nn4 +n4 +unresolvable /);
+        },
+      );
+
+      await t.step(
         "the extender serves HTTPS with --tls-cert/--tls-key material",
         async () => {
           const stop = new AbortController();
