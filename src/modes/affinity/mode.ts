@@ -164,20 +164,25 @@ export function createAffinityMode(
       ? undefined
       : { supported: options.inPlace, at: Number.POSITIVE_INFINITY };
   let loggedNamespace: string | undefined;
+  let detectedNamespace: string | undefined;
   /** Last skip reason evented per PV, so a standing doubt is reported once, not every pass. */
   const evented = new Map<string, string>();
 
   const pass = async (signal: AbortSignal): Promise<AffinityPassReport> => {
     const snapshot = deps.state.snapshot();
     const now = deps.clock.now();
+    // Detected once, from the first LINSTOR data (like
+    // linstor-affinity-controller at start, but without crashing when
+    // LINSTOR is unreachable then): a namespace must not flip mid-run.
     const propertyNamespace = options.propertyNamespace ||
-      detectPropertyNamespace(snapshot);
-    if (propertyNamespace !== loggedNamespace && propertyNamespace) {
+      detectedNamespace || detectPropertyNamespace(snapshot);
+    if (propertyNamespace !== undefined && loggedNamespace === undefined) {
       logger.info("Using LINSTOR property namespace {namespace}{how}", {
         namespace: propertyNamespace,
         how: options.propertyNamespace ? "" : " (detected)",
       });
       loggedNamespace = propertyNamespace;
+      if (!options.propertyNamespace) detectedNamespace = propertyNamespace;
     }
     if (
       inPlace !== undefined &&

@@ -430,3 +430,24 @@ Deno.test("affinity replace stops between steps when leadership is lost, and the
     world.close();
   }
 });
+
+Deno.test("affinity mode detects the property namespace once LINSTOR is readable and keeps it", async () => {
+  const world = createWorld();
+  try {
+    const mode = world.mode();
+    const first = await pass(world, mode);
+    assert.equal(first.propertyNamespace, "Aux/topology");
+    // Even if the topology props vanish later, the namespace does not flip.
+    for (const node of ["a", "b", "c"]) {
+      await world.client.nodes.modify(node, {
+        delete_props: ["Aux/topology/kubernetes.io/hostname"],
+      });
+    }
+    const second = await pass(world, mode);
+    assert.equal(second.propertyNamespace, "Aux/topology");
+    const fresh = await pass(world, world.mode());
+    assert.equal(fresh.propertyNamespace, "Aux", "a new process detects anew");
+  } finally {
+    world.close();
+  }
+});
