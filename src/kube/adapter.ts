@@ -515,16 +515,26 @@ class RestKubeApi implements KubeApi {
     }
   }
 
-  getLease(ref: ObjectName, options: GetOptions = {}): Promise<V1Lease> {
-    return this.#get("leases", ref, options);
+  async getLease(ref: ObjectName, options: GetOptions = {}): Promise<V1Lease> {
+    return leaseDates(await this.#get<V1Lease>("leases", ref, options));
   }
 
-  createLease(lease: V1Lease, options: WriteOptions = {}): Promise<V1Lease> {
-    return this.#create("leases", withMicroTimes(lease), options);
+  async createLease(
+    lease: V1Lease,
+    options: WriteOptions = {},
+  ): Promise<V1Lease> {
+    return leaseDates(
+      await this.#create<V1Lease>("leases", withMicroTimes(lease), options),
+    );
   }
 
-  replaceLease(lease: V1Lease, options: WriteOptions = {}): Promise<V1Lease> {
-    return this.#replace("leases", withMicroTimes(lease), options);
+  async replaceLease(
+    lease: V1Lease,
+    options: WriteOptions = {},
+  ): Promise<V1Lease> {
+    return leaseDates(
+      await this.#replace<V1Lease>("leases", withMicroTimes(lease), options),
+    );
   }
 
   deletePod(ref: ObjectName, options: DeleteOptions = {}): Promise<void> {
@@ -751,6 +761,20 @@ function applyBody(
     (metadata as Record<string, unknown>).namespace = ref.namespace;
   }
   return { apiVersion, kind, ...body, metadata };
+}
+
+/** client-node leaves MicroTime fields as strings: make them `Date`s like every other timestamp. */
+function leaseDates(lease: V1Lease): V1Lease {
+  const spec = lease.spec;
+  if (!spec) return lease;
+  for (const field of ["acquireTime", "renewTime"] as const) {
+    const value: unknown = spec[field];
+    if (typeof value === "string") {
+      const date = new Date(value);
+      if (!Number.isNaN(date.getTime())) spec[field] = date;
+    }
+  }
+  return lease;
 }
 
 function withMicroTimes(lease: V1Lease): V1Lease {

@@ -316,6 +316,8 @@ Deno.test({
           name: "adapter-test",
         });
         assert.equal(lease.spec!.holderIdentity, "pod-a");
+        assert.ok(lease.spec!.renewTime instanceof Date);
+        assert.ok(lease.spec!.acquireTime instanceof Date);
         controller.abort();
         await election.stopped;
         const released = await kube.getLease({
