@@ -123,6 +123,8 @@ export const LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO = 20;
 export const STATE_DEFAULT_POLL_TIMEOUT_MS = 30_000;
 /** State model: default debounce of change wake-ups (at most one per this many ms). */
 export const STATE_DEFAULT_WAKEUP_DEBOUNCE_MS = 200;
+/** State model: smallest pause between two LINSTOR polls when a poll was requested early. */
+export const STATE_MIN_POLL_GAP_MS = 1_000;
 /** State model metric: LINSTOR polls by `result` (`success`, `error`). */
 export const METRIC_STATE_LINSTOR_POLL_TOTAL =
   "linstor_suite_state_linstor_poll_total";

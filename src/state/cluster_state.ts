@@ -15,6 +15,7 @@ import {
   METRIC_STATE_LINSTOR_POLL_TOTAL,
   STATE_DEFAULT_POLL_TIMEOUT_MS,
   STATE_DEFAULT_WAKEUP_DEBOUNCE_MS,
+  STATE_MIN_POLL_GAP_MS,
 } from "../constants.ts";
 import type { Clock } from "../system/clock.ts";
 import {
@@ -146,6 +147,9 @@ export class ClusterState {
    * loops use `wakeups`).
    */
   readonly polls: StateWakeups = new StateWakeups();
+  /** Notified by `requestLinstorPoll()` (the poller listens). */
+  readonly pollRequests: StateWakeups = new StateWakeups();
+  #pollRequested = false;
 
   /** An empty model; feed it with `applyLinstor*()` and `sink()`. */
   constructor(deps: ClusterStateDeps, options: ClusterStateOptions) {
@@ -192,6 +196,24 @@ export class ClusterState {
   isSynced(): boolean {
     return (this.#linstorPolled || !this.#requireLinstor) &&
       this.#kube.isSynced();
+  }
+
+  /**
+   * Asks the poller for a poll soon (e.g. after this process changed
+   * LINSTOR): the interval is cut short, but polls stay at least
+   * `STATE_MIN_POLL_GAP_MS` apart and requests made while a poll runs
+   * collapse into one more poll.
+   */
+  requestLinstorPoll(): void {
+    this.#pollRequested = true;
+    this.pollRequests.notify();
+  }
+
+  /** Returns and clears the pending poll request (used by the poller). */
+  takePollRequest(): boolean {
+    const requested = this.#pollRequested;
+    this.#pollRequested = false;
+    return requested;
   }
 
   /** Whether LINSTOR has been polled successfully at least once. */
@@ -584,9 +606,46 @@ async function runPoller(
       failing = true;
     }
     try {
-      await clock.sleep(options.intervalMs, signal);
+      await waitForNextPoll(state, clock, {
+        intervalMs: options.intervalMs,
+        signal,
+      });
     } catch {
       break;
     }
   }
+}
+
+/**
+ * Sleeps `intervalMs`, or less when `requestLinstorPoll()` was called: then
+ * the next poll starts `min(intervalMs, STATE_MIN_POLL_GAP_MS)` after the
+ * previous one ended, so a burst of requests costs one extra poll.
+ */
+async function waitForNextPoll(
+  state: ClusterState,
+  clock: Clock,
+  options: { intervalMs: number; signal: AbortSignal },
+): Promise<void> {
+  const { intervalMs, signal } = options;
+  const endedAt = clock.now();
+  const gapMs = Math.min(intervalMs, STATE_MIN_POLL_GAP_MS);
+  const cut = new AbortController();
+  const unsubscribe = state.pollRequests.subscribe(() =>
+    cut.abort(new Error("poll requested"))
+  );
+  try {
+    if (!state.takePollRequest()) {
+      await clock.sleep(intervalMs, AbortSignal.any([signal, cut.signal]));
+      return;
+    }
+  } catch (error) {
+    signal.throwIfAborted();
+    if (!cut.signal.aborted) throw error;
+  } finally {
+    unsubscribe();
+  }
+  state.takePollRequest();
+  const waitMs = endedAt + gapMs - clock.now();
+  if (waitMs > 0) await clock.sleep(waitMs, signal);
+  else signal.throwIfAborted();
 }

@@ -458,3 +458,58 @@ Deno.test("ClusterState sinks skip objects without a name instead of throwing", 
   assert.equal(state.isSynced(), false); // LINSTOR still missing
   assert.deepEqual([...snapshot.kube.synced], ["pods"]);
 });
+
+Deno.test("requestLinstorPoll() cuts the interval short but keeps polls a gap apart", async () => {
+  await withState(
+    { pollIntervalMs: 60_000 },
+    async ({ clock, reader, state }) => {
+      assert.equal(reader.polls, 1);
+      await clock.advance(100);
+      for (let i = 0; i < 5; i++) state.requestLinstorPoll(); // a burst
+      await clock.advance(899);
+      assert.equal(reader.polls, 1);
+      await clock.advance(1); // 1 s after the first poll ended
+      assert.equal(reader.polls, 2);
+      // No request: back to the normal interval.
+      await clock.advance(59_999);
+      assert.equal(reader.polls, 2);
+      await clock.advance(1);
+      assert.equal(reader.polls, 3);
+      // A request long after the last poll polls at once.
+      await clock.advance(5_000);
+      state.requestLinstorPoll();
+      await flushMicrotasks();
+      assert.equal(reader.polls, 4);
+    },
+  );
+});
+
+Deno.test("requestLinstorPoll() during a running poll asks for exactly one more", async () => {
+  await withState(
+    { pollIntervalMs: 60_000 },
+    async ({ clock, reader, state }) => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const original = reader.viewResources.bind(reader);
+      reader.viewResources = async (signal) => {
+        await gate;
+        return original(signal);
+      };
+      state.requestLinstorPoll();
+      await flushMicrotasks();
+      await clock.advance(1_000);
+      assert.equal(reader.polls, 2); // running, blocked on the gate
+      state.requestLinstorPoll();
+      state.requestLinstorPoll();
+      await clock.advance(500);
+      release();
+      await flushMicrotasks();
+      await clock.advance(999);
+      assert.equal(reader.polls, 2);
+      await clock.advance(1);
+      assert.equal(reader.polls, 3);
+      await clock.advance(30_000);
+      assert.equal(reader.polls, 3);
+    },
+  );
+});
