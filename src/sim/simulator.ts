@@ -15,7 +15,6 @@ import {
   LINSTOR_AUTH_REALM,
   LINSTOR_DEFAULT_STORAGE_POOL,
   LINSTOR_DISKLESS_STORAGE_POOL,
-  LINSTOR_EVENT_MAY_PROMOTE_CHANGE,
   LINSTOR_PROP_STORAGE_POOL_NAME,
   LOG_CATEGORY,
   SIM_DEFAULT_POOL_CAPACITY_KIB,
@@ -79,6 +78,7 @@ import {
   readFilter,
 } from "./_request.ts";
 import { notFound, RcFailure, Store } from "./_store.ts";
+import { PromotionEvents } from "./_events.ts";
 
 /** Options of `createSimulator()`. */
 export interface SimulatorOptions {
@@ -157,11 +157,6 @@ export class SimActionError extends Error {
   }
 }
 
-interface Subscriber {
-  controller: ReadableStreamDefaultController<Uint8Array>;
-  close(): void;
-}
-
 interface Route {
   method: string;
   segments: string[];
@@ -172,8 +167,6 @@ interface Route {
   ): Promise<Response> | Response;
 }
 
-const ENCODER = new TextEncoder();
-
 class SimulatorImpl implements Simulator {
   readonly #clock: Clock;
   readonly #options: SimulatorOptions;
@@ -182,11 +175,7 @@ class SimulatorImpl implements Simulator {
   #timeline: { entry: TimelineEntry; applied: boolean; error?: string }[] = [];
   #startedAt: number;
   #skippedMs = 0;
-  readonly #subscribers = new Set<Subscriber>();
-  #promotion = new Map<
-    string,
-    { resource: string; node: string; mayPromote: boolean }
-  >();
+  readonly #events = new PromotionEvents();
   readonly #routes: Route[];
 
   constructor(options: SimulatorOptions) {
@@ -309,7 +298,7 @@ class SimulatorImpl implements Simulator {
   }
 
   close(): void {
-    for (const subscriber of [...this.#subscribers]) subscriber.close();
+    this.#events.close();
   }
 
   // ---- promotion events ----
@@ -317,93 +306,13 @@ class SimulatorImpl implements Simulator {
   #changed(): void {
     this.#store.invalidate();
     this.#store.rememberCapacities();
-    const next = new Map<
-      string,
-      { resource: string; node: string; mayPromote: boolean }
-    >();
-    for (const r of this.#store.sortedResources()) {
-      next.set(resourceKey(r.rd, r.node), {
+    this.#events.publish(
+      this.#store.sortedResources().map((r) => ({
         resource: r.rd,
         node: r.node,
         mayPromote: this.#store.mayPromote(r),
-      });
-    }
-    const events: string[] = [];
-    for (const [key, value] of next) {
-      const before = this.#promotion.get(key);
-      if (before?.mayPromote !== value.mayPromote) {
-        events.push(this.#event(value));
-      }
-    }
-    for (const [key, value] of this.#promotion) {
-      if (!next.has(key) && value.mayPromote) {
-        events.push(this.#event({ ...value, mayPromote: false }));
-      }
-    }
-    this.#promotion = next;
-    if (events.length === 0) return;
-    const chunk = ENCODER.encode(events.join(""));
-    for (const subscriber of this.#subscribers) {
-      try {
-        subscriber.controller.enqueue(chunk);
-      } catch {
-        subscriber.close();
-      }
-    }
-  }
-
-  #event(
-    value: { resource: string; node: string; mayPromote: boolean },
-  ): string {
-    const data = stringifyJson({
-      resource_name: value.resource,
-      node_name: value.node,
-      may_promote: value.mayPromote,
-    });
-    return `event: ${LINSTOR_EVENT_MAY_PROMOTE_CHANGE}\ndata: ${data}\n\n`;
-  }
-
-  #promotionStream(request: Request): Response {
-    const replay =
-      request.headers.get("last-event-id")?.trim().toLowerCase() === "current";
-    let subscriber: Subscriber | undefined;
-    const stream = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        let closed = false;
-        const onAbort = () => subscriber?.close();
-        subscriber = {
-          controller,
-          close: () => {
-            if (closed) return;
-            closed = true;
-            this.#subscribers.delete(subscriber as Subscriber);
-            request.signal.removeEventListener("abort", onAbort);
-            try {
-              controller.close();
-            } catch {
-              // already closed or errored by the consumer
-            }
-          },
-        };
-        this.#subscribers.add(subscriber);
-        if (replay) {
-          const current = [...this.#promotion.values()].map((v) =>
-            this.#event(v)
-          ).join("");
-          if (current) controller.enqueue(ENCODER.encode(current));
-        }
-        if (request.signal.aborted) subscriber.close();
-        else request.signal.addEventListener("abort", onAbort, { once: true });
-      },
-      cancel: () => subscriber?.close(),
-    });
-    return new Response(stream, {
-      status: 200,
-      headers: {
-        "content-type": "text/event-stream",
-        "cache-control": "no-cache",
-      },
-    });
+      })),
+    );
   }
 
   // ---- HTTP ----
@@ -1270,7 +1179,7 @@ class SimulatorImpl implements Simulator {
     add(
       "GET",
       "/v1/events/drbd/promotion",
-      (_p, request) => this.#promotionStream(request),
+      (_p, request) => this.#events.stream(request),
     );
 
     // simulator controls
