@@ -152,6 +152,13 @@ export interface FakeKubeOptions {
    */
   mutablePvNodeAffinity?: boolean;
   /**
+   * Changes kept for watches; older resourceVersions get 410 Gone (bounds
+   * memory in long runs, like etcd compaction).
+   *
+   * @default {10000}
+   */
+  historyLimit?: number;
+  /**
    * Emulate the PV binder's phases (see the module doc).
    *
    * @default {true}
@@ -209,6 +216,7 @@ export class FakeKube implements KubeApi {
   // Starts above 0: "0" means "any version" to a real apiserver.
   #rv = 100;
   #compactedRv = 0;
+  #historyLimit: number;
   #history: HistoryEntry[] = [];
   #watchers = new Set<Watcher>();
   #faults: Fault[] = [];
@@ -224,6 +232,7 @@ export class FakeKube implements KubeApi {
     this.#clock = options.clock;
     this.#mutablePvNodeAffinity = options.mutablePvNodeAffinity ?? false;
     this.#pvBinder = options.pvBinder ?? true;
+    this.#historyLimit = options.historyLimit ?? 10_000;
   }
 
   // ---- test helpers ------------------------------------------------------
@@ -1211,6 +1220,14 @@ export class FakeKube implements KubeApi {
       object: clone(obj),
     };
     this.#history.push(entry);
+    if (this.#history.length > this.#historyLimit) {
+      // Like etcd compaction: watches from before the kept window get 410.
+      const dropped = this.#history.splice(
+        0,
+        this.#history.length - this.#historyLimit,
+      );
+      this.#compactedRv = dropped.at(-1)!.rv;
+    }
     for (const w of this.#watchers) {
       if (w.kind !== kind) continue;
       w.queue.push({ type, object: clone(obj) });

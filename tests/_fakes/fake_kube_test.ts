@@ -599,3 +599,31 @@ Deno.test("FakeKube leaves pods Terminating on a node whose kubelet is down unti
   assert.equal(kube.get("pods", "ns/later"), undefined, "kubelet finished it");
   assert.equal(kube.get("pods", "ns/evicted"), undefined);
 });
+
+Deno.test("FakeKube.watch() answers 410 Gone once its bounded history dropped the resourceVersion", async () => {
+  const kube = new FakeKube({ clock: new FakeClock(), historyLimit: 3 });
+  kube.seed("nodes", { metadata: { name: "n0" } });
+  const { resourceVersion } = await kube.list("nodes");
+  for (let i = 1; i <= 3; i++) {
+    kube.seed("nodes", { metadata: { name: `n${i}` } });
+  }
+  // Still within the window: the three changes are replayed.
+  const controller = new AbortController();
+  const seen: string[] = [];
+  for await (
+    const event of kube.watch("nodes", {
+      resourceVersion,
+      signal: controller.signal,
+    })
+  ) {
+    if (event.type !== "BOOKMARK") seen.push(event.object.metadata!.name!);
+    if (seen.length === 3) controller.abort();
+  }
+  assert.deepEqual(seen, ["n1", "n2", "n3"]);
+  kube.seed("nodes", { metadata: { name: "n4" } });
+  const iterator = kube.watch("nodes", {
+    resourceVersion,
+    signal: new AbortController().signal,
+  })[Symbol.asyncIterator]();
+  await assert.rejects(iterator.next(), isGone);
+});
