@@ -53,11 +53,10 @@ export function explainPod(
     names?: readonly string[];
   },
 ): Explanation {
-  const index = new SnapshotIndex(
-    snapshot,
-    options.config.propertyNamespace,
-    options.config.capacity.oversubscriptionRatio,
-  );
+  const index = new SnapshotIndex(snapshot, {
+    propertyNamespace: options.config.propertyNamespace,
+    defaultRatio: options.config.capacity.oversubscriptionRatio,
+  });
   const names = options.names ?? [...snapshot.kube.nodes.keys()].sort();
   options.reservations.prune(snapshot, {
     linstorNodeOf: (n) => index.linstorNodeFor(n)?.name,

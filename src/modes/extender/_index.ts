@@ -46,27 +46,47 @@ export interface PoolCapacity {
   readonly capacityKib: number | undefined;
 }
 
+/**
+ * Lookups derived from the LINSTOR view only. Kubernetes events make new
+ * snapshots that share the same LINSTOR view object, so these survive them.
+ */
+export class LinstorCaches {
+  readonly segments = new Map<string, Readonly<Record<string, string>>>();
+  readonly virtualKib = new Map<string, Map<string, number>>();
+  readonly dataPools = new Map<string, readonly PoolInfo[]>();
+  readonly poolCapacities = new Map<string, readonly PoolCapacity[]>();
+  readonly capacity = new WeakMap<PoolInfo, number | undefined>();
+}
+
 /** Lazily derived lookups over one snapshot. */
 export class SnapshotIndex {
   readonly snapshot: Snapshot;
   #namespace: string;
-  #segments = new Map<string, Readonly<Record<string, string>>>();
+  #shared: LinstorCaches;
   #kubeByLinstor: Map<string, V1Node> | undefined;
-  #virtualKib = new Map<string, Map<string, number>>();
-  #dataPools = new Map<string, readonly PoolInfo[]>();
-  #poolCapacities = new Map<string, readonly PoolCapacity[]>();
-  #capacity = new WeakMap<PoolInfo, number | undefined>();
   #candidates = new Map<string, Candidate>();
   #defaultRatio: number;
   /** Cache for other modules (keyed by their own prefix). */
   readonly memo = new Map<string, unknown>();
 
+  /**
+   * `propertyNamespace`: `auto` detects it; `defaultRatio`: thin
+   * over-subscription ratio when pools set none; `shared`: LINSTOR-derived
+   * caches of a previous snapshot with the same LINSTOR view.
+   */
   constructor(
     snapshot: Snapshot,
-    propertyNamespace: string,
-    defaultRatio = LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO,
+    options: {
+      propertyNamespace?: string;
+      defaultRatio?: number;
+      shared?: LinstorCaches;
+    } = {},
   ) {
+    const propertyNamespace = options.propertyNamespace ?? "auto";
+    const defaultRatio = options.defaultRatio ??
+      LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO;
     this.snapshot = snapshot;
+    this.#shared = options.shared ?? new LinstorCaches();
     this.#defaultRatio = defaultRatio;
     this.#namespace = propertyNamespace === "auto"
       ? guessNamespace(snapshot)
@@ -111,7 +131,7 @@ export class SnapshotIndex {
 
   /** Topology segments of a LINSTOR node as linstor-csi reports them. */
   segmentsOf(linstorName: string): Readonly<Record<string, string>> {
-    let segments = this.#segments.get(linstorName);
+    let segments = this.#shared.segments.get(linstorName);
     if (!segments) {
       const out: Record<string, string> = {};
       const prefix = `${this.#namespace}/`;
@@ -121,7 +141,7 @@ export class SnapshotIndex {
       }
       out[TOPOLOGY_LINBIT_HOSTNAME] = linstorName;
       segments = out;
-      this.#segments.set(linstorName, segments);
+      this.#shared.segments.set(linstorName, segments);
     }
     return segments;
   }
@@ -134,20 +154,20 @@ export class SnapshotIndex {
 
   /** Data pools of a LINSTOR node with their capacity before reservations (see `capacityKib`). */
   poolCapacities(linstorName: string): readonly PoolCapacity[] {
-    let out = this.#poolCapacities.get(linstorName);
+    let out = this.#shared.poolCapacities.get(linstorName);
     if (!out) {
       out = this.dataPools(linstorName).map((pool) => ({
         pool,
         capacityKib: this.capacityKib(pool),
       }));
-      this.#poolCapacities.set(linstorName, out);
+      this.#shared.poolCapacities.set(linstorName, out);
     }
     return out;
   }
 
   /** Pools of a LINSTOR node that can hold data (not `DISKLESS`). */
   dataPools(linstorName: string): readonly PoolInfo[] {
-    let out = this.#dataPools.get(linstorName);
+    let out = this.#shared.dataPools.get(linstorName);
     if (!out) {
       const pools = this.snapshot.linstor.poolsByNode.get(linstorName);
       const list: PoolInfo[] = [];
@@ -155,7 +175,7 @@ export class SnapshotIndex {
         if (pool.providerKind !== "DISKLESS") list.push(pool);
       }
       out = list;
-      this.#dataPools.set(linstorName, out);
+      this.#shared.dataPools.set(linstorName, out);
     }
     return out;
   }
@@ -169,7 +189,7 @@ export class SnapshotIndex {
    * ratio falling back to `MaxOversubscriptionRatio`, then `defaultRatio`.
    */
   capacityKib(pool: PoolInfo): number | undefined {
-    if (this.#capacity.has(pool)) return this.#capacity.get(pool);
+    if (this.#shared.capacity.has(pool)) return this.#shared.capacity.get(pool);
     let result: number | undefined;
     if (pool.freeKib === undefined) {
       result = undefined;
@@ -194,7 +214,7 @@ export class SnapshotIndex {
         ),
       );
     }
-    this.#capacity.set(pool, result);
+    this.#shared.capacity.set(pool, result);
     return result;
   }
 
@@ -215,7 +235,7 @@ export class SnapshotIndex {
 
   /** Sum of the virtual (usable) sizes of the volumes placed in a pool, in KiB. */
   virtualKib(node: string, pool: string): number {
-    let byPool = this.#virtualKib.get(node);
+    let byPool = this.#shared.virtualKib.get(node);
     if (!byPool) {
       // Per node on first use: a request touches only its candidates' pools.
       byPool = new Map<string, number>();
@@ -233,7 +253,7 @@ export class SnapshotIndex {
           byPool.set(v.storagePool, (byPool.get(v.storagePool) ?? 0) + size);
         }
       }
-      this.#virtualKib.set(node, byPool);
+      this.#shared.virtualKib.set(node, byPool);
     }
     return byPool.get(pool) ?? 0;
   }
@@ -252,6 +272,7 @@ function guessNamespace(snapshot: Snapshot): string {
 /** Caches one `SnapshotIndex` per snapshot object and namespace setting. */
 export class IndexCache {
   #cache = new WeakMap<Snapshot, SnapshotIndex>();
+  #linstor = new WeakMap<object, LinstorCaches>();
   #namespace: string;
   #ratio: number;
 
@@ -267,7 +288,16 @@ export class IndexCache {
   of(snapshot: Snapshot): SnapshotIndex {
     let index = this.#cache.get(snapshot);
     if (!index) {
-      index = new SnapshotIndex(snapshot, this.#namespace, this.#ratio);
+      let shared = this.#linstor.get(snapshot.linstor);
+      if (!shared) {
+        shared = new LinstorCaches();
+        this.#linstor.set(snapshot.linstor, shared);
+      }
+      index = new SnapshotIndex(snapshot, {
+        propertyNamespace: this.#namespace,
+        defaultRatio: this.#ratio,
+        shared,
+      });
       this.#cache.set(snapshot, index);
     }
     return index;

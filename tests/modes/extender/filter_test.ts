@@ -76,7 +76,7 @@ function run(
   const clock = new FakeClock(T0);
   const reservations = options.reservations ??
     new Reservations({ clock, ttlMs: 60_000 });
-  const outcome = filterNodes(new SnapshotIndex(snapshot, "auto"), {
+  const outcome = filterNodes(new SnapshotIndex(snapshot), {
     pod,
     names: options.names ?? NAMES,
   }, {

@@ -38,7 +38,7 @@ function scores(w: World, pod: V1Pod): Record<string, number> {
     clock: new FakeClock(T0),
     ttlMs: 60_000,
   });
-  const outcome = scoreNodes(new SnapshotIndex(snapshot, "auto"), {
+  const outcome = scoreNodes(new SnapshotIndex(snapshot), {
     pod,
     names: NAMES,
   }, {
