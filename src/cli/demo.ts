@@ -132,7 +132,7 @@ async function freshView(
         } (${state.snapshot().linstor.lastError ?? "no error recorded"})`,
       );
     }
-    await state.wakeups.next(deadline).catch(() => {});
+    await state.polls.next(deadline).catch(() => {});
   }
 }
 
