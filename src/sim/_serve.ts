@@ -36,9 +36,25 @@ export interface SimulatorServer {
   readonly finished: Promise<void>;
 }
 
-function withSignal(request: Request, stop: AbortSignal): Request {
-  return new Request(request, {
-    signal: AbortSignal.any([request.signal, stop]),
+/**
+ * The request with a signal that aborts when the client goes away before the
+ * response is delivered or when the server stops. `info.completed` (not
+ * `request.signal`, which Deno 2.9 also aborts after successful responses and
+ * warns about) tells a lost client.
+ */
+function withSignal(
+  request: Request,
+  info: Deno.ServeHandlerInfo,
+  stop: AbortSignal,
+): Request {
+  const gone = new AbortController();
+  info.completed.catch(() => gone.abort());
+  // Built from parts: `new Request(request, …)` would read `request.signal`.
+  return new Request(request.url, {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    signal: AbortSignal.any([gone.signal, stop]),
   });
 }
 
@@ -74,12 +90,16 @@ export async function serveSimulator(
   }
   // Deno.serve directly (not serveHttp): streams must end before a
   // graceful shutdown(), or clients see a cut connection.
-  const server = Deno.serve({
-    hostname: options.hostname,
-    port: options.port,
-    ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
-    onListen: () => {},
-  }, (request) => simulator.handler(withSignal(request, stop.signal)));
+  const server = Deno.serve(
+    {
+      hostname: options.hostname,
+      port: options.port,
+      ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
+      onListen: () => {},
+    },
+    (request, info) =>
+      simulator.handler(withSignal(request, info, stop.signal)),
+  );
   const onAbort = () => {
     stop.abort();
     void server.shutdown();
