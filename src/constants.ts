@@ -333,3 +333,25 @@ export const KUBE_LIST_PAGE_SIZE = 500;
 export const EVENT_SERIES_CACHE_SIZE = 4096;
 /** Deadline of one Kubernetes API request (for a watch: until its response headers). */
 export const KUBE_REQUEST_TIMEOUT_MS = 30_000;
+
+/** Extender metric: requests by verb and outcome. */
+export const METRIC_EXTENDER_REQUESTS_TOTAL =
+  "linstor_suite_extender_requests_total";
+/** Extender metric: answer time by verb. */
+export const METRIC_EXTENDER_REQUEST_DURATION_SECONDS =
+  "linstor_suite_extender_request_duration_seconds";
+/** Extender metric: fail-open answers by reason. */
+export const METRIC_EXTENDER_FAIL_OPEN_TOTAL =
+  "linstor_suite_extender_fail_open_total";
+/** Extender metric: rejected nodes by predicate. */
+export const METRIC_EXTENDER_REJECTED_NODES_TOTAL =
+  "linstor_suite_extender_rejected_nodes_total";
+/** Extender metric: active reservations. */
+export const METRIC_EXTENDER_RESERVATIONS =
+  "linstor_suite_extender_reservations";
+/** Extender metric: reserved bytes by node and pool. */
+export const METRIC_EXTENDER_RESERVED_BYTES =
+  "linstor_suite_extender_reserved_bytes";
+/** Extender metric: age of the LINSTOR data decided on. */
+export const METRIC_EXTENDER_LINSTOR_DATA_AGE_SECONDS =
+  "linstor_suite_extender_linstor_data_age_seconds";

@@ -4,7 +4,15 @@
  * @module
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { METRIC_PREFIX } from "../../constants.ts";
+import {
+  METRIC_EXTENDER_FAIL_OPEN_TOTAL,
+  METRIC_EXTENDER_LINSTOR_DATA_AGE_SECONDS,
+  METRIC_EXTENDER_REJECTED_NODES_TOTAL,
+  METRIC_EXTENDER_REQUEST_DURATION_SECONDS,
+  METRIC_EXTENDER_REQUESTS_TOTAL,
+  METRIC_EXTENDER_RESERVATIONS,
+  METRIC_EXTENDER_RESERVED_BYTES,
+} from "../../constants.ts";
 import type { Reservations } from "./_reservations.ts";
 
 /** The extender's metrics. */
@@ -26,37 +34,36 @@ export function createExtenderMetrics(
     dataAgeSeconds?: () => number | undefined;
   } = {},
 ): ExtenderMetrics {
-  const p = `${METRIC_PREFIX}_extender`;
   const requests = new Counter({
-    name: `${p}_requests_total`,
+    name: METRIC_EXTENDER_REQUESTS_TOTAL,
     help:
       "Extender requests by verb and outcome (ok, fail_open, bad_request, too_large, not_found, deadline, error).",
     labelNames: ["verb", "outcome"] as const,
     registers: [registry],
   });
   const duration = new Histogram({
-    name: `${p}_request_duration_seconds`,
+    name: METRIC_EXTENDER_REQUEST_DURATION_SECONDS,
     help: "Time to answer an extender request, body read included.",
     labelNames: ["verb"] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 4],
     registers: [registry],
   });
   const failOpen = new Counter({
-    name: `${p}_fail_open_total`,
+    name: METRIC_EXTENDER_FAIL_OPEN_TOTAL,
     help:
       "Requests answered without an opinion because data was stale, unsynced, late or an internal error occurred.",
     labelNames: ["reason"] as const,
     registers: [registry],
   });
   const rejected = new Counter({
-    name: `${p}_rejected_nodes_total`,
+    name: METRIC_EXTENDER_REJECTED_NODES_TOTAL,
     help: "Nodes rejected by the filter, by predicate.",
     labelNames: ["predicate"] as const,
     registers: [registry],
   });
   const reservations = options.reservations;
   new Gauge({
-    name: `${p}_reservations`,
+    name: METRIC_EXTENDER_RESERVATIONS,
     help: "Active capacity reservations (one per claim).",
     registers: [registry],
     collect() {
@@ -64,7 +71,7 @@ export function createExtenderMetrics(
     },
   });
   new Gauge({
-    name: `${p}_reserved_bytes`,
+    name: METRIC_EXTENDER_RESERVED_BYTES,
     help:
       "Bytes held by active reservations, by LINSTOR node and storage pool.",
     labelNames: ["node", "pool"] as const,
@@ -87,7 +94,7 @@ export function createExtenderMetrics(
   });
   const dataAge = options.dataAgeSeconds;
   new Gauge({
-    name: `${p}_linstor_data_age_seconds`,
+    name: METRIC_EXTENDER_LINSTOR_DATA_AGE_SECONDS,
     help:
       "Age of the LINSTOR data the extender decides on (-1 before the first poll).",
     registers: [registry],
