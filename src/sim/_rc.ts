@@ -1,27 +1,17 @@
 /**
- * ApiCallRc entries with LINSTOR's real `ret_code` masks, the HTTP status
- * mapping of `ApiCallRcRestUtils`, and JSON serialization that writes int64
- * `ret_code` values exactly.
+ * ApiCallRc entries with LINSTOR's real `ret_code` masks (the ones
+ * `src/linstor/` decodes), the HTTP status mapping of `ApiCallRcRestUtils`,
+ * and JSON serialization that writes int64 `ret_code` values exactly.
  *
  * @module
  */
-import type { ApiCallRc } from "../linstor/types.ts";
-
-/** Message type bits (bits 62–63). */
-export const MASK_ERROR = 0xC000000000000000n;
-/** Warning type bits. */
-export const MASK_WARN = 0x8000000000000000n;
-/** Info type bits. */
-export const MASK_INFO = 0x4000000000000000n;
-/** Success (no type bits). */
-export const MASK_SUCCESS = 0n;
-
-/** Operation bits. */
-export const OP_CREATE = 0x01000000n;
-/** Modify operation bits. */
-export const OP_MODIFY = 0x02000000n;
-/** Delete operation bits. */
-export const OP_DELETE = 0x03000000n;
+import {
+  type ApiCallRc,
+  RC_MASK_CODE,
+  RC_MASK_ERROR,
+  RC_MASK_INFO,
+  RC_MASK_WARN,
+} from "../linstor/mod.ts";
 
 /** Object bits of the objects the simulator knows. */
 export const OBJ = Object.freeze({
@@ -84,17 +74,17 @@ export const CODE = Object.freeze({
 /** The "unparsable request" special code (`ApiCallParseError`). */
 export const RC_PARSE_ERROR = BigInt.asIntN(
   64,
-  MASK_ERROR | 0x0FFFFFFFFFFFFFFDn,
+  RC_MASK_ERROR | 0x0FFFFFFFFFFFFFFDn,
 );
 
 /** Severity of an entry. */
 export type Severity = "error" | "warn" | "info" | "success";
 
 const SEVERITY_MASK: Record<Severity, bigint> = {
-  error: MASK_ERROR,
-  warn: MASK_WARN,
-  info: MASK_INFO,
-  success: MASK_SUCCESS,
+  error: RC_MASK_ERROR,
+  warn: RC_MASK_WARN,
+  info: RC_MASK_INFO,
+  success: 0n,
 };
 
 /** Fields of one entry besides its code. */
@@ -130,12 +120,12 @@ export function rc(init: RcInit, createdAt: string): ApiCallRc {
 
 /** Low 15 code bits of a `ret_code`. */
 export function codeOf(retCode: bigint): bigint {
-  return BigInt.asUintN(64, retCode) & 0x7FFFn;
+  return BigInt.asUintN(64, retCode) & RC_MASK_CODE;
 }
 
 /** True when the entry is an error. */
 export function isErrorRc(retCode: bigint): boolean {
-  return (BigInt.asUintN(64, retCode) & MASK_ERROR) === MASK_ERROR;
+  return (BigInt.asUintN(64, retCode) & RC_MASK_ERROR) === RC_MASK_ERROR;
 }
 
 /**

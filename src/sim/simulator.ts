@@ -6,11 +6,14 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import type {
-  AutoSelectFilter,
-  Props,
-  ResourceWithVolumes,
-} from "../linstor/types.ts";
+import {
+  type AutoSelectFilter,
+  type Props,
+  RC_MASK_CREATE,
+  RC_MASK_DELETE,
+  RC_MASK_MODIFY,
+  type ResourceWithVolumes,
+} from "../linstor/mod.ts";
 import {
   LINSTOR_AUTH_REALM,
   LINSTOR_DEFAULT_STORAGE_POOL,
@@ -38,9 +41,6 @@ import {
   CODE,
   jsonResponse,
   OBJ,
-  OP_CREATE,
-  OP_DELETE,
-  OP_MODIFY,
   RC_PARSE_ERROR,
   type RcInit,
   statusOf,
@@ -534,7 +534,7 @@ class SimulatorImpl implements Simulator {
       return this.#ok([{
         severity: "success",
         object: OBJ.node,
-        op: OP_MODIFY,
+        op: RC_MASK_MODIFY,
         code: CODE.modified,
         message: `Node '${node.name}' modified.`,
         objRefs: { Node: node.name },
@@ -549,7 +549,7 @@ class SimulatorImpl implements Simulator {
         throw new RcFailure({
           severity: "error",
           object: OBJ.node,
-          op: OP_DELETE,
+          op: RC_MASK_DELETE,
           code: CODE.inUse,
           message:
             `Node '${node.name}' cannot be deleted: resource '${busy.rd}' is in use on it.`,
@@ -560,7 +560,7 @@ class SimulatorImpl implements Simulator {
       return this.#ok([{
         severity: "success",
         object: OBJ.node,
-        op: OP_DELETE,
+        op: RC_MASK_DELETE,
         code: CODE.deleted,
         message: `Node '${node.name}' deleted.`,
         objRefs: { Node: node.name },
@@ -616,7 +616,7 @@ class SimulatorImpl implements Simulator {
       return this.#ok([{
         severity: "success",
         object: OBJ.storPool,
-        op: OP_MODIFY,
+        op: RC_MASK_MODIFY,
         code: CODE.modified,
         message: `Storage pool '${pool.name}' on node '${pool.node}' modified.`,
       }]);
@@ -630,7 +630,7 @@ class SimulatorImpl implements Simulator {
         throw new RcFailure({
           severity: "error",
           object: OBJ.storPool,
-          op: OP_DELETE,
+          op: RC_MASK_DELETE,
           code: CODE.inUse,
           message:
             `The specified storage pool '${pool.name}' on node '${pool.node}' can not be deleted as volumes are still using it (resource '${user.rd}').`,
@@ -641,7 +641,7 @@ class SimulatorImpl implements Simulator {
       return this.#ok([{
         severity: "success",
         object: OBJ.storPool,
-        op: OP_DELETE,
+        op: RC_MASK_DELETE,
         code: CODE.deleted,
         message: `Storage pool '${pool.name}' on node '${pool.node}' deleted.`,
       }]);
@@ -677,7 +677,7 @@ class SimulatorImpl implements Simulator {
         throw new RcFailure({
           severity: "error",
           object: OBJ.rscGrp,
-          op: OP_CREATE,
+          op: RC_MASK_CREATE,
           code: CODE.existsRscGrp,
           message: `A resource group with the name '${name}' already exists.`,
         });
@@ -692,7 +692,7 @@ class SimulatorImpl implements Simulator {
       return this.#ok([{
         severity: "success",
         object: OBJ.rscGrp,
-        op: OP_CREATE,
+        op: RC_MASK_CREATE,
         code: CODE.created,
         message: `New resource group '${name}' created.`,
         objRefs: { RscGrp: name },
@@ -713,7 +713,7 @@ class SimulatorImpl implements Simulator {
       return this.#ok([{
         severity: "success",
         object: OBJ.rscGrp,
-        op: OP_MODIFY,
+        op: RC_MASK_MODIFY,
         code: CODE.modified,
         message: `Resource group '${group.name}' modified.`,
       }]);
@@ -727,7 +727,7 @@ class SimulatorImpl implements Simulator {
         throw new RcFailure({
           severity: "error",
           object: OBJ.rscGrp,
-          op: OP_DELETE,
+          op: RC_MASK_DELETE,
           code: CODE.inUse,
           message:
             `Resource group '${group.name}' is still used by resource definition '${user.name}'.`,
@@ -737,7 +737,7 @@ class SimulatorImpl implements Simulator {
       return this.#ok([{
         severity: "success",
         object: OBJ.rscGrp,
-        op: OP_DELETE,
+        op: RC_MASK_DELETE,
         code: CODE.deleted,
         message: `Resource group '${group.name}' deleted.`,
       }]);
@@ -777,7 +777,7 @@ class SimulatorImpl implements Simulator {
           throw new RcFailure({
             severity: "error",
             object: OBJ.vlmGrp,
-            op: OP_CREATE,
+            op: RC_MASK_CREATE,
             code: CODE.existsVlmGrp,
             message:
               `Volume group ${nr} of resource group '${group.name}' already exists.`,
@@ -792,7 +792,7 @@ class SimulatorImpl implements Simulator {
         return this.#ok([{
           severity: "success",
           object: OBJ.vlmGrp,
-          op: OP_CREATE,
+          op: RC_MASK_CREATE,
           code: CODE.created,
           message:
             `New volume group ${nr} of resource group '${group.name}' created.`,
@@ -818,7 +818,7 @@ class SimulatorImpl implements Simulator {
         return this.#ok([{
           severity: "success",
           object: OBJ.vlmGrp,
-          op: OP_MODIFY,
+          op: RC_MASK_MODIFY,
           code: CODE.modified,
           message:
             `Volume group ${vg.volumeNumber} of resource group '${group.name}' modified.`,
@@ -841,7 +841,7 @@ class SimulatorImpl implements Simulator {
       return this.#ok([{
         severity: "success",
         object: OBJ.vlmGrp,
-        op: OP_DELETE,
+        op: RC_MASK_DELETE,
         code: CODE.deleted,
         message:
           `Volume group ${nr} of resource group '${group.name}' deleted.`,
@@ -887,7 +887,7 @@ class SimulatorImpl implements Simulator {
       return this.#ok([{
         severity: "success",
         object: OBJ.rscDfn,
-        op: OP_MODIFY,
+        op: RC_MASK_MODIFY,
         code: CODE.modified,
         message: `Resource definition '${rd.name}' modified.`,
         objRefs: { RscDfn: rd.name },
@@ -900,7 +900,7 @@ class SimulatorImpl implements Simulator {
         throw new RcFailure({
           severity: "error",
           object: OBJ.rscDfn,
-          op: OP_DELETE,
+          op: RC_MASK_DELETE,
           code: CODE.inUse,
           message:
             `Resource definition '${rd.name}' is in use on node '${busy.node}'.`,
@@ -914,7 +914,7 @@ class SimulatorImpl implements Simulator {
       return this.#ok([{
         severity: "success",
         object: OBJ.rscDfn,
-        op: OP_DELETE,
+        op: RC_MASK_DELETE,
         code: CODE.deleted,
         message: `Resource definition '${rd.name}' deleted.`,
         objRefs: { RscDfn: rd.name },
@@ -960,7 +960,7 @@ class SimulatorImpl implements Simulator {
           throw new RcFailure({
             severity: "error",
             object: OBJ.vlmDfn,
-            op: OP_CREATE,
+            op: RC_MASK_CREATE,
             code: CODE.invalidVlmSize,
             message: `Invalid volume size: ${String(vdBody.size_kib)} KiB.`,
           });
@@ -970,7 +970,7 @@ class SimulatorImpl implements Simulator {
           throw new RcFailure({
             severity: "error",
             object: OBJ.vlmDfn,
-            op: OP_CREATE,
+            op: RC_MASK_CREATE,
             code: CODE.existsVlmDfn,
             message: `Volume definition ${nr} of '${rd.name}' already exists.`,
           });
@@ -986,7 +986,7 @@ class SimulatorImpl implements Simulator {
         return this.#ok([{
           severity: "success",
           object: OBJ.vlmDfn,
-          op: OP_CREATE,
+          op: RC_MASK_CREATE,
           code: CODE.created,
           message: `New volume definition with number '${
             nr ?? rd.volumes.length - 1
@@ -1013,7 +1013,7 @@ class SimulatorImpl implements Simulator {
             throw new RcFailure({
               severity: "error",
               object: OBJ.vlmDfn,
-              op: OP_MODIFY,
+              op: RC_MASK_MODIFY,
               code: CODE.invalidVlmSize,
               message:
                 `Volume definition ${vd.volumeNumber} of '${rd.name}' cannot shrink.`,
@@ -1026,7 +1026,7 @@ class SimulatorImpl implements Simulator {
         return this.#ok([{
           severity: "success",
           object: OBJ.vlmDfn,
-          op: OP_MODIFY,
+          op: RC_MASK_MODIFY,
           code: CODE.modified,
           message:
             `Volume definition ${vd.volumeNumber} of '${rd.name}' modified.`,
@@ -1052,7 +1052,7 @@ class SimulatorImpl implements Simulator {
         return this.#ok([{
           severity: "success",
           object: OBJ.vlmDfn,
-          op: OP_DELETE,
+          op: RC_MASK_DELETE,
           code: CODE.deleted,
           message: `Volume definition ${p.nr} of '${rd.name}' deleted.`,
         }]);
@@ -1130,7 +1130,7 @@ class SimulatorImpl implements Simulator {
         return this.#ok([{
           severity: "success",
           object: OBJ.rsc,
-          op: OP_MODIFY,
+          op: RC_MASK_MODIFY,
           code: CODE.modified,
           message: `Resource '${r.rd}' on node '${r.node}' modified.`,
         }]);
@@ -1142,7 +1142,7 @@ class SimulatorImpl implements Simulator {
         throw new RcFailure({
           severity: "error",
           object: OBJ.rsc,
-          op: OP_DELETE,
+          op: RC_MASK_DELETE,
           code: CODE.inUse,
           message:
             `Resource '${r.rd}' on node '${r.node}' is in use and cannot be deleted.`,
@@ -1154,7 +1154,7 @@ class SimulatorImpl implements Simulator {
       return this.#ok([{
         severity: "success",
         object: OBJ.rsc,
-        op: OP_DELETE,
+        op: RC_MASK_DELETE,
         code: CODE.deleted,
         message: `Resource '${r.rd}' on node '${r.node}' deleted.`,
         objRefs: { RscDfn: r.rd, Node: r.node },
@@ -1273,7 +1273,7 @@ class SimulatorImpl implements Simulator {
       throw new RcFailure({
         severity: "error",
         object,
-        op: OP_CREATE,
+        op: RC_MASK_CREATE,
         code,
         message: `Invalid ${what} name '${name}'.`,
         cause: `The name must match ${pattern.source}.`,
@@ -1296,7 +1296,7 @@ class SimulatorImpl implements Simulator {
       throw new RcFailure({
         severity: "error",
         object: OBJ.node,
-        op: OP_CREATE,
+        op: RC_MASK_CREATE,
         code: CODE.invalidNodeType,
         message: `Invalid node type '${String(body.type)}'.`,
       });
@@ -1305,7 +1305,7 @@ class SimulatorImpl implements Simulator {
       throw new RcFailure({
         severity: "error",
         object: OBJ.node,
-        op: OP_CREATE,
+        op: RC_MASK_CREATE,
         code: CODE.existsNode,
         message: `Node '${name}' already exists.`,
       });
@@ -1332,7 +1332,7 @@ class SimulatorImpl implements Simulator {
     return this.#ok([{
       severity: "success",
       object: OBJ.node,
-      op: OP_CREATE,
+      op: RC_MASK_CREATE,
       code: CODE.created,
       message: `New node '${name}' registered.`,
       objRefs: { Node: name },
@@ -1355,7 +1355,7 @@ class SimulatorImpl implements Simulator {
       throw new RcFailure({
         severity: "error",
         object: OBJ.storPool,
-        op: OP_CREATE,
+        op: RC_MASK_CREATE,
         code: CODE.invalidProvider,
         message: `Invalid provider kind '${String(body.provider_kind)}'.`,
       });
@@ -1364,7 +1364,7 @@ class SimulatorImpl implements Simulator {
       throw new RcFailure({
         severity: "error",
         object: OBJ.storPool,
-        op: OP_CREATE,
+        op: RC_MASK_CREATE,
         code: CODE.existsStorPool,
         message:
           `Storage pool '${name}' already exists on node '${node.name}'.`,
@@ -1380,7 +1380,7 @@ class SimulatorImpl implements Simulator {
     return this.#ok([{
       severity: "success",
       object: OBJ.storPool,
-      op: OP_CREATE,
+      op: RC_MASK_CREATE,
       code: CODE.created,
       message:
         `Storage pool '${name}' on node '${node.name}' successfully created.`,
@@ -1406,7 +1406,7 @@ class SimulatorImpl implements Simulator {
       throw new RcFailure({
         severity: "error",
         object: OBJ.rscDfn,
-        op: OP_CREATE,
+        op: RC_MASK_CREATE,
         code: CODE.existsRscDfn,
         message:
           `A resource definition with the name '${name}' already exists.`,
@@ -1428,7 +1428,7 @@ class SimulatorImpl implements Simulator {
     return this.#ok([{
       severity: "success",
       object: OBJ.rscDfn,
-      op: OP_CREATE,
+      op: RC_MASK_CREATE,
       code: CODE.created,
       message: `New resource definition '${name}' created.`,
       objRefs: { RscDfn: name },
@@ -1459,7 +1459,7 @@ class SimulatorImpl implements Simulator {
       throw new RcFailure({
         severity: "error",
         object: OBJ.rscDfn,
-        op: OP_CREATE,
+        op: RC_MASK_CREATE,
         code: CODE.existsRscDfn,
         message:
           `A resource definition with the name '${name}' already exists.`,
@@ -1486,7 +1486,7 @@ class SimulatorImpl implements Simulator {
     const list: RcInit[] = [{
       severity: "success",
       object: OBJ.rscDfn,
-      op: OP_CREATE,
+      op: RC_MASK_CREATE,
       code: CODE.created,
       message: `New resource definition '${name}' created.`,
       objRefs: { RscDfn: name },
@@ -1495,7 +1495,7 @@ class SimulatorImpl implements Simulator {
       list.push({
         severity: "success",
         object: OBJ.vlmDfn,
-        op: OP_CREATE,
+        op: RC_MASK_CREATE,
         code: CODE.created,
         message:
           `New volume definition with number '${vd.volumeNumber}' of resource definition '${name}' created.`,
@@ -1550,7 +1550,7 @@ class SimulatorImpl implements Simulator {
       throw new RcFailure({
         severity: "error",
         object: OBJ.rsc,
-        op: OP_CREATE,
+        op: RC_MASK_CREATE,
         code: CODE.notEnoughNodes,
         message: `Not enough available nodes`,
         details: `${result.reason} (resource definition '${rd.name}', filter ${
@@ -1565,7 +1565,7 @@ class SimulatorImpl implements Simulator {
       list.push({
         severity: "warn",
         object: OBJ.rsc,
-        op: OP_CREATE,
+        op: RC_MASK_CREATE,
         code: CODE.warnRscAlreadyDeployed,
         message: `Resource '${rd.name}' was already deployed on ${
           existing.filter((r) => r.kind === "diskful").length
@@ -1586,7 +1586,7 @@ class SimulatorImpl implements Simulator {
         list.push({
           severity: "info",
           object: OBJ.rsc,
-          op: OP_CREATE,
+          op: RC_MASK_CREATE,
           code: CODE.infoTieBreakerCreated,
           message:
             `Tie breaker resource '${rd.name}' created on node '${placement.node}'.`,
@@ -1595,7 +1595,7 @@ class SimulatorImpl implements Simulator {
         list.push({
           severity: "success",
           object: OBJ.rsc,
-          op: OP_CREATE,
+          op: RC_MASK_CREATE,
           code: CODE.created,
           message:
             `Resource '${rd.name}' successfully autoplaced on node '${placement.node}'${
@@ -1611,7 +1611,7 @@ class SimulatorImpl implements Simulator {
       list.push({
         severity: "warn",
         object: OBJ.rsc,
-        op: OP_CREATE,
+        op: RC_MASK_CREATE,
         code: CODE.warnNotEnoughNodesForTieBreaker,
         message:
           `Could not find a suitable node to automatically create a tie breaking resource for '${rd.name}'.`,
@@ -1671,7 +1671,7 @@ class SimulatorImpl implements Simulator {
         throw new RcFailure({
           severity: "error",
           object: OBJ.rsc,
-          op: OP_CREATE,
+          op: RC_MASK_CREATE,
           code: CODE.existsRsc,
           message:
             `A resource with the name '${rd.name}' already exists on node '${node.name}'.`,
@@ -1692,7 +1692,7 @@ class SimulatorImpl implements Simulator {
           throw new RcFailure({
             severity: "error",
             object: OBJ.rsc,
-            op: OP_CREATE,
+            op: RC_MASK_CREATE,
             code: CODE.invalidStorPoolName,
             message:
               `Storage pool '${pool.name}' on node '${node.name}' is diskless; a diskful resource needs a diskful pool.`,
@@ -1704,7 +1704,7 @@ class SimulatorImpl implements Simulator {
           throw new RcFailure({
             severity: "error",
             object: OBJ.rsc,
-            op: OP_CREATE,
+            op: RC_MASK_CREATE,
             code: CODE.notEnoughFreeSpace,
             message:
               `Not enough free space in storage pool '${pool.name}' on node '${node.name}': ${free} KiB free, ${size} KiB needed.`,
@@ -1732,7 +1732,7 @@ class SimulatorImpl implements Simulator {
       list.push({
         severity: plan.takeover ? "info" : "success",
         object: OBJ.rsc,
-        op: OP_CREATE,
+        op: RC_MASK_CREATE,
         code: plan.takeover ? CODE.infoTieBreakerTakeover : CODE.created,
         message: plan.takeover
           ? `Tie breaker resource '${rd.name}' on node '${plan.node}' taken over.`
@@ -1766,7 +1766,7 @@ class SimulatorImpl implements Simulator {
         list.push({
           severity: "info",
           object: OBJ.rsc,
-          op: OP_DELETE,
+          op: RC_MASK_DELETE,
           code: CODE.infoTieBreakerDeleting,
           message:
             `Tie breaker resource '${rd.name}' on node '${tb.node}' deleted: no longer needed.`,
@@ -1785,7 +1785,7 @@ class SimulatorImpl implements Simulator {
       list.push({
         severity: "warn",
         object: OBJ.rsc,
-        op: OP_CREATE,
+        op: RC_MASK_CREATE,
         code: CODE.warnNotEnoughNodesForTieBreaker,
         message:
           `Could not find a suitable node to automatically create a tie breaking resource for '${rd.name}'.`,
@@ -1796,7 +1796,7 @@ class SimulatorImpl implements Simulator {
     list.push({
       severity: "info",
       object: OBJ.rsc,
-      op: OP_CREATE,
+      op: RC_MASK_CREATE,
       code: CODE.infoTieBreakerCreated,
       message:
         `Tie breaker resource '${rd.name}' created on node '${node.name}'.`,
