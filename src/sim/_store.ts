@@ -38,6 +38,7 @@ import {
   type SimResource,
   type SimResourceDefinition,
   type SimResourceGroup,
+  type SimVolumeDefinition,
   uuidFrom,
 } from "./_model.ts";
 import { CODE, OBJ, rc, type RcInit } from "./_rc.ts";
@@ -223,6 +224,18 @@ export class Store {
       notFound(`Resource definition '${name}' not found.`, {
         object: OBJ.rscDfn,
         code: CODE.notFoundRscDfn,
+      });
+  }
+
+  /** Volume definition `nr` (as written in the path) of `rd` or a 404 failure. */
+  volumeDefinition(
+    rd: SimResourceDefinition,
+    nr: string | undefined,
+  ): SimVolumeDefinition {
+    return rd.volumes.find((v) => String(v.volumeNumber) === nr) ??
+      notFound(`Volume definition ${nr} of '${rd.name}' not found.`, {
+        object: OBJ.vlmDfn,
+        code: CODE.notFoundVlmDfn,
       });
   }
 

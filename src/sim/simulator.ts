@@ -479,6 +479,23 @@ class SimulatorImpl implements Simulator {
       });
     const s = () => this.#store;
     const json = (body: unknown) => jsonResponse(body, 200);
+    // A page of named objects filtered by the `names` query parameter and
+    // `props`.
+    const listed = <T extends { name: string; props: Props }>(
+      url: URL,
+      names: string,
+      items: readonly T[],
+      render: (item: T) => unknown,
+    ) => {
+      const wanted = listParam(url, names);
+      const props = listParam(url, "props");
+      return json(page(
+        items
+          .filter((i) => nameIn(wanted, i.name) && matchesProps(i.props, props))
+          .map(render),
+        url,
+      ));
+    };
 
     add("GET", "/health", () => new Response(null, { status: 200 }));
     add("GET", "/v1/controller/version", () =>
@@ -490,16 +507,12 @@ class SimulatorImpl implements Simulator {
       }));
 
     // nodes
-    add("GET", "/v1/nodes", (_p, _r, url) => {
-      const names = listParam(url, "nodes");
-      const props = listParam(url, "props");
-      return json(page(
-        s().sortedNodes()
-          .filter((n) => nameIn(names, n.name) && matchesProps(n.props, props))
-          .map((n) => s().renderNode(n)),
-        url,
-      ));
-    });
+    add(
+      "GET",
+      "/v1/nodes",
+      (_p, _r, url) =>
+        listed(url, "nodes", s().sortedNodes(), (n) => s().renderNode(n)),
+    );
     add(
       "GET",
       "/v1/nodes/{node}",
@@ -648,16 +661,17 @@ class SimulatorImpl implements Simulator {
     });
 
     // resource groups
-    add("GET", "/v1/resource-groups", (_p, _r, url) => {
-      const names = listParam(url, "resource_groups");
-      const props = listParam(url, "props");
-      return json(page(
-        s().sortedGroups()
-          .filter((g) => nameIn(names, g.name) && matchesProps(g.props, props))
-          .map((g) => s().renderGroup(g)),
-        url,
-      ));
-    });
+    add(
+      "GET",
+      "/v1/resource-groups",
+      (_p, _r, url) =>
+        listed(
+          url,
+          "resource_groups",
+          s().sortedGroups(),
+          (g) => s().renderGroup(g),
+        ),
+    );
     add(
       "GET",
       "/v1/resource-groups/{rg}",
@@ -850,15 +864,13 @@ class SimulatorImpl implements Simulator {
 
     // resource definitions
     add("GET", "/v1/resource-definitions", (_p, _r, url) => {
-      const names = listParam(url, "resource_definitions");
-      const props = listParam(url, "props");
       const withVolumes = bool(url, "with_volume_definitions");
-      return json(page(
-        s().sortedDefinitions()
-          .filter((d) => nameIn(names, d.name) && matchesProps(d.props, props))
-          .map((d) => s().renderDefinition(d, withVolumes)),
+      return listed(
         url,
-      ));
+        "resource_definitions",
+        s().sortedDefinitions(),
+        (d) => s().renderDefinition(d, withVolumes),
+      );
     });
     add(
       "GET",
@@ -933,14 +945,7 @@ class SimulatorImpl implements Simulator {
         ),
     );
     add("GET", "/v1/resource-definitions/{rd}/volume-definitions/{nr}", (p) => {
-      const rd = s().definition(p.rd ?? "");
-      const vd = rd.volumes.find((v) => String(v.volumeNumber) === p.nr);
-      if (!vd) {
-        notFound(`Volume definition ${p.nr} of '${rd.name}' not found.`, {
-          object: OBJ.vlmDfn,
-          code: CODE.notFoundVlmDfn,
-        });
-      }
+      const vd = s().volumeDefinition(s().definition(p.rd ?? ""), p.nr);
       return json(s().renderVolumeDefinition(vd));
     });
     add(
@@ -1000,13 +1005,7 @@ class SimulatorImpl implements Simulator {
       async (p, request) => {
         const body = await this.#objectBody(request);
         const rd = s().definition(p.rd ?? "");
-        const vd = rd.volumes.find((v) => String(v.volumeNumber) === p.nr);
-        if (!vd) {
-          notFound(`Volume definition ${p.nr} of '${rd.name}' not found.`, {
-            object: OBJ.vlmDfn,
-            code: CODE.notFoundVlmDfn,
-          });
-        }
+        const vd = s().volumeDefinition(rd, p.nr);
         const size = optionalInteger(body, "size_kib");
         if (size !== undefined) {
           if (size < vd.sizeKib) {
@@ -1038,16 +1037,8 @@ class SimulatorImpl implements Simulator {
       "/v1/resource-definitions/{rd}/volume-definitions/{nr}",
       (p) => {
         const rd = s().definition(p.rd ?? "");
-        const index = rd.volumes.findIndex((v) =>
-          String(v.volumeNumber) === p.nr
-        );
-        if (index < 0) {
-          notFound(`Volume definition ${p.nr} of '${rd.name}' not found.`, {
-            object: OBJ.vlmDfn,
-            code: CODE.notFoundVlmDfn,
-          });
-        }
-        rd.volumes.splice(index, 1);
+        const vd = s().volumeDefinition(rd, p.nr);
+        rd.volumes.splice(rd.volumes.indexOf(vd), 1);
         this.#changed();
         return this.#ok([{
           severity: "success",
