@@ -267,18 +267,39 @@ export function createExtenderHandler(
   ): void {
     const pending = outcome.context.volumes.pending;
     if (pending.length === 0) return;
+    const candidates = outcome.candidates;
     for (const volume of pending) {
       const at = outcome.context.pendingBySize.indexOf(volume);
-      const nodes = new Map<string, string>();
-      const candidates = outcome.candidates;
-      for (let i = 0; i < candidates.length; i++) {
+      const poolAt = (i: number): string | undefined => {
         const candidate = candidates[i]!;
-        if (!candidate.linstor || !passed.has(candidate.name)) continue;
-        const pool = outcome.memo.at(i).fit(
-          outcome.context,
-          candidate.linstor.name,
-        ).pools[at];
-        if (pool !== undefined) nodes.set(candidate.linstor.name, pool);
+        if (!candidate.linstor || !passed.has(candidate.name)) return undefined;
+        return outcome.memo.at(i).fit(outcome.context, candidate.linstor.name)
+          .pools[at];
+      };
+      // A pod asked again (kube-scheduler retries) usually gets the same
+      // answer: extend the reservation instead of rebuilding it.
+      const existing = reservations.get(volume.claim);
+      if (
+        existing !== undefined && !existing.narrowed &&
+        existing.sizeKib === volume.sizeKib
+      ) {
+        let same = true;
+        let count = 0;
+        for (let i = 0; i < candidates.length && same; i++) {
+          const pool = poolAt(i);
+          if (pool === undefined) continue;
+          count++;
+          same = existing.nodes.get(candidates[i]!.linstor!.name) === pool;
+        }
+        if (same && count === existing.nodes.size) {
+          reservations.refresh(volume.claim);
+          continue;
+        }
+      }
+      const nodes = new Map<string, string>();
+      for (let i = 0; i < candidates.length; i++) {
+        const pool = poolAt(i);
+        if (pool !== undefined) nodes.set(candidates[i]!.linstor!.name, pool);
       }
       reservations.reserve(volume.claim, {
         pod: outcome.context.podKey,

@@ -110,6 +110,22 @@ export class Reservations {
     this.#version++;
   }
 
+  /** The reservation of `claim`, if one is held (it may have expired since the last prune). */
+  get(claim: string): Reservation | undefined {
+    return this.#byClaim.get(claim);
+  }
+
+  /** Extends the reservation of `claim` by one TTL from now. */
+  refresh(claim: string): void {
+    const existing = this.#byClaim.get(claim);
+    if (!existing) return;
+    this.#byClaim.set(claim, {
+      ...existing,
+      expiresAt: this.#clock.now() + this.#ttlMs,
+    });
+    this.#version++;
+  }
+
   /** Keeps only `nodes` (LINSTOR names) of a claim's reservation. */
   narrow(claim: string, nodes: ReadonlySet<string>, final = false): void {
     const existing = this.#byClaim.get(claim);
