@@ -1379,6 +1379,20 @@ class SimulatorImpl implements Simulator {
     }], 201);
   }
 
+  /** Throws the "exists" failure when a resource definition `name` exists. */
+  #checkNewDefinitionName(name: string): void {
+    if (this.#store.definitions.has(keyOf(name))) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.rscDfn,
+        op: RC_MASK_CREATE,
+        code: CODE.existsRscDfn,
+        message:
+          `A resource definition with the name '${name}' already exists.`,
+      });
+    }
+  }
+
   #createDefinition(body: Record<string, unknown>): Response {
     const s = this.#store;
     const rdBody = body.resource_definition;
@@ -1393,16 +1407,7 @@ class SimulatorImpl implements Simulator {
       CODE.invalidRscName,
       "resource",
     );
-    if (s.definitions.has(keyOf(name))) {
-      throw new RcFailure({
-        severity: "error",
-        object: OBJ.rscDfn,
-        op: RC_MASK_CREATE,
-        code: CODE.existsRscDfn,
-        message:
-          `A resource definition with the name '${name}' already exists.`,
-      });
-    }
+    this.#checkNewDefinitionName(name);
     const group = optionalString(rdBody, "resource_group_name");
     if (group !== undefined) s.group(group);
     const externalName = optionalString(rdBody, "external_name");
@@ -1446,16 +1451,7 @@ class SimulatorImpl implements Simulator {
         `field "volume_sizes" must be a list of positive integers (KiB)`,
       );
     }
-    if (s.definitions.has(keyOf(name))) {
-      throw new RcFailure({
-        severity: "error",
-        object: OBJ.rscDfn,
-        op: RC_MASK_CREATE,
-        code: CODE.existsRscDfn,
-        message:
-          `A resource definition with the name '${name}' already exists.`,
-      });
-    }
+    this.#checkNewDefinitionName(name);
     const filter = readFilter(body.select_filter);
     const externalName = optionalString(
       body,
