@@ -802,7 +802,7 @@ function objectReference(obj: InvolvedObject): Record<string, string> {
 }
 
 /** Cuts `text` to at most `maxBytes` UTF-8 bytes (the apiserver counts bytes), marking the cut with "...". */
-function truncateUtf8(text: string, maxBytes: number): string {
+export function truncateUtf8(text: string, maxBytes: number): string {
   const encoder = new TextEncoder();
   if (encoder.encode(text).length <= maxBytes) return text;
   let bytes = 0;

@@ -63,6 +63,7 @@ import {
   type ListResult,
   type ObjectName,
   type Patch,
+  truncateUtf8,
   type WatchEvent,
   type WatchOptions,
   type WriteOptions,
@@ -773,9 +774,7 @@ export class FakeKube implements KubeApi {
       meta.resourceVersion = undefined;
       return obj;
     }
-    meta.resourceVersion = String(++this.#rv);
-    this.#store(kind).set(key, obj);
-    this.#emit(kind, "ADDED", obj);
+    this.#put(kind, key, obj, "ADDED");
     this.#runBinder();
     return clone(this.#store(kind).get(key)!);
   }
@@ -849,16 +848,10 @@ export class FakeKube implements KubeApi {
     verb: string,
   ): void {
     if (meta.uid !== undefined && meta.uid !== old.metadata.uid) {
-      throw apiError(
-        verb,
-        kind,
-        key,
-        409,
-        "Conflict",
-        `Operation cannot be fulfilled on ${KINDS[kind].resource} "${
-          nameOf(key)
-        }": Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${old.metadata.uid}`,
-      );
+      throw uidConflict(verb, kind, key, {
+        wanted: meta.uid,
+        actual: old.metadata.uid,
+      });
     }
     if (
       meta.resourceVersion !== undefined && meta.resourceVersion !== "" &&
@@ -931,9 +924,7 @@ export class FakeKube implements KubeApi {
       this.#remove(kind, key, obj);
       return obj;
     }
-    meta.resourceVersion = String(++this.#rv);
-    this.#store(kind).set(key, obj);
-    this.#emit(kind, "MODIFIED", obj);
+    this.#put(kind, key, obj, "MODIFIED");
     this.#runBinder();
     return clone(this.#store(kind).get(key)!);
   }
@@ -1020,16 +1011,10 @@ export class FakeKube implements KubeApi {
     const old = this.#existing(kind, key, verb);
     const pre = options.preconditions;
     if (pre?.uid !== undefined && pre.uid !== old.metadata.uid) {
-      throw apiError(
-        verb,
-        kind,
-        key,
-        409,
-        "Conflict",
-        `Operation cannot be fulfilled on ${KINDS[kind].resource} "${
-          nameOf(key)
-        }": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`,
-      );
+      throw uidConflict(verb, kind, key, {
+        wanted: pre.uid,
+        actual: old.metadata.uid,
+      });
     }
     if (
       pre?.resourceVersion !== undefined &&
@@ -1063,29 +1048,31 @@ export class FakeKube implements KubeApi {
       const grace = options.gracePeriodSeconds ??
         old.spec?.terminationGracePeriodSeconds ?? 30;
       if (grace > 0 || (old.metadata.finalizers ?? []).length > 0) {
-        if (old.metadata.deletionTimestamp !== undefined) return;
-        const obj = clone(old);
-        obj.metadata.deletionTimestamp = new Date(
-          this.#nowSeconds().getTime() + grace * 1000,
-        );
-        obj.metadata.deletionGracePeriodSeconds = grace;
-        obj.metadata.resourceVersion = String(++this.#rv);
-        this.#store(kind).set(key, obj);
-        this.#emit(kind, "MODIFIED", obj);
+        this.#markDeleting(kind, key, old, grace);
         return;
       }
     }
     if ((old.metadata.finalizers ?? []).length > 0) {
-      if (old.metadata.deletionTimestamp !== undefined) return;
-      const obj = clone(old);
-      obj.metadata.deletionTimestamp = this.#nowSeconds();
-      obj.metadata.deletionGracePeriodSeconds = 0;
-      obj.metadata.resourceVersion = String(++this.#rv);
-      this.#store(kind).set(key, obj);
-      this.#emit(kind, "MODIFIED", obj);
+      this.#markDeleting(kind, key, old, 0);
       return;
     }
     this.#remove(kind, key, old);
+  }
+
+  /** Sets the deletionTimestamp `graceSeconds` from now, once. */
+  #markDeleting(
+    kind: FakeKind,
+    key: string,
+    old: AnyObject,
+    graceSeconds: number,
+  ): void {
+    if (old.metadata.deletionTimestamp !== undefined) return;
+    const obj = clone(old);
+    obj.metadata.deletionTimestamp = new Date(
+      this.#nowSeconds().getTime() + graceSeconds * 1000,
+    );
+    obj.metadata.deletionGracePeriodSeconds = graceSeconds;
+    this.#put(kind, key, obj, "MODIFIED");
   }
 
   #remove(kind: FakeKind, key: string, last: AnyObject): void {
@@ -1203,9 +1190,19 @@ export class FakeKube implements KubeApi {
   ): void {
     const next = clone(obj);
     next.status = status;
-    next.metadata.resourceVersion = String(++this.#rv);
-    this.#store(kind).set(key, next);
-    this.#emit(kind, "MODIFIED", next);
+    this.#put(kind, key, next, "MODIFIED");
+  }
+
+  /** Stores `obj` under `key` with a new resourceVersion and tells the watches. */
+  #put(
+    kind: FakeKind,
+    key: string,
+    obj: AnyObject,
+    type: "ADDED" | "MODIFIED",
+  ): void {
+    obj.metadata.resourceVersion = String(++this.#rv);
+    this.#store(kind).set(key, obj);
+    this.#emit(kind, type, obj);
   }
 
   #emit(
@@ -1380,6 +1377,25 @@ function conflict(verb: string, kind: FakeKind, key: string): KubeApiError {
   );
 }
 
+/** The 409 of a failed UID precondition. */
+function uidConflict(
+  verb: string,
+  kind: FakeKind,
+  key: string,
+  { wanted, actual }: { wanted: string; actual: string },
+): KubeApiError {
+  return apiError(
+    verb,
+    kind,
+    key,
+    409,
+    "Conflict",
+    `Operation cannot be fulfilled on ${KINDS[kind].resource} "${
+      nameOf(key)
+    }": Precondition failed: UID in precondition: ${wanted}, UID in object meta: ${actual}`,
+  );
+}
+
 function keyOf(meta: AnyObject): string {
   return meta.namespace ? `${meta.namespace}/${meta.name}` : String(meta.name);
 }
@@ -1509,19 +1525,4 @@ function jsonPatch(
   }
   if (!isPlainObject(root)) throw invalid("patched document is not an object");
   return root;
-}
-
-/** Cuts `text` to at most `maxBytes` UTF-8 bytes with a "..." marker, as the adapter does. */
-function truncateUtf8(text: string, maxBytes: number): string {
-  const encoder = new TextEncoder();
-  if (encoder.encode(text).length <= maxBytes) return text;
-  let bytes = 0;
-  let cut = "";
-  for (const char of text) {
-    const size = encoder.encode(char).length;
-    if (bytes + size + 3 > maxBytes) break;
-    bytes += size;
-    cut += char;
-  }
-  return cut + "...";
 }
