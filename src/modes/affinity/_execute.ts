@@ -181,9 +181,19 @@ class Executor {
       return;
     }
     const updated = withAffinity(live!, action.affinity);
-    const result = await this.#deps.kube.replacePersistentVolume(updated, {
-      signal,
-    });
+    let result: V1PersistentVolume;
+    try {
+      result = await this.#deps.kube.replacePersistentVolume(updated, {
+        signal,
+      });
+    } catch (error) {
+      // The apiserver stopped allowing in-place changes (gate turned off):
+      // the next pass plans a replace.
+      if (action.kind === "PatchPvAffinityInPlace" && isInvalid(error)) {
+        this.#options.onInPlaceProbe?.(false);
+      }
+      throw error;
+    }
     await this.#updatedEvents(
       result,
       action.claim,

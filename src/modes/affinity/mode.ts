@@ -240,6 +240,7 @@ export function createAffinityMode(
           : {}),
         isLeader,
         onInPlaceProbe(supported) {
+          if (options.inPlace !== undefined) return; // forced by --in-place
           if (inPlace?.supported !== supported) {
             logger.info(
               "The apiserver {does} in-place PV nodeAffinity changes (MutablePVNodeAffinity)",

@@ -451,3 +451,28 @@ Deno.test("affinity mode detects the property namespace once LINSTOR is readable
     world.close();
   }
 });
+
+Deno.test("affinity reports a rejected in-place change and a probing process replaces instead", async () => {
+  const world = createWorld();
+  try {
+    const oldUid = world.pv("pvc-1")!.metadata!.uid!;
+    world.sim.apply({
+      action: "move-replica",
+      resource: "pvc-1",
+      from: "a",
+      to: "b",
+    });
+    const mode = world.mode();
+    // --in-place=always against an apiserver without MutablePVNodeAffinity.
+    const probe = await pass(world, world.mode({ inPlace: true }));
+    assert.deepEqual(probe.plan.actions.map((a) => a.kind), [
+      "PatchPvAffinityInPlace",
+    ]);
+    assert.equal(probe.execution.failed.length, 1, "422 from the apiserver");
+    const report = await pass(world, mode);
+    assert.deepEqual(report.execution.failed, []);
+    assertReplaced(world, "pvc-1", { hosts: ["b"], oldUid });
+  } finally {
+    world.close();
+  }
+});
