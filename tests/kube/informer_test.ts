@@ -5,6 +5,8 @@ import type {
   V1Pod,
 } from "@kubernetes/client-node";
 import {
+  type Informer,
+  type InformerOptions,
   type InformerSink,
   type KubeKind,
   type KubeObjectOf,
@@ -57,6 +59,33 @@ function node(name: string): V1Node {
   return { metadata: { name }, spec: {} };
 }
 
+/**
+ * Starts an informer of `kind` into a new {@linkcode MapSink}; `stop()` aborts
+ * it and waits until it has stopped.
+ */
+function run<K extends KubeKind>(
+  kube: FakeKube,
+  kind: K,
+  options: Omit<InformerOptions<K>, "sink" | "signal">,
+): {
+  sink: MapSink<KubeObjectOf<K>>;
+  informer: Informer;
+  stop(): Promise<void>;
+} {
+  const sink = new MapSink<KubeObjectOf<K>>();
+  const controller = new AbortController();
+  const informer = startInformer(kube, kind, {
+    ...options,
+    sink,
+    signal: controller.signal,
+  });
+  const stop = async () => {
+    controller.abort();
+    await informer.stopped;
+  };
+  return { sink, informer, stop };
+}
+
 async function settle(): Promise<void> {
   await flushMicrotasks(50);
 }
@@ -65,13 +94,7 @@ Deno.test("startInformer() lists, then applies watch events to the sink", async 
   const clock = new FakeClock();
   const kube = new FakeKube({ clock });
   kube.seed("nodes", node("a"));
-  const sink = new MapSink<V1Node>();
-  const controller = new AbortController();
-  const informer = startInformer(kube, "nodes", {
-    sink,
-    signal: controller.signal,
-    clock,
-  });
+  const { sink, informer, stop } = run(kube, "nodes", { clock });
   await informer.synced;
   assert.equal(informer.isSynced(), true);
   assert.deepEqual(sink.names(), ["a"]);
@@ -86,8 +109,7 @@ Deno.test("startInformer() lists, then applies watch events to the sink", async 
   kube.bookmark();
   await settle();
   assert.equal(informer.resourceVersion(), kube.resourceVersion);
-  controller.abort();
-  await informer.stopped;
+  await stop();
   assert.equal(kube.openWatches, 0);
   assert.equal(clock.pending, 0);
 });
@@ -97,13 +119,7 @@ Deno.test("startInformer() relists after 410 Gone and drops objects deleted mean
   const kube = new CountingKube({ clock });
   await kube.createPersistentVolume(pv("a"));
   await kube.createPersistentVolume(pv("b"));
-  const sink = new MapSink<V1PersistentVolume>();
-  const controller = new AbortController();
-  const informer = startInformer(kube, "persistentVolumes", {
-    sink,
-    signal: controller.signal,
-    clock,
-  });
+  const { sink, informer, stop } = run(kube, "persistentVolumes", { clock });
   await informer.synced;
   await settle();
   // The stream ends; while the informer is away, b is deleted and the
@@ -122,8 +138,7 @@ Deno.test("startInformer() relists after 410 Gone and drops objects deleted mean
     "watching again (deadline timer only), no backoff after 410",
   );
   assert.equal(kube.openWatches, 1);
-  controller.abort();
-  await informer.stopped;
+  await stop();
   assert.equal(kube.openWatches, 0);
 });
 
@@ -131,13 +146,7 @@ Deno.test("startInformer() backs off exponentially on errors and resumes from th
   const clock = new FakeClock();
   const kube = new CountingKube({ clock });
   kube.seed("nodes", node("a"));
-  const sink = new MapSink<V1Node>();
-  const controller = new AbortController();
-  const informer = startInformer(kube, "nodes", {
-    sink,
-    signal: controller.signal,
-    clock,
-  });
+  const { sink, informer, stop } = run(kube, "nodes", { clock });
   await informer.synced;
   await settle();
   // Make the next four watches fail.
@@ -162,8 +171,7 @@ Deno.test("startInformer() backs off exponentially on errors and resumes from th
   await settle();
   assert.deepEqual(sink.names(), ["a", "c"]);
   assert.equal(sink.replaces, 1, "resumed, not relisted");
-  controller.abort();
-  await informer.stopped;
+  await stop();
   assert.equal(clock.pending, 0);
 });
 
@@ -171,11 +179,7 @@ Deno.test("startInformer() abandons a watch the server never ends and resumes", 
   const clock = new FakeClock();
   const kube = new CountingKube({ clock });
   kube.seed("nodes", node("a"));
-  const sink = new MapSink<V1Node>();
-  const controller = new AbortController();
-  const informer = startInformer(kube, "nodes", {
-    sink,
-    signal: controller.signal,
+  const { sink, informer, stop } = run(kube, "nodes", {
     clock,
     watchTimeoutSeconds: 60,
   });
@@ -198,8 +202,7 @@ Deno.test("startInformer() abandons a watch the server never ends and resumes", 
   kube.seed("nodes", node("b"));
   await settle();
   assert.deepEqual(sink.names(), ["a", "b"]);
-  controller.abort();
-  await informer.stopped;
+  await stop();
   assert.equal(clock.pending, 0);
 });
 
@@ -207,13 +210,7 @@ Deno.test("startInformer() retries a failed first list and rejects synced when s
   const clock = new FakeClock();
   const kube = new FakeKube({ clock });
   kube.failNext("list", new Error("unauthorized"), { times: 2 });
-  const sink = new MapSink<V1Node>();
-  const controller = new AbortController();
-  const informer = startInformer(kube, "nodes", {
-    sink,
-    signal: controller.signal,
-    clock,
-  });
+  const { informer, stop } = run(kube, "nodes", { clock });
   await settle();
   assert.equal(informer.isSynced(), false);
   await clock.advance(1_000);
@@ -222,19 +219,12 @@ Deno.test("startInformer() retries a failed first list and rejects synced when s
   await clock.advance(2_000);
   await informer.synced;
 
-  const other = new AbortController();
   kube.failNext("list", new Error("down"), { times: 100 });
-  const never = startInformer(kube, "pods", {
-    sink: new MapSink<V1Pod>(),
-    signal: other.signal,
-    clock,
-  });
+  const never = run(kube, "pods", { clock });
   await settle();
-  other.abort();
-  await never.stopped;
-  await assert.rejects(never.synced, /Cannot sync informer "pods"/);
-  controller.abort();
-  await informer.stopped;
+  await never.stop();
+  await assert.rejects(never.informer.synced, /Cannot sync informer "pods"/);
+  await stop();
 });
 
 Deno.test("startInformer() applies the transform (stripObject by default)", async () => {
@@ -251,33 +241,21 @@ Deno.test("startInformer() applies the transform (stripObject by default)", asyn
     },
     status: { images: [{ names: ["big"] }], nodeInfo: undefined! },
   } as V1Node);
-  const sink = new MapSink<V1Node>();
-  const controller = new AbortController();
-  const informer = startInformer(kube, "nodes", {
-    sink,
-    signal: controller.signal,
-    clock,
-  });
+  const { sink, informer, stop } = run(kube, "nodes", { clock });
   await informer.synced;
   const stored = sink.items.get("a")!;
   assert.equal(stored.metadata!.managedFields, undefined);
   assert.deepEqual(stored.metadata!.annotations, { keep: "me" });
   assert.equal(stored.status!.images, undefined);
-  controller.abort();
-  await informer.stopped;
+  await stop();
 
-  const custom = new MapSink<V1Node>();
-  const controller2 = new AbortController();
-  const informer2 = startInformer(kube, "nodes", {
-    sink: custom,
-    signal: controller2.signal,
+  const custom = run(kube, "nodes", {
     clock,
     transform: (n) => ({ metadata: { name: n.metadata!.name! + "!" } }),
   });
-  await informer2.synced;
-  assert.deepEqual(custom.names(), ["a!"]);
-  controller2.abort();
-  await informer2.stopped;
+  await custom.informer.synced;
+  assert.deepEqual(custom.sink.names(), ["a!"]);
+  await custom.stop();
 });
 
 Deno.test("stripObject() keeps what the modes read of a pod", () => {
