@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { serveSimulator } from "../../src/sim/mod.ts";
+import {
+  serveSimulator,
+  type ServeSimulatorOptions,
+  type Simulator,
+  type SimulatorServer,
+} from "../../src/sim/mod.ts";
 import { ContractClient, fixture, simFrom } from "./_harness.ts";
 
 const SCENARIO = fixture("two_zones.yaml");
@@ -8,6 +13,47 @@ function pem(name: string): string {
   return Deno.readTextFileSync(
     new URL(`../_fixtures/tls/${name}`, import.meta.url),
   );
+}
+
+/** Serves `sim` on a free port of 127.0.0.1 until `controller` aborts. */
+async function start(
+  sim: Simulator,
+  tls?: ServeSimulatorOptions["tls"],
+): Promise<{ server: SimulatorServer; controller: AbortController }> {
+  const controller = new AbortController();
+  const server = await serveSimulator(sim, {
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+    ...(tls ? { tls } : {}),
+  });
+  return { server, controller };
+}
+
+/** Server certificate and key, and the CA every client must be signed by. */
+function mutualTls(): ServeSimulatorOptions["tls"] {
+  return {
+    cert: pem("server.pem"),
+    key: pem("server-key.pem"),
+    clientCa: pem("ca.pem"),
+  };
+}
+
+/** An HTTPS client that trusts the test CA and presents a certificate it signed. */
+function trustedClient(): Deno.HttpClient {
+  return Deno.createHttpClient({
+    caCerts: [pem("ca.pem")],
+    cert: pem("client.pem"),
+    key: pem("client-key.pem"),
+  });
+}
+
+/** Reads `reader` to its end. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>) {
+  for (;;) {
+    const { done } = await reader.read();
+    if (done) break;
+  }
 }
 
 function fetcher(
@@ -25,12 +71,7 @@ function fetcher(
 
 Deno.test("`serveSimulator()` serves the API over HTTP on 127.0.0.1", async () => {
   const { sim } = simFrom(SCENARIO);
-  const controller = new AbortController();
-  const server = await serveSimulator(sim, {
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-  });
+  const { server, controller } = await start(sim);
   try {
     assert.ok(server.address.port > 0);
     assert.equal(server.url, `http://127.0.0.1:${server.address.port}`);
@@ -54,12 +95,7 @@ Deno.test("`serveSimulator()` serves the API over HTTP on 127.0.0.1", async () =
 
 Deno.test("`serveSimulator()` closes open event streams when it stops", async () => {
   const { sim } = simFrom(SCENARIO);
-  const controller = new AbortController();
-  const server = await serveSimulator(sim, {
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-  });
+  const { server, controller } = await start(sim);
   const res = await fetch(`${server.url}/v1/events/drbd/promotion`, {
     headers: { "last-event-id": "current" },
   });
@@ -70,21 +106,15 @@ Deno.test("`serveSimulator()` closes open event streams when it stops", async ()
     /event: may-promote-change/,
   );
   controller.abort();
-  for (;;) {
-    const { done } = await reader.read();
-    if (done) break;
-  }
+  await drain(reader);
   await server.finished;
 });
 
 Deno.test("`serveSimulator()` serves HTTPS", async () => {
   const { sim } = simFrom(SCENARIO);
-  const controller = new AbortController();
-  const server = await serveSimulator(sim, {
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    tls: { cert: pem("server.pem"), key: pem("server-key.pem") },
+  const { server, controller } = await start(sim, {
+    cert: pem("server.pem"),
+    key: pem("server-key.pem"),
   });
   const client = Deno.createHttpClient({ caCerts: [pem("ca.pem")] });
   try {
@@ -100,26 +130,12 @@ Deno.test("`serveSimulator()` serves HTTPS", async () => {
 
 Deno.test("`serveSimulator()` requires a client certificate signed by `clientCa`", async (t) => {
   const { sim } = simFrom(SCENARIO, { username: "admin", password: "pw" });
-  const controller = new AbortController();
-  const server = await serveSimulator(sim, {
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    tls: {
-      cert: pem("server.pem"),
-      key: pem("server-key.pem"),
-      clientCa: pem("ca.pem"),
-    },
-  });
+  const { server, controller } = await start(sim, mutualTls());
   try {
     await t.step(
       "trusted client certificate and auth → contract-valid answers",
       async () => {
-        const client = Deno.createHttpClient({
-          caCerts: [pem("ca.pem")],
-          cert: pem("client.pem"),
-          key: pem("client-key.pem"),
-        });
+        const client = trustedClient();
         try {
           const api = new ContractClient(fetcher(server.url, client), {
             authorization: `Basic ${btoa("admin:pw")}`,
@@ -159,11 +175,7 @@ Deno.test("`serveSimulator()` requires a client certificate signed by `clientCa`
       },
     );
     await t.step("trusted certificate without auth → 401", async () => {
-      const client = Deno.createHttpClient({
-        caCerts: [pem("ca.pem")],
-        cert: pem("client.pem"),
-        key: pem("client-key.pem"),
-      });
+      const client = trustedClient();
       try {
         const res = await fetch(`${server.url}/v1/nodes`, { client });
         assert.equal(res.status, 401);
@@ -210,22 +222,8 @@ Deno.test("`serveSimulator()` requires a client certificate signed by `clientCa`
 
 Deno.test("`serveSimulator()` with `clientCa` ends event streams when it stops", async () => {
   const { sim } = simFrom(SCENARIO);
-  const controller = new AbortController();
-  const server = await serveSimulator(sim, {
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    tls: {
-      cert: pem("server.pem"),
-      key: pem("server-key.pem"),
-      clientCa: pem("ca.pem"),
-    },
-  });
-  const client = Deno.createHttpClient({
-    caCerts: [pem("ca.pem")],
-    cert: pem("client.pem"),
-    key: pem("client-key.pem"),
-  });
+  const { server, controller } = await start(sim, mutualTls());
+  const client = trustedClient();
   try {
     const res = await fetch(`${server.url}/v1/events/drbd/promotion`, {
       client,
@@ -237,10 +235,7 @@ Deno.test("`serveSimulator()` with `clientCa` ends event streams when it stops",
       /may-promote-change/,
     );
     controller.abort();
-    for (;;) {
-      const { done } = await reader.read();
-      if (done) break;
-    }
+    await drain(reader);
     await server.finished;
   } finally {
     client.close();
