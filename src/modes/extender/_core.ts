@@ -81,6 +81,11 @@ export function filterNodes(
   const memo = new NodeMemo();
   const passed: string[] = [];
   const rejected = new Map<string, Verdict>();
+  const lagging = cacheLag(context, options);
+  if (lagging) {
+    for (const candidate of candidates) rejected.set(candidate.name, lagging);
+    return { context, candidates, memo, passed: [], rejected };
+  }
   if (!context.volumes.usesLinstor) {
     return { context, candidates, memo, passed: [...input.names], rejected };
   }
@@ -97,6 +102,37 @@ export function filterNodes(
     else passed.push(candidate.name);
   }
   return { context, candidates, memo, passed, rejected };
+}
+
+/**
+ * A resolvable rejection of every node while a claim of a young pod is
+ * missing from our cache (kube-scheduler only asks once the claim exists, so
+ * the informer is behind). After `maxStalenessMs` of pod age we decide with
+ * what we have, so a cache that never catches up cannot hold a pod forever.
+ */
+function cacheLag(
+  context: EvalContext,
+  options: EvaluateOptions,
+): Verdict | undefined {
+  const missing = context.volumes.missing;
+  if (missing.length === 0) return undefined;
+  const created = context.pod.metadata?.creationTimestamp as unknown;
+  const createdAt = created instanceof Date
+    ? created.getTime()
+    : typeof created === "string"
+    ? Date.parse(created)
+    : NaN;
+  if (
+    !Number.isFinite(createdAt) ||
+    options.now - createdAt >= options.config.maxStalenessMs
+  ) {
+    return undefined;
+  }
+  return {
+    predicate: "cache",
+    reason: `claim ${missing[0]} is not in the extender's cache yet; retrying`,
+    unresolvable: false,
+  };
 }
 
 /** Outcome of prioritize. */

@@ -12,7 +12,8 @@ import { matchesSelector } from "./_selector.ts";
 
 /** A rejected node's reason. */
 export interface Verdict {
-  readonly predicate: PredicateName;
+  /** The failing predicate; `cache` when our cache lags the apiserver. */
+  readonly predicate: PredicateName | "cache";
   readonly reason: string;
   /** `true` → `FailedAndUnresolvableNodes` (preemption cannot help). */
   readonly unresolvable: boolean;

@@ -81,6 +81,11 @@ export interface PodVolumes {
   readonly notes: readonly string[];
   /** The pod uses at least one LINSTOR volume (bound, pending or not yet resolvable). */
   readonly usesLinstor: boolean;
+  /**
+   * Claims (or their PV / StorageClass) kube-scheduler knows but our cache
+   * does not yet: kube-scheduler only asks once they exist, so our informers lag.
+   */
+  readonly missing: readonly string[];
 }
 
 /** `namespace/name` of a pod. */
@@ -141,6 +146,7 @@ export function resolvePodVolumes(
   const pending: PendingVolume[] = [];
   const notes: string[] = [];
   let usesLinstor = false;
+  const missing: string[] = [];
   const namespace = pod.metadata?.namespace ?? "default";
   const kube = index.snapshot.kube;
   for (const volume of pod.spec?.volumes ?? []) {
@@ -159,6 +165,7 @@ export function resolvePodVolumes(
     const spec = pvc?.spec ?? template;
     if (!spec) {
       notes.push(`claim ${claim} not found`);
+      missing.push(claim);
       continue;
     }
     const annotations = pvc?.metadata?.annotations ?? {};
@@ -167,6 +174,7 @@ export function resolvePodVolumes(
       const pv = kube.persistentVolumes.get(volumeName);
       if (!pv) {
         notes.push(`claim ${claim}: volume ${volumeName} not found`);
+        missing.push(claim);
         continue;
       }
       if (pv.spec?.csi?.driver !== CSI_DRIVER_NAME) continue;
@@ -216,6 +224,7 @@ export function resolvePodVolumes(
     if (!sc) {
       if (scName) {
         notes.push(`claim ${claim}: storage class ${scName} not found`);
+        missing.push(claim);
       }
       continue;
     }
@@ -270,5 +279,5 @@ export function resolvePodVolumes(
       ),
     });
   }
-  return { bound, pending, notes, usesLinstor };
+  return { bound, pending, notes, usesLinstor, missing };
 }

@@ -621,3 +621,46 @@ Deno.test("`filterNodes()` runs only the configured predicates, in order", () =>
     n5: "U access",
   });
 });
+
+Deno.test("`filterNodes()` waits for claims its cache does not have yet, for a while", async (t) => {
+  const podAged = (ageMs: number | undefined): V1Pod => {
+    const pod = makePod("p", { claims: ["late"] });
+    if (ageMs !== undefined) {
+      pod.metadata!.creationTimestamp = new Date(T0 - ageMs);
+    }
+    return pod;
+  };
+  await t.step(
+    "a young pod: every node fails resolvably with the reason",
+    () => {
+      const { passed, verdicts, outcome } = run(base(), podAged(5_000));
+      assert.deepEqual(passed, []);
+      assert.deepEqual(verdicts, {
+        n1: "F cache",
+        n2: "F cache",
+        n3: "F cache",
+        n4: "F cache",
+        n5: "F cache",
+      });
+      assert.equal(
+        outcome.rejected.get("n1")?.reason,
+        "claim default/late is not in the extender's cache yet; retrying",
+      );
+    },
+  );
+  await t.step("a bound claim whose PV is not cached yet", () => {
+    const world = base({
+      pvcs: [{ name: "late", sc: "r2", volumeName: "pv-late" }],
+    });
+    assert.deepEqual(run(world, podAged(1_000)).passed, []);
+  });
+  await t.step(
+    "after max staleness of pod age it decides with what it has",
+    () => {
+      assert.deepEqual(run(base(), podAged(60_000)).passed, NAMES);
+    },
+  );
+  await t.step("a pod without a creation time is not held", () => {
+    assert.deepEqual(run(base(), podAged(undefined)).passed, NAMES);
+  });
+});
