@@ -13,7 +13,12 @@ import {
   parseRetCode,
   sameEnum,
 } from "../../src/linstor/mod.ts";
-import { createSimulator, serveSimulator } from "../../src/sim/mod.ts";
+import {
+  createSimulator,
+  serveSimulator,
+  type ServeSimulatorOptions,
+  type SimulatorOptions,
+} from "../../src/sim/mod.ts";
 import { FakeClock } from "../_fakes/fake_clock.ts";
 
 const TLS_DIR = new URL("../_fixtures/tls/", import.meta.url);
@@ -21,15 +26,29 @@ function pem(name: string): string {
   return Deno.readTextFileSync(new URL(name, TLS_DIR));
 }
 
-Deno.test("`LinstorClient` builds and reads a cluster on the simulator over HTTP", async () => {
-  const clock = new FakeClock();
-  const sim = createSimulator({ clock, username: "admin", password: "pw" });
+/** Serves a new simulator on 127.0.0.1; `close()` stops it and waits. */
+async function serve(
+  options: Omit<SimulatorOptions, "clock"> = {},
+  tls?: ServeSimulatorOptions["tls"],
+) {
+  const sim = createSimulator({ clock: new FakeClock(), ...options });
   const stop = new AbortController();
   const server = await serveSimulator(sim, {
     hostname: "127.0.0.1",
     port: 0,
+    ...(tls ? { tls } : {}),
     signal: stop.signal,
   });
+  const close = async () => {
+    stop.abort();
+    sim.close();
+    await server.finished;
+  };
+  return { sim, server, close };
+}
+
+Deno.test("`LinstorClient` builds and reads a cluster on the simulator over HTTP", async () => {
+  const { server, close } = await serve({ username: "admin", password: "pw" });
   using client = new LinstorClient({
     controllers: [server.url],
     auth: { type: "basic", username: "admin", password: "pw" },
@@ -120,24 +139,15 @@ Deno.test("`LinstorClient` builds and reads a cluster on the simulator over HTTP
     });
   } finally {
     client.close();
-    stop.abort();
-    sim.close();
-    await server.finished;
+    await close();
   }
 });
 
 Deno.test("`LinstorClient` reaches the simulator over HTTPS only with the right client certificate", async (t) => {
-  const sim = createSimulator({ clock: new FakeClock() });
-  const stop = new AbortController();
-  const server = await serveSimulator(sim, {
-    hostname: "127.0.0.1",
-    port: 0,
-    tls: {
-      cert: pem("server.pem"),
-      key: pem("server-key.pem"),
-      clientCa: pem("ca.pem"),
-    },
-    signal: stop.signal,
+  const { server, close } = await serve({}, {
+    cert: pem("server.pem"),
+    key: pem("server-key.pem"),
+    clientCa: pem("ca.pem"),
   });
   try {
     const cases = [
@@ -171,20 +181,12 @@ Deno.test("`LinstorClient` reaches the simulator over HTTPS only with the right 
       });
     }
   } finally {
-    stop.abort();
-    sim.close();
-    await server.finished;
+    await close();
   }
 });
 
 Deno.test("`LinstorClient` streams DRBD promotion events from the simulator", async () => {
-  const sim = createSimulator({ clock: new FakeClock() });
-  const stop = new AbortController();
-  const server = await serveSimulator(sim, {
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: stop.signal,
-  });
+  const { sim, server, close } = await serve();
   using client = new LinstorClient({ controllers: [server.url] });
   const cancel = new AbortController();
   try {
@@ -233,20 +235,14 @@ Deno.test("`LinstorClient` streams DRBD promotion events from the simulator", as
   } finally {
     cancel.abort();
     client.close();
-    stop.abort();
-    sim.close();
-    await server.finished;
+    await close();
   }
 });
 
 Deno.test("`LinstorClient` trusts an HTTPS simulator only through `caCerts`", async (t) => {
-  const sim = createSimulator({ clock: new FakeClock() });
-  const stop = new AbortController();
-  const server = await serveSimulator(sim, {
-    hostname: "127.0.0.1",
-    port: 0,
-    tls: { cert: pem("server.pem"), key: pem("server-key.pem") },
-    signal: stop.signal,
+  const { server, close } = await serve({}, {
+    cert: pem("server.pem"),
+    key: pem("server-key.pem"),
   });
   try {
     await t.step("with the test CA", async () => {
@@ -268,8 +264,6 @@ Deno.test("`LinstorClient` trusts an HTTPS simulator only through `caCerts`", as
       });
     });
   } finally {
-    stop.abort();
-    sim.close();
-    await server.finished;
+    await close();
   }
 });
