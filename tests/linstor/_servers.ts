@@ -32,28 +32,12 @@ export function serve(
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     async (request) => {
-      const url = new URL(request.url);
-      const entry: SeenRequest = {
-        method: request.method,
-        path: url.pathname,
-        search: url.search,
-        headers: request.headers,
-        body: await request.text(),
-      };
+      const entry = seenRequest(request, await request.text());
       seen.push(entry);
       return await handler(entry);
     },
   );
-  const close = async () => {
-    await server.shutdown();
-  };
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    port: server.addr.port,
-    seen,
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+  return testServer(server, seen, () => server.shutdown());
 }
 
 /** A controller that accepts requests and never answers them. */
@@ -70,14 +54,7 @@ export function serveHanging(): HangingServer {
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     async (request) => {
-      const url = new URL(request.url);
-      seen.push({
-        method: request.method,
-        path: url.pathname,
-        search: url.search,
-        headers: request.headers,
-        body: "",
-      });
+      seen.push(seenRequest(request, ""));
       for (const w of waiters.filter((w) => w.n <= seen.length)) w.resolve();
       // Held until close(): request.signal is not used because Deno.serve's
       // legacy abort semantics warn about it.
@@ -90,20 +67,40 @@ export function serveHanging(): HangingServer {
       return new Response("too late", { status: 503 });
     },
   );
-  const close = async () => {
-    release.abort();
-    await server.shutdown();
+  return {
+    ...testServer(server, seen, async () => {
+      release.abort();
+      await server.shutdown();
+    }),
+    received(n = 1) {
+      if (seen.length >= n) return Promise.resolve();
+      return new Promise<void>((resolve) => waiters.push({ n, resolve }));
+    },
   };
+}
+
+function seenRequest(request: Request, body: string): SeenRequest {
+  const url = new URL(request.url);
+  return {
+    method: request.method,
+    path: url.pathname,
+    search: url.search,
+    headers: request.headers,
+    body,
+  };
+}
+
+function testServer(
+  server: Deno.HttpServer<Deno.NetAddr>,
+  seen: SeenRequest[],
+  close: () => Promise<void>,
+): TestServer {
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
     port: server.addr.port,
     seen,
     close,
     [Symbol.asyncDispose]: close,
-    received(n = 1) {
-      if (seen.length >= n) return Promise.resolve();
-      return new Promise<void>((resolve) => waiters.push({ n, resolve }));
-    },
   };
 }
 
