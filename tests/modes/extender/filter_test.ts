@@ -664,3 +664,31 @@ Deno.test("`filterNodes()` waits for claims its cache does not have yet, for a w
     assert.deepEqual(run(base(), podAged(undefined)).passed, NAMES);
   });
 });
+
+Deno.test("`filterNodes()` reads node labels from full Node objects when kube-scheduler sends them", () => {
+  const world = base({
+    kubeNodes: [{ name: "n1" }, { name: "n2" }],
+    pvcs: [{
+      name: "data",
+      sc: "r2",
+      size: "1Gi",
+      annotations: { "linstor-suite.io/node-selector": "disk=ssd" },
+    }],
+  });
+  const snapshot = buildSnapshot(world);
+  const outcome = filterNodes(new SnapshotIndex(snapshot), {
+    pod: makePod("p", { claims: ["data"] }),
+    names: ["n1", "n2"],
+  }, {
+    config: DEFAULT_EXTENDER_CONFIG,
+    now: T0,
+    reservations: new Reservations({ clock: new FakeClock(T0), ttlMs: 60_000 })
+      .view(),
+    nodes: [
+      { metadata: { name: "n1", labels: { disk: "ssd" } } },
+      { metadata: { name: "n2", labels: { disk: "hdd" } } },
+    ],
+  });
+  assert.deepEqual(outcome.passed, ["n1"]);
+  assert.equal(outcome.rejected.get("n2")?.predicate, "selectors");
+});
