@@ -11,6 +11,18 @@ import {
   THIN_PROVIDER_KINDS,
 } from "../constants.ts";
 
+/** The AutoSelectFilter fields that are lists of strings. */
+export const FILTER_STRING_LISTS = [
+  "node_name_list",
+  "storage_pool_list",
+  "storage_pool_diskless_list",
+  "not_place_with_rsc",
+  "replicas_on_same",
+  "replicas_on_different",
+  "layer_stack",
+  "provider_list",
+] as const satisfies readonly (keyof AutoSelectFilter)[];
+
 /** How a replica holds data. */
 export type ReplicaKind = "diskful" | "diskless" | "tie-breaker";
 

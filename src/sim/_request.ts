@@ -5,7 +5,7 @@
  * @module
  */
 import type { AutoSelectFilter, Props } from "../linstor/types.ts";
-import { keyOf } from "./_model.ts";
+import { FILTER_STRING_LISTS, keyOf } from "./_model.ts";
 
 const ENCODER = new TextEncoder();
 
@@ -108,18 +108,7 @@ export function readFilter(value: unknown): AutoSelectFilter {
       filter[key] = n;
     }
   }
-  for (
-    const key of [
-      "node_name_list",
-      "storage_pool_list",
-      "storage_pool_diskless_list",
-      "not_place_with_rsc",
-      "replicas_on_same",
-      "replicas_on_different",
-      "layer_stack",
-      "provider_list",
-    ] as const
-  ) {
+  for (const key of FILTER_STRING_LISTS) {
     const list = optionalStrings(value, key);
     if (list !== undefined) filter[key] = list;
   }

@@ -12,7 +12,12 @@ import {
   LINSTOR_DEFAULT_RESOURCE_GROUP,
   SIM_DEFAULT_POOL_CAPACITY_KIB,
 } from "../constants.ts";
-import { isDisklessPool, keyOf, type ReplicaKind } from "./_model.ts";
+import {
+  FILTER_STRING_LISTS,
+  isDisklessPool,
+  keyOf,
+  type ReplicaKind,
+} from "./_model.ts";
 
 /** DRBD disk states the simulator accepts. */
 export const DISK_STATES: readonly string[] = Object.freeze([
@@ -434,17 +439,6 @@ export const NODE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
 export const OBJECT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{1,47}$/;
 /** LINSTOR storage pool names. */
 export const POOL_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,47}$/;
-
-const FILTER_STRING_LISTS = [
-  "node_name_list",
-  "storage_pool_list",
-  "storage_pool_diskless_list",
-  "not_place_with_rsc",
-  "replicas_on_same",
-  "replicas_on_different",
-  "layer_stack",
-  "provider_list",
-] as const;
 
 function readFilter(r: Reader, value: unknown, path: string): AutoSelectFilter {
   const allowed = [
