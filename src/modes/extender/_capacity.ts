@@ -130,16 +130,6 @@ export function fitOnNode(context: EvalContext, linstorNode: string): Fit {
   return { pools, availableKib, failures: failures ?? NO_FAILURES };
 }
 
-/** The pool a claim was fitted into, if it fitted. */
-export function poolOf(
-  context: EvalContext,
-  fit: Fit,
-  claim: string,
-): string | undefined {
-  const i = context.pendingBySize.findIndex((v) => v.claim === claim);
-  return i < 0 ? undefined : fit.pools[i];
-}
-
 /**
  * TopoLVM's score: `min(10, max(0, floor(log2((bytes >> 30) / divisor))))`;
  * less than 1 GiB scores 0.

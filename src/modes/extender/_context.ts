@@ -255,11 +255,6 @@ export class EvalContext {
     );
   }
 
-  /** Capacity a pool can still give a new volume, before reservations (KiB); `undefined` if unknown. */
-  poolCapacityKib(pool: PoolInfo): number | undefined {
-    return this.index.capacityKib(pool);
-  }
-
   /** KiB held on a pool by others' reservations: explicit ones plus claims with a selected node. */
   reservedKib(linstorNode: string, pool: string): number {
     const implicit = this.#implicit();
