@@ -13,7 +13,7 @@ import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/Object
 import type { Logger } from "@logtape/logtape";
 import type { Clock } from "../system/clock.ts";
 import type { KubeKind, WatchEvent } from "./api.ts";
-import { KubeApiError } from "./errors.ts";
+import { KubeApiError, type KubeApiErrorInit } from "./errors.ts";
 
 /** A fetch-like function. */
 export type FetchFunction = (request: Request) => Promise<Response>;
@@ -258,10 +258,7 @@ export class KubeTransport {
       try {
         return JSON.parse(text);
       } catch (error) {
-        throw new KubeApiError({
-          verb: target.verb,
-          kind: target.resource,
-          name: target.name,
+        throw targetError(target, {
           status: response.status,
           reason: "InvalidResponse",
           message: `response is not JSON: ${text.slice(0, 200)}`,
@@ -312,9 +309,7 @@ export class KubeTransport {
     try {
       await this.#kubeConfig.applyToHTTPSOptions(auth);
     } catch (error) {
-      throw new KubeApiError({
-        ...target,
-        kind: target.resource,
+      throw targetError(target, {
         status: 0,
         reason: "Unauthorized",
         message: `cannot get credentials: ${messageOf(error)}`,
@@ -362,10 +357,7 @@ export class KubeTransport {
   ): unknown {
     if (init.signal?.aborted) return init.signal.reason;
     if (deadline.timedOut) {
-      return new KubeApiError({
-        verb: target.verb,
-        kind: target.resource,
-        name: target.name,
+      return targetError(target, {
         status: 0,
         reason: "Timeout",
         message:
@@ -373,10 +365,7 @@ export class KubeTransport {
         cause: error,
       });
     }
-    return new KubeApiError({
-      verb: target.verb,
-      kind: target.resource,
-      name: target.name,
+    return targetError(target, {
       status: 0,
       reason: "NetworkError",
       message: `${init.method} ${init.path}: ${messageOf(error)}`,
@@ -476,10 +465,7 @@ export async function errorFromResponse(
   } catch {
     // Not a Status: keep the text.
   }
-  return new KubeApiError({
-    verb: target.verb,
-    kind: target.resource,
-    name: target.name,
+  return targetError(target, {
     status: response.status,
     reason: status?.reason || response.statusText || "Unknown",
     message: status?.message || text.slice(0, 500) ||
@@ -520,10 +506,7 @@ export async function* watchEvents<T>(
         chunk = await reader.read();
       } catch (error) {
         if (signal.aborted) return;
-        throw new KubeApiError({
-          verb: target.verb,
-          kind: target.resource,
-          name: target.name,
+        throw targetError(target, {
           status: 0,
           reason: "NetworkError",
           message: `watch stream broke: ${messageOf(error)}`,
@@ -548,6 +531,19 @@ export async function* watchEvents<T>(
   }
 }
 
+/** A {@linkcode KubeApiError} about the object or collection `target` names. */
+function targetError(
+  target: RequestTarget,
+  init: Omit<KubeApiErrorInit, "verb" | "kind" | "name">,
+): KubeApiError {
+  return new KubeApiError({
+    verb: target.verb,
+    kind: target.resource,
+    name: target.name,
+    ...init,
+  });
+}
+
 /** Parses one watch line; throws {@linkcode KubeApiError} for `ERROR` events. */
 export function parseWatchLine<T>(
   line: string,
@@ -558,10 +554,7 @@ export function parseWatchLine<T>(
   try {
     event = JSON.parse(line);
   } catch (error) {
-    throw new KubeApiError({
-      verb: target.verb,
-      kind: target.resource,
-      name: target.name,
+    throw targetError(target, {
       status: 0,
       reason: "InvalidResponse",
       message: `watch event is not JSON: ${line.slice(0, 200)}`,
@@ -589,10 +582,7 @@ export function parseWatchLine<T>(
         reason?: string;
         message?: string;
       };
-      throw new KubeApiError({
-        verb: target.verb,
-        kind: target.resource,
-        name: target.name,
+      throw targetError(target, {
         status: status.code ?? 500,
         reason: status.reason ?? "Unknown",
         message: status.message ?? "watch error",
@@ -600,10 +590,7 @@ export function parseWatchLine<T>(
       });
     }
     default:
-      throw new KubeApiError({
-        verb: target.verb,
-        kind: target.resource,
-        name: target.name,
+      throw targetError(target, {
         status: 0,
         reason: "InvalidResponse",
         message: `unknown watch event type ${JSON.stringify(event.type)}`,
