@@ -38,6 +38,22 @@ function parse(env: Record<string, string>): LinstorClientOptions {
   return parseLinstorConfig(env, { readFile: FILES });
 }
 
+/** One step per case: parsing `env` throws a TypeError or SyntaxError matching `message`. */
+async function assertRejected(
+  t: Deno.TestContext,
+  cases: [string, Record<string, string>, RegExp][],
+): Promise<void> {
+  for (const [name, env, message] of cases) {
+    await t.step(name, () => {
+      assert.throws(() => parse(env), (error: unknown) => {
+        assert.ok(error instanceof TypeError || error instanceof SyntaxError);
+        assert.match(error.message, message);
+        return true;
+      });
+    });
+  }
+}
+
 Deno.test("`parseLinstorConfig()` normalizes every LS_CONTROLLERS form", async (t) => {
   const cases: [string, Record<string, string>, string[]][] = [
     ["unset → localhost", {}, ["http://localhost:3370"]],
@@ -229,15 +245,7 @@ Deno.test("`parseLinstorConfig()` rejects invalid TLS combinations naming the va
       /^Cannot read "LS_ROOT_CA_FILE": \/nope: No such file/,
     ],
   ];
-  for (const [name, env, message] of cases) {
-    await t.step(name, () => {
-      assert.throws(() => parse(env), (error: unknown) => {
-        assert.ok(error instanceof TypeError || error instanceof SyntaxError);
-        assert.match(error.message, message);
-        return true;
-      });
-    });
-  }
+  await assertRejected(t, cases);
 });
 
 Deno.test("`parseLinstorConfig()` reads basic and bearer credentials", async (t) => {
@@ -305,15 +313,7 @@ Deno.test("`parseLinstorConfig()` rejects bad credentials naming the variable", 
       /^Cannot read "LS_BEARER_TOKEN_FILE"/,
     ],
   ];
-  for (const [name, env, message] of cases) {
-    await t.step(name, () => {
-      assert.throws(() => parse(env), (error: unknown) => {
-        assert.ok(error instanceof TypeError || error instanceof SyntaxError);
-        assert.match(error.message, message);
-        return true;
-      });
-    });
-  }
+  await assertRejected(t, cases);
 });
 
 Deno.test("`parseLinstorConfig()` passes readFile through only when certificate files can rotate", () => {
