@@ -110,8 +110,14 @@ async function assertConverged(
     undefined,
   );
   assert.deepEqual(pv.metadata.labels, { team: "data" });
-  const pvc = await waitBound(env.cp, name);
-  assert.equal(pvc.metadata.annotations?.[RECORD_ANNOTATION], undefined);
+  // After a crash right after step 5 the PV already looks final: the
+  // restarted process still has to drop the record, so wait for that too.
+  await poll(`record of ${name} dropped on the PVC`, async () => {
+    const pvc = await waitBound(env.cp, name);
+    return pvc.metadata.annotations?.[RECORD_ANNOTATION] === undefined
+      ? true
+      : undefined;
+  });
   await poll(`record of ${name} dropped in LINSTOR`, () => {
     const rd = env.sim.state().resourceDefinitions.find((d) => d.name === name);
     assert.ok(rd, "the LINSTOR volume is kept");
