@@ -5,7 +5,11 @@ const SCENARIO = fixture("two_zones.yaml");
 
 interface SseEvent {
   event: string;
-  data: { resource_name: string; node_name: string; may_promote: boolean };
+  data: {
+    "resource_name": string;
+    "node_name": string;
+    "may_promote": boolean;
+  };
 }
 
 /** Reads SSE frames from a response body. */
