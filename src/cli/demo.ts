@@ -1,12 +1,28 @@
 /**
- * `linstor-suite demo`: the main job on the embedded default. Starts the
- * LINSTOR simulator on the demo scenario, feeds the state model from it over
- * real HTTP through the shared LINSTOR client, prints the model's view, then
- * plays the scenario's timeline and prints the view after each change.
+ * `linstor-suite demo`: the main job on the embedded default.
+ *
+ * 1. Starts the LINSTOR simulator on the demo scenario and serves it over
+ *    HTTP on 127.0.0.1.
+ * 2. Feeds the cluster state model from it through the shared LINSTOR client
+ *    (a real poll per step) and from the Kubernetes objects a linstor-csi
+ *    cluster would hold for that scenario (`src/demo/kube.ts`).
+ * 3. Prints the model's view, then what the extender answers for two pending
+ *    pods (a bound volume, and a new WaitForFirstConsumer volume).
+ * 4. Plays the scenario's timeline (fast-forwarded) and prints the view after
+ *    each change, with the extender's answer and the affinity plan where the
+ *    change matters to them.
  *
  * @module
  */
+import type { V1Pod } from "@kubernetes/client-node";
+import { DEMO_NAMESPACE, demoKubeObjects } from "../demo/kube.ts";
 import { LinstorClient } from "../linstor/mod.ts";
+import {
+  DEFAULT_EXTENDER_CONFIG,
+  explainPod,
+  formatExplanation,
+  Reservations,
+} from "../modes/extender/mod.ts";
 import {
   createSimulator,
   demoScenario,
@@ -14,18 +30,24 @@ import {
   type SimAction,
 } from "../sim/mod.ts";
 import {
-  type ClusterState,
+  ClusterState,
   createLinstorReader,
   describeSnapshot,
-  startClusterState,
+  type KubeKind,
+  pollLinstor,
 } from "../state/mod.ts";
 import { type Clock, SYSTEM_CLOCK } from "../system/mod.ts";
-import type { Command, CommandContext } from "./command.ts";
+import type { Command, CommandContext, Write } from "./command.ts";
 import { formatDuration } from "./duration.ts";
 import { LOG_FLAGS, setupLogging } from "./common.ts";
 
-const DEMO_POLL_INTERVAL_MS = 200;
-const DEMO_WAIT_MS = 15_000;
+const DEMO_POLL_TIMEOUT_MS = 10_000;
+const DEMO_KINDS: readonly KubeKind[] = [
+  "nodes",
+  "persistentVolumes",
+  "persistentVolumeClaims",
+  "storageClasses",
+];
 
 /** Runs the demo and exits. */
 export const DEMO_COMMAND: Command = {
@@ -34,8 +56,9 @@ export const DEMO_COMMAND: Command = {
     "Run the main job on the embedded default: LINSTOR simulator + demo scenario",
   description:
     "Starts the LINSTOR simulator on the embedded demo scenario, polls it over HTTP with the " +
-    "shared LINSTOR client into the cluster state model, prints the model's view, then plays " +
-    "the scenario's timeline (fast-forwarded) and prints the view after each change.",
+    "shared LINSTOR client into the cluster state model (with the Kubernetes objects a " +
+    "linstor-csi cluster would hold), prints the model's view and the extender's answers, " +
+    "then plays the scenario's timeline (fast-forwarded) and prints what changed.",
   flags: [...LOG_FLAGS],
   run: runDemo,
 };
@@ -63,6 +86,7 @@ async function runDemo(context: CommandContext): Promise<number> {
   const stop = new AbortController();
   const signal = AbortSignal.any([context.signal, stop.signal]);
   const clock = new JumpClock();
+  const start = clock.now();
   const simulator = createSimulator({ clock, scenario: demoScenario() });
   const server = await serveSimulator(simulator, {
     hostname: "127.0.0.1",
@@ -72,68 +96,91 @@ async function runDemo(context: CommandContext): Promise<number> {
   const client = new LinstorClient({
     controllers: [server.url],
     timeoutMs: 5_000,
+    mode: "demo",
   });
-  const running = startClusterState({
-    clock,
-    linstor: createLinstorReader(client),
-  }, { kinds: [], pollIntervalMs: DEMO_POLL_INTERVAL_MS, signal });
+  const reader = createLinstorReader(client);
+  const state = new ClusterState({ clock }, {
+    kinds: DEMO_KINDS,
+    wakeupDebounceMs: 0,
+    signal,
+  });
+  const kube = demoKubeObjects({ created: start - 3_600_000 });
+  state.sink("nodes").replace(kube.nodes);
+  state.sink("persistentVolumes").replace(kube.persistentVolumes);
+  state.sink("persistentVolumeClaims").replace(kube.persistentVolumeClaims);
+  state.sink("storageClasses").replace(kube.storageClasses);
+  const poll = async () => {
+    state.applyLinstorData(
+      await pollLinstor(reader, {
+        clock,
+        timeoutMs: DEMO_POLL_TIMEOUT_MS,
+        signal,
+      }),
+      clock.now(),
+    );
+  };
   try {
     out(`LINSTOR simulator (demo scenario) serving on ${server.url}\n`);
     out(
-      `State model polls it every ${
-        formatDuration(DEMO_POLL_INTERVAL_MS)
-      } through the shared LINSTOR client.\n\n`,
+      "The state model polls it through the shared LINSTOR client after every step.\n\n",
     );
-    const start = clock.now();
-    await freshView(running.state, start, signal);
+    await poll();
     out(`== t=0s: initial state\n`);
-    out(describeSnapshot(running.state.snapshot(), { now: clock.now() }));
-    const times = [...new Set(simulator.timeline().map((t) => t.atMs))].sort(
-      (a, b) => a - b,
-    );
-    for (const atMs of times) {
-      clock.jumpTo(start + atMs);
+    out(describeSnapshot(state.snapshot(), { now: clock.now() }));
+    for (const pod of kube.pods) {
+      explainForPod(out, state, pod, clock.now());
+    }
+    for (;;) {
+      const next = simulator.nextEventAt();
+      if (next === undefined) break;
+      clock.jumpTo(next);
       const applied = simulator.advance();
-      const changedAt = clock.now();
-      await freshView(running.state, changedAt, signal);
+      await poll();
       out(
-        `\n== t=${formatDuration(atMs)}: ${
+        `\n== t=${formatDuration(applied[0]?.atMs ?? next - start)}: ${
           applied.map((s) =>
             describeAction(s.action) + (s.error ? ` (failed: ${s.error})` : "")
           ).join("; ")
         }\n`,
       );
-      out(describeSnapshot(running.state.snapshot(), { now: clock.now() }));
+      out(describeSnapshot(state.snapshot(), { now: clock.now() }));
+      if (applied.some((s) => s.action.action === "set-node-status")) {
+        explainForPod(out, state, kube.pods[0]!, clock.now());
+      }
     }
     out("\nDemo finished.\n");
     return 0;
   } finally {
     stop.abort();
     simulator.close();
-    await Promise.allSettled([running.stopped, server.finished]);
+    await server.finished;
     client.close();
   }
 }
 
-/** Waits until the state model holds LINSTOR data observed after `after`. */
-async function freshView(
+function explainForPod(
+  out: Write,
   state: ClusterState,
-  after: number,
-  signal: AbortSignal,
-): Promise<void> {
-  const deadline = AbortSignal.any([signal, AbortSignal.timeout(DEMO_WAIT_MS)]);
-  for (;;) {
-    const observedAt = state.snapshot().linstor.observedAt;
-    if (observedAt !== undefined && observedAt > after) return;
-    if (deadline.aborted) {
-      throw new Error(
-        `Cannot show the demo state: no successful LINSTOR poll within ${
-          formatDuration(DEMO_WAIT_MS)
-        } (${state.snapshot().linstor.lastError ?? "no error recorded"})`,
-      );
-    }
-    await state.polls.next(deadline).catch(() => {});
-  }
+  pod: V1Pod,
+  now: number,
+): void {
+  const claims = (pod.spec?.volumes ?? []).map((v) =>
+    v.persistentVolumeClaim?.claimName
+  ).filter((c) => c !== undefined);
+  out(
+    `\n-- extender: where may pod ${DEMO_NAMESPACE}/${pod.metadata?.name} (claims ${
+      claims.join(", ")
+    }) go?\n`,
+  );
+  const explanation = explainPod(state.snapshot(), pod, {
+    config: DEFAULT_EXTENDER_CONFIG,
+    now,
+    reservations: new Reservations({
+      clock: { now: () => now, sleep: () => Promise.resolve() },
+      ttlMs: DEFAULT_EXTENDER_CONFIG.reservationTtlMs,
+    }),
+  });
+  out(formatExplanation(explanation));
 }
 
 function describeAction(action: SimAction): string {

@@ -28,8 +28,23 @@ Deno.test("runCli() demo prints the model's view before and after each timeline 
   assert.match(offline!, /^node-b1 +OFFLINE +zone-b$/m);
   const moved = sections.find((s) => /move-replica resource=pvc-cache/.test(s));
   assert.ok(moved, "the timeline moves a replica");
-  assert.match(sections[0]!, /^pvc-cache +- +node-a2 +diskful/m);
-  assert.match(moved!, /^pvc-cache +- +node-a1 +diskful/m);
+  assert.match(
+    sections[0]!,
+    /^pvc-cache +pvc-cache \(demo\/cache\) +node-a2 +diskful/m,
+  );
+  assert.match(
+    moved!,
+    /^pvc-cache +pvc-cache \(demo\/cache\) +node-a1 +diskful/m,
+  );
+  // The extender's view of a pod with a bound volume follows the satellite.
+  assert.match(sections[0]!, /^-- extender: where may pod demo\/web-0/m);
+  assert.match(sections[0]!, /^node-b1 +node-b1 +pass +10 /m);
+  assert.match(
+    offline!,
+    /^node-b1 +node-b1 +fail .*satellite: LINSTOR satellite node-b1 is OFFLINE/m,
+  );
+  // A new WaitForFirstConsumer volume scores by room: node-b2 has no thin pool.
+  assert.match(sections[0]!, /^node-b2 +node-b2 +pass +0 /m);
   assert.match(text, /Demo finished\./);
   assert.equal(err.join(""), "", "no log noise without -v");
 });
