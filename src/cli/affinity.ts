@@ -17,17 +17,7 @@ import {
   LOG_CATEGORY,
   METRIC_PREFIX,
 } from "../constants.ts";
-import {
-  createKubeApi,
-  type KubeApi,
-  loadKubeConfig,
-  startLeaderElection,
-} from "../kube/mod.ts";
-import {
-  LinstorClient,
-  type LinstorClientOptions,
-  parseLinstorConfig,
-} from "../linstor/mod.ts";
+import { type KubeApi, startLeaderElection } from "../kube/mod.ts";
 import {
   affinityLinstorFrom,
   type AffinityModeOptions,
@@ -35,16 +25,21 @@ import {
   parseRemoteAccessPolicy,
 } from "../modes/affinity/mod.ts";
 import {
-  createHealthRoutes,
   createOperationMetrics,
   createRegistry,
   LoopLiveness,
 } from "../observability/mod.ts";
 import { errorMessage } from "../reconcile/mod.ts";
 import { createLinstorReader, startClusterState } from "../state/mod.ts";
-import { parseListenAddress, serveHttp, SYSTEM_CLOCK } from "../system/mod.ts";
+import { SYSTEM_CLOCK } from "../system/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
-import { COMMON_FLAGS, setupLogging } from "./common.ts";
+import {
+  COMMON_FLAGS,
+  kubeApiFrom,
+  linstorClientFrom,
+  serveHealth,
+  setupLogging,
+} from "./common.ts";
 import { type FlagSpec, type ParsedFlags, UsageError } from "./flags.ts";
 
 /** Env variable of the test-only crash hook (exit right after that replace step). */
@@ -259,16 +254,6 @@ export function affinityOptionsFromFlags(
   return options;
 }
 
-/** LINSTOR client options from the `LS_*` env (files read synchronously, once, at start). */
-function linstorClientOptions(context: CommandContext): LinstorClientOptions {
-  const timeoutMs = context.flags.number("linstor-timeout");
-  return {
-    ...parseLinstorConfig(context.env, { readFile: Deno.readTextFileSync }),
-    mode: "affinity",
-    ...(timeoutMs ? { timeoutMs } : {}),
-  };
-}
-
 /** What the command needs that the shared CLI wiring provides. */
 export interface AffinityWiring {
   /** The Kubernetes API from `--kubeconfig`/in-cluster config. */
@@ -285,11 +270,7 @@ export interface AffinityWiring {
 /** The production wiring: kubeconfig from `--kubeconfig`/`KUBECONFIG`/in-cluster. */
 export const AFFINITY_WIRING: AffinityWiring = Object.freeze({
   createKube(context: CommandContext): Promise<KubeApi> {
-    const kubeConfig = loadKubeConfig({
-      path: context.flags.string("kubeconfig"),
-      env: context.env,
-    });
-    return Promise.resolve(createKubeApi(kubeConfig, {
+    return Promise.resolve(kubeApiFrom(context, {
       reportingInstance: context.flags.string("leader-election-id") ||
         Deno.hostname(),
     }));
@@ -337,9 +318,18 @@ async function runAffinity(
       if (step === faultStep) Deno.exit(AFFINITY_TEST_FAULT_EXIT_CODE);
     };
   }
-  const linstorOptions = linstorClientOptions(context);
-  const linstor = new LinstorClient(linstorOptions);
-  const kube = await wiring.createKube(context);
+  const registry = createRegistry({ mode: "affinity" });
+  const linstor = linstorClientFrom(context, {
+    mode: "affinity",
+    metrics: registry,
+  });
+  let kube: KubeApi;
+  try {
+    kube = await wiring.createKube(context);
+  } catch (error) {
+    linstor.close();
+    throw error;
+  }
   const stop = new AbortController();
   const running = AbortSignal.any([signal, stop.signal]);
   try {
@@ -351,7 +341,6 @@ async function runAffinity(
       );
       return 1;
     }
-    const registry = createRegistry({ mode: "affinity" });
     const cluster = startClusterState({
       clock: SYSTEM_CLOCK,
       linstor: createLinstorReader(linstor),
@@ -387,11 +376,15 @@ async function runAffinity(
       election = leader;
     }
     const liveness = new LoopLiveness({
-      maxAgeMs: options.reconcileRateMs! + 2 * options.timeoutMs! + 30_000,
+      // A pass may last up to 10 × --timeout (see the mode's pass timeout).
+      maxAgeMs: options.reconcileRateMs! + 10 * options.timeoutMs! + 30_000,
       now: () => SYSTEM_CLOCK.now(),
     });
-    const routes = createHealthRoutes({
+    const metricsAddress = flags.string("metrics-address");
+    serveHealth(context, {
       registry,
+      signal: running,
+      extraAddresses: metricsAddress ? [metricsAddress] : [],
       checks: {
         live: () => liveness.check(),
         ready: () =>
@@ -400,19 +393,6 @@ async function runAffinity(
             : { ok: false, detail: "caches not synced yet" },
       },
     });
-    const handler = (request: Request) =>
-      routes(request) ?? new Response("not found\n", { status: 404 });
-    serveHttp(handler, {
-      ...parseListenAddress(flags.string("health-address") ?? ":8080"),
-      signal: running,
-    });
-    const metricsAddress = flags.string("metrics-address");
-    if (metricsAddress) {
-      serveHttp(handler, {
-        ...parseListenAddress(metricsAddress),
-        signal: running,
-      });
-    }
     const mode = createAffinityMode({
       kube,
       linstor: affinityLinstorFrom(linstor),
@@ -439,6 +419,7 @@ async function runAffinity(
     await Promise.all([cluster.stopped, election?.stopped]);
     return 0;
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     context.stderr(`linstor-suite affinity: ${errorMessage(error)}\n`);
     return 1;
   } finally {

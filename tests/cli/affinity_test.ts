@@ -3,7 +3,8 @@ import {
   AFFINITY_FLAGS,
   affinityOptionsFromFlags,
 } from "../../src/cli/affinity.ts";
-import { parseFlags, UsageError } from "../../src/cli/mod.ts";
+import { parseFlags, runCli, UsageError } from "../../src/cli/mod.ts";
+import { resetLogging } from "../../src/observability/mod.ts";
 import { POLICY_LOCAL_ONLY } from "../../src/modes/affinity/mod.ts";
 
 function parse(args: string[], env: Record<string, string> = {}) {
@@ -102,4 +103,49 @@ Deno.test("affinityOptionsFromFlags() rejects values that cannot work", async (t
   await t.step("unknown --in-place value is a usage error", () => {
     assert.throws(() => parse(["--in-place=sometimes"]), UsageError);
   });
+});
+
+Deno.test("runCli() affinity exits with a clear message when it cannot start", async (t) => {
+  const cases: {
+    name: string;
+    args: string[];
+    code: number;
+    message: RegExp;
+  }[] = [
+    {
+      name: "bad flag value: usage error",
+      args: ["affinity", "--workers=0"],
+      code: 2,
+      message: /--workers must be positive/,
+    },
+    {
+      name: "no Kubernetes configuration",
+      args: ["affinity"],
+      code: 1,
+      message: /Cannot load kubeconfig/,
+    },
+    {
+      name: "kubeconfig file missing",
+      args: ["affinity", "--kubeconfig=/nonexistent/kubeconfig"],
+      code: 1,
+      message: /Cannot load kubeconfig "\/nonexistent\/kubeconfig"/,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const err: string[] = [];
+      try {
+        const code = await runCli(c.args, {
+          env: {},
+          stdout: () => {},
+          stderr: (text) => err.push(text),
+          signal: new AbortController().signal,
+        });
+        assert.equal(code, c.code, err.join(""));
+      } finally {
+        await resetLogging();
+      }
+      assert.match(err.join(""), c.message);
+    });
+  }
 });
