@@ -380,3 +380,76 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "affinity (two real control planes sharing one LINSTOR): a record of cluster A is never acted on by cluster B",
+  ignore: ignoreWithoutControlPlane(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const stop = new AbortController();
+    const a = await setUp({}, ["pvc-shared"], stop.signal);
+    let b: ControlPlane | undefined;
+    try {
+      await createVolume(a.cp, "pvc-shared", "a");
+      await waitBound(a.cp, "pvc-shared");
+      await new Promise((resolve) => setTimeout(resolve, 3_500));
+      a.sim.apply({
+        action: "move-replica",
+        resource: "pvc-shared",
+        from: "a",
+        to: "b",
+      });
+      // Cluster A crashes right after deleting the PV: only the record
+      // (with A's kube-system UID) knows what to re-create.
+      const crashing = startSuite(a.cp, a.server, {
+        env: { [AFFINITY_TEST_FAULT_ENV]: "4" },
+      });
+      const status = await crashing.exited;
+      assert.equal(status.code, 86, crashing.log());
+      assert.equal(await getPv(a.cp, "pvc-shared"), undefined);
+      const record = () =>
+        a.sim.state().resourceDefinitions.find((d) => d.name === "pvc-shared")
+          ?.volume_definitions?.[0]?.props?.[RECORD_PROP];
+      assert.ok(record(), "A's record is in LINSTOR");
+
+      // Cluster B: its own control plane, same LINSTOR.
+      b = await startControlPlane();
+      await applyManifest(b, "deploy/affinity/rbac.yaml");
+      const other = startSuite(b, a.server);
+      try {
+        await poll(
+          "cluster B ignores the foreign record",
+          () =>
+            Promise.resolve(
+              /ForeignRecoveryRecord/.test(other.log()) ? true : undefined,
+            ),
+        );
+        // Several more passes: B never creates the PV, the record stays.
+        await new Promise((resolve) => setTimeout(resolve, 4_000));
+        assert.equal(await getPv(b, "pvc-shared"), undefined);
+        assert.ok(record(), "B leaves A's record alone");
+      } catch (error) {
+        throw new Error(`cluster B log:\n${other.log()}`, { cause: error });
+      } finally {
+        await other.stop();
+      }
+
+      // Cluster A comes back and finishes its replace.
+      const restarted = startSuite(a.cp, a.server);
+      try {
+        await assertConverged(a, "pvc-shared", "b");
+      } catch (error) {
+        throw new Error(`cluster A log:\n${restarted.log()}`, { cause: error });
+      } finally {
+        await restarted.stop();
+      }
+    } finally {
+      stop.abort();
+      await a.server.finished.catch(() => {});
+      await b?.stop();
+      await a.cp.stop();
+    }
+  },
+});
