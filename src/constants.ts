@@ -233,6 +233,8 @@ export const AFFINITY_DEFAULT_RECONCILE_RATE_MS = 15_000;
 export const AFFINITY_DEFAULT_RESYNC_RATE_MS = 900_000;
 /** Affinity: default `--timeout` (per pass, per operation and the new-PV grace period, as in linstor-affinity-controller). */
 export const AFFINITY_DEFAULT_TIMEOUT_MS = 60_000;
+/** Affinity: default `--settle-time` (a drift must persist this long before anything changes). */
+export const AFFINITY_DEFAULT_SETTLE_MS = 30_000;
 /** Affinity: default `--workers`. */
 export const AFFINITY_DEFAULT_WORKERS = 10;
 /** Affinity: default `--max-replacements-per-pass`. */

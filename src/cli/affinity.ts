@@ -9,6 +9,7 @@ import {
   AFFINITY_DEFAULT_MAX_REPLACEMENTS_PER_PASS,
   AFFINITY_DEFAULT_RECONCILE_RATE_MS,
   AFFINITY_DEFAULT_RESYNC_RATE_MS,
+  AFFINITY_DEFAULT_SETTLE_MS,
   AFFINITY_DEFAULT_TIMEOUT_MS,
   AFFINITY_DEFAULT_WORKERS,
   LEASE_DURATION_MS,
@@ -93,6 +94,14 @@ export const AFFINITY_FLAGS: readonly FlagSpec[] = [
     description:
       "PVs younger than this are left alone (LINSTOR may not list every replica yet); default --timeout",
     env: "LINSTOR_SUITE_GRACE_PERIOD",
+  },
+  {
+    name: "settle-time",
+    type: "duration",
+    description:
+      "A drift must point at the same nodes this long before the PV is changed (no flapping on reboots)",
+    env: "LINSTOR_SUITE_SETTLE_TIME",
+    default: AFFINITY_DEFAULT_SETTLE_MS,
   },
   {
     name: "workers",
@@ -230,6 +239,13 @@ export function affinityOptionsFromFlags(
     ),
     dryRun: flags.boolean("dry-run"),
   };
+  const settle = flags.number("settle-time") ?? AFFINITY_DEFAULT_SETTLE_MS;
+  if (!(settle >= 0)) {
+    throw new UsageError(
+      `flag --settle-time must not be negative, got "${settle}"`,
+    );
+  }
+  options.settleMs = settle;
   const grace = flags.number("grace-period");
   if (grace !== undefined) {
     if (!(grace >= 0)) {

@@ -340,6 +340,7 @@ export async function runAffinityRealBench(
     }, {
       inPlace: false,
       gracePeriodMs: 0,
+      settleMs: 0,
       maxReplacementsPerPass: count,
       workers: options.workers ?? 10,
     });

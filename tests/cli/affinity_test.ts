@@ -31,6 +31,7 @@ Deno.test("affinityOptionsFromFlags() accepts what linstor-affinity-controller's
     maxReplacementsPerPass: 20,
     propertyNamespace: "Aux/topology",
     dryRun: false,
+    settleMs: 30_000,
   });
   assert.equal(flags.string("health-address"), ":8000");
   assert.equal(flags.string("metrics-address"), ":8001");

@@ -11,6 +11,7 @@ import {
   AFFINITY_DEFAULT_MAX_LINSTOR_AGE_MS,
   AFFINITY_DEFAULT_MAX_REPLACEMENTS_PER_PASS,
   AFFINITY_DEFAULT_RECONCILE_RATE_MS,
+  AFFINITY_DEFAULT_SETTLE_MS,
   AFFINITY_DEFAULT_TIMEOUT_MS,
   AFFINITY_DEFAULT_WORKERS,
   AFFINITY_IN_PLACE_PROBE_TTL_MS,
@@ -82,6 +83,8 @@ export interface AffinityModeOptions {
   maxLinstorAgeMs?: number;
   /** linstor-csi `--default-remote-access-policy`. */
   defaultPolicy?: RemoteAccessPolicy;
+  /** `--settle-time`: a drift must persist this long (ms) before it is fixed. @default {30000} */
+  settleMs?: number;
   /**
    * `true`/`false` skips the in-place probe (`--in-place=auto|always|never`).
    * @default {undefined} (probe with a server-side dry-run)
@@ -140,6 +143,7 @@ export function createAffinityMode(
   const gracePeriodMs = options.gracePeriodMs ?? timeoutMs;
   const maxLinstorAgeMs = options.maxLinstorAgeMs ??
     AFFINITY_DEFAULT_MAX_LINSTOR_AGE_MS;
+  const settleMs = options.settleMs ?? AFFINITY_DEFAULT_SETTLE_MS;
   for (
     const [flag, value, min] of [
       ["reconcile-rate", reconcileRateMs, 1],
@@ -148,6 +152,7 @@ export function createAffinityMode(
       ["max-replacements-per-pass", maxReplacementsPerPass, 0],
       ["grace period", gracePeriodMs, 0],
       ["max LINSTOR data age", maxLinstorAgeMs, 1],
+      ["settle-time", settleMs, 0],
     ] as const
   ) {
     if (!Number.isFinite(value) || value < min) {
@@ -165,6 +170,7 @@ export function createAffinityMode(
       : { supported: options.inPlace, at: Number.POSITIVE_INFINITY };
   let loggedNamespace: string | undefined;
   let detectedNamespace: string | undefined;
+  let driftSeen: AffinityPlan["driftSeen"] = new Map();
   /** Last skip reason evented per PV, so a standing doubt is reported once, not every pass. */
   const evented = new Map<string, string>();
 
@@ -194,17 +200,20 @@ export function createAffinityMode(
       now,
       clusterIdentity: deps.clusterIdentity,
       inPlaceSupported: inPlace?.supported,
+      driftSeen,
       options: {
         // Until LINSTOR was read the planner skips the pass as stale anyway.
         propertyNamespace: propertyNamespace ?? PROPERTY_NAMESPACE_AUX,
         gracePeriodMs,
         maxLinstorAgeMs,
         maxReplacementsPerPass,
+        settleMs,
         ...(options.defaultPolicy
           ? { defaultPolicy: options.defaultPolicy }
           : {}),
       },
     });
+    driftSeen = plan.driftSeen;
     metrics?.passes.inc();
     metrics?.drifted.set(plan.drifted);
     for (const skip of plan.skips) {

@@ -62,6 +62,21 @@ export interface AffinityPlanOptions {
   maxReplacementsPerPass: number;
   /** linstor-csi `--default-remote-access-policy`. @default {POLICY_ANYWHERE} */
   defaultPolicy?: RemoteAccessPolicy;
+  /**
+   * A drift must have pointed at the same target for this long (ms) before
+   * anything is changed, so a replica that is briefly Outdated or syncing
+   * (node reboot) does not make a PV flap. `0` acts at once.
+   * @default {0}
+   */
+  settleMs?: number;
+}
+
+/** When a PV was first seen drifting towards one target. */
+export interface DriftObservation {
+  /** The desired affinity, rendered (`describeSegments()`). */
+  readonly target: string;
+  /** First pass (ms since the epoch) that saw this target. */
+  readonly since: number;
 }
 
 /** Everything `planAffinity()` needs besides the snapshot. */
@@ -73,6 +88,8 @@ export interface AffinityPlanContext {
   clusterIdentity: string;
   /** Whether the apiserver accepts in-place nodeAffinity changes; `undefined` = not known yet (probe). */
   inPlaceSupported: boolean | undefined;
+  /** The previous plan's `driftSeen` (cross-pass memory for `settleMs`). */
+  driftSeen?: ReadonlyMap<string, DriftObservation>;
 }
 
 /** The claim a PV is bound to, as verified against the snapshot. */
@@ -170,7 +187,8 @@ export type AffinitySkipReason =
   | "ReplaceRateLimited"
   | "InvalidRecoveryRecord"
   | "ForeignRecoveryRecord"
-  | "OrphanedReplaceMarker";
+  | "OrphanedReplaceMarker"
+  | "DriftSettling";
 
 /** A skip decision. */
 export interface AffinitySkip {
@@ -192,6 +210,8 @@ export interface AffinityPlan {
   readonly examined: number;
   /** PVs whose affinity differs from LINSTOR (acted on or not). */
   readonly drifted: number;
+  /** Drifts seen in this pass, for the next pass's `context.driftSeen`. */
+  readonly driftSeen: ReadonlyMap<string, DriftObservation>;
 }
 
 const REQUIRED_KINDS: readonly KubeKind[] = [
@@ -224,12 +244,20 @@ export function planAffinity(
   );
   if (notSynced.length > 0) {
     skip("", "KubeNotSynced", `not synced yet: ${notSynced.join(", ")}`, false);
-    return finish(actions, skips, 0, 0);
+    return finish(actions, skips, {
+      examined: 0,
+      drifted: 0,
+      driftSeen: context.driftSeen ?? new Map(),
+    });
   }
   const observedAt = snapshot.linstor.observedAt;
   if (observedAt === undefined) {
     skip("", "LinstorStale", "LINSTOR has not been read yet", false);
-    return finish(actions, skips, 0, 0);
+    return finish(actions, skips, {
+      examined: 0,
+      drifted: 0,
+      driftSeen: context.driftSeen ?? new Map(),
+    });
   }
   if (context.now - observedAt > options.maxLinstorAgeMs) {
     skip(
@@ -240,7 +268,11 @@ export function planAffinity(
       }`,
       false,
     );
-    return finish(actions, skips, 0, 0);
+    return finish(actions, skips, {
+      examined: 0,
+      drifted: 0,
+      driftSeen: context.driftSeen ?? new Map(),
+    });
   }
 
   const records = collectRecords(snapshot, context.clusterIdentity);
@@ -291,6 +323,7 @@ export function planAffinity(
     handled.delete(pvName);
   }
 
+  const driftSeen = new Map<string, DriftObservation>();
   const cache: PlanCache = {
     topology: new Map(),
     policies: new Map(),
@@ -314,6 +347,23 @@ export function planAffinity(
     }
     drifted++;
     const action = decision.action;
+    const previous = context.driftSeen?.get(name);
+    const since = previous?.target === decision.target
+      ? previous.since
+      : context.now;
+    driftSeen.set(name, { target: decision.target, since });
+    const settleMs = options.settleMs ?? 0;
+    if (context.now - since < settleMs) {
+      skip(
+        name,
+        "DriftSettling",
+        `drift to ${decision.target} seen for ${
+          Math.round((context.now - since) / 1000)
+        }s; acting after ${Math.round(settleMs / 1000)}s`,
+        false,
+      );
+      continue;
+    }
     if (action.kind === "ReplacePvAffinity") {
       if (replacements >= options.maxReplacementsPerPass) {
         skip(
@@ -328,20 +378,23 @@ export function planAffinity(
     }
     actions.push(action);
   }
-  return finish(actions, skips, pvs.length, drifted);
+  return finish(actions, skips, { examined: pvs.length, drifted, driftSeen });
 }
 
 function finish(
   actions: AffinityAction[],
   skips: AffinitySkip[],
-  examined: number,
-  drifted: number,
+  counts: {
+    examined: number;
+    drifted: number;
+    driftSeen: ReadonlyMap<string, DriftObservation>;
+  },
 ): AffinityPlan {
   actions.sort((a, b) => compareText(a.key, b.key));
   skips.sort((a, b) =>
     compareText(a.pvName, b.pvName) || compareText(a.reason, b.reason)
   );
-  return { actions, skips, examined, drifted };
+  return { actions, skips, ...counts };
 }
 
 /** The action an own-cluster record asks for; `undefined` = crash after step 1 (re-plan normally). */
@@ -413,7 +466,7 @@ type PvDecision =
     event: boolean;
     drifted: boolean;
   }
-  | { kind: "act"; action: AffinityAction };
+  | { kind: "act"; action: AffinityAction; target: string };
 
 function planPv(
   snapshot: Snapshot,
@@ -538,6 +591,7 @@ function planPv(
   if (current === undefined && affinity !== undefined) {
     return {
       kind: "act",
+      target,
       action: {
         ...base,
         kind: "SetPvAffinity",
@@ -549,6 +603,7 @@ function planPv(
   if (context.inPlaceSupported === true) {
     return {
       kind: "act",
+      target,
       action: {
         ...base,
         kind: "PatchPvAffinityInPlace",
@@ -559,6 +614,7 @@ function planPv(
   }
   return {
     kind: "act",
+    target,
     action: {
       ...base,
       kind: "ReplacePvAffinity",

@@ -102,6 +102,7 @@ export function startSuite(
       "--leader-election-id=affinity-e2e",
       "--health-address=127.0.0.1:0",
       "--in-place=auto",
+      "--settle-time=0s",
       "-v=2",
       ...(options.args ?? []),
     ],

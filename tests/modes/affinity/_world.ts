@@ -241,7 +241,7 @@ export function createWorld(options: WorldOptions = {}): World {
         clusterIdentity: extra.identity ?? CLUSTER,
         ...(extra.print ? { print: extra.print } : {}),
         ...(extra.isLeader ? { isLeader: extra.isLeader } : {}),
-      }, { workers: 4, ...modeOptions });
+      }, { workers: 4, settleMs: 0, ...modeOptions });
     },
     pv: (name) => kube.get("persistentVolumes", name),
     pvc: (name) => kube.get("persistentVolumeClaims", `ns/claim-${name}`),

@@ -649,3 +649,69 @@ Deno.test("planAffinity() resumes interrupted replaces from their records", asyn
     assert.deepEqual(got.skips.map((s) => s.reason), ["InvalidRecoveryRecord"]);
   });
 });
+
+Deno.test("planAffinity() acts on a drift only after it pointed at the same nodes for settleMs", async (t) => {
+  const settle = {
+    propertyNamespace: "Aux/topology",
+    gracePeriodMs: 60_000,
+    maxLinstorAgeMs: 60_000,
+    maxReplacementsPerPass: 20,
+    settleMs: 30_000,
+  };
+  await t.step("first sight: remembered, not acted on", () => {
+    const got = plan(world(), { options: settle });
+    assert.deepEqual(got.actions, []);
+    assert.deepEqual(got.skips.map((s) => s.reason), ["DriftSettling"]);
+    assert.deepEqual(got.driftSeen.get("pvc-1"), {
+      target: "{linbit.com/hostname=b}",
+      since: NOW,
+    });
+    assert.equal(got.drifted, 1);
+  });
+  await t.step("same target long enough: acted on", () => {
+    const got = plan(world(), {
+      options: settle,
+      driftSeen: new Map([["pvc-1", {
+        target: "{linbit.com/hostname=b}",
+        since: NOW - 30_000,
+      }]]),
+    });
+    assert.deepEqual(got.actions.map((a) => a.kind), ["ReplacePvAffinity"]);
+    assert.equal(got.driftSeen.get("pvc-1")?.since, NOW - 30_000);
+  });
+  await t.step("target changed meanwhile: the clock restarts", () => {
+    const got = plan(world(), {
+      options: settle,
+      driftSeen: new Map([["pvc-1", {
+        target: "{linbit.com/hostname=c}",
+        since: NOW - 60_000,
+      }]]),
+    });
+    assert.deepEqual(got.actions, []);
+    assert.equal(got.driftSeen.get("pvc-1")?.since, NOW);
+  });
+  await t.step("drift gone: forgotten", () => {
+    const got = plan(
+      world({ pvs: [boundPv("pvc-1", { affinityNodes: ["b"] })] }),
+      {
+        options: settle,
+        driftSeen: new Map([["pvc-1", {
+          target: "{linbit.com/hostname=b}",
+          since: NOW - 5_000,
+        }]]),
+      },
+    );
+    assert.equal(got.driftSeen.size, 0);
+  });
+  await t.step("stale LINSTOR keeps the memory", () => {
+    const seen = new Map([["pvc-1", {
+      target: "{linbit.com/hostname=b}",
+      since: NOW - 5_000,
+    }]]);
+    const got = plan(world({ observedAt: NOW - 120_000 }), {
+      options: settle,
+      driftSeen: seen,
+    });
+    assert.equal(got.driftSeen, seen);
+  });
+});
