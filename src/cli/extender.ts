@@ -11,12 +11,8 @@ import {
   EXTENDER_DEFAULT_MAX_STALENESS_MS,
   LOG_CATEGORY,
 } from "../constants.ts";
-import { createKubeApi, type KubeApi, loadKubeConfig } from "../kube/mod.ts";
-import {
-  LinstorClient,
-  type LinstorClientOptions,
-  parseLinstorConfig,
-} from "../linstor/mod.ts";
+import type { KubeApi } from "../kube/mod.ts";
+import type { LinstorClient } from "../linstor/mod.ts";
 import {
   DEFAULT_EXTENDER_CONFIG,
   explainPod,
@@ -28,12 +24,18 @@ import {
   Reservations,
   startExtender,
 } from "../modes/extender/mod.ts";
-import { createHealthRoutes, createRegistry } from "../observability/mod.ts";
+import { createRegistry } from "../observability/mod.ts";
 import { errorMessage } from "../reconcile/mod.ts";
 import { createLinstorReader, startClusterState } from "../state/mod.ts";
-import { parseListenAddress, serveHttp, SYSTEM_CLOCK } from "../system/mod.ts";
+import { parseListenAddress, SYSTEM_CLOCK } from "../system/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
-import { COMMON_FLAGS, setupLogging } from "./common.ts";
+import {
+  COMMON_FLAGS,
+  kubeApiFrom,
+  linstorClientFrom,
+  serveHealth,
+  setupLogging,
+} from "./common.ts";
 import { type FlagSpec, UsageError } from "./flags.ts";
 
 /** How long `explain` waits for LINSTOR and the Kubernetes lists. */
@@ -123,11 +125,7 @@ export interface ExtenderWiring {
 /** The production wiring. */
 export const EXTENDER_WIRING: ExtenderWiring = Object.freeze({
   createKube(context: CommandContext): Promise<KubeApi> {
-    const kubeConfig = loadKubeConfig({
-      path: context.flags.string("kubeconfig"),
-      env: context.env,
-    });
-    return Promise.resolve(createKubeApi(kubeConfig, {}));
+    return Promise.resolve(kubeApiFrom(context));
   },
 });
 
@@ -197,15 +195,6 @@ export async function extenderConfigFromFlags(
   return result;
 }
 
-function linstorClientOptions(context: CommandContext): LinstorClientOptions {
-  const timeoutMs = context.flags.number("linstor-timeout");
-  return {
-    ...parseLinstorConfig(context.env, { readFile: Deno.readTextFileSync }),
-    mode: "extender",
-    ...(timeoutMs ? { timeoutMs } : {}),
-  };
-}
-
 /** The `extender` subcommand over `wiring`. */
 export function createExtenderCommand(wiring: ExtenderWiring): Command {
   return {
@@ -245,7 +234,11 @@ async function runExtender(
     "listen",
   );
   await setupLogging(context);
-  const linstor = new LinstorClient(linstorClientOptions(context));
+  const registry = createRegistry({ mode: "extender" });
+  const linstor = linstorClientFrom(context, {
+    mode: "extender",
+    metrics: registry,
+  });
   let kube: KubeApi | undefined;
   const stop = new AbortController();
   const running = AbortSignal.any([context.signal, stop.signal]);
@@ -267,7 +260,6 @@ async function runExtender(
       }
       : undefined;
     const logger = getLogger([LOG_CATEGORY, "extender"]);
-    const registry = createRegistry({ mode: "extender" });
     const pollInterval = context.flags.number("linstor-poll-interval");
     const cluster = startClusterState({
       clock: SYSTEM_CLOCK,
@@ -295,8 +287,9 @@ async function runExtender(
       tls,
       signal: running,
     });
-    const routes = createHealthRoutes({
+    const health = serveHealth(context, {
       registry,
+      signal: running,
       checks: {
         live: () => ({ ok: true, detail: "serving" }),
         ready: () =>
@@ -306,16 +299,6 @@ async function runExtender(
           },
       },
     });
-    const health = serveHttp(
-      (request) =>
-        routes(request) ?? new Response("not found\n", { status: 404 }),
-      {
-        ...parseListenAddress(
-          context.flags.string("health-address") ?? ":8080",
-        ),
-        signal: running,
-      },
-    );
     logger.info(
       "Extender listening on {scheme}://{host}:{port}{prefix}/{{{filter},{prioritize}}}",
       {
@@ -333,7 +316,7 @@ async function runExtender(
     });
     await Promise.all([
       extender.server.finished,
-      health.finished,
+      ...health.map((server) => server.finished),
       cluster.stopped,
     ]);
     return 0;
