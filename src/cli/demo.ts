@@ -9,14 +9,15 @@
  * 3. Prints the model's view, then what the extender answers for two pending
  *    pods (a bound volume, and a new WaitForFirstConsumer volume).
  * 4. Plays the scenario's timeline (fast-forwarded) and prints the view after
- *    each change, with the extender's answer and the affinity plan where the
- *    change matters to them.
+ *    each change, with the extender's answer when a satellite changes and the
+ *    affinity controller's plan (dry-run) when a replica moves.
  *
  * @module
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import { DEMO_NAMESPACE, demoKubeObjects } from "../demo/kube.ts";
 import { LinstorClient } from "../linstor/mod.ts";
+import { planAffinity } from "../modes/affinity/mod.ts";
 import {
   DEFAULT_EXTENDER_CONFIG,
   explainPod,
@@ -130,6 +131,7 @@ async function runDemo(context: CommandContext): Promise<number> {
     for (const pod of kube.pods) {
       explainForPod(out, state, pod, clock.now());
     }
+    planForDemo(out, state, clock.now());
     for (;;) {
       const next = simulator.nextEventAt();
       if (next === undefined) break;
@@ -146,6 +148,9 @@ async function runDemo(context: CommandContext): Promise<number> {
       out(describeSnapshot(state.snapshot(), { now: clock.now() }));
       if (applied.some((s) => s.action.action === "set-node-status")) {
         explainForPod(out, state, kube.pods[0]!, clock.now());
+      }
+      if (applied.some((s) => s.action.action === "move-replica")) {
+        planForDemo(out, state, clock.now());
       }
     }
     out("\nDemo finished.\n");
@@ -181,6 +186,40 @@ function explainForPod(
     }),
   });
   out(formatExplanation(explanation));
+}
+
+/**
+ * Prints what `linstor-suite affinity` would do now (its planner, dry-run):
+ * the PVs whose nodeAffinity no longer matches LINSTOR, and why others are
+ * left alone. The real controller replaces the PV under the same name
+ * (`tools/affinity_demo.ts` shows it on a real control plane).
+ */
+function planForDemo(out: Write, state: ClusterState, now: number): void {
+  const plan = planAffinity(state.snapshot(), {
+    now,
+    clusterIdentity: "demo-cluster",
+    inPlaceSupported: false,
+    options: {
+      propertyNamespace: "Aux/topology",
+      gracePeriodMs: 60_000,
+      maxLinstorAgeMs: 60_000,
+      maxReplacementsPerPass: 10,
+    },
+  });
+  out(
+    `\n-- affinity (dry-run, settle time 0): ${plan.examined} LINSTOR PVs examined, ${plan.drifted} drifted from LINSTOR\n`,
+  );
+  for (const action of plan.actions) {
+    out(`${action.kind} ${action.key}: ${action.summary}\n`);
+  }
+  for (const skip of plan.skips) {
+    out(
+      `left alone ${skip.pvName || "(all)"}: ${skip.reason}: ${skip.detail}\n`,
+    );
+  }
+  if (plan.actions.length === 0 && plan.skips.length === 0) {
+    out("every PV's nodeAffinity matches where LINSTOR holds its data\n");
+  }
 }
 
 function describeAction(action: SimAction): string {

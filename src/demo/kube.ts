@@ -145,6 +145,7 @@ export function demoKubeObjects(options: { created: number }): DemoKubeObjects {
         name: v.claim,
         namespace: DEMO_NAMESPACE,
         uid: claimUid,
+        resourceVersion: "1",
         creationTimestamp,
       },
       spec: {
@@ -161,6 +162,7 @@ export function demoKubeObjects(options: { created: number }): DemoKubeObjects {
       metadata: {
         name: v.rd,
         uid: `uid-pv-${v.rd}`,
+        resourceVersion: "1",
         creationTimestamp,
         annotations: {
           "pv.kubernetes.io/provisioned-by": CSI_DRIVER_NAME,

@@ -43,6 +43,12 @@ Deno.test("runCli() demo prints the model's view before and after each timeline 
     offline!,
     /^node-b1 +node-b1 +fail .*satellite: LINSTOR satellite node-b1 is OFFLINE/m,
   );
+  // The affinity controller's plan follows the moved replica.
+  assert.match(
+    moved!,
+    /^ReplacePvAffinity pv\/pvc-cache: replace PV pvc-cache with nodeAffinity \{linbit\.com\/hostname=node-a1\}$/m,
+  );
+  assert.doesNotMatch(sections[0]!, /pvc-cache: replace/);
   // A new WaitForFirstConsumer volume scores by room: node-b2 has no thin pool.
   assert.match(sections[0]!, /^node-b2 +node-b2 +pass +0 /m);
   assert.match(text, /Demo finished\./);
