@@ -38,6 +38,8 @@ export interface Candidate {
   readonly kubeNode: V1Node | undefined;
   /** Its LINSTOR node, if any. */
   readonly linstor: LinstorNodeInfo | undefined;
+  /** `name` as a JSON string literal (precomputed for the answer), when known. */
+  readonly quotedName?: string | undefined;
 }
 
 /** Per-resource locality data. */

@@ -23,8 +23,8 @@ import type { Reservations } from "./_reservations.ts";
 import {
   candidateNames,
   type ExtenderArgs,
-  filterResult,
-  type HostPriority,
+  filterResultJson,
+  hostPrioritiesJson,
   parseExtenderArgs,
 } from "./_wire.ts";
 
@@ -54,7 +54,11 @@ class DeadlineExceeded extends Error {
 }
 
 function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), {
+  return jsonText(JSON.stringify(body), status);
+}
+
+function jsonText(body: string, status = 200): Response {
+  return new Response(body, {
     status,
     headers: { "content-type": "application/json" },
   });
@@ -162,7 +166,7 @@ export function createExtenderHandler(
   function decide(
     verb: Verb,
     args: ExtenderArgs,
-  ): { body: unknown; outcome: string } {
+  ): { body: string; outcome: string } {
     const snapshot = options.snapshot();
     const now = clock.now();
     const names = candidateNames(args);
@@ -206,7 +210,10 @@ export function createExtenderHandler(
       for (const [predicate, count] of perPredicate) {
         metrics?.rejected.inc({ predicate }, count);
       }
-      const passed = new Set(outcome.passed);
+      // Every node passing is the common case: no set of 5,000 names then.
+      const passed = outcome.rejected.size === 0
+        ? undefined
+        : new Set(outcome.passed);
       reserve(outcome, passed);
       // kube-scheduler asks prioritize for the same pod right after filter;
       // when nothing changed in between, the capacity fits are reused.
@@ -220,12 +227,12 @@ export function createExtenderHandler(
       if (outcome.rejected.size > 0) {
         logger.debug("Filtered pod {pod}: {passed} of {total} nodes pass", {
           pod: outcome.context.podKey,
-          passed: passed.size,
+          passed: outcome.passed.length,
           total: names.length,
         });
       }
       return {
-        body: filterResult(args, passed, { failed, unresolvable }),
+        body: filterResultJson(args, passed, { failed, unresolvable }),
         outcome: "ok",
       };
     }
@@ -251,19 +258,15 @@ export function createExtenderHandler(
         reservations.narrow(volume.claim, scored);
       }
     }
-    const list: HostPriority[] = [];
-    for (let i = 0; i < outcome.candidates.length; i++) {
-      list.push({
-        Host: outcome.candidates[i]!.name,
-        Score: outcome.scores[i]!,
-      });
-    }
-    return { body: list, outcome: "ok" };
+    return {
+      body: hostPrioritiesJson(outcome.candidates, outcome.scores),
+      outcome: "ok",
+    };
   }
 
   function reserve(
     outcome: ReturnType<typeof filterNodes>,
-    passed: ReadonlySet<string>,
+    passed: ReadonlySet<string> | undefined,
   ): void {
     const pending = outcome.context.volumes.pending;
     if (pending.length === 0) return;
@@ -272,7 +275,10 @@ export function createExtenderHandler(
       const at = outcome.context.pendingBySize.indexOf(volume);
       const poolAt = (i: number): string | undefined => {
         const candidate = candidates[i]!;
-        if (!candidate.linstor || !passed.has(candidate.name)) return undefined;
+        if (!candidate.linstor) return undefined;
+        if (passed !== undefined && !passed.has(candidate.name)) {
+          return undefined;
+        }
         return outcome.memo.at(i).fit(outcome.context, candidate.linstor.name)
           .pools[at];
       };
@@ -376,14 +382,14 @@ export function createExtenderHandler(
           deadline: config.deadlineMs,
         });
       }
-      return finish(json(answer), outcome);
+      return finish(jsonText(answer), outcome);
     } catch (error) {
       logger.error("Cannot {verb} pod: {error}; failing open", { verb, error });
       failOpen(
         "internal_error",
         `internal error: ${error instanceof Error ? error.message : error}`,
       );
-      return finish(json(openAnswer(verb, args)), "error");
+      return finish(jsonText(openAnswer(verb, args)), "error");
     }
   }
 
@@ -435,13 +441,13 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-/** The fail-open answer: every node passes / nobody gets an opinion. */
-function openAnswer(verb: Verb, args: ExtenderArgs): unknown {
+/** The fail-open answer (JSON): every node passes / nobody gets an opinion. */
+function openAnswer(verb: Verb, args: ExtenderArgs): string {
   if (verb === "filter") {
-    return filterResult(args, new Set(candidateNames(args)), {
-      failed: {},
-      unresolvable: {},
-    });
+    return filterResultJson(args, undefined, { failed: {}, unresolvable: {} });
   }
-  return candidateNames(args).map((name) => ({ Host: name, Score: 0 }));
+  return hostPrioritiesJson(
+    candidateNames(args).map((name) => ({ name })),
+    undefined,
+  );
 }

@@ -227,6 +227,7 @@ export class SnapshotIndex {
         name,
         kubeNode,
         linstor: this.linstorNodeFor(name, kubeNode),
+        quotedName: JSON.stringify(name),
       };
       this.#candidates.set(name, candidate);
     }

@@ -178,3 +178,55 @@ export function filterResult(
     Error: "",
   };
 }
+
+/** JSON of a filter answer; the same text as `JSON.stringify(filterResult(…))`. */
+export function filterResultJson(
+  args: ExtenderArgs,
+  passed: ReadonlySet<string> | undefined,
+  failures: {
+    failed: Record<string, string>;
+    unresolvable: Record<string, string>;
+  },
+): string {
+  if (args.nodeNames === undefined && args.nodes !== undefined) {
+    return JSON.stringify(
+      filterResult(args, passed ?? new Set(candidateNames(args)), failures),
+    );
+  }
+  const names = args.nodeNames ?? [];
+  return `{"Nodes":null,"NodeNames":${
+    JSON.stringify(
+      passed === undefined ? names : names.filter((n) => passed.has(n)),
+    )
+  },"FailedNodes":${
+    JSON.stringify(failures.failed)
+  },"FailedAndUnresolvableNodes":${
+    JSON.stringify(failures.unresolvable)
+  },"Error":""}`;
+}
+
+/** A host of a `HostPriority` list, with its name as a JSON literal when known. */
+export interface PriorityHost {
+  readonly name: string;
+  readonly quotedName?: string | undefined;
+}
+
+const SCORE_SUFFIX: readonly string[] = Object.freeze(
+  Array.from({ length: 11 }, (_, score) => `,"Score":${score}}`),
+);
+
+/** JSON of a `HostPriority` list; the same text as `JSON.stringify` of the objects. */
+export function hostPrioritiesJson(
+  hosts: readonly PriorityHost[],
+  scores: readonly number[] | undefined,
+): string {
+  let out = "[";
+  for (let i = 0; i < hosts.length; i++) {
+    const host = hosts[i]!;
+    const score = scores?.[i] ?? 0;
+    out += (i === 0 ? '{"Host":' : ',{"Host":') +
+      (host.quotedName ?? JSON.stringify(host.name)) +
+      (SCORE_SUFFIX[score] ?? `,"Score":${JSON.stringify(score)}}`);
+  }
+  return out + "]";
+}
