@@ -57,6 +57,11 @@ export interface EvaluateOptions {
    * reservations (from the filter just before); computed afresh otherwise.
    */
   readonly memo?: NodeMemo | undefined;
+  /**
+   * The candidate records of the same names and Node objects over the same
+   * snapshot (from the filter just before); built afresh otherwise.
+   */
+  readonly candidates?: readonly Candidate[] | undefined;
 }
 
 /** Outcome of the filter. */
@@ -153,7 +158,8 @@ export function scoreNodes(
   options: EvaluateOptions,
 ): ScoreOutcome {
   const context = new EvalContext(index, input.pod, options);
-  const candidates = context.candidates(input.names, options.nodes);
+  const candidates = options.candidates ??
+    context.candidates(input.names, options.nodes);
   const memo = options.memo ?? new NodeMemo();
   const detail = options.detail ?? false;
   const scores: number[] = new Array(candidates.length).fill(0);

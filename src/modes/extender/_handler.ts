@@ -18,6 +18,7 @@ import {
 } from "./_core.ts";
 import { IndexCache } from "./_index.ts";
 import type { NodeMemo } from "./_predicates.ts";
+import type { Candidate } from "./_context.ts";
 import type { ExtenderMetrics } from "./_metrics.ts";
 import type { Reservations } from "./_reservations.ts";
 import {
@@ -44,6 +45,9 @@ export interface ExtenderHandlerOptions {
 }
 
 type Verb = "filter" | "prioritize";
+
+/** Bodies up to this size are kept to be decoded once for filter and prioritize. */
+const PARSED_CACHE_MAX_CHARS = 4 * 1024 * 1024;
 
 class BodyTooLarge extends Error {
   override name = "BodyTooLarge";
@@ -149,11 +153,27 @@ export function createExtenderHandler(
     | {
       pod: string;
       snapshot: Snapshot;
+      args: ExtenderArgs;
       names: readonly string[];
       version: number;
       memo: NodeMemo;
+      candidates: readonly Candidate[];
     }
     | undefined;
+  // kube-scheduler usually sends prioritize the very body filter got (same
+  // pod, same names when every node passed): it is decoded once.
+  let lastParsed: { body: string; args: ExtenderArgs } | undefined;
+
+  function parse(body: string): ExtenderArgs {
+    if (lastParsed !== undefined && lastParsed.body === body) {
+      return lastParsed.args;
+    }
+    const args = parseExtenderArgs(body);
+    lastParsed = body.length <= PARSED_CACHE_MAX_CHARS
+      ? { body, args }
+      : undefined;
+    return args;
+  }
 
   function failOpen(kind: string, reason: string): void {
     metrics?.failOpen.inc({ reason: kind });
@@ -220,9 +240,11 @@ export function createExtenderHandler(
       lastFilter = {
         pod: podIdentity(args),
         snapshot,
+        args,
         names,
         version: reservations.version,
         memo: outcome.memo,
+        candidates: outcome.candidates,
       };
       if (outcome.rejected.size > 0) {
         logger.debug("Filtered pod {pod}: {passed} of {total} nodes pass", {
@@ -242,11 +264,14 @@ export function createExtenderHandler(
       previous.pod === podIdentity(args) &&
       previous.snapshot === snapshot &&
       previous.version === reservations.version &&
-      sameNames(previous.names, names);
+      previous.args.nodes === args.nodes &&
+      (previous.args === args || sameNames(previous.names, names));
     const outcome = scoreNodes(
       index,
       { pod: args.pod, names },
-      reuse ? { ...evaluate, memo: previous.memo } : evaluate,
+      reuse
+        ? { ...evaluate, memo: previous.memo, candidates: previous.candidates }
+        : evaluate,
     );
     const own = outcome.context.ownClaims;
     if (reservations.view().all().some((r) => own.has(r.claim))) {
@@ -367,7 +392,7 @@ export function createExtenderHandler(
     }
     let args: ExtenderArgs;
     try {
-      args = parseExtenderArgs(body);
+      args = parse(body);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       return finish(
