@@ -164,14 +164,18 @@ export function createExtenderHandler(
   // pod, same names when every node passed): it is decoded once.
   let lastParsed: { body: string; args: ExtenderArgs } | undefined;
 
-  function parse(body: string): ExtenderArgs {
-    if (lastParsed !== undefined && lastParsed.body === body) {
-      return lastParsed.args;
+  function parse(verb: Verb, body: string): ExtenderArgs {
+    const previous = lastParsed;
+    lastParsed = undefined;
+    if (
+      verb === "prioritize" && previous !== undefined && previous.body === body
+    ) {
+      return previous.args;
     }
     const args = parseExtenderArgs(body);
-    lastParsed = body.length <= PARSED_CACHE_MAX_CHARS
-      ? { body, args }
-      : undefined;
+    if (verb === "filter" && body.length <= PARSED_CACHE_MAX_CHARS) {
+      lastParsed = { body, args };
+    }
     return args;
   }
 
@@ -392,7 +396,7 @@ export function createExtenderHandler(
     }
     let args: ExtenderArgs;
     try {
-      args = parse(body);
+      args = parse(verb, body);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       return finish(
