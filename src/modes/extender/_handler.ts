@@ -158,6 +158,8 @@ export function createExtenderHandler(
       version: number;
       memo: NodeMemo;
       candidates: readonly Candidate[];
+      /** Claims reserved afresh on nodes among `candidates`. */
+      rebuilt: ReadonlySet<string>;
     }
     | undefined;
   // kube-scheduler usually sends prioritize the very body filter got (same
@@ -238,7 +240,7 @@ export function createExtenderHandler(
       const passed = outcome.rejected.size === 0
         ? undefined
         : new Set(outcome.passed);
-      reserve(outcome, passed);
+      const rebuilt = reserve(outcome, passed);
       // kube-scheduler asks prioritize for the same pod right after filter;
       // when nothing changed in between, the capacity fits are reused.
       lastFilter = {
@@ -249,6 +251,7 @@ export function createExtenderHandler(
         version: reservations.version,
         memo: outcome.memo,
         candidates: outcome.candidates,
+        rebuilt,
       };
       if (outcome.rejected.size > 0) {
         logger.debug("Filtered pod {pod}: {passed} of {total} nodes pass", {
@@ -278,12 +281,22 @@ export function createExtenderHandler(
         : evaluate,
     );
     const own = outcome.context.ownClaims;
-    if (reservations.view().all().some((r) => own.has(r.claim))) {
+    // A claim the filter of the same candidates just reserved afresh holds
+    // only nodes among them: narrowing it would keep every node.
+    const narrow = reuse
+      ? outcome.context.volumes.pending.filter((v) =>
+        !previous.rebuilt.has(v.claim)
+      )
+      : outcome.context.volumes.pending;
+    if (
+      narrow.length > 0 &&
+      reservations.view().all().some((r) => own.has(r.claim))
+    ) {
       const scored = new Set<string>();
       for (const candidate of outcome.candidates) {
         if (candidate.linstor) scored.add(candidate.linstor.name);
       }
-      for (const volume of outcome.context.volumes.pending) {
+      for (const volume of narrow) {
         reservations.narrow(volume.claim, scored);
       }
     }
@@ -296,9 +309,10 @@ export function createExtenderHandler(
   function reserve(
     outcome: ReturnType<typeof filterNodes>,
     passed: ReadonlySet<string> | undefined,
-  ): void {
+  ): ReadonlySet<string> {
+    const rebuilt = new Set<string>();
     const pending = outcome.context.volumes.pending;
-    if (pending.length === 0) return;
+    if (pending.length === 0) return rebuilt;
     const candidates = outcome.candidates;
     for (const volume of pending) {
       const at = outcome.context.pendingBySize.indexOf(volume);
@@ -342,7 +356,9 @@ export function createExtenderHandler(
         sizeKib: volume.sizeKib,
         nodes,
       });
+      rebuilt.add(volume.claim);
     }
+    return rebuilt;
   }
 
   async function serveVerb(verb: Verb, request: Request): Promise<Response> {
