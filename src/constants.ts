@@ -96,14 +96,6 @@ export const ANNOTATION_NODE_SELECTOR = "linstor-suite.io/node-selector";
 /** PVC / StorageClass annotation: label selector over storage-pool `Aux/` properties. */
 export const ANNOTATION_STORAGE_POOL_SELECTOR =
   "linstor-suite.io/storage-pool-selector";
-/** linstor-csi parameter prefix (StorageClass parameters and PV volume attributes). */
-export const CSI_PARAMETER_PREFIX = "linstor.csi.linbit.com/";
-/** PV volume attribute marking that linstor-csi stored its parameters in the volume context. */
-export const CSI_ATTRIBUTE_USES_VOLUME_CONTEXT =
-  "linstor.csi.linbit.com/uses-volume-context";
-/** PV volume attribute holding the remote-access policy. */
-export const CSI_ATTRIBUTE_REMOTE_ACCESS_POLICY =
-  "linstor.csi.linbit.com/remote-access-policy";
 /** StorageClass annotation marking the default class. */
 export const ANNOTATION_DEFAULT_STORAGE_CLASS =
   "storageclass.kubernetes.io/is-default-class";
@@ -192,7 +184,7 @@ export const ANNOTATION_LAST_APPLIED =
 
 /** Affinity: PV annotation that opts a PV out (linstor-affinity-controller compatible; any non-empty value). */
 export const ANNOTATION_SKIP_AFFINITY = "piraeus.io/skip-affinity-controller";
-/** Affinity: prefix of PV annotations overriding the remote-access policy (linstor-affinity-controller compatible). */
+/** Prefix of PV annotations overriding the remote-access policy (linstor-affinity-controller compatible; extender and affinity). */
 export const ANNOTATION_PREFIX_POLICY_OVERRIDE = "override.piraeus.io";
 /** Affinity: LINSTOR resource-definition property that opts a volume out (any non-empty value). */
 export const LINSTOR_PROP_AFFINITY_SKIP = "Aux/affinity-updater-skip";
@@ -208,10 +200,10 @@ export const ANNOTATION_AFFINITY_REPLACING =
 export const ANNOTATION_SKIP_RECLAIM = "linstor.csi.linbit.com/skip-reclaim";
 /** Kubernetes finalizer protecting bound PVs. */
 export const FINALIZER_PV_PROTECTION = "kubernetes.io/pv-protection";
-/** linstor-csi volume-context marker: the PV carries the volume parameters. */
+/** linstor-csi volume-context marker (PV volume attribute): the PV carries the volume parameters. */
 export const VOLUME_CONTEXT_USES_VOLUME_CONTEXT =
   "linstor.csi.linbit.com/uses-volume-context";
-/** linstor-csi volume-context key with the remote-access policy. */
+/** linstor-csi volume-context key (PV volume attribute) with the remote-access policy. */
 export const VOLUME_CONTEXT_REMOTE_ACCESS_POLICY =
   "linstor.csi.linbit.com/remote-access-policy";
 /** linstor-csi StorageClass parameter namespace (keys may be written with or without it). */

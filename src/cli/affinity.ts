@@ -23,8 +23,8 @@ import {
   affinityLinstorFrom,
   type AffinityModeOptions,
   createAffinityMode,
-  parseRemoteAccessPolicy,
 } from "../modes/affinity/mod.ts";
+import { parseRemoteAccessPolicy } from "../csi/mod.ts";
 import {
   createOperationMetrics,
   createRegistry,

@@ -5,7 +5,7 @@ import {
 } from "../../src/cli/affinity.ts";
 import { parseFlags, runCli, UsageError } from "../../src/cli/mod.ts";
 import { resetLogging } from "../../src/observability/mod.ts";
-import { POLICY_LOCAL_ONLY } from "../../src/modes/affinity/mod.ts";
+import { POLICY_LOCAL_ONLY } from "../../src/csi/mod.ts";
 
 function parse(args: string[], env: Record<string, string> = {}) {
   return parseFlags(args, { flags: AFFINITY_FLAGS, env }).flags;

@@ -2,7 +2,9 @@
  * The accessible topology of a LINSTOR volume, computed from a Snapshot the
  * way linstor-csi's `GenericAccessibleTopologies` does, but refusing (instead
  * of silently widening) wherever linstor-csi would fall back to "anywhere"
- * or "every node"; and the comparison with a PV's nodeAffinity.
+ * or "every node"; and the comparison with a PV's nodeAffinity. The
+ * linstor-csi-faithful version (what the extender must agree with) is
+ * `allowedTopologies()` in `src/csi/`.
  *
  * @module
  */
@@ -16,7 +18,7 @@ import {
   TOPOLOGY_LINBIT_HOSTNAME,
 } from "../../constants.ts";
 import type { Replica, Snapshot } from "../../state/types.ts";
-import type { RemoteAccessPolicy } from "./_policy.ts";
+import type { RemoteAccessPolicy, Segment } from "../../csi/mod.ts";
 
 /** A parsed linstor-csi volume handle. */
 export interface VolumeHandle {
@@ -56,9 +58,6 @@ export function parseVolumeHandle(handle: string): VolumeHandle {
   }
   return { resource, volume };
 }
-
-/** A topology segment: key → value (one nodeSelectorTerm). */
-export type Segment = Readonly<Record<string, string>>;
 
 /** Why no topology can be trusted. */
 export type TopologyDoubt =

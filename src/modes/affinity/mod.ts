@@ -23,22 +23,6 @@ export {
   REPLACE_STEPS,
 } from "./_execute.ts";
 export {
-  isAnywhere,
-  parseRemoteAccessPolicy,
-  POLICY_ANYWHERE,
-  POLICY_LOCAL_ONLY,
-  type PolicyCache,
-  type PolicyProblem,
-  type PolicySource,
-  type RemoteAccessPolicy,
-  type RemoteAccessRule,
-  type ResolvedPolicy,
-  resolvePolicy,
-  type ResolvePolicyOptions,
-  resolvePvPolicy,
-  resolveStorageClassPolicy,
-} from "./_policy.ts";
-export {
   accessibleTopology,
   affinityFromSegments,
   affinityMatches,

@@ -36,7 +36,7 @@ import {
 import type { Snapshot } from "../../state/types.ts";
 import type { Clock } from "../../system/clock.ts";
 import { type AffinityLinstor, createAffinityOperation } from "./_execute.ts";
-import type { RemoteAccessPolicy } from "./_policy.ts";
+import type { RemoteAccessPolicy } from "../../csi/mod.ts";
 import { type AffinityPlan, planAffinity } from "./plan.ts";
 
 /** What the affinity mode needs from the rest of the process. */

@@ -25,7 +25,8 @@ import {
   type ResolvedPolicy,
   resolvePvPolicy,
   resolveStorageClassPolicy,
-} from "./_policy.ts";
+  type Segment,
+} from "../../csi/mod.ts";
 import {
   decodeRecord,
   type FoundRecord,
@@ -38,7 +39,6 @@ import {
   affinityMatches,
   describeSegments,
   parseVolumeHandle,
-  type Segment,
   type TopologyCache,
   type VolumeHandle,
 } from "./_topology.ts";

@@ -16,9 +16,9 @@ import {
 } from "./_index.ts";
 import {
   allowedTopologies,
-  allowsAnywhere,
+  isAnywhere,
   type RemoteAccessPolicy,
-} from "./_remote_access.ts";
+} from "../../csi/mod.ts";
 import type { Reservation, ReservationView } from "./_reservations.ts";
 import {
   type BoundVolume,
@@ -199,7 +199,7 @@ export class EvalContext {
     resource: string,
     policy: RemoteAccessPolicy,
   ): readonly Readonly<Record<string, string>>[] | undefined {
-    if (allowsAnywhere(policy)) return undefined;
+    if (isAnywhere(policy)) return undefined;
     const memo = memoMap<
       readonly Readonly<Record<string, string>>[] | undefined
     >(this.index, ACCESS_KEY);

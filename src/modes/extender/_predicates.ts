@@ -7,7 +7,7 @@
 import type { PredicateName } from "./_config.ts";
 import type { Candidate, EvalContext } from "./_context.ts";
 import { type Fit, fitOnNode } from "./_capacity.ts";
-import { inTopologies } from "./_remote_access.ts";
+import { inTopologies } from "../../csi/mod.ts";
 import { matchesSelector } from "./_selector.ts";
 
 /** A rejected node's reason. */
@@ -108,7 +108,7 @@ export function accessPredicate(
       placement && placement.current.size + placement.syncing.size > 0
         ? [...placement.current, ...placement.syncing].sort().join(", ")
         : "none";
-    const rule = (volume.policy ?? []).map((keys) => keys.join("+")).join(
+    const rule = (volume.policy ?? []).map((r) => r.fromSame.join("+")).join(
       " or ",
     );
     return {

@@ -20,11 +20,12 @@ import type { SnapshotIndex } from "./_index.ts";
 import { parseQuantity } from "./_quantity.ts";
 import {
   csiParameter,
+  POLICY_LOCAL_ONLY,
   type RemoteAccessPolicy,
   requiresLocalReplica,
-  storageClassPolicy,
-  volumePolicy,
-} from "./_remote_access.ts";
+  resolvePolicy,
+  resolveStorageClassPolicy,
+} from "../../csi/mod.ts";
 import { type LabelSelector, parseLabelSelector } from "./_selector.ts";
 
 /** A selector annotation, parsed or with its parse error. */
@@ -53,7 +54,11 @@ export interface BoundVolume extends VolumeCommon {
   readonly pv: string;
   /** LINSTOR resource definition name. */
   readonly resource: string;
-  /** `undefined` when neither the PV nor its StorageClass tell (no access opinion). */
+  /**
+   * The policy `resolvePolicy()` finds (PV override annotation, volume
+   * context, StorageClass); `undefined` when it finds none or an invalid one
+   * (no access opinion).
+   */
   readonly policy: RemoteAccessPolicy | undefined;
 }
 
@@ -183,26 +188,18 @@ export function resolvePodVolumes(
       const resource = handle.split("/")[0] ?? "";
       const scName = pv.spec.storageClassName;
       const sc = scName ? kube.storageClasses.get(scName) : undefined;
+      const resolved = resolvePolicy(pv, sc);
       let policy: RemoteAccessPolicy | undefined;
-      try {
-        policy = volumePolicy(
-          pv.spec.csi.volumeAttributes,
-          sc?.parameters,
-          sc !== undefined,
-        );
-      } catch (error) {
-        notes.push(
-          `claim ${claim}: ${
-            error instanceof Error ? error.message : error
-          }; no access opinion`,
-        );
-      }
-      if (policy === undefined && sc === undefined) {
+      if ("policy" in resolved) {
+        policy = resolved.policy;
+      } else if (resolved.reason === "StorageClassMissing") {
         notes.push(
           `claim ${claim}: storage class ${
             scName ?? "(none)"
           } not found; no access opinion`,
         );
+      } else {
+        notes.push(`claim ${claim}: ${resolved.detail}; no access opinion`);
       }
       bound.push({
         kind: "bound",
@@ -247,16 +244,13 @@ export function resolvePodVolumes(
         `claim ${claim}: ${error instanceof Error ? error.message : error}`,
       );
     }
+    const resolved = resolveStorageClassPolicy(scName ?? "", sc);
     let policy: RemoteAccessPolicy;
-    try {
-      policy = storageClassPolicy(sc.parameters);
-    } catch (error) {
-      notes.push(
-        `claim ${claim}: ${
-          error instanceof Error ? error.message : error
-        }; treated as local-only`,
-      );
-      policy = [["linbit.com/hostname"]];
+    if ("policy" in resolved) {
+      policy = resolved.policy;
+    } else {
+      notes.push(`claim ${claim}: ${resolved.detail}; treated as local-only`);
+      policy = POLICY_LOCAL_ONLY;
     }
     const scAnnotations = sc.metadata?.annotations ?? {};
     pending.push({

@@ -55,10 +55,6 @@ export {
   parseLabelSelector,
 } from "./_selector.ts";
 export {
-  parseRemoteAccessPolicy,
-  type RemoteAccessPolicy,
-} from "./_remote_access.ts";
-export {
   type ExtenderDeps,
   type ExtenderOptions,
   type RunningExtender,

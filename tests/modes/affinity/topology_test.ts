@@ -4,12 +4,14 @@ import {
   accessibleTopology,
   affinityFromSegments,
   affinityMatches,
-  parseRemoteAccessPolicy,
   parseVolumeHandle,
   prunePattern,
-  type RemoteAccessPolicy,
   type TopologyResult,
 } from "../../../src/modes/affinity/mod.ts";
+import {
+  parseRemoteAccessPolicy,
+  type RemoteAccessPolicy,
+} from "../../../src/csi/mod.ts";
 import type { ResourceWithVolumes } from "../../../src/linstor/types.ts";
 import {
   buildSnapshot,

@@ -80,6 +80,7 @@ export interface World {
     resource: string;
     sc?: string;
     attributes?: Record<string, string>;
+    annotations?: Record<string, string>;
     driver?: string;
   }[];
 }
@@ -152,6 +153,7 @@ export function buildSnapshot(world: World): Snapshot {
       const base = pv(v.name, {
         handle: v.resource,
         ...(v.driver ? { driver: v.driver } : {}),
+        ...(v.annotations ? { annotations: v.annotations } : {}),
       });
       return {
         ...base,

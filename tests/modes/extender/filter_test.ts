@@ -192,6 +192,29 @@ Deno.test("`filterNodes()` applies the satellite and access predicates to bound 
       },
     },
     {
+      name:
+        "a PV override.piraeus.io annotation overrides the volume context and the StorageClass",
+      world: bound("r2", [{ resource: "pvc-data", node: "n2" }], {
+        pvs: [{
+          name: "pv-data",
+          resource: "pvc-data",
+          sc: "r2",
+          attributes: {
+            "linstor.csi.linbit.com/uses-volume-context": "true",
+            "linstor.csi.linbit.com/remote-access-policy": "true",
+          },
+          annotations: { "override.piraeus.io/allow-remote-access": "false" },
+        }],
+      }),
+      passed: ["n2"],
+      verdicts: {
+        n1: "U access",
+        n3: "U access",
+        n4: "U access",
+        n5: "U satellite",
+      },
+    },
+    {
       name: "a deleting diskful replica does not count",
       world: bound("local", [
         { resource: "pvc-data", node: "n1", flags: ["DELETE"] },
@@ -240,6 +263,63 @@ Deno.test("`filterNodes()` applies the satellite and access predicates to bound 
       );
       assert.deepEqual(passed, c.passed);
       assert.deepEqual(verdicts, c.verdicts);
+    });
+  }
+});
+
+Deno.test("`filterNodes()` has no access opinion on a bound volume whose policy cannot be resolved", async (t) => {
+  const cases: {
+    name: string;
+    pv: NonNullable<World["pvs"]>[number];
+    note: RegExp;
+  }[] = [
+    {
+      name: "invalid override annotation (fromDifferent)",
+      pv: {
+        name: "pv-data",
+        resource: "pvc-data",
+        sc: "local",
+        annotations: { "override.piraeus.io/x": "- fromDifferent: [zone]" },
+      },
+      note:
+        /claim default\/data: override\.piraeus\.io\/x: Cannot parse remote-access policy .*; no access opinion/,
+    },
+    {
+      name: "empty list in the volume context",
+      pv: {
+        name: "pv-data",
+        resource: "pvc-data",
+        sc: "local",
+        attributes: {
+          "linstor.csi.linbit.com/uses-volume-context": "true",
+          "linstor.csi.linbit.com/remote-access-policy": "[]",
+        },
+      },
+      note:
+        /claim default\/data: .*remote-access-policy: Cannot parse .*; no access opinion/,
+    },
+    {
+      name: "StorageClass missing",
+      pv: { name: "pv-data", resource: "pvc-data", sc: "gone" },
+      note:
+        /claim default\/data: storage class gone not found; no access opinion/,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const world = bound("local", [{ resource: "pvc-data", node: "n1" }], {
+        pvs: [c.pv],
+      });
+      const { outcome, passed, verdicts } = run(
+        world,
+        makePod("p", { claims: ["data"] }),
+      );
+      assert.deepEqual(passed, ["n1", "n2", "n3", "n4"]);
+      assert.deepEqual(verdicts, { n5: "U satellite" });
+      assert.ok(
+        outcome.context.volumes.notes.some((note) => c.note.test(note)),
+        outcome.context.volumes.notes.join("\n"),
+      );
     });
   }
 });

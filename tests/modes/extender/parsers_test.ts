@@ -5,7 +5,6 @@ import {
   parseDuration,
   parseExtenderConfig,
   parseLabelSelector,
-  parseRemoteAccessPolicy,
 } from "../../../src/modes/extender/mod.ts";
 
 Deno.test("`parseLabelSelector()` reads Kubernetes selector syntax", async (t) => {
@@ -47,32 +46,6 @@ Deno.test("`parseLabelSelector()` reads Kubernetes selector syntax", async (t) =
       );
     });
   }
-});
-
-Deno.test("`parseRemoteAccessPolicy()` reads the forms linstor-csi accepts", async (t) => {
-  await t.step(
-    "true is anywhere",
-    () => assert.deepEqual(parseRemoteAccessPolicy("true"), [[]]),
-  );
-  await t.step(
-    "false is local only",
-    () =>
-      assert.deepEqual(parseRemoteAccessPolicy("false"), [[
-        "linbit.com/hostname",
-      ]]),
-  );
-  await t.step("a fromSame list", () => {
-    assert.deepEqual(
-      parseRemoteAccessPolicy(
-        "- fromSame: [topology.kubernetes.io/zone]\n- fromSame: [rack, row]\n",
-      ),
-      [["topology.kubernetes.io/zone"], ["rack", "row"]],
-    );
-  });
-  await t.step("garbage is a SyntaxError", () => {
-    assert.throws(() => parseRemoteAccessPolicy("maybe"), SyntaxError);
-    assert.throws(() => parseRemoteAccessPolicy("- fromSame: 3"), SyntaxError);
-  });
 });
 
 Deno.test("`parseDuration()` reads Go durations", async (t) => {

@@ -1,7 +1,8 @@
 /**
  * linstor-csi remote-access policies: parsing and resolution for one PV,
  * exactly in the order linstor-affinity-controller resolves them (PV override
- * annotation, then the PV's volume context, then its StorageClass).
+ * annotation, then the PV's volume context, then its StorageClass). The one
+ * implementation the extender and affinity modes share.
  *
  * @module
  */
@@ -14,11 +15,11 @@ import {
   ANNOTATION_PREFIX_POLICY_OVERRIDE,
   CSI_PARAM_ALLOW_REMOTE_VOLUME_ACCESS,
   CSI_PARAM_LAYER_LIST,
-  CSI_PARAMETER_NAMESPACE,
   TOPOLOGY_LINBIT_HOSTNAME,
   VOLUME_CONTEXT_REMOTE_ACCESS_POLICY,
   VOLUME_CONTEXT_USES_VOLUME_CONTEXT,
-} from "../../constants.ts";
+} from "../constants.ts";
+import { csiParameterEntry } from "./_parameters.ts";
 
 /** One rule: diskless access from nodes sharing every `fromSame` key's value with a diskful replica. */
 export interface RemoteAccessRule {
@@ -105,6 +106,15 @@ function parseRule(
 /** `true` when `policy` grants access from anywhere (a rule without keys). */
 export function isAnywhere(policy: RemoteAccessPolicy): boolean {
   return policy.some((rule) => rule.fromSame.length === 0);
+}
+
+/**
+ * `true` when every rule needs the node itself to hold a diskful replica
+ * (each rule has `linbit.com/hostname`), as with `"false"`.
+ */
+export function requiresLocalReplica(policy: RemoteAccessPolicy): boolean {
+  return policy.length > 0 &&
+    policy.every((rule) => rule.fromSame.includes(TOPOLOGY_LINBIT_HOSTNAME));
 }
 
 /** Where a resolved policy came from. */
@@ -206,12 +216,15 @@ export function resolveStorageClassPolicy(
         : `StorageClass "${className}" does not exist`,
     };
   }
-  const parameters = csiParameters(storageClass.parameters ?? {});
-  const policyParam = parameters.get(CSI_PARAM_ALLOW_REMOTE_VOLUME_ACCESS);
+  const parameters = storageClass.parameters ?? {};
+  const policyParam = csiParameterEntry(
+    parameters,
+    CSI_PARAM_ALLOW_REMOTE_VOLUME_ACCESS,
+  );
   if (policyParam !== undefined) {
     return parseFrom(policyParam.value, "storage-class", policyParam.key);
   }
-  const layers = parameters.get(CSI_PARAM_LAYER_LIST);
+  const layers = csiParameterEntry(parameters, CSI_PARAM_LAYER_LIST);
   const networked = layers === undefined ||
     layers.value.split(" ").some((layer) =>
       ["drbd", "nvme"].includes(layer.toLowerCase())
@@ -247,19 +260,4 @@ function parseFrom(
     return { reason: "InvalidPolicy", detail: `${from}: ${parsed.message}` };
   }
   return { policy: parsed, source, from };
-}
-
-/** linstor-csi parameters by lower-cased raw key (namespace `""` or `linstor.csi.linbit.com`). */
-function csiParameters(
-  parameters: Record<string, string>,
-): Map<string, { key: string; value: string }> {
-  const result = new Map<string, { key: string; value: string }>();
-  for (const key of Object.keys(parameters).sort()) {
-    const slash = key.indexOf("/");
-    const namespace = slash < 0 ? "" : key.slice(0, slash);
-    const raw = slash < 0 ? key : key.slice(slash + 1);
-    if (namespace !== "" && namespace !== CSI_PARAMETER_NAMESPACE) continue;
-    result.set(raw.toLowerCase(), { key, value: parameters[key]! });
-  }
-  return result;
 }

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import {
+  csiParameter,
+  csiParameterEntry,
   parseRemoteAccessPolicy,
   POLICY_ANYWHERE,
   POLICY_LOCAL_ONLY,
+  requiresLocalReplica,
   resolvePolicy,
-} from "../../../src/modes/affinity/mod.ts";
-import { pv, storageClass } from "../../_builders/mod.ts";
+} from "../../src/csi/mod.ts";
+import { pv, storageClass } from "../_builders/mod.ts";
 
 Deno.test("parseRemoteAccessPolicy() reads Go booleans and YAML rule lists", async (t) => {
   const cases: { text: string; want: unknown }[] = [
@@ -62,6 +65,81 @@ Deno.test("parseRemoteAccessPolicy() rejects what linstor-csi would silently wid
       });
     });
   }
+});
+
+// Moved from tests/modes/extender/parsers_test.ts: the extender now uses this
+// parser, so policies are rules (`{fromSame}`) instead of key lists, and a
+// rule whose fromSame is not a list is a TypeError (was a SyntaxError).
+Deno.test("`parseRemoteAccessPolicy()` reads the forms linstor-csi accepts", async (t) => {
+  await t.step(
+    "true is anywhere",
+    () => assert.deepEqual(parseRemoteAccessPolicy("true"), [{ fromSame: [] }]),
+  );
+  await t.step(
+    "false is local only",
+    () =>
+      assert.deepEqual(parseRemoteAccessPolicy("false"), [{
+        fromSame: ["linbit.com/hostname"],
+      }]),
+  );
+  await t.step("a fromSame list", () => {
+    assert.deepEqual(
+      parseRemoteAccessPolicy(
+        "- fromSame: [topology.kubernetes.io/zone]\n- fromSame: [rack, row]\n",
+      ),
+      [{ fromSame: ["topology.kubernetes.io/zone"] }, {
+        fromSame: ["rack", "row"],
+      }],
+    );
+  });
+  await t.step("garbage is a SyntaxError, a bad rule a TypeError", () => {
+    assert.throws(() => parseRemoteAccessPolicy("maybe"), SyntaxError);
+    assert.throws(() => parseRemoteAccessPolicy("- fromSame: 3"), TypeError);
+  });
+});
+
+Deno.test("requiresLocalReplica() is true only when every rule pins the hostname", async (t) => {
+  const cases: { text: string; want: boolean }[] = [
+    { text: "false", want: true },
+    { text: "true", want: false },
+    { text: "- fromSame: [linbit.com/hostname, zone]", want: true },
+    {
+      text: "- fromSame: [linbit.com/hostname]\n- fromSame: [zone]",
+      want: false,
+    },
+    { text: "- fromSame: [zone]", want: false },
+  ];
+  for (const c of cases) {
+    await t.step(JSON.stringify(c.text), () => {
+      assert.equal(
+        requiresLocalReplica(parseRemoteAccessPolicy(c.text)),
+        c.want,
+      );
+    });
+  }
+});
+
+Deno.test("csiParameter() finds bare and namespaced keys in any case", async (t) => {
+  await t.step("bare key, other case", () => {
+    assert.equal(csiParameter({ StoragePool: "a" }, "storagePool"), "a");
+  });
+  await t.step("namespaced key wins over the bare one", () => {
+    const parameters = {
+      storagePool: "bare",
+      "linstor.csi.linbit.com/storagePool": "namespaced",
+    };
+    assert.deepEqual(csiParameterEntry(parameters, "storagepool"), {
+      key: "linstor.csi.linbit.com/storagePool",
+      value: "namespaced",
+    });
+  });
+  await t.step("other namespaces and absent parameters are undefined", () => {
+    assert.equal(
+      csiParameter({ "example.com/storagePool": "a" }, "storagePool"),
+      undefined,
+    );
+    assert.equal(csiParameter(undefined, "storagePool"), undefined);
+  });
 });
 
 Deno.test("resolvePolicy() takes the first source in linstor-affinity-controller's order", async (t) => {
