@@ -434,10 +434,6 @@ async function runAffinity(
     stop.abort();
     await Promise.all([cluster.stopped, election?.stopped]);
     return 0;
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    context.stderr(`linstor-suite affinity: ${errorMessage(error)}\n`);
-    return 1;
   } finally {
     stop.abort();
     linstor.close();

@@ -193,3 +193,11 @@ export function serveHealth(
     return serveHttp(handler, { ...address, signal: options.signal });
   });
 }
+
+/** Resolves when `signal` aborts (at once if it already has). */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}

@@ -35,6 +35,7 @@ import {
   linstorClientFrom,
   serveHealth,
   setupLogging,
+  untilAborted,
 } from "./common.ts";
 import { type FlagSpec, UsageError } from "./flags.ts";
 
@@ -310,20 +311,13 @@ async function runExtender(
         prioritize: config.prioritizeVerb,
       },
     );
-    await new Promise<void>((resolve) => {
-      if (running.aborted) resolve();
-      running.addEventListener("abort", () => resolve(), { once: true });
-    });
+    await untilAborted(running);
     await Promise.all([
       extender.server.finished,
       ...health.map((server) => server.finished),
       cluster.stopped,
     ]);
     return 0;
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    context.stderr(`linstor-suite extender: ${errorMessage(error)}\n`);
-    return 1;
   } finally {
     stop.abort();
     linstor.close();

@@ -15,7 +15,7 @@ import {
 } from "../sim/mod.ts";
 import { parseListenAddress, SYSTEM_CLOCK } from "../system/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
-import { LOG_FLAGS, setupLogging } from "./common.ts";
+import { LOG_FLAGS, setupLogging, untilAborted } from "./common.ts";
 import { UsageError } from "./flags.ts";
 
 /** Serves the simulator until SIGTERM/SIGINT. */
@@ -147,10 +147,7 @@ async function runSim(context: CommandContext): Promise<number> {
     clock: SYSTEM_CLOCK,
     signal: context.signal,
   });
-  await new Promise<void>((resolve) => {
-    if (context.signal.aborted) resolve();
-    context.signal.addEventListener("abort", () => resolve(), { once: true });
-  });
+  await untilAborted(context.signal);
   simulator.close();
   await Promise.all([server.finished, timeline]);
   logger.info("LINSTOR simulator stopped");
