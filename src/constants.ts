@@ -248,11 +248,7 @@ export const METRIC_AFFINITY_OPERATIONS_TOTAL =
 
 /** Metric: build information. */
 export const METRIC_BUILD_INFO = "linstor_suite_build_info";
-/** Metric: seconds since the last successful pass of a loop. */
-export const METRIC_LOOP_LAST_SUCCESS =
-  "linstor_suite_loop_last_success_timestamp_seconds";
-/** Metric: passes of a loop by result. */
-export const METRIC_LOOP_PASSES = "linstor_suite_loop_passes_total";
+"linstor_suite_loop_last_success_timestamp_seconds";
 
 /** LINSTOR's default resource group. */
 export const LINSTOR_DEFAULT_RESOURCE_GROUP = "DfltRscGrp";

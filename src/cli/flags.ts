@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { formatDuration, parseDuration } from "./duration.ts";
+import { formatDuration, parseDuration } from "../duration.ts";
 
 /** The value kinds a flag can hold. */
 export type FlagType =

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatDuration, parseDuration } from "../../src/cli/duration.ts";
+import { formatDuration, parseDuration } from "../src/duration.ts";
 
 Deno.test("parseDuration() reads Go durations", async (t) => {
   const cases: [string, number][] = [

@@ -1,6 +1,7 @@
 /**
  * Go duration syntax (`15s`, `1m30s`, `1.5h`, `300ms`), as Kubernetes charts
- * write flag values.
+ * write flag values and config files write timeouts: the one parser for
+ * flags, the extender config and simulator scenarios.
  *
  * @module
  */
