@@ -240,7 +240,7 @@ export class EvalContext {
     }
     const selector = volume.poolSelector?.selector;
     return selector === undefined ||
-      matchesSelector(selector, poolLabels(pool));
+      matchesSelector(selector, this.index.poolLabels(pool));
   }
 
   /** Pools on a LINSTOR node a pending volume may use (class pools ∩ pool selector). */
@@ -249,12 +249,12 @@ export class EvalContext {
     volume: PendingVolume,
   ): readonly PoolInfo[] {
     const all = this.index.dataPools(linstorNode);
-    const selector = volume.poolSelector?.selector;
-    if (volume.pools === undefined && selector === undefined) return all;
-    return all.filter((p) =>
-      (volume.pools === undefined || volume.pools.includes(p.name)) &&
-      (selector === undefined || matchesSelector(selector, poolLabels(p)))
-    );
+    if (
+      volume.pools === undefined && volume.poolSelector?.selector === undefined
+    ) {
+      return all;
+    }
+    return all.filter((p) => this.poolAllowed(p, volume));
   }
 
   /** KiB held on a pool by others' reservations: explicit ones plus claims with a selected node. */
@@ -339,13 +339,4 @@ export class EvalContext {
     this.index.memo.set(IMPLICIT_KEY, out);
     return out;
   }
-}
-
-/** Labels of a storage pool: its `Aux/` properties with the prefix stripped. */
-export function poolLabels(pool: PoolInfo): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(pool.props)) {
-    if (k.startsWith("Aux/")) labels[k.slice(4)] = v;
-  }
-  return labels;
 }

@@ -56,6 +56,10 @@ export class LinstorCaches {
   readonly dataPools = new Map<string, readonly PoolInfo[]>();
   readonly poolCapacities = new Map<string, readonly PoolCapacity[]>();
   readonly capacity = new WeakMap<PoolInfo, number | undefined>();
+  readonly poolLabels = new WeakMap<
+    PoolInfo,
+    Readonly<Record<string, string>>
+  >();
 }
 
 /** Lazily derived lookups over one snapshot. */
@@ -163,6 +167,21 @@ export class SnapshotIndex {
       this.#shared.poolCapacities.set(linstorName, out);
     }
     return out;
+  }
+
+  /** Labels of a storage pool: its `Aux/` properties with the prefix stripped. */
+  poolLabels(pool: PoolInfo): Readonly<Record<string, string>> {
+    let labels = this.#shared.poolLabels.get(pool);
+    if (!labels) {
+      const out: Record<string, string> = {};
+      const prefix = `${PROPERTY_NAMESPACE_AUX}/`;
+      for (const [k, v] of Object.entries(pool.props)) {
+        if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+      }
+      labels = out;
+      this.#shared.poolLabels.set(pool, labels);
+    }
+    return labels;
   }
 
   /** Pools of a LINSTOR node that can hold data (not `DISKLESS`). */
