@@ -87,10 +87,6 @@ export const RC_OBJECTS: Readonly<Record<string, RetCodeObject>> = Object
 export const RC_CODE_NOT_FOUND_FIRST = 300;
 /** Last code of the "not found" failures. */
 export const RC_CODE_NOT_FOUND_LAST = 399;
-/** First code of the "access denied" failures (400–499). */
-export const RC_CODE_ACCESS_DENIED_FIRST = 400;
-/** Last code of the "access denied" failures. */
-export const RC_CODE_ACCESS_DENIED_LAST = 499;
 /** First code of the "already exists" failures (500–599). */
 export const RC_CODE_EXISTS_FIRST = 500;
 /** Last code of the "already exists" failures. */
