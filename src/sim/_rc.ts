@@ -124,7 +124,7 @@ export function codeOf(retCode: bigint): bigint {
 }
 
 /** True when the entry is an error. */
-export function isErrorRc(retCode: bigint): boolean {
+function isErrorRc(retCode: bigint): boolean {
   return (BigInt.asUintN(64, retCode) & RC_MASK_ERROR) === RC_MASK_ERROR;
 }
 

@@ -20,7 +20,7 @@ import {
 } from "./_model.ts";
 
 /** DRBD disk states the simulator accepts. */
-export const DISK_STATES: readonly string[] = Object.freeze([
+const DISK_STATES: readonly string[] = Object.freeze([
   "Diskless",
   "Attaching",
   "Detaching",
@@ -34,7 +34,7 @@ export const DISK_STATES: readonly string[] = Object.freeze([
 ]);
 
 /** Node connection statuses of the LINSTOR API. */
-export const CONNECTION_STATUSES: readonly string[] = Object.freeze([
+const CONNECTION_STATUSES: readonly string[] = Object.freeze([
   "OFFLINE",
   "CONNECTED",
   "ONLINE",
@@ -109,7 +109,7 @@ export type SimAction =
   };
 
 /** Names of the actions. */
-export const ACTION_NAMES: readonly SimAction["action"][] = Object.freeze([
+const ACTION_NAMES: readonly SimAction["action"][] = Object.freeze([
   "set-node-status",
   "set-disk-state",
   "set-in-use",

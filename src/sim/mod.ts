@@ -31,5 +31,4 @@ export {
   type ServeSimulatorOptions,
   type SimulatorServer,
 } from "./_serve.ts";
-export { DEMO_SCENARIO_YAML } from "../demo/mod.ts";
 export { demoScenario } from "./_demo.ts";
