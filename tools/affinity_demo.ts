@@ -15,13 +15,13 @@ import {
 } from "../tests/_harness/control_plane.ts";
 import {
   applyManifest,
+  createBoundVolume,
   getPv,
   hosts,
   type Json,
   poll,
   startSuite,
 } from "../tests/modes/affinity/_e2e.ts";
-import { fullPv } from "../tests/modes/affinity/_world.ts";
 import {
   createSimulator,
   demoScenario,
@@ -105,39 +105,7 @@ async function main(): Promise<number> {
       },
     });
     for (const [name, nodes] of Object.entries(VOLUMES)) {
-      const claim: Json = await cp.request(
-        "POST",
-        "/api/v1/namespaces/demo/persistentvolumeclaims",
-        {
-          body: {
-            apiVersion: "v1",
-            kind: "PersistentVolumeClaim",
-            metadata: { name: `claim-${name}`, namespace: "demo" },
-            spec: {
-              accessModes: ["ReadWriteOnce"],
-              storageClassName: "linstor",
-              volumeName: name,
-              resources: { requests: { storage: "1Gi" } },
-            },
-          },
-        },
-      );
-      const pv: Json = fullPv(name, undefined);
-      delete pv.spec.volumeAttributesClassName;
-      pv.spec.claimRef.namespace = "demo";
-      pv.spec.claimRef.uid = claim.metadata.uid;
-      pv.spec.nodeAffinity = {
-        required: {
-          nodeSelectorTerms: nodes.map((node) => ({
-            matchExpressions: [{
-              key: "linbit.com/hostname",
-              operator: "In",
-              values: [node],
-            }],
-          })),
-        },
-      };
-      await cp.request("POST", "/api/v1/persistentvolumes", { body: pv });
+      await createBoundVolume(cp, { name, namespace: "demo", nodes });
     }
     await poll("every PVC Bound", async () => {
       const list: Json = await cp.request(

@@ -159,20 +159,36 @@ export function hosts(pv: Json | undefined): string[] {
   ) => (t.matchExpressions ?? []).flatMap((e: Json) => e.values ?? []));
 }
 
-/** Creates a bound PVC + PV pair like external-provisioner would. */
+/** `createBoundVolume()` in namespace `app` with affinity to `node`, if any. */
 export async function createVolume(
   cp: ControlPlane,
   name: string,
   node: string | undefined,
 ): Promise<void> {
+  await createBoundVolume(cp, {
+    name,
+    namespace: "app",
+    nodes: node === undefined ? [] : [node],
+  });
+}
+
+/**
+ * Creates a bound PVC `claim-<name>` + PV `name` pair like external-provisioner
+ * would, with one affinity term per node (none when `nodes` is empty).
+ */
+export async function createBoundVolume(
+  cp: ControlPlane,
+  volume: { name: string; namespace: string; nodes: readonly string[] },
+): Promise<void> {
+  const { name, namespace, nodes } = volume;
   const claim: Json = await cp.request(
     "POST",
-    "/api/v1/namespaces/app/persistentvolumeclaims",
+    `/api/v1/namespaces/${namespace}/persistentvolumeclaims`,
     {
       body: {
         apiVersion: "v1",
         kind: "PersistentVolumeClaim",
-        metadata: { name: `claim-${name}`, namespace: "app" },
+        metadata: { name: `claim-${name}`, namespace },
         spec: {
           accessModes: ["ReadWriteOnce"],
           storageClassName: "linstor",
@@ -182,10 +198,23 @@ export async function createVolume(
       },
     },
   );
-  const pv: Json = fullPv(name, node);
-  pv.spec.claimRef.namespace = "app";
+  const pv: Json = fullPv(name, undefined);
+  pv.spec.claimRef.namespace = namespace;
   pv.spec.claimRef.uid = claim.metadata.uid;
   delete pv.spec.volumeAttributesClassName; // needs the VolumeAttributesClass API
+  if (nodes.length > 0) {
+    pv.spec.nodeAffinity = {
+      required: {
+        nodeSelectorTerms: nodes.map((node) => ({
+          matchExpressions: [{
+            key: "linbit.com/hostname",
+            operator: "In",
+            values: [node],
+          }],
+        })),
+      },
+    };
+  }
   await cp.request("POST", "/api/v1/persistentvolumes", { body: pv });
 }
 

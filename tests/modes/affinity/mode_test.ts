@@ -11,6 +11,25 @@ async function pass(world: World, mode = world.mode()) {
   return await mode.pass(controller.signal);
 }
 
+/** Moves pvc-1 from `a` to `b`; a pass then crashes after replace `step`. */
+async function crashAfterStep(world: World, step: number) {
+  world.sim.apply({
+    action: "move-replica",
+    resource: "pvc-1",
+    from: "a",
+    to: "b",
+  });
+  return await pass(
+    world,
+    world.mode({
+      inPlace: false,
+      afterReplaceStep(done) {
+        if (done === step) throw new Error(`crash after step ${done}`);
+      },
+    }),
+  );
+}
+
 /** Everything a finished replace must leave behind. */
 function assertReplaced(
   world: World,
@@ -204,19 +223,7 @@ Deno.test("affinity replace resumes after a crash right after each step", async 
       const world = createWorld();
       try {
         const oldUid = world.pv("pvc-1")!.metadata!.uid!;
-        world.sim.apply({
-          action: "move-replica",
-          resource: "pvc-1",
-          from: "a",
-          to: "b",
-        });
-        const crashing = world.mode({
-          inPlace: false,
-          afterReplaceStep(done) {
-            if (done === step) throw new Error(`crash after step ${done}`);
-          },
-        });
-        const crashed = await pass(world, crashing);
+        const crashed = await crashAfterStep(world, step);
         assert.equal(crashed.execution.failed.length, 1);
         // A restarted process: fresh memory, same cluster.
         for (let i = 0; i < 3; i++) {
@@ -239,19 +246,7 @@ Deno.test("affinity replace resumes after a crash right after each step", async 
 Deno.test("affinity replace keeps the data when the claim is replaced mid-replace", async () => {
   const world = createWorld();
   try {
-    world.sim.apply({
-      action: "move-replica",
-      resource: "pvc-1",
-      from: "a",
-      to: "b",
-    });
-    const crashing = world.mode({
-      inPlace: false,
-      afterReplaceStep(done) {
-        if (done === 4) throw new Error("crash after step 4");
-      },
-    });
-    await pass(world, crashing);
+    await crashAfterStep(world, 4);
     assert.equal(world.pv("pvc-1"), undefined, "old PV gone");
     // The claim was deleted and re-created by someone (new UID).
     const claim = world.pvc("pvc-1")!;
@@ -275,21 +270,7 @@ Deno.test("affinity replace keeps the data when the claim is replaced mid-replac
 Deno.test("affinity records of two clusters sharing one LINSTOR do not cross", async () => {
   const world = createWorld();
   try {
-    world.sim.apply({
-      action: "move-replica",
-      resource: "pvc-1",
-      from: "a",
-      to: "b",
-    });
-    await pass(
-      world,
-      world.mode({
-        inPlace: false,
-        afterReplaceStep(done) {
-          if (done === 4) throw new Error("crash after step 4");
-        },
-      }),
-    );
+    await crashAfterStep(world, 4);
     assert.equal(world.pv("pvc-1"), undefined);
     assert.ok(world.vdProps("pvc-1")[RECORD_PROP]);
     const other = await pass(
