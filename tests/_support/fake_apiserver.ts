@@ -154,6 +154,22 @@ export function startFakeApiServer(
   }[] = [];
   const hanging = new Set<() => void>();
 
+  /** The first rule matching `method` and `path`, used up once (removed when spent). */
+  function takeRule<
+    T extends {
+      method?: string | undefined;
+      pathPrefix?: string | undefined;
+      remaining: number;
+    },
+  >(rules: T[], method: string, path: string): T | undefined {
+    const rule = rules.find((r) =>
+      (r.method === undefined || r.method === method) &&
+      (r.pathPrefix === undefined || path.startsWith(r.pathPrefix))
+    );
+    if (rule && --rule.remaining <= 0) rules.splice(rules.indexOf(rule), 1);
+    return rule;
+  }
+
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const text = await request.text();
@@ -175,12 +191,8 @@ export function startFakeApiServer(
     ) {
       return status(401, "Unauthorized", "Unauthorized");
     }
-    const hang = hangs.find((h) =>
-      (h.method === undefined || h.method === request.method) &&
-      (h.pathPrefix === undefined || url.pathname.startsWith(h.pathPrefix))
-    );
+    const hang = takeRule(hangs, request.method, url.pathname);
     if (hang) {
-      if (--hang.remaining <= 0) hangs.splice(hangs.indexOf(hang), 1);
       await new Promise<void>((resolve) => {
         const done = () => {
           hanging.delete(done);
@@ -191,12 +203,8 @@ export function startFakeApiServer(
       });
       return status(503, "ServiceUnavailable", "hung request released");
     }
-    const fault = faults.find((f) =>
-      (f.method === undefined || f.method === request.method) &&
-      (f.pathPrefix === undefined || url.pathname.startsWith(f.pathPrefix))
-    );
+    const fault = takeRule(faults, request.method, url.pathname);
     if (fault) {
-      if (--fault.remaining <= 0) faults.splice(faults.indexOf(fault), 1);
       return status(fault.status, fault.reason, `injected ${fault.status}`);
     }
     const route = parsePath(url.pathname);
