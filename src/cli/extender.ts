@@ -27,7 +27,11 @@ import {
 import { createRegistry } from "../observability/mod.ts";
 import { errorMessage } from "../reconcile/mod.ts";
 import { createLinstorReader, startClusterState } from "../state/mod.ts";
-import { parseListenAddress, SYSTEM_CLOCK } from "../system/mod.ts";
+import {
+  type ListenAddress,
+  parseListenAddress,
+  SYSTEM_CLOCK,
+} from "../system/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
 import {
   COMMON_FLAGS,
@@ -230,7 +234,7 @@ async function runExtender(
   if (Boolean(certFile) !== Boolean(keyFile)) {
     throw new UsageError("flags --tls-cert and --tls-key go together");
   }
-  parseListenAddressFlag(
+  const listen = parseListenAddressFlag(
     context.flags.string("listen") ?? EXTENDER_DEFAULT_LISTEN,
     "listen",
   );
@@ -282,9 +286,7 @@ async function runExtender(
       logger,
     }, {
       config,
-      listen: parseListenAddress(
-        context.flags.string("listen") ?? EXTENDER_DEFAULT_LISTEN,
-      ),
+      listen,
       tls,
       signal: running,
     });
@@ -325,9 +327,9 @@ async function runExtender(
   }
 }
 
-function parseListenAddressFlag(text: string, flag: string): void {
+function parseListenAddressFlag(text: string, flag: string): ListenAddress {
   try {
-    parseListenAddress(text);
+    return parseListenAddress(text);
   } catch (error) {
     throw new UsageError(`flag --${flag}: ${errorMessage(error)}`);
   }
