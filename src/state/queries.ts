@@ -8,11 +8,8 @@ import type {
   V1PersistentVolumeClaim,
   V1Pod,
 } from "@kubernetes/client-node";
-import {
-  CSI_DRIVER_NAME,
-  CSI_VOLUME_NUMBER_LIMIT,
-  LABEL_HOSTNAME,
-} from "../constants.ts";
+import { CSI_VOLUME_NUMBER_LIMIT, LABEL_HOSTNAME } from "../constants.ts";
+import { csiVolumeHandle, podClaimNames } from "../kube/mod.ts";
 import type { LinstorNodeInfo, PoolInfo, Replica, Snapshot } from "./types.ts";
 
 const NO_REPLICAS: readonly Replica[] = Object.freeze([]);
@@ -125,19 +122,7 @@ export function linstorNodeFor(
  */
 export function claimsOfPod(pod: V1Pod): readonly string[] {
   const namespace = pod.metadata?.namespace ?? "default";
-  const claims: string[] = [];
-  for (const volume of pod.spec?.volumes ?? []) {
-    let claim: string | undefined;
-    if (volume.persistentVolumeClaim?.claimName) {
-      claim = volume.persistentVolumeClaim.claimName;
-    } else if (volume.ephemeral && pod.metadata?.name) {
-      claim = `${pod.metadata.name}-${volume.name}`;
-    }
-    if (claim === undefined) continue;
-    const key = `${namespace}/${claim}`;
-    if (!claims.includes(key)) claims.push(key);
-  }
-  return claims;
+  return podClaimNames(pod).map((claim) => `${namespace}/${claim}`);
 }
 
 /** The PVCs of `pod` present in the snapshot, in volume order. */
@@ -173,10 +158,10 @@ export function pvsOfResource(
 export function volumeHandleOfPv(
   pv: V1PersistentVolume,
 ): VolumeHandle | undefined {
-  const csi = pv.spec?.csi;
-  if (csi?.driver !== CSI_DRIVER_NAME) return undefined;
+  const handle = csiVolumeHandle(pv);
+  if (handle === undefined) return undefined;
   try {
-    return parseVolumeHandle(csi.volumeHandle);
+    return parseVolumeHandle(handle);
   } catch {
     return undefined;
   }
