@@ -119,7 +119,7 @@ export function decodeRecord(text: string): RecoveryRecord {
 }
 
 /** Annotations that exist only during a replace and never reach the new PV. */
-export const TRANSIENT_ANNOTATIONS: readonly string[] = Object.freeze([
+const TRANSIENT_ANNOTATIONS: readonly string[] = Object.freeze([
   ANNOTATION_AFFINITY_REPLACING,
   ANNOTATION_AFFINITY_RECORD,
 ]);

@@ -85,7 +85,7 @@ export type TopologyResult =
 const FAILED_FLAGS = ["FAILED_DEPLOYMENT", "FAILED_DISCONNECT"];
 
 /** How one replica counts for the topology. */
-export type ReplicaStanding = "healthy" | "ignored" | "unknown";
+type ReplicaStanding = "healthy" | "ignored" | "unknown";
 
 /**
  * Whether `replica` counts as a healthy diskful replica of volume `volume`:
@@ -94,7 +94,7 @@ export type ReplicaStanding = "healthy" | "ignored" | "unknown";
  * a DRBD disk state (storage-only), on an online node. A diskful replica
  * whose state LINSTOR cannot report (node offline, no state) is "unknown".
  */
-export function replicaStanding(
+function replicaStanding(
   snapshot: Snapshot,
   replica: Replica,
   volume: number,
@@ -245,7 +245,7 @@ function compareText(a: string, b: string): number {
 }
 
 /** A canonical string of a segment (sorted keys), for set comparison. */
-export function segmentKey(segment: Segment): string {
+function segmentKey(segment: Segment): string {
   const keys = Object.keys(segment);
   if (keys.length > 1) keys.sort();
   let text = "";
@@ -272,7 +272,7 @@ export function affinityFromSegments(
 }
 
 /** A nodeSelectorTerm as a segment, or `undefined` when it is not of the form linstor-csi writes. */
-export function termToSegment(term: V1NodeSelectorTerm): Segment | undefined {
+function termToSegment(term: V1NodeSelectorTerm): Segment | undefined {
   if ((term.matchFields ?? []).length > 0) return undefined;
   const expressions = term.matchExpressions ?? [];
   if (expressions.length === 0) return undefined;
