@@ -24,7 +24,6 @@ export {
   ScenarioError,
   type ScenarioIssue,
   type SimAction,
-  validateScenario,
 } from "./_scenario.ts";
 export {
   serveSimulator,
