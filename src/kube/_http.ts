@@ -453,7 +453,7 @@ function messageOf(error: unknown): string {
 }
 
 /** Builds the error of a non-2xx response from its `Status` body (consumes the body). */
-export async function errorFromResponse(
+async function errorFromResponse(
   target: RequestTarget,
   response: Response,
 ): Promise<KubeApiError> {
@@ -545,7 +545,7 @@ function targetError(
 }
 
 /** Parses one watch line; throws {@linkcode KubeApiError} for `ERROR` events. */
-export function parseWatchLine<T>(
+function parseWatchLine<T>(
   line: string,
   options: Omit<WatchStreamOptions, "signal">,
 ): WatchEvent<T> {
