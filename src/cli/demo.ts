@@ -15,7 +15,7 @@
  * @module
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import { DEMO_NAMESPACE, demoKubeObjects } from "../demo/kube.ts";
+import { DEMO_NAMESPACE, demoKubeObjects } from "../demo/mod.ts";
 import { LinstorClient } from "../linstor/mod.ts";
 import { planAffinity } from "../modes/affinity/mod.ts";
 import {

@@ -81,3 +81,9 @@ timeline:
   - { at: 40s, action: set-node-status, node: node-b1, status: ONLINE }
   - { at: 45s, action: set-disk-state, resource: pvc-logs, node: node-b1, disk_state: UpToDate }
 `;
+
+export {
+  DEMO_NAMESPACE,
+  type DemoKubeObjects,
+  demoKubeObjects,
+} from "./kube.ts";
