@@ -171,16 +171,9 @@ class Executor {
     action: SetPvAffinityAction | PatchPvAffinityInPlaceAction,
     signal: AbortSignal,
   ): Promise<void> {
-    const live = await this.#getPv(action.pvName, signal);
-    if (!this.#current(live, action.uid, action.pvName)) return;
-    if (live!.metadata?.resourceVersion !== action.resourceVersion) {
-      this.#deps.logger.debug(
-        "PV {pv} changed since it was planned; re-planning next pass",
-        { pv: action.pvName },
-      );
-      return;
-    }
-    const updated = withAffinity(live!, action.affinity);
+    const live = await this.#planned(action, signal);
+    if (live === undefined) return;
+    const updated = withAffinity(live, action.affinity);
     let result: V1PersistentVolume;
     try {
       result = await this.#deps.kube.replacePersistentVolume(updated, {
@@ -206,17 +199,10 @@ class Executor {
     signal: AbortSignal,
   ): Promise<void> {
     const { kube } = this.#deps;
-    const live = await this.#getPv(action.pvName, signal);
-    if (!this.#current(live, action.uid, action.pvName)) return;
-    if (live!.metadata?.resourceVersion !== action.resourceVersion) {
-      this.#deps.logger.debug(
-        "PV {pv} changed since it was planned; re-planning next pass",
-        { pv: action.pvName },
-      );
-      return;
-    }
-    if (action.probeInPlace && live!.spec?.nodeAffinity !== undefined) {
-      const candidate = withAffinity(live!, action.affinity);
+    const live = await this.#planned(action, signal);
+    if (live === undefined) return;
+    if (action.probeInPlace && live.spec?.nodeAffinity !== undefined) {
+      const candidate = withAffinity(live, action.affinity);
       try {
         await kube.replacePersistentVolume(candidate, {
           signal,
@@ -238,7 +224,7 @@ class Executor {
       }
     }
     // Step 1: the write-ahead record, in LINSTOR and in Kubernetes.
-    const annotations = live!.metadata?.annotations ?? {};
+    const annotations = live.metadata?.annotations ?? {};
     const record: RecoveryRecord = {
       version: RECORD_VERSION,
       cluster: this.#deps.clusterIdentity,
@@ -248,9 +234,9 @@ class Executor {
       resource: action.handle.resource,
       volume: action.handle.volume,
       writtenAt: new Date(this.#deps.clock.now()).toISOString(),
-      pv: intendedPv(live!, action.affinity, {
+      pv: intendedPv(live, action.affinity, {
         originalSkipReclaim: annotations[ANNOTATION_SKIP_RECLAIM],
-        reclaimPolicy: live!.spec?.persistentVolumeReclaimPolicy,
+        reclaimPolicy: live.spec?.persistentVolumeReclaimPolicy,
       }),
     };
     const text = encodeRecord(record);
@@ -288,7 +274,7 @@ class Executor {
     }
     this.#step(1, action.pvName);
     // Step 2: Retain + skip-reclaim + marker, preconditioned on UID and resourceVersion.
-    const retained = structuredClone(live!);
+    const retained = structuredClone(live);
     retained.spec!.persistentVolumeReclaimPolicy = "Retain";
     retained.metadata!.annotations = {
       ...annotations,
@@ -499,25 +485,37 @@ class Executor {
     }
   }
 
-  #current(
-    live: V1PersistentVolume | undefined,
-    uid: string,
-    name: string,
-  ): boolean {
-    if (live === undefined || live.metadata?.uid !== uid) {
+  /**
+   * The live PV, unless it is gone, re-created, being deleted or changed
+   * since `action` was planned.
+   */
+  async #planned(
+    action: { pvName: string; uid: string; resourceVersion: string },
+    signal: AbortSignal,
+  ): Promise<V1PersistentVolume | undefined> {
+    const name = action.pvName;
+    const live = await this.#getPv(name, signal);
+    if (live === undefined || live.metadata?.uid !== action.uid) {
       this.#deps.logger.debug(
         "PV {pv} is gone or was re-created since it was planned",
         { pv: name },
       );
-      return false;
+      return undefined;
     }
     if (live.metadata?.deletionTimestamp !== undefined) {
       this.#deps.logger.debug("PV {pv} is being deleted; left alone", {
         pv: name,
       });
-      return false;
+      return undefined;
     }
-    return true;
+    if (live.metadata?.resourceVersion !== action.resourceVersion) {
+      this.#deps.logger.debug(
+        "PV {pv} changed since it was planned; re-planning next pass",
+        { pv: name },
+      );
+      return undefined;
+    }
+    return live;
   }
 
   #step(step: number, pvName: string): void {
