@@ -1,7 +1,7 @@
 /**
  * Go duration syntax (`15s`, `1m30s`, `1.5h`, `300ms`), as Kubernetes charts
- * write flag values and config files write timeouts: the one parser for
- * flags, the extender config and simulator scenarios.
+ * write flag values. Used by the CLI flags. (The extender config and the
+ * simulator's scenarios still parse their stricter subsets themselves.)
  *
  * @module
  */
