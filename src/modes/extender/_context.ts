@@ -19,7 +19,7 @@ import {
   isAnywhere,
   type RemoteAccessPolicy,
 } from "../../csi/mod.ts";
-import type { Reservation, ReservationView } from "./_reservations.ts";
+import type { ReservationView } from "./_reservations.ts";
 import {
   type BoundVolume,
   type PendingVolume,
@@ -260,23 +260,14 @@ export class EvalContext {
   /** KiB held on a pool by others' reservations: explicit ones plus claims with a selected node. */
   reservedKib(linstorNode: string, pool: string): number {
     const implicit = this.#implicit();
-    let explicit = 0;
-    for (const r of this.#others()) {
-      if (r.nodes.get(linstorNode) === pool) explicit += r.sizeKib;
-    }
+    const explicit = this.reservations.reservedKib(
+      linstorNode,
+      pool,
+      this.ownClaims,
+    );
     return implicit.size === 0
       ? explicit
       : explicit + (implicit.get(linstorNode)?.get(pool) ?? 0);
-  }
-
-  #othersCache: readonly Reservation[] | undefined;
-
-  /** Active reservations of other pods' claims. */
-  #others(): readonly Reservation[] {
-    this.#othersCache ??= this.reservations.all().filter((r) =>
-      !this.ownClaims.has(r.claim)
-    );
-    return this.#othersCache;
   }
 
   /** Implicit reservations of claims with `selected-node` set, not yet in LINSTOR and not held explicitly. */
