@@ -239,22 +239,10 @@ export function affinityOptionsFromFlags(
     ),
     dryRun: flags.boolean("dry-run"),
   };
-  const settle = flags.number("settle-time") ?? AFFINITY_DEFAULT_SETTLE_MS;
-  if (!(settle >= 0)) {
-    throw new UsageError(
-      `flag --settle-time must not be negative, got "${settle}"`,
-    );
-  }
-  options.settleMs = settle;
+  // Durations are never negative (parseFlags rejects them).
+  options.settleMs = flags.number("settle-time") ?? AFFINITY_DEFAULT_SETTLE_MS;
   const grace = flags.number("grace-period");
-  if (grace !== undefined) {
-    if (!(grace >= 0)) {
-      throw new UsageError(
-        `flag --grace-period must not be negative, got "${grace}"`,
-      );
-    }
-    options.gracePeriodMs = grace;
-  }
+  if (grace !== undefined) options.gracePeriodMs = grace;
   const inPlace = flags.string("in-place") ?? "auto";
   if (inPlace !== "auto") options.inPlace = inPlace === "always";
   const defaultPolicy = flags.string("default-remote-access-policy");
