@@ -789,7 +789,10 @@ function withMicroTimes(lease: V1Lease): V1Lease {
   };
 }
 
-function objectReference(obj: InvolvedObject): Record<string, string> {
+/** The `ObjectReference` an Event's `regarding`/`related` holds: the set fields of `obj`. */
+export function objectReference(
+  obj: InvolvedObject,
+): Record<string, string> {
   const ref: Record<string, string> = {};
   if (obj.apiVersion) ref.apiVersion = obj.apiVersion;
   if (obj.kind) ref.kind = obj.kind;

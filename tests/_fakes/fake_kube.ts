@@ -62,6 +62,7 @@ import {
   type KubeObjectOf,
   type ListResult,
   type ObjectName,
+  objectReference,
   type Patch,
   truncateUtf8,
   type WatchEvent,
@@ -1325,17 +1326,6 @@ function action(
     dryRun: options.dryRun === "All",
     ...(patchType === undefined ? {} : { patchType }),
   };
-}
-
-function objectReference(obj: InvolvedObject): AnyObject {
-  const ref: AnyObject = {};
-  if (obj.apiVersion) ref.apiVersion = obj.apiVersion;
-  if (obj.kind) ref.kind = obj.kind;
-  for (const field of ["name", "namespace", "uid", "resourceVersion"]) {
-    const value = (obj.metadata as AnyObject | undefined)?.[field];
-    if (value) ref[field] = value;
-  }
-  return ref;
 }
 
 function apiError(
