@@ -140,8 +140,8 @@ function poolsOf(
 }
 
 /**
- * Resolves the LINSTOR volumes of `pod`. Pure over the snapshot; results per
- * claim are cached in the index.
+ * Resolves the LINSTOR volumes of `pod`. Pure over the snapshot (once per
+ * request, not per node).
  */
 export function resolvePodVolumes(
   index: SnapshotIndex,

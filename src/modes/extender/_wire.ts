@@ -156,7 +156,7 @@ export function candidateNames(args: ExtenderArgs): string[] {
 }
 
 /** Builds the filter answer in the same form the request used (names or objects). */
-export function filterResult(
+function filterResult(
   args: ExtenderArgs,
   passed: ReadonlySet<string>,
   failures: {
