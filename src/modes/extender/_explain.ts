@@ -116,12 +116,6 @@ export function explainPod(
   };
 }
 
-function pad(value: string, width: number): string {
-  return value.length >= width
-    ? value
-    : value + " ".repeat(width - value.length);
-}
-
 /** Renders an explanation as plain text (a table per node). */
 export function formatExplanation(explanation: Explanation): string {
   const lines: string[] = [];
@@ -169,7 +163,7 @@ export function formatExplanation(explanation: Explanation): string {
   for (const row of [header, ...table]) {
     lines.push(
       row.map((cell, i) =>
-        i === row.length - 1 ? cell : pad(cell, widths[i] ?? 0)
+        i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)
       ).join("  ").trimEnd(),
     );
   }
