@@ -240,7 +240,8 @@ function isSubset(a: Segment, b: Segment): boolean {
   return Object.entries(a).every(([key, value]) => b[key] === value);
 }
 
-function compareText(a: string, b: string): number {
+/** Code-unit order of two strings (locale-independent, for stable sorting). */
+export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

@@ -25,7 +25,6 @@ import {
   type ResolvedPolicy,
   resolvePvPolicy,
   resolveStorageClassPolicy,
-  type Segment,
 } from "../../csi/mod.ts";
 import {
   decodeRecord,
@@ -37,6 +36,7 @@ import {
   accessibleTopology,
   affinityFromSegments,
   affinityMatches,
+  compareText,
   describeSegments,
   parseVolumeHandle,
   type TopologyCache,
@@ -668,7 +668,7 @@ interface RecordProblem {
 }
 
 /** Recovery records found in a snapshot (LINSTOR volume definitions and PVC annotations). */
-export interface CollectedRecords {
+interface CollectedRecords {
   /** This cluster's records by PV name. */
   readonly own: ReadonlyMap<string, FoundRecord>;
   /** PV names with a record that cannot be trusted (malformed, or two that disagree): never acted on. */
@@ -682,7 +682,7 @@ export interface CollectedRecords {
  * properties and PVC annotations. Records of another cluster are reported
  * and ignored; malformed ones block their PV.
  */
-export function collectRecords(
+function collectRecords(
   snapshot: Snapshot,
   clusterIdentity: string,
 ): CollectedRecords {
@@ -756,10 +756,3 @@ function toMillis(value: Date | string | undefined): number | undefined {
   const ms = value instanceof Date ? value.getTime() : Date.parse(value);
   return Number.isNaN(ms) ? undefined : ms;
 }
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Segments of a PV's current affinity are exposed for logs and tests. */
-export type { Segment };
