@@ -216,11 +216,6 @@ export class ClusterState {
     return requested;
   }
 
-  /** Whether LINSTOR has been polled successfully at least once. */
-  isLinstorSynced(): boolean {
-    return this.#linstorPolled;
-  }
-
   /** Number of cached Kubernetes objects of `kind`. */
   kubeObjectCount(kind: KubeKind): number {
     return this.#kube.count(kind);
