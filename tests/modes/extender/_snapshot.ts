@@ -10,6 +10,7 @@ import type {
   Snapshot,
 } from "../../../src/state/mod.ts";
 import { CSI_DRIVER_NAME } from "../../../src/constants.ts";
+import { EXTENDER_KINDS } from "../../../src/modes/extender/mod.ts";
 import {
   buildSnapshot as shared,
   type KubeInput,
@@ -33,7 +34,6 @@ export interface World {
   now?: number;
   observedAt?: number | undefined;
   synced?: KubeKind[];
-  version?: number;
   linstorNodes?: {
     name: string;
     status?: string;
@@ -168,12 +168,7 @@ export function buildSnapshot(world: World): Snapshot {
       };
     }),
   };
-  const all: KubeKind[] = [
-    "nodes",
-    "persistentVolumes",
-    "persistentVolumeClaims",
-    "storageClasses",
-  ];
+  const all = EXTENDER_KINDS;
   const synced = world.synced ?? all;
   const kubeSynced: KubeInput = {};
   for (const kind of synced) {
