@@ -13,12 +13,14 @@ import {
 import type { SimulatorServer } from "../../../src/sim/mod.ts";
 import { fullPv } from "./_world.ts";
 
+export {
+  affinityHosts as hosts,
+  RECORD_ANNOTATION,
+  RECORD_PROP,
+} from "./_world.ts";
+
 /** The repository root. */
 export const ROOT: URL = new URL("../../../", import.meta.url);
-/** LINSTOR property of the recovery record. */
-export const RECORD_PROP = "Aux/linstor-suite.io/affinity-recovery";
-/** PVC annotation of the recovery record. */
-export const RECORD_ANNOTATION = "affinity.linstor-suite.io/recovery";
 /** Nodes of the test scenario. */
 export const NODES: readonly string[] = ["a", "b", "c"];
 
@@ -150,13 +152,6 @@ export async function getPv(
     }
     throw error;
   }
-}
-
-/** Values of a PV's affinity terms. */
-export function hosts(pv: Json | undefined): string[] {
-  return (pv?.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? []).flatMap((
-    t: Json,
-  ) => (t.matchExpressions ?? []).flatMap((e: Json) => e.values ?? []));
 }
 
 /** `createBoundVolume()` in namespace `app` with affinity to `node`, if any. */

@@ -28,6 +28,10 @@ import { FakeKube } from "../../_fakes/fake_kube.ts";
 
 /** Cluster identity used by the world's mode. */
 export const CLUSTER = "cluster-a";
+/** LINSTOR property of the recovery record. */
+export const RECORD_PROP = "Aux/linstor-suite.io/affinity-recovery";
+/** PVC annotation of the recovery record. */
+export const RECORD_ANNOTATION = "affinity.linstor-suite.io/recovery";
 
 /** Three nodes (zones z1, z1, z2), one thin pool each, volumes on node `a`. */
 export function scenarioYaml(volumes: string[]): string {

@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
 import type { V1PersistentVolume } from "@kubernetes/client-node";
 import { REPLACE_STEPS } from "../../../src/modes/affinity/mod.ts";
-import { affinityHosts, CLUSTER, createWorld, type World } from "./_world.ts";
-
-const RECORD_PROP = "Aux/linstor-suite.io/affinity-recovery";
-const RECORD_ANNOTATION = "affinity.linstor-suite.io/recovery";
+import {
+  affinityHosts,
+  CLUSTER,
+  createWorld,
+  RECORD_ANNOTATION,
+  RECORD_PROP,
+  type World,
+} from "./_world.ts";
 
 async function pass(world: World, mode = world.mode()) {
   const controller = new AbortController();
