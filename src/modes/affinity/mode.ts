@@ -118,7 +118,7 @@ export interface AffinityMode {
  * `Aux/topology` if any LINSTOR node has `Aux/topology/kubernetes.io/hostname`,
  * else `Aux`; `undefined` while LINSTOR has not been read.
  */
-export function detectPropertyNamespace(
+function detectPropertyNamespace(
   snapshot: Snapshot,
 ): string | undefined {
   if (snapshot.linstor.observedAt === undefined) return undefined;
