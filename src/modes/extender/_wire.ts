@@ -150,8 +150,8 @@ function describe(value: unknown): string {
 }
 
 /** The candidate node names of `args`: `NodeNames` if sent, else the names of `Nodes`. */
-export function candidateNames(args: ExtenderArgs): string[] {
-  if (args.nodeNames) return [...args.nodeNames];
+export function candidateNames(args: ExtenderArgs): readonly string[] {
+  if (args.nodeNames) return args.nodeNames;
   return (args.nodes ?? []).map((n) => n.metadata?.name ?? "");
 }
 
