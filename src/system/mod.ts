@@ -1,7 +1,8 @@
 /**
- * The edges to the operating system: clock and HTTP server.
+ * The edges to the operating system: clock, child processes and HTTP server.
  *
  * @module
  */
 export * from "./clock.ts";
 export * from "./http_server.ts";
+export * from "./command.ts";
