@@ -165,6 +165,12 @@ export const LINSTOR_PROP_TOPOLOGY_ZONE =
   "Aux/topology/topology.kubernetes.io/zone";
 /** Largest CSI volume number plus one (linstor-csi `ParseVolumeId`). */
 export const CSI_VOLUME_NUMBER_LIMIT = 65_536;
+/**
+ * Prefix external-provisioner gives a CSI volume name (`pvc-<PVC UID>`, its
+ * `--volume-name-prefix` default); linstor-csi uses that name as the LINSTOR
+ * resource definition name.
+ */
+export const CSI_VOLUME_NAME_PREFIX = "pvc";
 
 /** `reportingController` of the Events linstor-suite records (events.k8s.io/v1). */
 export const EVENT_REPORTING_CONTROLLER = "linbit.com/linstor-suite";

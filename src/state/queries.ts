@@ -8,65 +8,15 @@ import type {
   V1PersistentVolumeClaim,
   V1Pod,
 } from "@kubernetes/client-node";
-import { CSI_VOLUME_NUMBER_LIMIT, LABEL_HOSTNAME } from "../constants.ts";
+import { LABEL_HOSTNAME } from "../constants.ts";
+import { tryParseVolumeHandle, type VolumeHandle } from "../domain/mod.ts";
 import { csiVolumeHandle, podClaimNames } from "../kube/mod.ts";
 import type { LinstorNodeInfo, PoolInfo, Replica, Snapshot } from "./types.ts";
 
 const NO_REPLICAS: readonly Replica[] = Object.freeze([]);
 
-/** A parsed LINSTOR CSI volume handle. */
-export interface VolumeHandle {
-  /** LINSTOR resource definition name. */
-  readonly resource: string;
-  /** Volume number inside the resource definition (0 without `/volNr`). */
-  readonly volume: number;
-}
-
-/**
- * Parses a LINSTOR CSI volume handle, `<rd>` or `<rd>/<volNr>`, like
- * linstor-csi's `ParseVolumeId`.
- *
- * @throws {SyntaxError} when the handle is empty, has an empty resource name,
- * whitespace, more than one `/`, or a volume number that is not a decimal
- * integer in [0, 65536).
- */
-export function parseVolumeHandle(handle: string): VolumeHandle {
-  if (typeof handle !== "string" || handle === "") {
-    throw new SyntaxError(
-      `Cannot parse volume handle "${String(handle)}": it is empty`,
-    );
-  }
-  if (/\s/.test(handle)) {
-    throw new SyntaxError(
-      `Cannot parse volume handle "${handle}": it contains whitespace`,
-    );
-  }
-  const parts = handle.split("/");
-  if (parts.length > 2) {
-    throw new SyntaxError(
-      `Cannot parse volume handle "${handle}": expected "<resource>" or "<resource>/<volume>"`,
-    );
-  }
-  const [resource = "", volumeText] = parts;
-  if (resource === "") {
-    throw new SyntaxError(
-      `Cannot parse volume handle "${handle}": the resource name is empty`,
-    );
-  }
-  if (volumeText === undefined) return Object.freeze({ resource, volume: 0 });
-  if (!/^\d{1,5}$/.test(volumeText)) {
-    throw new SyntaxError(
-      `Cannot parse volume handle "${handle}": the volume number "${volumeText}" is not a decimal integer`,
-    );
-  }
-  const volume = Number(volumeText);
-  if (volume >= CSI_VOLUME_NUMBER_LIMIT) {
-    throw new SyntaxError(
-      `Cannot parse volume handle "${handle}": the volume number ${volume} is not below ${CSI_VOLUME_NUMBER_LIMIT}`,
-    );
-  }
-  return Object.freeze({ resource, volume });
-}
+/** @deprecated Import from `src/domain/mod.ts`; kept for one release of sibling branches. */
+export { parseVolumeHandle, type VolumeHandle } from "../domain/mod.ts";
 
 /** The replicas of LINSTOR resource `resource`, sorted by node (empty if none). */
 export function replicasOf(
@@ -158,13 +108,7 @@ export function pvsOfResource(
 export function volumeHandleOfPv(
   pv: V1PersistentVolume,
 ): VolumeHandle | undefined {
-  const handle = csiVolumeHandle(pv);
-  if (handle === undefined) return undefined;
-  try {
-    return parseVolumeHandle(handle);
-  } catch {
-    return undefined;
-  }
+  return tryParseVolumeHandle(csiVolumeHandle(pv));
 }
 
 /**

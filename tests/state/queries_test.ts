@@ -3,14 +3,12 @@ import {
   claimsOfPod,
   isStale,
   linstorNodeFor,
-  parseVolumeHandle,
   podsOfClaim,
   poolsOf,
   pvcsOfPod,
   pvsOfResource,
   replicasOf,
   replicasOnNode,
-  type VolumeHandle,
 } from "../../src/state/mod.ts";
 import {
   buildSnapshot,
@@ -24,50 +22,6 @@ import {
 } from "../_builders/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
-
-Deno.test("parseVolumeHandle() parses valid handles", async (t) => {
-  const cases: { handle: string; expect: VolumeHandle }[] = [
-    { handle: "pvc-123", expect: { resource: "pvc-123", volume: 0 } },
-    { handle: "pvc-123/0", expect: { resource: "pvc-123", volume: 0 } },
-    { handle: "cg-abc/7", expect: { resource: "cg-abc", volume: 7 } },
-    { handle: "r/65535", expect: { resource: "r", volume: 65535 } },
-    { handle: "ns-data_1", expect: { resource: "ns-data_1", volume: 0 } },
-  ];
-  for (const c of cases) {
-    await t.step(c.handle, () => {
-      assert.deepEqual(parseVolumeHandle(c.handle), c.expect);
-    });
-  }
-});
-
-Deno.test("parseVolumeHandle() rejects garbage with a SyntaxError", async (t) => {
-  const cases: { handle: string; message: RegExp }[] = [
-    { handle: "", message: /^Cannot parse volume handle "": it is empty$/ },
-    { handle: "/1", message: /the resource name is empty$/ },
-    {
-      handle: "a/b/c",
-      message: /expected "<resource>" or "<resource>\/<volume>"$/,
-    },
-    { handle: "a/", message: /the volume number "" is not a decimal integer$/ },
-    { handle: "a/-1", message: /"-1" is not a decimal integer$/ },
-    { handle: "a/1.5", message: /"1.5" is not a decimal integer$/ },
-    { handle: "a/0x1", message: /"0x1" is not a decimal integer$/ },
-    {
-      handle: "a/65536",
-      message: /the volume number 65536 is not below 65536$/,
-    },
-    { handle: "a/123456", message: /"123456" is not a decimal integer$/ },
-    { handle: "a b", message: /it contains whitespace$/ },
-  ];
-  for (const c of cases) {
-    await t.step(JSON.stringify(c.handle), () => {
-      assert.throws(() => parseVolumeHandle(c.handle), {
-        name: "SyntaxError",
-        message: c.message,
-      });
-    });
-  }
-});
 
 Deno.test("linstorNodeFor() matches by name, then by hostname property", async (t) => {
   const snapshot = buildSnapshot({

@@ -13,51 +13,12 @@ import type {
   V1VolumeNodeAffinity,
 } from "@kubernetes/client-node";
 import {
-  CSI_VOLUME_NUMBER_LIMIT,
   DISK_STATE_UP_TO_DATE,
   TOPOLOGY_LINBIT_HOSTNAME,
 } from "../../constants.ts";
+import type { VolumeHandle } from "../../domain/mod.ts";
 import type { Replica, Snapshot } from "../../state/types.ts";
 import type { RemoteAccessPolicy, Segment } from "../../csi/mod.ts";
-
-/** A parsed linstor-csi volume handle. */
-export interface VolumeHandle {
-  /** LINSTOR resource definition name. */
-  readonly resource: string;
-  /** Volume number inside the resource definition. */
-  readonly volume: number;
-}
-
-/**
- * Parses a linstor-csi volume handle: `rd` (volume 0) or `rd/volNr` with
- * `0 <= volNr < 65536`, as linstor-csi's `ParseVolumeId`.
- */
-export function parseVolumeHandle(handle: string): VolumeHandle {
-  if (handle === "") {
-    throw new SyntaxError(`Cannot parse volume handle "": empty`);
-  }
-  const slash = handle.indexOf("/");
-  if (slash < 0) return { resource: handle, volume: 0 };
-  const resource = handle.slice(0, slash);
-  const number = handle.slice(slash + 1);
-  if (resource === "") {
-    throw new SyntaxError(
-      `Cannot parse volume handle "${handle}": empty resource name`,
-    );
-  }
-  if (!/^(0|[1-9][0-9]{0,5})$/.test(number)) {
-    throw new SyntaxError(
-      `Cannot parse volume handle "${handle}": volume number "${number}" is not a decimal integer`,
-    );
-  }
-  const volume = Number(number);
-  if (volume >= CSI_VOLUME_NUMBER_LIMIT) {
-    throw new RangeError(
-      `Cannot parse volume handle "${handle}": volume number ${volume} is not below ${CSI_VOLUME_NUMBER_LIMIT}`,
-    );
-  }
-  return { resource, volume };
-}
 
 /** Why no topology can be trusted. */
 export type TopologyDoubt =

@@ -22,13 +22,13 @@ export {
   accessibleTopology,
   affinityFromSegments,
   affinityMatches,
-  parseVolumeHandle,
   prunePattern,
   type TopologyCache,
   type TopologyDoubt,
   type TopologyResult,
-  type VolumeHandle,
 } from "./_topology.ts";
+/** @deprecated Import from `src/domain/mod.ts`; kept for one release of sibling branches. */
+export { parseVolumeHandle, type VolumeHandle } from "../../domain/mod.ts";
 export {
   encodeRecord,
   type FoundRecord,

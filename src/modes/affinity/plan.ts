@@ -38,10 +38,14 @@ import {
   affinityMatches,
   compareText,
   describeSegments,
-  parseVolumeHandle,
   type TopologyCache,
-  type VolumeHandle,
 } from "./_topology.ts";
+import {
+  formatVolumeHandle,
+  parseVolumeHandle,
+  tryParseVolumeHandle,
+  type VolumeHandle,
+} from "../../domain/mod.ts";
 
 /** Memos of one planning pass (the snapshot is immutable). */
 interface PlanCache {
@@ -286,8 +290,8 @@ export function planAffinity(
     );
   const handleUsers = new Map<string, number>();
   for (const pv of pvs) {
-    const handle = pv.spec!.csi!.volumeHandle;
-    handleUsers.set(handle, (handleUsers.get(handle) ?? 0) + 1);
+    const key = volumeKey(pv.spec!.csi!.volumeHandle);
+    handleUsers.set(key, (handleUsers.get(key) ?? 0) + 1);
   }
 
   let drifted = 0;
@@ -508,10 +512,10 @@ function planPv(
   } catch (error) {
     return skip("InvalidVolumeHandle", (error as Error).message, true);
   }
-  if ((handleUsers.get(rawHandle) ?? 0) > 1) {
+  if ((handleUsers.get(formatVolumeHandle(handle)) ?? 0) > 1) {
     return skip(
       "DuplicateVolumeHandle",
-      `volume handle "${rawHandle}" is used by more than one PV`,
+      `the volume of handle "${rawHandle}" is used by more than one PV`,
       true,
     );
   }
@@ -755,4 +759,10 @@ function toMillis(value: Date | string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = value instanceof Date ? value.getTime() : Date.parse(value);
   return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Two PVs whose handles name the same LINSTOR volume share this key. */
+function volumeKey(rawHandle: string): string {
+  const handle = tryParseVolumeHandle(rawHandle);
+  return handle === undefined ? rawHandle : formatVolumeHandle(handle);
 }

@@ -28,6 +28,7 @@ import {
   resolvePodVolumes,
 } from "./_volumes.ts";
 import { ANNOTATION_SELECTED_NODE } from "../../constants.ts";
+import { claimResourceName } from "../../domain/mod.ts";
 import { matchesSelector } from "./_selector.ts";
 
 /** A node kube-scheduler offered. */
@@ -301,7 +302,11 @@ export class EvalContext {
     for (const [claim, pvc] of snapshot.kube.persistentVolumeClaims) {
       const selected = pvc.metadata?.annotations?.[ANNOTATION_SELECTED_NODE];
       if (!selected || pvc.spec?.volumeName) continue;
-      if (snapshot.linstor.replicasByResource.has(`pvc-${pvc.metadata?.uid}`)) {
+      const created = claimResourceName(pvc);
+      if (
+        created !== undefined &&
+        snapshot.linstor.replicasByResource.has(created)
+      ) {
         continue;
       }
       const [namespace] = claim.split("/");

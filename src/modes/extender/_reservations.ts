@@ -7,6 +7,7 @@
 import type { Clock } from "../../system/clock.ts";
 import type { Snapshot } from "../../state/types.ts";
 import { ANNOTATION_SELECTED_NODE } from "../../constants.ts";
+import { claimResourceName, tryParseVolumeHandle } from "../../domain/mod.ts";
 
 /** One reservation: a claim's size held on each candidate node's chosen pool. */
 export interface Reservation {
@@ -184,16 +185,17 @@ export class Reservations {
         this.release(claim);
         continue;
       }
-      const uid = pvc.metadata?.uid;
+      const created = claimResourceName(pvc);
       const volumeName = pvc.spec?.volumeName;
-      const handle = volumeName
-        ? snapshot.kube.persistentVolumes.get(volumeName)?.spec?.csi
-          ?.volumeHandle
+      const resource = volumeName
+        ? tryParseVolumeHandle(
+          snapshot.kube.persistentVolumes.get(volumeName)?.spec?.csi
+            ?.volumeHandle,
+        )?.resource
         : undefined;
-      const resource = handle?.split("/")[0];
       if (
-        (uid !== undefined &&
-          snapshot.linstor.replicasByResource.has(`pvc-${uid}`)) ||
+        (created !== undefined &&
+          snapshot.linstor.replicasByResource.has(created)) ||
         (resource !== undefined &&
           snapshot.linstor.replicasByResource.has(resource))
       ) {

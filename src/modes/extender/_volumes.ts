@@ -17,6 +17,7 @@ import {
   CSI_DRIVER_NAME,
 } from "../../constants.ts";
 import type { SnapshotIndex } from "./_index.ts";
+import { tryParseVolumeHandle } from "../../domain/mod.ts";
 import { parseQuantity } from "./_quantity.ts";
 import {
   csiParameter,
@@ -184,8 +185,16 @@ export function resolvePodVolumes(
       }
       if (pv.spec?.csi?.driver !== CSI_DRIVER_NAME) continue;
       usesLinstor = true;
-      const handle = pv.spec.csi.volumeHandle ?? "";
-      const resource = handle.split("/")[0] ?? "";
+      const resource = tryParseVolumeHandle(pv.spec.csi.volumeHandle)
+        ?.resource;
+      if (resource === undefined) {
+        notes.push(
+          `claim ${claim}: volume handle ${
+            JSON.stringify(pv.spec.csi.volumeHandle)
+          } is not a LINSTOR CSI handle; no opinion`,
+        );
+        continue;
+      }
       const scName = pv.spec.storageClassName;
       const sc = scName ? kube.storageClasses.get(scName) : undefined;
       const resolved = resolvePolicy(pv, sc);

@@ -4,7 +4,6 @@ import {
   accessibleTopology,
   affinityFromSegments,
   affinityMatches,
-  parseVolumeHandle,
   prunePattern,
   type TopologyResult,
 } from "../../../src/modes/affinity/mod.ts";
@@ -19,44 +18,6 @@ import {
   resource,
   resourceDefinition,
 } from "../../_builders/mod.ts";
-
-Deno.test("parseVolumeHandle() parses rd and rd/volNr like linstor-csi", async (t) => {
-  const good: [string, string, number][] = [
-    ["pvc-abc", "pvc-abc", 0],
-    ["pvc-abc/3", "pvc-abc", 3],
-    ["cg-1234/0", "cg-1234", 0],
-    ["default-data", "default-data", 0],
-    ["vol/65535", "vol", 65535],
-  ];
-  for (const [handle, resourceName, volume] of good) {
-    await t.step(`accepts ${handle}`, () => {
-      assert.deepEqual(parseVolumeHandle(handle), {
-        resource: resourceName,
-        volume,
-      });
-    });
-  }
-  const bad: [string, ErrorConstructor][] = [
-    ["", SyntaxError],
-    ["/1", SyntaxError],
-    ["rd/", SyntaxError],
-    ["rd/-1", SyntaxError],
-    ["rd/01", SyntaxError],
-    ["rd/1.5", SyntaxError],
-    ["rd/x", SyntaxError],
-    ["rd/1/2", SyntaxError],
-    ["rd/65536", RangeError],
-  ];
-  for (const [handle, error] of bad) {
-    await t.step(`rejects ${JSON.stringify(handle)}`, () => {
-      assert.throws(() => parseVolumeHandle(handle), (e) => {
-        assert.ok(e instanceof error, String(e));
-        assert.match((e as Error).message, /^Cannot parse volume handle "/);
-        return true;
-      });
-    });
-  }
-});
 
 const ZONES: Record<string, string> = { a: "z1", b: "z1", c: "z2", d: "z2" };
 

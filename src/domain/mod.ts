@@ -1,0 +1,8 @@
+/**
+ * The domain rules every mode shares, each implemented once: the LINSTOR CSI
+ * volume handle and resource name. Pure code: no I/O, no clock, no
+ * `@kubernetes/client-node` at runtime (types only).
+ *
+ * @module
+ */
+export * from "./volume_handle.ts";
