@@ -1,8 +1,10 @@
 /**
  * The domain rules every mode shares, each implemented once: the LINSTOR CSI
- * volume handle and resource name. Pure code: no I/O, no clock, no
+ * volume handle and resource name; replica role and
+ * health. Pure code: no I/O, no clock, no
  * `@kubernetes/client-node` at runtime (types only).
  *
  * @module
  */
+export * from "./replica.ts";
 export * from "./volume_handle.ts";

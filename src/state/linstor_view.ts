@@ -10,9 +10,7 @@
 import {
   DISK_STATE_UP_TO_DATE,
   LINSTOR_HOSTNAME_PROPS,
-  RESOURCE_FLAG_TIE_BREAKER,
   RESOURCE_FLAGS_DELETING,
-  RESOURCE_FLAGS_DISKLESS,
   RESOURCE_FLAGS_INACTIVE,
   THIN_PROVIDER_KINDS,
 } from "../constants.ts";
@@ -25,6 +23,7 @@ import type {
   StoragePool,
   Volume,
 } from "../linstor/types.ts";
+import { classifyReplicaRole } from "../domain/mod.ts";
 import { deepEqual } from "./_equal.ts";
 import { freezeMap } from "./_cow_map.ts";
 import type {
@@ -32,7 +31,6 @@ import type {
   LinstorView,
   PoolInfo,
   Replica,
-  ReplicaRole,
   ReplicaVolume,
   ResourceDefinitionInfo,
   ResourceGroupInfo,
@@ -85,22 +83,8 @@ export function emptyLinstorView(lastError?: string): LinstorView {
   });
 }
 
-/**
- * The role of a replica from its cumulative flags: `TIE_BREAKER` makes a
- * tie-breaker; `DISKLESS`, `DRBD_DISKLESS`, `NVME_INITIATOR` or
- * `EBS_INITIATOR` a diskless client; anything else is diskful. Flags are
- * compared case-insensitively.
- */
-export function classifyReplicaRole(flags: readonly string[]): ReplicaRole {
-  const upper = flags.some((flag) => LOWER_CASE.test(flag))
-    ? flags.map((flag) => flag.toUpperCase())
-    : flags;
-  if (upper.includes(RESOURCE_FLAG_TIE_BREAKER)) return "tie-breaker";
-  if (upper.some((flag) => RESOURCE_FLAGS_DISKLESS.includes(flag))) {
-    return "diskless";
-  }
-  return "diskful";
-}
+/** @deprecated Import from `src/domain/mod.ts`; kept for one release of sibling branches. */
+export { classifyReplicaRole } from "../domain/mod.ts";
 
 /** Whether two views hold the same LINSTOR data (ignoring poll metadata). */
 export function linstorDataChanged(

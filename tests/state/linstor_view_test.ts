@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import {
   buildLinstorView,
   buildLinstorViewCooperatively,
-  classifyReplicaRole,
   type LinstorData,
   linstorDataChanged,
   type ReplicaRole,
@@ -47,64 +46,6 @@ function data(partial: Partial<LinstorData>): LinstorData {
     ...partial,
   };
 }
-
-Deno.test("classifyReplicaRole() classifies cumulative flags", async (t) => {
-  const cases: { name: string; flags: string[]; role: ReplicaRole }[] = [
-    { name: "no flags is diskful", flags: [], role: "diskful" },
-    {
-      name: "tie-breaker with its cumulative diskless flags",
-      flags: ["DISKLESS", "DRBD_DISKLESS", "TIE_BREAKER"],
-      role: "tie-breaker",
-    },
-    { name: "TIE_BREAKER alone", flags: ["TIE_BREAKER"], role: "tie-breaker" },
-    {
-      name: "DRBD diskless client",
-      flags: ["DISKLESS", "DRBD_DISKLESS"],
-      role: "diskless",
-    },
-    {
-      name: "deprecated DISKLESS alone",
-      flags: ["DISKLESS"],
-      role: "diskless",
-    },
-    {
-      name: "NVMe initiator",
-      flags: ["DISKLESS", "NVME_INITIATOR"],
-      role: "diskless",
-    },
-    { name: "EBS initiator", flags: ["EBS_INITIATOR"], role: "diskless" },
-    {
-      name: "lower-case flags",
-      flags: ["diskless", "drbd_diskless", "tie_breaker"],
-      role: "tie-breaker",
-    },
-    {
-      name: "deleting diskful stays diskful",
-      flags: ["DELETE", "DRBD_DELETE"],
-      role: "diskful",
-    },
-    {
-      name: "inactive diskful stays diskful",
-      flags: ["INACTIVE", "EVICTED"],
-      role: "diskful",
-    },
-    {
-      name: "diskful being converted (DISK_ADDING) is still diskless",
-      flags: ["DISKLESS", "DRBD_DISKLESS", "DISK_ADDING"],
-      role: "diskless",
-    },
-    {
-      name: "AUTO_DISKFUL alone is diskful",
-      flags: ["AUTO_DISKFUL"],
-      role: "diskful",
-    },
-  ];
-  for (const c of cases) {
-    await t.step(c.name, () => {
-      assert.equal(classifyReplicaRole(c.flags), c.role);
-    });
-  }
-});
 
 Deno.test("buildLinstorView() derives replica fields from the wire", async (t) => {
   const cases: {

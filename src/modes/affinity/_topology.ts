@@ -12,11 +12,8 @@ import type {
   V1NodeSelectorTerm,
   V1VolumeNodeAffinity,
 } from "@kubernetes/client-node";
-import {
-  DISK_STATE_UP_TO_DATE,
-  TOPOLOGY_LINBIT_HOSTNAME,
-} from "../../constants.ts";
-import type { VolumeHandle } from "../../domain/mod.ts";
+import { TOPOLOGY_LINBIT_HOSTNAME } from "../../constants.ts";
+import { replicaHealth, type VolumeHandle } from "../../domain/mod.ts";
 import type { Replica, Snapshot } from "../../state/types.ts";
 import type { RemoteAccessPolicy, Segment } from "../../csi/mod.ts";
 
@@ -43,42 +40,29 @@ export type TopologyResult =
     readonly detail: string;
   };
 
-const FAILED_FLAGS = ["FAILED_DEPLOYMENT", "FAILED_DISCONNECT"];
-
 /** How one replica counts for the topology. */
 type ReplicaStanding = "healthy" | "ignored" | "unknown";
 
 /**
  * Whether `replica` counts as a healthy diskful replica of volume `volume`:
- * diskful (never diskless or tie-breaker), not being deleted, not inactive,
- * no failed deployment, and the volume `UpToDate` — or, for a volume without
- * a DRBD disk state (storage-only), on an online node. A diskful replica
- * whose state LINSTOR cannot report (node offline, no state) is "unknown".
+ * its `replicaHealth()` is `current` (diskful, deployed, the volume
+ * `UpToDate` or without DRBD state on an online node). A copy whose state
+ * LINSTOR cannot report is "unknown"; anything else is ignored.
  */
 function replicaStanding(
   snapshot: Snapshot,
   replica: Replica,
   volume: number,
 ): ReplicaStanding {
-  if (replica.role !== "diskful" || replica.deleting || replica.inactive) {
-    return "ignored";
-  }
-  for (const flag of replica.flags) {
-    if (FAILED_FLAGS.includes(flag)) return "ignored";
-  }
-  let found = false;
-  for (const v of replica.volumes) {
-    if (v.volumeNumber !== volume) continue;
-    found = true;
-    if (v.diskState === undefined) {
-      if (!(snapshot.linstor.nodes.get(replica.node)?.online ?? false)) {
-        return "unknown";
-      }
-      continue;
-    }
-    if (v.diskState !== DISK_STATE_UP_TO_DATE) return "ignored";
-  }
-  return found ? "healthy" : "unknown";
+  const health = replicaHealth(replica, {
+    volume,
+    nodeOnline: snapshot.linstor.nodes.get(replica.node)?.online ?? false,
+  });
+  return health === "current"
+    ? "healthy"
+    : health === "unknown"
+    ? "unknown"
+    : "ignored";
 }
 
 /** Per-pass memo of node segments (`<namespace>\0<node>` → segments); create one per snapshot. */

@@ -9,11 +9,7 @@
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import type { LinstorNodeInfo, PoolInfo } from "../../state/types.ts";
 import type { ExtenderConfig } from "./_config.ts";
-import {
-  isDataCurrent,
-  isDiskfulDeployed,
-  type SnapshotIndex,
-} from "./_index.ts";
+import { type SnapshotIndex } from "./_index.ts";
 import {
   allowedTopologies,
   isAnywhere,
@@ -28,7 +24,11 @@ import {
   resolvePodVolumes,
 } from "./_volumes.ts";
 import { ANNOTATION_SELECTED_NODE } from "../../constants.ts";
-import { claimResourceName } from "../../domain/mod.ts";
+import {
+  claimResourceName,
+  isDiskfulDeployed,
+  replicaHealth,
+} from "../../domain/mod.ts";
 import { matchesSelector } from "./_selector.ts";
 
 /** A node kube-scheduler offered. */
@@ -164,10 +164,15 @@ export class EvalContext {
       const current = new Set<string>();
       const syncing = new Set<string>();
       const diskless = new Set<string>();
+      const nodes = this.index.snapshot.linstor.nodes;
       for (const r of replicas) {
-        if (isDiskfulDeployed(r)) {
-          (isDataCurrent(r) ? current : syncing).add(r.node);
-        } else if (!r.deleting) diskless.add(r.node);
+        const health = replicaHealth(r, {
+          nodeOnline: nodes.get(r.node)?.online ?? false,
+        });
+        // Degraded and unknown copies are not local: reads go to a peer.
+        if (health === "current") current.add(r.node);
+        else if (health === "syncing") syncing.add(r.node);
+        else if (health === "absent" && !r.deleting) diskless.add(r.node);
       }
       const levelValues = new Map<string, Set<string>>();
       for (const level of this.config.locality.levels) {

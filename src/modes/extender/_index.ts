@@ -6,12 +6,7 @@
  */
 import type { V1Node } from "@kubernetes/client-node";
 import type { Candidate } from "./_context.ts";
-import type {
-  LinstorNodeInfo,
-  PoolInfo,
-  Replica,
-  Snapshot,
-} from "../../state/types.ts";
+import type { LinstorNodeInfo, PoolInfo, Snapshot } from "../../state/types.ts";
 import {
   LABEL_HOSTNAME,
   LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO,
@@ -22,23 +17,6 @@ import {
   PROPERTY_NAMESPACE_TOPOLOGY,
   TOPOLOGY_LINBIT_HOSTNAME,
 } from "../../constants.ts";
-
-/** Whether a replica holds data the way linstor-csi counts it ("deployed diskfully"). */
-export function isDiskfulDeployed(replica: Replica): boolean {
-  return replica.role === "diskful" && !replica.deleting && !replica.inactive &&
-    !replica.flags.includes("FAILED_DEPLOYMENT") &&
-    !replica.flags.includes("FAILED_DISCONNECT");
-}
-
-/**
- * Whether a diskful replica's data is current: every volume `UpToDate`, or
- * no DRBD disk state at all (storage-only layer stacks report none).
- */
-export function isDataCurrent(replica: Replica): boolean {
-  if (replica.upToDate) return true;
-  return replica.volumes.length > 0 &&
-    replica.volumes.every((v) => v.diskState === undefined);
-}
 
 /** A data pool and the capacity it can give a new volume (KiB; `undefined` when unknown). */
 export interface PoolCapacity {
