@@ -351,3 +351,94 @@ export const METRIC_EXTENDER_RESERVED_BYTES =
 /** Extender metric: age of the LINSTOR data decided on. */
 export const METRIC_EXTENDER_LINSTOR_DATA_AGE_SECONDS =
   "linstor_suite_extender_linstor_data_age_seconds";
+
+/** Agent: prefix of the LVM tag that turns a VG or thin pool into a LINSTOR storage pool (`linstor-<pool>`). */
+export const AGENT_TAG_PREFIX = "linstor-";
+/** Agent: default `--scan-interval` between two LVM scans. */
+export const AGENT_DEFAULT_SCAN_INTERVAL_MS = 15_000;
+/** Agent: default `--removal-grace`: a pool whose tag vanished is deleted only after this long. */
+export const AGENT_DEFAULT_REMOVAL_GRACE_MS = 60_000;
+/** Agent: default timeout of one `lvm` call. */
+export const AGENT_DEFAULT_LVM_TIMEOUT_MS = 30_000;
+/** Agent: default `--spare-gb` kept free on a thick pool (TopoLVM's spare), in GiB. */
+export const AGENT_DEFAULT_SPARE_GIB = 10;
+/** Agent: default `--max-replicas`: StorageClasses `-r1..-rN` with N at most this. */
+export const AGENT_DEFAULT_MAX_REPLICAS = 3;
+/** Agent: default `--lvm-path` (the `lvm` binary, on the host when `--host-lvm` is set). */
+export const AGENT_DEFAULT_LVM_PATH = "lvm";
+/** Agent: LVM devices never scanned (DRBD devices would show their backing LVs twice). */
+export const AGENT_LVM_REJECTED_DEVICES: readonly string[] = Object.freeze([
+  "r|^/dev/drbd|",
+  "r|^/dev/rbd|",
+  "r|^/dev/nbd|",
+]);
+/** Agent: `nsenter` arguments entering the host's namespaces (PID 1) with `--host-lvm`. */
+export const AGENT_NSENTER_ARGS: readonly string[] = Object.freeze([
+  "-t",
+  "1",
+  "-m",
+  "-u",
+  "-i",
+  "-n",
+  "-p",
+  "--",
+]);
+/** Agent: LINSTOR storage-pool property marking pools the agent created (value: `AGENT_OWNER`). */
+export const LINSTOR_PROP_AGENT_MANAGED_BY = "Aux/linstor-suite.io/managed-by";
+/** Agent: value of the ownership property. */
+export const AGENT_OWNER = "linstor-suite-agent";
+/** Agent: LINSTOR storage-pool property with the UUID of the VG (LVM) or thin-pool LV (LVM_THIN) the pool was created for. */
+export const LINSTOR_PROP_AGENT_LVM_UUID = "Aux/linstor-suite.io/lvm-uuid";
+/** Agent: LINSTOR storage-pool property with the agent's free-space figure in bytes (what the extender and operators read). */
+export const LINSTOR_PROP_AGENT_FREE_BYTES = "Aux/linstor-suite.io/free-bytes";
+/** LINSTOR storage-pool property the controller rewrites `StorDriver/LvmVg` (+ `ThinPool`) into: `vg` or `vg/thin`. */
+export const LINSTOR_PROP_STOR_DRIVER_POOL_NAME = "StorDriver/StorPoolName";
+/** LINSTOR storage-pool property naming the volume group (LVM). */
+export const LINSTOR_PROP_LVM_VG = "StorDriver/LvmVg";
+/** LINSTOR storage-pool property naming the thin pool (LVM_THIN, with `StorDriver/LvmVg`). */
+export const LINSTOR_PROP_THIN_POOL = "StorDriver/ThinPool";
+/** Agent: StorageClass label marking the classes the agent manages (value `FIELD_MANAGER`). */
+export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
+/** Agent: StorageClass label with the LINSTOR storage pool of a managed class. */
+export const LABEL_AGENT_STORAGE_POOL = "linstor-suite.io/storage-pool";
+/** Agent: prefix of managed StorageClass names (`linstor-<pool>-r<N>`). */
+export const AGENT_STORAGE_CLASS_PREFIX = "linstor-";
+/** linstor-csi StorageClass parameter: the storage pool. */
+export const CSI_PARAM_STORAGE_POOL = "linstor.csi.linbit.com/storagePool";
+/** linstor-csi StorageClass parameter: replicas per volume. */
+export const CSI_PARAM_PLACEMENT_COUNT =
+  "linstor.csi.linbit.com/placementCount";
+/** linstor-csi StorageClass parameter: the resource group (explicit, so linstor-csi never invents one). */
+export const CSI_PARAM_RESOURCE_GROUP = "linstor.csi.linbit.com/resourceGroup";
+/** Agent: default Lease name of the StorageClass leader. */
+export const AGENT_DEFAULT_LEASE_NAME = "linstor-suite-agent";
+/** Agent: Event reason of a conflict (two objects claim a pool, or a pool exists with another VG or type). */
+export const EVENT_REASON_AGENT_POOL_CONFLICT = "StoragePoolConflict";
+/** Agent: Event reason of an invalid `linstor-*` tag. */
+export const EVENT_REASON_AGENT_INVALID_TAG = "InvalidStoragePoolTag";
+/** Agent: Event reason of a created storage pool. */
+export const EVENT_REASON_AGENT_POOL_CREATED = "StoragePoolCreated";
+/** Agent: Event reason of a deleted storage pool. */
+export const EVENT_REASON_AGENT_POOL_DELETED = "StoragePoolDeleted";
+/** Agent: Event reason of a storage pool kept although its tag is gone (volumes on it). */
+export const EVENT_REASON_AGENT_POOL_KEPT = "StoragePoolKept";
+/** Agent: Event action of the agent's own Events. */
+export const AGENT_ACTION_SCAN = "ScanLvm";
+/** Agent metric: free bytes per pool as the agent computes them (`node`, `pool`). */
+export const METRIC_AGENT_POOL_FREE_BYTES =
+  "linstor_suite_agent_pool_free_bytes";
+/** Agent metric: size in bytes per pool (`node`, `pool`). */
+export const METRIC_AGENT_POOL_SIZE_BYTES =
+  "linstor_suite_agent_pool_size_bytes";
+/** Agent metric: scans by `outcome` (`ok`, `failed`). */
+export const METRIC_AGENT_SCANS_TOTAL = "linstor_suite_agent_scans_total";
+/** Agent metric: `lvm` invocations. */
+export const METRIC_AGENT_LVM_CALLS_TOTAL =
+  "linstor_suite_agent_lvm_calls_total";
+/** Agent metric: tagged candidates of the last good scan. */
+export const METRIC_AGENT_CANDIDATES = "linstor_suite_agent_candidates";
+/** Agent metric: conflicts of the last pass (`kind`). */
+export const METRIC_AGENT_CONFLICTS = "linstor_suite_agent_conflicts";
+/** Agent metric: time of the last good scan (seconds since the epoch). */
+export const METRIC_AGENT_LAST_SCAN_SECONDS =
+  "linstor_suite_agent_last_scan_timestamp_seconds";
