@@ -422,6 +422,10 @@ class RestKubeApi implements KubeApi {
     });
   }
 
+  deleteStorageClass(name: string, options: DeleteOptions = {}): Promise<void> {
+    return this.#delete("storageClasses", { namespace: "", name }, options);
+  }
+
   async recordEvent(
     involved: InvolvedObject,
     event: EventDetails,

@@ -269,6 +269,8 @@ export interface KubeApi {
     patch: Patch,
     options?: WriteOptions,
   ): Promise<V1StorageClass>;
+  /** Deletes a StorageClass (`preconditions` with UID and resourceVersion to be sure it is the same one). */
+  deleteStorageClass(name: string, options?: DeleteOptions): Promise<void>;
 
   /**
    * Records an `events.k8s.io/v1` Event about `involved`. A repeat of the

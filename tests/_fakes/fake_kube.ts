@@ -521,6 +521,14 @@ export class FakeKube implements KubeApi {
     );
   }
 
+  /** Deletes a StorageClass. */
+  deleteStorageClass(name: string, options: DeleteOptions = {}): Promise<void> {
+    return this.#call(
+      options.signal,
+      () => this.#delete("storageClasses", name, options, "delete"),
+    );
+  }
+
   /** Records an Event, aggregating repeats into `series`. */
   recordEvent(involved: InvolvedObject, event: EventDetails): Promise<void> {
     return this.#call(undefined, () => {

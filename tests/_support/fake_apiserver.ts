@@ -313,6 +313,8 @@ export function startFakeApiServer(
           await kube.deletePersistentVolume(ref.name, options);
         } else if (route.kind === "volumeAttachments") {
           await kube.deleteVolumeAttachment(ref.name, options);
+        } else if (route.kind === "storageClasses") {
+          await kube.deleteStorageClass(ref.name, options);
         } else return status(405, "MethodNotAllowed", method);
         return Response.json({ kind: "Status", status: "Success" });
       }

@@ -593,6 +593,39 @@ Deno.test("createKubeApi().deleteVolumeAttachment() deletes with a UID precondit
   });
 });
 
+Deno.test("createKubeApi().deleteStorageClass() deletes with UID and resourceVersion preconditions", async () => {
+  await withServer(async (kube, server) => {
+    const sc = server.kube.seed("storageClasses", {
+      metadata: { name: "linstor-data-r1" },
+      provisioner: "linstor.csi.linbit.com",
+    });
+    await assert.rejects(
+      kube.deleteStorageClass("linstor-data-r1", {
+        preconditions: { uid: sc.metadata!.uid!, resourceVersion: "0" },
+      }),
+      isConflict,
+    );
+    await kube.deleteStorageClass("linstor-data-r1", {
+      preconditions: {
+        uid: sc.metadata!.uid!,
+        resourceVersion: sc.metadata!.resourceVersion!,
+      },
+    });
+    assert.equal(
+      server.kube.get("storageClasses", "linstor-data-r1"),
+      undefined,
+    );
+    assert.equal(
+      server.requests.at(-1)!.url,
+      "/apis/storage.k8s.io/v1/storageclasses/linstor-data-r1",
+    );
+    await assert.rejects(
+      kube.deleteStorageClass("linstor-data-r1"),
+      isNotFound,
+    );
+  });
+});
+
 Deno.test("createKubeApi().deletePod() sends the UID precondition and grace period", async () => {
   await withServer(async (kube, server) => {
     const pod = server.kube.seed("pods", {
