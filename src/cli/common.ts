@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { SYSTEM_CLOCK } from "../system/mod.ts";
 import {
   DEFAULT_HEALTH_ADDRESS,
   LINSTOR_DEFAULT_POLL_INTERVAL_MS,
@@ -141,6 +142,9 @@ export function linstorClientFrom(
   return new LinstorClient({
     ...config,
     mode: options.mode,
+    // Large lists are parsed with turns of the event loop in between, so
+    // health probes and extender requests are never blocked by a poll.
+    yieldControl: () => SYSTEM_CLOCK.sleep(0),
     ...(timeoutMs ? { timeoutMs } : {}),
     ...(qps > 0 ? { rateLimit: { qps, burst } } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),

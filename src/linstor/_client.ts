@@ -17,7 +17,12 @@ import { SYSTEM_CLOCK } from "../system/clock.ts";
 import { type LinstorClientOptions, parseControllerUrl } from "./_config.ts";
 import { LinstorApiError } from "./_errors.ts";
 import { NO_OBSERVER, registerLinstorMetrics } from "./_metrics.ts";
-import { parseLinstorJson, stringifyLinstorJson } from "./_json.ts";
+import {
+  parseLinstorJson,
+  parseLinstorJsonCooperatively,
+  type ParseMemo,
+  stringifyLinstorJson,
+} from "./_json.ts";
 import { TokenBucket } from "./_rate_limiter.ts";
 import { parseRetCode } from "./_ret_code.ts";
 import { parseEventStream } from "./_sse.ts";
@@ -136,6 +141,9 @@ export interface EventStreamOptions extends CallOptions {
 }
 
 type QueryValue = string | number | boolean | readonly string[] | undefined;
+
+/** List bodies longer than this are parsed cooperatively (with `yieldControl`). */
+const COOPERATIVE_PARSE_CHARS = 256 * 1024;
 
 /** The LINSTOR REST client shared by every mode. Close it when done. */
 export class LinstorClient {
@@ -331,6 +339,9 @@ export class LinstorClient {
   #transport: Transport;
   #clients: HttpClients;
   #closed = new AbortController();
+  #yieldControl: (() => Promise<void>) | undefined;
+  /** Per list path: the elements of its last cooperative parse. */
+  readonly #memos = new Map<string, ParseMemo>();
   #logger = getLogger([LOG_CATEGORY, "linstor"]);
 
   /**
@@ -356,6 +367,7 @@ export class LinstorClient {
       );
     }
     const clock = options.clock ?? SYSTEM_CLOCK;
+    this.#yieldControl = options.yieldControl;
     const limiter = options.rateLimit
       ? new TokenBucket(options.rateLimit, { clock })
       : undefined;
@@ -716,7 +728,11 @@ export class LinstorClient {
       signal: options?.signal,
       timeoutMs: callTimeout(options),
     });
-    const body = this.#decode("GET", path, response);
+    const body = shape === "array" && this.#yieldControl !== undefined &&
+        response.text.length > COOPERATIVE_PARSE_CHARS &&
+        response.status >= 200 && response.status < 300
+      ? await this.#parseCooperatively(path, response, this.#yieldControl)
+      : this.#decode("GET", path, response);
     const ok = shape === "array"
       ? Array.isArray(body)
       : typeof body === "object" && body !== null && !Array.isArray(body);
@@ -785,6 +801,39 @@ export class LinstorClient {
       }
     }
     return rcs;
+  }
+
+  /** Parses a large 2xx list body with turns of the event loop. */
+  async #parseCooperatively(
+    path: string,
+    response: TransportResponse,
+    yieldControl: () => Promise<void>,
+  ): Promise<unknown> {
+    let memo = this.#memos.get(path);
+    if (memo === undefined) {
+      memo = { elements: new Map() };
+      this.#memos.set(path, memo);
+    }
+    try {
+      return await parseLinstorJsonCooperatively(response.text, {
+        yieldControl,
+        memo,
+      });
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      throw new LinstorApiError(
+        `Cannot GET "${path}": the response is not valid JSON (${
+          errorText(error)
+        })`,
+        {
+          method: "GET",
+          path,
+          status: response.status,
+          cause: error,
+          ...at(response),
+        },
+      );
+    }
   }
 
   /** Checks the status and parses the body of a response. */

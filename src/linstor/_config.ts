@@ -68,6 +68,13 @@ export interface LinstorClientOptions {
   readonly rateLimit?: RateLimit;
   /** Time source for timeouts and the rate limit; default the system clock. */
   readonly clock?: Clock;
+  /**
+   * Gives the event loop a turn (e.g. `() => SYSTEM_CLOCK.sleep(0)`). When
+   * set, list bodies over 256 KiB are parsed element by element with turns
+   * in between, so a serving process (the extender) is never blocked for a
+   * whole large list; without it they are parsed in one go.
+   */
+  readonly yieldControl?: () => Promise<void>;
   /** Reads `tls.certFile`/`tls.keyFile` on reload; default `Deno.readTextFileSync`. */
   readonly readFile?: (path: string) => string;
   /**

@@ -53,7 +53,14 @@ export {
   LinstorApiError,
   type LinstorApiErrorInit,
 } from "./_errors.ts";
-export { parseLinstorJson, sameEnum, stringifyLinstorJson } from "./_json.ts";
+export {
+  type CooperativeParseOptions,
+  parseLinstorJson,
+  parseLinstorJsonCooperatively,
+  type ParseMemo,
+  sameEnum,
+  stringifyLinstorJson,
+} from "./_json.ts";
 export { type RateLimit, TokenBucket } from "./_rate_limiter.ts";
 export { parseEventStream, type ServerSentEvent } from "./_sse.ts";
 export * from "./_ret_code.ts";

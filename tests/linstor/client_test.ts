@@ -525,3 +525,59 @@ Deno.test("`client.controller.health()` resolves on 200 and rejects with the bod
   );
   assert.deepEqual(server.seen.map((r) => r.path), ["/health", "/health"]);
 });
+
+Deno.test("`LinstorClient` parses a large list with turns of the event loop and reuses unchanged elements when given yieldControl", async () => {
+  const resources = (state: string) =>
+    Array.from({ length: 3_000 }, (_, i) => ({
+      name: `pvc-${i}`,
+      node_name: `node-${i % 7}`,
+      props: { StorPoolName: "pool1", filler: "x".repeat(80) },
+      volumes: [{
+        volume_number: 0,
+        state: { disk_state: i === 0 ? state : "UpToDate" },
+      }],
+    }));
+  let body = resources("UpToDate");
+  await using server = serve(() => json(body));
+  let turns = 0;
+  using client = new LinstorClient({
+    controllers: [server.url],
+    yieldControl: () => {
+      turns++;
+      return Promise.resolve();
+    },
+  });
+  const first = await client.resources.view();
+  assert.deepEqual(first, body);
+  assert.ok(
+    turns >= 2,
+    `only ${turns} turns for a ${JSON.stringify(body).length}-character body`,
+  );
+  body = resources("Outdated");
+  const second = await client.resources.view();
+  assert.deepEqual(second, body);
+  assert.equal(second[1], first[1], "an unchanged element is reused");
+  assert.notEqual(second[0], first[0], "a changed element is parsed anew");
+});
+
+Deno.test("`LinstorClient` reports a large list that is not valid JSON as a LinstorApiError when given yieldControl", async () => {
+  await using server = serve(() =>
+    new Response(`[${'{"name":"x"},'.repeat(30_000)}{"name":`, {
+      headers: { "content-type": "application/json" },
+    })
+  );
+  using client = new LinstorClient({
+    controllers: [server.url],
+    yieldControl: () => Promise.resolve(),
+  });
+  await assert.rejects(
+    client.resources.view(),
+    (error) =>
+      assertApiError(error, (e) => {
+        assert.match(
+          e.message,
+          /^Cannot GET "\/v1\/view\/resources": the response is not valid JSON/,
+        );
+      }),
+  );
+});

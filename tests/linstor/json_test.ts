@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import {
   parseLinstorJson,
+  parseLinstorJsonCooperatively,
+  type ParseMemo,
   parseRetCode,
   sameEnum,
   stringifyLinstorJson,
@@ -84,4 +86,87 @@ Deno.test("`sameEnum()` compares case-insensitively and undefined only to undefi
   for (const [a, b, want] of cases) {
     await t.step(`${a} vs ${b}`, () => assert.equal(sameEnum(a, b), want));
   }
+});
+
+Deno.test("`parseLinstorJson()` keeps ret_codes exact when the key hides behind an escape", () => {
+  const text = '[{"ret\\u005fcode":-4611686018427387603}]';
+  const parsed = parseLinstorJson(text) as { ret_code: bigint }[];
+  assert.equal(parsed[0]!.ret_code, -4611686018427387603n);
+});
+
+Deno.test("`parseLinstorJsonCooperatively()` gives what parseLinstorJson() gives", async (t) => {
+  const cases: [string, string][] = [
+    ["empty array", " [ ] "],
+    ["objects", '[{"a":1},{"b":[1,2,{"c":"]"}]}]'],
+    [
+      "strings with brackets, commas and escapes",
+      '["a,b","]","\\"",  "x\\\\"]',
+    ],
+    ["scalars", '[1, -2.5e3, true, false, null, "s"]'],
+    ["nested arrays", "[[1,[2]],[],[[]]]"],
+    ["whitespace everywhere", '\n[\n {"a" : [ 1 , 2 ] } ,\t{"b":{}}\r\n]\n'],
+    [
+      "ret_code inside an element",
+      '[{"reports":[{"ret_code":-4611686018427387603}]}]',
+    ],
+    ["unicode", '[{"n":"ü→😀"}]'],
+  ];
+  for (const [name, text] of cases) {
+    await t.step(name, async () => {
+      let turns = 0;
+      const parsed = await parseLinstorJsonCooperatively(text, {
+        yieldControl: () => {
+          turns++;
+          return Promise.resolve();
+        },
+        sliceChars: 1,
+      });
+      assert.deepEqual(parsed, parseLinstorJson(text));
+      const elements = (parsed as unknown[]).length;
+      assert.ok(turns >= elements, `${turns} turns for ${elements} elements`);
+    });
+  }
+});
+
+Deno.test("`parseLinstorJsonCooperatively()` throws the SyntaxError of parseLinstorJson() when the text is not an array", async (t) => {
+  const cases = [
+    '{"a":1}',
+    "[1,",
+    "[1 2]",
+    '["unterminated]',
+    "[1]x",
+    "",
+    "[{]",
+  ];
+  for (const text of cases) {
+    await t.step(JSON.stringify(text), async () => {
+      await assert.rejects(
+        parseLinstorJsonCooperatively(text, {
+          yieldControl: () => Promise.resolve(),
+        }).then((value) => {
+          // A non-array that is valid JSON comes back as it is.
+          if (!Array.isArray(value)) throw new SyntaxError("not an array");
+        }),
+        SyntaxError,
+      );
+    });
+  }
+});
+
+Deno.test("`parseLinstorJsonCooperatively()` reuses unchanged elements and parses changed ones when given a memo", async () => {
+  const memo: ParseMemo = { elements: new Map() };
+  const options = { yieldControl: () => Promise.resolve(), memo };
+  const first = await parseLinstorJsonCooperatively(
+    '[{"name":"a","state":"UpToDate"},{"name":"b","state":"UpToDate"}]',
+    options,
+  ) as { name: string; state: string }[];
+  const second = await parseLinstorJsonCooperatively(
+    '[{"name":"b","state":"UpToDate"},{"name":"a","state":"Outdated"}]',
+    options,
+  ) as { name: string; state: string }[];
+  assert.equal(second[0], first[1], "unchanged element b is the same object");
+  assert.notEqual(second[1], first[0]);
+  assert.deepEqual(second[1], { name: "a", state: "Outdated" });
+  assert.ok(Object.isFrozen(second[1]), "memoized elements are frozen");
+  assert.equal(memo.elements.size, 2, "the memo holds only the last parse");
 });
