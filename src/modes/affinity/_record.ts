@@ -15,7 +15,11 @@ import {
   ANNOTATION_AFFINITY_RECORD,
   ANNOTATION_AFFINITY_REPLACING,
   ANNOTATION_SKIP_RECLAIM,
+  CSI_DRIVER_NAME,
+  LINSTOR_PROP_AFFINITY_RECORD,
 } from "../../constants.ts";
+import type { Snapshot } from "../../state/types.ts";
+import { parseVolumeHandle } from "./_topology.ts";
 
 /** Format version of the record. */
 export const RECORD_VERSION = 1;
@@ -49,10 +53,21 @@ export interface RecoveryRecord {
 /** Where a record was found. */
 export type RecordLocation = "linstor" | "kubernetes";
 
-/** A record found in the snapshot, with where it was found. */
+/**
+ * How the PVC copy of a record relates to its LINSTOR copy (the authority):
+ * `agrees` (the record's claim, same namespace, name and UID, carries the
+ * identical text), `missing` or `disagrees` (that claim exists but its copy
+ * is absent or different), `no-claim` (the record names no claim, or its
+ * claim is gone or was replaced, so no copy can exist).
+ */
+export type MirrorState = "agrees" | "missing" | "disagrees" | "no-claim";
+
+/** A record found in the snapshot: always from LINSTOR, with how its PVC mirror relates. */
 export interface FoundRecord {
   readonly record: RecoveryRecord;
   readonly locations: readonly RecordLocation[];
+  /** The PVC mirror of the record (see {@linkcode MirrorState}). */
+  readonly mirror: MirrorState;
 }
 
 /** Encodes a record as JSON (the property and annotation value). */
@@ -165,4 +180,232 @@ export function intendedPv(
   if (copy.apiVersion !== undefined) result.apiVersion = copy.apiVersion;
   if (copy.kind !== undefined) result.kind = copy.kind;
   return result;
+}
+
+/** Why a record (or a copy of one) is not acted on. */
+export type RecordProblemReason =
+  | "InvalidRecoveryRecord"
+  | "ForeignRecoveryRecord"
+  | "UntrustedRecoveryRecord";
+
+/** A record (or a PVC copy) that is not acted on. */
+export interface RecordProblem {
+  /** The PV the record names; `""` when it cannot be read. */
+  readonly pvName: string;
+  readonly reason: RecordProblemReason;
+  readonly detail: string;
+  /** Worth a Warning Event. */
+  readonly event: boolean;
+  /** The PVC the Event goes on (a planted or tampered copy); the PV otherwise. */
+  readonly claim?: {
+    readonly namespace: string;
+    readonly name: string;
+    readonly uid: string;
+  };
+}
+
+/** Recovery records found in a snapshot. */
+export interface CollectedRecords {
+  /** This cluster's LINSTOR records by PV name (the only ones ever acted on). */
+  readonly own: ReadonlyMap<string, FoundRecord>;
+  /** PV names whose LINSTOR record cannot be trusted: never acted on. */
+  readonly invalidFor: ReadonlySet<string>;
+  /** Records and copies that were ignored, with reasons. */
+  readonly problems: readonly RecordProblem[];
+}
+
+/**
+ * Why a decoded LINSTOR record found on volume `volume` of resource
+ * definition `rd` cannot describe the PV it names; `undefined` when it is
+ * consistent: it sits on the volume it names, the PV to create is that
+ * volume's LINSTOR CSI PV, and the PV's `claimRef` is the record's claim.
+ */
+export function recordInconsistency(
+  record: RecoveryRecord,
+  where: { rd: string; volume: number },
+): string | undefined {
+  if (record.resource !== where.rd || record.volume !== where.volume) {
+    return `names volume ${record.resource}/${record.volume} but sits on ${where.rd}/${where.volume}`;
+  }
+  const csi = record.pv.spec?.csi;
+  if (csi?.driver !== CSI_DRIVER_NAME) {
+    return `its PV has CSI driver "${
+      csi?.driver ?? ""
+    }", not ${CSI_DRIVER_NAME}`;
+  }
+  let handle: { resource: string; volume: number };
+  try {
+    handle = parseVolumeHandle(csi.volumeHandle);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  if (handle.resource !== record.resource || handle.volume !== record.volume) {
+    return `its PV has volume handle "${csi.volumeHandle}", not volume ${record.resource}/${record.volume}`;
+  }
+  const ref = record.pv.spec?.claimRef;
+  const claim = record.claim;
+  const same = ref === undefined
+    ? claim === undefined
+    : claim !== undefined && ref.namespace === claim.namespace &&
+      ref.name === claim.name && ref.uid === claim.uid;
+  if (!same) {
+    return `its PV's claimRef (${
+      describeRef(ref)
+    }) is not the record's claim (${describeRef(claim)})`;
+  }
+  return undefined;
+}
+
+function describeRef(
+  ref: { namespace?: string; name?: string; uid?: string } | undefined,
+): string {
+  return ref === undefined
+    ? "none"
+    : `${ref.namespace ?? ""}/${ref.name ?? ""} UID ${ref.uid ?? ""}`;
+}
+
+/**
+ * Collects the recovery records in `snapshot`. The LINSTOR copy (a
+ * volume-definition property only admins can write) is the authority; a PVC
+ * annotation is only its mirror, written by us but writable by the tenant.
+ * A LINSTOR record is kept when it is this cluster's, consistent
+ * (`recordInconsistency()`) and alone for its PV. A PVC copy is never a
+ * record of its own: it counts as the mirror when it is byte-identical to
+ * the LINSTOR record whose claim is that very PVC (namespace, name, UID);
+ * any other copy is reported as untrusted (a Warning Event on that PVC).
+ */
+export function collectRecords(
+  snapshot: Snapshot,
+  clusterIdentity: string,
+): CollectedRecords {
+  const found = new Map<
+    string,
+    { record: RecoveryRecord; text: string; mirror?: "agrees" | "disagrees" }
+  >();
+  const invalidFor = new Set<string>();
+  const problems: RecordProblem[] = [];
+  for (const rd of snapshot.linstor.resourceDefinitions.values()) {
+    for (const vd of rd.volumeDefinitions) {
+      const text = vd.props[LINSTOR_PROP_AFFINITY_RECORD];
+      if (text === undefined) continue;
+      const where = `LINSTOR ${rd.name}/${vd.volumeNumber}`;
+      let record: RecoveryRecord;
+      try {
+        record = decodeRecord(text);
+      } catch (error) {
+        problems.push({
+          pvName: "",
+          reason: "InvalidRecoveryRecord",
+          detail: `${where}: ${(error as Error).message}`,
+          event: false,
+        });
+        continue;
+      }
+      if (record.cluster !== clusterIdentity) {
+        problems.push({
+          pvName: record.pvName,
+          reason: "ForeignRecoveryRecord",
+          detail: `${where} belongs to cluster ${record.cluster}`,
+          event: false,
+        });
+        continue;
+      }
+      const wrong = recordInconsistency(record, {
+        rd: rd.name,
+        volume: vd.volumeNumber,
+      });
+      if (wrong !== undefined) {
+        invalidFor.add(record.pvName);
+        problems.push({
+          pvName: record.pvName,
+          reason: "InvalidRecoveryRecord",
+          detail: `${where}: ${wrong}`,
+          event: true,
+        });
+        continue;
+      }
+      if (found.has(record.pvName)) {
+        invalidFor.add(record.pvName);
+        problems.push({
+          pvName: record.pvName,
+          reason: "InvalidRecoveryRecord",
+          detail: `${where} is a second record of the same PV`,
+          event: true,
+        });
+        continue;
+      }
+      found.set(record.pvName, { record, text });
+    }
+  }
+  for (const [key, pvc] of snapshot.kube.persistentVolumeClaims) {
+    const text = pvc.metadata?.annotations?.[ANNOTATION_AFFINITY_RECORD];
+    if (text === undefined) continue;
+    const claim = {
+      namespace: pvc.metadata?.namespace ?? "",
+      name: pvc.metadata?.name ?? "",
+      uid: pvc.metadata?.uid ?? "",
+    };
+    const where = `PVC ${key}`;
+    let record: RecoveryRecord;
+    try {
+      record = decodeRecord(text);
+    } catch (error) {
+      problems.push({
+        pvName: "",
+        reason: "UntrustedRecoveryRecord",
+        detail: `${where}: ${(error as Error).message}`,
+        event: true,
+        claim,
+      });
+      continue;
+    }
+    if (record.cluster !== clusterIdentity) {
+      problems.push({
+        pvName: record.pvName,
+        reason: "ForeignRecoveryRecord",
+        detail: `${where} belongs to cluster ${record.cluster}`,
+        event: false,
+      });
+      continue;
+    }
+    const authority = found.get(record.pvName);
+    const own = authority?.record.claim;
+    const isItsClaim = own !== undefined && own.namespace === claim.namespace &&
+      own.name === claim.name && own.uid === claim.uid;
+    if (authority !== undefined && isItsClaim) {
+      // The planner decides whether a disagreeing mirror blocks anything.
+      authority.mirror = authority.text === text ? "agrees" : "disagrees";
+      continue;
+    }
+    problems.push({
+      pvName: record.pvName,
+      reason: "UntrustedRecoveryRecord",
+      detail: authority === undefined
+        ? `${where} carries a recovery record of PV ${record.pvName} that LINSTOR does not hold; ignored`
+        : `${where} carries a recovery record of PV ${record.pvName}, whose claim is another PVC; ignored`,
+      event: true,
+      claim,
+    });
+  }
+  const own = new Map<string, FoundRecord>();
+  for (const [pvName, entry] of found) {
+    if (invalidFor.has(pvName)) continue;
+    const claim = entry.record.claim;
+    const pvc = claim === undefined
+      ? undefined
+      : snapshot.kube.persistentVolumeClaims.get(
+        `${claim.namespace}/${claim.name}`,
+      );
+    const claimPresent = pvc !== undefined && claim !== undefined &&
+      pvc.metadata?.uid === claim.uid;
+    const mirror: MirrorState = !claimPresent
+      ? "no-claim"
+      : entry.mirror ?? "missing";
+    own.set(pvName, {
+      record: entry.record,
+      locations: mirror === "agrees" ? ["linstor", "kubernetes"] : ["linstor"],
+      mirror,
+    });
+  }
+  return { own, invalidFor, problems };
 }

@@ -23,7 +23,7 @@ import {
   PROPERTY_NAMESPACE_AUX,
   PROPERTY_NAMESPACE_TOPOLOGY,
 } from "../../constants.ts";
-import type { KubeApi } from "../../kube/mod.ts";
+import type { InvolvedObject, KubeApi } from "../../kube/mod.ts";
 import {
   errorMessage,
   executeOperations,
@@ -37,7 +37,7 @@ import type { Snapshot } from "../../state/types.ts";
 import type { Clock } from "../../system/clock.ts";
 import { type AffinityLinstor, createAffinityOperation } from "./_execute.ts";
 import type { RemoteAccessPolicy } from "../../csi/mod.ts";
-import { type AffinityPlan, planAffinity } from "./plan.ts";
+import { type AffinityPlan, type AffinitySkip, planAffinity } from "./plan.ts";
 
 /** What the affinity mode needs from the rest of the process. */
 export interface AffinityModeDeps {
@@ -320,27 +320,50 @@ async function emitSkipEvents(
 ): Promise<void> {
   const current = new Map<string, string>();
   for (const skip of plan.skips) {
-    if (!skip.event || skip.pvName === "") continue;
-    current.set(skip.pvName, skip.reason);
-    if (evented.get(skip.pvName) === skip.reason) continue;
-    const pv = snapshot.kube.persistentVolumes.get(skip.pvName);
-    if (pv === undefined) continue;
+    if (!skip.event) continue;
+    const involved = skipTarget(snapshot, skip);
+    if (involved === undefined) continue;
+    const key = skip.claim
+      ? `pvc/${skip.claim.namespace}/${skip.claim.name}`
+      : `pv/${skip.pvName}`;
+    current.set(key, skip.reason);
+    if (evented.get(key) === skip.reason) continue;
     try {
-      await kube.recordEvent(pv, {
+      await kube.recordEvent(involved, {
         type: "Warning",
         reason: EVENT_REASON_VOLUME_AFFINITY_SKIPPED,
         action: AFFINITY_ACTION_SKIPPED,
         message: `${skip.reason}: ${skip.detail}`,
       });
     } catch (error) {
-      logger.warn("Cannot record Event on PV {pv}: {error}", {
-        pv: skip.pvName,
+      logger.warn("Cannot record Event on {key}: {error}", {
+        key,
         error: errorMessage(error),
       });
     }
   }
   evented.clear();
-  for (const [pv, reason] of current) evented.set(pv, reason);
+  for (const [key, reason] of current) evented.set(key, reason);
+}
+
+/** The object a skip's Warning Event goes on: its PVC when it names one, else its PV. */
+function skipTarget(
+  snapshot: Snapshot,
+  skip: AffinitySkip,
+): InvolvedObject | undefined {
+  if (skip.claim !== undefined) {
+    return {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: {
+        namespace: skip.claim.namespace,
+        name: skip.claim.name,
+        uid: skip.claim.uid,
+      },
+    };
+  }
+  if (skip.pvName === "") return undefined;
+  return snapshot.kube.persistentVolumes.get(skip.pvName);
 }
 
 function createMetrics(registry: Registry) {

@@ -9,7 +9,6 @@ import type {
   V1VolumeNodeAffinity,
 } from "@kubernetes/client-node";
 import {
-  ANNOTATION_AFFINITY_RECORD,
   ANNOTATION_AFFINITY_REPLACING,
   ANNOTATION_SKIP_AFFINITY,
   ANNOTATION_SKIP_RECLAIM,
@@ -27,7 +26,7 @@ import {
   resolveStorageClassPolicy,
 } from "../../csi/mod.ts";
 import {
-  decodeRecord,
+  collectRecords,
   type FoundRecord,
   type RecordLocation,
   type RecoveryRecord,
@@ -191,6 +190,8 @@ export type AffinitySkipReason =
   | "ReplaceRateLimited"
   | "InvalidRecoveryRecord"
   | "ForeignRecoveryRecord"
+  | "UntrustedRecoveryRecord"
+  | "RecoveryMirrorMismatch"
   | "OrphanedReplaceMarker"
   | "DriftSettling";
 
@@ -200,8 +201,10 @@ export interface AffinitySkip {
   readonly pvName: string;
   readonly reason: AffinitySkipReason;
   readonly detail: string;
-  /** Worth a Warning Event on the PV (a doubt a human should look at). */
+  /** Worth a Warning Event (a doubt a human should look at). */
   readonly event: boolean;
+  /** The PVC the Event goes on (a recovery record copy on it); the PV otherwise. */
+  readonly claim?: ClaimRef;
 }
 
 /** The result of `planAffinity()`. */
@@ -280,9 +283,7 @@ export function planAffinity(
   }
 
   const records = collectRecords(snapshot, context.clusterIdentity);
-  for (const problem of records.problems) {
-    skip(problem.pvName, problem.reason, problem.detail, problem.event);
-  }
+  skips.push(...records.problems);
   const pvs = [...snapshot.kube.persistentVolumes.values()]
     .filter((pv) => pv.spec?.csi?.driver === CSI_DRIVER_NAME)
     .sort((a, b) =>
@@ -303,23 +304,13 @@ export function planAffinity(
     if (records.invalidFor.has(pvName)) continue;
     handled.add(pvName);
     const live = snapshot.kube.persistentVolumes.get(pvName);
-    if (
-      live === undefined &&
-      !snapshot.linstor.resourceDefinitions.has(found.record.resource)
-    ) {
-      // Never re-create a PV for a LINSTOR volume that no longer exists.
-      skips.push({
-        pvName,
-        reason: "ResourceDefinitionMissing",
-        detail:
-          `recovery record names LINSTOR resource definition "${found.record.resource}", which does not exist; PV not re-created`,
-        event: false,
-      });
+    const decision = planRecord(pvName, found, live);
+    if (decision !== undefined && "reason" in decision) {
+      skips.push(decision);
       continue;
     }
-    const action = planRecord(pvName, found, live);
-    if (action !== undefined) {
-      actions.push(action);
+    if (decision !== undefined) {
+      actions.push(decision);
       continue;
     }
     // Crash after step 1: the PV is untouched; re-plan it normally (a
@@ -401,47 +392,79 @@ function finish(
   return { actions, skips, ...counts };
 }
 
-/** The action an own-cluster record asks for; `undefined` = crash after step 1 (re-plan normally). */
+/**
+ * What an own-cluster LINSTOR record asks for: an action, a skip (the record
+ * cannot be trusted for what it would do), or `undefined` (crash after step
+ * 1: the PV is untouched, re-plan it normally).
+ */
 function planRecord(
   pvName: string,
   found: FoundRecord,
   live: V1PersistentVolume | undefined,
-): AffinityAction | undefined {
+): AffinityAction | AffinitySkip | undefined {
   const { record } = found;
-  if (live === undefined) {
-    return {
-      kind: "ResumeReplacePv",
-      key: `pv/${pvName}`,
-      pvName,
-      summary: `re-create deleted PV ${pvName} from its recovery record`,
-      record,
-      locations: found.locations,
-    };
-  }
-  if (live.metadata?.uid !== record.oldUid) {
-    return dropAction(found, true, "the replacement PV exists");
-  }
-  const marked = live.metadata?.annotations?.[ANNOTATION_AFFINITY_REPLACING] ===
-    record.oldUid;
-  if (marked) {
-    return {
-      kind: "ResumeReplacePv",
-      key: `pv/${pvName}`,
-      pvName,
-      summary: `finish the interrupted replace of PV ${pvName}`,
-      record,
-      locations: found.locations,
-    };
-  }
-  if (live.metadata?.deletionTimestamp !== undefined) {
-    // Deleted by someone else before we set Retain: their delete stands.
+  if (live !== undefined && live.metadata?.uid !== record.oldUid) {
+    // The name is held by another PV: nothing is created or deleted.
+    const ours = isReplacementOf(live, record);
     return dropAction(
       found,
-      false,
-      "the PV is being deleted by someone else; replace abandoned",
+      ours,
+      ours ? "the replacement PV exists" : "the PV name is held by another PV",
     );
   }
-  return undefined;
+  if (
+    live !== undefined &&
+    live.metadata?.annotations?.[ANNOTATION_AFFINITY_REPLACING] !==
+      record.oldUid
+  ) {
+    if (live.metadata?.deletionTimestamp !== undefined) {
+      // Deleted by someone else before we set Retain: their delete stands.
+      return dropAction(
+        found,
+        false,
+        "the PV is being deleted by someone else; replace abandoned",
+      );
+    }
+    return undefined;
+  }
+  // From here the record's content is acted on (the old PV deleted, the new
+  // one created): its mirror on a still-existing claim must agree.
+  if (found.mirror === "missing" || found.mirror === "disagrees") {
+    return {
+      pvName,
+      reason: "RecoveryMirrorMismatch",
+      detail:
+        `the recovery record on claim ${record.claim?.namespace}/${record.claim?.name} is ${
+          found.mirror === "missing"
+            ? "missing"
+            : "different from the one in LINSTOR"
+        }; the replace is not continued (restore the annotation from the LINSTOR property ${LINSTOR_PROP_AFFINITY_RECORD}, or finish by hand)`,
+      event: true,
+      ...(record.claim ? { claim: record.claim } : {}),
+    };
+  }
+  return {
+    kind: "ResumeReplacePv",
+    key: `pv/${pvName}`,
+    pvName,
+    summary: live === undefined
+      ? `re-create deleted PV ${pvName} from its recovery record`
+      : `finish the interrupted replace of PV ${pvName}`,
+    record,
+    locations: found.locations,
+  };
+}
+
+/** Whether `live` is the PV a replace under `record` created (same volume and claim). */
+function isReplacementOf(
+  live: V1PersistentVolume,
+  record: RecoveryRecord,
+): boolean {
+  const want = record.pv.spec;
+  const have = live.spec;
+  return have?.csi?.driver === want?.csi?.driver &&
+    have?.csi?.volumeHandle === want?.csi?.volumeHandle &&
+    have?.claimRef?.uid === want?.claimRef?.uid;
 }
 
 function dropAction(
@@ -662,97 +685,6 @@ function verifyClaim(
     };
   }
   return { ref: { namespace, name, uid: claimRef.uid } };
-}
-
-interface RecordProblem {
-  pvName: string;
-  reason: AffinitySkipReason;
-  detail: string;
-  event: boolean;
-}
-
-/** Recovery records found in a snapshot (LINSTOR volume definitions and PVC annotations). */
-interface CollectedRecords {
-  /** This cluster's records by PV name. */
-  readonly own: ReadonlyMap<string, FoundRecord>;
-  /** PV names with a record that cannot be trusted (malformed, or two that disagree): never acted on. */
-  readonly invalidFor: ReadonlySet<string>;
-  /** Records that were ignored, with reasons. */
-  readonly problems: readonly RecordProblem[];
-}
-
-/**
- * Collects the recovery records in `snapshot`: LINSTOR volume-definition
- * properties and PVC annotations. Records of another cluster are reported
- * and ignored; malformed ones block their PV.
- */
-function collectRecords(
-  snapshot: Snapshot,
-  clusterIdentity: string,
-): CollectedRecords {
-  const own = new Map<string, FoundRecord>();
-  const invalidFor = new Set<string>();
-  const problems: RecordProblem[] = [];
-  const add = (text: string, location: RecordLocation, where: string) => {
-    let record: RecoveryRecord;
-    try {
-      record = decodeRecord(text);
-    } catch (error) {
-      problems.push({
-        pvName: "",
-        reason: "InvalidRecoveryRecord",
-        detail: `${where}: ${(error as Error).message}`,
-        event: false,
-      });
-      return;
-    }
-    if (record.cluster !== clusterIdentity) {
-      problems.push({
-        pvName: record.pvName,
-        reason: "ForeignRecoveryRecord",
-        detail: `${where} belongs to cluster ${record.cluster}`,
-        event: false,
-      });
-      return;
-    }
-    const existing = own.get(record.pvName);
-    if (existing === undefined) {
-      own.set(record.pvName, { record, locations: [location] });
-      return;
-    }
-    if (existing.record.oldUid !== record.oldUid) {
-      invalidFor.add(record.pvName);
-      problems.push({
-        pvName: record.pvName,
-        reason: "InvalidRecoveryRecord",
-        detail:
-          `${where} disagrees with another record (old UID ${record.oldUid} vs ${existing.record.oldUid})`,
-        event: true,
-      });
-      return;
-    }
-    // Prefer the newer copy of the same replace.
-    const newer = record.writtenAt > existing.record.writtenAt
-      ? record
-      : existing.record;
-    own.set(record.pvName, {
-      record: newer,
-      locations: [...new Set([...existing.locations, location])],
-    });
-  };
-  for (const rd of snapshot.linstor.resourceDefinitions.values()) {
-    for (const vd of rd.volumeDefinitions) {
-      const text = vd.props[LINSTOR_PROP_AFFINITY_RECORD];
-      if (text !== undefined) {
-        add(text, "linstor", `LINSTOR ${rd.name}/${vd.volumeNumber}`);
-      }
-    }
-  }
-  for (const [key, pvc] of snapshot.kube.persistentVolumeClaims) {
-    const text = pvc.metadata?.annotations?.[ANNOTATION_AFFINITY_RECORD];
-    if (text !== undefined) add(text, "kubernetes", `PVC ${key}`);
-  }
-  return { own, invalidFor, problems };
 }
 
 function toMillis(value: Date | string | undefined): number | undefined {

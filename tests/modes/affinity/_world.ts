@@ -9,6 +9,7 @@ import type {
   V1PersistentVolume,
   V1PersistentVolumeClaim,
 } from "@kubernetes/client-node";
+import type { Registry } from "prom-client";
 import { LinstorClient } from "../../../src/linstor/mod.ts";
 import {
   affinityLinstorFrom,
@@ -66,6 +67,8 @@ export interface ModeExtra {
   identity?: string;
   print?: (line: string) => void;
   isLeader?: () => boolean;
+  /** Metrics registry of the mode. */
+  registry?: Registry;
 }
 
 /** Options of `createWorld()`. */
@@ -245,6 +248,7 @@ export function createWorld(options: WorldOptions = {}): World {
         clusterIdentity: extra.identity ?? CLUSTER,
         ...(extra.print ? { print: extra.print } : {}),
         ...(extra.isLeader ? { isLeader: extra.isLeader } : {}),
+        ...(extra.registry ? { registry: extra.registry } : {}),
       }, { workers: 4, settleMs: 0, ...modeOptions });
     },
     pv: (name) => kube.get("persistentVolumes", name),

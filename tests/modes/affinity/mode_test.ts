@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import type { V1PersistentVolume } from "@kubernetes/client-node";
-import { REPLACE_STEPS } from "../../../src/modes/affinity/mod.ts";
+import { Registry } from "prom-client";
+import {
+  encodeRecord,
+  intendedPv,
+  RECORD_VERSION,
+  REPLACE_STEPS,
+} from "../../../src/modes/affinity/mod.ts";
 import {
   affinityHosts,
   CLUSTER,
@@ -457,6 +463,78 @@ Deno.test("affinity reports a rejected in-place change and a probing process rep
     const report = await pass(world, mode);
     assert.deepEqual(report.execution.failed, []);
     assertReplaced(world, "pvc-1", { hosts: ["b"], oldUid });
+  } finally {
+    world.close();
+  }
+});
+
+Deno.test("affinity pass creates no PV from a record planted on a PVC, and warns on that PVC once", async () => {
+  const world = createWorld({ volumes: ["pvc-1", "pvc-2"] });
+  try {
+    // The tenant of claim-pvc-2 plants a record of a made-up PV bound to its
+    // own claim whose handle is pvc-1 (another tenant's LINSTOR volume),
+    // with this cluster's identity (readable by anyone).
+    const tenant = world.pvc("pvc-2")!;
+    const victim = world.pv("pvc-1")!;
+    const forged = intendedPv(victim, undefined, {
+      originalSkipReclaim: undefined,
+      reclaimPolicy: "Retain",
+    });
+    forged.metadata!.name = "pvc-stolen";
+    forged.spec!.claimRef = {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      namespace: "ns",
+      name: "claim-pvc-2",
+      uid: tenant.metadata!.uid!,
+    };
+    const text = encodeRecord({
+      version: RECORD_VERSION,
+      cluster: CLUSTER,
+      pvName: "pvc-stolen",
+      oldUid: "made-up",
+      claim: {
+        namespace: "ns",
+        name: "claim-pvc-2",
+        uid: tenant.metadata!.uid!,
+      },
+      resource: "pvc-1",
+      volume: 0,
+      writtenAt: new Date(world.clock.now()).toISOString(),
+      pv: forged,
+    });
+    world.kube.seed("persistentVolumeClaims", {
+      ...tenant,
+      metadata: {
+        ...tenant.metadata,
+        annotations: { [RECORD_ANNOTATION]: text },
+      },
+    });
+    const registry = new Registry();
+    const mode = world.mode({ inPlace: false }, { registry });
+    for (let i = 0; i < 2; i++) {
+      const report = await pass(world, mode);
+      assert.deepEqual(report.plan.actions, []);
+      assert.deepEqual(report.execution.failed, []);
+    }
+    assert.equal(world.pv("pvc-stolen"), undefined, "no PV created");
+    assert.equal(world.pv("pvc-1")?.metadata?.uid, victim.metadata?.uid);
+    const warnings = world.kube.events().filter((e) =>
+      e.reason === "VolumeAffinitySkipped"
+    );
+    assert.deepEqual(
+      warnings.map((e) => [e.type, e.regarding?.kind, e.regarding?.name]),
+      [["Warning", "PersistentVolumeClaim", "claim-pvc-2"]],
+      "one Warning Event, on the tenant's PVC, not repeated",
+    );
+    assert.match(warnings[0]!.note ?? "", /UntrustedRecoveryRecord/);
+    const skips = await registry.getSingleMetric(
+      "linstor_suite_affinity_skips_total",
+    )!.get();
+    assert.deepEqual(
+      skips.values.map((v) => [v.labels.reason, v.value]),
+      [["UntrustedRecoveryRecord", 2]],
+    );
   } finally {
     world.close();
   }

@@ -522,14 +522,36 @@ function withRecordInLinstor(w: World, r: RecoveryRecord): World {
   };
 }
 
+/** The record in LINSTOR and mirrored on its claim (as replace step 1 writes it). */
+function withRecord(w: World, r: RecoveryRecord): World {
+  const text = encodeRecord(r);
+  return withRecordInLinstor({
+    ...w,
+    pvcs: w.pvcs.map((claim) => {
+      const copy = structuredClone(claim);
+      const meta = copy.metadata!;
+      if (
+        r.claim !== undefined && meta.namespace === r.claim.namespace &&
+        meta.name === r.claim.name && meta.uid === r.claim.uid
+      ) {
+        meta.annotations = {
+          ...meta.annotations,
+          "affinity.linstor-suite.io/recovery": text,
+        };
+      }
+      return copy;
+    }),
+  }, r);
+}
+
 Deno.test("planAffinity() resumes interrupted replaces from their records", async (t) => {
   const live = boundPv("pvc-1", { affinityNodes: ["a"] });
   await t.step("PV gone: ResumeReplacePv", () => {
-    const got = plan(withRecordInLinstor(world({ pvs: [] }), record(live)));
+    const got = plan(withRecord(world({ pvs: [] }), record(live)));
     assert.deepEqual(got.actions.map((a) => a.kind), ["ResumeReplacePv"]);
     const action = got.actions[0]!;
     assert.ok(action.kind === "ResumeReplacePv");
-    assert.deepEqual(action.locations, ["linstor"]);
+    assert.deepEqual(action.locations, ["linstor", "kubernetes"]);
   });
   await t.step(
     "PV marked (step 2 done): ResumeReplacePv even when deleting",
@@ -540,7 +562,7 @@ Deno.test("planAffinity() resumes interrupted replaces from their records", asyn
       };
       marked.metadata!.deletionTimestamp = new Date(NOW);
       const got = plan(
-        withRecordInLinstor(world({ pvs: [marked] }), record(live)),
+        withRecord(world({ pvs: [marked] }), record(live)),
       );
       assert.deepEqual(got.actions.map((a) => a.kind), ["ResumeReplacePv"]);
     },
@@ -551,7 +573,7 @@ Deno.test("planAffinity() resumes interrupted replaces from their records", asyn
       const fresh = boundPv("pvc-1", { affinityNodes: ["b"] });
       fresh.metadata!.uid = "new-uid";
       const got = plan(
-        withRecordInLinstor(world({ pvs: [fresh] }), record(live)),
+        withRecord(world({ pvs: [fresh] }), record(live)),
       );
       const action = got.actions[0]!;
       assert.ok(action.kind === "DropRecoveryRecord" && action.finished);
@@ -560,14 +582,14 @@ Deno.test("planAffinity() resumes interrupted replaces from their records", asyn
   await t.step(
     "old PV untouched and still drifted (crash after step 1): replace again",
     () => {
-      const got = plan(withRecordInLinstor(world(), record(live)));
+      const got = plan(withRecord(world(), record(live)));
       assert.deepEqual(got.actions.map((a) => a.kind), ["ReplacePvAffinity"]);
     },
   );
   await t.step("old PV untouched and now in sync: drop the record", () => {
     const synced = boundPv("pvc-1", { affinityNodes: ["b"] });
     const got = plan(
-      withRecordInLinstor(world({ pvs: [synced] }), record(synced)),
+      withRecord(world({ pvs: [synced] }), record(synced)),
     );
     const action = got.actions[0]!;
     assert.ok(action.kind === "DropRecoveryRecord" && !action.finished);
@@ -576,40 +598,25 @@ Deno.test("planAffinity() resumes interrupted replaces from their records", asyn
     const deleting = structuredClone(live);
     deleting.metadata!.deletionTimestamp = new Date(NOW);
     const got = plan(
-      withRecordInLinstor(world({ pvs: [deleting] }), record(live)),
+      withRecord(world({ pvs: [deleting] }), record(live)),
     );
     const action = got.actions[0]!;
     assert.ok(action.kind === "DropRecoveryRecord" && !action.finished);
   });
-  await t.step("record mirrored on the PVC is found too", () => {
-    const claim = claimFor("ns/claim-pvc-1");
-    claim.metadata!.annotations = {
-      "affinity.linstor-suite.io/recovery": encodeRecord(record(live)),
-    };
-    const got = plan(world({ pvs: [], pvcs: [claim] }));
-    const action = got.actions[0]!;
-    assert.ok(action.kind === "ResumeReplacePv");
-    assert.deepEqual(action.locations, ["kubernetes"]);
-  });
   await t.step(
-    "PV gone and its LINSTOR volume gone: nothing re-created",
+    "record mirrored identically on its PVC is found there too",
     () => {
       const claim = claimFor("ns/claim-pvc-1");
       claim.metadata!.annotations = {
         "affinity.linstor-suite.io/recovery": encodeRecord(record(live)),
       };
       const got = plan(
-        world({
-          pvs: [],
-          pvcs: [claim],
-          resourceDefinitions: [],
-          resources: [],
-        }),
+        withRecordInLinstor(world({ pvs: [], pvcs: [claim] }), record(live)),
       );
-      assert.deepEqual(got.actions, []);
-      assert.deepEqual(got.skips.map((s) => s.reason), [
-        "ResourceDefinitionMissing",
-      ]);
+      const action = got.actions[0]!;
+      assert.ok(action.kind === "ResumeReplacePv");
+      assert.deepEqual(action.locations, ["linstor", "kubernetes"]);
+      assert.deepEqual(got.skips, []);
     },
   );
   await t.step("another cluster's record is ignored", () => {
@@ -622,7 +629,7 @@ Deno.test("planAffinity() resumes interrupted replaces from their records", asyn
     assert.deepEqual(got.actions, []);
     assert.deepEqual(got.skips.map((s) => s.reason), ["ForeignRecoveryRecord"]);
   });
-  await t.step("records that disagree block the PV", () => {
+  await t.step("a mirror that disagrees with LINSTOR blocks the PV", () => {
     const claim = claimFor("ns/claim-pvc-1");
     claim.metadata!.annotations = {
       "affinity.linstor-suite.io/recovery": encodeRecord(
@@ -633,7 +640,9 @@ Deno.test("planAffinity() resumes interrupted replaces from their records", asyn
       withRecordInLinstor(world({ pvs: [], pvcs: [claim] }), record(live)),
     );
     assert.deepEqual(got.actions, []);
-    assert.deepEqual(got.skips.map((s) => s.reason), ["InvalidRecoveryRecord"]);
+    assert.deepEqual(got.skips.map((s) => s.reason), [
+      "RecoveryMirrorMismatch",
+    ]);
   });
   await t.step("a malformed record is reported and never acted on", () => {
     const w = world({ pvs: [] });
@@ -648,6 +657,205 @@ Deno.test("planAffinity() resumes interrupted replaces from their records", asyn
     assert.deepEqual(got.actions, []);
     assert.deepEqual(got.skips.map((s) => s.reason), ["InvalidRecoveryRecord"]);
   });
+});
+
+Deno.test("planAffinity() never acts on a recovery record a tenant can write", async (t) => {
+  const live = boundPv("pvc-1", { affinityNodes: ["a"] });
+  const synced = boundPv("pvc-1", { affinityNodes: ["b"] });
+  const claim = claimFor("ns/claim-pvc-1");
+  const annotated = (
+    name: string,
+    text: string,
+    uid = `uid-${name}`,
+  ): V1PersistentVolumeClaim => {
+    const [namespace, claim] = name.split("/") as [string, string];
+    const made = pvc(namespace, claim, { uid, volumeName: "x" });
+    made.metadata!.annotations = {
+      "affinity.linstor-suite.io/recovery": text,
+    };
+    return made;
+  };
+  const untrusted = (
+    got: ReturnType<typeof plan>,
+    claim: string,
+  ) => {
+    assert.deepEqual(got.actions, []);
+    assert.deepEqual(
+      got.skips.map((s) => [
+        s.reason,
+        s.event,
+        `${s.claim?.namespace}/${s.claim?.name}`,
+      ]),
+      [["UntrustedRecoveryRecord", true, claim]],
+    );
+  };
+
+  await t.step(
+    "a record planted on a PVC alone creates nothing (PV absent, another tenant's volume)",
+    () => {
+      // The tenant's PVC ns2/mine and a made-up PV bound to it whose
+      // handle is the victim's LINSTOR volume pvc-1.
+      const forged = record(live, {
+        pvName: "pvc-forged",
+        claim: { namespace: "ns2", name: "mine", uid: "uid-ns2/mine" },
+      });
+      const pvSpec = structuredClone(forged.pv);
+      pvSpec.metadata!.name = "pvc-forged";
+      pvSpec.spec!.claimRef = {
+        namespace: "ns2",
+        name: "mine",
+        uid: "uid-ns2/mine",
+      };
+      const text = encodeRecord({ ...forged, pv: pvSpec });
+      untrusted(
+        plan(
+          world({ pvs: [synced], pvcs: [claim, annotated("ns2/mine", text)] }),
+        ),
+        "ns2/mine",
+      );
+    },
+  );
+  await t.step(
+    "a PVC copy of the victim's own record alone creates nothing",
+    () => {
+      const text = encodeRecord(record(live));
+      untrusted(
+        plan(world({ pvs: [], pvcs: [annotated("ns/claim-pvc-1", text)] })),
+        "ns/claim-pvc-1",
+      );
+    },
+  );
+  await t.step("an unreadable PVC copy is reported on that PVC", () => {
+    untrusted(
+      plan(
+        world({ pvs: [synced], pvcs: [annotated("ns/claim-pvc-1", "{no")] }),
+      ),
+      "ns/claim-pvc-1",
+    );
+  });
+  await t.step(
+    "a copy on another PVC neither acts nor blocks the real record",
+    () => {
+      const text = encodeRecord(record(live));
+      const got = plan(
+        withRecordInLinstor(
+          world({
+            pvs: [],
+            pvcs: [claimFor("ns/claim-pvc-1"), annotated("ns2/mine", text)],
+          }),
+          record(live),
+        ),
+      );
+      assert.deepEqual(got.skips.map((s) => [s.reason, s.claim?.name]), [
+        ["RecoveryMirrorMismatch", "claim-pvc-1"],
+        ["UntrustedRecoveryRecord", "mine"],
+      ]);
+      assert.deepEqual(got.actions, [], "the victim's mirror is missing");
+    },
+  );
+  await t.step(
+    "the claim gone or replaced: the LINSTOR record alone is trusted",
+    () => {
+      const replaced = annotated(
+        "ns/claim-pvc-1",
+        encodeRecord(record(live)),
+        "a-new-uid",
+      );
+      const got = plan(
+        withRecordInLinstor(world({ pvs: [], pvcs: [replaced] }), record(live)),
+      );
+      assert.deepEqual(got.actions.map((a) => a.kind), ["ResumeReplacePv"]);
+      assert.deepEqual(got.skips.map((s) => s.reason), [
+        "UntrustedRecoveryRecord",
+      ]);
+    },
+  );
+  await t.step(
+    "mirror missing on a PV marked for replace: nothing deleted",
+    () => {
+      const marked = structuredClone(live);
+      marked.metadata!.annotations = {
+        "affinity.linstor-suite.io/replacing": live.metadata!.uid!,
+      };
+      const got = plan(
+        withRecordInLinstor(world({ pvs: [marked] }), record(live)),
+      );
+      assert.deepEqual(got.actions, []);
+      assert.deepEqual(got.skips.map((s) => [s.reason, s.event]), [
+        ["RecoveryMirrorMismatch", true],
+      ]);
+    },
+  );
+  await t.step(
+    "mirror missing on an untouched PV: re-planned from the live PV",
+    () => {
+      const got = plan(withRecordInLinstor(world(), record(live)));
+      assert.deepEqual(got.actions.map((a) => a.kind), ["ReplacePvAffinity"]);
+    },
+  );
+  const inconsistent: {
+    name: string;
+    change: (r: RecoveryRecord) => RecoveryRecord;
+  }[] = [
+    {
+      name: "its PV's volume handle is another volume",
+      change: (r) => {
+        const other = structuredClone(r.pv);
+        other.spec!.csi!.volumeHandle = "pvc-2";
+        return { ...r, pv: other };
+      },
+    },
+    {
+      name: "its PV has another CSI driver",
+      change: (r) => {
+        const other = structuredClone(r.pv);
+        other.spec!.csi!.driver = "ebs.csi.aws.com";
+        return { ...r, pv: other };
+      },
+    },
+    {
+      name: "it names a resource other than the one it sits on",
+      change: (r) => ({ ...r, resource: "pvc-2" }),
+    },
+    {
+      name: "its PV's claimRef is another claim",
+      change: (r) => {
+        const other = structuredClone(r.pv);
+        other.spec!.claimRef!.uid = "uid-someone-else";
+        return { ...r, pv: other };
+      },
+    },
+    {
+      name: "it names no claim but its PV has a claimRef",
+      change: (r) => {
+        const { claim: _, ...rest } = r;
+        return rest;
+      },
+    },
+  ];
+  for (const c of inconsistent) {
+    await t.step(`a LINSTOR record is refused when ${c.name}`, () => {
+      const got = plan(
+        withRecordInLinstor(world({ pvs: [] }), c.change(record(live))),
+      );
+      assert.deepEqual(got.actions, []);
+      assert.deepEqual(got.skips.map((s) => [s.reason, s.event]), [
+        ["InvalidRecoveryRecord", true],
+      ]);
+    });
+  }
+  await t.step(
+    "the PV name held by an unrelated PV: the record is dropped, nothing created",
+    () => {
+      const foreign = boundPv("pvc-1", { handle: "pvc-9" });
+      foreign.metadata!.uid = "someone-elses";
+      const got = plan(
+        withRecordInLinstor(world({ pvs: [foreign] }), record(live)),
+      );
+      const action = got.actions[0]!;
+      assert.ok(action.kind === "DropRecoveryRecord" && !action.finished);
+    },
+  );
 });
 
 Deno.test("planAffinity() acts on a drift only after it pointed at the same nodes for settleMs", async (t) => {
