@@ -9,7 +9,8 @@ import {
   LINSTOR_DEFAULT_POLL_INTERVAL_MS,
   LINSTOR_DEFAULT_TIMEOUT_MS,
 } from "../constants.ts";
-import { createKubeApi, type KubeApi, loadKubeConfig } from "../kube/mod.ts";
+import type { KubeApi } from "../kube/mod.ts";
+import { createKubeApi, loadKubeConfig } from "../kube/client/mod.ts";
 import { LinstorClient, parseLinstorConfig } from "../linstor/mod.ts";
 import {
   configureLogging,

@@ -1,7 +1,9 @@
 /**
- * The Kubernetes port (`KubeApi`), its real adapter over
- * `@kubernetes/client-node`, informers, leader election and pure object
- * helpers. Modes import only from here.
+ * The Kubernetes port (`KubeApi`), informers, leader election, errors and
+ * pure object helpers. Modes and the state model import only from here; none
+ * of it loads `@kubernetes/client-node` at runtime (its model types are
+ * imported as types only). The real adapter is `src/kube/client/mod.ts`,
+ * imported by the CLI layer alone.
  *
  * @module
  */
@@ -10,4 +12,3 @@ export * from "./errors.ts";
 export * from "./objects.ts";
 export * from "./informer.ts";
 export * from "./leader.ts";
-export * from "./adapter.ts";

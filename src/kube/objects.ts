@@ -9,6 +9,7 @@ import type {
   V1Pod,
 } from "@kubernetes/client-node";
 import { CSI_DRIVER_NAME } from "../constants.ts";
+import type { InvolvedObject } from "./api.ts";
 
 /** Anything with metadata. */
 export interface HasMetadata {
@@ -72,4 +73,34 @@ export function csiVolumeHandle(
     return undefined;
   }
   return csi.volumeHandle === "" ? undefined : csi.volumeHandle;
+}
+
+/** The `ObjectReference` an Event's `regarding`/`related` holds: the set fields of `obj`. */
+export function objectReference(
+  obj: InvolvedObject,
+): Record<string, string> {
+  const ref: Record<string, string> = {};
+  if (obj.apiVersion) ref.apiVersion = obj.apiVersion;
+  if (obj.kind) ref.kind = obj.kind;
+  const meta = obj.metadata ?? {};
+  if (meta.name) ref.name = meta.name;
+  if (meta.namespace) ref.namespace = meta.namespace;
+  if (meta.uid) ref.uid = meta.uid;
+  if (meta.resourceVersion) ref.resourceVersion = meta.resourceVersion;
+  return ref;
+}
+
+/** Cuts `text` to at most `maxBytes` UTF-8 bytes (the apiserver counts bytes), marking the cut with "...". */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  const encoder = new TextEncoder();
+  if (encoder.encode(text).length <= maxBytes) return text;
+  let bytes = 0;
+  let cut = "";
+  for (const char of text) {
+    const size = encoder.encode(char).length;
+    if (bytes + size + 3 > maxBytes) break;
+    bytes += size;
+    cut += char;
+  }
+  return cut + "...";
 }

@@ -11,7 +11,6 @@
  *
  * @module
  */
-import { KubeConfig } from "@kubernetes/client-node";
 import { type FakeKind, FakeKube } from "../_fakes/fake_kube.ts";
 import {
   type JsonPatchOperation,
@@ -19,6 +18,7 @@ import {
   type KubeKind,
   type Patch,
 } from "../../src/kube/mod.ts";
+import { KubeConfig } from "../../src/kube/client/mod.ts";
 import type { Clock } from "../../src/system/clock.ts";
 
 /** One request the server received. */

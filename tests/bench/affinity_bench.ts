@@ -35,7 +35,7 @@ import { FakeClock } from "../_fakes/fake_clock.ts";
 import { FakeKube } from "../_fakes/fake_kube.ts";
 import { startControlPlane } from "../_harness/control_plane.ts";
 import { fullPv, scenarioYaml } from "../modes/affinity/_world.ts";
-import { createKubeApi, loadKubeConfig } from "../../src/kube/mod.ts";
+import { createKubeApi, loadKubeConfig } from "../../src/kube/client/mod.ts";
 import { LinstorClient } from "../../src/linstor/mod.ts";
 import {
   createSimulator,

@@ -11,25 +11,28 @@
 import assert from "node:assert/strict";
 import {
   CoreV1Api,
-  KubeConfig,
+  KubeConfig as ClientNodeKubeConfig,
   type V1PersistentVolume,
 } from "@kubernetes/client-node";
 import {
   createKubeApi,
+  type KubeConfig,
+  loadKubeConfig,
+} from "../../../src/kube/client/mod.ts";
+import {
   isConflict,
   isInvalid,
   isNotFound,
   type KubeApi,
-  loadKubeConfig,
   startLeaderElection,
   type WatchEvent,
-} from "../../src/kube/mod.ts";
+} from "../../../src/kube/mod.ts";
 import {
   ignoreWithoutControlPlane,
   startControlPlane,
-} from "../_harness/control_plane.ts";
-import { pollUntil } from "../_harness/_process.ts";
-import { FakeClock } from "../_fakes/fake_clock.ts";
+} from "../../_harness/control_plane.ts";
+import { pollUntil } from "../../_harness/_process.ts";
+import { FakeClock } from "../../_fakes/fake_clock.ts";
 
 const NS = "adapter";
 
@@ -341,7 +344,7 @@ Deno.test({
           await kube.recordEvent(involved, details);
           await kube.recordEvent(involved, details);
           const core = cp.adminKubeconfig;
-          const kc = new KubeConfig();
+          const kc = new ClientNodeKubeConfig();
           kc.loadFromFile(core);
           const events = await kc.makeApiClient(CoreV1Api).listNamespacedEvent({
             namespace: "default",
@@ -356,7 +359,7 @@ Deno.test({
       );
 
       await t.step("evicts a pod with a UID precondition", async () => {
-        const kc = new KubeConfig();
+        const kc = new ClientNodeKubeConfig();
         kc.loadFromFile(cp.adminKubeconfig);
         const core = kc.makeApiClient(CoreV1Api);
         const pod = await core.createNamespacedPod({

@@ -4,10 +4,13 @@ import type {
   V1PersistentVolume,
   V1StorageClass,
 } from "@kubernetes/client-node";
-import { KubeConfig } from "@kubernetes/client-node";
 import {
   createKubeApi,
   currentNamespace,
+  KubeConfig,
+  loadKubeConfig,
+} from "../../../src/kube/client/mod.ts";
+import {
   isAlreadyExists,
   isConflict,
   isGone,
@@ -16,13 +19,12 @@ import {
   isTooManyRequests,
   type KubeApi,
   KubeApiError,
-  loadKubeConfig,
   startInformer,
   type WatchEvent,
-} from "../../src/kube/mod.ts";
-import { startFakeApiServer } from "../_support/fake_apiserver.ts";
-import { FakeClock, flushMicrotasks } from "../_fakes/fake_clock.ts";
-import { SYSTEM_CLOCK } from "../../src/system/clock.ts";
+} from "../../../src/kube/mod.ts";
+import { startFakeApiServer } from "../../_support/fake_apiserver.ts";
+import { FakeClock, flushMicrotasks } from "../../_fakes/fake_clock.ts";
+import { SYSTEM_CLOCK } from "../../../src/system/clock.ts";
 
 function pv(name: string): V1PersistentVolume {
   return {
@@ -91,7 +93,12 @@ Deno.test("createKubeApi() sends the kubeconfig's bearer token", async () => {
       "Bearer s3cret",
     );
     const kc = server.kubeConfig();
-    kc.users[0] = { name: "fake", token: "wrong" };
+    kc.loadFromOptions({
+      clusters: kc.clusters,
+      users: [{ name: "fake", token: "wrong" }],
+      contexts: kc.contexts,
+      currentContext: kc.currentContext,
+    });
     const wrong = createKubeApi(kc);
     try {
       await assert.rejects(wrong.list("nodes"), (e: unknown) => {

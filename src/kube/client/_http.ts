@@ -1,19 +1,23 @@
 /**
  * HTTP plumbing of the real adapter: paths, TLS client, requests, error
- * mapping and the watch stream parser. Uses `@kubernetes/client-node` for
- * the kubeconfig (auth headers, CA and client certificate, token files, exec
- * plugins) and its model deserializer, and Deno's `fetch` with
- * `Deno.createHttpClient` for the wire: that keeps TLS client certificates
- * working under Deno and every connection closable.
+ * mapping and the watch stream parser. Credentials come from the
+ * {@linkcode KubeConfig}, models from client-node's `ObjectSerializer` (its
+ * own module, not the package index), the wire is Deno's `fetch` with
+ * `Deno.createHttpClient`: that keeps TLS client certificates working under
+ * Deno and every connection closable.
  *
  * @module
  */
-import { KubeConfig } from "@kubernetes/client-node";
 import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/ObjectSerializer.js";
 import type { Logger } from "@logtape/logtape";
-import type { Clock } from "../system/clock.ts";
-import type { KubeKind, WatchEvent } from "./api.ts";
-import { KubeApiError, type KubeApiErrorInit } from "./errors.ts";
+import type { Clock } from "../../system/clock.ts";
+import {
+  KubeApiError,
+  type KubeApiErrorInit,
+  type KubeKind,
+  type WatchEvent,
+} from "../mod.ts";
+import type { KubeConfig, KubeCredentials } from "./_kubeconfig.ts";
 
 /** A fetch-like function. */
 export type FetchFunction = (request: Request) => Promise<Response>;
@@ -212,19 +216,6 @@ export class KubeTransport {
       );
     }
     this.#kubeConfig = kubeConfig;
-    if (url.protocol === "http:" && !cluster.skipTLSVerify) {
-      // client-node refuses to compute credentials for a plain-HTTP server
-      // unless TLS verification is "skipped" (meaningless without TLS): use
-      // a copy that says so, e.g. for `kubectl proxy` on localhost.
-      const copy = new KubeConfig();
-      copy.loadFromOptions({
-        clusters: [{ ...cluster, skipTLSVerify: true }],
-        users: kubeConfig.users,
-        contexts: kubeConfig.contexts,
-        currentContext: kubeConfig.currentContext,
-      });
-      this.#kubeConfig = copy;
-    }
     this.#server = cluster.server.replace(/\/+$/, "");
     this.#fetch = options.fetch;
     this.#clock = options.clock;
@@ -304,10 +295,9 @@ export class KubeTransport {
     for (const [key, value] of Object.entries(init.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, value);
     }
-    // deno-lint-ignore no-explicit-any
-    const auth: any = { headers: {} };
+    let credentials: KubeCredentials;
     try {
-      await this.#kubeConfig.applyToHTTPSOptions(auth);
+      credentials = await this.#kubeConfig.credentials();
     } catch (error) {
       throw targetError(target, {
         status: 0,
@@ -320,10 +310,9 @@ export class KubeTransport {
       "Accept": "application/json",
       "User-Agent": this.#userAgent,
     });
-    for (const [key, value] of Object.entries(auth.headers ?? {})) {
-      if (typeof value === "string") headers.set(key, value);
+    for (const [key, value] of Object.entries(credentials.headers)) {
+      headers.set(key, value);
     }
-    if (auth.auth) headers.set("Authorization", `Basic ${btoa(auth.auth)}`);
     let body: string | undefined;
     if (init.body !== undefined) {
       body = typeof init.body === "string"
@@ -341,7 +330,7 @@ export class KubeTransport {
     try {
       response = this.#fetch
         ? await this.#fetch(request)
-        : await fetch(request, this.#clientFor(url, auth));
+        : await fetch(request, this.#clientFor(url, credentials));
     } catch (error) {
       throw this.#failure(target, init, deadline, error);
     }
@@ -380,12 +369,12 @@ export class KubeTransport {
     this.#client = undefined;
   }
 
-  // deno-lint-ignore no-explicit-any
-  #clientFor(url: URL, auth: any): { client?: Deno.HttpClient } {
+  #clientFor(
+    url: URL,
+    credentials: KubeCredentials,
+  ): { client?: Deno.HttpClient } {
     if (url.protocol !== "https:") return {};
-    const ca = pem(auth.ca);
-    const cert = pem(auth.cert);
-    const key = pem(auth.key);
+    const { ca, cert, key } = credentials;
     // Rebuild the client when rotated files change its material.
     const clientKey = JSON.stringify([ca, cert, key]);
     if (!this.#client || clientKey !== this.#clientKey) {
@@ -439,13 +428,6 @@ class Deadline {
     this.#timer.abort();
     this.#outer?.removeEventListener("abort", this.#onAbort);
   }
-}
-
-function pem(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === "string") return value;
-  if (value instanceof Uint8Array) return new TextDecoder().decode(value);
-  return String(value);
 }
 
 function messageOf(error: unknown): string {

@@ -1,10 +1,10 @@
 /**
  * The real {@linkcode KubeApi} over a kubeconfig, and kubeconfig loading.
- * This folder is the only importer of `@kubernetes/client-node`'s runtime.
+ * This folder is the only importer of `@kubernetes/client-node`'s runtime
+ * (deep modules only, never the package index).
  *
  * @module
  */
-import { KubeConfig } from "@kubernetes/client-node";
 import type {
   EventsV1Event,
   V1Lease,
@@ -27,26 +27,29 @@ import {
   LOG_CATEGORY,
   PROGRAM_NAME,
   VERSION,
-} from "../constants.ts";
-import { type Clock, SYSTEM_CLOCK } from "../system/clock.ts";
-import type {
-  DeleteOptions,
-  EventDetails,
-  EvictOptions,
-  GetOptions,
-  InvolvedObject,
-  KubeApi,
-  KubeKind,
-  KubeObjectOf,
-  ListOptions,
-  ListResult,
-  ObjectName,
-  Patch,
-  WatchEvent,
-  WatchOptions,
-  WriteOptions,
-} from "./api.ts";
-import { isNotFound } from "./errors.ts";
+} from "../../constants.ts";
+import { type Clock, SYSTEM_CLOCK } from "../../system/clock.ts";
+import {
+  type DeleteOptions,
+  type EventDetails,
+  type EvictOptions,
+  type GetOptions,
+  type InvolvedObject,
+  isNotFound,
+  type KubeApi,
+  type KubeKind,
+  type KubeObjectOf,
+  type ListOptions,
+  type ListResult,
+  type ObjectName,
+  objectReference,
+  type Patch,
+  truncateUtf8,
+  type WatchEvent,
+  type WatchOptions,
+  type WriteOptions,
+} from "../mod.ts";
+import { KubeConfig } from "./_kubeconfig.ts";
 import {
   deserialize,
   type FetchFunction,
@@ -791,34 +794,4 @@ function withMicroTimes(lease: V1Lease): V1Lease {
       renewTime: microTime(lease.spec.renewTime) as Date,
     },
   };
-}
-
-/** The `ObjectReference` an Event's `regarding`/`related` holds: the set fields of `obj`. */
-export function objectReference(
-  obj: InvolvedObject,
-): Record<string, string> {
-  const ref: Record<string, string> = {};
-  if (obj.apiVersion) ref.apiVersion = obj.apiVersion;
-  if (obj.kind) ref.kind = obj.kind;
-  const meta = obj.metadata ?? {};
-  if (meta.name) ref.name = meta.name;
-  if (meta.namespace) ref.namespace = meta.namespace;
-  if (meta.uid) ref.uid = meta.uid;
-  if (meta.resourceVersion) ref.resourceVersion = meta.resourceVersion;
-  return ref;
-}
-
-/** Cuts `text` to at most `maxBytes` UTF-8 bytes (the apiserver counts bytes), marking the cut with "...". */
-export function truncateUtf8(text: string, maxBytes: number): string {
-  const encoder = new TextEncoder();
-  if (encoder.encode(text).length <= maxBytes) return text;
-  let bytes = 0;
-  let cut = "";
-  for (const char of text) {
-    const size = encoder.encode(char).length;
-    if (bytes + size + 3 > maxBytes) break;
-    bytes += size;
-    cut += char;
-  }
-  return cut + "...";
 }
