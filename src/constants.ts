@@ -442,3 +442,70 @@ export const METRIC_AGENT_CONFLICTS = "linstor_suite_agent_conflicts";
 /** Agent metric: time of the last good scan (seconds since the epoch). */
 export const METRIC_AGENT_LAST_SCAN_SECONDS =
   "linstor_suite_agent_last_scan_timestamp_seconds";
+
+/** Fencing: pod label that opts a pod in (value {@linkcode FENCING_OPT_IN_VALUE}); piraeus-ha-controller v0's default selector. */
+export const LABEL_ON_STORAGE_LOST = "linstor.csi.linbit.com/on-storage-lost";
+/** Fencing: the value of {@linkcode LABEL_ON_STORAGE_LOST} that opts a pod in. */
+export const FENCING_OPT_IN_VALUE = "remove";
+/** Fencing: pod annotation that opts a pod out even when labelled (piraeus-ha-controller v1's; any value). */
+export const ANNOTATION_IGNORE_FAIL_OVER = "drbd.linbit.com/ignore-fail-over";
+/** Fencing: taint put on a node that lost its storage (piraeus-ha-controller's key, effect NoSchedule). */
+export const TAINT_LOST_QUORUM = "drbd.linbit.com/lost-quorum";
+/** Fencing: Node annotation where each agent publishes the peers it lost (JSON `{"at","lost"}`). */
+export const ANNOTATION_FENCING_LOST_PEERS =
+  "fencing.linstor-suite.io/lost-peers";
+/** Fencing: default `--fail-over-timeout` (a connection must be down this long). */
+export const FENCING_DEFAULT_FAIL_OVER_TIMEOUT_MS = 5_000;
+/** Fencing: default `--grace-period-seconds` of an eviction on a Ready node. */
+export const FENCING_DEFAULT_GRACE_PERIOD_SECONDS = 10;
+/** Fencing: default `--operations-timeout` (per operation). */
+export const FENCING_DEFAULT_OPERATIONS_TIMEOUT_MS = 30_000;
+/** Fencing: default `--reconcile-interval` (a pass at least this often). */
+export const FENCING_DEFAULT_RECONCILE_INTERVAL_MS = 10_000;
+/** Fencing: default `--max-fenced-nodes` (nodes carrying the lost-quorum taint at once, cluster-wide). */
+export const FENCING_DEFAULT_MAX_FENCED_NODES = 2;
+/** Fencing: default `--min-fencing-interval` (between this agent starting to fence two nodes). */
+export const FENCING_DEFAULT_MIN_FENCING_INTERVAL_MS = 30_000;
+/** Fencing: an agent re-publishes a non-empty lost-peers report this often. */
+export const FENCING_REPORT_REFRESH_MS = 30_000;
+/** Fencing: a non-empty lost-peers report older than this is ignored (its agent may be gone). */
+export const FENCING_REPORT_MAX_AGE_MS = 90_000;
+/** Fencing: first delay before `drbdsetup events2` is restarted after it exits. */
+export const FENCING_RESTART_BACKOFF_INITIAL_MS = 1_000;
+/** Fencing: largest delay between `drbdsetup events2` restarts. */
+export const FENCING_RESTART_BACKOFF_MAX_MS = 30_000;
+/** Fencing: netlink receive buffer asked of `drbdsetup events2` (bytes; busy nodes overrun the 1 MiB default). */
+export const FENCING_DRBDSETUP_RCVBUF_BYTES = 16 * 1024 * 1024;
+/** Fencing: Event reason on a node tainted because it lost its storage (piraeus-ha-controller's). */
+export const EVENT_REASON_NODE_STORAGE_QUORUM_LOST = "NodeStorageQuorumLost";
+/** Fencing: Event reason on a node whose taint was removed. */
+export const EVENT_REASON_NODE_STORAGE_QUORUM_REGAINED =
+  "NodeStorageQuorumRegained";
+/** Fencing: Event reason on a pod removed or a VolumeAttachment deleted (piraeus-ha-controller's). */
+export const EVENT_REASON_VOLUME_WITHOUT_QUORUM = "VolumeWithoutQuorum";
+/** Fencing: Event reason when the storm guard holds a fencing back. */
+export const EVENT_REASON_FENCING_HELD = "FencingHeld";
+/** Fencing: Event action of a taint. */
+export const FENCING_ACTION_TAINTED_NODE = "TaintedNode";
+/** Fencing: Event action of a taint removal. */
+export const FENCING_ACTION_UNTAINTED_NODE = "UntaintedNode";
+/** Fencing: Event action of an eviction. */
+export const FENCING_ACTION_EVICTED_POD = "EvictedPod";
+/** Fencing: Event action of a force delete. */
+export const FENCING_ACTION_FORCE_DELETED_POD = "ForceDeletedPod";
+/** Fencing: Event action of a VolumeAttachment delete. */
+export const FENCING_ACTION_DELETED_VOLUME_ATTACHMENT =
+  "VolumeAttachmentDeleted";
+/** Fencing metric: events2 lines by `kind` (`event`, `garbage`). */
+export const METRIC_FENCING_EVENTS2_LINES_TOTAL =
+  "linstor_suite_fencing_events2_lines_total";
+/** Fencing metric: `drbdsetup events2` starts (1 + restarts). */
+export const METRIC_FENCING_DRBDSETUP_STARTS_TOTAL =
+  "linstor_suite_fencing_drbdsetup_starts_total";
+/** Fencing metric: 1 while the DRBD state is synced, 0 while blind. */
+export const METRIC_FENCING_DRBD_SYNCED = "linstor_suite_fencing_drbd_synced";
+/** Fencing metric: (resource, peer) pairs by decision `outcome`. */
+export const METRIC_FENCING_DECISIONS = "linstor_suite_fencing_decisions";
+/** Fencing metric: fencing actions by `action` and `outcome`. */
+export const METRIC_FENCING_ACTIONS_TOTAL =
+  "linstor_suite_fencing_actions_total";
