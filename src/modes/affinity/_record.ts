@@ -19,7 +19,7 @@ import {
   LINSTOR_PROP_AFFINITY_RECORD,
 } from "../../constants.ts";
 import type { Snapshot } from "../../state/types.ts";
-import { parseVolumeHandle } from "./_topology.ts";
+import { parseVolumeHandle } from "../../domain/mod.ts";
 
 /** Format version of the record. */
 export const RECORD_VERSION = 1;
