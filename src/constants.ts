@@ -46,6 +46,13 @@ export const LEASE_RENEW_DEADLINE_MS = 10_000;
 /** Retry period of the leader lease. */
 export const LEASE_RETRY_PERIOD_MS = 2_000;
 
+/** Mode start-up: first retry delay of a value read at start-up (cluster identity). */
+export const STARTUP_BACKOFF_INITIAL_MS = 500;
+/** Mode start-up: longest retry delay of a value read at start-up. */
+export const STARTUP_BACKOFF_MAX_MS = 30_000;
+/** Mode: LINSTOR data older than this makes a mode not ready (unless the mode says otherwise). */
+export const MODE_DEFAULT_MAX_LINSTOR_AGE_MS = 60_000;
+
 /** LINSTOR disk state of a healthy replica. */
 export const DISK_STATE_UP_TO_DATE = "UpToDate";
 

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { getLogger } from "@logtape/logtape";
 import {
   AFFINITY_DEFAULT_MAX_REPLACEMENTS_PER_PASS,
   AFFINITY_DEFAULT_RECONCILE_RATE_MS,
@@ -12,45 +11,24 @@ import {
   AFFINITY_DEFAULT_SETTLE_MS,
   AFFINITY_DEFAULT_TIMEOUT_MS,
   AFFINITY_DEFAULT_WORKERS,
-  LEASE_DURATION_MS,
-  LEASE_RENEW_DEADLINE_MS,
-  LEASE_RETRY_PERIOD_MS,
-  LOG_CATEGORY,
-  METRIC_PREFIX,
 } from "../constants.ts";
-import { type KubeApi, startLeaderElection } from "../kube/mod.ts";
 import {
   affinityLinstorFrom,
   type AffinityModeOptions,
   createAffinityMode,
 } from "../modes/affinity/mod.ts";
 import { parseRemoteAccessPolicy } from "../csi/mod.ts";
-import {
-  createOperationMetrics,
-  createRegistry,
-  LoopLiveness,
-} from "../observability/mod.ts";
 import { errorMessage } from "../reconcile/mod.ts";
-import { createLinstorReader, startClusterState } from "../state/mod.ts";
-import { SYSTEM_CLOCK } from "../system/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
-import {
-  COMMON_FLAGS,
-  kubeApiFrom,
-  linstorClientFrom,
-  serveHealth,
-  setupLogging,
-} from "./common.ts";
+import { COMMON_FLAGS, kubeApiFrom } from "./common.ts";
 import { type FlagSpec, type ParsedFlags, UsageError } from "./flags.ts";
+import { leaderElectionFlags, type ModeWiring, runMode } from "./run_mode.ts";
 
 /** Env variable of the test-only crash hook (exit right after that replace step). */
 export const AFFINITY_TEST_FAULT_ENV =
   "LINSTOR_SUITE_TEST_AFFINITY_EXIT_AFTER_STEP";
 /** Exit code of the test-only crash hook. */
 export const AFFINITY_TEST_FAULT_EXIT_CODE = 86;
-/** File with the service account's namespace (in-cluster fallback of the lease namespace). */
-const SERVICE_ACCOUNT_NAMESPACE_FILE =
-  "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 /** Flags of `affinity` (linstor-affinity-controller's names, plus ours). */
 export const AFFINITY_FLAGS: readonly FlagSpec[] = [
@@ -77,7 +55,8 @@ export const AFFINITY_FLAGS: readonly FlagSpec[] = [
     name: "resync-rate",
     type: "duration",
     description:
-      "Accepted for linstor-affinity-controller compatibility; the state model re-lists on its own",
+      "Relist every watched Kubernetes kind this often (periodic full resync of the caches); 0 turns it off",
+    env: "LINSTOR_SUITE_RESYNC_RATE",
     default: AFFINITY_DEFAULT_RESYNC_RATE_MS,
   },
   {
@@ -154,53 +133,7 @@ export const AFFINITY_FLAGS: readonly FlagSpec[] = [
       "This cluster's identity in recovery records; default the kube-system namespace UID",
     env: "LINSTOR_SUITE_CLUSTER_ID",
   },
-  {
-    name: "leader-election",
-    type: "boolean",
-    aliases: ["leader-elect"],
-    description:
-      "Only the holder of the Lease acts; every replica plans and logs",
-    env: "LINSTOR_SUITE_LEADER_ELECTION",
-    default: true,
-  },
-  {
-    name: "leader-election-id",
-    type: "string",
-    description: "This replica's identity in the Lease; default the hostname",
-    env: "LEASE_HOLDER_IDENTITY",
-  },
-  {
-    name: "lease-lock-name",
-    type: "string",
-    description: "Name of the Lease",
-    env: "LEASE_LOCK_NAME",
-    default: "linstor-suite-affinity",
-  },
-  {
-    name: "lease-lock-namespace",
-    type: "string",
-    description:
-      "Namespace of the Lease; default POD_NAMESPACE, then the service account's, then default",
-    env: "POD_NAMESPACE",
-  },
-  {
-    name: "leader-election-lease-duration",
-    type: "duration",
-    description: "Lease duration",
-    default: LEASE_DURATION_MS,
-  },
-  {
-    name: "leader-election-renew-deadline",
-    type: "duration",
-    description: "A leader that cannot renew for this long steps down",
-    default: LEASE_RENEW_DEADLINE_MS,
-  },
-  {
-    name: "leader-election-retry-period",
-    type: "duration",
-    description: "Interval between Lease attempts",
-    default: LEASE_RETRY_PERIOD_MS,
-  },
+  ...leaderElectionFlags("linstor-suite-affinity"),
   {
     name: "metrics-address",
     type: "string",
@@ -258,33 +191,16 @@ export function affinityOptionsFromFlags(
   return options;
 }
 
-/** What the command needs that the shared CLI wiring provides. */
-export interface AffinityWiring {
-  /** The Kubernetes API from `--kubeconfig`/in-cluster config. */
-  createKube(context: CommandContext): Promise<KubeApi>;
-  /** Reads this cluster's identity (the kube-system namespace UID). */
-  clusterIdentity?(
-    kube: KubeApi,
-    signal: AbortSignal,
-  ): Promise<string | undefined>;
-  /** Host name, the default leader-election identity. */
-  hostname?(): string;
-}
+/** What the command needs from the outside world. */
+export type AffinityWiring = ModeWiring;
 
 /** The production wiring: kubeconfig from `--kubeconfig`/`KUBECONFIG`/in-cluster. */
 export const AFFINITY_WIRING: AffinityWiring = Object.freeze({
-  createKube(context: CommandContext): Promise<KubeApi> {
-    return Promise.resolve(kubeApiFrom(context, {
-      reportingInstance: context.flags.string("leader-election-id") ||
-        Deno.hostname(),
-    }));
-  },
-  async clusterIdentity(
-    kube: KubeApi,
-    signal: AbortSignal,
-  ): Promise<string | undefined> {
-    const namespace = await kube.getNamespace("kube-system", { signal });
-    return namespace.metadata?.uid;
+  createKube(
+    context: CommandContext,
+    options: { reportingInstance: string },
+  ) {
+    return Promise.resolve(kubeApiFrom(context, options));
   },
   hostname(): string {
     return Deno.hostname();
@@ -305,126 +221,52 @@ export function createAffinityCommand(wiring: AffinityWiring): Command {
   };
 }
 
-async function runAffinity(
+function runAffinity(
   context: CommandContext,
   wiring: AffinityWiring,
 ): Promise<number> {
-  await setupLogging(context);
-  const logger = getLogger([LOG_CATEGORY, "affinity"]);
-  const { flags, env, signal } = context;
+  const { flags, env } = context;
   const options = affinityOptionsFromFlags(flags);
   const faultStep = Number(env[AFFINITY_TEST_FAULT_ENV] ?? "");
   if (Number.isInteger(faultStep) && faultStep > 0) {
-    logger.warn("Test fault hook armed: exiting after replace step {step}", {
-      step: faultStep,
-    });
     options.afterReplaceStep = (step) => {
       if (step === faultStep) Deno.exit(AFFINITY_TEST_FAULT_EXIT_CODE);
     };
   }
-  const registry = createRegistry({ mode: "affinity" });
-  const linstor = linstorClientFrom(context, {
-    mode: "affinity",
-    metrics: registry,
-  });
-  let kube: KubeApi;
-  try {
-    kube = await wiring.createKube(context);
-  } catch (error) {
-    linstor.close();
-    throw error;
-  }
-  const stop = new AbortController();
-  const running = AbortSignal.any([signal, stop.signal]);
-  try {
-    const identity = flags.string("cluster-id") ||
-      await wiring.clusterIdentity?.(kube, running);
-    if (!identity) {
-      context.stderr(
-        "linstor-suite affinity: Cannot determine the cluster identity: set --cluster-id or allow reading the kube-system namespace\n",
+  const metricsAddress = flags.string("metrics-address");
+  const resyncMs = flags.number("resync-rate") ?? 0;
+  const clusterIdentity = flags.string("cluster-id");
+  return runMode(context, {
+    name: "affinity",
+    wiring,
+    leaderElection: true,
+    dryRun: options.dryRun ?? false,
+    ...(resyncMs > 0 ? { relistIntervalMs: resyncMs } : {}),
+    extraHealthAddresses: metricsAddress ? [metricsAddress] : [],
+    create: (environment) =>
+      createAffinityMode({
+        kube: environment.kube,
+        linstor: affinityLinstorFrom(environment.linstor),
+        clock: environment.clock,
+        ...(clusterIdentity ? { clusterIdentity } : {}),
+        isLeader: environment.isLeader,
+        registry: environment.registry,
+        logger: environment.logger,
+      }, options),
+    onStarted(environment) {
+      if (faultStep > 0) {
+        environment.logger.warn(
+          "Test fault hook armed: exiting after replace step {step}",
+          { step: faultStep },
+        );
+      }
+      environment.logger.info(
+        "Affinity mode started (cluster {identity}, dry-run {dryRun})",
+        {
+          identity: clusterIdentity || "from kube-system",
+          dryRun: options.dryRun ?? false,
+        },
       );
-      return 1;
-    }
-    const cluster = startClusterState({
-      clock: SYSTEM_CLOCK,
-      linstor: createLinstorReader(linstor),
-      kube,
-    }, {
-      kinds: ["persistentVolumes", "persistentVolumeClaims", "storageClasses"],
-      signal: running,
-      metrics: registry,
-      ...(flags.number("linstor-poll-interval")
-        ? { pollIntervalMs: flags.number("linstor-poll-interval")! }
-        : {}),
-    });
-    let isLeader = () => true;
-    let election: { stopped: Promise<void> } | undefined;
-    if (flags.boolean("leader-election")) {
-      const namespace = flags.string("lease-lock-namespace") ||
-        (await context.readTextFile(SERVICE_ACCOUNT_NAMESPACE_FILE).then(
-          (text) => text.trim(),
-          () => "",
-        )) || "default";
-      const leader = startLeaderElection(kube, {
-        namespace,
-        name: flags.string("lease-lock-name") ?? "linstor-suite-affinity",
-        identity: flags.string("leader-election-id") ||
-          (wiring.hostname?.() ?? `affinity-${crypto.randomUUID()}`),
-        clock: SYSTEM_CLOCK,
-        signal: running,
-        leaseDurationMs: flags.number("leader-election-lease-duration")!,
-        renewDeadlineMs: flags.number("leader-election-renew-deadline")!,
-        retryPeriodMs: flags.number("leader-election-retry-period")!,
-      });
-      isLeader = () => leader.isLeader();
-      election = leader;
-    }
-    const liveness = new LoopLiveness({
-      // A pass may last up to 10 × --timeout (see the mode's pass timeout).
-      maxAgeMs: options.reconcileRateMs! + 10 * options.timeoutMs! + 30_000,
-      now: () => SYSTEM_CLOCK.now(),
-    });
-    const metricsAddress = flags.string("metrics-address");
-    serveHealth(context, {
-      registry,
-      signal: running,
-      extraAddresses: metricsAddress ? [metricsAddress] : [],
-      checks: {
-        live: () => liveness.check(),
-        ready: () =>
-          cluster.state.isSynced()
-            ? { ok: true, detail: "caches synced" }
-            : { ok: false, detail: "caches not synced yet" },
-      },
-    });
-    const mode = createAffinityMode({
-      kube,
-      linstor: affinityLinstorFrom(linstor),
-      state: cluster.state,
-      clock: SYSTEM_CLOCK,
-      clusterIdentity: identity,
-      isLeader,
-      registry,
-      operationMetrics: createOperationMetrics(registry, {
-        prefix: `${METRIC_PREFIX}_affinity`,
-      }),
-      print: context.stdout,
-      logger,
-    }, { ...options, onPass: (result) => liveness.record(result) });
-    logger.info(
-      "Affinity mode started (cluster {identity}, dry-run {dryRun})",
-      {
-        identity,
-        dryRun: options.dryRun ?? false,
-      },
-    );
-    await mode.run(running);
-    stop.abort();
-    await Promise.all([cluster.stopped, election?.stopped]);
-    return 0;
-  } finally {
-    stop.abort();
-    linstor.close();
-    await kube.close();
-  }
+    },
+  });
 }

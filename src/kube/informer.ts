@@ -53,6 +53,13 @@ export interface InformerOptions<K extends KubeKind> {
    * @default {INFORMER_WATCH_TIMEOUT_SECONDS}
    */
   watchTimeoutSeconds?: number;
+  /**
+   * Relist this often (ms) even when the watch is healthy: a periodic full
+   * resync that repairs a cache that missed an event.
+   *
+   * @default {never (only after 410 Gone)}
+   */
+  relistIntervalMs?: number;
 }
 
 /** A running informer. */
@@ -75,7 +82,9 @@ export interface Informer {
  * doubling to 30 s, reset by a successful list or any event), resuming from
  * the last resourceVersion. A watch the server closes normally is resumed at
  * once when it delivered events, after the backoff otherwise (so a server
- * that closes every stream at once is not hammered).
+ * that closes every stream at once is not hammered). With
+ * `relistIntervalMs`, the watch is ended and the kind listed again (→
+ * `sink.replace`) that long after each list.
  */
 export function startInformer<K extends KubeKind>(
   kube: KubeApi,
@@ -89,7 +98,17 @@ export function startInformer<K extends KubeKind>(
     getLogger([LOG_CATEGORY, "kube", "informer"]);
   const timeoutSeconds = options.watchTimeoutSeconds ??
     INFORMER_WATCH_TIMEOUT_SECONDS;
+  const relistIntervalMs = options.relistIntervalMs;
+  if (
+    relistIntervalMs !== undefined &&
+    !(Number.isFinite(relistIntervalMs) && relistIntervalMs > 0)
+  ) {
+    throw new RangeError(
+      `Cannot start informer "${kind}" with relist interval "${relistIntervalMs}": must be a positive number of ms`,
+    );
+  }
   let synced = false;
+  let listedAt = 0;
   let resourceVersion: string | undefined;
   let resolveSynced!: () => void;
   let rejectSynced!: (reason: unknown) => void;
@@ -112,12 +131,14 @@ export function startInformer<K extends KubeKind>(
       delay = Math.min(delay * 2, INFORMER_BACKOFF_MAX_MS);
     };
     while (!signal.aborted) {
+      let relist = false;
       try {
         if (needList) {
           const list = await kube.list(kind, { signal });
           if (signal.aborted) break;
           sink.replace(list.items.map(transform));
           resourceVersion = list.resourceVersion;
+          listedAt = clock.now();
           needList = false;
           delay = INFORMER_BACKOFF_INITIAL_MS;
           if (!synced) {
@@ -144,6 +165,15 @@ export function startInformer<K extends KubeKind>(
           stalled = true;
           watchController.abort();
         }, () => {});
+        if (relistIntervalMs !== undefined) {
+          clock.sleep(
+            Math.max(0, listedAt + relistIntervalMs - clock.now()),
+            watchController.signal,
+          ).then(() => {
+            relist = true;
+            watchController.abort();
+          }, () => {});
+        }
         const stream = kube.watch(kind, {
           resourceVersion: resourceVersion!,
           signal: watchController.signal,
@@ -170,6 +200,11 @@ export function startInformer<K extends KubeKind>(
           signal.removeEventListener("abort", stopWatch);
           watchController.abort();
         }
+        if (relist && !signal.aborted) {
+          logger.debug("Relisting {kind} (periodic resync)", { kind });
+          needList = true;
+          continue;
+        }
         if (stalled) {
           logger.warn(
             "Watch of {kind} did not end {graceMs} ms after its timeout; reconnecting",
@@ -179,6 +214,11 @@ export function startInformer<K extends KubeKind>(
         if (events === 0 && !signal.aborted) await backoff();
       } catch (error) {
         if (signal.aborted) break;
+        if (relist) {
+          logger.debug("Relisting {kind} (periodic resync)", { kind });
+          needList = true;
+          continue;
+        }
         if (isGone(error)) {
           logger.info(
             "Watch of {kind} expired at {resourceVersion}; relisting",

@@ -7,3 +7,5 @@
  */
 export * from "./operation.ts";
 export * from "./loop.ts";
+export * from "./mode.ts";
+export * from "./source.ts";

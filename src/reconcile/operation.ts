@@ -13,6 +13,13 @@ export interface Operation {
   readonly key: string;
   /** One line saying what the operation does, for logs and dry-run output. */
   readonly summary: string;
+  /**
+   * Whether only the leader may execute it. `false` for work a replica does
+   * for itself (an agent registering its own node's pools) or that needs no
+   * leader (fencing, guarded by its own storm limit).
+   * @default {true}
+   */
+  readonly leaderOnly?: boolean;
   /** Performs the action; must be safe to repeat after a partial run. */
   execute(signal: AbortSignal): Promise<void>;
 }
@@ -59,6 +66,12 @@ export interface ExecuteOptions {
    * @default {() => true}
    */
   isLeader?: () => boolean;
+  /**
+   * The signal of the current leadership term: leader-only operations run
+   * with it and are aborted the moment leadership is lost (client-go's
+   * OnStoppedLeading).
+   */
+  leaderSignal?: () => AbortSignal;
   /** Per-operation timeout in ms; none when unset. */
   timeoutMs?: number;
   /** Where outcomes are logged. */
@@ -73,8 +86,9 @@ export interface ExecuteOptions {
  * Executes `operations` with bounded concurrency, in the given order of start.
  *
  * One failing operation is logged and counted, never fatal: the report lists
- * it and the others still run. Dry-run and non-leaders skip every operation
- * (non-leaders still plan and log, like linstor-affinity-controller).
+ * it and the others still run. Dry-run skips every operation; non-leaders
+ * skip every leader-only one (they still plan and log, like
+ * linstor-affinity-controller).
  */
 export async function executeOperations(
   operations: readonly Operation[],
@@ -115,11 +129,15 @@ export async function executeOperations(
         skip(operation, "dry-run");
         continue;
       }
-      if (options.isLeader && !options.isLeader()) {
+      const leaderOnly = operation.leaderOnly !== false;
+      if (leaderOnly && options.isLeader && !options.isLeader()) {
         skip(operation, "not-leader");
         continue;
       }
       const signals = [options.signal];
+      if (leaderOnly && options.leaderSignal) {
+        signals.push(options.leaderSignal());
+      }
       if (options.timeoutMs !== undefined) {
         signals.push(AbortSignal.timeout(options.timeoutMs));
       }

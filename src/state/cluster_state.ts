@@ -384,6 +384,12 @@ export interface StartClusterStateOptions {
    * @default {200}
    */
   wakeupDebounceMs?: number;
+  /**
+   * Relist every watched kind this often (ms), a periodic full resync of
+   * the Kubernetes caches (linstor-affinity-controller's `--resync-rate`).
+   * @default {never (only after 410 Gone)}
+   */
+  relistIntervalMs?: number;
   /** Logger; default category `["linstor-suite", "state"]`. */
   logger?: Logger;
   /** Registry for the `linstor_suite_state_*` metrics. */
@@ -429,6 +435,9 @@ export function startClusterState(
     options.pollTimeoutMs ?? STATE_DEFAULT_POLL_TIMEOUT_MS,
     false,
   );
+  const relistIntervalMs = options.relistIntervalMs === undefined
+    ? undefined
+    : validateMs("relist interval", options.relistIntervalMs, false);
   const kinds = [...new Set(options.kinds)];
   if (kinds.length > 0 && deps.kube === undefined) {
     throw new TypeError(
@@ -467,6 +476,7 @@ export function startClusterState(
       clock: deps.clock,
       signal: options.signal,
       logger,
+      relistIntervalMs,
     }));
   }
   return {
@@ -479,13 +489,21 @@ async function startOneInformer<K extends KubeKind>(
   kube: KubeApi,
   kind: K,
   state: ClusterState,
-  options: { clock: Clock; signal: AbortSignal; logger: Logger },
+  options: {
+    clock: Clock;
+    signal: AbortSignal;
+    logger: Logger;
+    relistIntervalMs: number | undefined;
+  },
 ): Promise<void> {
   try {
     const informer = startInformer(kube, kind, {
       sink: state.sink(kind),
       signal: options.signal,
       clock: options.clock,
+      ...(options.relistIntervalMs === undefined
+        ? {}
+        : { relistIntervalMs: options.relistIntervalMs }),
     });
     await informer.stopped;
   } catch (error) {

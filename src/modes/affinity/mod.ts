@@ -6,6 +6,9 @@
  * @module
  */
 export {
+  AFFINITY_KINDS,
+  type AffinityInputs,
+  type AffinityMemory,
   type AffinityMode,
   type AffinityModeDeps,
   type AffinityModeOptions,

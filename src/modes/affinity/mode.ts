@@ -1,6 +1,7 @@
 /**
- * The affinity mode: every pass plans from the latest Snapshot (on every
- * replica, so each logs what it would do), and the leader executes.
+ * The affinity mode as a `Mode`: every pass plans from the latest Snapshot
+ * (on every replica, so each logs what it would do), and the leader
+ * executes (`runMode()` runs the loop).
  *
  * @module
  */
@@ -23,15 +24,18 @@ import {
   PROPERTY_NAMESPACE_AUX,
   PROPERTY_NAMESPACE_TOPOLOGY,
 } from "../../constants.ts";
-import type { InvolvedObject, KubeApi } from "../../kube/mod.ts";
+import type { InvolvedObject, KubeApi, KubeKind } from "../../kube/mod.ts";
 import {
-  errorMessage,
-  executeOperations,
+  constantSource,
+  createOnceSource,
   type ExecuteReport,
+  type Mode,
+  type ModePlan,
+  type ModeSource,
+  type Operation,
   type OperationMetrics,
-  type PassResult,
-  runLoop,
-  Wakeups,
+  passMode,
+  type PlanContext,
 } from "../../reconcile/mod.ts";
 import type { Snapshot } from "../../state/types.ts";
 import type { Clock } from "../../system/clock.ts";
@@ -39,26 +43,39 @@ import { type AffinityLinstor, createAffinityOperation } from "./_execute.ts";
 import type { RemoteAccessPolicy } from "../../csi/mod.ts";
 import { type AffinityPlan, type AffinitySkip, planAffinity } from "./plan.ts";
 
+/** Kubernetes kinds the affinity mode reads. */
+export const AFFINITY_KINDS: readonly KubeKind[] = Object.freeze([
+  "persistentVolumes",
+  "persistentVolumeClaims",
+  "storageClasses",
+]);
+
+/** Operation name of a skip Warning Event on a PV. */
+const SKIP_EVENT_OPERATION = "RecordAffinitySkipEvent";
+
 /** What the affinity mode needs from the rest of the process. */
 export interface AffinityModeDeps {
   kube: KubeApi;
   linstor: AffinityLinstor;
-  /** The shared state model (or anything handing out Snapshots). */
-  state: {
-    snapshot(): Snapshot;
-    readonly wakeups?: { subscribe(listener: () => void): () => void };
-  };
   clock: Clock;
-  /** This cluster's identity (kube-system namespace UID). */
-  clusterIdentity: string;
-  /** Leader gate; every replica plans, only the leader executes. @default {() => true} */
+  /**
+   * This cluster's identity (kube-system namespace UID, or `--cluster-id`).
+   * @default {read from the kube-system namespace, retried with backoff}
+   */
+  clusterIdentity?: string;
+  /**
+   * Leader gate, checked between replace steps (execution is gated by
+   * `runMode()`). @default {() => true}
+   */
   isLeader?: () => boolean;
   /** Metrics registry (created by the CLI). */
   registry?: Registry;
-  /** Operation metrics for `executeOperations()`. */
+  /** Operation metrics, for `pass()`. */
   operationMetrics?: OperationMetrics;
-  /** Receives one line per operation in dry-run mode (the CLI prints them). */
+  /** Receives one line per operation in dry-run mode, for `pass()`. */
   print?: (line: string) => void;
+  /** The snapshot source of `pass()` (`runMode()` hands snapshots itself). */
+  state?: { snapshot(): Snapshot };
   /** @default {getLogger(["linstor-suite", "affinity"])} */
   logger?: Logger;
 }
@@ -73,7 +90,7 @@ export interface AffinityModeOptions {
   workers?: number;
   /** `--property-namespace`; `""` detects from LINSTOR nodes. @default {""} */
   propertyNamespace?: string;
-  /** `--dry-run`: plan and print, change nothing. @default {false} */
+  /** `--dry-run` (for `pass()`; `runMode()` takes it from its own options). @default {false} */
   dryRun?: boolean;
   /** `--max-replacements-per-pass`. @default {20} */
   maxReplacementsPerPass?: number;
@@ -90,10 +107,24 @@ export interface AffinityModeOptions {
    * @default {undefined} (probe with a server-side dry-run)
    */
   inPlace?: boolean;
-  /** Called after every loop pass (liveness). */
-  onPass?: (result: PassResult) => void;
   /** Test-only: called after each finished replace step; the CLI exits the process there. */
   afterReplaceStep?: (step: number, pvName: string) => void;
+}
+
+/** What the affinity mode remembers from one pass to the next. */
+export interface AffinityMemory {
+  /** Drifts seen so far (for `--settle-time`). */
+  readonly driftSeen: AffinityPlan["driftSeen"];
+  /** Skip reason last evented per `pv/<name>` or `pvc/<ns>/<name>`: a standing doubt is reported once. */
+  readonly evented: ReadonlyMap<string, string>;
+  /** The property namespace, decided once from the first LINSTOR data. */
+  readonly propertyNamespace: string | undefined;
+}
+
+/** The observed inputs of the affinity mode. */
+export interface AffinityInputs {
+  /** The cluster identity; `undefined` until read. */
+  readonly clusterIdentity: string | undefined;
 }
 
 /** What one pass did. */
@@ -104,12 +135,13 @@ export interface AffinityPassReport {
   readonly propertyNamespace: string | undefined;
 }
 
-/** The running affinity mode. */
-export interface AffinityMode {
+/** The affinity mode: a `Mode` for `runMode()`, plus `pass()` for tests. */
+export interface AffinityMode extends Mode<AffinityMemory, AffinityInputs> {
   readonly name: "affinity";
-  /** Runs passes until `signal` aborts. */
-  run(signal: AbortSignal): Promise<void>;
-  /** Runs exactly one pass (tests, benchmarks, `--once`). */
+  /**
+   * Runs exactly one pass over `deps.state` with this object's own memory
+   * (tests, benchmarks); `runMode()` does not use it.
+   */
   pass(signal: AbortSignal): Promise<AffinityPassReport>;
 }
 
@@ -129,7 +161,11 @@ function detectPropertyNamespace(
   return PROPERTY_NAMESPACE_AUX;
 }
 
-/** Creates the affinity mode from its dependencies and options. */
+/**
+ * Creates the affinity mode. `Mode.plan` runs the pure `planAffinity()` and
+ * binds its actions to the apiserver and LINSTOR; skip Warning Events are
+ * operations too, so dry-run and leader gating apply to them.
+ */
 export function createAffinityMode(
   deps: AffinityModeDeps,
   options: AffinityModeOptions = {},
@@ -164,31 +200,55 @@ export function createAffinityMode(
   const logger = deps.logger ?? getLogger([LOG_CATEGORY, "affinity"]);
   const isLeader = deps.isLeader ?? (() => true);
   const metrics = deps.registry ? createMetrics(deps.registry) : undefined;
+  // What the in-place probe (an operation) observed of the apiserver.
   let inPlace: { supported: boolean; at: number } | undefined =
     options.inPlace === undefined
       ? undefined
       : { supported: options.inPlace, at: Number.POSITIVE_INFINITY };
-  let loggedNamespace: string | undefined;
-  let detectedNamespace: string | undefined;
-  let driftSeen: AffinityPlan["driftSeen"] = new Map();
-  /** Last skip reason evented per PV, so a standing doubt is reported once, not every pass. */
-  const evented = new Map<string, string>();
+  let lastPlan: AffinityPlan | undefined;
+  const identitySource: ModeSource<string | undefined> =
+    deps.clusterIdentity !== undefined
+      ? constantSource("cluster identity", deps.clusterIdentity)
+      : createOnceSource("cluster identity", {
+        clock: deps.clock,
+        logger,
+        async read(signal) {
+          const namespace = await deps.kube.getNamespace("kube-system", {
+            signal,
+          });
+          const uid = namespace.metadata?.uid;
+          if (!uid) {
+            throw new Error(
+              'Cannot determine the cluster identity: namespace "kube-system" has no UID (set --cluster-id)',
+            );
+          }
+          return uid;
+        },
+      });
 
-  const pass = async (signal: AbortSignal): Promise<AffinityPassReport> => {
-    const snapshot = deps.state.snapshot();
-    const now = deps.clock.now();
-    // Detected once, from the first LINSTOR data (like
+  const plan = (
+    snapshot: Snapshot,
+    context: PlanContext<AffinityMemory, AffinityInputs>,
+  ): ModePlan<AffinityMemory> => {
+    const { now, memory } = context;
+    const identity = context.inputs.clusterIdentity;
+    // Decided once, from the first LINSTOR data (like
     // linstor-affinity-controller at start, but without crashing when
     // LINSTOR is unreachable then): a namespace must not flip mid-run.
-    const propertyNamespace = options.propertyNamespace ||
-      detectedNamespace || detectPropertyNamespace(snapshot);
-    if (propertyNamespace !== undefined && loggedNamespace === undefined) {
-      logger.info("Using LINSTOR property namespace {namespace}{how}", {
-        namespace: propertyNamespace,
-        how: options.propertyNamespace ? "" : " (detected)",
-      });
-      loggedNamespace = propertyNamespace;
-      if (!options.propertyNamespace) detectedNamespace = propertyNamespace;
+    let propertyNamespace = options.propertyNamespace ||
+      memory.propertyNamespace;
+    if (propertyNamespace === undefined) {
+      propertyNamespace = detectPropertyNamespace(snapshot);
+      if (propertyNamespace !== undefined) {
+        logger.info("Using LINSTOR property namespace {namespace} (detected)", {
+          namespace: propertyNamespace,
+        });
+      }
+    }
+    if (identity === undefined) {
+      // Not ready (the identity source says why); records cannot be
+      // checked without it, so nothing is planned.
+      return { operations: [], memory: { ...memory, propertyNamespace } };
     }
     if (
       inPlace !== undefined &&
@@ -196,11 +256,11 @@ export function createAffinityMode(
     ) {
       inPlace = undefined;
     }
-    const plan = planAffinity(snapshot, {
+    const planned = planAffinity(snapshot, {
       now,
-      clusterIdentity: deps.clusterIdentity,
+      clusterIdentity: identity,
       inPlaceSupported: inPlace?.supported,
-      driftSeen,
+      driftSeen: memory.driftSeen,
       options: {
         // Until LINSTOR was read the planner skips the pass as stale anyway.
         propertyNamespace: propertyNamespace ?? PROPERTY_NAMESPACE_AUX,
@@ -213,10 +273,12 @@ export function createAffinityMode(
           : {}),
       },
     });
-    driftSeen = plan.driftSeen;
+    lastPlan = planned;
     metrics?.passes.inc();
-    metrics?.drifted.set(plan.drifted);
-    for (const skip of plan.skips) {
+    metrics?.drifted.set(planned.drifted);
+    const evented = new Map<string, string>();
+    const operations: Operation[] = [];
+    for (const skip of planned.skips) {
       metrics?.skips.inc({ reason: skip.reason });
       const properties = {
         pv: skip.pvName || "(all)",
@@ -228,20 +290,27 @@ export function createAffinityMode(
       } else {
         logger.debug("Leaving PV {pv} alone ({reason}): {detail}", properties);
       }
+      if (!skip.event) continue;
+      const involved = skipTarget(snapshot, skip);
+      if (involved === undefined) continue;
+      const target = skip.claim
+        ? `pvc/${skip.claim.namespace}/${skip.claim.name}`
+        : `pv/${skip.pvName}`;
+      evented.set(target, skip.reason);
+      if (memory.evented.get(target) === skip.reason) continue;
+      operations.push(skipEventOperation(deps.kube, involved, target, skip));
     }
-    for (const action of plan.actions) {
+    for (const action of planned.actions) {
       logger.info("Planned {name} {key}: {summary}", {
         name: action.kind,
         key: action.key,
         summary: action.summary,
       });
-    }
-    const operations = plan.actions.map((action) =>
-      createAffinityOperation(action, {
+      operations.push(createAffinityOperation(action, {
         kube: deps.kube,
         linstor: deps.linstor,
         clock: deps.clock,
-        clusterIdentity: deps.clusterIdentity,
+        clusterIdentity: identity,
         logger,
       }, {
         ...(options.afterReplaceStep
@@ -258,92 +327,106 @@ export function createAffinityMode(
           }
           inPlace = { supported, at: deps.clock.now() };
         },
-      })
-    );
-    if (options.dryRun) {
-      for (const operation of operations) {
-        deps.print?.(
-          `dry-run: ${operation.name} ${operation.key}: ${operation.summary}\n`,
+      }));
+    }
+    operations.sort((a, b) => compareKeys(a.key, b.key));
+    return {
+      operations,
+      memory: { driftSeen: planned.driftSeen, evented, propertyNamespace },
+    };
+  };
+
+  const mode: AffinityMode = {
+    name: "affinity",
+    kinds: AFFINITY_KINDS,
+    maxLinstorAgeMs,
+    memory: {
+      driftSeen: new Map(),
+      evented: new Map(),
+      propertyNamespace: undefined,
+    },
+    sources: { clusterIdentity: identitySource },
+    loop: {
+      intervalMs: reconcileRateMs,
+      // A pass may run many operations (each bounded by timeoutMs); an
+      // aborted pass is safe (records) but wasteful, so be generous.
+      passTimeoutMs: timeoutMs * 10,
+      workers,
+      operationTimeoutMs: timeoutMs,
+      debounceMs: 1_000,
+    },
+    plan,
+    settle(memory, report) {
+      // An Event not sent (dry-run, not the leader, failed) is sent by a
+      // later pass.
+      const unsent = [
+        ...report.skipped.map((s) => s.operation),
+        ...report.failed.map((f) => f.operation),
+      ].filter((operation) => operation.name === SKIP_EVENT_OPERATION);
+      if (unsent.length === 0) return memory;
+      const evented = new Map(memory.evented);
+      for (const operation of unsent) {
+        evented.delete(operation.key.slice(0, -"/event".length));
+      }
+      return { ...memory, evented };
+    },
+    async pass(signal: AbortSignal): Promise<AffinityPassReport> {
+      if (deps.state === undefined) {
+        throw new TypeError(
+          "Cannot run an affinity pass: no state given (runMode() runs the mode)",
         );
       }
-    }
-    const execution = await executeOperations(operations, {
-      signal,
-      concurrency: workers,
-      dryRun: options.dryRun ?? false,
-      isLeader,
-      timeoutMs,
-      logger,
-      ...(deps.operationMetrics ? { metrics: deps.operationMetrics } : {}),
-    });
-    if (!options.dryRun && isLeader()) {
-      await emitSkipEvents(deps.kube, snapshot, plan, evented, logger);
-    }
-    return { plan, execution, propertyNamespace };
-  };
-
-  return {
-    name: "affinity",
-    pass,
-    async run(signal: AbortSignal): Promise<void> {
-      const wakeups = new Wakeups();
-      const unsubscribe = deps.state.wakeups?.subscribe(() => wakeups.wake());
-      try {
-        await runLoop(async (passSignal) => {
-          await pass(passSignal);
-        }, {
-          name: "affinity",
-          clock: deps.clock,
-          signal,
-          intervalMs: reconcileRateMs,
-          // A pass may run many operations (each bounded by timeoutMs); an
-          // aborted pass is safe (records) but wasteful, so be generous.
-          passTimeoutMs: timeoutMs * 10,
-          wakeups,
-          debounceMs: 1_000,
-          logger,
-          ...(options.onPass ? { onPass: options.onPass } : {}),
-        });
-      } finally {
-        unsubscribe?.();
-      }
+      const report = await passMode(mode, {
+        snapshot: deps.state.snapshot(),
+        now: deps.clock.now(),
+        memory: passMemory,
+        inputs: { clusterIdentity: identitySource.current() },
+      }, {
+        signal,
+        dryRun: options.dryRun ?? false,
+        isLeader,
+        logger,
+        ...(deps.print ? { print: deps.print } : {}),
+        ...(deps.operationMetrics ? { metrics: deps.operationMetrics } : {}),
+      });
+      passMemory = report.memory;
+      return {
+        plan: lastPlan!,
+        execution: report.execution,
+        propertyNamespace: report.memory.propertyNamespace,
+      };
     },
   };
+  let passMemory = mode.memory;
+  return mode;
 }
 
-async function emitSkipEvents(
+/** Byte-wise key order (operations are sorted by key). */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A Warning Event on the PV (or PVC) the mode leaves alone, as an operation. */
+function skipEventOperation(
   kube: KubeApi,
-  snapshot: Snapshot,
-  plan: AffinityPlan,
-  evented: Map<string, string>,
-  logger: Logger,
-): Promise<void> {
-  const current = new Map<string, string>();
-  for (const skip of plan.skips) {
-    if (!skip.event) continue;
-    const involved = skipTarget(snapshot, skip);
-    if (involved === undefined) continue;
-    const key = skip.claim
-      ? `pvc/${skip.claim.namespace}/${skip.claim.name}`
-      : `pv/${skip.pvName}`;
-    current.set(key, skip.reason);
-    if (evented.get(key) === skip.reason) continue;
-    try {
-      await kube.recordEvent(involved, {
+  involved: InvolvedObject,
+  target: string,
+  skip: AffinitySkip,
+): Operation {
+  return {
+    name: SKIP_EVENT_OPERATION,
+    key: `${target}/event`,
+    summary:
+      `record Warning ${EVENT_REASON_VOLUME_AFFINITY_SKIPPED} on ${target}: ${skip.reason}`,
+    execute(): Promise<void> {
+      return kube.recordEvent(involved, {
         type: "Warning",
         reason: EVENT_REASON_VOLUME_AFFINITY_SKIPPED,
         action: AFFINITY_ACTION_SKIPPED,
         message: `${skip.reason}: ${skip.detail}`,
       });
-    } catch (error) {
-      logger.warn("Cannot record Event on {key}: {error}", {
-        key,
-        error: errorMessage(error),
-      });
-    }
-  }
-  evented.clear();
-  for (const [key, reason] of current) evented.set(key, reason);
+    },
+  };
 }
 
 /** The object a skip's Warning Event goes on: its PVC when it names one, else its PV. */
