@@ -10,3 +10,4 @@ export * from "./events2.ts";
 export * from "./drbd_state.ts";
 export * from "./plan.ts";
 export * from "./stream_gen.ts";
+export * from "./source.ts";
