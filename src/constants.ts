@@ -365,6 +365,8 @@ export const AGENT_TAG_PREFIX = "linstor-";
 export const AGENT_DEFAULT_SCAN_INTERVAL_MS = 15_000;
 /** Agent: default `--removal-grace`: a pool whose tag vanished is deleted only after this long. */
 export const AGENT_DEFAULT_REMOVAL_GRACE_MS = 60_000;
+/** Agent: a failed pool create is retried after this long (no create/delete loop against a refusing satellite). */
+export const AGENT_CREATE_RETRY_MS = 5 * 60_000;
 /** Agent: default timeout of one `lvm` call. */
 export const AGENT_DEFAULT_LVM_TIMEOUT_MS = 30_000;
 /** Agent: default `--spare-gb` kept free on a thick pool (TopoLVM's spare), in GiB. */

@@ -26,3 +26,15 @@ export {
   parseVolumeGroups,
   type VolumeGroup,
 } from "./_lvm.ts";
+export {
+  type AgentKube,
+  type AgentLinstor,
+  type NodeEvents,
+  nodeEventsFrom,
+  poolOperations,
+  poolProps,
+  storageClassOperations,
+  StoragePoolError,
+} from "./_operations.ts";
+export * from "./mode.ts";
+export * from "./scan.ts";
