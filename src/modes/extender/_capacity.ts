@@ -20,7 +20,7 @@ export interface FitFailure {
 
 /** Result of fitting a pod's pending volumes on one node. */
 export interface Fit {
-  /** Pool chosen per volume of `context.pendingBySize` (`undefined`: did not fit). */
+  /** Pool chosen per volume of `context.pendingInFitOrder` (`undefined`: did not fit). */
   readonly pools: readonly (string | undefined)[];
   /** KiB available in that pool after others' reservations, before this pod. */
   readonly availableKib: readonly number[];
@@ -35,12 +35,13 @@ export function gib(kib: number): string {
 }
 
 /**
- * Fits the pod's pending volumes on a LINSTOR node: biggest first, each into
+ * Fits the pod's pending volumes on a LINSTOR node: those that need a local
+ * replica first, then the rest, each group biggest first, each into
  * the candidate pool with the most room left, summing what this pod already
  * placed in a pool.
  */
 export function fitOnNode(context: EvalContext, linstorNode: string): Fit {
-  const volumes = context.pendingBySize;
+  const volumes = context.pendingInFitOrder;
   const pools: (string | undefined)[] = [];
   const availableKib: number[] = [];
   let failures: FitFailure[] | undefined;

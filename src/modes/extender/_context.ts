@@ -94,8 +94,12 @@ export class EvalContext {
   readonly ownClaims: ReadonlySet<string>;
   /** Bound then pending volumes. */
   readonly allVolumes: readonly (BoundVolume | PendingVolume)[];
-  /** Pending volumes, biggest first (the fit order). */
-  readonly pendingBySize: readonly PendingVolume[];
+  /**
+   * Pending volumes in fit order: those that must get a replica on the node
+   * first (so a remote-capable claim never takes their room), each group
+   * biggest first.
+   */
+  readonly pendingInFitOrder: readonly PendingVolume[];
   /** Whether any pending volume's capacity check rejects nodes. */
   readonly hasHardCapacity: boolean;
   #access: readonly AccessCheck[] | undefined;
@@ -120,11 +124,13 @@ export class EvalContext {
     this.reservations = options.reservations;
     this.allVolumes = [...this.volumes.bound, ...this.volumes.pending];
     this.ownClaims = new Set(this.allVolumes.map((v) => v.claim));
-    this.pendingBySize = [...this.volumes.pending].sort((a, b) =>
+    const hard = new Set(this.volumes.pending.filter((v) => this.isHard(v)));
+    this.pendingInFitOrder = [...this.volumes.pending].sort((a, b) =>
+      Number(hard.has(b)) - Number(hard.has(a)) ||
       b.sizeKib - a.sizeKib ||
       (a.claim < b.claim ? -1 : a.claim > b.claim ? 1 : 0)
     );
-    this.hasHardCapacity = this.volumes.pending.some((v) => this.isHard(v));
+    this.hasHardCapacity = hard.size > 0;
   }
 
   /** Whether a pending volume's capacity check rejects nodes under the config. */

@@ -315,7 +315,7 @@ export function createExtenderHandler(
     if (pending.length === 0) return rebuilt;
     const candidates = outcome.candidates;
     for (const volume of pending) {
-      const at = outcome.context.pendingBySize.indexOf(volume);
+      const at = outcome.context.pendingInFitOrder.indexOf(volume);
       const poolAt = (i: number): string | undefined => {
         const candidate = candidates[i]!;
         if (!candidate.linstor) return undefined;

@@ -403,6 +403,20 @@ Deno.test("`filterNodes()` checks capacity for unbound WaitForFirstConsumer clai
       },
     },
     {
+      name:
+        "a remote-capable claim is not charged before a local-only one: 8Gi anywhere + 4Gi local-only on 10Gi passes",
+      world: base({
+        pvcs: [{ name: "anywhere", sc: "r2", size: "8Gi" }, {
+          name: "local",
+          sc: "local",
+          size: "4Gi",
+        }],
+      }),
+      pod: makePod("p", { claims: ["anywhere", "local"] }),
+      passed: ["n1", "n3"],
+      verdicts: { n2: "U capacity", n4: "U capacity", n5: "U satellite" },
+    },
+    {
       name: "a class with two pools spreads claims over them",
       world: base({
         pools: [
