@@ -8,7 +8,7 @@
  */
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import type { LinstorNodeInfo, PoolInfo } from "../../state/types.ts";
-import type { ExtenderConfig } from "./_config.ts";
+import type { ExtenderConfig, LocalityLevel } from "./_config.ts";
 import { type SnapshotIndex } from "./_index.ts";
 import {
   allowedTopologies,
@@ -51,8 +51,34 @@ export interface ResourcePlacement {
   readonly syncing: ReadonlySet<string>;
   /** Nodes with only a diskless or tie-breaker resource. */
   readonly diskless: ReadonlySet<string>;
-  /** Topology values of the current replicas, per configured level key. */
+  /**
+   * Nested topology paths of the current replicas, per configured level key
+   * (see `localityPaths()`).
+   */
   readonly levelValues: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+/** Stands for a level a node has no value for, in `localityPaths()`. */
+const NO_VALUE = "\u0001";
+
+/**
+ * The nested path of a node at every locality level (best first, so each
+ * level lies within the ones after it): level `i`'s path is its value and the
+ * values of every coarser level, so rack `r1` of zone `a` and rack `r1` of
+ * zone `b` differ. `undefined` where the node has no value at that level.
+ */
+export function localityPaths(
+  levels: readonly LocalityLevel[],
+  valueOf: (key: string) => string | undefined,
+): (string | undefined)[] {
+  const paths: (string | undefined)[] = new Array(levels.length);
+  let coarser = "";
+  for (let i = levels.length - 1; i >= 0; i--) {
+    const value = valueOf(levels[i]!.key);
+    paths[i] = value === undefined ? undefined : `${value}\u0000${coarser}`;
+    coarser = `${value ?? NO_VALUE}\u0000${coarser}`;
+  }
+  return paths;
 }
 
 /** A bound volume whose policy restricts where it may be accessed from. */
@@ -180,14 +206,18 @@ export class EvalContext {
         else if (health === "syncing") syncing.add(r.node);
         else if (health === "absent" && !r.deleting) diskless.add(r.node);
       }
+      const levels = this.config.locality.levels;
       const levelValues = new Map<string, Set<string>>();
-      for (const level of this.config.locality.levels) {
-        const values = new Set<string>();
-        for (const node of current) {
-          const v = this.index.topologyValue(node, level.key);
-          if (v !== undefined) values.add(v);
+      for (const level of levels) levelValues.set(level.key, new Set());
+      for (const node of current) {
+        const paths = localityPaths(
+          levels,
+          (key) => this.index.topologyValue(node, key),
+        );
+        for (let i = 0; i < levels.length; i++) {
+          const path = paths[i];
+          if (path !== undefined) levelValues.get(levels[i]!.key)!.add(path);
         }
-        levelValues.set(level.key, values);
       }
       result = { current, syncing, diskless, levelValues };
     }

@@ -4,7 +4,12 @@
  *
  * @module
  */
-import type { Candidate, EvalContext, ResourcePlacement } from "./_context.ts";
+import {
+  type Candidate,
+  type EvalContext,
+  localityPaths,
+  type ResourcePlacement,
+} from "./_context.ts";
 import { capacityScore } from "./_capacity.ts";
 import type { NodeMemo } from "./_predicates.ts";
 import { EXTENDER_MAX_SCORE, EXTENDER_MIN_SCORE } from "../../constants.ts";
@@ -45,14 +50,23 @@ export function volumeLocality(
       return context.config.locality.syncingScore;
     }
   }
-  for (const level of context.config.locality.levels) {
-    const value = node.kubeNode?.metadata?.labels?.[level.key] ??
-      (linstorName !== undefined
-        ? context.index.segmentsOf(linstorName)[level.key]
-        : undefined);
-    if (
-      value !== undefined && placement.levelValues.get(level.key)?.has(value)
-    ) return level.score;
+  const levels = context.config.locality.levels;
+  if (levels.length === 0) return EXTENDER_MIN_SCORE;
+  const labels = node.kubeNode?.metadata?.labels;
+  const paths = localityPaths(
+    levels,
+    (key) =>
+      labels?.[key] ??
+        (linstorName !== undefined
+          ? context.index.segmentsOf(linstorName)[key]
+          : undefined),
+  );
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    const path = paths[i];
+    if (path !== undefined && placement.levelValues.get(level.key)?.has(path)) {
+      return level.score;
+    }
   }
   return EXTENDER_MIN_SCORE;
 }

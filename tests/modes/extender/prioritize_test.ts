@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   capacityToScore,
   DEFAULT_EXTENDER_CONFIG,
+  type ExtenderConfig,
   Reservations,
   scoreNodes,
   SnapshotIndex,
@@ -32,7 +33,11 @@ function world(extra: Partial<World>): World {
   };
 }
 
-function scores(w: World, pod: V1Pod): Record<string, number> {
+function scores(
+  w: World,
+  pod: V1Pod,
+  config: ExtenderConfig = DEFAULT_EXTENDER_CONFIG,
+): Record<string, number> {
   const snapshot = buildSnapshot(w);
   const reservations = new Reservations({
     clock: new FakeClock(T0),
@@ -42,7 +47,7 @@ function scores(w: World, pod: V1Pod): Record<string, number> {
     pod,
     names: NAMES,
   }, {
-    config: DEFAULT_EXTENDER_CONFIG,
+    config,
     now: T0,
     reservations: reservations.view(),
   });
@@ -146,6 +151,41 @@ Deno.test("`scoreNodes()` scores locality of bound volumes 0..10", async (t) => 
       n4: 0,
       n5: 0,
     });
+  });
+});
+
+Deno.test("`scoreNodes()` nests locality levels: a rack counts only within the same zone", () => {
+  const RACK = "example.com/rack";
+  const placement: Record<string, [string, string]> = {
+    n1: ["a", "r1"],
+    n2: ["a", "r2"],
+    n3: ["b", "r1"],
+    n4: ["b", "r2"],
+    n5: ["c", "r1"],
+  };
+  const w = world({
+    kubeNodes: NAMES.map((name) => ({
+      name,
+      labels: { [ZONE]: placement[name]![0], [RACK]: placement[name]![1] },
+    })),
+    replicas: [{ resource: "pvc-data", node: "n1" }],
+    pvcs: [{ name: "data", sc: "r2", volumeName: "pv-data" }],
+    pvs: [{ name: "pv-data", resource: "pvc-data", sc: "r2" }],
+  });
+  const config: ExtenderConfig = {
+    ...DEFAULT_EXTENDER_CONFIG,
+    locality: {
+      ...DEFAULT_EXTENDER_CONFIG.locality,
+      levels: [{ key: RACK, score: 6 }, { key: ZONE, score: 4 }],
+    },
+  };
+  // n3 and n5 are in a rack named r1 too, but in other zones: no locality.
+  assert.deepEqual(scores(w, makePod("p", { claims: ["data"] }), config), {
+    n1: 10,
+    n2: 4,
+    n3: 0,
+    n4: 0,
+    n5: 0,
   });
 });
 
