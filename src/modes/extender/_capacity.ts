@@ -22,7 +22,10 @@ export interface FitFailure {
 export interface Fit {
   /** Pool chosen per volume of `context.pendingInFitOrder` (`undefined`: did not fit). */
   readonly pools: readonly (string | undefined)[];
-  /** KiB available in that pool after others' reservations, before this pod. */
+  /**
+   * KiB available in that pool for the volume: after others' reservations
+   * and the pod's own volumes fitted there before it.
+   */
   readonly availableKib: readonly number[];
   readonly failures: readonly FitFailure[];
 }
@@ -50,7 +53,6 @@ export function fitOnNode(context: EvalContext, linstorNode: string): Fit {
   for (const volume of volumes) {
     let candidates = 0;
     let best: string | undefined;
-    let bestAvailable = -Infinity;
     let bestLeft = -Infinity;
     let bestUnreserved = -Infinity;
     let bestReserved = 0;
@@ -72,14 +74,13 @@ export function fitOnNode(context: EvalContext, linstorNode: string): Fit {
       if (left > bestLeft) {
         bestLeft = left;
         best = pool.name;
-        bestAvailable = capacity - reserved;
         bestReserved = reserved;
       }
       bestUnreserved = Math.max(bestUnreserved, capacity - mine);
     }
     if (best !== undefined && bestLeft >= volume.sizeKib) {
       pools.push(best);
-      availableKib.push(Math.max(0, bestAvailable));
+      availableKib.push(Math.max(0, bestLeft));
       if (volumes.length > 1) {
         used ??= new Map();
         used.set(best, (used.get(best) ?? 0) + volume.sizeKib);

@@ -232,6 +232,27 @@ Deno.test("`scoreNodes()` scores capacity of unbound WaitForFirstConsumer claims
       });
     },
   );
+  await t.step(
+    "a pod's earlier claims in the same pool count against its later ones",
+    () => {
+      const w = world({
+        pools,
+        pvcs: [{ name: "a", sc: "r2", size: "4Gi" }, {
+          name: "b",
+          sc: "r2",
+          size: "4Gi",
+        }],
+      });
+      // n1: a sees 130 GiB (7), b 126 GiB (6); n2: 9 (3) then 5 (2); n3: b does not fit.
+      assert.deepEqual(scores(w, makePod("p", { claims: ["a", "b"] })), {
+        n1: 6,
+        n2: 2,
+        n3: 0,
+        n4: 0,
+        n5: 0,
+      });
+    },
+  );
   await t.step("a node where the claim does not fit scores 0", () => {
     const w = world({ pools, pvcs: [{ name: "data", sc: "r2", size: "5Gi" }] });
     assert.equal(scores(w, makePod("p", { claims: ["data"] })).n3, 0);
