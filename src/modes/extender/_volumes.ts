@@ -88,8 +88,10 @@ export interface PodVolumes {
   /** The pod uses at least one LINSTOR volume (bound, pending or not yet resolvable). */
   readonly usesLinstor: boolean;
   /**
-   * Claims (or their PV / StorageClass) kube-scheduler knows but our cache
-   * does not yet: kube-scheduler only asks once they exist, so our informers lag.
+   * Claims kube-scheduler knows but our cache does not yet (kube-scheduler
+   * only asks once they exist, so our informers lag): a claim not cached at
+   * all, or a bound claim of a LINSTOR class whose PV is not cached. A claim
+   * whose class is unknown or another provisioner's is not held.
    */
   readonly missing: readonly string[];
 }
@@ -180,7 +182,12 @@ export function resolvePodVolumes(
       const pv = kube.persistentVolumes.get(volumeName);
       if (!pv) {
         notes.push(`claim ${claim}: volume ${volumeName} not found`);
-        missing.push(claim);
+        // Held only when the claim's class says it is a LINSTOR volume.
+        const className = spec.storageClassName;
+        if (
+          className &&
+          kube.storageClasses.get(className)?.provisioner === CSI_DRIVER_NAME
+        ) missing.push(claim);
         continue;
       }
       if (pv.spec?.csi?.driver !== CSI_DRIVER_NAME) continue;
@@ -228,9 +235,9 @@ export function resolvePodVolumes(
     const scName = spec.storageClassName ?? defaultClass(index)?.metadata?.name;
     const sc = scName ? kube.storageClasses.get(scName) : undefined;
     if (!sc) {
+      // Nothing says this is a LINSTOR claim: no hold, no opinion.
       if (scName) {
         notes.push(`claim ${claim}: storage class ${scName} not found`);
-        missing.push(claim);
       }
       continue;
     }

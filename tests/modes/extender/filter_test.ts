@@ -749,6 +749,23 @@ Deno.test("`filterNodes()` waits for claims its cache does not have yet, for a w
     assert.deepEqual(run(world, podAged(1_000)).passed, []);
   });
   await t.step(
+    "a bound claim of another provisioner's class whose PV is not cached is not held",
+    () => {
+      const world = base({
+        storageClasses: [{ name: "ebs", provisioner: "ebs.csi.aws.com" }],
+        pvcs: [{ name: "late", sc: "ebs", volumeName: "pv-late" }],
+      });
+      assert.deepEqual(run(world, podAged(1_000)).passed, NAMES);
+    },
+  );
+  await t.step(
+    "a claim whose StorageClass is unknown is not held",
+    () => {
+      const world = base({ pvcs: [{ name: "late", sc: "nowhere" }] });
+      assert.deepEqual(run(world, podAged(1_000)).passed, NAMES);
+    },
+  );
+  await t.step(
     "after max staleness of pod age it decides with what it has",
     () => {
       assert.deepEqual(run(base(), podAged(60_000)).passed, NAMES);
