@@ -1,10 +1,11 @@
 /**
  * The domain rules every mode shares, each implemented once: the LINSTOR CSI
  * volume handle and resource name; replica role and
- * health. Pure code: no I/O, no clock, no
+ * health; snapshot freshness. Pure code: no I/O, no clock, no
  * `@kubernetes/client-node` at runtime (types only).
  *
  * @module
  */
+export * from "./freshness.ts";
 export * from "./replica.ts";
 export * from "./volume_handle.ts";

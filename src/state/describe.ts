@@ -4,7 +4,7 @@
  * @module
  */
 import { LABEL_ZONE, LINSTOR_PROP_TOPOLOGY_ZONE } from "../constants.ts";
-import { linstorDataAge } from "./queries.ts";
+import { linstorDataAge } from "../domain/mod.ts";
 import type { Replica, Snapshot } from "./types.ts";
 
 /** Options of `describeSnapshot()`. */

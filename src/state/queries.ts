@@ -111,29 +111,5 @@ export function volumeHandleOfPv(
   return tryParseVolumeHandle(csiVolumeHandle(pv));
 }
 
-/**
- * Whether the LINSTOR data of `snapshot` is missing or older than `maxAgeMs`
- * at `now` (both in ms).
- */
-export function isStale(
-  snapshot: Snapshot,
-  now: number,
-  maxAgeMs: number,
-): boolean {
-  if (!Number.isFinite(maxAgeMs) || maxAgeMs < 0) {
-    throw new RangeError(
-      `Cannot check staleness with maximum age "${maxAgeMs}": must be a non-negative number of ms`,
-    );
-  }
-  const observedAt = snapshot.linstor.observedAt;
-  return observedAt === undefined || now - observedAt > maxAgeMs;
-}
-
-/** Age of the LINSTOR data in ms at `now`; `undefined` before the first poll. */
-export function linstorDataAge(
-  snapshot: Snapshot,
-  now: number,
-): number | undefined {
-  const observedAt = snapshot.linstor.observedAt;
-  return observedAt === undefined ? undefined : Math.max(0, now - observedAt);
-}
+/** @deprecated Import from `src/domain/mod.ts`; kept for one release of sibling branches. */
+export { linstorDataAge } from "../domain/mod.ts";

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import {
   claimsOfPod,
-  isStale,
   linstorNodeFor,
   podsOfClaim,
   poolsOf,
@@ -20,8 +19,6 @@ import {
   resource,
   storagePool,
 } from "../_builders/mod.ts";
-
-const T0 = Date.UTC(2026, 0, 1);
 
 Deno.test("linstorNodeFor() matches by name, then by hostname property", async (t) => {
   const snapshot = buildSnapshot({
@@ -133,65 +130,4 @@ Deno.test("replicasOf(), replicasOnNode(), poolsOf() and pvsOfResource() read th
     pvsOfResource(snapshot, "r1").map((p) => p.metadata?.name),
     ["r1"],
   );
-});
-
-Deno.test("isStale() compares the LINSTOR data age with the maximum", async (t) => {
-  const cases: {
-    name: string;
-    observedAt: number | null;
-    now: number;
-    maxAgeMs: number;
-    stale: boolean;
-  }[] = [
-    {
-      name: "never polled",
-      observedAt: null,
-      now: T0,
-      maxAgeMs: 1e9,
-      stale: true,
-    },
-    {
-      name: "fresh",
-      observedAt: T0,
-      now: T0 + 500,
-      maxAgeMs: 1000,
-      stale: false,
-    },
-    {
-      name: "exactly the maximum age",
-      observedAt: T0,
-      now: T0 + 1000,
-      maxAgeMs: 1000,
-      stale: false,
-    },
-    {
-      name: "one ms too old",
-      observedAt: T0,
-      now: T0 + 1001,
-      maxAgeMs: 1000,
-      stale: true,
-    },
-    {
-      name: "clock went backwards",
-      observedAt: T0,
-      now: T0 - 5000,
-      maxAgeMs: 1000,
-      stale: false,
-    },
-  ];
-  for (const c of cases) {
-    await t.step(c.name, () => {
-      const snapshot = buildSnapshot({
-        linstor: { observedAt: c.observedAt },
-      });
-      assert.equal(isStale(snapshot, c.now, c.maxAgeMs), c.stale);
-    });
-  }
-  await t.step("rejects a negative maximum age", () => {
-    assert.throws(() => isStale(buildSnapshot(), T0, -1), {
-      name: "RangeError",
-      message:
-        'Cannot check staleness with maximum age "-1": must be a non-negative number of ms',
-    });
-  });
 });

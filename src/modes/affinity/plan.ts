@@ -41,6 +41,7 @@ import {
 } from "./_topology.ts";
 import {
   formatVolumeHandle,
+  freshness,
   parseVolumeHandle,
   tryParseVolumeHandle,
   type VolumeHandle,
@@ -246,33 +247,15 @@ export function planAffinity(
   ) => skips.push({ pvName, reason, detail, event });
   const { options } = context;
 
-  const notSynced = REQUIRED_KINDS.filter((kind) =>
-    !snapshot.kube.synced.has(kind)
-  );
-  if (notSynced.length > 0) {
-    skip("", "KubeNotSynced", `not synced yet: ${notSynced.join(", ")}`, false);
-    return finish(actions, skips, {
-      examined: 0,
-      drifted: 0,
-      driftSeen: context.driftSeen ?? new Map(),
-    });
-  }
-  const observedAt = snapshot.linstor.observedAt;
-  if (observedAt === undefined) {
-    skip("", "LinstorStale", "LINSTOR has not been read yet", false);
-    return finish(actions, skips, {
-      examined: 0,
-      drifted: 0,
-      driftSeen: context.driftSeen ?? new Map(),
-    });
-  }
-  if (context.now - observedAt > options.maxLinstorAgeMs) {
+  const verdict = freshness(snapshot, context.now, {
+    maxAgeMs: options.maxLinstorAgeMs,
+    kinds: REQUIRED_KINDS,
+  });
+  if (!verdict.fresh) {
     skip(
       "",
-      "LinstorStale",
-      `LINSTOR data is ${Math.round((context.now - observedAt) / 1000)}s old${
-        snapshot.linstor.lastError ? ` (${snapshot.linstor.lastError})` : ""
-      }`,
+      verdict.reason === "KubeNotSynced" ? "KubeNotSynced" : "LinstorStale",
+      verdict.detail,
       false,
     );
     return finish(actions, skips, {

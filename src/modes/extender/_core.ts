@@ -1,6 +1,7 @@
 /**
  * The pure filter and prioritize cores over (snapshot, pod, candidates, now,
- * reservations view), plus the freshness rule that makes us fail open.
+ * reservations view), plus the fail-open check (`freshness()` from
+ * `src/domain/`).
  *
  * @module
  */
@@ -12,6 +13,7 @@ import type { SnapshotIndex } from "./_index.ts";
 import { NodeMemo, PREDICATES, type Verdict } from "./_predicates.ts";
 import type { ReservationView } from "./_reservations.ts";
 import { scoreNode, type ScoreParts } from "./_scorers.ts";
+import { freshness } from "../../domain/mod.ts";
 
 /** Kinds the extender reads from the state model. */
 export const EXTENDER_KINDS: readonly KubeKind[] = Object.freeze([
@@ -27,20 +29,11 @@ export function staleReason(
   now: number,
   maxStalenessMs: number,
 ): string | undefined {
-  const missing = EXTENDER_KINDS.filter((k) => !snapshot.kube.synced.has(k));
-  if (missing.length > 0) {
-    return `Kubernetes ${missing.join(", ")} not synced yet`;
-  }
-  const observedAt = snapshot.linstor.observedAt;
-  if (observedAt === undefined) return "LINSTOR not polled successfully yet";
-  const age = now - observedAt;
-  if (age > maxStalenessMs) {
-    return `LINSTOR data is ${Math.round(age / 1000)}s old (max ${
-      Math.round(maxStalenessMs / 1000)
-    }s)` +
-      (snapshot.linstor.lastError ? `: ${snapshot.linstor.lastError}` : "");
-  }
-  return undefined;
+  const verdict = freshness(snapshot, now, {
+    maxAgeMs: maxStalenessMs,
+    kinds: EXTENDER_KINDS,
+  });
+  return verdict.fresh ? undefined : verdict.detail;
 }
 
 /** Inputs of one evaluation. */
