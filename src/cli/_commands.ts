@@ -7,6 +7,7 @@ import { AFFINITY_WIRING, createAffinityCommand } from "./affinity.ts";
 import type { Command } from "./command.ts";
 import { createExtenderCommand, EXTENDER_WIRING } from "./extender.ts";
 import { DEMO_COMMAND } from "./demo.ts";
+import { createFencingCommand, FENCING_WIRING } from "./fencing.ts";
 import { SIM_COMMAND } from "./sim.ts";
 import { notImplementedCommand } from "./stubs.ts";
 import { VERSION_COMMAND } from "./version.ts";
@@ -20,10 +21,7 @@ export function commandTable(): readonly Command[] {
       "agent",
       "Node agent: LVM volume groups and thin pools tagged linstor-<pool> become storage pools",
     ),
-    notImplementedCommand(
-      "fencing",
-      "Remove opted-in pods from nodes that lost their storage",
-    ),
+    createFencingCommand(FENCING_WIRING),
     SIM_COMMAND,
     DEMO_COMMAND,
     VERSION_COMMAND,

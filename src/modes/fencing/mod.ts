@@ -11,3 +11,9 @@ export * from "./drbd_state.ts";
 export * from "./plan.ts";
 export * from "./stream_gen.ts";
 export * from "./source.ts";
+export * from "./mode.ts";
+export {
+  type ActionObserver,
+  type FencingKube,
+  fencingOperations,
+} from "./_execute.ts";

@@ -18,8 +18,7 @@ import {
   FENCING_RESTART_BACKOFF_MAX_MS,
   LOG_CATEGORY,
 } from "../../constants.ts";
-import type { CommandRunner } from "../../system/command.ts";
-import type { Clock } from "../../system/clock.ts";
+import type { Clock, CommandRunner } from "../../system/mod.ts";
 import type { DrbdState } from "./drbd_state.ts";
 import { parseDrbdShowJson, parseEvents2Line } from "./events2.ts";
 

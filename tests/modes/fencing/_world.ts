@@ -27,7 +27,7 @@ import {
   pvc,
   volumeAttachment,
 } from "../../_builders/kube.ts";
-import { buildSnapshot } from "../../_builders/snapshot.ts";
+import { buildSnapshot, type KubeInput } from "../../_builders/snapshot.ts";
 
 /** Start of every generated stream. */
 export const T0 = Date.UTC(2026, 6, 1, 10, 0, 0);
@@ -118,6 +118,11 @@ export function webPod(): V1Pod {
 
 /** The Kubernetes snapshot of the world. */
 export function world(options: WorldOptions = {}): Snapshot {
+  return buildSnapshot({ kube: worldObjects(options), takenAt: T0 });
+}
+
+/** The Kubernetes objects of the world. */
+export function worldObjects(options: WorldOptions = {}): KubeInput {
   const cReports = "cReports" in options ? options.cReports : ["node-a"];
   const names = ["node-a", "node-b", "node-c", ...(options.extraNodes ?? [])];
   const nodes = names.map((name) => {
@@ -140,18 +145,15 @@ export function world(options: WorldOptions = {}): Snapshot {
   if (options.pod !== null) {
     pods.push((options.pod ?? ((p) => p))(webPod()));
   }
-  return buildSnapshot({
-    kube: {
-      nodes,
-      pods,
-      persistentVolumes: [pv("pvc-1", { claim: "apps/data-web-0" })],
-      persistentVolumeClaims: [
-        pvc("apps", "data-web-0", { volumeName: "pvc-1" }),
-      ],
-      volumeAttachments: options.attachment === false ? [] : [
-        volumeAttachment("csi-va-1", { pvName: "pvc-1", nodeName: "node-a" }),
-      ],
-    },
-    takenAt: T0,
-  });
+  return {
+    nodes,
+    pods,
+    persistentVolumes: [pv("pvc-1", { claim: "apps/data-web-0" })],
+    persistentVolumeClaims: [
+      pvc("apps", "data-web-0", { volumeName: "pvc-1" }),
+    ],
+    volumeAttachments: options.attachment === false ? [] : [
+      volumeAttachment("csi-va-1", { pvName: "pvc-1", nodeName: "node-a" }),
+    ],
+  };
 }

@@ -1,0 +1,247 @@
+/**
+ * `linstor-suite fencing`: the per-node storage-loss agent, with the flags
+ * users of piraeus-ha-controller already set (same meaning, or accepted and
+ * ignored with the reason in docs/fencing.md).
+ *
+ * @module
+ */
+import {
+  FENCING_DEFAULT_FAIL_OVER_TIMEOUT_MS,
+  FENCING_DEFAULT_GRACE_PERIOD_SECONDS,
+  FENCING_DEFAULT_MAX_FENCED_NODES,
+  FENCING_DEFAULT_MIN_FENCING_INTERVAL_MS,
+  FENCING_DEFAULT_OPERATIONS_TIMEOUT_MS,
+  FENCING_DEFAULT_RECONCILE_INTERVAL_MS,
+} from "../constants.ts";
+import {
+  createFencingMode,
+  type FencingModeOptions,
+} from "../modes/fencing/mod.ts";
+import { type CommandRunner, createCommandRunner } from "../system/mod.ts";
+import type { Command, CommandContext } from "./command.ts";
+import { COMMON_FLAGS, kubeApiFrom } from "./common.ts";
+import { type FlagSpec, type ParsedFlags, UsageError } from "./flags.ts";
+import { type ModeWiring, runMode } from "./run_mode.ts";
+
+/** Flags of `fencing` (piraeus-ha-controller's names, plus ours). */
+export const FENCING_FLAGS: readonly FlagSpec[] = [
+  ...COMMON_FLAGS.map((flag) =>
+    flag.name === "health-address"
+      ? {
+        ...flag,
+        aliases: [...(flag.aliases ?? []), "health-bind-address"],
+      }
+      : flag
+  ),
+  {
+    name: "node-name",
+    type: "string",
+    description: "This node's Kubernetes name",
+    env: "NODE_NAME",
+  },
+  {
+    name: "fail-over-timeout",
+    type: "duration",
+    description:
+      "A DRBD connection must be down this long before its peer is fenced",
+    env: "LINSTOR_SUITE_FAIL_OVER_TIMEOUT",
+    default: FENCING_DEFAULT_FAIL_OVER_TIMEOUT_MS,
+  },
+  {
+    name: "grace-period-seconds",
+    type: "int",
+    description:
+      "Grace period of an eviction from a Ready node (a NotReady node's pods are deleted with 0)",
+    default: FENCING_DEFAULT_GRACE_PERIOD_SECONDS,
+  },
+  {
+    name: "operations-timeout",
+    type: "duration",
+    description: "Timeout of one Kubernetes action and of a pass",
+    default: FENCING_DEFAULT_OPERATIONS_TIMEOUT_MS,
+  },
+  {
+    name: "reconcile-interval",
+    type: "duration",
+    description:
+      "A pass at least this often (also after every DRBD or Kubernetes change)",
+    default: FENCING_DEFAULT_RECONCILE_INTERVAL_MS,
+  },
+  {
+    name: "resync-interval",
+    type: "duration",
+    description:
+      "Relist every watched Kubernetes kind this often; 0 turns it off",
+    default: 15 * 60_000,
+  },
+  {
+    name: "drbd-status-interval",
+    type: "duration",
+    description:
+      "Accepted and ignored: drbdsetup events2 streams every change, nothing is polled",
+    default: 5_000,
+  },
+  {
+    name: "disable-node-taints",
+    type: "boolean",
+    description: `Never add or remove the drbd.linbit.com/lost-quorum taint`,
+    default: false,
+  },
+  {
+    name: "fail-over-unsafe-pods",
+    type: "boolean",
+    description:
+      "Accepted and ignored: a pod is moved only when it carries the on-storage-lost label",
+    default: false,
+  },
+  {
+    name: "satellite-pod-label",
+    type: "string",
+    description:
+      "Accepted and ignored: DRBD peers map to Nodes by name or hostname label, never through tenant-writable pods",
+  },
+  {
+    name: "max-fenced-nodes",
+    type: "int",
+    description:
+      "Storm guard: start no fencing while this many nodes carry the lost-quorum taint",
+    env: "LINSTOR_SUITE_MAX_FENCED_NODES",
+    default: FENCING_DEFAULT_MAX_FENCED_NODES,
+  },
+  {
+    name: "min-fencing-interval",
+    type: "duration",
+    description:
+      "Rate limit: at least this long between this agent starting to fence two nodes",
+    env: "LINSTOR_SUITE_MIN_FENCING_INTERVAL",
+    default: FENCING_DEFAULT_MIN_FENCING_INTERVAL_MS,
+  },
+  {
+    name: "drbdsetup",
+    type: "string",
+    description: "The drbdsetup program",
+    env: "LINSTOR_SUITE_DRBDSETUP",
+    default: "drbdsetup",
+    valueName: "PATH",
+  },
+  {
+    name: "leader-election-id",
+    type: "string",
+    description:
+      "This agent's identity in Events (no leader election: every node acts for itself); default the hostname",
+    env: "POD_NAME",
+  },
+  {
+    name: "dry-run",
+    type: "boolean",
+    description: "Plan and print what would be done; change nothing",
+    env: "LINSTOR_SUITE_DRY_RUN",
+    default: false,
+  },
+];
+
+/** Mode options from parsed flags; throws `UsageError` on values that cannot work. */
+export function fencingOptionsFromFlags(
+  flags: ParsedFlags,
+): FencingModeOptions {
+  const nodeName = flags.string("node-name") ?? "";
+  if (nodeName === "") {
+    throw new UsageError("flag --node-name (or NODE_NAME) is required");
+  }
+  const positive = (name: string): number => {
+    const value = flags.number(name);
+    if (value === undefined || !(value > 0)) {
+      throw new UsageError(`flag --${name} must be positive, got "${value}"`);
+    }
+    return value;
+  };
+  const grace = flags.number("grace-period-seconds") ?? 0;
+  if (!(grace >= 0)) {
+    throw new UsageError(
+      `flag --grace-period-seconds must not be negative, got "${grace}"`,
+    );
+  }
+  return {
+    nodeName,
+    failOverTimeoutMs: flags.number("fail-over-timeout") ??
+      FENCING_DEFAULT_FAIL_OVER_TIMEOUT_MS,
+    gracePeriodSeconds: grace,
+    operationsTimeoutMs: positive("operations-timeout"),
+    reconcileIntervalMs: positive("reconcile-interval"),
+    maxFencedNodes: positive("max-fenced-nodes"),
+    minFencingIntervalMs: flags.number("min-fencing-interval") ??
+      FENCING_DEFAULT_MIN_FENCING_INTERVAL_MS,
+    disableNodeTaints: flags.boolean("disable-node-taints"),
+    drbdsetup: flags.string("drbdsetup") ?? "drbdsetup",
+  };
+}
+
+/** What the command needs from the outside world. */
+export interface FencingWiring extends ModeWiring {
+  /** Runs `drbdsetup`. */
+  commands(): CommandRunner;
+}
+
+/** The production wiring. */
+export const FENCING_WIRING: FencingWiring = Object.freeze({
+  createKube(
+    context: CommandContext,
+    options: { reportingInstance: string },
+  ) {
+    return Promise.resolve(kubeApiFrom(context, options));
+  },
+  hostname(): string {
+    return Deno.hostname();
+  },
+  commands: createCommandRunner,
+});
+
+/** The `fencing` subcommand over `wiring`. */
+export function createFencingCommand(wiring: FencingWiring): Command {
+  return {
+    name: "fencing",
+    summary: "Remove opted-in pods from nodes that lost their storage",
+    description:
+      "A per-node agent (DaemonSet). It streams drbdsetup events2 and, from a node that kept " +
+      "quorum, removes pods labelled linstor.csi.linbit.com/on-storage-lost=remove from a peer " +
+      "that lost its storage: taint, evict or force-delete, delete the VolumeAttachment. Never " +
+      "on a Kubernetes-only outage. See docs/fencing.md.",
+    flags: FENCING_FLAGS,
+    run: (context) => runFencing(context, wiring),
+  };
+}
+
+function runFencing(
+  context: CommandContext,
+  wiring: FencingWiring,
+): Promise<number> {
+  const { flags } = context;
+  const options = fencingOptionsFromFlags(flags);
+  const dryRun = flags.boolean("dry-run");
+  const resyncMs = flags.number("resync-interval") ?? 0;
+  return runMode(context, {
+    name: "fencing",
+    wiring,
+    leaderElection: false,
+    dryRun,
+    ...(resyncMs > 0 ? { relistIntervalMs: resyncMs } : {}),
+    create: (environment) =>
+      createFencingMode({
+        kube: environment.kube,
+        runner: wiring.commands(),
+        clock: environment.clock,
+        registry: environment.registry,
+        logger: environment.logger,
+      }, options),
+    onStarted(environment) {
+      environment.logger.info(
+        "Fencing agent started on node {node} (fail-over timeout {timeout} ms, dry-run {dryRun})",
+        {
+          node: options.nodeName,
+          timeout: options.failOverTimeoutMs,
+          dryRun,
+        },
+      );
+    },
+  });
+}
