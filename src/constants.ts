@@ -232,6 +232,9 @@ export const EVENT_REASON_VOLUME_AFFINITY_SKIPPED = "VolumeAffinitySkipped";
 /** Affinity: Event reason when a replaced PV was re-created while its claim was gone. */
 export const EVENT_REASON_VOLUME_AFFINITY_CLAIM_LOST =
   "VolumeAffinityClaimLost";
+/** Affinity: Event reason when an interrupted replace is given up because someone else deleted the PV. */
+export const EVENT_REASON_VOLUME_AFFINITY_REPLACE_ABANDONED =
+  "VolumeAffinityReplaceAbandoned";
 /** Affinity: default `--reconcile-rate`. */
 export const AFFINITY_DEFAULT_RECONCILE_RATE_MS = 15_000;
 /** Affinity: default `--resync-rate`. */

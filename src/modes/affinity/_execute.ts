@@ -6,19 +6,24 @@
  *
  * The replace procedure (numbered as in docs/affinity.md):
  *
+ * 0. validate the new PV with a server-side dry-run create (nothing is
+ *    touched when admission or validation would refuse it);
  * 1. write the recovery record (full intended PV + cluster identity) to the
- *    LINSTOR volume definition and to the bound PVC, before touching the PV;
+ *    LINSTOR volume definition and mirror it on the bound PVC;
  * 2. set reclaim `Retain`, the skip-reclaim annotation and our `replacing`
  *    marker, with UID and resourceVersion preconditions;
- * 3. delete the PV with a UID precondition;
- * 4. remove its finalizers (it is Terminating while Bound);
- * 5. create the PV under the same name from the record (original reclaim
+ * 3. re-verify `Retain` and skip-reclaim on the live PV, (when resuming)
+ *    validate the new PV again, and mark the LINSTOR record `deletingAt`;
+ * 4. delete the PV with UID and resourceVersion preconditions;
+ * 5. remove its finalizers (it is Terminating while Bound), still protected;
+ * 6. create the PV under the same name from the record (original reclaim
  *    policy, every field, new affinity) — with `Retain` and a Warning Event
  *    if its claim vanished meanwhile, so nothing deletes the data;
- * 6. drop the record in both places;
- * 7. Events `VolumeAffinityUpdated` on the PV and its PVC.
+ * 7. drop the record in both places;
+ * 8. Events `VolumeAffinityUpdated` on the PV and its PVC.
  *
- * A crash after any step is finished from the record by a later pass.
+ * A crash after any step is finished from the record by a later pass; a PV
+ * that vanished without the step-3 marker is never re-created.
  *
  * @module
  */
@@ -34,6 +39,7 @@ import {
   ANNOTATION_AFFINITY_REPLACING,
   ANNOTATION_SKIP_RECLAIM,
   EVENT_REASON_VOLUME_AFFINITY_CLAIM_LOST,
+  EVENT_REASON_VOLUME_AFFINITY_REPLACE_ABANDONED,
   EVENT_REASON_VOLUME_AFFINITY_UPDATED,
   LINSTOR_PROP_AFFINITY_RECORD,
 } from "../../constants.ts";
@@ -57,14 +63,15 @@ import {
   RECORD_VERSION,
   type RecoveryRecord,
 } from "./_record.ts";
-import type {
-  AffinityAction,
-  ClaimRef,
-  DropRecoveryRecordAction,
-  PatchPvAffinityInPlaceAction,
-  ReplacePvAffinityAction,
-  ResumeReplacePvAction,
-  SetPvAffinityAction,
+import {
+  type AffinityAction,
+  type ClaimRef,
+  type DropRecoveryRecordAction,
+  type PatchPvAffinityInPlaceAction,
+  type ReplacePvAffinityAction,
+  type ResumeReplacePvAction,
+  type SetPvAffinityAction,
+  unprotectedBecause,
 } from "./plan.ts";
 
 /** The LINSTOR calls the affinity mode makes (a subset of `LinstorClient`). */
@@ -97,6 +104,7 @@ export const REPLACE_STEPS: readonly string[] = Object.freeze([
   "",
   "write recovery record",
   "set Retain and skip-reclaim",
+  "mark record before delete",
   "delete PV",
   "remove finalizers",
   "create PV",
@@ -117,7 +125,7 @@ export interface AffinityExecutorDeps {
 /** Options of `createAffinityOperation()`. */
 export interface AffinityExecutorOptions {
   /**
-   * Test-only fault hook: called after each finished replace step (1–7).
+   * Test-only fault hook: called after each finished replace step (1–8).
    * The CLI wires it to exit the process at one step for crash tests.
    */
   afterStep?: (step: number, pvName: string) => void;
@@ -223,7 +231,6 @@ class Executor {
         this.#options.onInPlaceProbe?.(false);
       }
     }
-    // Step 1: the write-ahead record, in LINSTOR and in Kubernetes.
     const annotations = live.metadata?.annotations ?? {};
     const record: RecoveryRecord = {
       version: RECORD_VERSION,
@@ -239,6 +246,9 @@ class Executor {
         reclaimPolicy: live.spec?.persistentVolumeReclaimPolicy,
       }),
     };
+    // Step 0: would the apiserver accept the new PV? Nothing is touched yet.
+    await this.#validate(record, signal);
+    // Step 1: the write-ahead record, in LINSTOR and in Kubernetes.
     const text = encodeRecord(record);
     await this.#deps.linstor.modifyVolumeDefinition(
       record.resource,
@@ -283,7 +293,7 @@ class Executor {
     };
     const marked = await kube.replacePersistentVolume(retained, { signal });
     this.#step(2, action.pvName);
-    await this.#continue(record, marked, signal);
+    await this.#continue(record, marked, signal, { validated: true });
   }
 
   async resume(
@@ -291,7 +301,7 @@ class Executor {
     signal: AbortSignal,
   ): Promise<void> {
     const live = await this.#getPv(action.pvName, signal);
-    await this.#continue(action.record, live, signal);
+    await this.#continue(action.record, live, signal, { validated: false });
   }
 
   async drop(
@@ -299,6 +309,9 @@ class Executor {
     signal: AbortSignal,
   ): Promise<void> {
     await this.#dropRecord(action.record, signal);
+    if (action.abandoned !== undefined) {
+      await this.#abandonedEvent(action.record, action.abandoned);
+    }
     if (action.finished) {
       const live = await this.#getPv(action.pvName, signal);
       if (live !== undefined) {
@@ -311,11 +324,12 @@ class Executor {
     }
   }
 
-  /** Steps 3–7 from whatever state the live PV is in. */
+  /** Steps 3–8 from whatever state the live PV is in. */
   async #continue(
     record: RecoveryRecord,
     live: V1PersistentVolume | undefined,
     signal: AbortSignal,
+    options: { validated: boolean },
   ): Promise<void> {
     const { kube } = this.#deps;
     const name = record.pvName;
@@ -330,19 +344,55 @@ class Executor {
         }
         return;
       }
+      if (
+        live.metadata?.deletionTimestamp !== undefined &&
+        record.deletingAt === undefined
+      ) {
+        // Someone else deletes it after step 2: their delete stands, Retain.
+        await this.#dropRecord(record, signal);
+        await this.#abandonedEvent(
+          record,
+          `PV ${name} is being deleted by someone else during its replace; it stays Retain`,
+        );
+        return;
+      }
+      this.#assertProtected(live);
       if (live.metadata?.deletionTimestamp === undefined) {
-        // Step 3: delete, only this very PV.
+        // Step 3: prove the delete is ours before making it.
+        if (!options.validated) await this.#validate(record, signal);
+        if (record.deletingAt === undefined) {
+          record = {
+            ...record,
+            deletingAt: new Date(this.#deps.clock.now()).toISOString(),
+          };
+          await this.#deps.linstor.modifyVolumeDefinition(
+            record.resource,
+            record.volume,
+            {
+              override_props: {
+                [LINSTOR_PROP_AFFINITY_RECORD]: encodeRecord(record),
+              },
+            },
+            { signal },
+          );
+        }
+        this.#step(3, name);
+        // Step 4: delete this very PV, exactly as verified.
         await kube.deletePersistentVolume(name, {
-          preconditions: { uid: record.oldUid },
+          preconditions: {
+            uid: record.oldUid,
+            resourceVersion: live.metadata?.resourceVersion ?? "",
+          },
           signal,
         }).catch(ignoreNotFound);
-        this.#step(3, name);
+        this.#step(4, name);
       }
-      // Step 4: strip the finalizers of the Terminating PV.
+      // Step 5: strip the finalizers of the Terminating PV, still protected.
       const terminating = await this.#getPv(name, signal);
       if (
         terminating !== undefined && terminating.metadata?.uid === record.oldUid
       ) {
+        this.#assertProtected(terminating);
         if ((terminating.metadata?.finalizers ?? []).length > 0) {
           const stripped = structuredClone(terminating);
           stripped.metadata!.finalizers = [];
@@ -352,12 +402,20 @@ class Executor {
         }
         // Gone now; if not, the create below fails with AlreadyExists.
       }
-      this.#step(4, name);
+      this.#step(5, name);
       live = undefined;
+    } else if (live === undefined && record.deletingAt === undefined) {
+      // Not deleted by us: never re-created.
+      await this.#dropRecord(record, signal);
+      await this.#abandonedEvent(
+        record,
+        `PV ${name} was deleted by someone else during its replace; it is not re-created`,
+      );
+      return;
     }
     let created: V1PersistentVolume | undefined = live;
     if (created === undefined) {
-      // Step 5: re-create from the record.
+      // Step 6: re-create from the record.
       const pv = structuredClone(record.pv);
       const claimOk = await this.#claimStillBound(record.claim, signal);
       if (!claimOk) pv.spec!.persistentVolumeReclaimPolicy = "Retain";
@@ -382,12 +440,12 @@ class Executor {
             `PV re-created with reclaim policy Retain: its claim ${record.claim?.namespace}/${record.claim?.name} (UID ${record.claim?.uid}) is gone or was replaced; the LINSTOR volume is kept`,
         });
       }
-      this.#step(5, name);
+      this.#step(6, name);
     }
-    // Step 6: drop the record.
+    // Step 7: drop the record.
     await this.#dropRecord(record, signal);
-    this.#step(6, name);
-    // Step 7: tell the user.
+    this.#step(7, name);
+    // Step 8: tell the user.
     if (created !== undefined) {
       await this.#updatedEvents(
         created,
@@ -395,7 +453,68 @@ class Executor {
         AFFINITY_ACTION_REPLACED,
       );
     }
-    this.#step(7, name);
+    this.#step(8, name);
+  }
+
+  /** Throws unless the PV is still `Retain` with skip-reclaim (step 2 not undone). */
+  #assertProtected(pv: V1PersistentVolume): void {
+    const why = unprotectedBecause(pv);
+    if (why !== undefined) {
+      throw new Error(
+        `Cannot delete PV "${pv.metadata?.name}" to replace it: ${why}; the replace is paused`,
+      );
+    }
+  }
+
+  /**
+   * Step 0: a server-side dry-run create of the record's PV under a
+   * generated name (the real name is still taken), so validation and
+   * admission that would refuse the re-create refuse it before the delete.
+   */
+  async #validate(record: RecoveryRecord, signal: AbortSignal): Promise<void> {
+    const probe = structuredClone(record.pv);
+    const { name: _, ...metadata } = probe.metadata ?? {};
+    probe.metadata = { ...metadata, generateName: `${record.pvName}-` };
+    try {
+      await this.#deps.kube.createPersistentVolume(probe, {
+        signal,
+        dryRun: "All",
+      });
+    } catch (error) {
+      throw new Error(
+        `Cannot replace PV "${record.pvName}": the apiserver would not accept the new PV (${
+          errorText(error)
+        }); the old PV is not deleted`,
+        { cause: error },
+      );
+    }
+  }
+
+  async #abandonedEvent(
+    record: RecoveryRecord,
+    message: string,
+  ): Promise<void> {
+    const involved: InvolvedObject = record.claim
+      ? {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: {
+          namespace: record.claim.namespace,
+          name: record.claim.name,
+          uid: record.claim.uid,
+        },
+      }
+      : {
+        apiVersion: "v1",
+        kind: "PersistentVolume",
+        metadata: { name: record.pvName, uid: record.oldUid },
+      };
+    await this.#deps.kube.recordEvent(involved, {
+      type: "Warning",
+      reason: EVENT_REASON_VOLUME_AFFINITY_REPLACE_ABANDONED,
+      action: AFFINITY_ACTION_REPLACED,
+      message,
+    });
   }
 
   async #claimStillBound(
@@ -525,7 +644,7 @@ class Executor {
       what: REPLACE_STEPS[step],
     });
     this.#options.afterStep?.(step, pvName);
-    if (step < 7 && this.#options.isLeader && !this.#options.isLeader()) {
+    if (step < 8 && this.#options.isLeader && !this.#options.isLeader()) {
       throw new Error(
         `Cannot continue replacing PV "${pvName}" after step ${step}: no longer the leader; the leader finishes it from the recovery record`,
       );
@@ -541,6 +660,10 @@ function withAffinity(
   if (affinity === undefined) delete copy.spec!.nodeAffinity;
   else copy.spec!.nodeAffinity = affinity;
   return copy;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function ignoreNotFound(error: unknown): undefined {

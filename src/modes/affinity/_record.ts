@@ -48,6 +48,12 @@ export interface RecoveryRecord {
   readonly writtenAt: string;
   /** The PV to create: full original spec and metadata, new affinity, original reclaim policy. */
   readonly pv: V1PersistentVolume;
+  /**
+   * The step marker, written to the LINSTOR copy only, right before this
+   * controller deletes the old PV (ISO 8601). Without it a vanished PV was
+   * deleted by someone else and is never re-created.
+   */
+  readonly deletingAt?: string;
 }
 
 /** Where a record was found. */
@@ -119,6 +125,14 @@ export function decodeRecord(text: string): RecoveryRecord {
       `Cannot decode recovery record of "${r.pvName}": field "pv" is not the PV named in the record`,
     );
   }
+  if (
+    r.deletingAt !== undefined &&
+    (typeof r.deletingAt !== "string" || r.deletingAt === "")
+  ) {
+    throw new TypeError(
+      `Cannot decode recovery record of "${r.pvName}": field "deletingAt" must be a non-empty string`,
+    );
+  }
   const claim = r.claim as Record<string, unknown> | undefined;
   if (
     claim !== undefined &&
@@ -131,6 +145,12 @@ export function decodeRecord(text: string): RecoveryRecord {
     );
   }
   return value as RecoveryRecord;
+}
+
+/** The record as its PVC mirror holds it: without the LINSTOR-only step marker. */
+export function mirrorText(record: RecoveryRecord): string {
+  const { deletingAt: _, ...mirrored } = record;
+  return encodeRecord(mirrored);
 }
 
 /** Annotations that exist only during a replace and never reach the new PV. */
@@ -271,7 +291,8 @@ function describeRef(
  * A LINSTOR record is kept when it is this cluster's, consistent
  * (`recordInconsistency()`) and alone for its PV. A PVC copy is never a
  * record of its own: it counts as the mirror when it is byte-identical to
- * the LINSTOR record whose claim is that very PVC (namespace, name, UID);
+ * the LINSTOR record whose claim is that very PVC (namespace, name, UID),
+ * apart from the LINSTOR-only step marker;
  * any other copy is reported as untrusted (a Warning Event on that PVC).
  */
 export function collectRecords(
@@ -280,7 +301,7 @@ export function collectRecords(
 ): CollectedRecords {
   const found = new Map<
     string,
-    { record: RecoveryRecord; text: string; mirror?: "agrees" | "disagrees" }
+    { record: RecoveryRecord; mirror?: "agrees" | "disagrees" }
   >();
   const invalidFor = new Set<string>();
   const problems: RecordProblem[] = [];
@@ -334,7 +355,7 @@ export function collectRecords(
         });
         continue;
       }
-      found.set(record.pvName, { record, text });
+      found.set(record.pvName, { record });
     }
   }
   for (const [key, pvc] of snapshot.kube.persistentVolumeClaims) {
@@ -374,7 +395,9 @@ export function collectRecords(
       own.name === claim.name && own.uid === claim.uid;
     if (authority !== undefined && isItsClaim) {
       // The planner decides whether a disagreeing mirror blocks anything.
-      authority.mirror = authority.text === text ? "agrees" : "disagrees";
+      authority.mirror = mirrorText(authority.record) === text
+        ? "agrees"
+        : "disagrees";
       continue;
     }
     problems.push({

@@ -155,6 +155,8 @@ export interface DropRecoveryRecordAction extends ActionBase {
   readonly locations: readonly RecordLocation[];
   /** The replace finished (new PV live): emit the `VolumeAffinityUpdated` Events. */
   readonly finished: boolean;
+  /** The replace is abandoned for this reason: emit a Warning Event `VolumeAffinityReplaceAbandoned`. */
+  readonly abandoned?: string;
 }
 
 /** One planned action. */
@@ -193,6 +195,7 @@ export type AffinitySkipReason =
   | "ForeignRecoveryRecord"
   | "UntrustedRecoveryRecord"
   | "RecoveryMirrorMismatch"
+  | "ReplaceUnprotected"
   | "OrphanedReplaceMarker"
   | "DriftSettling";
 
@@ -410,6 +413,28 @@ function planRecord(
     }
     return undefined;
   }
+  if (
+    record.deletingAt === undefined &&
+    (live === undefined || live.metadata?.deletionTimestamp !== undefined)
+  ) {
+    // Only a record marked before our delete proves the delete was ours.
+    const why = live === undefined
+      ? `PV ${pvName} was deleted by someone else during its replace; it is not re-created`
+      : `PV ${pvName} is being deleted by someone else during its replace; it stays Retain`;
+    return { ...dropAction(found, false, "replace abandoned"), abandoned: why };
+  }
+  if (live !== undefined) {
+    const unprotected = unprotectedBecause(live);
+    if (unprotected !== undefined) {
+      return {
+        pvName,
+        reason: "ReplaceUnprotected",
+        detail:
+          `${unprotected} since the replace started; the PV is not deleted (restore it, or remove ${ANNOTATION_AFFINITY_REPLACING} and the recovery record by hand)`,
+        event: true,
+      };
+    }
+  }
   // From here the record's content is acted on (the old PV deleted, the new
   // one created): its mirror on a still-existing claim must agree.
   if (found.mirror === "missing" || found.mirror === "disagrees") {
@@ -436,6 +461,27 @@ function planRecord(
     record,
     locations: found.locations,
   };
+}
+
+/**
+ * Why a PV marked for replace may no longer be deleted: its reclaim policy
+ * is no longer `Retain` or its skip-reclaim annotation is gone (someone
+ * undid step 2); `undefined` while both still protect the data.
+ */
+export function unprotectedBecause(
+  pv: V1PersistentVolume,
+): string | undefined {
+  const policy = pv.spec?.persistentVolumeReclaimPolicy;
+  if (policy !== "Retain") {
+    return `the reclaim policy was changed to ${policy ?? "(none)"}`;
+  }
+  const skip = pv.metadata?.annotations?.[ANNOTATION_SKIP_RECLAIM];
+  if (skip !== "true") {
+    return `annotation ${ANNOTATION_SKIP_RECLAIM} was ${
+      skip === undefined ? "removed" : `changed to "${skip}"`
+    }`;
+  }
+  return undefined;
 }
 
 /** Whether `live` is the PV a replace under `record` created (same volume and claim). */

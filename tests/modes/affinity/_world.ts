@@ -69,6 +69,8 @@ export interface ModeExtra {
   isLeader?: () => boolean;
   /** Metrics registry of the mode. */
   registry?: Registry;
+  /** Hands out the Snapshots instead of the world's own state. */
+  state?: { snapshot(): Snapshot };
 }
 
 /** Options of `createWorld()`. */
@@ -243,7 +245,7 @@ export function createWorld(options: WorldOptions = {}): World {
       return createAffinityMode({
         kube,
         linstor,
-        state,
+        state: extra.state ?? state,
         clock,
         clusterIdentity: extra.identity ?? CLUSTER,
         ...(extra.print ? { print: extra.print } : {}),

@@ -404,7 +404,7 @@ Deno.test({
       // Cluster A crashes right after deleting the PV: only the record
       // (with A's kube-system UID) knows what to re-create.
       const crashing = startSuite(a.cp, a.server, {
-        env: { [AFFINITY_TEST_FAULT_ENV]: "4" },
+        env: { [AFFINITY_TEST_FAULT_ENV]: "5" },
       });
       const status = await crashing.exited;
       assert.equal(status.code, 86, crashing.log());

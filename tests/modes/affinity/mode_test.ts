@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { V1PersistentVolume } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
+import { KubeApiError } from "../../../src/kube/mod.ts";
 import {
   encodeRecord,
   intendedPv,
@@ -256,7 +257,7 @@ Deno.test("affinity replace resumes after a crash right after each step", async 
 Deno.test("affinity replace keeps the data when the claim is replaced mid-replace", async () => {
   const world = createWorld();
   try {
-    await crashAfterStep(world, 4);
+    await crashAfterStep(world, 5);
     assert.equal(world.pv("pvc-1"), undefined, "old PV gone");
     // The claim was deleted and re-created by someone (new UID).
     const claim = world.pvc("pvc-1")!;
@@ -280,7 +281,7 @@ Deno.test("affinity replace keeps the data when the claim is replaced mid-replac
 Deno.test("affinity records of two clusters sharing one LINSTOR do not cross", async () => {
   const world = createWorld();
   try {
-    await crashAfterStep(world, 4);
+    await crashAfterStep(world, 5);
     assert.equal(world.pv("pvc-1"), undefined);
     assert.ok(world.vdProps("pvc-1")[RECORD_PROP]);
     const other = await pass(
@@ -538,4 +539,250 @@ Deno.test("affinity pass creates no PV from a record planted on a PVC, and warns
   } finally {
     world.close();
   }
+});
+
+/** Moves pvc-1 from `a` to `b` and runs a replace that calls `hook` after each step. */
+async function replaceWithHook(
+  world: World,
+  hook: (step: number) => void,
+) {
+  world.sim.apply({
+    action: "move-replica",
+    resource: "pvc-1",
+    from: "a",
+    to: "b",
+  });
+  return await pass(
+    world,
+    world.mode({ inPlace: false, afterReplaceStep: hook }),
+  );
+}
+
+/** What the PV looks like when the replace stopped before deleting it. */
+function assertNotDeleted(world: World, oldUid: string) {
+  const live = world.pv("pvc-1");
+  assert.ok(live, "PV exists");
+  assert.equal(live.metadata?.uid, oldUid, "the old PV is kept");
+  assert.equal(live.metadata?.deletionTimestamp, undefined, "not deleted");
+}
+
+Deno.test("affinity replace deletes the old PV only with its UID and resourceVersion preconditions", async (t) => {
+  await t.step(
+    "changed after Retain (stale resourceVersion): not deleted",
+    async () => {
+      const world = createWorld();
+      try {
+        const oldUid = world.pv("pvc-1")!.metadata!.uid!;
+        const report = await replaceWithHook(world, (step) => {
+          if (step !== 3) return;
+          // Someone edits the PV between the Retain patch and the delete.
+          const live = world.pv("pvc-1")!;
+          live.metadata!.labels = { ...live.metadata!.labels, edited: "yes" };
+          world.kube.seed("persistentVolumes", live);
+        });
+        assert.equal(report.execution.failed.length, 1);
+        assert.match(
+          String(report.execution.failed[0]!.error),
+          /ResourceVersion in precondition/,
+        );
+        assertNotDeleted(world, oldUid);
+      } finally {
+        world.close();
+      }
+    },
+  );
+  await t.step(
+    "deleted and re-created by someone (new UID): the new PV survives",
+    async () => {
+      const world = createWorld();
+      try {
+        const report = await replaceWithHook(world, (step) => {
+          if (step !== 3) return;
+          // Same name, new object (a delete and a create in between).
+          const live = world.pv("pvc-1")!;
+          const { uid: _, ...metadata } = live.metadata!;
+          world.kube.seed("persistentVolumes", { ...live, metadata });
+        });
+        assert.equal(report.execution.failed.length, 1);
+        assert.match(
+          String(report.execution.failed[0]!.error),
+          /Precondition failed: UID in precondition/,
+        );
+        const survivor = world.pv("pvc-1")!;
+        assert.equal(survivor.metadata?.deletionTimestamp, undefined);
+      } finally {
+        world.close();
+      }
+    },
+  );
+});
+
+Deno.test("affinity resume never deletes a PV whose Retain or skip-reclaim was undone", async (t) => {
+  const undo: [string, (pv: V1PersistentVolume) => void][] = [
+    ["reclaim policy back to Delete", (pv) => {
+      pv.spec!.persistentVolumeReclaimPolicy = "Delete";
+    }],
+    ["skip-reclaim removed", (pv) => {
+      delete pv.metadata!.annotations!["linstor.csi.linbit.com/skip-reclaim"];
+    }],
+  ];
+  for (const [name, change] of undo) {
+    await t.step(
+      `${name} before the next pass: skipped with a Warning`,
+      async () => {
+        const world = createWorld();
+        try {
+          const oldUid = world.pv("pvc-1")!.metadata!.uid!;
+          await crashAfterStep(world, 2);
+          const live = world.pv("pvc-1")!;
+          change(live);
+          world.kube.seed("persistentVolumes", live);
+          const registry = new Registry();
+          const report = await pass(
+            world,
+            world.mode({ inPlace: false }, { registry }),
+          );
+          assert.deepEqual(report.plan.actions, []);
+          assertNotDeleted(world, oldUid);
+          const warning = world.kube.events().find((e) =>
+            e.reason === "VolumeAffinitySkipped"
+          );
+          assert.equal(warning?.regarding?.name, "pvc-1");
+          assert.match(warning?.note ?? "", /ReplaceUnprotected/);
+          const skips = await registry.getSingleMetric(
+            "linstor_suite_affinity_skips_total",
+          )!.get();
+          assert.deepEqual(
+            skips.values.map((v) => [v.labels.reason, v.value]),
+            [["ReplaceUnprotected", 1]],
+          );
+        } finally {
+          world.close();
+        }
+      },
+    );
+    await t.step(
+      `${name} after planning: re-verified before the delete`,
+      async () => {
+        const world = createWorld();
+        try {
+          const oldUid = world.pv("pvc-1")!.metadata!.uid!;
+          await crashAfterStep(world, 2);
+          // The pass plans from a snapshot taken before the change.
+          const state = {
+            snapshot() {
+              const snapshot = world.state.snapshot();
+              const live = world.pv("pvc-1")!;
+              change(live);
+              world.kube.seed("persistentVolumes", live);
+              return snapshot;
+            },
+          };
+          const report = await pass(
+            world,
+            world.mode({ inPlace: false }, { state }),
+          );
+          assert.deepEqual(report.plan.actions.map((a) => a.kind), [
+            "ResumeReplacePv",
+          ]);
+          assert.equal(report.execution.failed.length, 1);
+          assert.match(
+            String(report.execution.failed[0]!.error),
+            /Cannot delete PV "pvc-1" to replace it/,
+          );
+          assertNotDeleted(world, oldUid);
+        } finally {
+          world.close();
+        }
+      },
+    );
+  }
+});
+
+Deno.test("affinity never re-creates a PV someone else deleted during its replace", async (t) => {
+  for (const step of [1, 2]) {
+    await t.step(
+      `deleted after step ${step}: record dropped with a Warning Event`,
+      async () => {
+        const world = createWorld();
+        try {
+          await crashAfterStep(world, step);
+          // An admin deletes the PV on purpose (and clears its finalizers).
+          await world.kube.deletePersistentVolume("pvc-1");
+          const live = world.pv("pvc-1")!;
+          live.metadata!.finalizers = [];
+          await world.kube.replacePersistentVolume(live);
+          assert.equal(world.pv("pvc-1"), undefined);
+          const report = await pass(world, world.mode({ inPlace: false }));
+          assert.deepEqual(report.execution.failed, []);
+          assert.equal(world.pv("pvc-1"), undefined, "not re-created");
+          assert.equal(world.vdProps("pvc-1")[RECORD_PROP], undefined);
+          assert.equal(
+            world.pvc("pvc-1")?.metadata?.annotations?.[RECORD_ANNOTATION],
+            undefined,
+          );
+          if (step === 2) {
+            const warning = world.kube.events().find((e) =>
+              e.reason === "VolumeAffinityReplaceAbandoned"
+            );
+            assert.equal(warning?.type, "Warning");
+            assert.equal(warning?.regarding?.kind, "PersistentVolumeClaim");
+          }
+        } finally {
+          world.close();
+        }
+      },
+    );
+  }
+});
+
+Deno.test("affinity replace validates the new PV with a dry-run create before deleting the old one", async (t) => {
+  const rejected = () =>
+    new KubeApiError({
+      status: 403,
+      reason: "Forbidden",
+      message: "admission webhook denied the request",
+      verb: "create",
+      kind: "persistentvolumes",
+      name: "",
+    });
+  await t.step("a fresh replace: nothing is touched", async () => {
+    const world = createWorld();
+    try {
+      const before = world.pv("pvc-1")!;
+      world.kube.failNext("create", rejected(), { kind: "persistentVolumes" });
+      world.sim.apply({
+        action: "move-replica",
+        resource: "pvc-1",
+        from: "a",
+        to: "b",
+      });
+      const report = await pass(world, world.mode({ inPlace: false }));
+      assert.equal(report.execution.failed.length, 1);
+      assert.match(
+        String(report.execution.failed[0]!.error),
+        /would not accept the new PV/,
+      );
+      assert.deepEqual(world.pv("pvc-1"), before, "PV untouched");
+      assert.equal(world.vdProps("pvc-1")[RECORD_PROP], undefined);
+    } finally {
+      world.close();
+    }
+  });
+  await t.step("a resumed replace: the old PV is not deleted", async () => {
+    const world = createWorld();
+    try {
+      const oldUid = world.pv("pvc-1")!.metadata!.uid!;
+      await crashAfterStep(world, 2);
+      world.kube.failNext("create", rejected(), { kind: "persistentVolumes" });
+      const report = await pass(world, world.mode({ inPlace: false }));
+      assert.equal(report.execution.failed.length, 1);
+      assertNotDeleted(world, oldUid);
+      const next = await pass(world, world.mode({ inPlace: false }));
+      assert.deepEqual(next.execution.failed, []);
+      assertReplaced(world, "pvc-1", { hosts: ["b"], oldUid });
+    } finally {
+      world.close();
+    }
+  });
 });

@@ -522,9 +522,25 @@ function withRecordInLinstor(w: World, r: RecoveryRecord): World {
   };
 }
 
-/** The record in LINSTOR and mirrored on its claim (as replace step 1 writes it). */
+/** The record's step marker: written right before our delete (step 3). */
+const DELETING = { deletingAt: new Date(NOW - 4_000).toISOString() };
+
+/** `live` after replace step 2: Retain, skip-reclaim and our marker. */
+function markedPv(live: V1PersistentVolume): V1PersistentVolume {
+  const marked = structuredClone(live);
+  marked.spec!.persistentVolumeReclaimPolicy = "Retain";
+  marked.metadata!.annotations = {
+    ...marked.metadata!.annotations,
+    "linstor.csi.linbit.com/skip-reclaim": "true",
+    "affinity.linstor-suite.io/replacing": live.metadata!.uid!,
+  };
+  return marked;
+}
+
+/** The record in LINSTOR and mirrored on its claim (as replace step 1 writes it; the step marker stays in LINSTOR). */
 function withRecord(w: World, r: RecoveryRecord): World {
-  const text = encodeRecord(r);
+  const { deletingAt: _, ...mirrored } = r;
+  const text = encodeRecord(mirrored);
   return withRecordInLinstor({
     ...w,
     pvcs: w.pvcs.map((claim) => {
@@ -546,27 +562,84 @@ function withRecord(w: World, r: RecoveryRecord): World {
 
 Deno.test("planAffinity() resumes interrupted replaces from their records", async (t) => {
   const live = boundPv("pvc-1", { affinityNodes: ["a"] });
-  await t.step("PV gone: ResumeReplacePv", () => {
-    const got = plan(withRecord(world({ pvs: [] }), record(live)));
+  await t.step("PV gone after our delete: ResumeReplacePv", () => {
+    const got = plan(withRecord(world({ pvs: [] }), record(live, DELETING)));
     assert.deepEqual(got.actions.map((a) => a.kind), ["ResumeReplacePv"]);
     const action = got.actions[0]!;
     assert.ok(action.kind === "ResumeReplacePv");
     assert.deepEqual(action.locations, ["linstor", "kubernetes"]);
   });
   await t.step(
-    "PV marked (step 2 done): ResumeReplacePv even when deleting",
+    "PV marked (step 2 done): ResumeReplacePv",
     () => {
-      const marked = structuredClone(live);
-      marked.metadata!.annotations = {
-        "affinity.linstor-suite.io/replacing": live.metadata!.uid!,
-      };
-      marked.metadata!.deletionTimestamp = new Date(NOW);
       const got = plan(
-        withRecord(world({ pvs: [marked] }), record(live)),
+        withRecord(world({ pvs: [markedPv(live)] }), record(live)),
       );
       assert.deepEqual(got.actions.map((a) => a.kind), ["ResumeReplacePv"]);
     },
   );
+  await t.step(
+    "PV marked and Terminating after our delete: ResumeReplacePv",
+    () => {
+      const marked = markedPv(live);
+      marked.metadata!.deletionTimestamp = new Date(NOW);
+      const got = plan(
+        withRecord(world({ pvs: [marked] }), record(live, DELETING)),
+      );
+      assert.deepEqual(got.actions.map((a) => a.kind), ["ResumeReplacePv"]);
+    },
+  );
+  await t.step(
+    "PV gone without our step marker (deleted by someone else): record dropped with a Warning, nothing re-created",
+    () => {
+      const got = plan(withRecord(world({ pvs: [] }), record(live)));
+      const action = got.actions[0]!;
+      assert.ok(action.kind === "DropRecoveryRecord", action.kind);
+      assert.ok(!action.finished);
+      assert.match(action.abandoned ?? "", /deleted by someone else/);
+    },
+  );
+  await t.step(
+    "PV marked and Terminating without our step marker: record dropped with a Warning",
+    () => {
+      const marked = markedPv(live);
+      marked.metadata!.deletionTimestamp = new Date(NOW);
+      const got = plan(withRecord(world({ pvs: [marked] }), record(live)));
+      const action = got.actions[0]!;
+      assert.ok(action.kind === "DropRecoveryRecord", action.kind);
+      assert.match(action.abandoned ?? "", /being deleted by someone else/);
+    },
+  );
+  for (
+    const [name, undo] of [
+      ["reclaim policy set back to Delete", (pv: V1PersistentVolume) => {
+        pv.spec!.persistentVolumeReclaimPolicy = "Delete";
+      }],
+      ["skip-reclaim removed", (pv: V1PersistentVolume) => {
+        delete pv.metadata!.annotations!["linstor.csi.linbit.com/skip-reclaim"];
+      }],
+    ] as const
+  ) {
+    for (const deleting of [false, true]) {
+      await t.step(
+        `PV marked but ${name}${
+          deleting ? " (Terminating)" : ""
+        }: ReplaceUnprotected, nothing deleted`,
+        () => {
+          const marked = markedPv(live);
+          undo(marked);
+          if (deleting) marked.metadata!.deletionTimestamp = new Date(NOW);
+          const got = plan(
+            withRecord(world({ pvs: [marked] }), record(live, DELETING)),
+          );
+          assert.deepEqual(got.actions, []);
+          assert.deepEqual(got.skips.map((s) => [s.reason, s.event]), [
+            ["ReplaceUnprotected", true],
+          ]);
+        },
+      );
+    }
+  }
   await t.step(
     "new PV live (crash after step 5): DropRecoveryRecord, finished",
     () => {
@@ -611,7 +684,10 @@ Deno.test("planAffinity() resumes interrupted replaces from their records", asyn
         "affinity.linstor-suite.io/recovery": encodeRecord(record(live)),
       };
       const got = plan(
-        withRecordInLinstor(world({ pvs: [], pvcs: [claim] }), record(live)),
+        withRecordInLinstor(
+          world({ pvs: [], pvcs: [claim] }),
+          record(live, DELETING),
+        ),
       );
       const action = got.actions[0]!;
       assert.ok(action.kind === "ResumeReplacePv");
@@ -637,7 +713,10 @@ Deno.test("planAffinity() resumes interrupted replaces from their records", asyn
       ),
     };
     const got = plan(
-      withRecordInLinstor(world({ pvs: [], pvcs: [claim] }), record(live)),
+      withRecordInLinstor(
+        world({ pvs: [], pvcs: [claim] }),
+        record(live, DELETING),
+      ),
     );
     assert.deepEqual(got.actions, []);
     assert.deepEqual(got.skips.map((s) => s.reason), [
@@ -743,7 +822,7 @@ Deno.test("planAffinity() never acts on a recovery record a tenant can write", a
             pvs: [],
             pvcs: [claimFor("ns/claim-pvc-1"), annotated("ns2/mine", text)],
           }),
-          record(live),
+          record(live, DELETING),
         ),
       );
       assert.deepEqual(got.skips.map((s) => [s.reason, s.claim?.name]), [
@@ -762,7 +841,10 @@ Deno.test("planAffinity() never acts on a recovery record a tenant can write", a
         "a-new-uid",
       );
       const got = plan(
-        withRecordInLinstor(world({ pvs: [], pvcs: [replaced] }), record(live)),
+        withRecordInLinstor(
+          world({ pvs: [], pvcs: [replaced] }),
+          record(live, DELETING),
+        ),
       );
       assert.deepEqual(got.actions.map((a) => a.kind), ["ResumeReplacePv"]);
       assert.deepEqual(got.skips.map((s) => s.reason), [
@@ -773,12 +855,8 @@ Deno.test("planAffinity() never acts on a recovery record a tenant can write", a
   await t.step(
     "mirror missing on a PV marked for replace: nothing deleted",
     () => {
-      const marked = structuredClone(live);
-      marked.metadata!.annotations = {
-        "affinity.linstor-suite.io/replacing": live.metadata!.uid!,
-      };
       const got = plan(
-        withRecordInLinstor(world({ pvs: [marked] }), record(live)),
+        withRecordInLinstor(world({ pvs: [markedPv(live)] }), record(live)),
       );
       assert.deepEqual(got.actions, []);
       assert.deepEqual(got.skips.map((s) => [s.reason, s.event]), [
@@ -836,7 +914,10 @@ Deno.test("planAffinity() never acts on a recovery record a tenant can write", a
   for (const c of inconsistent) {
     await t.step(`a LINSTOR record is refused when ${c.name}`, () => {
       const got = plan(
-        withRecordInLinstor(world({ pvs: [] }), c.change(record(live))),
+        withRecordInLinstor(
+          world({ pvs: [] }),
+          c.change(record(live, DELETING)),
+        ),
       );
       assert.deepEqual(got.actions, []);
       assert.deepEqual(got.skips.map((s) => [s.reason, s.event]), [
