@@ -24,6 +24,7 @@ import {
   Reservations,
   startExtender,
 } from "../modes/extender/mod.ts";
+import { parseRemoteAccessPolicy } from "../csi/mod.ts";
 import { createRegistry } from "../observability/mod.ts";
 import { errorMessage } from "../reconcile/mod.ts";
 import { createLinstorReader, startClusterState } from "../state/mod.ts";
@@ -119,6 +120,13 @@ export const EXTENDER_FLAGS: readonly FlagSpec[] = [
       "LINSTOR node property namespace of topology (Aux/topology, Aux); default: detect",
     env: "LINSTOR_SUITE_PROPERTY_NAMESPACE",
   },
+  {
+    name: "default-remote-access-policy",
+    type: "string",
+    description:
+      "linstor-csi's --default-remote-access-policy, when it was changed there",
+    valueName: "POLICY",
+  },
 ];
 
 /** What the command needs from the outside world. */
@@ -179,7 +187,7 @@ export async function extenderConfigFromFlags(
     }
     return value;
   };
-  const result: ExtenderConfig = {
+  let result: ExtenderConfig = {
     ...config,
     maxStalenessMs,
     reservationTtlMs,
@@ -192,6 +200,19 @@ export async function extenderConfigFromFlags(
     propertyNamespace: flags.string("property-namespace") ||
       config.propertyNamespace,
   };
+  const defaultPolicy = flags.string("default-remote-access-policy");
+  if (defaultPolicy !== undefined && defaultPolicy !== "") {
+    try {
+      result = {
+        ...result,
+        defaultRemoteAccessPolicy: parseRemoteAccessPolicy(defaultPolicy),
+      };
+    } catch (error) {
+      throw new UsageError(
+        `flag --default-remote-access-policy: ${errorMessage(error)}`,
+      );
+    }
+  }
   if (result.filterVerb === result.prioritizeVerb) {
     throw new UsageError(
       "flags --filter-verb and --prioritize-verb must differ",

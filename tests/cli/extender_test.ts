@@ -11,6 +11,7 @@ import {
   UsageError,
 } from "../../src/cli/mod.ts";
 import { DEFAULT_EXTENDER_CONFIG } from "../../src/modes/extender/mod.ts";
+import { POLICY_LOCAL_ONLY } from "../../src/csi/mod.ts";
 
 function context(
   args: string[],
@@ -58,6 +59,26 @@ Deno.test("`extenderConfigFromFlags()` layers defaults, the config file and flag
     assert.equal(config.prefix, "/scheduler");
     assert.equal(config.filterVerb, "predicate");
   });
+  await t.step(
+    "--default-remote-access-policy overrides the file's",
+    async () => {
+      const fromFile = await extenderConfigFromFlags(context(
+        ["--config=/c.yaml"],
+        { "/c.yaml": "defaultRemoteAccessPolicy: false\n" },
+      ));
+      assert.deepEqual(fromFile.defaultRemoteAccessPolicy, POLICY_LOCAL_ONLY);
+      const fromFlag = await extenderConfigFromFlags(context(
+        [
+          "--config=/c.yaml",
+          "--default-remote-access-policy=- fromSame: [topology.kubernetes.io/zone]",
+        ],
+        { "/c.yaml": "defaultRemoteAccessPolicy: false\n" },
+      ));
+      assert.deepEqual(fromFlag.defaultRemoteAccessPolicy, [{
+        fromSame: ["topology.kubernetes.io/zone"],
+      }]);
+    },
+  );
   const bad: [string, string[], Record<string, string>, RegExp][] = [
     [
       "missing config file",
@@ -75,6 +96,12 @@ Deno.test("`extenderConfigFromFlags()` layers defaults, the config file and flag
       /--max-staleness must be positive/,
     ],
     ["verb with a slash", ["--filter-verb=a/b"], {}, /single path segment/],
+    [
+      "an invalid default remote-access policy",
+      ["--default-remote-access-policy=[]"],
+      {},
+      /^flag --default-remote-access-policy: Cannot parse remote-access policy/,
+    ],
     [
       "equal verbs",
       ["--filter-verb=x", "--prioritize-verb=x"],

@@ -14,6 +14,11 @@ import {
   LABEL_ZONE,
   LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO,
 } from "../../constants.ts";
+import {
+  parseRemoteAccessPolicy,
+  POLICY_ANYWHERE,
+  type RemoteAccessPolicy,
+} from "../../csi/mod.ts";
 
 /** Names of the filter predicates, in their default order. */
 export const PREDICATE_NAMES = [
@@ -65,6 +70,11 @@ export interface ExtenderConfig {
   };
   /** LINSTOR property namespace of node topology (`auto`: `Aux/topology` if used, else `Aux`). */
   readonly propertyNamespace: string;
+  /**
+   * linstor-csi's `--default-remote-access-policy`: the policy of claims
+   * whose StorageClass sets none (and whose layers include DRBD or NVMe).
+   */
+  readonly defaultRemoteAccessPolicy: RemoteAccessPolicy;
 }
 
 /** The defaults. */
@@ -87,6 +97,7 @@ export const DEFAULT_EXTENDER_CONFIG: ExtenderConfig = Object.freeze({
     levels: Object.freeze([Object.freeze({ key: LABEL_ZONE, score: 4 })]),
   }),
   propertyNamespace: "auto",
+  defaultRemoteAccessPolicy: POLICY_ANYWHERE,
 });
 
 const UNITS: Readonly<Record<string, number>> = {
@@ -221,6 +232,7 @@ export function parseExtenderConfig(
     "capacity",
     "locality",
     "propertyNamespace",
+    "defaultRemoteAccessPolicy",
   ], "");
   let capacity = base.capacity;
   if (raw.capacity !== undefined) {
@@ -360,6 +372,13 @@ export function parseExtenderConfig(
     propertyNamespace: raw.propertyNamespace === undefined
       ? base.propertyNamespace
       : str(raw.propertyNamespace, "propertyNamespace"),
+    defaultRemoteAccessPolicy: raw.defaultRemoteAccessPolicy === undefined
+      ? base.defaultRemoteAccessPolicy
+      : remoteAccessPolicy(
+        typeof raw.defaultRemoteAccessPolicy === "boolean"
+          ? String(raw.defaultRemoteAccessPolicy)
+          : str(raw.defaultRemoteAccessPolicy, "defaultRemoteAccessPolicy"),
+      ),
   };
   if (config.filterVerb === config.prioritizeVerb) {
     throw new RangeError(
@@ -367,6 +386,18 @@ export function parseExtenderConfig(
     );
   }
   return config;
+}
+
+function remoteAccessPolicy(text: string): RemoteAccessPolicy {
+  try {
+    return parseRemoteAccessPolicy(text);
+  } catch (error) {
+    throw new RangeError(
+      `Cannot read extender config "defaultRemoteAccessPolicy": ${
+        error instanceof Error ? error.message : error
+      }`,
+    );
+  }
 }
 
 /** Normalizes a route prefix to `""` or `/a/b` (no trailing slash). */

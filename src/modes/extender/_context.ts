@@ -145,7 +145,9 @@ export class EvalContext {
     this.config = options.config;
     this.pod = pod;
     this.podKey = podKey(pod);
-    this.volumes = resolvePodVolumes(index, pod);
+    this.volumes = resolvePodVolumes(index, pod, {
+      defaultPolicy: options.config.defaultRemoteAccessPolicy,
+    });
     this.now = options.now;
     this.reservations = options.reservations;
     this.allVolumes = [...this.volumes.bound, ...this.volumes.pending];
@@ -361,7 +363,9 @@ export class EvalContext {
           }],
         },
       };
-      const pending = resolvePodVolumes(this.index, single).pending[0];
+      const pending = resolvePodVolumes(this.index, single, {
+        defaultPolicy: this.config.defaultRemoteAccessPolicy,
+      }).pending[0];
       if (!pending) continue;
       const node = this.index.linstorNodeFor(selected)?.name;
       if (!node) continue;

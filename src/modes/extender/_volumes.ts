@@ -149,7 +149,14 @@ function poolsOf(
 export function resolvePodVolumes(
   index: SnapshotIndex,
   pod: V1Pod,
+  options: {
+    /** linstor-csi's `--default-remote-access-policy` (default: anywhere). */
+    defaultPolicy?: RemoteAccessPolicy;
+  } = {},
 ): PodVolumes {
+  const policyOptions = options.defaultPolicy
+    ? { defaultPolicy: options.defaultPolicy }
+    : {};
   const bound: BoundVolume[] = [];
   const pending: PendingVolume[] = [];
   const notes: string[] = [];
@@ -204,7 +211,7 @@ export function resolvePodVolumes(
       }
       const scName = pv.spec.storageClassName;
       const sc = scName ? kube.storageClasses.get(scName) : undefined;
-      const resolved = resolvePolicy(pv, sc);
+      const resolved = resolvePolicy(pv, sc, policyOptions);
       let policy: RemoteAccessPolicy | undefined;
       if ("policy" in resolved) {
         policy = resolved.policy;
@@ -260,7 +267,11 @@ export function resolvePodVolumes(
         `claim ${claim}: ${error instanceof Error ? error.message : error}`,
       );
     }
-    const resolved = resolveStorageClassPolicy(scName ?? "", sc);
+    const resolved = resolveStorageClassPolicy(
+      scName ?? "",
+      sc,
+      policyOptions,
+    );
     let policy: RemoteAccessPolicy;
     if ("policy" in resolved) {
       policy = resolved.policy;

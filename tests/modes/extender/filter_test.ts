@@ -9,6 +9,7 @@ import {
 import { FakeClock } from "../../_fakes/fake_clock.ts";
 import { buildSnapshot, makePod, T0, type World } from "./_snapshot.ts";
 import type { V1Pod } from "@kubernetes/client-node";
+import { POLICY_LOCAL_ONLY } from "../../../src/csi/mod.ts";
 
 const ZONE = "topology.kubernetes.io/zone";
 
@@ -265,6 +266,57 @@ Deno.test("`filterNodes()` applies the satellite and access predicates to bound 
       assert.deepEqual(verdicts, c.verdicts);
     });
   }
+});
+
+Deno.test("`filterNodes()` checks claims without an explicit policy against the default remote-access policy", async (t) => {
+  const config: ExtenderConfig = {
+    ...DEFAULT_EXTENDER_CONFIG,
+    defaultRemoteAccessPolicy: POLICY_LOCAL_ONLY,
+  };
+  await t.step("a bound volume is accessed only on its replicas", () => {
+    const world = bound("plain", [{ resource: "pvc-data", node: "n1" }], {
+      storageClasses: [{ name: "plain", params: { storagePool: "pool1" } }],
+    });
+    const { passed, verdicts } = run(
+      world,
+      makePod("p", { claims: ["data"] }),
+      { config },
+    );
+    assert.deepEqual(passed, ["n1"]);
+    assert.deepEqual(verdicts, {
+      n2: "U access",
+      n3: "U access",
+      n4: "U access",
+      n5: "U satellite",
+    });
+  });
+  await t.step("a pending claim must fit locally", () => {
+    const world = base({
+      storageClasses: [{ name: "plain", params: { storagePool: "pool1" } }],
+      pvcs: [{ name: "data", sc: "plain", size: "5Gi" }],
+    });
+    const { passed, verdicts } = run(
+      world,
+      makePod("p", { claims: ["data"] }),
+      { config },
+    );
+    assert.deepEqual(passed, ["n1", "n3"]);
+    assert.deepEqual(verdicts, {
+      n2: "U capacity",
+      n4: "U capacity",
+      n5: "U satellite",
+    });
+  });
+  await t.step("an explicit class policy still wins", () => {
+    const world = base({ pvcs: [{ name: "data", sc: "r2", size: "5Gi" }] });
+    world.storageClasses![0]!.params![
+      "linstor.csi.linbit.com/allowRemoteVolumeAccess"
+    ] = "true";
+    const { passed } = run(world, makePod("p", { claims: ["data"] }), {
+      config,
+    });
+    assert.deepEqual(passed, ["n1", "n2", "n3", "n4"]);
+  });
 });
 
 Deno.test("`filterNodes()` has no access opinion on a bound volume whose policy cannot be resolved", async (t) => {
