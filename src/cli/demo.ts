@@ -39,7 +39,7 @@ import {
 } from "../state/mod.ts";
 import { type Clock, SYSTEM_CLOCK } from "../system/mod.ts";
 import type { Command, CommandContext, Write } from "./command.ts";
-import { formatDuration } from "../duration.ts";
+import { formatDuration } from "../domain/mod.ts";
 import { LOG_FLAGS, setupLogging } from "./common.ts";
 
 const DEMO_POLL_TIMEOUT_MS = 10_000;

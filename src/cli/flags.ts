@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { formatDuration, parseDuration } from "../duration.ts";
+import { formatDuration, parseDuration } from "../domain/mod.ts";
 
 /** The value kinds a flag can hold. */
 export type FlagType =
@@ -240,12 +240,14 @@ function convert(
     }
     case "duration": {
       try {
-        const ms = parseDuration(last);
-        if (ms < 0) fail(last, "must not be negative");
-        return ms;
+        return parseDuration(last);
       } catch (error) {
-        if (error instanceof UsageError) throw error;
-        return fail(last, 'expected a Go duration such as "15s" or "1m30s"');
+        return fail(
+          last,
+          error instanceof RangeError
+            ? (error.message.split(": ").at(-1) ?? error.message)
+            : 'expected a Go duration such as "15s" or "1m30s"',
+        );
       }
     }
     default: {

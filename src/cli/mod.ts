@@ -11,7 +11,7 @@ import { formatFlag, parseFlags, UsageError } from "./flags.ts";
 import { commandTable } from "./_commands.ts";
 
 export type { Command, CommandContext, Write } from "./command.ts";
-export { parseDuration } from "../duration.ts";
+export { parseDuration } from "../domain/mod.ts";
 export { parseFlags, UsageError } from "./flags.ts";
 
 /** Options of `runCli()`. */

@@ -7,6 +7,7 @@
  * @module
  */
 import { parse as parseYaml } from "yaml";
+import { readDuration as parseDurationMs } from "../domain/mod.ts";
 import type { AutoSelectFilter, Props } from "../linstor/types.ts";
 import {
   LINSTOR_DEFAULT_RESOURCE_GROUP,
@@ -254,41 +255,8 @@ export function parseSizeKib(value: unknown): number {
   return kib;
 }
 
-const DURATION_UNITS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Parses a Go-style duration (`500ms`, `5s`, `1m30s`, `2h`) into ms. */
-export function parseDurationMs(value: unknown): number {
-  if (value === 0 || value === "0") return 0;
-  if (typeof value !== "string") {
-    throw new TypeError(
-      `Cannot parse duration "${
-        String(value)
-      }": expected a string like "5s" or "1m30s"`,
-    );
-  }
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
-  let total = 0;
-  let index = 0;
-  const text = value.trim();
-  while (index < text.length) {
-    re.lastIndex = index;
-    const match = re.exec(text);
-    if (!match) break;
-    total += Number(match[1]) * (DURATION_UNITS[match[2] ?? ""] ?? 0);
-    index = re.lastIndex;
-  }
-  if (text.length === 0 || index !== text.length) {
-    throw new SyntaxError(
-      `Cannot parse duration "${value}": expected a string like "5s", "500ms" or "1m30s"`,
-    );
-  }
-  return Math.round(total);
-}
+/** Scenario durations are read by `readDuration()` from `src/domain/` (the one Go-duration rule). */
+export { parseDurationMs };
 
 /** Collects issues while walking untrusted data. */
 class Reader {

@@ -4,6 +4,7 @@
  * @module
  */
 import { parse as parseYaml } from "yaml";
+import { readDuration } from "../../domain/mod.ts";
 import {
   EXTENDER_DEFAULT_DEADLINE_MS,
   EXTENDER_DEFAULT_FILTER_VERB,
@@ -99,49 +100,6 @@ export const DEFAULT_EXTENDER_CONFIG: ExtenderConfig = Object.freeze({
   propertyNamespace: "auto",
   defaultRemoteAccessPolicy: POLICY_ANYWHERE,
 });
-
-const UNITS: Readonly<Record<string, number>> = {
-  ns: 1e-6,
-  us: 1e-3,
-  "µs": 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Parses a Go duration (`1m30s`, `500ms`) or a number of milliseconds; throws `SyntaxError`. */
-export function parseDuration(
-  value: string | number,
-  what = "duration",
-): number {
-  if (typeof value === "number") {
-    if (!Number.isFinite(value) || value < 0) {
-      throw new RangeError(
-        `Cannot parse ${what} "${value}": must be a non-negative number`,
-      );
-    }
-    return value;
-  }
-  const text = value.trim();
-  if (text === "0") return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let at = 0;
-  while (at < text.length) {
-    re.lastIndex = at;
-    const m = re.exec(text);
-    if (!m) {
-      throw new SyntaxError(
-        `Cannot parse ${what} "${value}": not a Go duration like 30s or 1m30s`,
-      );
-    }
-    total += Number(m[1]) * (UNITS[m[2] ?? ""] ?? 0);
-    at = re.lastIndex;
-  }
-  if (at === 0) throw new SyntaxError(`Cannot parse ${what} "${value}": empty`);
-  return total;
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -340,11 +298,22 @@ export function parseExtenderConfig(
       );
     }
   }
-  const duration = (v: unknown, what: string, fallback: number) =>
-    v === undefined ? fallback : parseDuration(
-      typeof v === "number" ? v : str(v, what),
-      `extender config ${what}`,
-    );
+  const duration = (v: unknown, what: string, fallback: number) => {
+    if (v === undefined) return fallback;
+    try {
+      return readDuration(v);
+    } catch (error) {
+      const Class = error instanceof TypeError
+        ? TypeError
+        : error instanceof RangeError
+        ? RangeError
+        : SyntaxError;
+      throw new Class(
+        `Cannot read extender config "${what}": ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  };
   const config: ExtenderConfig = {
     prefix: raw.prefix === undefined
       ? base.prefix

@@ -15,7 +15,6 @@ export {
   type ExtenderConfig,
   type LocalityLevel,
   normalizePrefix,
-  parseDuration,
   parseExtenderConfig,
   PREDICATE_NAMES,
   type PredicateName,

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import {
   DEFAULT_EXTENDER_CONFIG,
   matchesSelector,
-  parseDuration,
   parseExtenderConfig,
   parseLabelSelector,
 } from "../../../src/modes/extender/mod.ts";
@@ -46,23 +45,6 @@ Deno.test("`parseLabelSelector()` reads Kubernetes selector syntax", async (t) =
       );
     });
   }
-});
-
-Deno.test("`parseDuration()` reads Go durations", async (t) => {
-  const cases: [string, number][] = [
-    ["4s", 4000],
-    ["1m30s", 90_000],
-    ["500ms", 500],
-    ["1h", 3_600_000],
-    ["0", 0],
-  ];
-  for (const [text, ms] of cases) {
-    await t.step(text, () => assert.equal(parseDuration(text), ms));
-  }
-  await t.step("rejects 5 and 5x", () => {
-    assert.throws(() => parseDuration("5"), SyntaxError);
-    assert.throws(() => parseDuration("5x"), SyntaxError);
-  });
 });
 
 Deno.test("`parseExtenderConfig()` overlays the YAML file on the defaults", async (t) => {
@@ -118,7 +100,16 @@ propertyNamespace: Aux/topology
       "capacity: {divisors: {a: 0}}",
       /"capacity.divisors.a": must be a number > 0/,
     ],
-    ["bad duration", "deadline: soon", /not a Go duration/],
+    [
+      "bad duration",
+      "deadline: soon",
+      /^Cannot read extender config "deadline": Cannot parse duration "soon": expected a Go duration/,
+    ],
+    [
+      "a bare number is no longer ms",
+      "reservationTTL: 4000",
+      /^Cannot read extender config "reservationTTL": Cannot read duration "4000"/,
+    ],
     ["same verbs", "filterVerb: prioritize", /must differ/],
     ["verb with a slash", "filterVerb: a/b", /single path segment/],
     [
