@@ -17,8 +17,7 @@ import {
   CSI_DRIVER_NAME,
 } from "../../constants.ts";
 import type { SnapshotIndex } from "./_index.ts";
-import { tryParseVolumeHandle } from "../../domain/mod.ts";
-import { parseQuantity } from "./_quantity.ts";
+import { parseQuantity, tryParseVolumeHandle } from "../../domain/mod.ts";
 import {
   csiParameter,
   POLICY_LOCAL_ONLY,

@@ -1,5 +1,13 @@
 /**
- * Kubernetes resource quantities (`10Gi`, `500M`, `1e9`) as bytes.
+ * Kubernetes resource quantities (`10Gi`, `500M`, `1e9`), read with the
+ * grammar of apimachinery's `resource.Quantity`:
+ *
+ * - a number: digits with an optional fraction (`1`, `1.5`, `1.`, `.5`) and
+ *   an optional sign;
+ * - then one suffix, or none: binary `Ki Mi Gi Ti Pi Ei` (powers of 1024),
+ *   decimal `m k M G T P E` (`m` is 1/1000; `k` is lower case), or a decimal
+ *   exponent `e<n>`/`E<n>` (`1e9`; `1E` alone is one exa);
+ * - nothing else: no spaces, no `K`, no `KiB`.
  *
  * @module
  */
@@ -25,11 +33,14 @@ const QUANTITY =
   /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?)$/;
 
 /**
- * Parses a Kubernetes quantity into bytes, rounded up to a whole byte;
- * throws `SyntaxError` for text that is not a quantity.
+ * Parses a Kubernetes quantity into a number of units (bytes for storage),
+ * rounded up to a whole unit as `Quantity.Value()` does.
+ *
+ * @throws {SyntaxError} when `text` is not a quantity.
+ * @throws {RangeError} when it is negative or not finite.
  */
 export function parseQuantity(text: string): number {
-  const match = QUANTITY.exec(text.trim());
+  const match = QUANTITY.exec(text);
   if (!match) {
     throw new SyntaxError(
       `Cannot parse quantity "${text}": not a Kubernetes quantity`,
