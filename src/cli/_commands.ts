@@ -4,12 +4,12 @@
  * @module
  */
 import { AFFINITY_WIRING, createAffinityCommand } from "./affinity.ts";
+import { AGENT_WIRING, createAgentCommand } from "./agent.ts";
 import type { Command } from "./command.ts";
 import { createExtenderCommand, EXTENDER_WIRING } from "./extender.ts";
 import { DEMO_COMMAND } from "./demo.ts";
 import { createFencingCommand, FENCING_WIRING } from "./fencing.ts";
 import { SIM_COMMAND } from "./sim.ts";
-import { notImplementedCommand } from "./stubs.ts";
 import { VERSION_COMMAND } from "./version.ts";
 
 /** Every subcommand, in usage order. */
@@ -17,10 +17,7 @@ export function commandTable(): readonly Command[] {
   return [
     createExtenderCommand(EXTENDER_WIRING),
     createAffinityCommand(AFFINITY_WIRING),
-    notImplementedCommand(
-      "agent",
-      "Node agent: LVM volume groups and thin pools tagged linstor-<pool> become storage pools",
-    ),
+    createAgentCommand(AGENT_WIRING),
     createFencingCommand(FENCING_WIRING),
     SIM_COMMAND,
     DEMO_COMMAND,

@@ -15,15 +15,22 @@ import {
   METRIC_AGENT_POOL_SIZE_BYTES,
   METRIC_AGENT_SCANS_TOTAL,
 } from "../../constants.ts";
-import { isNotFound } from "../../linstor/mod.ts";
+import { isNotFound, type StoragePool } from "../../linstor/mod.ts";
 import { Counter, Gauge, type Registry } from "../../observability/mod.ts";
 import {
   errorMessage,
   executeOperations,
   type ExecuteReport,
+  type Mode,
+  type ModeSource,
+  type Operation,
   type OperationMetrics,
+  passMode,
 } from "../../reconcile/mod.ts";
+import { emptyLinstorView } from "../../state/mod.ts";
+import type { Snapshot } from "../../state/types.ts";
 import type { Clock, CommandRunner } from "../../system/mod.ts";
+import { type CandidateSet, findCandidates } from "./_candidates.ts";
 import type { LvmCommandOptions } from "./_lvm.ts";
 import {
   type AgentKube,
@@ -35,6 +42,8 @@ import {
 import {
   type AgentMemory,
   EMPTY_MEMORY,
+  hasPoolErrors,
+  type LvmScan,
   type NodeView,
   planPools,
   planStorageClasses,
@@ -92,7 +101,7 @@ export class AgentMetrics {
     this.#conflicts = new Gauge({
       name: METRIC_AGENT_CONFLICTS,
       help:
-        "Pool names this node cannot register (kind: tag, linstor) and invalid tags (kind: invalid).",
+        "Pool names claimed by several objects on this node (kind: tag) and invalid tags (kind: invalid).",
       labelNames: ["node", "kind"],
       registers,
     });
@@ -109,42 +118,381 @@ export class AgentMetrics {
     this.#calls.inc({ node });
   }
 
-  /** Records a pass. */
-  pass(
+  /** Records one observation (scan outcome, capacity, candidates, conflicts). */
+  observe(
     node: string,
-    plan: PoolPlan,
-    scan: { ok: boolean; complete?: boolean; at: number },
+    observation: { scan: LvmScan; at: number; candidates?: CandidateSet },
   ): void {
+    const { scan, candidates } = observation;
     this.#scans.inc({
       node,
       outcome: !scan.ok ? "failed" : scan.complete ? "ok" : "incomplete",
     });
-    if (!scan.ok) return;
-    this.#lastScan.set({ node }, scan.at / 1000);
-    this.#candidates.set({ node }, plan.candidates.candidates.size);
+    if (!scan.ok || !candidates) return;
+    this.#lastScan.set({ node }, observation.at / 1000);
+    this.#candidates.set({ node }, candidates.candidates.size);
     this.#free.reset();
     this.#size.reset();
-    for (const candidate of plan.candidates.candidates.values()) {
+    for (const candidate of candidates.candidates.values()) {
       const labels = { node, pool: candidate.pool, kind: candidate.kind };
       this.#free.set(labels, candidate.capacity.freeBytes);
       this.#size.set(labels, candidate.capacity.sizeBytes);
     }
-    this.#conflicts.set(
-      { node, kind: "tag" },
-      plan.candidates.conflicts.length,
-    );
-    this.#conflicts.set(
-      { node, kind: "linstor" },
-      plan.pools.filter((p) => p.state === "conflict" && p.candidate).length,
-    );
-    this.#conflicts.set(
-      { node, kind: "invalid" },
-      plan.candidates.invalid.length,
-    );
+    this.#conflicts.set({ node, kind: "tag" }, candidates.conflicts.length);
+    this.#conflicts.set({ node, kind: "invalid" }, candidates.invalid.length);
   }
 }
 
-/** What the pool pass needs. */
+/** One observation of this node: its LVM scan and what LINSTOR says about it. */
+export interface NodeObservation {
+  readonly scan: LvmScan;
+  readonly linstor: NodeView;
+  /** When the observation finished (ms). */
+  readonly observedAt: number;
+  /** `lvm` calls it took. */
+  readonly lvmCalls: number;
+}
+
+/** Scans LVM, then reads the node from LINSTOR. Never throws except on abort. */
+export async function observeNode(
+  deps: {
+    runner: CommandRunner;
+    linstor: AgentLinstor;
+    clock: Clock;
+    metrics?: AgentMetrics | undefined;
+  },
+  options: LvmCommandOptions & { node: string; signal: AbortSignal },
+): Promise<NodeObservation> {
+  const { node, signal } = options;
+  let lvmCalls = 0;
+  const scan = await scanLvm(deps.runner, {
+    ...lvmOptions(options),
+    signal,
+    onCall: () => {
+      lvmCalls++;
+      deps.metrics?.lvmCall(node);
+    },
+  });
+  const linstor = await readNode(deps.linstor, { node, signal });
+  return { scan, linstor, observedAt: deps.clock.now(), lvmCalls };
+}
+
+function lvmOptions(o: LvmCommandOptions): LvmCommandOptions {
+  return {
+    ...(o.hostLvm !== undefined ? { hostLvm: o.hostLvm } : {}),
+    ...(o.lvmPath !== undefined ? { lvmPath: o.lvmPath } : {}),
+    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+  };
+}
+
+/** What the agent mode needs. */
+export interface AgentModeDeps {
+  readonly runner: CommandRunner;
+  readonly linstor: AgentLinstor;
+  readonly events: NodeEvents;
+  readonly kube: AgentKube;
+  readonly clock: Clock;
+  /** Whether this replica leads (the all-pools source polls only then). */
+  readonly isLeader: () => boolean;
+  readonly logger?: Logger;
+  readonly metrics?: AgentMetrics;
+}
+
+/** Options of the agent mode. */
+export interface AgentModeOptions
+  extends PoolPlanOptions, LvmCommandOptions, StorageClassPlanOptions {
+  /** This node's name in LINSTOR (and Kubernetes). */
+  node: string;
+  /** Time between two scans (ms). */
+  scanIntervalMs: number;
+  /** Manage StorageClasses (leader only). @default {true} */
+  storageClasses?: boolean;
+  /** A failed create is retried after this long (ms). @default {AGENT_CREATE_RETRY_MS} */
+  createRetryMs?: number;
+}
+
+/** The agent's memory between passes. */
+export interface AgentModeMemory {
+  /** The pool planner's memory. */
+  readonly pools: AgentMemory;
+  /** Pool → no create before this time (ms) after a failed create. */
+  readonly retryAfter: Readonly<Record<string, number>>;
+  /** Pool → observation time of the pass that created or deleted it: not again until a newer observation. */
+  readonly acted: Readonly<Record<string, number>>;
+  /** Time and observation time of the last plan (for `settle`). */
+  readonly now: number;
+  readonly observedAt: number;
+}
+
+/** The agent's observed inputs. */
+export interface AgentInputs {
+  /** This node (undefined before the first scan). */
+  readonly node: NodeObservation | undefined;
+  /** Every pool in LINSTOR, polled by the leader only (undefined otherwise). */
+  readonly pools: readonly StoragePool[] | undefined;
+}
+
+/**
+ * The agent mode: a source scans LVM and reads this node from LINSTOR every
+ * `scanIntervalMs` (waking the loop when anything changed); the plan creates
+ * and deletes this node's pools (every replica, for itself) and, on the
+ * leader, syncs the StorageClasses from a second source polling every pool.
+ */
+export function createAgentMode(
+  deps: AgentModeDeps,
+  options: AgentModeOptions,
+): Mode<AgentModeMemory, AgentInputs> {
+  const manageClasses = options.storageClasses ?? true;
+  const nodeSource = createNodeSource(deps, options);
+  const poolSource = createPoolSource(deps, options);
+  return {
+    name: "agent",
+    kinds: manageClasses ? ["storageClasses"] : [],
+    readsLinstor: false,
+    memory: {
+      pools: EMPTY_MEMORY,
+      retryAfter: {},
+      acted: {},
+      now: 0,
+      observedAt: 0,
+    },
+    sources: { node: nodeSource, pools: poolSource },
+    loop: {
+      intervalMs: options.scanIntervalMs,
+      passTimeoutMs: Math.max(60_000, 4 * options.scanIntervalMs),
+      workers: 1,
+      debounceMs: 200,
+    },
+    plan(snapshot, { now, memory, inputs }) {
+      const observation = inputs.node;
+      if (!observation) return { operations: [], memory };
+      const plan = planPools({
+        node: options.node,
+        scan: observation.scan,
+        linstor: observation.linstor,
+      }, { now, memory: memory.pools, options });
+      const acted: Record<string, number> = {};
+      for (const [pool, at] of Object.entries(memory.acted)) {
+        if (at >= observation.observedAt) acted[pool] = at;
+      }
+      const actions = plan.actions.filter((action) => {
+        if (action.type === "NodeEvent") return true;
+        const pool = action.type === "CreatePool"
+          ? action.candidate.pool
+          : action.pool;
+        if (acted[pool] !== undefined) return false;
+        return action.type !== "CreatePool" ||
+          (memory.retryAfter[pool] ?? 0) <= now;
+      });
+      const operations: Operation[] = poolOperations(actions, {
+        linstor: deps.linstor,
+        events: deps.events,
+      }).map((operation) => ({ ...operation, leaderOnly: false }));
+      if (
+        manageClasses && inputs.pools !== undefined &&
+        snapshot.kube.synced.has("storageClasses")
+      ) {
+        const classes = planStorageClasses({
+          pools: inputs.pools,
+          storageClasses: [...snapshot.kube.storageClasses.values()],
+        }, options);
+        operations.push(
+          ...storageClassOperations(classes.actions, { kube: deps.kube }),
+        );
+      }
+      return {
+        operations,
+        memory: {
+          pools: plan.memory,
+          retryAfter: memory.retryAfter,
+          acted,
+          now,
+          observedAt: observation.observedAt,
+        },
+      };
+    },
+    settle(memory, report) {
+      const retryAfter = { ...memory.retryAfter };
+      const acted = { ...memory.acted };
+      const reported = { ...memory.pools.reported };
+      const poolOf = (key: string) => key.split("/").at(-1)!;
+      for (const { operation } of report.failed) {
+        if (operation.name === "CreateStoragePool") {
+          retryAfter[poolOf(operation.key)] = memory.now +
+            (options.createRetryMs ?? AGENT_CREATE_RETRY_MS);
+        }
+        if (operation.name === "RecordNodeEvent") {
+          // Not recorded: try again next pass.
+          delete reported[operation.key.split("/").slice(2).join("/")];
+        }
+      }
+      for (const operation of report.executed) {
+        if (
+          operation.name === "CreateStoragePool" ||
+          operation.name === "DeleteStoragePool"
+        ) {
+          acted[poolOf(operation.key)] = memory.observedAt;
+          delete retryAfter[poolOf(operation.key)];
+        }
+      }
+      return {
+        ...memory,
+        retryAfter,
+        acted,
+        pools: { ...memory.pools, reported },
+      };
+    },
+    ready(_snapshot, { inputs }) {
+      const observation = inputs.node;
+      if (!observation) return { ok: false, detail: "no LVM scan yet" };
+      if (!observation.scan.ok) {
+        return {
+          ok: false,
+          detail: `the last LVM scan failed: ${observation.scan.error}`,
+        };
+      }
+      return { ok: true, detail: "scanning" };
+    },
+  };
+}
+
+/** The source of this node's observations. */
+function createNodeSource(
+  deps: AgentModeDeps,
+  options: AgentModeOptions,
+): ModeSource<NodeObservation | undefined> {
+  let current: NodeObservation | undefined;
+  let fingerprint = "";
+  return {
+    name: "lvm",
+    current: () => current,
+    async run(signal, wake) {
+      while (!signal.aborted) {
+        let observation: NodeObservation;
+        try {
+          observation = await observeNode(deps, { ...options, signal });
+        } catch {
+          return; // aborted
+        }
+        const next = JSON.stringify([
+          observation.scan.ok ? observation.scan.report : observation.scan,
+          observation.linstor,
+        ]);
+        current = observation;
+        logObservation(deps, options, observation, next !== fingerprint);
+        if (next !== fingerprint) {
+          fingerprint = next;
+          wake();
+        }
+        try {
+          await deps.clock.sleep(options.scanIntervalMs, signal);
+        } catch {
+          return;
+        }
+      }
+    },
+    ready: () =>
+      current === undefined
+        ? { ok: false, detail: "no LVM scan yet" }
+        : { ok: true, detail: "scanned" },
+  };
+}
+
+function logObservation(
+  deps: AgentModeDeps,
+  options: AgentModeOptions,
+  observation: NodeObservation,
+  changed: boolean,
+): void {
+  const { logger, metrics } = deps;
+  const { scan, linstor } = observation;
+  if (!scan.ok) {
+    logger?.warn("LVM scan failed; nothing is deleted: {error}", {
+      error: scan.error,
+    });
+  }
+  if (!linstor.ok) {
+    logger?.warn("Cannot read LINSTOR node {node}: {error}", {
+      node: options.node,
+      error: linstor.error,
+    });
+  }
+  const found = scan.ok ? findCandidates(scan.report, options) : undefined;
+  if (metrics) {
+    metrics.observe(options.node, {
+      scan,
+      at: observation.observedAt,
+      ...(found ? { candidates: found } : {}),
+    });
+  }
+  if (!changed || !found) return;
+  logger?.info(
+    "Scan: {candidates} candidate(s) [{names}], {conflicts} conflict(s), {invalid} invalid tag(s)",
+    {
+      candidates: found.candidates.size,
+      names: [...found.candidates.keys()].sort().join(", "),
+      conflicts: found.conflicts.length,
+      invalid: found.invalid.length,
+    },
+  );
+  for (const conflict of found.conflicts) {
+    logger?.warn("Conflict on pool {pool}: {reason}", { ...conflict });
+  }
+}
+
+/** The leader's source of every pool (LINSTOR's cached view). */
+function createPoolSource(
+  deps: AgentModeDeps,
+  options: AgentModeOptions,
+): ModeSource<readonly StoragePool[] | undefined> {
+  let current: readonly StoragePool[] | undefined;
+  let fingerprint = "";
+  return {
+    name: "storage-pools",
+    current: () => current,
+    async run(signal, wake) {
+      if (options.storageClasses === false) return;
+      while (!signal.aborted) {
+        if (deps.isLeader()) {
+          try {
+            const pools = await deps.linstor.storagePools.view({
+              cached: true,
+              signal,
+            });
+            const next = JSON.stringify(
+              pools.map((p) => [
+                p.node_name,
+                p.storage_pool_name,
+                p.props,
+                hasPoolErrors(p),
+              ]),
+            );
+            current = pools;
+            if (next !== fingerprint) {
+              fingerprint = next;
+              wake();
+            }
+          } catch (error) {
+            if (signal.aborted) return;
+            deps.logger?.warn("Cannot list storage pools: {error}", {
+              error: errorMessage(error),
+            });
+          }
+        } else {
+          current = undefined;
+          fingerprint = "";
+        }
+        try {
+          await deps.clock.sleep(options.scanIntervalMs, signal);
+        } catch {
+          return;
+        }
+      }
+    },
+  };
+}
+
+/** What the pool pass needs (tests, demo, benchmark). */
 export interface NodeAgentDeps {
   readonly runner: CommandRunner;
   readonly linstor: AgentLinstor;
@@ -173,110 +521,90 @@ export interface PoolPassResult {
   readonly lvmCalls: number;
 }
 
-/** The per-node pool pass, with its memory between passes. */
+/**
+ * The pool part of the agent mode, one pass at a time, without StorageClasses
+ * or Kubernetes watches: observe, plan, execute, settle (the same
+ * `createAgentMode()` plan). For tests, the demo and the benchmark.
+ */
 export class NodeAgent {
   readonly #deps: NodeAgentDeps;
   readonly #options: NodeAgentOptions;
-  #memory: AgentMemory = EMPTY_MEMORY;
-  #retryAfter = new Map<string, number>();
+  readonly #mode: Mode<AgentModeMemory, AgentInputs>;
+  #memory: AgentModeMemory;
 
   /** Creates the agent of `options.node`. */
   constructor(deps: NodeAgentDeps, options: NodeAgentOptions) {
     this.#deps = deps;
     this.#options = options;
+    this.#mode = createAgentMode({
+      ...deps,
+      kube: NO_KUBE,
+      isLeader: () => false,
+    }, { ...options, scanIntervalMs: 1, storageClasses: false });
+    this.#memory = this.#mode.memory;
   }
 
-  /** The memory carried into the next pass (for tests and status). */
+  /** The pool planner's memory carried into the next pass. */
   get memory(): AgentMemory {
-    return this.#memory;
+    return this.#memory.pools;
   }
 
   /** Scans LVM, reads LINSTOR, plans and executes (unless dry-run). */
   async pass(signal: AbortSignal): Promise<PoolPassResult> {
-    const { runner, linstor, clock, logger, metrics } = this.#deps;
-    const { node } = this.#options;
-    let lvmCalls = 0;
-    const scan = await scanLvm(runner, {
-      ...this.#lvmOptions(),
+    const { clock } = this.#deps;
+    const observation = await observeNode(this.#deps, {
+      ...this.#options,
       signal,
-      onCall: () => {
-        lvmCalls++;
-        metrics?.lvmCall(node);
-      },
     });
-    if (!scan.ok) {
-      logger?.warn("LVM scan failed; nothing is deleted: {error}", {
-        error: scan.error,
-      });
-    } else if (scan.warnings.length > 0) {
-      logger?.debug("lvm warnings: {warnings}", {
-        warnings: scan.warnings.join(" | "),
-      });
-    }
-    const view = await readNode(linstor, { node, signal });
-    if (!view.ok) {
-      logger?.warn("Cannot read LINSTOR node {node}: {error}", {
-        node,
-        error: view.error,
-      });
-    }
     const now = clock.now();
-    const plan = planPools({ node, scan, linstor: view }, {
+    const plan = planPools({
+      node: this.#options.node,
+      scan: observation.scan,
+      linstor: observation.linstor,
+    }, { now, memory: this.#memory.pools, options: this.#options });
+    const report = await passMode(this.#mode, {
+      snapshot: NO_SNAPSHOT,
       now,
       memory: this.#memory,
-      options: this.#options,
-    });
-    const actions = plan.actions.filter((action) =>
-      action.type !== "CreatePool" ||
-      (this.#retryAfter.get(action.candidate.pool) ?? 0) <= now
-    );
-    for (const status of plan.pools) {
-      if (status.state !== "ready") {
-        logger?.info("Pool {pool}: {state}: {detail}", { ...status });
-      }
-    }
-    const operations = poolOperations(actions, {
-      linstor,
-      events: this.#deps.events,
-    });
-    const report = await executeOperations(operations, {
+      inputs: { node: observation, pools: undefined },
+    }, {
       signal,
-      concurrency: 1,
       dryRun: this.#options.dryRun ?? false,
-      ...(logger ? { logger } : {}),
+      ...(this.#deps.logger ? { logger: this.#deps.logger } : {}),
       ...(this.#deps.operationMetrics
         ? { metrics: this.#deps.operationMetrics }
         : {}),
     });
-    for (const { operation } of report.failed) {
-      if (operation.name === "CreateStoragePool") {
-        this.#retryAfter.set(
-          operation.key.split("/").at(-1)!,
-          now + (this.#options.createRetryMs ?? AGENT_CREATE_RETRY_MS),
-        );
-      }
-    }
-    for (const operation of report.executed) {
-      this.#retryAfter.delete(operation.key.split("/").at(-1)!);
-    }
-    this.#memory = plan.memory;
-    metrics?.pass(node, plan, {
-      ok: scan.ok,
-      ...(scan.ok ? { complete: scan.complete } : {}),
-      at: now,
-    });
-    return { plan, report, lvmCalls };
-  }
-
-  #lvmOptions(): LvmCommandOptions {
-    const o = this.#options;
-    return {
-      ...(o.hostLvm !== undefined ? { hostLvm: o.hostLvm } : {}),
-      ...(o.lvmPath !== undefined ? { lvmPath: o.lvmPath } : {}),
-      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-    };
+    this.#memory = report.memory;
+    return { plan, report: report.execution, lvmCalls: observation.lvmCalls };
   }
 }
+
+const EMPTY_MAP = new Map<string, never>();
+const NO_SNAPSHOT: Snapshot = {
+  version: 0,
+  takenAt: 0,
+  linstor: emptyLinstorView(),
+  kube: {
+    subscribed: new Set(),
+    synced: new Set(),
+    nodes: EMPTY_MAP,
+    pods: EMPTY_MAP,
+    persistentVolumes: EMPTY_MAP,
+    persistentVolumeClaims: EMPTY_MAP,
+    storageClasses: EMPTY_MAP,
+    volumeAttachments: EMPTY_MAP,
+    pvsByResource: EMPTY_MAP,
+    podsByClaim: EMPTY_MAP,
+    podsByNode: EMPTY_MAP,
+  },
+};
+
+const NO_KUBE: AgentKube = {
+  createStorageClass: () => Promise.reject(new Error("no Kubernetes")),
+  deleteStorageClass: () => Promise.reject(new Error("no Kubernetes")),
+  list: () => Promise.reject(new Error("no Kubernetes")),
+};
 
 /** Reads this node's connection status and storage pools. */
 export async function readNode(
