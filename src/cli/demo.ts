@@ -11,11 +11,18 @@
  * 4. Plays the scenario's timeline (fast-forwarded) and prints the view after
  *    each change, with the extender's answer when a satellite changes and the
  *    affinity controller's plan (dry-run) when a replica moves.
+ * 5. Shows a fencing decision on a generated `drbdsetup events2` stream: a
+ *    peer lost while quorum is kept → its opted-in pod is evicted; a
+ *    kubelet-only outage → nothing.
  *
  * @module
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import { DEMO_NAMESPACE, demoKubeObjects } from "../demo/mod.ts";
+import {
+  DEMO_NAMESPACE,
+  demoKubeObjects,
+  fencingDemoText,
+} from "../demo/mod.ts";
 import { LinstorClient } from "../linstor/mod.ts";
 import { planAffinity } from "../modes/affinity/mod.ts";
 import {
@@ -153,6 +160,8 @@ async function runDemo(context: CommandContext): Promise<number> {
         planForDemo(out, state, clock.now());
       }
     }
+    out(`\n== fencing (the agent on node-b, generated events2 stream)\n`);
+    out(fencingDemoText(clock));
     out("\nDemo finished.\n");
     return 0;
   } finally {

@@ -87,3 +87,4 @@ export {
   type DemoKubeObjects,
   demoKubeObjects,
 } from "./kube.ts";
+export { fencingDemoText } from "./fencing.ts";

@@ -36,6 +36,9 @@ Deno.test("runCli() demo prints the model's view before and after each timeline 
     moved!,
     /^pvc-cache +pvc-cache \(demo\/cache\) +node-a1 +diskful/m,
   );
+  // The fencing section: a lost peer's pod is evicted, a kubelet-only outage is left alone.
+  assert.match(text, /^EvictPod pod\/demo\/db-0@uid-db-0: /m);
+  assert.match(text, /only node-a's kubelet stops[^\n]*\nno fencing action$/m);
   // The extender's view of a pod with a bound volume follows the satellite.
   assert.match(sections[0]!, /^-- extender: where may pod demo\/web-0/m);
   assert.match(sections[0]!, /^node-b1 +node-b1 +pass +10 /m);
