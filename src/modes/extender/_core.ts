@@ -36,8 +36,33 @@ export function staleReason(
   return verdict.fresh ? undefined : verdict.detail;
 }
 
+/** The request's deadline passed before the evaluation finished. */
+export class DeadlineExceeded extends Error {
+  override name = "DeadlineExceeded";
+}
+
+/** How many candidates are evaluated between two deadline checks. */
+const DEADLINE_CHECK_EVERY = 64;
+
+function checkDeadline(
+  options: EvaluateOptions,
+  verb: string,
+  done: number,
+): void {
+  if (done % DEADLINE_CHECK_EVERY === 0 && options.expired?.()) {
+    throw new DeadlineExceeded(
+      `Cannot ${verb}: the answer deadline passed after ${done} nodes`,
+    );
+  }
+}
+
 /** Inputs of one evaluation. */
 export interface EvaluateOptions {
+  /**
+   * Whether the request's deadline has passed; checked every few candidates,
+   * and `DeadlineExceeded` thrown when it has.
+   */
+  readonly expired?: (() => boolean) | undefined;
   readonly config: ExtenderConfig;
   readonly now: number;
   readonly reservations: ReservationView;
@@ -89,6 +114,7 @@ export function filterNodes(
   }
   const chain = options.config.predicates.map((name) => PREDICATES[name]);
   for (let i = 0; i < candidates.length; i++) {
+    checkDeadline(options, "filter", i);
     const candidate = candidates[i]!;
     memo.at(i);
     let verdict: Verdict | undefined;
@@ -158,6 +184,7 @@ export function scoreNodes(
   const scores: number[] = new Array(candidates.length).fill(0);
   const parts: ScoreParts[] | undefined = detail ? [] : undefined;
   for (let i = 0; i < candidates.length; i++) {
+    checkDeadline(options, "prioritize", i);
     const candidate = candidates[i]!;
     memo.at(i);
     const result = context.volumes.usesLinstor

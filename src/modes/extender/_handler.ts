@@ -11,6 +11,7 @@ import type { Snapshot } from "../../state/types.ts";
 import { EXTENDER_MAX_BODY_BYTES, LOG_CATEGORY } from "../../constants.ts";
 import type { ExtenderConfig } from "./_config.ts";
 import {
+  DeadlineExceeded,
   EXTENDER_KINDS,
   filterNodes,
   scoreNodes,
@@ -51,10 +52,6 @@ const PARSED_CACHE_MAX_CHARS = 4 * 1024 * 1024;
 
 class BodyTooLarge extends Error {
   override name = "BodyTooLarge";
-}
-
-class DeadlineExceeded extends Error {
-  override name = "DeadlineExceeded";
 }
 
 function json(body: unknown, status = 200): Response {
@@ -192,6 +189,7 @@ export function createExtenderHandler(
   function decide(
     verb: Verb,
     args: ExtenderArgs,
+    expired: () => boolean,
   ): { body: string; outcome: string } {
     const snapshot = options.snapshot();
     const now = clock.now();
@@ -219,6 +217,7 @@ export function createExtenderHandler(
       now,
       reservations: reservations.view(),
       nodes: args.nodes,
+      expired,
     };
     if (verb === "filter") {
       const outcome = filterNodes(index, { pod: args.pod, names }, evaluate);
@@ -363,24 +362,35 @@ export function createExtenderHandler(
 
   async function serveVerb(verb: Verb, request: Request): Promise<Response> {
     const started = performance.now();
+    // The deadline covers the whole request: reading, parsing and evaluating.
+    const deadlineAt = clock.now() + config.deadlineMs;
+    const expired = () => clock.now() >= deadlineAt;
     const finish = (response: Response, outcome: string) => {
       metrics?.requests.inc({ verb, outcome });
       metrics?.duration.observe({ verb }, (performance.now() - started) / 1000);
       return response;
+    };
+    const late = (message: string) => {
+      failOpen("deadline", message);
+      // Error makes an ignorable extender be skipped: kube-scheduler proceeds without us.
+      return finish(
+        json(verb === "filter" ? { Error: message } : []),
+        "deadline",
+      );
     };
     if (request.method !== "POST") {
       await request.body?.cancel();
       return finish(text(`Cannot ${verb}: use POST`, 405), "bad_request");
     }
     const abort = new AbortController();
-    const late = new AbortController();
+    const stopReading = new AbortController();
     const deadline = clock.sleep(config.deadlineMs, abort.signal).then(
       () => {
         const error = new DeadlineExceeded(
           `Cannot ${verb}: request body not received within ${config.deadlineMs}ms`,
         );
         // Stops reading the body: the slow client gets no more of our time.
-        late.abort(error);
+        stopReading.abort(error);
         throw error;
       },
       () => undefined as never,
@@ -388,21 +398,14 @@ export function createExtenderHandler(
     let body: string;
     try {
       body = await Promise.race([
-        readBody(request, limit, late.signal),
+        readBody(request, limit, stopReading.signal),
         deadline,
       ]);
     } catch (error) {
       if (error instanceof BodyTooLarge) {
         return finish(text(error.message, 413), "too_large");
       }
-      if (error instanceof DeadlineExceeded) {
-        failOpen("deadline", error.message);
-        // Error makes an ignorable extender be skipped: kube-scheduler proceeds without us.
-        return finish(
-          json(verb === "filter" ? { Error: error.message } : []),
-          "deadline",
-        );
-      }
+      if (error instanceof DeadlineExceeded) return late(error.message);
       if (error instanceof SyntaxError) {
         return finish(text(error.message, 400), "bad_request");
       }
@@ -421,14 +424,15 @@ export function createExtenderHandler(
       );
     }
     try {
-      const { body: answer, outcome } = decide(verb, args);
-      if (performance.now() - started > config.deadlineMs) {
-        logger.warn("Answer took longer than the {deadline}ms deadline", {
-          deadline: config.deadlineMs,
-        });
+      const { body: answer, outcome } = decide(verb, args, expired);
+      if (expired()) {
+        return late(
+          `Cannot ${verb}: no answer within the ${config.deadlineMs}ms deadline`,
+        );
       }
       return finish(jsonText(answer), outcome);
     } catch (error) {
+      if (error instanceof DeadlineExceeded) return late(error.message);
       logger.error("Cannot {verb} pod: {error}; failing open", { verb, error });
       failOpen(
         "internal_error",

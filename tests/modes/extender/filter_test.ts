@@ -4,6 +4,7 @@ import {
   type ExtenderConfig,
   filterNodes,
   Reservations,
+  scoreNodes,
   SnapshotIndex,
 } from "../../../src/modes/extender/mod.ts";
 import { FakeClock } from "../../_fakes/fake_clock.ts";
@@ -826,6 +827,44 @@ Deno.test("`filterNodes()` waits for claims its cache does not have yet, for a w
   await t.step("a pod without a creation time is not held", () => {
     assert.deepEqual(run(base(), podAged(undefined)).passed, NAMES);
   });
+});
+
+Deno.test("`filterNodes()` and `scoreNodes()` stop with DeadlineExceeded once the deadline passed", () => {
+  const snapshot = buildSnapshot(base({
+    pvcs: [{ name: "data", sc: "local", size: "1Gi" }],
+  }));
+  const names = Array.from({ length: 200 }, (_, i) => `n${(i % 5) + 1}`);
+  let checks = 0;
+  const options = {
+    config: DEFAULT_EXTENDER_CONFIG,
+    now: T0,
+    reservations: new Reservations({ clock: new FakeClock(T0), ttlMs: 60_000 })
+      .view(),
+    // Passes after the second check: part of the nodes were evaluated.
+    expired: () => ++checks > 2,
+  };
+  const input = { pod: makePod("p", { claims: ["data"] }), names };
+  for (
+    const evaluate of [
+      () => filterNodes(new SnapshotIndex(snapshot), input, options),
+      () => scoreNodes(new SnapshotIndex(snapshot), input, options),
+    ]
+  ) {
+    checks = 0;
+    assert.throws(
+      evaluate,
+      (e: unknown) =>
+        e instanceof Error && e.name === "DeadlineExceeded" &&
+        /deadline passed after 128 nodes/.test(e.message),
+    );
+  }
+  assert.equal(
+    filterNodes(new SnapshotIndex(snapshot), input, {
+      ...options,
+      expired: () => false,
+    }).passed.length,
+    120,
+  );
 });
 
 Deno.test("`filterNodes()` reads node labels from full Node objects when kube-scheduler sends them", () => {

@@ -8,6 +8,7 @@ import {
   Reservations,
 } from "../../../src/modes/extender/mod.ts";
 import type { Snapshot } from "../../../src/state/mod.ts";
+import type { Clock } from "../../../src/system/mod.ts";
 import { FakeClock } from "../../_fakes/fake_clock.ts";
 import { buildSnapshot, makePod, T0, type World } from "./_snapshot.ts";
 
@@ -363,6 +364,51 @@ Deno.test("`createExtenderHandler()` fails open on stale or unsynced data", asyn
       assert.match((await response.json()).Error, /not received within 4000ms/);
       assert.ok(cancelled);
     },
+  );
+});
+
+Deno.test("`createExtenderHandler()` deadline covers the evaluation too", async () => {
+  const fake = new FakeClock(T0);
+  // Evaluation "takes" the whole deadline: reading the snapshot moves the clock.
+  let spent = 0;
+  const clock: Clock = {
+    now: () => fake.now() + spent,
+    sleep: (ms, signal) => fake.sleep(ms, signal),
+  };
+  const snapshot = buildSnapshot(world());
+  const registry = new Registry();
+  const reservations = new Reservations({ clock, ttlMs: 60_000 });
+  const handler = createExtenderHandler({
+    snapshot: () => {
+      spent += DEFAULT_EXTENDER_CONFIG.deadlineMs;
+      return snapshot;
+    },
+    clock,
+    config: DEFAULT_EXTENDER_CONFIG,
+    reservations,
+    metrics: createExtenderMetrics(registry, { reservations }),
+    registry,
+  });
+  const filter = await handler(
+    post("/filter", { Pod: pod, NodeNames: NAMES }),
+  );
+  assert.equal(filter.status, 200);
+  assert.match(
+    (await filter.json()).Error,
+    /^Cannot filter: the answer deadline passed/,
+  );
+  const scores = await handler(
+    post("/prioritize", { Pod: pod, NodeNames: NAMES }),
+  );
+  assert.deepEqual(await scores.json(), []);
+  const metrics = await registry.metrics();
+  assert.match(
+    metrics,
+    /linstor_suite_extender_requests_total\{verb="filter",outcome="deadline"\} 1/,
+  );
+  assert.match(
+    metrics,
+    /linstor_suite_extender_fail_open_total\{reason="deadline"\} 2/,
   );
 });
 
