@@ -4,12 +4,10 @@
  *
  * @module
  */
-import { getLogger } from "@logtape/logtape";
 import type { V1Pod } from "@kubernetes/client-node";
 import {
   EXTENDER_DEFAULT_LISTEN,
   EXTENDER_DEFAULT_MAX_STALENESS_MS,
-  LOG_CATEGORY,
 } from "../constants.ts";
 import type { KubeApi } from "../kube/mod.ts";
 import type { LinstorClient } from "../linstor/mod.ts";
@@ -25,7 +23,6 @@ import {
   startExtender,
 } from "../modes/extender/mod.ts";
 import { parseRemoteAccessPolicy } from "../csi/mod.ts";
-import { createRegistry } from "../observability/mod.ts";
 import { errorMessage } from "../reconcile/mod.ts";
 import { createLinstorReader, startClusterState } from "../state/mod.ts";
 import {
@@ -38,11 +35,10 @@ import {
   COMMON_FLAGS,
   kubeApiFrom,
   linstorClientFrom,
-  serveHealth,
   setupLogging,
-  untilAborted,
 } from "./common.ts";
 import { type FlagSpec, UsageError } from "./flags.ts";
+import { type ModeWiring, runMode } from "./run_mode.ts";
 
 /** How long `explain` waits for LINSTOR and the Kubernetes lists. */
 const EXPLAIN_SYNC_TIMEOUT_MS = 60_000;
@@ -130,15 +126,18 @@ export const EXTENDER_FLAGS: readonly FlagSpec[] = [
 ];
 
 /** What the command needs from the outside world. */
-export interface ExtenderWiring {
-  /** The Kubernetes API from `--kubeconfig`/`KUBECONFIG`/in-cluster config. */
-  createKube(context: CommandContext): Promise<KubeApi>;
-}
+export type ExtenderWiring = ModeWiring;
 
 /** The production wiring. */
 export const EXTENDER_WIRING: ExtenderWiring = Object.freeze({
-  createKube(context: CommandContext): Promise<KubeApi> {
-    return Promise.resolve(kubeApiFrom(context));
+  createKube(
+    context: CommandContext,
+    options: { reportingInstance: string },
+  ): Promise<KubeApi> {
+    return Promise.resolve(kubeApiFrom(context, options));
+  },
+  hostname(): string {
+    return Deno.hostname();
   },
 });
 
@@ -259,90 +258,75 @@ async function runExtender(
     context.flags.string("listen") ?? EXTENDER_DEFAULT_LISTEN,
     "listen",
   );
-  await setupLogging(context);
-  const registry = createRegistry({ mode: "extender" });
-  const linstor = linstorClientFrom(context, {
-    mode: "extender",
-    metrics: registry,
-  });
-  let kube: KubeApi | undefined;
-  const stop = new AbortController();
-  const running = AbortSignal.any([context.signal, stop.signal]);
-  try {
-    kube = await wiring.createKube(context);
-    if (sub === "explain") {
-      return await explain(context, {
-        kube,
-        linstor,
-        config,
-        signal: running,
-        target: target!,
-      });
+  if (sub === "explain") {
+    return await runExplain(context, { wiring, config, target: target! });
+  }
+  const tls = certFile && keyFile
+    ? {
+      cert: await context.readTextFile(certFile),
+      key: await context.readTextFile(keyFile),
     }
-    const tls = certFile && keyFile
-      ? {
-        cert: await context.readTextFile(certFile),
-        key: await context.readTextFile(keyFile),
-      }
-      : undefined;
-    const logger = getLogger([LOG_CATEGORY, "extender"]);
-    const pollInterval = context.flags.number("linstor-poll-interval");
-    const cluster = startClusterState({
-      clock: SYSTEM_CLOCK,
-      linstor: createLinstorReader(linstor),
-      kube,
-      // Keep answering filter/prioritize calls while a large LINSTOR poll is
-      // indexed (docs/state.md).
-      yieldControl: () => SYSTEM_CLOCK.sleep(0, running),
-    }, {
+    : undefined;
+  return await runMode(context, {
+    name: "extender",
+    wiring,
+    // Keep answering filter/prioritize calls while a large LINSTOR poll is
+    // indexed (docs/state.md).
+    cooperative: true,
+    create: (environment) => ({
+      name: "extender",
       kinds: EXTENDER_KINDS,
-      signal: running,
-      metrics: registry,
-      ...(pollInterval ? { pollIntervalMs: pollInterval } : {}),
+      // Ready = the extender answers from data it trusts (not fail-open).
+      maxLinstorAgeMs: config.maxStalenessMs,
+      memory: undefined,
+      services: [{
+        name: "extender listener",
+        async run(signal, host) {
+          const extender = startExtender({
+            clock: environment.clock,
+            snapshot: host.snapshot,
+            registry: environment.registry,
+            logger: environment.logger,
+            health: host.healthRoutes,
+          }, { config, listen, tls, signal });
+          environment.logger.info(
+            "Extender listening on {scheme}://{host}:{port}{prefix}/{{{filter},{prioritize}}}",
+            {
+              scheme: tls ? "https" : "http",
+              host: extender.server.address.hostname,
+              port: extender.server.address.port,
+              prefix: config.prefix,
+              filter: config.filterVerb,
+              prioritize: config.prioritizeVerb,
+            },
+          );
+          await extender.server.finished;
+        },
+      }],
+    }),
+  });
+}
+
+/** `extender explain NAMESPACE/POD`: one evaluation from freshly synced state. */
+async function runExplain(
+  context: CommandContext,
+  input: { wiring: ExtenderWiring; config: ExtenderConfig; target: string },
+): Promise<number> {
+  await setupLogging(context);
+  const linstor = linstorClientFrom(context, { mode: "extender" });
+  let kube: KubeApi | undefined;
+  try {
+    kube = await input.wiring.createKube(context, {
+      reportingInstance: input.wiring.hostname(),
     });
-    const extender = startExtender({
-      clock: SYSTEM_CLOCK,
-      snapshot: () => cluster.state.snapshot(),
-      registry,
-      logger,
-    }, {
-      config,
-      listen,
-      tls,
-      signal: running,
+    return await explain(context, {
+      kube,
+      linstor,
+      config: input.config,
+      signal: context.signal,
+      target: input.target,
     });
-    const health = serveHealth(context, {
-      registry,
-      signal: running,
-      checks: {
-        live: () => ({ ok: true, detail: "serving" }),
-        ready: () =>
-          cluster.state.isSynced() ? { ok: true, detail: "caches synced" } : {
-            ok: false,
-            detail: "caches not synced yet (answering fail-open)",
-          },
-      },
-    });
-    logger.info(
-      "Extender listening on {scheme}://{host}:{port}{prefix}/{{{filter},{prioritize}}}",
-      {
-        scheme: tls ? "https" : "http",
-        host: extender.server.address.hostname,
-        port: extender.server.address.port,
-        prefix: config.prefix,
-        filter: config.filterVerb,
-        prioritize: config.prioritizeVerb,
-      },
-    );
-    await untilAborted(running);
-    await Promise.all([
-      extender.server.finished,
-      ...health.map((server) => server.finished),
-      cluster.stopped,
-    ]);
-    return 0;
   } finally {
-    stop.abort();
     linstor.close();
     await kube?.close();
   }

@@ -175,7 +175,8 @@ export async function runMode<Memory, Inputs extends object>(
   const clock = options.wiring.clock ?? SYSTEM_CLOCK;
   const logger = getLogger([LOG_CATEGORY, options.name]);
   const registry = createRegistry({ mode: options.name });
-  const identity = flags.string("leader-election-id") ||
+  const identity =
+    (options.leaderElection ? flags.string("leader-election-id") : undefined) ||
     options.wiring.hostname();
   const linstor = linstorClientFrom(context, {
     mode: options.name,
@@ -317,6 +318,11 @@ export async function runMode<Memory, Inputs extends object>(
       extraAddresses: options.extraHealthAddresses ?? [],
     });
     tasks.push(...health.map((server) => server.finished));
+    for (const server of health) {
+      logger.info("Serving /healthz, /readyz and /metrics on {url}", {
+        url: `http://${server.address.hostname}:${server.address.port}`,
+      });
+    }
     const healthRoutes = createHealthRoutes({ registry, checks });
     for (const service of mode.services ?? []) {
       tasks.push(

@@ -146,6 +146,7 @@ Deno.test("`linstor-suite extender` exits 2 with one line on usage errors, befor
           connected = true;
           return Promise.reject(new Error("must not connect"));
         },
+        hostname: () => "test",
       });
       let stderr = "";
       const code = await runCli(args, {

@@ -9,6 +9,7 @@ import type { Registry } from "prom-client";
 import type { Clock } from "../../system/clock.ts";
 import type { Snapshot } from "../../state/types.ts";
 import { EXTENDER_MAX_BODY_BYTES, LOG_CATEGORY } from "../../constants.ts";
+import { modeReadiness } from "../../reconcile/mod.ts";
 import type { ExtenderConfig } from "./_config.ts";
 import {
   DeadlineExceeded,
@@ -41,6 +42,14 @@ export interface ExtenderHandlerOptions {
   /** Served on `/metrics` when given. */
   readonly registry?: Registry | undefined;
   readonly logger?: Logger | undefined;
+  /**
+   * Answers `/healthz`, `/readyz` and `/metrics` (the process's shared
+   * health routes); without it the handler answers them itself by the same
+   * rule (`modeReadiness()`).
+   */
+  readonly health?:
+    | ((request: Request) => Promise<Response> | undefined)
+    | undefined;
   /** Body limit (default 10 MiB). */
   readonly maxBodyBytes?: number | undefined;
 }
@@ -451,19 +460,21 @@ export function createExtenderHandler(
       metrics?.requests.inc({ verb: "unknown", outcome: "not_found" });
       return text(`Cannot serve "${path}": unknown verb`, 404);
     }
+    const shared = options.health?.(request);
+    if (shared !== undefined) return await shared;
     switch (path) {
       case "/healthz":
         return text("ok", 200);
       case "/readyz": {
-        const reason = staleReason(
-          options.snapshot(),
-          clock.now(),
-          config.maxStalenessMs,
-        );
+        const ready = modeReadiness(options.snapshot(), {
+          now: clock.now(),
+          readsLinstor: true,
+          maxLinstorAgeMs: config.maxStalenessMs,
+        });
         // Not ready still answers requests (fail open); readiness only tells operators.
-        return reason === undefined
+        return ready.ok
           ? text("ok", 200)
-          : text(`not ready: ${reason}`, 503);
+          : text(`not ready: ${ready.detail}`, 503);
       }
       case "/metrics":
         if (registry) {

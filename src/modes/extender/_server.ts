@@ -25,6 +25,13 @@ export interface ExtenderDeps {
   /** Registry for the extender metrics, also served on `/metrics`. */
   readonly registry?: Registry | undefined;
   readonly logger?: Logger | undefined;
+  /**
+   * `/healthz`, `/readyz` and `/metrics` by the process's one readiness rule
+   * (`runMode()` hands them in), served on the extender listener too.
+   */
+  readonly health?:
+    | ((request: Request) => Promise<Response> | undefined)
+    | undefined;
 }
 
 /** Options of `startExtender()`. */
@@ -71,6 +78,7 @@ export function startExtender(
     metrics,
     registry: deps.registry,
     logger: deps.logger,
+    health: deps.health,
   });
   const server = serveHttp(handler, {
     ...options.listen,
