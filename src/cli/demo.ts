@@ -14,11 +14,15 @@
  * 5. Shows a fencing decision on a generated `drbdsetup events2` stream: a
  *    peer lost while quorum is kept → its opted-in pod is evicted; a
  *    kubelet-only outage → nothing.
+ * 6. Shows the node agent's plan for recorded LVM reports of three nodes:
+ *    pools created, a duplicate tag and an invalid name refused,
+ *    StorageClasses `linstor-<pool>-r1..rN`.
  *
  * @module
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import {
+  agentDemoText,
   DEMO_NAMESPACE,
   demoKubeObjects,
   fencingDemoText,
@@ -162,6 +166,8 @@ async function runDemo(context: CommandContext): Promise<number> {
     }
     out(`\n== fencing (the agent on node-b, generated events2 stream)\n`);
     out(fencingDemoText(clock));
+    out(`\n== agent (LVM tags become storage pools and StorageClasses)\n`);
+    out(agentDemoText());
     out("\nDemo finished.\n");
     return 0;
   } finally {

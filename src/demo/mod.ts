@@ -88,3 +88,4 @@ export {
   demoKubeObjects,
 } from "./kube.ts";
 export { fencingDemoText } from "./fencing.ts";
+export { agentDemoText } from "./agent.ts";

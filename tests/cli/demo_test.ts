@@ -54,6 +54,19 @@ Deno.test("runCli() demo prints the model's view before and after each timeline 
   assert.doesNotMatch(sections[0]!, /pvc-cache: replace/);
   // A new WaitForFirstConsumer volume scores by room: node-b2 has no thin pool.
   assert.match(sections[0]!, /^node-b2 +node-b2 +pass +0 /m);
+  // The agent section: pools from tags, a duplicate tag refused, r1..r3.
+  assert.match(
+    text,
+    /^  node-a1: create LVM_THIN pool "thindata" on thin pool "linstor_data\/thindata"/m,
+  );
+  assert.match(
+    text,
+    /^  node-b1: Warning StoragePoolConflict: Cannot register storage pool "fast"/m,
+  );
+  assert.match(
+    text,
+    /^  StorageClasses for "data" \(3 node\(s\)\): linstor-data-r1, linstor-data-r2, linstor-data-r3$/m,
+  );
   assert.match(text, /Demo finished\./);
   assert.equal(err.join(""), "", "no log noise without -v");
 });

@@ -174,7 +174,7 @@ export function findCandidates(
     if (list.length > 1 && !reasons.has(pool)) {
       reasons.set(
         pool,
-        `${list.map((c) => c.object).join(" and ")} all carry tag ${
+        `${list.map((c) => c.object).join(" and ")} carry tag ${
           AGENT_TAG_PREFIX + pool
         }; a tag must be unique on a node`,
       );

@@ -123,7 +123,7 @@ Deno.test("findCandidates() reports conflicts and registers nothing for them", a
       vgs: [vgRow("a", "linstor-data"), vgRow("b", "linstor-data")],
       conflicts: ["data"],
       candidates: [],
-      reason: /VG "a" and VG "b" all carry tag linstor-data/,
+      reason: /VG "a" and VG "b" carry tag linstor-data/,
     },
     {
       name: "a VG and its thin pool with the same tag",

@@ -135,7 +135,7 @@ Deno.test({
       assert.equal(second.candidates.has(`a${id}`), false);
       assert.match(
         second.conflicts.find((c) => c.pool === `a${id}`)?.reason ?? "",
-        /all carry tag/,
+        /carry tag/,
       );
 
       // Tag removed: the pool name is gone from the candidates.
