@@ -751,21 +751,138 @@ Deno.test("`filterNodes()` applies node and storage-pool selectors", async (t) =
   }
 });
 
-Deno.test("`filterNodes()` runs only the configured predicates, in order", () => {
-  const world = bound("local", [{ resource: "pvc-data", node: "n1" }]);
-  const config = {
-    ...DEFAULT_EXTENDER_CONFIG,
-    predicates: ["access" as const],
-  };
-  const { passed, verdicts } = run(world, makePod("p", { claims: ["data"] }), {
-    config,
+Deno.test("`filterNodes()` runs only the configured predicates, in order", async (t) => {
+  // n1 passes everything; n2 fails access and capacity; n3 access and
+  // selectors; n4 access, selectors and capacity; n5 every predicate.
+  const world = bound("local", [{ resource: "pvc-data", node: "n1" }], {
+    pvcs: [
+      { name: "data", sc: "local", volumeName: "pv-data" },
+      {
+        name: "new",
+        sc: "local",
+        size: "5Gi",
+        annotations: {
+          "linstor-suite.io/node-selector": "topology.kubernetes.io/zone=a",
+        },
+      },
+    ],
   });
-  assert.deepEqual(passed, ["n1"]);
-  assert.deepEqual(verdicts, {
-    n2: "U access",
-    n3: "U access",
-    n4: "U access",
-    n5: "U access",
+  const cases: {
+    predicates: ExtenderConfig["predicates"];
+    verdicts: Record<string, string>;
+  }[] = [
+    {
+      predicates: ["satellite", "access", "selectors", "capacity"],
+      verdicts: {
+        n2: "U access",
+        n3: "U access",
+        n4: "U access",
+        n5: "U satellite",
+      },
+    },
+    {
+      predicates: ["capacity", "selectors", "access", "satellite"],
+      verdicts: {
+        n2: "U capacity",
+        n3: "U selectors",
+        n4: "U capacity",
+        n5: "U capacity",
+      },
+    },
+    {
+      predicates: ["selectors", "satellite", "capacity", "access"],
+      verdicts: {
+        n2: "U capacity",
+        n3: "U selectors",
+        n4: "U selectors",
+        n5: "U selectors",
+      },
+    },
+    {
+      predicates: ["access"],
+      verdicts: {
+        n2: "U access",
+        n3: "U access",
+        n4: "U access",
+        n5: "U access",
+      },
+    },
+    {
+      predicates: ["satellite", "capacity"],
+      verdicts: { n2: "U capacity", n4: "U capacity", n5: "U satellite" },
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.predicates.join(", "), () => {
+      const { passed, verdicts } = run(
+        world,
+        makePod("p", { claims: ["data", "new"] }),
+        { config: { ...DEFAULT_EXTENDER_CONFIG, predicates: c.predicates } },
+      );
+      assert.deepEqual(
+        passed,
+        NAMES.filter((n) => !(n in c.verdicts)),
+      );
+      assert.deepEqual(verdicts, c.verdicts);
+    });
+  }
+});
+
+Deno.test("`filterNodes()` counts claims with a selected node as implicit reservations", async (t) => {
+  const claims = (extra: Partial<NonNullable<World["pvcs"]>[number]> = {}) => [
+    { name: "data", sc: "local", size: "5Gi" },
+    {
+      name: "other",
+      sc: "local",
+      size: "8Gi",
+      annotations: { "volume.kubernetes.io/selected-node": "n1" },
+      ...extra,
+    },
+  ];
+  await t.step(
+    "another pod's claim placed on n1 but not in LINSTOR yet takes its room",
+    () => {
+      const { passed, outcome } = run(
+        base({ pvcs: claims() }),
+        makePod("p", { claims: ["data"] }),
+      );
+      assert.deepEqual(passed, ["n3"]);
+      assert.deepEqual(outcome.rejected.get("n1"), {
+        predicate: "capacity",
+        reason:
+          "pool pool1: claim default/data needs 5.0GiB, 2.0GiB free (8.0GiB reserved)",
+        unresolvable: false,
+      });
+    },
+  );
+  await t.step("the pod's own claim is not charged against it", () => {
+    const { passed } = run(
+      base({ pvcs: claims() }),
+      makePod("p", { claims: ["other"] }),
+    );
+    assert.deepEqual(passed, ["n1", "n3"]);
+    assert.deepEqual(
+      run(base({ pvcs: claims() }), makePod("p", { claims: ["data", "other"] }))
+        .verdicts.n1,
+      "U capacity",
+    );
+  });
+  await t.step("a bound claim holds nothing implicitly", () => {
+    const { passed } = run(
+      base({ pvcs: claims({ volumeName: "pv-other" }) }),
+      makePod("p", { claims: ["data"] }),
+    );
+    assert.deepEqual(passed, ["n1", "n3"]);
+  });
+  await t.step("once LINSTOR shows its resource it holds nothing", () => {
+    const { passed } = run(
+      base({
+        pvcs: claims(),
+        replicas: [{ resource: "pvc-uid-other", node: "n1" }],
+      }),
+      makePod("p", { claims: ["data"] }),
+    );
+    assert.deepEqual(passed, ["n1", "n3"]);
   });
 });
 

@@ -454,6 +454,31 @@ Deno.test("`createExtenderHandler()` reserves capacity so concurrent pods never 
   assert.deepEqual((await filter("c")).NodeNames, ["n1"]);
 });
 
+Deno.test("`createExtenderHandler()` prioritize narrows the pod's reservations to the nodes it scores", async () => {
+  const snapshot = buildSnapshot({
+    linstorNodes: NAMES.map((name) => ({ name })),
+    kubeNodes: NAMES.map((name) => ({ name })),
+    pools: NAMES.map((node) => ({ node, name: "pool1", freeGiB: 10 })),
+    storageClasses: [{ name: "r2", params: { storagePool: "pool1" } }],
+    pvcs: [{ name: "a", sc: "r2", size: "4Gi" }],
+  });
+  const { handler, reservations } = setup({ snapshot: () => snapshot });
+  const args = (names: string[]) => ({
+    Pod: makePod("p-a", { claims: ["a"] }),
+    NodeNames: names,
+  });
+  const held = () => [...(reservations.get("default/a")?.nodes.keys() ?? [])];
+  await (await handler(post("/filter", args(NAMES)))).body?.cancel();
+  assert.deepEqual(held(), NAMES);
+  // Same names right after filter: nothing to narrow.
+  await (await handler(post("/prioritize", args(NAMES)))).body?.cancel();
+  assert.deepEqual(held(), NAMES);
+  await (await handler(post("/prioritize", args(["n3", "n2"])))).body
+    ?.cancel();
+  assert.deepEqual(held(), ["n2", "n3"]);
+  assert.equal(reservations.view().reservedKib("n1", "pool1"), 0);
+});
+
 Deno.test("`createExtenderHandler()` serves health and metrics", async () => {
   const { handler } = setup();
   const health = await handler(new Request("http://127.0.0.1/healthz"));

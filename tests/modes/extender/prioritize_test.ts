@@ -100,7 +100,13 @@ Deno.test("`scoreNodes()` scores locality of bound volumes 0..10", async (t) => 
     {
       name:
         "an OFFLINE-satellite zone peer still gives zone locality (filter handles OFFLINE)",
-      world: boundWorld([{ resource: "pvc-data", node: "n4" }]),
+      world: {
+        ...boundWorld([{ resource: "pvc-data", node: "n4" }]),
+        linstorNodes: ["n1", "n2", "n3", "n4", "n5"].map((name) => ({
+          name,
+          ...(name === "n3" ? { status: "OFFLINE" } : {}),
+        })),
+      },
       expected: { n1: 0, n2: 0, n3: 4, n4: 10, n5: 0 },
     },
     {
@@ -249,6 +255,35 @@ Deno.test("`scoreNodes()` scores capacity of unbound WaitForFirstConsumer claims
         n2: 2,
         n3: 0,
         n4: 0,
+        n5: 0,
+      });
+    },
+  );
+  await t.step(
+    "per-pool divisors, else the default divisor, scale the free space",
+    () => {
+      const w = world({
+        pools: [
+          { node: "n1", name: "pool1", freeGiB: 130 },
+          { node: "n4", name: "pool2", freeGiB: 128 },
+        ],
+        storageClasses: [{ name: "any", params: {} }],
+        pvcs: [{ name: "data", sc: "any", size: "1Gi" }],
+      });
+      const config: ExtenderConfig = {
+        ...DEFAULT_EXTENDER_CONFIG,
+        capacity: {
+          ...DEFAULT_EXTENDER_CONFIG.capacity,
+          divisors: { pool1: 4 },
+          defaultDivisor: 2,
+        },
+      };
+      // n1: log2(130 / 4) = 5; n4: log2(128 / 2) = 6 (default divisor).
+      assert.deepEqual(scores(w, makePod("p", { claims: ["data"] }), config), {
+        n1: 5,
+        n2: 0,
+        n3: 0,
+        n4: 6,
         n5: 0,
       });
     },
