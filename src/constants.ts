@@ -225,6 +225,16 @@ export const CSI_PARAMETER_NAMESPACE = "linstor.csi.linbit.com";
 export const CSI_PARAM_ALLOW_REMOTE_VOLUME_ACCESS = "allowremotevolumeaccess";
 /** linstor-csi StorageClass parameter (lower-cased) with the layer list. */
 export const CSI_PARAM_LAYER_LIST = "layerlist";
+/** linstor-csi StorageClass parameter (lower-cased) choosing the volume scheduler. */
+export const CSI_PARAM_PLACEMENT_POLICY = "placementpolicy";
+/** linstor-csi StorageClass parameter (lower-cased): explicit diskful nodes (makes the placement `Manual`). */
+export const CSI_PARAM_NODE_LIST = "nodelist";
+/** linstor-csi StorageClass parameter (lower-cased): explicit diskless nodes (makes the placement `Manual`). */
+export const CSI_PARAM_CLIENT_LIST = "clientlist";
+/** linstor-csi: resource-definition property with the volume parameters of volumes made before the volume context. */
+export const LINSTOR_PROP_CSI_LEGACY_PARAMETERS = "Aux/csi-volume-annotations";
+/** linstor-csi `Balanced` scheduler: the Kubernetes Node label holding a node's rack, its only topology key. */
+export const TOPOLOGY_BALANCER_RACK = "failure-domain.beta.kubernetes.io/zone";
 /** Affinity: Event reason when a PV's nodeAffinity was brought in line with LINSTOR (linstor-affinity-controller's string). */
 export const EVENT_REASON_VOLUME_AFFINITY_UPDATED = "VolumeAffinityUpdated";
 /** Affinity: Event reason when a drifted PV is left alone because of doubt. */

@@ -122,7 +122,8 @@ export type PolicySource =
   | "pv-annotation"
   | "volume-context"
   | "storage-class"
-  | "storage-class-default";
+  | "storage-class-default"
+  | "legacy-parameters";
 
 /** A successfully resolved policy. */
 export interface ResolvedPolicy {
@@ -216,13 +217,25 @@ export function resolveStorageClassPolicy(
         : `StorageClass "${className}" does not exist`,
     };
   }
-  const parameters = storageClass.parameters ?? {};
+  return resolveParametersPolicy(storageClass.parameters, options);
+}
+
+/**
+ * The remote-access policy of volume `parameters` (a StorageClass's, or the
+ * legacy ones kept in LINSTOR), as linstor-csi's `NewParameters`: the
+ * `allowRemoteVolumeAccess` parameter, else the default by layer list.
+ */
+export function resolveParametersPolicy(
+  parameters: Readonly<Record<string, string>> | undefined,
+  options: ResolvePolicyOptions & { source?: PolicySource } = {},
+): ResolvedPolicy | PolicyProblem {
+  const source = options.source ?? "storage-class";
   const policyParam = csiParameterEntry(
     parameters,
     CSI_PARAM_ALLOW_REMOTE_VOLUME_ACCESS,
   );
   if (policyParam !== undefined) {
-    return parseFrom(policyParam.value, "storage-class", policyParam.key);
+    return parseFrom(policyParam.value, source, policyParam.key);
   }
   const layers = csiParameterEntry(parameters, CSI_PARAM_LAYER_LIST);
   const networked = layers === undefined ||
@@ -233,7 +246,7 @@ export function resolveStorageClassPolicy(
     policy: networked
       ? options.defaultPolicy ?? POLICY_ANYWHERE
       : POLICY_LOCAL_ONLY,
-    source: "storage-class-default",
+    source: source === "storage-class" ? "storage-class-default" : source,
     from: layers?.key ?? "",
   };
 }

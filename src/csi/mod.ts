@@ -22,9 +22,15 @@ export {
   type RemoteAccessRule,
   requiresLocalReplica,
   type ResolvedPolicy,
+  resolveParametersPolicy,
   resolvePolicy,
   type ResolvePolicyOptions,
   resolvePvPolicy,
   resolveStorageClassPolicy,
 } from "./_policy.ts";
+export {
+  legacyVolumeParameters,
+  type PlacementPolicy,
+  placementPolicyOf,
+} from "./_placement.ts";
 export { allowedTopologies, inTopologies, type Segment } from "./_topology.ts";

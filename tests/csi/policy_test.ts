@@ -2,10 +2,13 @@ import assert from "node:assert/strict";
 import {
   csiParameter,
   csiParameterEntry,
+  legacyVolumeParameters,
   parseRemoteAccessPolicy,
+  placementPolicyOf,
   POLICY_ANYWHERE,
   POLICY_LOCAL_ONLY,
   requiresLocalReplica,
+  resolveParametersPolicy,
   resolvePolicy,
 } from "../../src/csi/mod.ts";
 import { pv, storageClass } from "../_builders/mod.ts";
@@ -253,5 +256,96 @@ Deno.test("resolvePolicy() reports a missing StorageClass and an invalid policy"
     });
     assert.ok("policy" in got);
     assert.deepEqual(got.policy, POLICY_LOCAL_ONLY);
+  });
+});
+
+Deno.test("placementPolicyOf() picks linstor-csi's volume scheduler from volume parameters", async (t) => {
+  const cases: [string, Record<string, string> | undefined, string][] = [
+    ["no parameters: AutoPlaceTopology", undefined, "AutoPlaceTopology"],
+    [
+      "unset: AutoPlaceTopology",
+      { layerList: "drbd storage" },
+      "AutoPlaceTopology",
+    ],
+    ["Balanced", { placementPolicy: "Balanced" }, "Balanced"],
+    [
+      "any case (enumer's lower-case lookup)",
+      { placementPolicy: "bALANCED" },
+      "Balanced",
+    ],
+    ["namespaced key", {
+      "linstor.csi.linbit.com/placementPolicy": "FollowTopology",
+    }, "FollowTopology"],
+    ["nodeList makes it Manual", {
+      placementPolicy: "Balanced",
+      nodeList: "a b",
+    }, "Manual"],
+    ["clientList makes it Manual", {
+      placementPolicy: "Balanced",
+      clientList: "c",
+    }, "Manual"],
+    ["another namespace is ignored", {
+      "example.com/placementPolicy": "Balanced",
+    }, "AutoPlaceTopology"],
+    [
+      "an unknown scheduler is invalid",
+      { placementPolicy: "Random" },
+      "InvalidPolicy",
+    ],
+  ];
+  for (const [name, parameters, want] of cases) {
+    await t.step(name, () => {
+      const got = placementPolicyOf(parameters);
+      assert.equal(typeof got === "string" ? got : got.reason, want);
+    });
+  }
+});
+
+Deno.test("legacyVolumeParameters() reads Aux/csi-volume-annotations of old volumes", async (t) => {
+  const key = "Aux/csi-volume-annotations";
+  await t.step("absent: undefined", () => {
+    assert.equal(legacyVolumeParameters({}), undefined);
+  });
+  await t.step("the parameters map", () => {
+    assert.deepEqual(
+      legacyVolumeParameters({
+        [key]: JSON.stringify({
+          name: "pvc-1",
+          parameters: { allowRemoteVolumeAccess: "false", autoPlace: "2" },
+        }),
+      }),
+      { parameters: { allowRemoteVolumeAccess: "false", autoPlace: "2" } },
+    );
+  });
+  await t.step("no parameters: an empty map (linstor-csi's defaults)", () => {
+    assert.deepEqual(legacyVolumeParameters({ [key]: "{}" }), {
+      parameters: {},
+    });
+  });
+  for (
+    const [name, raw] of [
+      ["not JSON", "{oops"],
+      ["parameters not a map", '{"parameters": ["a"]}'],
+      ["a value not a string", '{"parameters": {"placementCount": 2}}'],
+    ]
+  ) {
+    await t.step(`${name}: InvalidPolicy`, () => {
+      const got = legacyVolumeParameters({ [key]: raw! });
+      assert.ok(got !== undefined && "reason" in got);
+      assert.equal(got.reason, "InvalidPolicy");
+    });
+  }
+  await t.step("its policy resolves like a StorageClass's", () => {
+    const got = resolveParametersPolicy({ allowRemoteVolumeAccess: "false" }, {
+      source: "legacy-parameters",
+    });
+    assert.ok("policy" in got);
+    assert.deepEqual(got.policy, POLICY_LOCAL_ONLY);
+    assert.equal(got.source, "legacy-parameters");
+    const defaulted = resolveParametersPolicy({ layerList: "storage" }, {
+      source: "legacy-parameters",
+    });
+    assert.ok("policy" in defaulted);
+    assert.deepEqual(defaulted.policy, POLICY_LOCAL_ONLY);
   });
 });

@@ -12,10 +12,17 @@ import type {
   V1NodeSelectorTerm,
   V1VolumeNodeAffinity,
 } from "@kubernetes/client-node";
-import { TOPOLOGY_LINBIT_HOSTNAME } from "../../constants.ts";
+import {
+  TOPOLOGY_BALANCER_RACK,
+  TOPOLOGY_LINBIT_HOSTNAME,
+} from "../../constants.ts";
 import { replicaHealth, type VolumeHandle } from "../../domain/mod.ts";
 import type { Replica, Snapshot } from "../../state/types.ts";
-import type { RemoteAccessPolicy, Segment } from "../../csi/mod.ts";
+import type {
+  PlacementPolicy,
+  RemoteAccessPolicy,
+  Segment,
+} from "../../csi/mod.ts";
 
 /** Why no topology can be trusted. */
 export type TopologyDoubt =
@@ -23,7 +30,9 @@ export type TopologyDoubt =
   | "NoHealthyReplica"
   | "ReplicaStateUnknown"
   | "ReplicaNodeUnknown"
-  | "TopologyKeyMissing";
+  | "TopologyKeyMissing"
+  | "RackUnknown"
+  | "RacksDiffer";
 
 /** The result of `accessibleTopology()`. */
 export type TopologyResult =
@@ -76,6 +85,12 @@ export type TopologyCache = Map<string, Readonly<Record<string, string>>>;
  * `linbit.com/hostname` = node name; each policy rule keeps its `fromSame`
  * keys. Unlike linstor-csi, a missing key, an unknown replica state or the
  * absence of any healthy diskful replica is a doubt, never "anywhere".
+ *
+ * A volume created by linstor-csi's `Balanced` scheduler (`placement`)
+ * reports one segment instead, whatever the policy: the rack label
+ * `failure-domain.beta.kubernetes.io/zone` of the Kubernetes Node of its
+ * (first) diskful replica. Here every healthy diskful replica's Node must
+ * carry the same rack, else it is a doubt (`RackUnknown`, `RacksDiffer`).
  */
 export function accessibleTopology(
   snapshot: Snapshot,
@@ -83,6 +98,8 @@ export function accessibleTopology(
   options: {
     policy: RemoteAccessPolicy;
     propertyNamespace: string;
+    /** linstor-csi placement policy of the volume. @default {"AutoPlaceTopology"} */
+    placement?: PlacementPolicy;
     /** Memo shared by the calls of one pass over one snapshot. */
     cache?: TopologyCache;
   },
@@ -117,6 +134,9 @@ export function accessibleTopology(
       detail:
         `no healthy diskful replica of "${handle.resource}" volume ${handle.volume}`,
     };
+  }
+  if (options.placement === "Balanced") {
+    return rackTopology(snapshot, diskfulNodes);
   }
   const prefix = `${options.propertyNamespace}/`;
   const segments: Segment[] = [];
@@ -163,6 +183,54 @@ export function accessibleTopology(
     }
   }
   return { ok: true, segments: prunePattern(segments), diskfulNodes };
+}
+
+/** The `Balanced` scheduler's topology: the one rack of the diskful nodes. */
+function rackTopology(
+  snapshot: Snapshot,
+  diskfulNodes: readonly string[],
+): TopologyResult {
+  if (!snapshot.kube.synced.has("nodes")) {
+    return {
+      ok: false,
+      reason: "RackUnknown",
+      detail:
+        "Kubernetes Nodes are not listed yet (the Balanced placement policy reads their rack label)",
+    };
+  }
+  const racks = new Map<string, string>();
+  for (const nodeName of diskfulNodes) {
+    const rack = snapshot.kube.nodes.get(nodeName)?.metadata?.labels?.[
+      TOPOLOGY_BALANCER_RACK
+    ];
+    if (rack === undefined || rack === "") {
+      return {
+        ok: false,
+        reason: "RackUnknown",
+        detail: `Kubernetes Node "${nodeName}" ${
+          snapshot.kube.nodes.has(nodeName)
+            ? `has no label ${TOPOLOGY_BALANCER_RACK}`
+            : "does not exist"
+        }`,
+      };
+    }
+    racks.set(nodeName, rack);
+  }
+  const distinct = [...new Set(racks.values())];
+  if (distinct.length > 1) {
+    return {
+      ok: false,
+      reason: "RacksDiffer",
+      detail: `the diskful replicas are in different racks (${
+        [...racks].map(([node, rack]) => `${node}=${rack}`).join(", ")
+      }); linstor-csi's Balanced scheduler assumes one`,
+    };
+  }
+  return {
+    ok: true,
+    segments: [{ [TOPOLOGY_BALANCER_RACK]: distinct[0]! }],
+    diskfulNodes,
+  };
 }
 
 /**

@@ -45,6 +45,7 @@ import { type AffinityPlan, type AffinitySkip, planAffinity } from "./plan.ts";
 
 /** Kubernetes kinds the affinity mode reads. */
 export const AFFINITY_KINDS: readonly KubeKind[] = Object.freeze([
+  "nodes",
   "persistentVolumes",
   "persistentVolumeClaims",
   "storageClasses",

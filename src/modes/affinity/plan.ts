@@ -18,10 +18,14 @@ import {
 } from "../../constants.ts";
 import type { KubeKind, Snapshot } from "../../state/types.ts";
 import {
+  legacyVolumeParameters,
+  type PlacementPolicy,
+  placementPolicyOf,
   type PolicyCache,
   type PolicyProblem,
   type RemoteAccessPolicy,
   type ResolvedPolicy,
+  resolveParametersPolicy,
   resolvePvPolicy,
   resolveStorageClassPolicy,
 } from "../../csi/mod.ts";
@@ -52,6 +56,7 @@ interface PlanCache {
   readonly topology: TopologyCache;
   readonly policies: PolicyCache;
   readonly classes: Map<string, ResolvedPolicy | PolicyProblem>;
+  readonly placements: Map<string, PlacementPolicy | PolicyProblem>;
 }
 
 /** Options of the planner (from flags). */
@@ -187,6 +192,8 @@ export type AffinitySkipReason =
   | "ReplicaStateUnknown"
   | "ReplicaNodeUnknown"
   | "TopologyKeyMissing"
+  | "RackUnknown"
+  | "RacksDiffer"
   | "ClaimMissing"
   | "ClaimMismatch"
   | "ClaimDeleting"
@@ -309,6 +316,7 @@ export function planAffinity(
     topology: new Map(),
     policies: new Map(),
     classes: new Map(),
+    placements: new Map(),
   };
   for (const pv of pvs) {
     const name = pv.metadata?.name ?? "";
@@ -608,22 +616,14 @@ function planPv(
       true,
     );
   }
-  let resolved = resolvePvPolicy(pv, { cache: cache.policies });
-  if (resolved === undefined) {
-    const className = pv.spec?.storageClassName ?? "";
-    resolved = cache.classes.get(className);
-    if (resolved === undefined) {
-      resolved = resolveStorageClassPolicy(
-        className,
-        className ? snapshot.kube.storageClasses.get(className) : undefined,
-        options.defaultPolicy ? { defaultPolicy: options.defaultPolicy } : {},
-      );
-      cache.classes.set(className, resolved);
-    }
-  }
-  if ("reason" in resolved) return skip(resolved.reason, resolved.detail, true);
+  const rules = volumeRules(snapshot, pv, rd.props, {
+    cache,
+    ...(options.defaultPolicy ? { defaultPolicy: options.defaultPolicy } : {}),
+  });
+  if ("reason" in rules) return skip(rules.reason, rules.detail, true);
   const topology = accessibleTopology(snapshot, handle, {
-    policy: resolved.policy,
+    policy: rules.policy,
+    placement: rules.placement,
     propertyNamespace: options.propertyNamespace,
     cache: cache.topology,
   });
@@ -680,6 +680,57 @@ function planPv(
       summary: `replace PV ${name} with nodeAffinity ${target}`,
     },
   };
+}
+
+/**
+ * The remote-access policy and placement policy the volume was created
+ * with, as linstor-csi resolves them: the PV (override annotation, volume
+ * context), else the legacy parameters linstor-csi kept in the resource
+ * definition (`Aux/csi-volume-annotations`, volumes older than the volume
+ * context), else the StorageClass. The placement policy comes from the
+ * legacy parameters or the StorageClass (generic when neither exists).
+ */
+function volumeRules(
+  snapshot: Snapshot,
+  pv: V1PersistentVolume,
+  rdProps: Readonly<Record<string, string>>,
+  memo: { cache: PlanCache; defaultPolicy?: RemoteAccessPolicy },
+): { policy: RemoteAccessPolicy; placement: PlacementPolicy } | PolicyProblem {
+  const { cache } = memo;
+  const defaults = memo.defaultPolicy
+    ? { defaultPolicy: memo.defaultPolicy }
+    : {};
+  const found = legacyVolumeParameters(rdProps);
+  if (found !== undefined && "reason" in found) return found;
+  const legacy = found?.parameters;
+  const className = pv.spec?.storageClassName ?? "";
+  const storageClass = className
+    ? snapshot.kube.storageClasses.get(className)
+    : undefined;
+  let resolved = resolvePvPolicy(pv, { cache: cache.policies });
+  if (resolved === undefined && legacy !== undefined) {
+    resolved = resolveParametersPolicy(legacy, {
+      ...defaults,
+      source: "legacy-parameters",
+    });
+  }
+  if (resolved === undefined) {
+    resolved = cache.classes.get(className);
+    if (resolved === undefined) {
+      resolved = resolveStorageClassPolicy(className, storageClass, defaults);
+      cache.classes.set(className, resolved);
+    }
+  }
+  if ("reason" in resolved) return resolved;
+  let placement: PlacementPolicy | PolicyProblem;
+  if (legacy !== undefined) placement = placementPolicyOf(legacy);
+  else {
+    const cached = cache.placements.get(className);
+    placement = cached ?? placementPolicyOf(storageClass?.parameters);
+    if (cached === undefined) cache.placements.set(className, placement);
+  }
+  if (typeof placement !== "string") return placement;
+  return { policy: resolved.policy, placement };
 }
 
 function verifyClaim(

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type {
+  V1Node,
   V1PersistentVolume,
   V1PersistentVolumeClaim,
   V1StorageClass,
@@ -20,6 +21,7 @@ import type {
 import type { KubeKind } from "../../../src/state/types.ts";
 import {
   buildSnapshot,
+  kubeNode,
   linstorNode,
   pv,
   pvc,
@@ -41,6 +43,8 @@ interface World {
   observedAt?: number | null;
   /** A kind the state model subscribed to but has not listed yet. */
   unsynced?: KubeKind;
+  /** Kubernetes Nodes (listed only when given). */
+  kubeNodes?: V1Node[];
 }
 
 /** A bound LINSTOR PV created an hour ago, with claimRef.uid. */
@@ -102,9 +106,15 @@ function plan(w: World, context: Partial<AffinityPlanContext> = {}) {
         persistentVolumes: w.pvs,
         persistentVolumeClaims: w.pvcs,
         storageClasses: w.storageClasses,
+        ...(w.kubeNodes ? { nodes: w.kubeNodes } : {}),
       }).filter(([kind]) => kind !== w.unsynced),
     ),
-    kinds: ["persistentVolumes", "persistentVolumeClaims", "storageClasses"],
+    kinds: [
+      "persistentVolumes",
+      "persistentVolumeClaims",
+      "storageClasses",
+      ...(w.kubeNodes ? ["nodes" as const] : []),
+    ],
   });
   return planAffinity(snapshot, {
     now: NOW,
@@ -1002,5 +1012,118 @@ Deno.test("planAffinity() acts on a drift only after it pointed at the same node
       driftSeen: seen,
     });
     assert.equal(got.driftSeen, seen);
+  });
+});
+
+Deno.test("planAffinity() resolves a volume's rules as linstor-csi created it", async (t) => {
+  const RACK = "failure-domain.beta.kubernetes.io/zone";
+  const legacy = (parameters: Record<string, string>) => [{
+    ...resourceDefinition("pvc-1"),
+    props: {
+      "Aux/csi-volume-annotations": JSON.stringify({ parameters }),
+    },
+  }];
+  const affinityOf = (got: ReturnType<typeof plan>) => {
+    const action = got.actions[0];
+    assert.ok(action?.kind === "ReplacePvAffinity", JSON.stringify(got.skips));
+    return action.affinity?.required?.nodeSelectorTerms.map((term) =>
+      (term.matchExpressions ?? []).map((e) => `${e.key}=${e.values}`).join()
+    );
+  };
+  await t.step(
+    "legacy parameters in LINSTOR win over the StorageClass (no volume context)",
+    () => {
+      // The class now says "anywhere", the volume was made local-only.
+      const got = plan(world({
+        resourceDefinitions: legacy({ allowRemoteVolumeAccess: "false" }),
+        storageClasses: [
+          storageClass("linstor", {
+            parameters: { allowRemoteVolumeAccess: "true" },
+          }),
+        ],
+      }));
+      assert.deepEqual(affinityOf(got), ["linbit.com/hostname=b"]);
+    },
+  );
+  await t.step("legacy parameters apply without a StorageClass", () => {
+    const got = plan(world({
+      resourceDefinitions: legacy({ allowRemoteVolumeAccess: "false" }),
+      storageClasses: [],
+    }));
+    assert.deepEqual(affinityOf(got), ["linbit.com/hostname=b"]);
+  });
+  await t.step("the volume context still wins over legacy parameters", () => {
+    const withContext = boundPv("pvc-1", { affinityNodes: ["a"] });
+    withContext.spec!.csi!.volumeAttributes = {
+      "linstor.csi.linbit.com/uses-volume-context": "true",
+      "linstor.csi.linbit.com/remote-access-policy":
+        "- fromSame: [topology.kubernetes.io/zone]",
+    };
+    const got = plan(world({
+      pvs: [withContext],
+      resourceDefinitions: legacy({ allowRemoteVolumeAccess: "false" }),
+    }));
+    assert.deepEqual(affinityOf(got), ["topology.kubernetes.io/zone=z1"]);
+  });
+  await t.step("unreadable legacy parameters: InvalidPolicy", () => {
+    const got = plan(world({
+      resourceDefinitions: [{
+        ...resourceDefinition("pvc-1"),
+        props: { "Aux/csi-volume-annotations": "{oops" },
+      }],
+    }));
+    assert.deepEqual(got.actions, []);
+    assert.deepEqual(got.skips.map((s) => [s.reason, s.event]), [
+      ["InvalidPolicy", true],
+    ]);
+  });
+  const racks = ["a", "b", "c"].map((n) =>
+    kubeNode(n, { labels: { [RACK]: n === "c" ? "r2" : "r1" } })
+  );
+  await t.step("Balanced StorageClass: the rack of the replicas", () => {
+    const got = plan(world({
+      kubeNodes: racks,
+      storageClasses: [
+        storageClass("linstor", {
+          parameters: {
+            allowRemoteVolumeAccess: "false",
+            placementPolicy: "Balanced",
+          },
+        }),
+      ],
+    }));
+    assert.deepEqual(affinityOf(got), [`${RACK}=r1`]);
+  });
+  await t.step("Balanced in the legacy parameters", () => {
+    const got = plan(world({
+      kubeNodes: racks,
+      resourceDefinitions: legacy({ placementPolicy: "Balanced" }),
+    }));
+    assert.deepEqual(affinityOf(got), [`${RACK}=r1`]);
+  });
+  await t.step("Balanced with a nodeList is Manual: the generic rule", () => {
+    const got = plan(world({
+      kubeNodes: racks,
+      storageClasses: [
+        storageClass("linstor", {
+          parameters: {
+            allowRemoteVolumeAccess: "false",
+            placementPolicy: "Balanced",
+            nodeList: "b",
+          },
+        }),
+      ],
+    }));
+    assert.deepEqual(affinityOf(got), ["linbit.com/hostname=b"]);
+  });
+  await t.step("an unknown placement policy: InvalidPolicy", () => {
+    const got = plan(world({
+      storageClasses: [
+        storageClass("linstor", {
+          parameters: { placementPolicy: "Random" },
+        }),
+      ],
+    }));
+    assert.deepEqual(got.skips.map((s) => s.reason), ["InvalidPolicy"]);
   });
 });

@@ -14,6 +14,7 @@ import {
 import type { ResourceWithVolumes } from "../../../src/linstor/types.ts";
 import {
   buildSnapshot,
+  kubeNode,
   linstorNode,
   resource,
   resourceDefinition,
@@ -474,4 +475,107 @@ Deno.test("affinityFromSegments() writes one term per segment with sorted In exp
   assert.ok(
     affinityMatches(built, [{ "linbit.com/hostname": "a", zone: "z1" }]),
   );
+});
+
+Deno.test("accessibleTopology() reports the one rack of the replicas for the Balanced placement policy", async (t) => {
+  const RACK = "failure-domain.beta.kubernetes.io/zone";
+  const racks: Record<string, string | undefined> = {
+    a: "r1",
+    b: "r1",
+    c: "r2",
+    d: undefined,
+  };
+  const balanced = (
+    resources: ResourceWithVolumes[],
+    options: { kubeNodes?: boolean; policy?: string } = {},
+  ) => {
+    const snapshot = buildSnapshot({
+      linstor: {
+        nodes: nodesIn("Aux/topology"),
+        resources,
+        resourceDefinitions: [resourceDefinition("rd")],
+      },
+      kube: {
+        nodes: Object.entries(racks).map(([name, rack]) =>
+          kubeNode(name, { labels: rack ? { [RACK]: rack } : {} })
+        ),
+      },
+      kinds: options.kubeNodes === false ? [] : ["nodes"],
+    });
+    return accessibleTopology(snapshot, { resource: "rd", volume: 0 }, {
+      policy: parseRemoteAccessPolicy(options.policy ?? "false"),
+      placement: "Balanced",
+      propertyNamespace: "Aux/topology",
+    });
+  };
+  const cases: {
+    name: string;
+    resources: ResourceWithVolumes[];
+    policy?: string;
+    kubeNodes?: boolean;
+    want: string;
+  }[] = [
+    {
+      // linstor-csi balancer.AccessibleTopologies: {RackLabel: rack of the
+      // first diskful node}, whatever allowRemoteVolumeAccess says.
+      name: "two replicas in rack r1: one rack segment, the policy ignored",
+      resources: [resource("rd", "a"), resource("rd", "b")],
+      want: `ok ${RACK}=r1`,
+    },
+    {
+      name: "the policy 'anywhere' is ignored too",
+      resources: [resource("rd", "c")],
+      policy: "true",
+      want: `ok ${RACK}=r2`,
+    },
+    {
+      name: "a tie-breaker in another rack does not count",
+      resources: [
+        resource("rd", "a"),
+        resource("rd", "c", { flags: TIE_BREAKER, diskState: "Diskless" }),
+      ],
+      want: `ok ${RACK}=r1`,
+    },
+    {
+      // linstor-csi would take the first node's rack (order-dependent).
+      name: "replicas in two racks: doubt",
+      resources: [resource("rd", "a"), resource("rd", "c")],
+      want: "RacksDiffer",
+    },
+    {
+      // linstor-csi fails the request ("has no ... label").
+      name: "a replica node without the rack label: doubt",
+      resources: [resource("rd", "a"), resource("rd", "d")],
+      want: "RackUnknown",
+    },
+    {
+      name: "Kubernetes Nodes not listed: doubt",
+      resources: [resource("rd", "a")],
+      kubeNodes: false,
+      want: "RackUnknown",
+    },
+    {
+      name: "no healthy diskful replica: doubt, as for every placement",
+      resources: [resource("rd", "a", { diskState: "Outdated" })],
+      want: "NoHealthyReplica",
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const got = balanced(c.resources, {
+        ...(c.policy ? { policy: c.policy } : {}),
+        ...(c.kubeNodes === false ? { kubeNodes: false } : {}),
+      });
+      assert.equal(
+        got.ok
+          ? `ok ${
+            got.segments.map((s) =>
+              Object.entries(s).map(([k, v]) => `${k}=${v}`).join(",")
+            ).join(" | ")
+          }`
+          : got.reason,
+        c.want,
+      );
+    });
+  }
 });
