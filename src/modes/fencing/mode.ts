@@ -8,6 +8,7 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, Gauge, type Registry } from "prom-client";
 import {
+  FENCING_DEFAULT_FAIL_OVER_TIMEOUT_MS,
   FENCING_DEFAULT_OPERATIONS_TIMEOUT_MS,
   FENCING_DEFAULT_RECONCILE_INTERVAL_MS,
   LOG_CATEGORY,
@@ -126,8 +127,30 @@ export function createFencingMode(
   const drbdSource: ModeSource<DrbdView> = {
     name: "drbd",
     current: () => state.view(),
-    run(signal, wake) {
-      return runDrbdSource({
+    async run(signal, wake) {
+      // A pass right when a change's fail-over timeout has run out, not only
+      // at the next --reconcile-interval: the latest change re-arms it.
+      const delayMs = (options.failOverTimeoutMs ??
+        FENCING_DEFAULT_FAIL_OVER_TIMEOUT_MS) + 100;
+      let latestDue: number | undefined;
+      let timer: Promise<void> | undefined;
+      const armTimer = () => {
+        latestDue = deps.clock.now() + delayMs;
+        timer ??= (async () => {
+          while (latestDue !== undefined && !signal.aborted) {
+            const due: number = latestDue;
+            try {
+              await deps.clock.sleep(due - deps.clock.now(), signal);
+            } catch {
+              break;
+            }
+            wake();
+            if (latestDue === due) latestDue = undefined;
+          }
+          timer = undefined;
+        })();
+      };
+      await runDrbdSource({
         runner: deps.runner,
         clock: deps.clock,
         state,
@@ -135,6 +158,7 @@ export function createFencingMode(
         onChange: () => {
           metrics?.synced.set(state.synced ? 1 : 0);
           wake();
+          armTimer();
         },
         onStart: () => metrics?.starts.inc(),
         onLine: (kind) => metrics?.lines.inc({ kind }),
@@ -142,6 +166,7 @@ export function createFencingMode(
         signal,
         ...(options.drbdsetup ? { program: options.drbdsetup } : {}),
       });
+      await timer;
     },
     ready: () =>
       state.synced ? { ok: true, detail: "drbdsetup events2 synced" } : {
