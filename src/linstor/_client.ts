@@ -24,7 +24,7 @@ import {
   stringifyLinstorJson,
 } from "./_json.ts";
 import { TokenBucket } from "./_rate_limiter.ts";
-import { parseRetCode } from "./_ret_code.ts";
+import { parseRetCode, RC_CODE_SIGN_IN } from "./_ret_code.ts";
 import { parseEventStream } from "./_sse.ts";
 import {
   defaultFetch,
@@ -873,7 +873,13 @@ export class LinstorClient {
       : rcs.length > 0
       ? rcSummary(rcs)
       : snippet(response.text) || `HTTP ${status}`;
-    const hint = status === 401
+    // 401: no credentials; 403 with FAIL_SIGN_IN: wrong ones.
+    const signIn = status === 401 ||
+      (status === 403 &&
+        errors.some((rc) =>
+          parseRetCode(rc.ret_code).code === RC_CODE_SIGN_IN
+        ));
+    const hint = signIn
       ? "; check LS_USERNAME/LS_PASSWORD or LS_BEARER_TOKEN_FILE"
       : "";
     throw new LinstorApiError(

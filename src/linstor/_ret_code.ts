@@ -30,6 +30,9 @@ export const RC_MASK_OBJECT = 0x007C_0000n;
 /** Code bits of a ret_code. */
 export const RC_MASK_CODE = 0x7FFFn;
 
+/** Code bits of `FAIL_SIGN_IN` (wrong credentials; HTTP 403). */
+export const RC_CODE_SIGN_IN = 10000;
+
 /** Object kinds a ret_code can name. */
 export type RetCodeObject =
   | "node"

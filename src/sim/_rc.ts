@@ -67,6 +67,7 @@ export const CODE = Object.freeze({
   infoTieBreakerCreated: 10003n,
   infoTieBreakerDeleting: 10004n,
   infoTieBreakerTakeover: 10006n,
+  invalidEncryptType: 217n,
   signIn: 10000n,
   signInMissingCredentials: 10001n,
 });
@@ -118,6 +119,19 @@ export function rc(init: RcInit, createdAt: string): ApiCallRc {
   return entry;
 }
 
+/**
+ * The entry as the controller's REST layer answers a GET of a missing
+ * object: the bare `FAIL_NOT_FOUND_*` code, without object and operation
+ * bits (`RequestHelper.queryRequestResponse`). Other entries are kept.
+ */
+export function bareNotFound(init: RcInit): RcInit {
+  if (init.severity !== "error" || init.code < 300n || init.code > 399n) {
+    return init;
+  }
+  const { object: _object, op: _op, ...bare } = init;
+  return bare;
+}
+
 /** Low 15 code bits of a `ret_code`. */
 export function codeOf(retCode: bigint): bigint {
   return BigInt.asUintN(64, retCode) & RC_MASK_CODE;
@@ -131,8 +145,8 @@ function isErrorRc(retCode: bigint): boolean {
 /**
  * HTTP status of an ApiCallRc list like the controller's
  * `ApiCallRcRestUtils.toResponse`: the first error decides (300–399 → 404,
- * 400–499 → 403, missing credentials → 401, other errors → 500); without
- * errors `successStatus`.
+ * 400–499 and a failed sign-in → 403, missing credentials → 401, other
+ * errors → 500); without errors `successStatus`.
  */
 export function statusOf(
   list: readonly ApiCallRc[],
@@ -143,10 +157,8 @@ export function statusOf(
   if (firstError.ret_code === RC_PARSE_ERROR) return 400;
   const code = codeOf(firstError.ret_code);
   if (code >= 300n && code <= 399n) return 404;
-  if (code >= 400n && code <= 499n) return 403;
-  if (code === CODE.signInMissingCredentials || code === CODE.signIn) {
-    return 401;
-  }
+  if ((code >= 400n && code <= 499n) || code === CODE.signIn) return 403;
+  if (code === CODE.signInMissingCredentials) return 401;
   return 500;
 }
 

@@ -38,6 +38,7 @@ import {
   type SimResourceDefinition,
 } from "./_model.ts";
 import {
+  bareNotFound,
   CODE,
   jsonResponse,
   OBJ,
@@ -366,7 +367,14 @@ class SimulatorImpl implements Simulator {
   }
 
   #errorResponse(error: unknown, request: Request, url: URL): Response {
-    if (error instanceof RcFailure) return this.#reply(error.entries, 200);
+    if (error instanceof RcFailure) {
+      return this.#reply(
+        request.method === "GET"
+          ? error.entries.map(bareNotFound)
+          : error.entries,
+        200,
+      );
+    }
     if (error instanceof BadRequest) {
       return jsonResponse(
         this.#store.entries([{
@@ -404,45 +412,60 @@ class SimulatorImpl implements Simulator {
     );
   }
 
+  /**
+   * Basic auth like the controller with LDAP on (`RequestHelper`): no
+   * header → 401 with the Basic challenge; another scheme or `Basic`
+   * without a token → 500 (`FAIL_INVLD_ENCRYPT_TYPE`); wrong credentials →
+   * 403 (`FAIL_SIGN_IN`).
+   */
   #checkAuth(request: Request): Response | undefined {
     const { username, password } = this.#options;
     if (username === undefined || password === undefined) return undefined;
     const header = request.headers.get("authorization");
-    const headers = {
-      "www-authenticate": `Basic realm="${LINSTOR_AUTH_REALM}"`,
-    };
-    if (!header) {
+    if (header === null) {
       return jsonResponse(
         this.#store.entries([{
           severity: "error",
           code: CODE.signInMissingCredentials,
-          message: "Missing credentials: use HTTP Basic authentication.",
+          message: "Login required but no 'Authorization' header given.",
         }]),
-        { status: 401, headers },
+        {
+          status: 401,
+          headers: {
+            "www-authenticate": `Basic realm="${LINSTOR_AUTH_REALM}"`,
+          },
+        },
       );
     }
-    const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+    const [scheme = "", token] = splitOnce(header, " ");
+    if (scheme !== "Basic" || token === undefined) {
+      return this.#reply([{
+        severity: "error",
+        code: CODE.invalidEncryptType,
+        message: scheme === "Basic"
+          ? "Basic authentication doesn't contain credential token."
+          : "Invalid Authorization method, only 'Basic' supported.",
+      }], 200);
+    }
     let given = "";
     try {
-      given = match ? atob(match[1] ?? "") : "";
+      given = atob(token.trim());
     } catch {
       given = "";
     }
-    const colon = given.indexOf(":");
-    const ok = colon >= 0 &&
-      constantTimeEqual(given.slice(0, colon), username) &&
-      constantTimeEqual(given.slice(colon + 1), password);
+    const [user = "", secret] = splitOnce(given, ":");
+    const ok = secret !== undefined && constantTimeEqual(user, username) &&
+      constantTimeEqual(secret, password);
     if (ok) return undefined;
-    return jsonResponse(
-      this.#store.entries([{
-        severity: "error",
-        code: CODE.signIn,
-        message: match
-          ? "Sign in failed: wrong user name or password."
-          : "Only 'Basic' is supported.",
-      }]),
-      { status: 401, headers },
-    );
+    return this.#reply([{
+      severity: "error",
+      code: CODE.signIn,
+      message: "Sign-in failed",
+      cause:
+        "The credentials for the sign-in are not valid or LDAP access not correctly configured.",
+      correction:
+        "The name of a valid identity and a matching password must be provided to sign in to the system or LDAP access correctly configured.",
+    }], 200);
   }
 
   async #body(request: Request): Promise<unknown> {
@@ -1790,6 +1813,15 @@ class SimulatorImpl implements Simulator {
     });
     return list;
   }
+}
+
+/** `text` split at the first `separator`; the second part is absent without one. */
+function splitOnce(
+  text: string,
+  separator: string,
+): [string, string] | [string] {
+  const at = text.indexOf(separator);
+  return at < 0 ? [text] : [text.slice(0, at), text.slice(at + 1)];
 }
 
 /**

@@ -100,15 +100,25 @@ export function parseJsonExact(text: string): unknown {
   return JSON.parse(text, reviver as (key: string, value: unknown) => unknown);
 }
 
+/** Environment variable that points the contract tests at another copy of the description. */
+export const LINSTOR_OPENAPI_ENV = "LINSTOR_SUITE_OPENAPI";
+
 /** Path of the LINSTOR description relative to this repository (`../shared/linstor/`). */
 export const LINSTOR_OPENAPI_URL = new URL(
   "../../../shared/linstor/rest_v1_openapi.yaml",
   import.meta.url,
 );
 
+/** Where the description is expected: `$LINSTOR_SUITE_OPENAPI` when set, else `../shared/linstor/`. */
+export function linstorOpenApiUrl(): URL {
+  const path = Deno.env.get(LINSTOR_OPENAPI_ENV);
+  if (path === undefined || path === "") return LINSTOR_OPENAPI_URL;
+  return new URL(path, `file://${Deno.cwd()}/`);
+}
+
 /** Reads and parses the LINSTOR OpenAPI description; fails clearly when absent. */
 export async function loadLinstorOpenApi(
-  url: URL = LINSTOR_OPENAPI_URL,
+  url: URL = linstorOpenApiUrl(),
 ): Promise<OpenApi> {
   let text: string;
   try {
@@ -117,11 +127,35 @@ export async function loadLinstorOpenApi(
     throw new Error(
       `Cannot read the LINSTOR OpenAPI description "${url.pathname}": ${
         (error as Error).message
-      } (expected next to the repository in ../shared/linstor/)`,
+      } (expected next to the repository in ../shared/linstor/, or set ${LINSTOR_OPENAPI_ENV})`,
       { cause: error },
     );
   }
   return new OpenApi(parseYaml(text) as Schema);
+}
+
+/** The description, or why it is absent (a plain clone has no `../shared/`). */
+export type LinstorOpenApi =
+  | { readonly openapi: OpenApi; readonly missing?: undefined }
+  | { readonly openapi?: undefined; readonly missing: string };
+
+/**
+ * Loads the description when the file exists; when it does not, says where
+ * it is expected instead of failing (other read or parse errors still throw).
+ */
+export async function findLinstorOpenApi(
+  url: URL = linstorOpenApiUrl(),
+): Promise<LinstorOpenApi> {
+  try {
+    await Deno.stat(url);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    return {
+      missing:
+        `LINSTOR OpenAPI description not found at ${url.pathname} (set ${LINSTOR_OPENAPI_ENV} to use another file)`,
+    };
+  }
+  return { openapi: await loadLinstorOpenApi(url) };
 }
 
 function describe(value: unknown): string {

@@ -137,6 +137,17 @@ Deno.test("`LinstorClient` builds and reads a cluster on the simulator over HTTP
       assert.match(error.message, /LS_USERNAME/);
       return true;
     });
+    using wrong = new LinstorClient({
+      controllers: [server.url],
+      auth: { type: "basic", username: "admin", password: "nope" },
+      mode: "test",
+    });
+    await assert.rejects(wrong.nodes.list(), (error: unknown) => {
+      assert.ok(error instanceof LinstorApiError);
+      assert.equal(error.status, 403, "the controller's FAIL_SIGN_IN status");
+      assert.match(error.message, /Sign-in failed.*LS_USERNAME/);
+      return true;
+    });
   } finally {
     client.close();
     await close();

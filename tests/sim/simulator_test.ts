@@ -152,19 +152,19 @@ Deno.test("`handler()` returns 404 with FAIL_NOT_FOUND codes for missing objects
     code: number;
     object: bigint;
   }[] = [
-    { path: "/v1/nodes/nope", code: 300, object: 0x3C0000n },
-    { path: "/v1/resource-definitions/nope", code: 301, object: 0x380000n },
+    { path: "/v1/nodes/nope", code: 300, object: 0n },
+    { path: "/v1/resource-definitions/nope", code: 301, object: 0n },
     {
       path: "/v1/resource-definitions/pvc-1/resources/b2",
       code: 302,
-      object: 0x340000n,
+      object: 0n,
     },
-    { path: "/v1/nodes/a1/storage-pools/nope", code: 310, object: 0x140000n },
-    { path: "/v1/resource-groups/nope", code: 317, object: 0x440000n },
+    { path: "/v1/nodes/a1/storage-pools/nope", code: 310, object: 0n },
+    { path: "/v1/resource-groups/nope", code: 317, object: 0n },
     {
       path: "/v1/resource-definitions/pvc-1/volume-definitions/7",
       code: 303,
-      object: 0x300000n,
+      object: 0n,
     },
     {
       path: "/v1/nodes/nope",
@@ -188,6 +188,11 @@ Deno.test("`handler()` returns 404 with FAIL_NOT_FOUND codes for missing objects
       assert.ok(entry && isError(entry.ret_code));
       assert.equal(codeOf(entry.ret_code), c.code);
       assert.equal(u64(entry.ret_code) & 0x7C0000n, c.object);
+      if (c.method === undefined) {
+        // A GET answers the bare FAIL_NOT_FOUND_* code (no object or
+        // operation bits), as the controller's REST layer does.
+        assert.equal(entry.ret_code, BigInt.asIntN(64, ERROR | BigInt(c.code)));
+      }
     });
   }
   await t.step("unknown path", async () => {
@@ -197,13 +202,24 @@ Deno.test("`handler()` returns 404 with FAIL_NOT_FOUND codes for missing objects
   });
 });
 
-Deno.test("`handler()` writes int64 ret_code exactly in the JSON text", async () => {
+Deno.test("`handler()` writes int64 ret_code exactly in the JSON text", async (t) => {
   const { api } = simFrom(SCENARIO);
-  const res = await api.call("GET", "/v1/resource-definitions/missing");
-  // FAIL_NOT_FOUND_RSC_DFN = MASK_ERROR | MASK_RSC_DFN | 301, as a signed int64.
-  const expected = BigInt.asIntN(64, 0xC000000000000000n | 0x380000n | 301n);
-  assert.match(res.text, new RegExp(`"ret_code":${expected}[,}]`));
-  assert.equal(expected, -4611686018423717587n);
+  await t.step("GET: the bare FAIL_NOT_FOUND_RSC_DFN", async () => {
+    const res = await api.call("GET", "/v1/resource-definitions/missing");
+    // FAIL_NOT_FOUND_RSC_DFN = MASK_ERROR | 301, as a signed int64.
+    const expected = BigInt.asIntN(64, ERROR | 301n);
+    assert.equal(expected, -4611686018427387603n);
+    assert.match(res.text, new RegExp(`"ret_code":${expected}[,}]`));
+  });
+  await t.step(
+    "DELETE: with the resource definition's object bits",
+    async () => {
+      const res = await api.call("DELETE", "/v1/resource-definitions/missing");
+      const expected = BigInt.asIntN(64, ERROR | 0x380000n | 301n);
+      assert.equal(expected, -4611686018423717587n);
+      assert.match(res.text, new RegExp(`"ret_code":${expected}[,}]`));
+    },
+  );
 });
 
 Deno.test("`handler()` creates, modifies and deletes nodes like the controller", async () => {
@@ -713,29 +729,80 @@ Deno.test("`handler()` requires basic auth when configured", async (t) => {
   const { sim } = simFrom(undefined, { username: "admin", password: "s3cret" });
   const call = (headers: Record<string, string>, path = "/v1/nodes") =>
     new ContractClient(sim.handler, headers).call("GET", path);
-  const signIn = (code: number) => async (headers: Record<string, string>) => {
-    const res = await call(headers);
-    assert.equal(res.status, 401);
-    assert.equal(res.headers.get("www-authenticate"), 'Basic realm="Linstor"');
-    assert.equal(codeOf(entries(res.body)[0]?.ret_code), code);
-    assert.match(res.text, /"ret_code":-\d+/);
-  };
-  await t.step("missing → 401, code 10001", () => signIn(10001)({}));
+  // As the controller with LDAP on: RequestHelper + ApiCallRcRestUtils.
+  const denied =
+    (want: { status: number; code: number; message: RegExp }) =>
+    async (headers: Record<string, string>) => {
+      const res = await call(headers);
+      assert.equal(res.status, want.status);
+      assert.equal(
+        res.headers.get("www-authenticate"),
+        want.status === 401 ? 'Basic realm="Linstor"' : null,
+      );
+      const [entry, ...rest] = entries(res.body);
+      assert.equal(rest.length, 0);
+      assert.equal(
+        entry?.ret_code,
+        BigInt.asIntN(64, ERROR | BigInt(want.code)),
+        "a bare code without object or operation bits",
+      );
+      assert.match(entry?.message ?? "", want.message);
+      assert.match(res.text, /"ret_code":-\d+/);
+    };
+  const signInFailed = denied({
+    status: 403,
+    code: 10000,
+    message: /^Sign-in failed$/,
+  });
   await t.step(
-    "wrong password → 401, code 10000",
-    () => signIn(10000)({ authorization: `Basic ${btoa("admin:nope")}` }),
+    "missing → 401, code 10001",
+    () =>
+      denied({
+        status: 401,
+        code: 10001,
+        message: /no 'Authorization' header/,
+      })(
+        {},
+      ),
+  );
+  await t.step("wrong password → 403, code 10000", async () => {
+    await signInFailed({ authorization: `Basic ${btoa("admin:nope")}` });
+    const res = await call({ authorization: `Basic ${btoa("admin:nope")}` });
+    const [entry] = entries(res.body) as Record<string, unknown>[];
+    assert.match(
+      String(entry?.cause),
+      /credentials for the sign-in are not valid/,
+    );
+    assert.match(
+      String(entry?.correction),
+      /valid identity and a matching password/,
+    );
+  });
+  await t.step(
+    "wrong user → 403",
+    () => signInFailed({ authorization: `Basic ${btoa("root:s3cret")}` }),
   );
   await t.step(
-    "wrong user → 401",
-    () => signIn(10000)({ authorization: `Basic ${btoa("root:s3cret")}` }),
+    "token without a colon → 403",
+    () => signInFailed({ authorization: `Basic ${btoa("admins3cret")}` }),
   );
   await t.step(
-    "bearer → 401",
-    () => signIn(10000)({ authorization: "Bearer abc" }),
+    "garbage → 403",
+    () => signInFailed({ authorization: "Basic !!!" }),
   );
   await t.step(
-    "garbage → 401",
-    () => signIn(10000)({ authorization: "Basic !!!" }),
+    "bearer → 500, code 217",
+    () =>
+      denied({ status: 500, code: 217, message: /only 'Basic' supported/ })({
+        authorization: "Bearer abc",
+      }),
+  );
+  await t.step(
+    "Basic without a token → 500, code 217",
+    () =>
+      denied({ status: 500, code: 217, message: /doesn't contain credential/ })(
+        { authorization: "Basic" },
+      ),
   );
   await t.step("right → 200", async () => {
     const res = await call({ authorization: `Basic ${btoa("admin:s3cret")}` });
