@@ -1,0 +1,1095 @@
+/**
+ * The simulator's controller logic, free of HTTP: the checks and state
+ * changes behind every LINSTOR mutation (create, modify, delete, spawn,
+ * autoplace, the quorum tie-breaker), over the store. Each operation takes
+ * the decoded JSON body (a LINSTOR wire object) and returns the ApiCallRc
+ * entries to answer with, or throws `RcFailure` (the controller's refusal)
+ * or `BadRequest` (an unusable body) before changing anything.
+ *
+ * @module
+ */
+import {
+  type AutoSelectFilter,
+  type Props,
+  RC_MASK_CREATE,
+  RC_MASK_DELETE,
+  RC_MASK_MODIFY,
+} from "../linstor/mod.ts";
+import {
+  LINSTOR_DEFAULT_STORAGE_POOL,
+  LINSTOR_DISKLESS_STORAGE_POOL,
+  LINSTOR_PROP_STORAGE_POOL_NAME,
+} from "../constants.ts";
+import { placeReplicas } from "./_autoplace.ts";
+import {
+  fits,
+  isDisklessPool,
+  keyOf,
+  modifyProps,
+  poolKey,
+  type ReplicaKind,
+  resourceKey,
+  type SimResourceDefinition,
+} from "./_model.ts";
+import { CODE, OBJ, type RcInit, stringifyJson } from "./_rc.ts";
+import {
+  NODE_NAME_PATTERN,
+  OBJECT_NAME_PATTERN,
+  POOL_NAME_PATTERN,
+  PROVIDER_KINDS,
+} from "./_scenario.ts";
+import {
+  BadRequest,
+  isObject,
+  mergeFilter,
+  optionalInteger,
+  optionalProps,
+  optionalString,
+  optionalStrings,
+  propsChange,
+  readFilter,
+} from "./_request.ts";
+import { notFound, RcFailure, type Store } from "./_store.ts";
+
+type Body = Record<string, unknown>;
+
+const NODE_TYPES = ["SATELLITE", "COMBINED", "CONTROLLER", "AUXILIARY"];
+
+/** What the controller works on. */
+export interface ControllerOptions {
+  /** The current store (a scenario load replaces it). */
+  store(): Store;
+  /** Called after a change that replicas, capacity or promotion depend on. */
+  changed(): void;
+}
+
+/** The LINSTOR controller's mutations over the simulator's store. */
+export class Controller {
+  readonly #options: ControllerOptions;
+
+  /** A controller over `options.store()`. */
+  constructor(options: ControllerOptions) {
+    this.#options = options;
+  }
+
+  get #s(): Store {
+    return this.#options.store();
+  }
+
+  #changed(): void {
+    this.#options.changed();
+  }
+
+  // ---- nodes ----
+
+  /** `POST /v1/nodes`. */
+  createNode(body: Body): RcInit[] {
+    const s = this.#s;
+    const name = optionalString(body, "name") ?? "";
+    checkName(name, NODE_NAME_PATTERN, OBJ.node, CODE.invalidNodeName, "node");
+    const type = (optionalString(body, "type") ?? "").toUpperCase();
+    if (!NODE_TYPES.includes(type)) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.node,
+        op: RC_MASK_CREATE,
+        code: CODE.invalidNodeType,
+        message: `Invalid node type '${String(body.type)}'.`,
+      });
+    }
+    if (s.nodes.has(keyOf(name))) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.node,
+        op: RC_MASK_CREATE,
+        code: CODE.existsNode,
+        message: `Node '${name}' already exists.`,
+      });
+    }
+    const netifs = body.net_interfaces;
+    let address: string | undefined;
+    if (netifs !== undefined) {
+      if (!Array.isArray(netifs) || !netifs.every(isObject)) {
+        throw new BadRequest(
+          `field "net_interfaces" must be a list of objects`,
+        );
+      }
+      address = netifs.length > 0
+        ? optionalString(netifs[0] as Body, "address")
+        : undefined;
+    }
+    s.addNode({
+      name,
+      type,
+      props: optionalProps(body, "props") ?? {},
+      ...(address !== undefined ? { address } : {}),
+    });
+    this.#changed();
+    return [{
+      severity: "success",
+      object: OBJ.node,
+      op: RC_MASK_CREATE,
+      code: CODE.created,
+      message: `New node '${name}' registered.`,
+      objRefs: { Node: name },
+    }];
+  }
+
+  /** `PUT /v1/nodes/{node}`. */
+  modifyNode(name: string, body: Body): RcInit[] {
+    const node = this.#s.node(name);
+    const type = optionalString(body, "node_type");
+    if (type !== undefined) {
+      if (!NODE_TYPES.includes(type.toUpperCase())) {
+        throw new RcFailure({
+          severity: "error",
+          object: OBJ.node,
+          code: CODE.invalidNodeType,
+          message: `Invalid node type '${type}'.`,
+        });
+      }
+      node.type = type.toUpperCase();
+    }
+    node.props = modifyProps(node.props, propsChange(body));
+    this.#changed();
+    return [{
+      severity: "success",
+      object: OBJ.node,
+      op: RC_MASK_MODIFY,
+      code: CODE.modified,
+      message: `Node '${node.name}' modified.`,
+      objRefs: { Node: node.name },
+    }];
+  }
+
+  /** `DELETE /v1/nodes/{node}`. */
+  deleteNode(name: string): RcInit[] {
+    const s = this.#s;
+    const node = s.node(name);
+    const busy = s.sortedResources().find((r) =>
+      keyOf(r.node) === keyOf(node.name) && r.inUse
+    );
+    if (busy) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.node,
+        op: RC_MASK_DELETE,
+        code: CODE.inUse,
+        message:
+          `Node '${node.name}' cannot be deleted: resource '${busy.rd}' is in use on it.`,
+      });
+    }
+    s.deleteNode(node.name);
+    this.#changed();
+    return [{
+      severity: "success",
+      object: OBJ.node,
+      op: RC_MASK_DELETE,
+      code: CODE.deleted,
+      message: `Node '${node.name}' deleted.`,
+      objRefs: { Node: node.name },
+    }];
+  }
+
+  // ---- storage pools ----
+
+  /** `POST /v1/nodes/{node}/storage-pools`. */
+  createPool(nodeName: string, body: Body): RcInit[] {
+    const s = this.#s;
+    const node = s.node(nodeName);
+    const name = optionalString(body, "storage_pool_name") ?? "";
+    checkName(
+      name,
+      POOL_NAME_PATTERN,
+      OBJ.storPool,
+      CODE.invalidStorPoolName,
+      "storage pool",
+    );
+    const kind = (optionalString(body, "provider_kind") ?? "").toUpperCase();
+    if (!PROVIDER_KINDS.includes(kind)) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.storPool,
+        op: RC_MASK_CREATE,
+        code: CODE.invalidProvider,
+        message: `Invalid provider kind '${String(body.provider_kind)}'.`,
+      });
+    }
+    if (s.pools.has(poolKey(node.name, name))) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.storPool,
+        op: RC_MASK_CREATE,
+        code: CODE.existsStorPool,
+        message:
+          `Storage pool '${name}' already exists on node '${node.name}'.`,
+      });
+    }
+    s.addPool({
+      node: node.name,
+      name,
+      providerKind: kind,
+      props: optionalProps(body, "props") ?? {},
+    });
+    this.#changed();
+    return [{
+      severity: "success",
+      object: OBJ.storPool,
+      op: RC_MASK_CREATE,
+      code: CODE.created,
+      message:
+        `Storage pool '${name}' on node '${node.name}' successfully created.`,
+      objRefs: { Node: node.name, StorPool: name },
+    }];
+  }
+
+  /** `PUT /v1/nodes/{node}/storage-pools/{pool}`. */
+  modifyPool(node: string, name: string, body: Body): RcInit[] {
+    const pool = this.#s.pool(node, name);
+    pool.props = modifyProps(pool.props, propsChange(body));
+    this.#changed();
+    return [{
+      severity: "success",
+      object: OBJ.storPool,
+      op: RC_MASK_MODIFY,
+      code: CODE.modified,
+      message: `Storage pool '${pool.name}' on node '${pool.node}' modified.`,
+    }];
+  }
+
+  /** `DELETE /v1/nodes/{node}/storage-pools/{pool}`. */
+  deletePool(node: string, name: string): RcInit[] {
+    const s = this.#s;
+    const pool = s.pool(node, name);
+    const user = s.sortedResources().find((r) =>
+      keyOf(r.node) === keyOf(pool.node) && keyOf(r.pool) === keyOf(pool.name)
+    );
+    if (user) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.storPool,
+        op: RC_MASK_DELETE,
+        code: CODE.inUse,
+        message:
+          `The specified storage pool '${pool.name}' on node '${pool.node}' can not be deleted as volumes are still using it (resource '${user.rd}').`,
+      });
+    }
+    s.pools.delete(poolKey(pool.node, pool.name));
+    this.#changed();
+    return [{
+      severity: "success",
+      object: OBJ.storPool,
+      op: RC_MASK_DELETE,
+      code: CODE.deleted,
+      message: `Storage pool '${pool.name}' on node '${pool.node}' deleted.`,
+    }];
+  }
+
+  // ---- resource groups and volume groups ----
+
+  /** `POST /v1/resource-groups`. */
+  createGroup(body: Body): RcInit[] {
+    const s = this.#s;
+    const name = optionalString(body, "name") ?? "";
+    checkName(
+      name,
+      OBJECT_NAME_PATTERN,
+      OBJ.rscGrp,
+      CODE.invalidRscGrpName,
+      "resource group",
+    );
+    if (s.groups.has(keyOf(name))) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.rscGrp,
+        op: RC_MASK_CREATE,
+        code: CODE.existsRscGrp,
+        message: `A resource group with the name '${name}' already exists.`,
+      });
+    }
+    const description = optionalString(body, "description");
+    s.addGroup({
+      name,
+      props: optionalProps(body, "props") ?? {},
+      selectFilter: readFilter(body.select_filter),
+      ...(description !== undefined ? { description } : {}),
+    });
+    return [{
+      severity: "success",
+      object: OBJ.rscGrp,
+      op: RC_MASK_CREATE,
+      code: CODE.created,
+      message: `New resource group '${name}' created.`,
+      objRefs: { RscGrp: name },
+    }];
+  }
+
+  /** `PUT /v1/resource-groups/{rg}`: props, description, merged `select_filter`. */
+  modifyGroup(name: string, body: Body): RcInit[] {
+    const group = this.#s.group(name);
+    const description = optionalString(body, "description");
+    if (description !== undefined) group.description = description;
+    group.props = modifyProps(group.props, propsChange(body));
+    if (body.select_filter !== undefined) {
+      group.selectFilter = mergeFilter(
+        group.selectFilter,
+        readFilter(body.select_filter),
+      );
+    }
+    return [{
+      severity: "success",
+      object: OBJ.rscGrp,
+      op: RC_MASK_MODIFY,
+      code: CODE.modified,
+      message: `Resource group '${group.name}' modified.`,
+    }];
+  }
+
+  /** `DELETE /v1/resource-groups/{rg}`; refused while a definition uses it. */
+  deleteGroup(name: string): RcInit[] {
+    const s = this.#s;
+    const group = s.group(name);
+    const user = s.sortedDefinitions().find((d) =>
+      keyOf(d.resourceGroup) === keyOf(group.name)
+    );
+    if (user) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.rscGrp,
+        op: RC_MASK_DELETE,
+        code: CODE.inUse,
+        message:
+          `Resource group '${group.name}' is still used by resource definition '${user.name}'.`,
+      });
+    }
+    s.groups.delete(keyOf(group.name));
+    return [{
+      severity: "success",
+      object: OBJ.rscGrp,
+      op: RC_MASK_DELETE,
+      code: CODE.deleted,
+      message: `Resource group '${group.name}' deleted.`,
+    }];
+  }
+
+  /** `POST /v1/resource-groups/{rg}/volume-groups`. */
+  createVolumeGroup(groupName: string, body: Body): RcInit[] {
+    const s = this.#s;
+    const group = s.group(groupName);
+    const nr = optionalInteger(body, "volume_number") ??
+      group.volumeGroups.reduce(
+        (max, vg) => Math.max(max, vg.volumeNumber + 1),
+        0,
+      );
+    if (group.volumeGroups.some((vg) => vg.volumeNumber === nr)) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.vlmGrp,
+        op: RC_MASK_CREATE,
+        code: CODE.existsVlmGrp,
+        message:
+          `Volume group ${nr} of resource group '${group.name}' already exists.`,
+      });
+    }
+    group.volumeGroups.push({
+      volumeNumber: nr,
+      props: optionalProps(body, "props") ?? {},
+      uuid: s.uuid(),
+    });
+    group.volumeGroups.sort((a, b) => a.volumeNumber - b.volumeNumber);
+    return [{
+      severity: "success",
+      object: OBJ.vlmGrp,
+      op: RC_MASK_CREATE,
+      code: CODE.created,
+      message:
+        `New volume group ${nr} of resource group '${group.name}' created.`,
+    }];
+  }
+
+  /** `PUT /v1/resource-groups/{rg}/volume-groups/{nr}` (`nr` as in the path). */
+  modifyVolumeGroup(groupName: string, nr: string, body: Body): RcInit[] {
+    const group = this.#s.group(groupName);
+    const vg = group.volumeGroups.find((v) => String(v.volumeNumber) === nr);
+    if (!vg) {
+      notFound(`Volume group ${nr} of '${group.name}' not found.`, {
+        object: OBJ.vlmGrp,
+        code: CODE.notFoundVlmGrp,
+      });
+    }
+    vg.props = modifyProps(vg.props, propsChange(body));
+    return [{
+      severity: "success",
+      object: OBJ.vlmGrp,
+      op: RC_MASK_MODIFY,
+      code: CODE.modified,
+      message:
+        `Volume group ${vg.volumeNumber} of resource group '${group.name}' modified.`,
+    }];
+  }
+
+  /** `DELETE /v1/resource-groups/{rg}/volume-groups/{nr}`. */
+  deleteVolumeGroup(groupName: string, nrText: string): RcInit[] {
+    const group = this.#s.group(groupName);
+    const nr = Number(nrText);
+    const index = group.volumeGroups.findIndex((vg) => vg.volumeNumber === nr);
+    if (index < 0) {
+      notFound(`Volume group ${nrText} of '${group.name}' not found.`, {
+        object: OBJ.vlmGrp,
+        code: CODE.notFoundVlmGrp,
+      });
+    }
+    group.volumeGroups.splice(index, 1);
+    return [{
+      severity: "success",
+      object: OBJ.vlmGrp,
+      op: RC_MASK_DELETE,
+      code: CODE.deleted,
+      message: `Volume group ${nr} of resource group '${group.name}' deleted.`,
+    }];
+  }
+
+  /**
+   * `POST /v1/resource-groups/{rg}/spawn`: the definition, its volume
+   * definitions (with the volume groups' numbers and props), then autoplace
+   * unless `definitions_only`. A failed placement keeps the definitions.
+   */
+  spawn(groupName: string, body: Body): RcInit[] {
+    const s = this.#s;
+    const group = s.group(groupName);
+    const name = optionalString(body, "resource_definition_name") ?? "";
+    checkName(
+      name,
+      OBJECT_NAME_PATTERN,
+      OBJ.rscDfn,
+      CODE.invalidRscName,
+      "resource",
+    );
+    const sizes = body.volume_sizes ?? [];
+    if (
+      !Array.isArray(sizes) ||
+      sizes.some((v) => !Number.isSafeInteger(v) || (v as number) <= 0)
+    ) {
+      throw new BadRequest(
+        `field "volume_sizes" must be a list of positive integers (KiB)`,
+      );
+    }
+    this.#checkNewDefinitionName(name);
+    const filter = readFilter(body.select_filter);
+    const externalName = optionalString(
+      body,
+      "resource_definition_external_name",
+    );
+    const rd = s.addDefinition({
+      name,
+      resourceGroup: group.name,
+      props: optionalProps(body, "resource_definition_props") ?? {},
+      ...(externalName !== undefined ? { externalName } : {}),
+    });
+    (sizes as number[]).forEach((size, i) => {
+      s.addVolumeDefinition(rd, {
+        volumeNumber: group.volumeGroups[i]?.volumeNumber ?? i,
+        sizeKib: size,
+        props: group.volumeGroups[i]?.props ?? {},
+      });
+    });
+    const list: RcInit[] = [{
+      severity: "success",
+      object: OBJ.rscDfn,
+      op: RC_MASK_CREATE,
+      code: CODE.created,
+      message: `New resource definition '${name}' created.`,
+      objRefs: { RscDfn: name },
+    }];
+    for (const vd of rd.volumes) {
+      list.push({
+        severity: "success",
+        object: OBJ.vlmDfn,
+        op: RC_MASK_CREATE,
+        code: CODE.created,
+        message:
+          `New volume definition with number '${vd.volumeNumber}' of resource definition '${name}' created.`,
+      });
+    }
+    if (body.definitions_only !== true) {
+      list.push(
+        ...this.#place(rd, mergeFilter(group.selectFilter, filter), false),
+      );
+    }
+    this.#changed();
+    return list;
+  }
+
+  // ---- resource definitions and volume definitions ----
+
+  /** `POST /v1/resource-definitions`. */
+  createDefinition(body: Body): RcInit[] {
+    const s = this.#s;
+    const rdBody = body.resource_definition;
+    if (!isObject(rdBody)) {
+      throw new BadRequest(`field "resource_definition" must be an object`);
+    }
+    const name = optionalString(rdBody, "name") ?? "";
+    checkName(
+      name,
+      OBJECT_NAME_PATTERN,
+      OBJ.rscDfn,
+      CODE.invalidRscName,
+      "resource",
+    );
+    this.#checkNewDefinitionName(name);
+    const group = optionalString(rdBody, "resource_group_name");
+    if (group !== undefined) s.group(group);
+    const externalName = optionalString(rdBody, "external_name");
+    const port = optionalInteger(body, "drbd_port");
+    const secret = optionalString(body, "drbd_secret");
+    s.addDefinition({
+      name,
+      props: optionalProps(rdBody, "props") ?? {},
+      ...(group !== undefined ? { resourceGroup: group } : {}),
+      ...(externalName !== undefined ? { externalName } : {}),
+      ...(port !== undefined ? { port } : {}),
+      ...(secret !== undefined ? { secret } : {}),
+    });
+    return [{
+      severity: "success",
+      object: OBJ.rscDfn,
+      op: RC_MASK_CREATE,
+      code: CODE.created,
+      message: `New resource definition '${name}' created.`,
+      objRefs: { RscDfn: name },
+    }];
+  }
+
+  /** `PUT /v1/resource-definitions/{rd}`: props and `resource_group`. */
+  modifyDefinition(name: string, body: Body): RcInit[] {
+    const s = this.#s;
+    const rd = s.definition(name);
+    const group = optionalString(body, "resource_group");
+    if (group !== undefined) rd.resourceGroup = s.group(group).name;
+    rd.props = modifyProps(rd.props, propsChange(body));
+    this.#changed();
+    return [{
+      severity: "success",
+      object: OBJ.rscDfn,
+      op: RC_MASK_MODIFY,
+      code: CODE.modified,
+      message: `Resource definition '${rd.name}' modified.`,
+      objRefs: { RscDfn: rd.name },
+    }];
+  }
+
+  /** `DELETE /v1/resource-definitions/{rd}` with its replicas; refused while in use. */
+  deleteDefinition(name: string): RcInit[] {
+    const s = this.#s;
+    const rd = s.definition(name);
+    const busy = s.replicasOf(rd.name).find((r) => r.inUse);
+    if (busy) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.rscDfn,
+        op: RC_MASK_DELETE,
+        code: CODE.inUse,
+        message:
+          `Resource definition '${rd.name}' is in use on node '${busy.node}'.`,
+      });
+    }
+    for (const r of s.replicasOf(rd.name)) {
+      s.resources.delete(resourceKey(r.rd, r.node));
+    }
+    s.definitions.delete(keyOf(rd.name));
+    this.#changed();
+    return [{
+      severity: "success",
+      object: OBJ.rscDfn,
+      op: RC_MASK_DELETE,
+      code: CODE.deleted,
+      message: `Resource definition '${rd.name}' deleted.`,
+      objRefs: { RscDfn: rd.name },
+    }];
+  }
+
+  /** `POST /v1/resource-definitions/{rd}/volume-definitions`. */
+  createVolumeDefinition(rdName: string, body: Body): RcInit[] {
+    const s = this.#s;
+    const rd = s.definition(rdName);
+    const vdBody = body.volume_definition;
+    if (!isObject(vdBody)) {
+      throw new BadRequest(`field "volume_definition" must be an object`);
+    }
+    const size = optionalInteger(vdBody, "size_kib");
+    if (size === undefined || size <= 0) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.vlmDfn,
+        op: RC_MASK_CREATE,
+        code: CODE.invalidVlmSize,
+        message: `Invalid volume size: ${String(vdBody.size_kib)} KiB.`,
+      });
+    }
+    const nr = optionalInteger(vdBody, "volume_number");
+    if (nr !== undefined && rd.volumes.some((v) => v.volumeNumber === nr)) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.vlmDfn,
+        op: RC_MASK_CREATE,
+        code: CODE.existsVlmDfn,
+        message: `Volume definition ${nr} of '${rd.name}' already exists.`,
+      });
+    }
+    const minor = optionalInteger(body, "drbd_minor_number");
+    s.addVolumeDefinition(rd, {
+      sizeKib: size,
+      props: optionalProps(vdBody, "props") ?? {},
+      ...(nr !== undefined ? { volumeNumber: nr } : {}),
+      ...(minor !== undefined ? { minor } : {}),
+    });
+    this.#changed();
+    return [{
+      severity: "success",
+      object: OBJ.vlmDfn,
+      op: RC_MASK_CREATE,
+      code: CODE.created,
+      message: `New volume definition with number '${
+        nr ?? rd.volumes.length - 1
+      }' of resource definition '${rd.name}' created.`,
+    }];
+  }
+
+  /** `PUT …/volume-definitions/{nr}`: props and `size_kib` (grow only). */
+  modifyVolumeDefinition(rdName: string, nr: string, body: Body): RcInit[] {
+    const s = this.#s;
+    const rd = s.definition(rdName);
+    const vd = s.volumeDefinition(rd, nr);
+    const size = optionalInteger(body, "size_kib");
+    if (size !== undefined) {
+      if (size < vd.sizeKib) {
+        throw new RcFailure({
+          severity: "error",
+          object: OBJ.vlmDfn,
+          op: RC_MASK_MODIFY,
+          code: CODE.invalidVlmSize,
+          message:
+            `Volume definition ${vd.volumeNumber} of '${rd.name}' cannot shrink.`,
+        });
+      }
+      vd.sizeKib = size;
+    }
+    vd.props = modifyProps(vd.props, propsChange(body));
+    this.#changed();
+    return [{
+      severity: "success",
+      object: OBJ.vlmDfn,
+      op: RC_MASK_MODIFY,
+      code: CODE.modified,
+      message: `Volume definition ${vd.volumeNumber} of '${rd.name}' modified.`,
+    }];
+  }
+
+  /** `DELETE …/volume-definitions/{nr}`. */
+  deleteVolumeDefinition(rdName: string, nr: string): RcInit[] {
+    const s = this.#s;
+    const rd = s.definition(rdName);
+    const vd = s.volumeDefinition(rd, nr);
+    rd.volumes.splice(rd.volumes.indexOf(vd), 1);
+    this.#changed();
+    return [{
+      severity: "success",
+      object: OBJ.vlmDfn,
+      op: RC_MASK_DELETE,
+      code: CODE.deleted,
+      message: `Volume definition ${nr} of '${rd.name}' deleted.`,
+    }];
+  }
+
+  // ---- placement and resources ----
+
+  /** `POST /v1/resource-definitions/{rd}/autoplace`: the group's filter merged with the body's. */
+  autoplace(rdName: string, body: Body): RcInit[] {
+    const s = this.#s;
+    const rd = s.definition(rdName);
+    const filter = readFilter(body.select_filter);
+    const dor = body.diskless_on_remaining;
+    if (dor !== undefined && dor !== null && typeof dor !== "boolean") {
+      throw new BadRequest(`field "diskless_on_remaining" must be a boolean`);
+    }
+    const group = s.group(rd.resourceGroup);
+    return this.#place(
+      rd,
+      mergeFilter(group.selectFilter, filter),
+      dor === true,
+    );
+  }
+
+  /**
+   * `POST …/resources` (a list) and `POST …/resources/{node}` (one item,
+   * `pathNode`): every item is checked before any replica is created.
+   */
+  createResources(
+    rdName: string,
+    items: Body[],
+    pathNode?: string,
+  ): RcInit[] {
+    const s = this.#s;
+    const rd = s.definition(rdName);
+    const planned: {
+      node: string;
+      kind: ReplicaKind;
+      pool: string;
+      props: Props;
+      takeover: boolean;
+    }[] = [];
+    for (const item of items) {
+      const resource = item.resource;
+      if (!isObject(resource)) {
+        throw new BadRequest(`field "resource" must be an object`);
+      }
+      const nodeName = pathNode ?? optionalString(resource, "node_name");
+      if (nodeName === undefined) {
+        throw new BadRequest(`field "resource.node_name" is required`);
+      }
+      const node = s.node(nodeName);
+      const flags = (optionalStrings(resource, "flags") ?? []).map((f) =>
+        f.toUpperCase()
+      );
+      const props = optionalProps(resource, "props") ?? {};
+      const diskless = flags.includes("DISKLESS") ||
+        flags.includes("DRBD_DISKLESS") ||
+        flags.includes("TIE_BREAKER");
+      const kind: ReplicaKind = flags.includes("TIE_BREAKER")
+        ? "tie-breaker"
+        : diskless
+        ? "diskless"
+        : "diskful";
+      const existing = s.resources.get(resourceKey(rd.name, node.name));
+      if (
+        existing && !(existing.kind === "tie-breaker" && kind !== "tie-breaker")
+      ) {
+        throw new RcFailure({
+          severity: "error",
+          object: OBJ.rsc,
+          op: RC_MASK_CREATE,
+          code: CODE.existsRsc,
+          message:
+            `A resource with the name '${rd.name}' already exists on node '${node.name}'.`,
+        });
+      }
+      const group = s.groups.get(keyOf(rd.resourceGroup));
+      const poolName = diskless
+        ? props[LINSTOR_PROP_STORAGE_POOL_NAME] ?? LINSTOR_DISKLESS_STORAGE_POOL
+        : props[LINSTOR_PROP_STORAGE_POOL_NAME] ??
+          rd.props[LINSTOR_PROP_STORAGE_POOL_NAME] ??
+          group?.selectFilter.storage_pool ??
+          group?.selectFilter.storage_pool_list?.[0] ??
+          node.props[LINSTOR_PROP_STORAGE_POOL_NAME] ??
+          LINSTOR_DEFAULT_STORAGE_POOL;
+      const pool = s.pool(node.name, poolName);
+      if (!diskless) {
+        if (isDisklessPool(pool.providerKind)) {
+          throw new RcFailure({
+            severity: "error",
+            object: OBJ.rsc,
+            op: RC_MASK_CREATE,
+            code: CODE.invalidStorPoolName,
+            message:
+              `Storage pool '${pool.name}' on node '${node.name}' is diskless; a diskful resource needs a diskful pool.`,
+          });
+        }
+        const free = s.freeOf(pool);
+        const size = s.sizeOf(rd);
+        if (!fits({ providerKind: pool.providerKind, freeKib: free }, size)) {
+          throw new RcFailure({
+            severity: "error",
+            object: OBJ.rsc,
+            op: RC_MASK_CREATE,
+            code: CODE.notEnoughFreeSpace,
+            message:
+              `Not enough free space in storage pool '${pool.name}' on node '${node.name}': ${free} KiB free, ${size} KiB needed.`,
+          });
+        }
+      }
+      planned.push({
+        node: node.name,
+        kind,
+        pool: pool.name,
+        props,
+        takeover: existing !== undefined,
+      });
+    }
+    const list: RcInit[] = [];
+    for (const plan of planned) {
+      if (plan.takeover) s.resources.delete(resourceKey(rd.name, plan.node));
+      s.addResource({
+        rd: rd.name,
+        node: plan.node,
+        kind: plan.kind,
+        pool: plan.pool,
+        props: plan.props,
+      });
+      list.push({
+        severity: plan.takeover ? "info" : "success",
+        object: OBJ.rsc,
+        op: RC_MASK_CREATE,
+        code: plan.takeover ? CODE.infoTieBreakerTakeover : CODE.created,
+        message: plan.takeover
+          ? `Tie breaker resource '${rd.name}' on node '${plan.node}' taken over.`
+          : `New resource '${rd.name}' on node '${plan.node}' registered.`,
+        objRefs: { RscDfn: rd.name, Node: plan.node },
+      });
+    }
+    list.push(...this.#balanceTieBreaker(rd));
+    this.#changed();
+    return list;
+  }
+
+  /** `PUT …/resources/{node}`: props. */
+  modifyResource(rdName: string, nodeName: string, body: Body): RcInit[] {
+    const r = this.#s.resource(rdName, nodeName);
+    r.props = modifyProps(r.props, propsChange(body));
+    return [{
+      severity: "success",
+      object: OBJ.rsc,
+      op: RC_MASK_MODIFY,
+      code: CODE.modified,
+      message: `Resource '${r.rd}' on node '${r.node}' modified.`,
+    }];
+  }
+
+  /** `DELETE …/resources/{node}`; refused while in use; keeps the tie-breaker in line. */
+  deleteResource(rdName: string, nodeName: string): RcInit[] {
+    const s = this.#s;
+    const r = s.resource(rdName, nodeName);
+    if (r.inUse) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.rsc,
+        op: RC_MASK_DELETE,
+        code: CODE.inUse,
+        message:
+          `Resource '${r.rd}' on node '${r.node}' is in use and cannot be deleted.`,
+      });
+    }
+    s.resources.delete(resourceKey(r.rd, r.node));
+    const balanced = this.#balanceTieBreaker(s.definition(r.rd));
+    this.#changed();
+    return [{
+      severity: "success",
+      object: OBJ.rsc,
+      op: RC_MASK_DELETE,
+      code: CODE.deleted,
+      message: `Resource '${r.rd}' on node '${r.node}' deleted.`,
+      objRefs: { RscDfn: r.rd, Node: r.node },
+    }, ...balanced];
+  }
+
+  /** Throws the "exists" failure when a resource definition `name` exists. */
+  #checkNewDefinitionName(name: string): void {
+    if (this.#s.definitions.has(keyOf(name))) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.rscDfn,
+        op: RC_MASK_CREATE,
+        code: CODE.existsRscDfn,
+        message:
+          `A resource definition with the name '${name}' already exists.`,
+      });
+    }
+  }
+
+  /** Runs the autoplacer and creates its replicas; returns the ApiCallRc entries. */
+  #place(
+    rd: SimResourceDefinition,
+    filter: AutoSelectFilter,
+    disklessOnRemaining: boolean,
+  ): RcInit[] {
+    const s = this.#s;
+    const existing = s.replicasOf(rd.name);
+    const resourcesByNode = new Map<string, string[]>();
+    for (const r of s.sortedResources()) {
+      resourcesByNode.set(keyOf(r.node), [
+        ...(resourcesByNode.get(keyOf(r.node)) ?? []),
+        r.rd,
+      ]);
+    }
+    const result = placeReplicas({
+      nodes: s.sortedNodes().map((n) => ({
+        name: n.name,
+        eligible: n.connectionStatus === "ONLINE" &&
+          (n.type === "SATELLITE" || n.type === "COMBINED"),
+        props: n.props,
+        pools: s.sortedPools()
+          .filter((p) => keyOf(p.node) === keyOf(n.name))
+          .map((p) => ({
+            name: p.name,
+            providerKind: p.providerKind,
+            freeKib: s.freeOf(p),
+          })),
+        resources: resourcesByNode.get(keyOf(n.name)) ?? [],
+      })),
+      existing: existing.map((r) => ({ node: r.node, kind: r.kind })),
+      filter,
+      sizeKib: s.sizeOf(rd),
+      disklessOnRemaining,
+      autoTieBreaker: s.autoTieBreaker(rd),
+    });
+    if (!result.ok) {
+      throw new RcFailure({
+        severity: "error",
+        object: OBJ.rsc,
+        op: RC_MASK_CREATE,
+        code: CODE.notEnoughNodes,
+        message: `Not enough available nodes`,
+        details: `${result.reason} (resource definition '${rd.name}', filter ${
+          stringifyJson(filter)
+        })`,
+        correction:
+          "Add nodes or storage pools with enough free space, or relax the placement filter.",
+      });
+    }
+    const list: RcInit[] = [];
+    if (result.alreadyDeployed && result.placements.length === 0) {
+      list.push({
+        severity: "warn",
+        object: OBJ.rsc,
+        op: RC_MASK_CREATE,
+        code: CODE.warnRscAlreadyDeployed,
+        message: `Resource '${rd.name}' was already deployed on ${
+          existing.filter((r) => r.kind === "diskful").length
+        } nodes.`,
+      });
+    }
+    for (const placement of result.placements) {
+      if (placement.takeover) {
+        s.resources.delete(resourceKey(rd.name, placement.node));
+      }
+      s.addResource({
+        rd: rd.name,
+        node: placement.node,
+        kind: placement.kind,
+        pool: placement.pool,
+      });
+      if (placement.kind === "tie-breaker") {
+        list.push({
+          severity: "info",
+          object: OBJ.rsc,
+          op: RC_MASK_CREATE,
+          code: CODE.infoTieBreakerCreated,
+          message:
+            `Tie breaker resource '${rd.name}' created on node '${placement.node}'.`,
+        });
+      } else {
+        list.push({
+          severity: "success",
+          object: OBJ.rsc,
+          op: RC_MASK_CREATE,
+          code: CODE.created,
+          message:
+            `Resource '${rd.name}' successfully autoplaced on node '${placement.node}'${
+              placement.kind === "diskful"
+                ? ` in pool '${placement.pool}'`
+                : " as diskless"
+            }.`,
+          objRefs: { RscDfn: rd.name, Node: placement.node },
+        });
+      }
+    }
+    if (result.tieBreakerMissing) {
+      list.push({
+        severity: "warn",
+        object: OBJ.rsc,
+        op: RC_MASK_CREATE,
+        code: CODE.warnNotEnoughNodesForTieBreaker,
+        message:
+          `Could not find a suitable node to automatically create a tie breaking resource for '${rd.name}'.`,
+      });
+    }
+    if (result.placements.length > 0) {
+      list.push(
+        ...this.#balanceTieBreaker(rd).filter((e) =>
+          e.code !== CODE.warnNotEnoughNodesForTieBreaker
+        ),
+      );
+    }
+    this.#changed();
+    return list;
+  }
+
+  /**
+   * Adds or removes the quorum tie-breaker after replicas changed through
+   * the API, like the controller: wanted while exactly two diskful and no
+   * diskless replicas exist (and `DrbdOptions/auto-add-quorum-tiebreaker`
+   * is not `False`); it goes on the first eligible node by name.
+   */
+  #balanceTieBreaker(rd: SimResourceDefinition): RcInit[] {
+    const s = this.#s;
+    const replicas = s.replicasOf(rd.name);
+    const diskful = replicas.filter((r) => r.kind === "diskful");
+    const diskless = replicas.filter((r) => r.kind === "diskless");
+    const tieBreakers = replicas.filter((r) => r.kind === "tie-breaker");
+    const wanted = s.autoTieBreaker(rd) && diskful.length === 2 &&
+      diskless.length === 0;
+    const list: RcInit[] = [];
+    if (!wanted) {
+      for (const tb of tieBreakers) {
+        s.resources.delete(resourceKey(tb.rd, tb.node));
+        list.push({
+          severity: "info",
+          object: OBJ.rsc,
+          op: RC_MASK_DELETE,
+          code: CODE.infoTieBreakerDeleting,
+          message:
+            `Tie breaker resource '${rd.name}' on node '${tb.node}' deleted: no longer needed.`,
+        });
+      }
+      return list;
+    }
+    if (tieBreakers.length > 0) return list;
+    const used = new Set(replicas.map((r) => keyOf(r.node)));
+    const node = s.sortedNodes().find((n) =>
+      n.connectionStatus === "ONLINE" &&
+      (n.type === "SATELLITE" || n.type === "COMBINED") &&
+      !used.has(keyOf(n.name))
+    );
+    if (!node) {
+      list.push({
+        severity: "warn",
+        object: OBJ.rsc,
+        op: RC_MASK_CREATE,
+        code: CODE.warnNotEnoughNodesForTieBreaker,
+        message:
+          `Could not find a suitable node to automatically create a tie breaking resource for '${rd.name}'.`,
+      });
+      return list;
+    }
+    s.addResource({ rd: rd.name, node: node.name, kind: "tie-breaker" });
+    list.push({
+      severity: "info",
+      object: OBJ.rsc,
+      op: RC_MASK_CREATE,
+      code: CODE.infoTieBreakerCreated,
+      message:
+        `Tie breaker resource '${rd.name}' created on node '${node.name}'.`,
+    });
+    return list;
+  }
+}
+
+/** Throws the controller's "invalid name" failure unless `name` matches `pattern`. */
+function checkName(
+  name: string,
+  pattern: RegExp,
+  object: bigint,
+  code: bigint,
+  what: string,
+): void {
+  if (!pattern.test(name)) {
+    throw new RcFailure({
+      severity: "error",
+      object,
+      op: RC_MASK_CREATE,
+      code,
+      message: `Invalid ${what} name '${name}'.`,
+      cause: `The name must match ${pattern.source}.`,
+    });
+  }
+}
