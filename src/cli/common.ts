@@ -27,16 +27,27 @@ import {
 import type { CommandContext } from "./command.ts";
 import { type FlagSpec, UsageError } from "./flags.ts";
 
-/** `-v/--verbosity` and `--log-format`, for every subcommand. */
+/** klog's debug verbosity, which `--verbose` stands for. */
+const VERBOSE_VERBOSITY = 4;
+
+/** `-v/--verbosity`, `--verbose` and `--log-format`, for every subcommand. */
 export const LOG_FLAGS: readonly FlagSpec[] = [
   {
     name: "verbosity",
     short: "v",
     aliases: ["v"],
     type: "int",
-    description: "Log verbosity: 0 info, 1-4 debug, 5+ trace",
+    description:
+      "Log verbosity as klog: 0-3 info, 4 debug, 5+ trace with request bodies",
     env: "LINSTOR_SUITE_VERBOSITY",
     default: 0,
+  },
+  {
+    name: "verbose",
+    type: "boolean",
+    description:
+      "Debug logging, as -v=4 (linstor-scheduler-extender's flag; a higher -v wins)",
+    default: false,
   },
   {
     name: "log-format",
@@ -99,18 +110,24 @@ export const COMMON_FLAGS: readonly FlagSpec[] = [
   },
 ];
 
+/** The klog verbosity from `-v` and `--verbose` (which means at least 4). */
+export function verbosityOf(context: Pick<CommandContext, "flags">): number {
+  const verbosity = context.flags.number("verbosity") ?? 0;
+  return context.flags.boolean("verbose")
+    ? Math.max(verbosity, VERBOSE_VERBOSITY)
+    : verbosity;
+}
+
 /**
- * Configures logging from `-v` and `--log-format`; logs go to stderr. With
- * `quiet`, only warnings and errors are written.
+ * Configures logging from `-v`, `--verbose` and `--log-format`; logs go to
+ * stderr. With `quiet`, only warnings and errors are written.
  */
 export async function setupLogging(
   context: CommandContext,
   options: { quiet?: boolean } = {},
 ): Promise<void> {
   await configureLogging({
-    level: options.quiet
-      ? "warning"
-      : verbosityToLevel(context.flags.number("verbosity") ?? 0),
+    level: options.quiet ? "warning" : verbosityToLevel(verbosityOf(context)),
     format: context.flags.string("log-format") === "json" ? "json" : "text",
     write: context.stderr,
   });

@@ -416,6 +416,16 @@ export class Transport {
           ms: clock.now() - started,
         },
       );
+      // Bodies only at trace level (-v=5+); they carry no credentials.
+      this.#logger.trace(
+        "LINSTOR {method} {path} bodies: request {request}, response {response}",
+        {
+          method: request.method,
+          path: request.path,
+          request: request.body ?? "",
+          response: text,
+        },
+      );
       return {
         status: response.status,
         headers: response.headers,

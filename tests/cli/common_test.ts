@@ -4,6 +4,7 @@ import {
   COMMON_FLAGS,
   linstorClientFrom,
   serveHealth,
+  verbosityOf,
 } from "../../src/cli/common.ts";
 import { parseFlags, UsageError } from "../../src/cli/flags.ts";
 import { createRegistry } from "../../src/observability/mod.ts";
@@ -119,4 +120,26 @@ Deno.test("serveHealth() turns a bad --health-address into a usage error", () =>
       }),
     (error) => error instanceof UsageError && /nowhere/.test(error.message),
   );
+});
+
+Deno.test("verbosityOf() takes --verbose as klog's debug level 4 unless -v is higher", async (t) => {
+  const cases: {
+    args: string[];
+    env?: Record<string, string>;
+    want: number;
+  }[] = [
+    { args: [], want: 0 },
+    { args: ["-v=2"], want: 2 },
+    { args: ["--verbose"], want: 4 },
+    { args: ["--verbose=true"], want: 4 },
+    { args: ["--verbose=false"], want: 0 },
+    { args: ["--verbose=true", "--v=6"], want: 6 },
+    { args: ["--verbose", "-v=1"], want: 4 },
+    { args: ["--verbose"], env: { LINSTOR_SUITE_VERBOSITY: "5" }, want: 5 },
+  ];
+  for (const c of cases) {
+    await t.step(c.args.join(" ") || "(none)", () => {
+      assert.equal(verbosityOf(contextOf(c.args, c.env)), c.want);
+    });
+  }
 });

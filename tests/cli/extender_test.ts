@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { verbosityOf } from "../../src/cli/common.ts";
+import { verbosityToLevel } from "../../src/observability/mod.ts";
 import {
   createExtenderCommand,
   EXTENDER_FLAGS,
@@ -161,4 +163,10 @@ Deno.test("`linstor-suite extender` exits 2 with one line on usage errors, befor
       assert.equal(connected, false);
     });
   }
+});
+
+Deno.test("`extender` accepts linstor-scheduler-extender's `--verbose=true` as debug logging", () => {
+  const ctx = context(["--verbose=true"]);
+  assert.equal(ctx.flags.boolean("verbose"), true);
+  assert.equal(verbosityToLevel(verbosityOf(ctx)), "debug");
 });

@@ -2,14 +2,14 @@ import assert from "node:assert/strict";
 import { type Command, runCli } from "../../src/cli/mod.ts";
 import { VERSION } from "../../src/constants.ts";
 
-function capture() {
+function capture(env: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
   return {
     out,
     err,
     options: {
-      env: {},
+      env,
       stdout: (t: string) => out.push(t),
       stderr: (t: string) => err.push(t),
       signal: new AbortController().signal,
@@ -113,12 +113,34 @@ Deno.test("runCli() exits 1 with the error message when startup fails", async ()
   );
 });
 
-Deno.test("runCli() prints the version for `version` and `--version`", async () => {
-  for (const args of [["version"], ["--version"]]) {
+Deno.test("runCli() prints the version line for `--version`", async () => {
+  const io = capture();
+  assert.equal(await runCli(["--version"], io.options), 0);
+  assert.equal(io.out.join(""), `linstor-suite ${VERSION}\n`);
+});
+
+Deno.test("runCli() prints version, commit, Deno and V8 versions for `version`", async (t) => {
+  await t.step("commit from LINSTOR_SUITE_COMMIT", async () => {
+    const io = capture({ LINSTOR_SUITE_COMMIT: "0123456789ab" });
+    assert.equal(await runCli(["version"], io.options), 0);
+    assert.equal(
+      io.out.join(""),
+      [
+        `linstor-suite ${VERSION}`,
+        "commit: 0123456789ab",
+        `deno: ${Deno.version.deno}`,
+        `v8: ${Deno.version.v8}`,
+        `typescript: ${Deno.version.typescript}`,
+        "",
+      ].join("\n"),
+    );
+  });
+  await t.step("commit from the source checkout", async () => {
     const io = capture();
-    assert.equal(await runCli(args, io.options), 0);
-    assert.equal(io.out.join(""), `linstor-suite ${VERSION}\n`);
-  }
+    assert.equal(await runCli(["version"], io.options), 0);
+    assert.match(io.out.join(""), /^commit: ([0-9a-f]{12}|unknown)$/m);
+    assert.match(io.out.join(""), /^v8: \d+\.\d+/m);
+  });
 });
 
 Deno.test("runCli() lists every mode subcommand in the built-in table", async () => {

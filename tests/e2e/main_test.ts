@@ -15,13 +15,16 @@ function deno(args: string[], options: { stdout?: "piped" | "null" } = {}) {
   });
 }
 
-Deno.test("main.ts exits 0 and prints the version for `version`", async () => {
-  const { code, stdout } = await deno(["version"]).output();
+Deno.test("main.ts exits 0 and prints the version details for `version`, nothing on stderr", async () => {
+  const { code, stdout, stderr } = await deno(["version"]).output();
   assert.equal(code, 0);
   assert.match(
     new TextDecoder().decode(stdout),
-    /^linstor-suite \d+\.\d+\.\d+\n$/,
+    /^linstor-suite \d+\.\d+\.\d+\ncommit: ([0-9a-f]{12}|unknown)\ndeno: \d+\.\d+\.\d+\nv8: \d+\.[^\n]+\ntypescript: [^\n]+\n$/,
   );
+  // The command waits for git, so a third-party warning emitted at import
+  // time (e.g. a DeprecationWarning) would reach stderr here.
+  assert.equal(new TextDecoder().decode(stderr), "");
 });
 
 Deno.test("main.ts exits 2 with one line naming an unknown subcommand", async () => {

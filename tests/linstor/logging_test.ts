@@ -53,3 +53,36 @@ Deno.test("`LinstorClient` logs failover, configuration and ApiCallRc warnings b
     await reset();
   }
 });
+
+Deno.test("`LinstorClient` logs request and response bodies only at trace level", async (t) => {
+  for (const level of ["debug", "trace"] as const) {
+    await t.step(level, async () => {
+      const records: LogRecord[] = [];
+      await configure({
+        sinks: { memory: (record) => records.push(record) },
+        loggers: [
+          {
+            category: ["linstor-suite"],
+            lowestLevel: level,
+            sinks: ["memory"],
+          },
+          { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+        ],
+        reset: true,
+      });
+      try {
+        await using server = serve(() => apiCallRcResponse(200, []));
+        using client = new LinstorClient({ controllers: [server.url] });
+        await client.nodes.modify("n1", { override_props: { "Aux/a": "b" } });
+        const bodies = records.filter((r) => r.level === "trace");
+        assert.equal(bodies.length, level === "trace" ? 1 : 0);
+        if (level === "trace") {
+          assert.match(String(bodies[0]?.properties.request), /"Aux\/a":"b"/);
+          assert.equal(bodies[0]?.properties.response, "[]");
+        }
+      } finally {
+        await reset();
+      }
+    });
+  }
+});

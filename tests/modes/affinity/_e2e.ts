@@ -105,7 +105,7 @@ export function startSuite(
       "--health-address=127.0.0.1:0",
       "--in-place=auto",
       "--settle-time=0s",
-      "-v=2",
+      "-v=4",
       ...(options.args ?? []),
     ],
     cwd: ROOT,

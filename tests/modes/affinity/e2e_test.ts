@@ -367,7 +367,7 @@ Deno.test({
           ),
           "in-place Events recorded",
         );
-        assert.match(suite.log(), /allows" in-place PV nodeAffinity changes/);
+        assert.match(suite.log(), /allows in-place PV nodeAffinity changes/);
       } catch (error) {
         throw new Error(`affinity log:\n${suite.log()}`, { cause: error });
       } finally {

@@ -139,7 +139,7 @@ function startExtenderProcess(
       "--health-address=127.0.0.1:0",
       `--kubeconfig=${options.kubeconfig}`,
       "--linstor-poll-interval=500ms",
-      "-v=1",
+      "-v=4",
     ],
     env: { LS_CONTROLLERS: options.linstorUrl },
     stdin: "null",
