@@ -67,6 +67,13 @@ export interface CallOptions {
    * `timeoutMs` (e.g. longer for a spawn on a busy controller).
    */
   timeoutMs?: number;
+  /**
+   * The caller treats a list result as immutable (the state model's
+   * poller): with the client's `yieldControl` set, elements unchanged since
+   * the last call of the same path are the same deeply frozen objects, and
+   * an identical body gives the identical (frozen) array.
+   */
+  reuse?: boolean;
 }
 
 /** Paging of list calls (server-side `limit`/`offset`; 0 = everything). */
@@ -728,10 +735,14 @@ export class LinstorClient {
       signal: options?.signal,
       timeoutMs: callTimeout(options),
     });
+    const reuse = options?.reuse === true;
     const body = shape === "array" && this.#yieldControl !== undefined &&
-        response.text.length > COOPERATIVE_PARSE_CHARS &&
+        (reuse || response.text.length > COOPERATIVE_PARSE_CHARS) &&
         response.status >= 200 && response.status < 300
-      ? await this.#parseCooperatively(path, response, this.#yieldControl)
+      ? await this.#parseCooperatively(path, response, {
+        yieldControl: this.#yieldControl,
+        reuse,
+      })
       : this.#decode("GET", path, response);
     const ok = shape === "array"
       ? Array.isArray(body)
@@ -803,21 +814,24 @@ export class LinstorClient {
     return rcs;
   }
 
-  /** Parses a large 2xx list body with turns of the event loop. */
+  /** Parses a 2xx list body with turns of the event loop. */
   async #parseCooperatively(
     path: string,
     response: TransportResponse,
-    yieldControl: () => Promise<void>,
+    options: { yieldControl: () => Promise<void>; reuse: boolean },
   ): Promise<unknown> {
-    let memo = this.#memos.get(path);
-    if (memo === undefined) {
-      memo = { elements: new Map() };
-      this.#memos.set(path, memo);
+    let memo: ParseMemo | undefined;
+    if (options.reuse) {
+      memo = this.#memos.get(path);
+      if (memo === undefined) {
+        memo = { elements: new Map() };
+        this.#memos.set(path, memo);
+      }
     }
     try {
       return await parseLinstorJsonCooperatively(response.text, {
-        yieldControl,
-        memo,
+        yieldControl: options.yieldControl,
+        ...(memo === undefined ? {} : { memo }),
       });
     } catch (error) {
       if (!(error instanceof SyntaxError)) throw error;

@@ -82,6 +82,8 @@ export interface CooperativeParseOptions {
 export interface ParseMemo {
   /** Element source text → the parsed, deeply frozen element. */
   elements: Map<string, unknown>;
+  /** The last whole text and its frozen result: an identical body is not scanned at all. */
+  last?: { readonly text: string; readonly value: readonly unknown[] };
 }
 
 /**
@@ -97,8 +99,11 @@ export async function parseLinstorJsonCooperatively(
   options: CooperativeParseOptions,
 ): Promise<unknown> {
   const sliceChars = options.sliceChars ?? 131_072;
-  const elements: unknown[] = [];
   const memo = options.memo;
+  if (memo?.last !== undefined && memo.last.text === text) {
+    return memo.last.value;
+  }
+  const elements: unknown[] = [];
   const previous = memo?.elements;
   const seen = new Map<string, unknown>();
   let sinceTurn = 0;
@@ -106,7 +111,10 @@ export async function parseLinstorJsonCooperatively(
   for (;;) {
     const range = scanner.next(sliceChars);
     if (range === "end") {
-      if (memo) memo.elements = seen;
+      if (memo) {
+        memo.elements = seen;
+        memo.last = { text, value: Object.freeze(elements) };
+      }
       return elements;
     }
     if (range === "invalid") return parseLinstorJson(text);
@@ -115,15 +123,12 @@ export async function parseLinstorJsonCooperatively(
       let element = previous?.get(source);
       if (element === undefined) {
         element = parseLinstorJson(source);
-        if (memo) {
-          deepFreeze(element);
-          sinceTurn += source.length;
-        }
+        if (memo) deepFreeze(element);
       }
       if (memo) seen.set(source, element);
-      else sinceTurn += source.length;
       elements.push(element);
-      sinceTurn += 16; // a reused element costs a lookup
+      // Scanning and looking up cost about as much per character as parsing.
+      sinceTurn += source.length;
     } else {
       sinceTurn = sliceChars;
     }

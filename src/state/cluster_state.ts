@@ -136,6 +136,8 @@ export class ClusterState {
   readonly #logger: Logger;
   #linstor: LinstorView = emptyLinstorView();
   #linstorPolled = false;
+  /** The lists the current view was built from. */
+  #lastData: LinstorData | undefined;
   #snapshot: Snapshot | undefined;
   #version = 0;
   #wakeScheduled = false;
@@ -253,8 +255,33 @@ export class ClusterState {
     };
   }
 
+  /**
+   * The view of the same lists as the last poll, with the new time, when
+   * every list is the identical array (the LINSTOR client hands back the
+   * same frozen array for an unchanged body): no rebuild at all.
+   */
+  #unchanged(data: LinstorData, observedAt: number): LinstorView | undefined {
+    const last = this.#lastData;
+    if (
+      last === undefined || !this.#linstorPolled ||
+      last.nodes !== data.nodes || last.storagePools !== data.storagePools ||
+      last.resources !== data.resources ||
+      last.resourceDefinitions !== data.resourceDefinitions ||
+      last.resourceGroups !== data.resourceGroups
+    ) {
+      return undefined;
+    }
+    return Object.freeze({
+      ...this.#linstor,
+      observedAt,
+      lastError: undefined,
+    });
+  }
+
   /** Records a successful poll of `data` fetched at `observedAt`. */
   applyLinstorData(data: LinstorData, observedAt: number): void {
+    const same = this.#unchanged(data, observedAt);
+    if (same !== undefined) return this.#publishLinstor(same);
     const report = this.#invalidReporter();
     const next = buildLinstorView(data, {
       observedAt,
@@ -263,6 +290,7 @@ export class ClusterState {
     });
     report.flush();
     this.#publishLinstor(next);
+    this.#lastData = data;
   }
 
   /**
@@ -279,6 +307,8 @@ export class ClusterState {
       sliceSize?: number;
     },
   ): Promise<void> {
+    const same = this.#unchanged(data, observedAt);
+    if (same !== undefined) return this.#publishLinstor(same);
     const report = this.#invalidReporter();
     const next = await buildLinstorViewCooperatively(data, {
       observedAt,
@@ -288,6 +318,7 @@ export class ClusterState {
     });
     report.flush();
     this.#publishLinstor(next);
+    this.#lastData = data;
   }
 
   #invalidReporter(): {

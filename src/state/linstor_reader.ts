@@ -23,15 +23,22 @@ export type LinstorReadClient = {
  * A `LinstorReader` over `client`: storage pools come from the controller's
  * cache (`cached=true`, no satellite round trip) and resource definitions
  * embed their volume definitions, so one poll is exactly five list calls.
+ * The results are treated as immutable (`reuse`), so an unchanged list
+ * comes back as the same frozen objects.
  */
 export function createLinstorReader(client: LinstorReadClient): LinstorReader {
   return {
-    listNodes: (signal) => client.nodes.list({ signal }),
+    listNodes: (signal) => client.nodes.list({ signal, reuse: true }),
     viewStoragePools: (signal) =>
-      client.storagePools.view({ cached: true, signal }),
-    viewResources: (signal) => client.resources.view({ signal }),
+      client.storagePools.view({ cached: true, signal, reuse: true }),
+    viewResources: (signal) => client.resources.view({ signal, reuse: true }),
     listResourceDefinitions: (signal) =>
-      client.resourceDefinitions.list({ withVolumeDefinitions: true, signal }),
-    listResourceGroups: (signal) => client.resourceGroups.list({ signal }),
+      client.resourceDefinitions.list({
+        withVolumeDefinitions: true,
+        signal,
+        reuse: true,
+      }),
+    listResourceGroups: (signal) =>
+      client.resourceGroups.list({ signal, reuse: true }),
   };
 }

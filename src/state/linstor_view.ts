@@ -153,7 +153,7 @@ export async function buildLinstorViewCooperatively(
   data: LinstorData,
   options: BuildCooperativelyOptions,
 ): Promise<LinstorView> {
-  const size = options.sliceSize ?? 5_000;
+  const size = options.sliceSize ?? 1_000;
   if (!Number.isInteger(size) || size < 1) {
     throw new RangeError(
       `Cannot build the LINSTOR view with slice size "${size}": must be a positive integer`,

@@ -76,23 +76,13 @@ export interface CommandRunner {
 /** Why a command failed. */
 export type CommandFailure = "exit" | "timeout" | "aborted" | "spawn";
 
-/** Fields of a {@link CommandError}. */
-export interface CommandErrorDetails {
-  /** The program. */
-  readonly program: string;
-  /** Its arguments. */
-  readonly args: readonly string[];
-  /** Why it failed. */
-  readonly reason: CommandFailure;
-  /** Exit code when it exited, else `null`. */
-  readonly code: number | null;
-  /** Standard output collected so far. */
-  readonly stdout: string;
-  /** Standard error collected so far. */
-  readonly stderr: string;
-  /** The underlying error (spawn failures). */
-  readonly cause?: unknown;
-}
+/** Fields of a {@link CommandError}: its public fields plus the cause. */
+export type CommandErrorDetails =
+  & Pick<
+    CommandError,
+    "program" | "args" | "reason" | "code" | "stdout" | "stderr"
+  >
+  & { readonly cause?: unknown };
 
 /** A command that could not be started, exited non-zero, timed out or was aborted. */
 export class CommandError extends Error {
@@ -256,10 +246,9 @@ async function runOnce(spec: CommandSpec): Promise<CommandOutput> {
 async function* splitLines(
   stream: ReadableStream<Uint8Array>,
 ): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
   let buffered = "";
-  for await (const chunk of stream) {
-    buffered += decoder.decode(chunk, { stream: true });
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    buffered += text;
     let newline = buffered.indexOf("\n");
     while (newline >= 0) {
       yield buffered.slice(0, newline).replace(/\r$/, "");
@@ -267,22 +256,19 @@ async function* splitLines(
       newline = buffered.indexOf("\n");
     }
   }
-  buffered += decoder.decode();
   if (buffered !== "") yield buffered;
 }
 
 async function collectTail(
   stream: ReadableStream<Uint8Array>,
 ): Promise<string> {
-  const decoder = new TextDecoder();
   let text = "";
-  for await (const chunk of stream) {
-    text += decoder.decode(chunk, { stream: true });
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    text += chunk;
     if (text.length > STDERR_TAIL_BYTES * 2) {
       text = text.slice(-STDERR_TAIL_BYTES);
     }
   }
-  text += decoder.decode();
   return text.slice(-STDERR_TAIL_BYTES);
 }
 

@@ -526,7 +526,7 @@ Deno.test("`client.controller.health()` resolves on 200 and rejects with the bod
   assert.deepEqual(server.seen.map((r) => r.path), ["/health", "/health"]);
 });
 
-Deno.test("`LinstorClient` parses a large list with turns of the event loop and reuses unchanged elements when given yieldControl", async () => {
+Deno.test("`LinstorClient` parses a large list with turns of the event loop, and reuses unchanged elements when the call asks for reuse", async () => {
   const resources = (state: string) =>
     Array.from({ length: 3_000 }, (_, i) => ({
       name: `pvc-${i}`,
@@ -547,17 +547,25 @@ Deno.test("`LinstorClient` parses a large list with turns of the event loop and 
       return Promise.resolve();
     },
   });
-  const first = await client.resources.view();
+  const plain = await client.resources.view();
+  assert.deepEqual(plain, body);
+  assert.ok(
+    !Object.isFrozen(plain[0]),
+    "without reuse the result is the caller's",
+  );
+  const first = await client.resources.view({ reuse: true });
   assert.deepEqual(first, body);
   assert.ok(
     turns >= 2,
     `only ${turns} turns for a ${JSON.stringify(body).length}-character body`,
   );
   body = resources("Outdated");
-  const second = await client.resources.view();
+  const second = await client.resources.view({ reuse: true });
   assert.deepEqual(second, body);
   assert.equal(second[1], first[1], "an unchanged element is reused");
   assert.notEqual(second[0], first[0], "a changed element is parsed anew");
+  const third = await client.resources.view({ reuse: true });
+  assert.equal(third, second, "an identical body gives the identical array");
 });
 
 Deno.test("`LinstorClient` reports a large list that is not valid JSON as a LinstorApiError when given yieldControl", async () => {

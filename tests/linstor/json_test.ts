@@ -169,4 +169,10 @@ Deno.test("`parseLinstorJsonCooperatively()` reuses unchanged elements and parse
   assert.deepEqual(second[1], { name: "a", state: "Outdated" });
   assert.ok(Object.isFrozen(second[1]), "memoized elements are frozen");
   assert.equal(memo.elements.size, 2, "the memo holds only the last parse");
+  const again = await parseLinstorJsonCooperatively(
+    '[{"name":"b","state":"UpToDate"},{"name":"a","state":"Outdated"}]',
+    options,
+  );
+  assert.equal(again, second, "an identical text gives the identical array");
+  assert.ok(Object.isFrozen(again));
 });

@@ -513,3 +513,41 @@ Deno.test("requestLinstorPoll() during a running poll asks for exactly one more"
     },
   );
 });
+
+Deno.test("ClusterState.applyLinstorData() keeps the view and takes the new time when every list is the identical array", async () => {
+  const clock = new FakeClock();
+  const state = new ClusterState({ clock }, { kinds: [] });
+  let reads = 0;
+  const nodes = new Proxy(Object.freeze([linstorNode("n1")]), {
+    get(target, key, receiver) {
+      if (key === Symbol.iterator) reads++;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  const data = Object.freeze({
+    nodes,
+    storagePools: Object.freeze([]),
+    resources: Object.freeze([]),
+    resourceDefinitions: Object.freeze([]),
+    resourceGroups: Object.freeze([]),
+  }) as unknown as Parameters<ClusterState["applyLinstorData"]>[0];
+  state.applyLinstorData(data, clock.now());
+  const first = state.snapshot().linstor;
+  const readsAfterBuild = reads;
+  assert.ok(readsAfterBuild > 0);
+  state.applyLinstorError(new Error("down"));
+  await clock.advance(5_000);
+  state.applyLinstorData(data, clock.now());
+  const second = state.snapshot().linstor;
+  assert.equal(reads, readsAfterBuild, "the lists were not read again");
+  assert.equal(second.nodes, first.nodes);
+  assert.equal(second.replicasByResource, first.replicasByResource);
+  assert.equal(second.observedAt, first.observedAt! + 5_000);
+  assert.equal(second.lastError, undefined, "the error is cleared");
+  // A new array with other content is built again.
+  state.applyLinstorData(
+    { ...data, nodes: [linstorNode("n1"), linstorNode("n2")] },
+    clock.now(),
+  );
+  assert.deepEqual([...state.snapshot().linstor.nodes.keys()], ["n1", "n2"]);
+});

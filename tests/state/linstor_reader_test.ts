@@ -4,7 +4,7 @@ import {
   type LinstorReadClient,
 } from "../../src/state/mod.ts";
 
-Deno.test("createLinstorReader() asks for cached pools and embedded volume definitions", async () => {
+Deno.test("createLinstorReader() asks for cached pools, embedded volume definitions and reusable results", async () => {
   const calls: [string, unknown][] = [];
   const record = (name: string) => (options: unknown) => {
     calls.push([name, options]);
@@ -25,10 +25,13 @@ Deno.test("createLinstorReader() asks for cached pools and embedded volume defin
   await reader.listResourceDefinitions(signal);
   await reader.listResourceGroups(signal);
   assert.deepEqual(calls, [
-    ["nodes.list", { signal }],
-    ["storagePools.view", { cached: true, signal }],
-    ["resources.view", { signal }],
-    ["resourceDefinitions.list", { withVolumeDefinitions: true, signal }],
-    ["resourceGroups.list", { signal }],
+    ["nodes.list", { signal, reuse: true }],
+    ["storagePools.view", { cached: true, signal, reuse: true }],
+    ["resources.view", { signal, reuse: true }],
+    [
+      "resourceDefinitions.list",
+      { withVolumeDefinitions: true, signal, reuse: true },
+    ],
+    ["resourceGroups.list", { signal, reuse: true }],
   ]);
 });
