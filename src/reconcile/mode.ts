@@ -8,6 +8,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { KubeKind } from "../kube/mod.ts";
+import { freshness } from "../domain/mod.ts";
 import type { CheckResult } from "../observability/mod.ts";
 import type { Snapshot } from "../state/types.ts";
 import {
@@ -229,35 +230,21 @@ export function modeReadiness(
   snapshot: Snapshot,
   options: ModeReadinessOptions,
 ): CheckResult {
-  const missing = [...snapshot.kube.subscribed].filter((kind) =>
-    !snapshot.kube.synced.has(kind)
-  );
-  if (missing.length > 0) {
-    return {
-      ok: false,
-      detail: `Kubernetes ${missing.sort().join(", ")} not synced yet`,
-    };
-  }
-  if (options.readsLinstor) {
-    const observedAt = snapshot.linstor.observedAt;
-    const error = snapshot.linstor.lastError
+  // The one freshness rule (`freshness()`); a mode that does not read
+  // LINSTOR only needs its kinds listed.
+  const fresh = freshness(snapshot, options.now, {
+    maxAgeMs: options.maxLinstorAgeMs,
+    kinds: [...snapshot.kube.subscribed].sort(),
+  });
+  if (
+    !fresh.fresh &&
+    (options.readsLinstor || fresh.reason === "KubeNotSynced")
+  ) {
+    const error = fresh.reason === "LinstorNeverRead" &&
+        snapshot.linstor.lastError
       ? `: ${snapshot.linstor.lastError}`
       : "";
-    if (observedAt === undefined) {
-      return {
-        ok: false,
-        detail: `LINSTOR not polled successfully yet${error}`,
-      };
-    }
-    const age = options.now - observedAt;
-    if (age > options.maxLinstorAgeMs) {
-      return {
-        ok: false,
-        detail: `LINSTOR data is ${Math.round(age / 1000)}s old (max ${
-          Math.round(options.maxLinstorAgeMs / 1000)
-        }s)${error}`,
-      };
-    }
+    return { ok: false, detail: `${fresh.detail}${error}` };
   }
   for (const source of options.sources ?? []) {
     if (!source.result.ok) {
