@@ -24,6 +24,10 @@ import type { Candidate } from "./_context.ts";
 import type { ExtenderMetrics } from "./_metrics.ts";
 import type { Reservations } from "./_reservations.ts";
 import {
+  filterReservations,
+  prioritizeNarrowing,
+} from "./_reservation_policy.ts";
+import {
   candidateNames,
   type ExtenderArgs,
   filterResultJson,
@@ -248,7 +252,16 @@ export function createExtenderHandler(
       const passed = outcome.rejected.size === 0
         ? undefined
         : new Set(outcome.passed);
-      const rebuilt = reserve(outcome, passed);
+      const changes = filterReservations(outcome, {
+        held: (claim) => reservations.get(claim),
+        passed,
+        pools: snapshot.linstor.poolsByNode,
+      });
+      reservations.apply(changes);
+      const rebuilt = new Set<string>();
+      for (const change of changes) {
+        if (change.op === "reserve") rebuilt.add(change.claim);
+      }
       // kube-scheduler asks prioritize for the same pod right after filter;
       // when nothing changed in between, the capacity fits are reused.
       lastFilter = {
@@ -288,85 +301,17 @@ export function createExtenderHandler(
         ? { ...evaluate, memo: previous.memo, candidates: previous.candidates }
         : evaluate,
     );
-    const own = outcome.context.ownClaims;
-    // A claim the filter of the same candidates just reserved afresh holds
-    // only nodes among them: narrowing it would keep every node.
-    const narrow = reuse
-      ? outcome.context.volumes.pending.filter((v) =>
-        !previous.rebuilt.has(v.claim)
-      )
-      : outcome.context.volumes.pending;
-    if (
-      narrow.length > 0 &&
-      reservations.view().all().some((r) => own.has(r.claim))
-    ) {
-      const scored = new Set<string>();
-      for (const candidate of outcome.candidates) {
-        if (candidate.linstor) scored.add(candidate.linstor.name);
-      }
-      for (const volume of narrow) {
-        reservations.narrow(volume.claim, scored);
-      }
-    }
+    reservations.apply(prioritizeNarrowing(outcome.context, {
+      candidates: outcome.candidates,
+      // A claim the filter of the same candidates just reserved afresh holds
+      // only nodes among them: narrowing it would keep every node.
+      skip: reuse ? previous.rebuilt : undefined,
+      held: (claim) => reservations.get(claim),
+    }));
     return {
       body: hostPrioritiesJson(outcome.candidates, outcome.scores),
       outcome: "ok",
     };
-  }
-
-  function reserve(
-    outcome: ReturnType<typeof filterNodes>,
-    passed: ReadonlySet<string> | undefined,
-  ): ReadonlySet<string> {
-    const rebuilt = new Set<string>();
-    const pending = outcome.context.volumes.pending;
-    if (pending.length === 0) return rebuilt;
-    const candidates = outcome.candidates;
-    for (const volume of pending) {
-      const at = outcome.context.pendingInFitOrder.indexOf(volume);
-      const poolAt = (i: number): string | undefined => {
-        const candidate = candidates[i]!;
-        if (!candidate.linstor) return undefined;
-        if (passed !== undefined && !passed.has(candidate.name)) {
-          return undefined;
-        }
-        return outcome.memo.at(i).fit(outcome.context, candidate.linstor.name)
-          .pools[at];
-      };
-      // A pod asked again (kube-scheduler retries) usually gets the same
-      // answer: extend the reservation instead of rebuilding it.
-      const existing = reservations.get(volume.claim);
-      if (
-        existing !== undefined && !existing.narrowed &&
-        existing.sizeKib === volume.sizeKib
-      ) {
-        let same = true;
-        let count = 0;
-        for (let i = 0; i < candidates.length && same; i++) {
-          const pool = poolAt(i);
-          if (pool === undefined) continue;
-          count++;
-          same = existing.nodes.get(candidates[i]!.linstor!.name) === pool;
-        }
-        if (same && count === existing.nodes.size) {
-          reservations.refresh(volume.claim);
-          continue;
-        }
-      }
-      const nodes = new Map<string, string>();
-      for (let i = 0; i < candidates.length; i++) {
-        const pool = poolAt(i);
-        if (pool !== undefined) nodes.set(candidates[i]!.linstor!.name, pool);
-      }
-      reservations.reserve(volume.claim, {
-        pod: outcome.context.podKey,
-        uid: volume.uid,
-        sizeKib: volume.sizeKib,
-        nodes,
-      });
-      rebuilt.add(volume.claim);
-    }
-    return rebuilt;
   }
 
   async function serveVerb(verb: Verb, request: Request): Promise<Response> {

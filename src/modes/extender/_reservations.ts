@@ -6,25 +6,15 @@
  */
 import type { Clock } from "../../system/clock.ts";
 import type { Snapshot } from "../../state/types.ts";
-import { ANNOTATION_SELECTED_NODE } from "../../constants.ts";
-import { claimResourceName, tryParseVolumeHandle } from "../../domain/mod.ts";
+import {
+  type PoolsByNode,
+  type Reservation,
+  type ReservationChange,
+  type ReviewOptions,
+  reviewReservations,
+} from "./_reservation_policy.ts";
 
-/** One reservation: a claim's size held on each candidate node's chosen pool. */
-export interface Reservation {
-  /** PVC key `namespace/name`. */
-  readonly claim: string;
-  /** PVC UID, to notice when LINSTOR shows `pvc-<uid>`. */
-  readonly uid: string | undefined;
-  /** `namespace/name` of the pod that caused it. */
-  readonly pod: string;
-  readonly sizeKib: number;
-  /** LINSTOR node name → storage pool name. */
-  readonly nodes: ReadonlyMap<string, string>;
-  readonly createdAt: number;
-  readonly expiresAt: number;
-  /** Narrowed to the node in `volume.kubernetes.io/selected-node`. */
-  readonly narrowed: boolean;
-}
+export type { Reservation } from "./_reservation_policy.ts";
 
 /** Read-only view of the active reservations at one instant. */
 export interface ReservationView {
@@ -85,6 +75,7 @@ export class Reservations {
       uid: string | undefined;
       sizeKib: number;
       nodes: ReadonlyMap<string, string>;
+      poolsBefore?: PoolsByNode | undefined;
     },
   ): void {
     const now = this.#clock.now();
@@ -107,6 +98,7 @@ export class Reservations {
       createdAt: now,
       expiresAt: now + this.#ttlMs,
       narrowed: false,
+      poolsBefore: entry.poolsBefore,
     });
     this.#version++;
   }
@@ -155,59 +147,63 @@ export class Reservations {
     if (this.#byClaim.delete(claim)) this.#version++;
   }
 
-  /**
-   * Prunes against the snapshot: expired → dropped; LINSTOR shows the
-   * resource (`pvc-<uid>` or the bound PV's handle) → dropped (its space is
-   * now in LINSTOR's numbers); PVC deleted → dropped; PVC got
-   * `selected-node` → narrowed to that node.
-   */
-  prune(
-    snapshot: Snapshot,
-    options: { linstorNodeOf?: (kubeNode: string) => string | undefined } = {},
-  ): void {
-    const now = this.#clock.now();
-    const claimsSynced = snapshot.kube.synced.has("persistentVolumeClaims");
-    for (const [claim, r] of this.#byClaim) {
-      if (r.expiresAt <= now) {
-        this.release(claim);
-        continue;
-      }
-      const pvc = snapshot.kube.persistentVolumeClaims.get(claim);
-      if (!pvc) {
-        // An ephemeral claim may not exist yet; only drop claims that were created and are gone.
-        if (claimsSynced && r.uid !== undefined) this.release(claim);
-        continue;
-      }
-      if (
-        r.uid !== undefined && pvc.metadata?.uid !== undefined &&
-        pvc.metadata.uid !== r.uid
-      ) {
-        this.release(claim);
-        continue;
-      }
-      const created = claimResourceName(pvc);
-      const volumeName = pvc.spec?.volumeName;
-      const resource = volumeName
-        ? tryParseVolumeHandle(
-          snapshot.kube.persistentVolumes.get(volumeName)?.spec?.csi
-            ?.volumeHandle,
-        )?.resource
-        : undefined;
-      if (
-        (created !== undefined &&
-          snapshot.linstor.replicasByResource.has(created)) ||
-        (resource !== undefined &&
-          snapshot.linstor.replicasByResource.has(resource))
-      ) {
-        this.release(claim);
-        continue;
-      }
-      const selected = pvc.metadata?.annotations?.[ANNOTATION_SELECTED_NODE];
-      if (selected && !r.narrowed) {
-        const linstorNode = options.linstorNodeOf?.(selected) ?? selected;
-        this.narrow(claim, new Set([linstorNode]), true);
+  /** Applies changes planned by the reservation policy, in order. */
+  apply(changes: readonly ReservationChange[]): void {
+    for (const change of changes) {
+      switch (change.op) {
+        case "reserve":
+          this.reserve(change.claim, change);
+          break;
+        case "refresh":
+          this.refresh(change.claim);
+          break;
+        case "narrow":
+          this.narrow(change.claim, change.nodes, change.final);
+          break;
+        case "place": {
+          const existing = this.#byClaim.get(change.claim);
+          if (!existing) break;
+          this.#byClaim.set(change.claim, {
+            ...existing,
+            nodes: change.nodes,
+            narrowed: true,
+            placed: true,
+            poolsBefore: existing.poolsBefore,
+          });
+          this.#version++;
+          break;
+        }
+        case "observe": {
+          const existing = this.#byClaim.get(change.claim);
+          // Not a change of what is held: the version stays.
+          if (existing) {
+            this.#byClaim.set(change.claim, {
+              ...existing,
+              poolsBefore: change.poolsBefore,
+            });
+          }
+          break;
+        }
+        case "release":
+          this.release(change.claim);
+          break;
       }
     }
+  }
+
+  /**
+   * Applies `reviewReservations()` against the snapshot now: expired,
+   * deleted or recreated claims are released; a claim LINSTOR shows is kept
+   * on its replicas until their pools report its space; a claim that got
+   * `selected-node` is narrowed to that node.
+   */
+  prune(snapshot: Snapshot, options: ReviewOptions = {}): void {
+    this.apply(
+      reviewReservations(this.#byClaim.values(), snapshot, {
+        ...options,
+        now: this.#clock.now(),
+      }),
+    );
   }
 
   /** A consistent view of the active reservations now. */

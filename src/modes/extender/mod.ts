@@ -25,6 +25,12 @@ export {
   type ReservationsOptions,
   type ReservationView,
 } from "./_reservations.ts";
+export {
+  filterReservations,
+  prioritizeNarrowing,
+  type ReservationChange,
+  reviewReservations,
+} from "./_reservation_policy.ts";
 export { createExtenderMetrics, type ExtenderMetrics } from "./_metrics.ts";
 export {
   EXTENDER_KINDS,

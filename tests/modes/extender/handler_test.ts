@@ -10,7 +10,7 @@ import {
 import type { Snapshot } from "../../../src/state/mod.ts";
 import type { Clock } from "../../../src/system/mod.ts";
 import { FakeClock } from "../../_fakes/fake_clock.ts";
-import { buildSnapshot, makePod, T0, type World } from "./_snapshot.ts";
+import { buildSnapshot, GIB, makePod, T0, type World } from "./_snapshot.ts";
 
 const NAMES = ["n1", "n2", "n3"];
 
@@ -477,6 +477,44 @@ Deno.test("`createExtenderHandler()` prioritize narrows the pod's reservations t
     ?.cancel();
   assert.deepEqual(held(), ["n2", "n3"]);
   assert.equal(reservations.view().reservedKib("n1", "pool1"), 0);
+});
+
+Deno.test("`createExtenderHandler()` keeps a reservation until the thick pool reports the new volume", async () => {
+  const cluster = (extra: Partial<World>) =>
+    buildSnapshot({
+      linstorNodes: [{ name: "n1" }],
+      kubeNodes: [{ name: "n1" }],
+      pools: [{ node: "n1", name: "pool1", freeGiB: 10 }],
+      storageClasses: [{
+        name: "local",
+        params: { storagePool: "pool1", allowRemoteVolumeAccess: "false" },
+      }],
+      pvcs: ["a", "b"].map((name) => ({ name, sc: "local", size: "8Gi" })),
+      ...extra,
+    });
+  let snapshot = cluster({});
+  const { handler, reservations } = setup({ snapshot: () => snapshot });
+  const filter = async (claim: string) =>
+    (await (await handler(
+      post("/filter", {
+        Pod: makePod(`p-${claim}`, { claims: [claim] }),
+        NodeNames: ["n1"],
+      }),
+    )).json()).NodeNames;
+  assert.deepEqual(await filter("a"), ["n1"]);
+  // LINSTOR lists the volume, but the pool still reports the old free space.
+  snapshot = cluster({
+    replicas: [{ resource: "pvc-uid-a", node: "n1", sizeGiB: 8 }],
+  });
+  assert.deepEqual(await filter("b"), []);
+  assert.equal(reservations.view().reservedKib("n1", "pool1"), 8 * GIB);
+  // The pool reports it: LINSTOR's numbers hold it now, the reservation goes.
+  snapshot = cluster({
+    replicas: [{ resource: "pvc-uid-a", node: "n1", sizeGiB: 8 }],
+    pools: [{ node: "n1", name: "pool1", freeGiB: 2 }],
+  });
+  assert.deepEqual(await filter("b"), []);
+  assert.equal(reservations.get("default/a"), undefined);
 });
 
 Deno.test("`createExtenderHandler()` serves health and metrics", async () => {

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { Reservations } from "../../../src/modes/extender/mod.ts";
+import {
+  Reservations,
+  reviewReservations,
+} from "../../../src/modes/extender/mod.ts";
 import { FakeClock } from "../../_fakes/fake_clock.ts";
 import { buildSnapshot, GIB, T0 } from "./_snapshot.ts";
 
@@ -87,6 +90,65 @@ Deno.test("`Reservations.prune()` follows the claim and LINSTOR", async (t) => {
     assert.equal(reservations.size, 0);
   });
   await t.step(
+    "keeps it on the replicas' thick pools until they report the volume",
+    () => {
+      const clock = new FakeClock(T0);
+      const reservations = new Reservations({ clock, ttlMs: 60_000 });
+      const pools = (free: number, kind = "LVM") => [
+        { node: "n1", name: "pool1", freeGiB: free, kind },
+        { node: "n2", name: "pool1", freeGiB: 10, kind },
+      ];
+      reservations.reserve("default/a", {
+        pod: "default/p",
+        uid: "uid-a",
+        sizeKib: 4 * GIB,
+        nodes: new Map([["n1", "pool1"], ["n2", "pool1"]]),
+        poolsBefore: buildSnapshot({ pools: pools(10) }).linstor.poolsByNode,
+      });
+      const listed = (free: number, kind?: string) =>
+        buildSnapshot({
+          pvcs: [claimA],
+          pools: pools(free, kind),
+          replicas: [{ resource: "pvc-uid-a", node: "n1", sizeGiB: 4 }],
+        });
+      reservations.prune(listed(10));
+      assert.deepEqual([...reservations.get("default/a")!.nodes], [[
+        "n1",
+        "pool1",
+      ]]);
+      reservations.prune(listed(7));
+      assert.equal(reservations.size, 1, "3 GiB less is not the 4 GiB volume");
+      reservations.prune(listed(6));
+      assert.equal(reservations.size, 0);
+    },
+  );
+  await t.step(
+    "drops it at once on a thin pool (virtual sizes count the volume)",
+    () => {
+      const clock = new FakeClock(T0);
+      const reservations = new Reservations({ clock, ttlMs: 60_000 });
+      const pools = [{
+        node: "n1",
+        name: "pool1",
+        freeGiB: 10,
+        kind: "LVM_THIN",
+      }];
+      reservations.reserve("default/a", {
+        pod: "default/p",
+        uid: "uid-a",
+        sizeKib: 4 * GIB,
+        nodes: new Map([["n1", "pool1"]]),
+        poolsBefore: buildSnapshot({ pools }).linstor.poolsByNode,
+      });
+      reservations.prune(buildSnapshot({
+        pvcs: [claimA],
+        pools,
+        replicas: [{ resource: "pvc-uid-a", node: "n1", sizeGiB: 4 }],
+      }));
+      assert.equal(reservations.size, 0);
+    },
+  );
+  await t.step(
     "keeps it while the claim is bound but LINSTOR does not show the resource yet",
     () => {
       const { reservations } = setup();
@@ -126,4 +188,29 @@ Deno.test("`Reservations.prune()` follows the claim and LINSTOR", async (t) => {
     );
     assert.equal(reservations.size, 0);
   });
+});
+
+Deno.test("`reviewReservations()` plans the changes without applying them", () => {
+  const { reservations } = setup();
+  const held = [reservations.get("default/a")!];
+  const snapshot = buildSnapshot({
+    pvcs: [{
+      ...claimA,
+      annotations: { "volume.kubernetes.io/selected-node": "n2" },
+    }],
+  });
+  const changes = reviewReservations(held, snapshot, { now: T0 });
+  assert.deepEqual(changes, [
+    {
+      op: "observe",
+      claim: "default/a",
+      poolsBefore: snapshot.linstor.poolsByNode,
+    },
+    { op: "narrow", claim: "default/a", nodes: new Set(["n2"]), final: true },
+  ]);
+  assert.equal(reservations.get("default/a")!.nodes.size, 2);
+  assert.deepEqual(
+    reviewReservations(held, snapshot, { now: T0 + 60_000 }),
+    [{ op: "release", claim: "default/a", reason: "expired" }],
+  );
 });
