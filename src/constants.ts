@@ -274,6 +274,11 @@ export const METRIC_AFFINITY_OPERATIONS_TOTAL =
 
 /** Metric: build information. */
 export const METRIC_BUILD_INFO = "linstor_suite_build_info";
+/** Metric: 1 while this replica leads its mode's Lease (or acts without election), else 0. */
+export const METRIC_LEADER = "linstor_suite_leader";
+/** Metric: client-go's leader-election gauge (`name` = the Lease), for existing dashboards. */
+export const METRIC_LEADER_ELECTION_MASTER_STATUS =
+  "leader_election_master_status";
 "linstor_suite_loop_last_success_timestamp_seconds";
 
 /** LINSTOR's default resource group. */

@@ -21,10 +21,12 @@ import type { LinstorClient } from "../linstor/mod.ts";
 import {
   type CheckResult,
   createHealthRoutes,
+  createLeaderMetric,
   createOperationMetrics,
   createRegistry,
   type HealthChecks,
   LoopLiveness,
+  registerProcessMetrics,
   type Registry,
 } from "../observability/mod.ts";
 import {
@@ -175,6 +177,7 @@ export async function runMode<Memory, Inputs extends object>(
   const clock = options.wiring.clock ?? SYSTEM_CLOCK;
   const logger = getLogger([LOG_CATEGORY, options.name]);
   const registry = createRegistry({ mode: options.name });
+  registerProcessMetrics(registry);
   const identity =
     (options.leaderElection ? flags.string("leader-election-id") : undefined) ||
     options.wiring.hostname();
@@ -201,7 +204,20 @@ export async function runMode<Memory, Inputs extends object>(
     term.abort(new Error("Not the leader"));
     let isLeader = () => true;
     let leaderSignal: (() => AbortSignal) | undefined;
-    if (options.leaderElection && flags.boolean("leader-election")) {
+    // Flags of leader election exist only in modes that campaign.
+    const leaseName = options.leaderElection
+      ? flags.string("lease-lock-name") ?? `linstor-suite-${options.name}`
+      : "";
+    const electing = options.leaderElection === true &&
+      flags.boolean("leader-election");
+    const leaderMetric = options.leaderElection
+      ? createLeaderMetric(registry, {
+        mode: options.name,
+        lease: leaseName,
+        leading: !electing,
+      })
+      : undefined;
+    if (electing) {
       const namespace = flags.string("lease-lock-namespace") ||
         (await context.readTextFile(SERVICE_ACCOUNT_NAMESPACE_FILE).then(
           (text) => text.trim(),
@@ -209,8 +225,7 @@ export async function runMode<Memory, Inputs extends object>(
         )) || "default";
       const election = startLeaderElection(kube, {
         namespace,
-        name: flags.string("lease-lock-name") ??
-          `linstor-suite-${options.name}`,
+        name: leaseName,
         identity,
         clock,
         signal: running,
@@ -218,6 +233,7 @@ export async function runMode<Memory, Inputs extends object>(
         renewDeadlineMs: flags.number("leader-election-renew-deadline")!,
         retryPeriodMs: flags.number("leader-election-retry-period")!,
         onChange(leading) {
+          leaderMetric?.set(leading);
           if (leading) {
             term = new AbortController();
           } else {

@@ -4,8 +4,13 @@
  *
  * @module
  */
-import { Gauge, Registry } from "prom-client";
-import { METRIC_BUILD_INFO, VERSION } from "../constants.ts";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import {
+  METRIC_BUILD_INFO,
+  METRIC_LEADER,
+  METRIC_LEADER_ELECTION_MASTER_STATUS,
+  VERSION,
+} from "../constants.ts";
 import type { OperationMetrics } from "../reconcile/mod.ts";
 import { Counter, Histogram } from "prom-client";
 
@@ -22,6 +27,55 @@ export function createRegistry(options: { mode: string }): Registry {
   });
   info.set({ version: VERSION, mode: options.mode }, 1);
   return registry;
+}
+
+/**
+ * Registers the standard process metrics (`process_cpu_seconds_total`,
+ * `process_resident_memory_bytes`, `process_start_time_seconds`,
+ * `process_open_fds`, heap and event-loop lag) into `registry`; they are
+ * read when `/metrics` is scraped.
+ */
+export function registerProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+}
+
+/** Sets the leader-status gauges of one replica. */
+export interface LeaderMetric {
+  /** Records whether this replica leads now. */
+  set(leading: boolean): void;
+}
+
+/**
+ * The leader-status metrics of a mode: `linstor_suite_leader{mode, lease}`
+ * and client-go's `leader_election_master_status{name}` (1 leading, 0 not),
+ * starting at `leading`.
+ */
+export function createLeaderMetric(
+  registry: Registry,
+  options: { mode: string; lease: string; leading: boolean },
+): LeaderMetric {
+  const leader = new Gauge({
+    name: METRIC_LEADER,
+    help:
+      "1 while this replica leads its mode's Lease (or acts without leader election), else 0.",
+    labelNames: ["mode", "lease"],
+    registers: [registry],
+  });
+  const master = new Gauge({
+    name: METRIC_LEADER_ELECTION_MASTER_STATUS,
+    help: "Leader-election status as client-go reports it: 1 leading, 0 not.",
+    labelNames: ["name"],
+    registers: [registry],
+  });
+  const metric: LeaderMetric = {
+    set(leading) {
+      const value = leading ? 1 : 0;
+      leader.set({ mode: options.mode, lease: options.lease }, value);
+      master.set({ name: options.lease }, value);
+    },
+  };
+  metric.set(options.leading);
+  return metric;
 }
 
 /**

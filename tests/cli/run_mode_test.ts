@@ -9,7 +9,7 @@ import {
   type RunModeOptions,
 } from "../../src/cli/run_mode.ts";
 import type { KubeKind, KubeObjectOf, ListResult } from "../../src/kube/mod.ts";
-import { resetLogging } from "../../src/observability/mod.ts";
+import { type Registry, resetLogging } from "../../src/observability/mod.ts";
 import type { Mode, Operation } from "../../src/reconcile/mod.ts";
 import { FakeClock, flushMicrotasks } from "../_fakes/fake_clock.ts";
 import { FakeKube } from "../_fakes/fake_kube.ts";
@@ -121,22 +121,32 @@ Deno.test("runMode() aborts a running leader-only operation the moment the Lease
       return Promise.resolve();
     },
   };
+  let registry: Registry | undefined;
+  const leading = async () => {
+    const text = await registry!.metrics();
+    const own = /^linstor_suite_leader\{mode="test",lease="test"\} (\d)$/m
+      .exec(text)?.[1];
+    const clientGo = /^leader_election_master_status\{name="test"\} (\d)$/m
+      .exec(text)?.[1];
+    assert.equal(own, clientGo, "both gauges agree");
+    return own;
+  };
   const harness = startMode([
     "--lease-lock-namespace=default",
     "--leader-election-id=me",
   ], {
     clock,
     leaderElection: true,
-    mode: () => ({
+    mode: (environment) => ({
       name: "test",
       kinds: [],
       readsLinstor: false,
       memory: undefined,
       loop: { intervalMs: 1_000, passTimeoutMs: 600_000, workers: 2 },
-      plan: (_snapshot, context) => ({
-        operations: [leaderOnly, local],
-        memory: context.memory,
-      }),
+      plan: (_snapshot, context) => {
+        registry = environment.registry;
+        return { operations: [leaderOnly, local], memory: context.memory };
+      },
     }),
   });
   try {
@@ -146,6 +156,7 @@ Deno.test("runMode() aborts a running leader-only operation the moment the Lease
     assert.deepEqual(timeline, []);
     await clock.advance(1_000);
     assert.deepEqual(timeline, ["start@1s"]);
+    assert.equal(await leading(), "1");
     // Another replica takes the Lease over (e.g. after a network split).
     harness.kube.seed("leases", {
       apiVersion: "coordination.k8s.io/v1",
@@ -162,6 +173,7 @@ Deno.test("runMode() aborts a running leader-only operation the moment the Lease
       "start@1s",
       "abort@2s: Cannot continue: this replica lost the Lease (it campaigns again)",
     ], "aborted at the first renewal that saw the other holder");
+    assert.equal(await leading(), "0", "the gauge drops with the Lease");
     const localBefore = localRuns;
     await harness.clock.advance(5_000);
     assert.equal(timeline.length, 2, "no leader-only work while not leading");
@@ -170,6 +182,7 @@ Deno.test("runMode() aborts a running leader-only operation the moment the Lease
     // takes over again and acts.
     await harness.clock.advance(20_000);
     assert.match(timeline[2] ?? "", /^start@/, timeline.join(", "));
+    assert.equal(await leading(), "1");
     assert.equal(
       harness.kube.get("leases", "default/test")?.spec?.holderIdentity,
       "me",
@@ -222,6 +235,63 @@ Deno.test("runMode() without a resync rate lists once", async () => {
     await flushMicrotasks(50);
     await harness.clock.advance(600_000);
     assert.equal(harness.kube.lists.get("persistentVolumes"), 1);
+  } finally {
+    assert.equal(await harness.stop(), 0);
+  }
+});
+
+Deno.test("runMode() exports process metrics, and no leader gauge for a mode without leader election", async () => {
+  let registry: Registry | undefined;
+  const harness = startMode([], {
+    mode: (environment) => {
+      registry = environment.registry;
+      return {
+        name: "test",
+        kinds: [],
+        readsLinstor: false,
+        memory: undefined,
+      };
+    },
+  });
+  try {
+    await flushMicrotasks(50);
+    const text = await registry!.metrics();
+    for (
+      const name of [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_start_time_seconds",
+        "nodejs_heap_size_used_bytes",
+      ]
+    ) {
+      assert.match(text, new RegExp(`^${name} \\d`, "m"), name);
+    }
+    assert.doesNotMatch(text, /^linstor_suite_leader\{/m);
+  } finally {
+    assert.equal(await harness.stop(), 0);
+  }
+});
+
+Deno.test("runMode() reports a mode with leader election turned off as leading", async () => {
+  let registry: Registry | undefined;
+  const harness = startMode(["--leader-election=false"], {
+    leaderElection: true,
+    mode: (environment) => {
+      registry = environment.registry;
+      return {
+        name: "test",
+        kinds: [],
+        readsLinstor: false,
+        memory: undefined,
+      };
+    },
+  });
+  try {
+    await flushMicrotasks(50);
+    assert.match(
+      await registry!.metrics(),
+      /^linstor_suite_leader\{mode="test",lease="test"\} 1$/m,
+    );
   } finally {
     assert.equal(await harness.stop(), 0);
   }

@@ -199,10 +199,10 @@ Deno.test("main.ts extender is ready on synced state, logs JSON lines and exits 
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     assert.equal(ready.status, 200);
     assert.match(await ready.text(), /caches synced/);
-    assert.match(
-      await (await fetch(`${health}/metrics`)).text(),
-      /linstor_suite_build_info\{[^}]*mode="extender"/,
-    );
+    const metrics = await (await fetch(`${health}/metrics`)).text();
+    assert.match(metrics, /linstor_suite_build_info\{[^}]*mode="extender"/);
+    assert.match(metrics, /^process_cpu_seconds_total \d/m);
+    assert.match(metrics, /^process_resident_memory_bytes \d+/m);
   } finally {
     code = await child.terminate();
   }
@@ -252,6 +252,16 @@ Deno.test("main.ts affinity with --cluster-id becomes ready, leads and exits 0 o
     const health = await healthUrl(child);
     await pollUntil(`${health}/readyz`, (status) => status === 200);
     await child.waitForLog(/Became leader/);
+    const metrics = await (await fetch(`${health}/metrics`)).text();
+    assert.match(
+      metrics,
+      /^linstor_suite_leader\{mode="affinity",lease="linstor-suite-affinity"\} 1$/m,
+    );
+    assert.match(
+      metrics,
+      /^leader_election_master_status\{name="linstor-suite-affinity"\} 1$/m,
+    );
+    assert.match(metrics, /^process_resident_memory_bytes \d+/m);
   } finally {
     code = await child.terminate();
   }
