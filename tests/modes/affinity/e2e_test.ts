@@ -110,7 +110,13 @@ async function assertConverged(
     undefined,
   );
   assert.deepEqual(pv.metadata.labels, { team: "data" });
-  // After a crash right after step 5 the PV already looks final: the
+  const claim = await waitBound(env.cp, name);
+  assert.equal(pv.spec.claimRef.uid, claim.metadata.uid, "bound to its claim");
+  assert.equal(
+    claim.metadata.annotations?.["pv.kubernetes.io/bind-completed"],
+    "yes",
+  );
+  // After a crash right after step 6 the PV already looks final: the
   // restarted process still has to drop the record, so wait for that too.
   await poll(`record of ${name} dropped on the PVC`, async () => {
     const pvc = await waitBound(env.cp, name);
@@ -227,6 +233,17 @@ Deno.test({
                   JSON.stringify(status)
                 }\n${crashing.log()}`,
               );
+            }
+            if (REPLACE_STEPS[step] === "remove finalizers") {
+              // The old PV is gone: the real PV controller marks the claim
+              // Lost, so the Bound below proves it re-bound the new PV.
+              await poll("PVC claim-pvc-crash Lost", async () => {
+                const pvc: Json = await env.cp.request(
+                  "GET",
+                  "/api/v1/namespaces/app/persistentvolumeclaims/claim-pvc-crash",
+                );
+                return pvc.status?.phase === "Lost" ? true : undefined;
+              });
             }
             const restarted = startSuite(env.cp, env.server);
             try {

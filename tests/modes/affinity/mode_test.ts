@@ -236,6 +236,11 @@ Deno.test("affinity replace resumes after a crash right after each step", async 
         const oldUid = world.pv("pvc-1")!.metadata!.uid!;
         const crashed = await crashAfterStep(world, step);
         assert.equal(crashed.execution.failed.length, 1);
+        const gone = REPLACE_STEPS[step] === "remove finalizers";
+        assert.equal(world.pv("pvc-1") === undefined, gone);
+        if (gone) {
+          assert.equal(world.pvc("pvc-1")?.status?.phase, "Lost");
+        }
         // A restarted process: fresh memory, same cluster.
         for (let i = 0; i < 3; i++) {
           const report = await pass(world, world.mode({ inPlace: false }));
