@@ -54,6 +54,32 @@ export interface KubeObjectMap {
 /** The object type of kind `K`. */
 export type KubeObjectOf<K extends KubeKind> = KubeObjectMap[K];
 
+/**
+ * Every resource the port reads or writes: the watchable kinds plus Leases,
+ * Events (`events.k8s.io/v1`) and Namespaces.
+ */
+export type KubeResource = KubeKind | "leases" | "events" | "namespaces";
+
+/** The object type of each {@linkcode KubeResource}. */
+export interface KubeResourceMap extends KubeObjectMap {
+  leases: V1Lease;
+  events: EventsV1Event;
+  namespaces: V1Namespace;
+}
+
+/** The object type of resource `R`. */
+export type KubeResourceOf<R extends KubeResource> = KubeResourceMap[R];
+
+/** One object of resource `K`: its kind, name and (for namespaced kinds) namespace. */
+export interface ResourceRef<K extends KubeResource = KubeResource> {
+  /** The resource (`"nodes"`, `"pods"`, `"persistentVolumes"`, …). */
+  readonly kind: K;
+  /** Object name. */
+  readonly name: string;
+  /** Namespace; required for pods, PVCs, Leases and Events, ignored otherwise. */
+  readonly namespace?: string;
+}
+
 /** The name (and namespace, for namespaced objects) of an object. */
 export interface ObjectName {
   /** Namespace; required for pods, PVCs and Leases. */
@@ -156,7 +182,7 @@ export interface DeleteOptions {
   signal?: AbortSignal;
 }
 
-/** Options of {@linkcode KubeApi.evictPod}. */
+/** Options of {@linkcode KubeApi.evict}. */
 export interface EvictOptions {
   /** Evict only when the pod still has this UID. */
   uid?: string;
@@ -201,11 +227,17 @@ export interface EventDetails {
 }
 
 /**
- * The Kubernetes port. Errors are {@linkcode KubeApiError}s (test them with
- * `isNotFound()`, `isConflict()`, …); an aborted call rejects with the
- * signal's reason.
+ * The Kubernetes port, generic by resource: `list`, `watch`, `get`,
+ * `create`, `replace`, `patch` and `delete` for every
+ * {@linkcode KubeResource}, pod eviction, and Events. Errors are
+ * {@linkcode KubeApiError}s (test them with `isNotFound()`, `isConflict()`,
+ * …); an aborted call rejects with the signal's reason.
+ *
+ * The per-kind methods (`getPersistentVolume()`, `patchNode()`, …) are thin
+ * wrappers kept while callers move to the generic verbs
+ * ({@linkcode KubeApiBase} implements them once for every adapter).
  */
-export interface KubeApi {
+export interface KubeApi extends KubeApiByKind {
   /** Lists every object of `kind` (all namespaces). */
   list<K extends KubeKind>(
     kind: K,
@@ -221,94 +253,130 @@ export interface KubeApi {
     kind: K,
     options: WatchOptions,
   ): AsyncIterable<WatchEvent<KubeObjectOf<K>>>;
+  /** Reads one object (NotFound when absent). */
+  get<K extends KubeResource>(
+    ref: ResourceRef<K>,
+    options?: GetOptions,
+  ): Promise<KubeResourceOf<K>>;
+  /** Creates `obj` (AlreadyExists when the name is taken; `metadata.generateName` works). */
+  create<K extends KubeResource>(
+    kind: K,
+    obj: KubeResourceOf<K>,
+    options?: WriteOptions,
+  ): Promise<KubeResourceOf<K>>;
+  /**
+   * Replaces (updates) `obj`; its `metadata.resourceVersion`, when set, must
+   * be current (Conflict otherwise). Kinds with a status subresource keep
+   * their stored status.
+   */
+  replace<K extends KubeResource>(
+    kind: K,
+    obj: KubeResourceOf<K>,
+    options?: WriteOptions,
+  ): Promise<KubeResourceOf<K>>;
+  /** Patches one object (`{type: "apply"}`: server-side apply, which creates it when absent). */
+  patch<K extends KubeResource>(
+    ref: ResourceRef<K>,
+    patch: Patch,
+    options?: WriteOptions,
+  ): Promise<KubeResourceOf<K>>;
+  /**
+   * Deletes one object; `preconditions` (UID, resourceVersion) make it
+   * conditional (Conflict otherwise). With finalizers it only gets a
+   * `deletionTimestamp`.
+   */
+  delete<K extends KubeResource>(
+    ref: ResourceRef<K>,
+    options?: DeleteOptions,
+  ): Promise<void>;
+  /** Evicts a pod through `policy/v1` Eviction (429 when a PodDisruptionBudget forbids it). */
+  evict(ref: ObjectName, options?: EvictOptions): Promise<void>;
 
-  /** Reads a PersistentVolume. */
+  /**
+   * Records an `events.k8s.io/v1` Event about `involved` (any object: pods,
+   * PVs, Nodes, StorageClasses, …; Events about cluster-scoped objects go to
+   * the `default` namespace). A repeat of the same (object, type, reason,
+   * action, message) within `EVENT_SERIES_WINDOW_MS` updates the existing
+   * Event's `series` instead of creating a new one. Best effort: failures are
+   * logged, not thrown.
+   */
+  recordEvent(involved: InvolvedObject, event: EventDetails): Promise<void>;
+
+  /** Releases connections (HTTP clients); the API is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+/** The per-kind wrappers of {@linkcode KubeApi}, each one generic verb. */
+export interface KubeApiByKind {
+  /** @deprecated `get({ kind: "persistentVolumes", name })` */
   getPersistentVolume(
     name: string,
     options?: GetOptions,
   ): Promise<V1PersistentVolume>;
-  /** Creates a PersistentVolume (AlreadyExists when the name is taken). */
+  /** @deprecated `create("persistentVolumes", pv)` */
   createPersistentVolume(
     pv: V1PersistentVolume,
     options?: WriteOptions,
   ): Promise<V1PersistentVolume>;
-  /** Replaces a PersistentVolume; `metadata.resourceVersion` (if set) must be current (Conflict otherwise). */
+  /** @deprecated `replace("persistentVolumes", pv)` */
   replacePersistentVolume(
     pv: V1PersistentVolume,
     options?: WriteOptions,
   ): Promise<V1PersistentVolume>;
-  /** Patches a PersistentVolume. */
+  /** @deprecated `patch({ kind: "persistentVolumes", name }, patch)` */
   patchPersistentVolume(
     name: string,
     patch: Patch,
     options?: WriteOptions,
   ): Promise<V1PersistentVolume>;
-  /** Deletes a PersistentVolume (with finalizers it only gets a deletionTimestamp). */
+  /** @deprecated `delete({ kind: "persistentVolumes", name })` */
   deletePersistentVolume(name: string, options?: DeleteOptions): Promise<void>;
-
-  /** Reads a PersistentVolumeClaim. */
+  /** @deprecated `get({ kind: "persistentVolumeClaims", namespace, name })` */
   getPersistentVolumeClaim(
     ref: ObjectName,
     options?: GetOptions,
   ): Promise<V1PersistentVolumeClaim>;
-  /** Patches a PersistentVolumeClaim. */
+  /** @deprecated `patch({ kind: "persistentVolumeClaims", namespace, name }, patch)` */
   patchPersistentVolumeClaim(
     ref: ObjectName,
     patch: Patch,
     options?: WriteOptions,
   ): Promise<V1PersistentVolumeClaim>;
-
-  /** Creates a StorageClass. */
+  /** @deprecated `create("storageClasses", sc)` */
   createStorageClass(
     sc: V1StorageClass,
     options?: WriteOptions,
   ): Promise<V1StorageClass>;
-  /** Patches a StorageClass (`{type: "apply"}` for server-side apply; creates it when absent). */
+  /** @deprecated `patch({ kind: "storageClasses", name }, patch)` */
   patchStorageClass(
     name: string,
     patch: Patch,
     options?: WriteOptions,
   ): Promise<V1StorageClass>;
-  /** Deletes a StorageClass (`preconditions` with UID and resourceVersion to be sure it is the same one). */
+  /** @deprecated `delete({ kind: "storageClasses", name })` */
   deleteStorageClass(name: string, options?: DeleteOptions): Promise<void>;
-
-  /**
-   * Records an `events.k8s.io/v1` Event about `involved`. A repeat of the
-   * same (object, type, reason, action, message) within
-   * `EVENT_SERIES_WINDOW_MS` updates the existing Event's `series` instead
-   * of creating a new one. Best effort: failures are logged, not thrown.
-   */
-  recordEvent(involved: InvolvedObject, event: EventDetails): Promise<void>;
-
-  /** Reads a Lease. */
+  /** @deprecated `get({ kind: "leases", namespace, name })` */
   getLease(ref: ObjectName, options?: GetOptions): Promise<V1Lease>;
-  /** Creates a Lease. */
+  /** @deprecated `create("leases", lease)` */
   createLease(lease: V1Lease, options?: WriteOptions): Promise<V1Lease>;
-  /** Replaces a Lease; `metadata.resourceVersion` must be current (Conflict otherwise). */
+  /** @deprecated `replace("leases", lease)` */
   replaceLease(lease: V1Lease, options?: WriteOptions): Promise<V1Lease>;
-
-  /** Deletes a pod (`preconditions.uid` to be sure it is the same pod). */
+  /** @deprecated `delete({ kind: "pods", namespace, name })` */
   deletePod(ref: ObjectName, options?: DeleteOptions): Promise<void>;
-  /** Evicts a pod through `policy/v1` Eviction (429 when a PodDisruptionBudget forbids it). */
+  /** @deprecated `evict(ref)` */
   evictPod(ref: ObjectName, options?: EvictOptions): Promise<void>;
-
-  /** Deletes a VolumeAttachment (fencing: after the pods on a lost node are gone). */
+  /** @deprecated `delete({ kind: "volumeAttachments", name })` */
   deleteVolumeAttachment(name: string, options?: DeleteOptions): Promise<void>;
-
-  /** Reads a Namespace (e.g. `kube-system`, whose UID identifies the cluster). */
+  /** @deprecated `get({ kind: "namespaces", name })` */
   getNamespace(name: string, options?: GetOptions): Promise<V1Namespace>;
-
-  /** Reads a Node. */
+  /** @deprecated `get({ kind: "nodes", name })` */
   getNode(name: string, options?: GetOptions): Promise<V1Node>;
-  /** Patches a Node (labels, taints, annotations). */
+  /** @deprecated `patch({ kind: "nodes", name }, patch)` */
   patchNode(
     name: string,
     patch: Patch,
     options?: WriteOptions,
   ): Promise<V1Node>;
-
-  /** Releases connections (HTTP clients); the API is unusable afterwards. */
-  close(): Promise<void>;
 }
 
 /** Re-exported so callers need not import client-node types for Events. */

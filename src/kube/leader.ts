@@ -156,13 +156,13 @@ export function startLeaderElection(
     const now = clock.now();
     let current: V1Lease;
     try {
-      current = await kube.getLease({ namespace, name }, {
+      current = await kube.get({ kind: "leases", namespace, name }, {
         signal: callSignal,
       });
     } catch (error) {
       if (!isNotFound(error)) throw error;
       try {
-        lease = await kube.createLease({
+        lease = await kube.create("leases", {
           apiVersion: "coordination.k8s.io/v1",
           kind: "Lease",
           metadata: { name, namespace },
@@ -195,7 +195,7 @@ export function startLeaderElection(
       spec: { ...spec, ...leaseSpec(now, current) },
     };
     try {
-      lease = await kube.replaceLease(next, { signal: callSignal });
+      lease = await kube.replace("leases", next, { signal: callSignal });
     } catch (error) {
       if (isConflict(error)) return false;
       throw error;
@@ -240,11 +240,11 @@ export function startLeaderElection(
     try {
       // Re-read: release only a Lease this candidate still holds, at its
       // current resourceVersion.
-      const current = await kube.getLease({ namespace, name }, {
+      const current = await kube.get({ kind: "leases", namespace, name }, {
         signal: controller.signal,
       });
       if (current.spec?.holderIdentity !== identity) return;
-      await kube.replaceLease({
+      await kube.replace("leases", {
         ...current,
         spec: {
           ...current.spec,

@@ -8,6 +8,7 @@
  * @module
  */
 export * from "./api.ts";
+export * from "./api_base.ts";
 export * from "./errors.ts";
 export * from "./objects.ts";
 export * from "./informer.ts";

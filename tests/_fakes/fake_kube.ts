@@ -44,10 +44,6 @@ import type {
   EventsV1Event,
   V1Lease,
   V1Namespace,
-  V1Node,
-  V1PersistentVolume,
-  V1PersistentVolumeClaim,
-  V1StorageClass,
 } from "@kubernetes/client-node";
 import {
   type DeleteOptions,
@@ -57,13 +53,17 @@ import {
   type InvolvedObject,
   type JsonPatchOperation,
   type KubeApi,
+  KubeApiBase,
   KubeApiError,
   type KubeKind,
   type KubeObjectOf,
+  type KubeResource,
+  type KubeResourceOf,
   type ListResult,
   type ObjectName,
   objectReference,
   type Patch,
+  type ResourceRef,
   truncateUtf8,
   type WatchEvent,
   type WatchOptions,
@@ -76,8 +76,8 @@ import {
 } from "../../src/constants.ts";
 import type { Clock } from "../../src/system/clock.ts";
 
-/** Kinds the fake stores: the watchable ones plus Leases and Events. */
-export type FakeKind = KubeKind | "leases" | "events" | "namespaces";
+/** Kinds the fake stores: every {@linkcode KubeResource}. */
+export type FakeKind = KubeResource;
 
 // deno-lint-ignore no-explicit-any
 type AnyObject = Record<string, any>;
@@ -210,7 +210,7 @@ interface Watcher {
 }
 
 /** A faithful in-memory Kubernetes API (see the module doc for what it reproduces). */
-export class FakeKube implements KubeApi {
+export class FakeKube extends KubeApiBase implements KubeApi {
   #clock: Clock;
   #mutablePvNodeAffinity: boolean;
   #pvBinder: boolean;
@@ -231,6 +231,7 @@ export class FakeKube implements KubeApi {
 
   /** Creates an empty cluster. */
   constructor(options: FakeKubeOptions) {
+    super();
     this.#clock = options.clock;
     this.#mutablePvNodeAffinity = options.mutablePvNodeAffinity ?? false;
     this.#pvBinder = options.pvBinder ?? true;
@@ -262,8 +263,8 @@ export class FakeKube implements KubeApi {
     return clone(this.#store(kind).get(key)!) as FakeObjectOf<K>;
   }
 
-  /** The stored object, or `undefined`. */
-  get<K extends FakeKind>(kind: K, key: string): FakeObjectOf<K> | undefined {
+  /** The stored object of `kind` under `key` (`namespace/name` or `name`), or `undefined`. */
+  peek<K extends FakeKind>(kind: K, key: string): FakeObjectOf<K> | undefined {
     const obj = this.#store(kind).get(key);
     return obj === undefined ? undefined : clone(obj) as FakeObjectOf<K>;
   }
@@ -400,132 +401,76 @@ export class FakeKube implements KubeApi {
     >;
   }
 
-  /** Reads a PV. */
-  getPersistentVolume(
-    name: string,
-    options: GetOptions = {},
-  ): Promise<V1PersistentVolume> {
+  /**
+   * Reads one object (NotFound when absent). The older test-helper form
+   * `get(kind, key)` still returns the stored object or `undefined`
+   * synchronously; use {@linkcode FakeKube.peek} for that.
+   */
+  get<K extends KubeResource>(
+    ref: ResourceRef<K>,
+    options?: GetOptions,
+  ): Promise<KubeResourceOf<K>>;
+  /** @deprecated `peek(kind, key)` */
+  get<K extends FakeKind>(kind: K, key: string): FakeObjectOf<K> | undefined;
+  get<K extends KubeResource>(
+    ref: ResourceRef<K> | K,
+    options?: GetOptions | string,
+  ): Promise<KubeResourceOf<K>> | FakeObjectOf<K> | undefined {
+    if (typeof ref === "string") return this.peek(ref, options as string);
+    const signal = (options as GetOptions | undefined)?.signal;
     return this.#call(
-      options.signal,
-      () => this.#get("persistentVolumes", name) as V1PersistentVolume,
+      signal,
+      () => this.#get(ref.kind, refKey(ref)) as KubeResourceOf<K>,
     );
   }
 
-  /** Creates a PV. */
-  createPersistentVolume(
-    pv: V1PersistentVolume,
+  /** Creates an object. */
+  create<K extends KubeResource>(
+    kind: K,
+    obj: KubeResourceOf<K>,
     options: WriteOptions = {},
-  ): Promise<V1PersistentVolume> {
+  ): Promise<KubeResourceOf<K>> {
     return this.#call(
       options.signal,
-      () =>
-        this.#create("persistentVolumes", pv, options) as V1PersistentVolume,
+      () => this.#create(kind, obj, options) as KubeResourceOf<K>,
     );
   }
 
-  /** Replaces a PV. */
-  replacePersistentVolume(
-    pv: V1PersistentVolume,
+  /** Replaces an object. */
+  replace<K extends KubeResource>(
+    kind: K,
+    obj: KubeResourceOf<K>,
     options: WriteOptions = {},
-  ): Promise<V1PersistentVolume> {
+  ): Promise<KubeResourceOf<K>> {
     return this.#call(
       options.signal,
-      () =>
-        this.#replace("persistentVolumes", pv, options) as V1PersistentVolume,
+      () => this.#replace(kind, obj, options) as KubeResourceOf<K>,
     );
   }
 
-  /** Patches a PV. */
-  patchPersistentVolume(
-    name: string,
+  /** Patches an object (apply creates it when absent). */
+  patch<K extends KubeResource>(
+    ref: ResourceRef<K>,
     patch: Patch,
     options: WriteOptions = {},
-  ): Promise<V1PersistentVolume> {
+  ): Promise<KubeResourceOf<K>> {
     return this.#call(
       options.signal,
       () =>
-        this.#patch(
-          "persistentVolumes",
-          name,
-          patch,
-          options,
-        ) as V1PersistentVolume,
+        this.#patch(ref.kind, refKey(ref), patch, options) as KubeResourceOf<
+          K
+        >,
     );
   }
 
-  /** Deletes a PV. */
-  deletePersistentVolume(
-    name: string,
+  /** Deletes an object. */
+  delete<K extends KubeResource>(
+    ref: ResourceRef<K>,
     options: DeleteOptions = {},
   ): Promise<void> {
     return this.#call(
       options.signal,
-      () => this.#delete("persistentVolumes", name, options, "delete"),
-    );
-  }
-
-  /** Reads a PVC. */
-  getPersistentVolumeClaim(
-    ref: ObjectName,
-    options: GetOptions = {},
-  ): Promise<V1PersistentVolumeClaim> {
-    return this.#call(
-      options.signal,
-      () =>
-        this.#get(
-          "persistentVolumeClaims",
-          refKey("persistentVolumeClaims", ref),
-        ) as V1PersistentVolumeClaim,
-    );
-  }
-
-  /** Patches a PVC. */
-  patchPersistentVolumeClaim(
-    ref: ObjectName,
-    patch: Patch,
-    options: WriteOptions = {},
-  ): Promise<V1PersistentVolumeClaim> {
-    return this.#call(
-      options.signal,
-      () =>
-        this.#patch(
-          "persistentVolumeClaims",
-          refKey("persistentVolumeClaims", ref),
-          patch,
-          options,
-        ) as V1PersistentVolumeClaim,
-    );
-  }
-
-  /** Creates a StorageClass. */
-  createStorageClass(
-    sc: V1StorageClass,
-    options: WriteOptions = {},
-  ): Promise<V1StorageClass> {
-    return this.#call(
-      options.signal,
-      () => this.#create("storageClasses", sc, options) as V1StorageClass,
-    );
-  }
-
-  /** Patches a StorageClass (apply creates it when absent). */
-  patchStorageClass(
-    name: string,
-    patch: Patch,
-    options: WriteOptions = {},
-  ): Promise<V1StorageClass> {
-    return this.#call(
-      options.signal,
-      () =>
-        this.#patch("storageClasses", name, patch, options) as V1StorageClass,
-    );
-  }
-
-  /** Deletes a StorageClass. */
-  deleteStorageClass(name: string, options: DeleteOptions = {}): Promise<void> {
-    return this.#call(
-      options.signal,
-      () => this.#delete("storageClasses", name, options, "delete"),
+      () => this.#delete(ref.kind, refKey(ref), options, "delete"),
     );
   }
 
@@ -537,42 +482,10 @@ export class FakeKube implements KubeApi {
     });
   }
 
-  /** Reads a Lease. */
-  getLease(ref: ObjectName, options: GetOptions = {}): Promise<V1Lease> {
-    return this.#call(
-      options.signal,
-      () => this.#get("leases", refKey("leases", ref)) as V1Lease,
-    );
-  }
-
-  /** Creates a Lease. */
-  createLease(lease: V1Lease, options: WriteOptions = {}): Promise<V1Lease> {
-    return this.#call(
-      options.signal,
-      () => this.#create("leases", lease, options) as V1Lease,
-    );
-  }
-
-  /** Replaces a Lease. */
-  replaceLease(lease: V1Lease, options: WriteOptions = {}): Promise<V1Lease> {
-    return this.#call(
-      options.signal,
-      () => this.#replace("leases", lease, options) as V1Lease,
-    );
-  }
-
-  /** Deletes a pod. */
-  deletePod(ref: ObjectName, options: DeleteOptions = {}): Promise<void> {
-    return this.#call(
-      options.signal,
-      () => this.#delete("pods", refKey("pods", ref), options, "delete"),
-    );
-  }
-
   /** Evicts a pod (429 while {@linkcode FakeKube.blockEviction} holds it). */
-  evictPod(ref: ObjectName, options: EvictOptions = {}): Promise<void> {
+  evict(ref: ObjectName, options: EvictOptions = {}): Promise<void> {
     return this.#call(options.signal, () => {
-      const key = refKey("pods", ref);
+      const key = refKey({ kind: "pods", ...ref });
       this.#fault("evict", "pods");
       this.#existing("pods", key, "evict");
       if (this.#blockedEvictions.has(key)) {
@@ -595,42 +508,6 @@ export class FakeKube implements KubeApi {
       if (options.dryRun !== undefined) deleteOptions.dryRun = options.dryRun;
       this.#delete("pods", key, deleteOptions, "evict");
     });
-  }
-
-  /** Reads a namespace (seed it first, e.g. `kube-system`). */
-  getNamespace(name: string, options: GetOptions = {}): Promise<V1Namespace> {
-    return this.#call(
-      options.signal,
-      () => this.#get("namespaces", name) as V1Namespace,
-    );
-  }
-
-  /** Deletes a VolumeAttachment. */
-  deleteVolumeAttachment(
-    name: string,
-    options: DeleteOptions = {},
-  ): Promise<void> {
-    return this.#call(
-      options.signal,
-      () => this.#delete("volumeAttachments", name, options, "delete"),
-    );
-  }
-
-  /** Reads a node. */
-  getNode(name: string, options: GetOptions = {}): Promise<V1Node> {
-    return this.#call(options.signal, () => this.#get("nodes", name) as V1Node);
-  }
-
-  /** Patches a node. */
-  patchNode(
-    name: string,
-    patch: Patch,
-    options: WriteOptions = {},
-  ): Promise<V1Node> {
-    return this.#call(
-      options.signal,
-      () => this.#patch("nodes", name, patch, options) as V1Node,
-    );
   }
 
   /** Ends every watch; further calls fail. */
@@ -1242,7 +1119,7 @@ export class FakeKube implements KubeApi {
   }
 
   async *#watch(
-    kind: KubeKind,
+    kind: KubeResource,
     options: WatchOptions,
   ): AsyncGenerator<WatchEvent<AnyObject>> {
     await Promise.resolve();
@@ -1398,8 +1275,10 @@ function keyOf(meta: AnyObject): string {
   return meta.namespace ? `${meta.namespace}/${meta.name}` : String(meta.name);
 }
 
-function refKey(kind: FakeKind, ref: ObjectName): string {
-  return KINDS[kind].namespaced ? `${ref.namespace}/${ref.name}` : ref.name;
+function refKey(ref: ResourceRef): string {
+  return KINDS[ref.kind].namespaced
+    ? `${ref.namespace ?? ""}/${ref.name}`
+    : ref.name;
 }
 
 function nameOf(key: string): string {

@@ -39,10 +39,10 @@ const AFFINITY = {
   },
 };
 
-Deno.test("FakeKube.createPersistentVolume() assigns uid, resourceVersion and creationTimestamp", async () => {
+Deno.test("FakeKube.create() assigns uid, resourceVersion and creationTimestamp", async () => {
   const clock = new FakeClock(Date.UTC(2026, 0, 1, 0, 0, 0, 750));
   const kube = new FakeKube({ clock });
-  const created = await kube.createPersistentVolume(pv("a"));
+  const created = await kube.create("persistentVolumes", pv("a"));
   assert.match(created.metadata!.uid!, /^[0-9a-f-]{36}$/);
   assert.equal(
     created.metadata!.resourceVersion,
@@ -54,7 +54,7 @@ Deno.test("FakeKube.createPersistentVolume() assigns uid, resourceVersion and cr
   );
   assert.equal(created.apiVersion, "v1");
   assert.equal(created.kind, "PersistentVolume");
-  const second = await kube.createPersistentVolume(pv("b"));
+  const second = await kube.create("persistentVolumes", pv("b"));
   assert.notEqual(second.metadata!.uid, created.metadata!.uid);
   assert.ok(
     Number(second.metadata!.resourceVersion) >
@@ -64,7 +64,7 @@ Deno.test("FakeKube.createPersistentVolume() assigns uid, resourceVersion and cr
 
 Deno.test("FakeKube rejects invalid writes with the apiserver's errors", async (t) => {
   const kube = new FakeKube({ clock: new FakeClock() });
-  await kube.createPersistentVolume(pv("a"));
+  await kube.create("persistentVolumes", pv("a"));
   const cases: {
     name: string;
     run: () => Promise<unknown>;
@@ -73,20 +73,20 @@ Deno.test("FakeKube rejects invalid writes with the apiserver's errors", async (
   }[] = [
     {
       name: "create of an existing name is AlreadyExists",
-      run: () => kube.createPersistentVolume(pv("a")),
+      run: () => kube.create("persistentVolumes", pv("a")),
       check: isAlreadyExists,
       status: 409,
     },
     {
       name: "get of a missing name is NotFound",
-      run: () => kube.getPersistentVolume("missing"),
+      run: () => kube.get({ kind: "persistentVolumes", name: "missing" }),
       check: isNotFound,
       status: 404,
     },
     {
       name: "replace with a stale resourceVersion is Conflict",
       run: () =>
-        kube.replacePersistentVolume({
+        kube.replace("persistentVolumes", {
           ...pv("a"),
           metadata: { name: "a", resourceVersion: "0" },
         }),
@@ -96,7 +96,7 @@ Deno.test("FakeKube rejects invalid writes with the apiserver's errors", async (
     {
       name: "replace with another uid is Conflict",
       run: () =>
-        kube.replacePersistentVolume({
+        kube.replace("persistentVolumes", {
           ...pv("a"),
           metadata: { name: "a", uid: "other" },
         }),
@@ -106,14 +106,16 @@ Deno.test("FakeKube rejects invalid writes with the apiserver's errors", async (
     {
       name: "delete with a wrong uid precondition is Conflict",
       run: () =>
-        kube.deletePersistentVolume("a", { preconditions: { uid: "x" } }),
+        kube.delete({ kind: "persistentVolumes", name: "a" }, {
+          preconditions: { uid: "x" },
+        }),
       check: isConflict,
       status: 409,
     },
     {
       name: "delete with a stale resourceVersion precondition is Conflict",
       run: () =>
-        kube.deletePersistentVolume("a", {
+        kube.delete({ kind: "persistentVolumes", name: "a" }, {
           preconditions: { resourceVersion: "0" },
         }),
       check: isConflict,
@@ -121,20 +123,20 @@ Deno.test("FakeKube rejects invalid writes with the apiserver's errors", async (
     },
     {
       name: "create without a name is Invalid",
-      run: () => kube.createPersistentVolume(pv("")),
+      run: () => kube.create("persistentVolumes", pv("")),
       check: isInvalid,
       status: 422,
     },
     {
       name: "delete of a missing pod is NotFound",
-      run: () => kube.deletePod({ namespace: "", name: "p" }),
+      run: () => kube.delete({ kind: "pods", namespace: "", name: "p" }),
       check: isNotFound,
       status: 404,
     },
     {
       name: "a failing JSON patch test is Invalid",
       run: () =>
-        kube.patchPersistentVolume("a", {
+        kube.patch({ kind: "persistentVolumes", name: "a" }, {
           type: "json",
           body: [{ op: "test", path: "/metadata/uid", value: "nope" }],
         }),
@@ -144,7 +146,7 @@ Deno.test("FakeKube rejects invalid writes with the apiserver's errors", async (
     {
       name: "a merge patch with a stale resourceVersion is Conflict",
       run: () =>
-        kube.patchPersistentVolume("a", {
+        kube.patch({ kind: "persistentVolumes", name: "a" }, {
           type: "merge",
           body: { metadata: { resourceVersion: "0", labels: { x: "y" } } },
         }),
@@ -163,7 +165,10 @@ Deno.test("FakeKube rejects invalid writes with the apiserver's errors", async (
       });
     });
   }
-  assert.equal(kube.get("persistentVolumes", "a")?.metadata?.labels, undefined);
+  assert.equal(
+    kube.peek("persistentVolumes", "a")?.metadata?.labels,
+    undefined,
+  );
 });
 
 Deno.test("FakeKube keeps PV spec.nodeAffinity immutable once set unless mutablePvNodeAffinity", async (t) => {
@@ -173,9 +178,9 @@ Deno.test("FakeKube keeps PV spec.nodeAffinity immutable once set unless mutable
         clock: new FakeClock(),
         mutablePvNodeAffinity: mutable,
       });
-      const created = await kube.createPersistentVolume(pv("a"));
+      const created = await kube.create("persistentVolumes", pv("a"));
       // Setting it the first time is always allowed.
-      const withAffinity = await kube.replacePersistentVolume({
+      const withAffinity = await kube.replace("persistentVolumes", {
         ...created,
         spec: { ...created.spec, nodeAffinity: AFFINITY },
       });
@@ -197,7 +202,7 @@ Deno.test("FakeKube keeps PV spec.nodeAffinity immutable once set unless mutable
         },
       };
       if (mutable) {
-        const updated = await kube.replacePersistentVolume(changed);
+        const updated = await kube.replace("persistentVolumes", changed);
         assert.equal(
           updated.spec!.nodeAffinity!.required!.nodeSelectorTerms[0]!
             .matchExpressions![0]!.values![0],
@@ -205,7 +210,7 @@ Deno.test("FakeKube keeps PV spec.nodeAffinity immutable once set unless mutable
         );
       } else {
         await assert.rejects(
-          kube.replacePersistentVolume(changed),
+          kube.replace("persistentVolumes", changed),
           (e: unknown) => {
             assert.ok(isInvalid(e));
             assert.match(String(e), /spec\.nodeAffinity.*field is immutable/);
@@ -214,7 +219,7 @@ Deno.test("FakeKube keeps PV spec.nodeAffinity immutable once set unless mutable
         );
         // Dry-run gets the same answer.
         await assert.rejects(
-          kube.replacePersistentVolume(changed, { dryRun: "All" }),
+          kube.replace("persistentVolumes", changed, { dryRun: "All" }),
           isInvalid,
         );
       }
@@ -224,22 +229,29 @@ Deno.test("FakeKube keeps PV spec.nodeAffinity immutable once set unless mutable
 
 Deno.test("FakeKube does not persist dry-run writes", async () => {
   const kube = new FakeKube({ clock: new FakeClock() });
-  const dry = await kube.createPersistentVolume(pv("a"), { dryRun: "All" });
+  const dry = await kube.create("persistentVolumes", pv("a"), {
+    dryRun: "All",
+  });
   assert.equal(dry.metadata!.name, "a");
-  assert.equal(kube.get("persistentVolumes", "a"), undefined);
-  const created = await kube.createPersistentVolume(pv("a"));
-  const result = await kube.replacePersistentVolume({
+  assert.equal(kube.peek("persistentVolumes", "a"), undefined);
+  const created = await kube.create("persistentVolumes", pv("a"));
+  const result = await kube.replace("persistentVolumes", {
     ...created,
     metadata: { ...created.metadata, labels: { dry: "run" } },
   }, { dryRun: "All" });
   assert.deepEqual(result.metadata!.labels, { dry: "run" });
-  assert.equal(kube.get("persistentVolumes", "a")!.metadata!.labels, undefined);
   assert.equal(
-    kube.get("persistentVolumes", "a")!.metadata!.resourceVersion,
+    kube.peek("persistentVolumes", "a")!.metadata!.labels,
+    undefined,
+  );
+  assert.equal(
+    kube.peek("persistentVolumes", "a")!.metadata!.resourceVersion,
     created.metadata!.resourceVersion,
   );
-  await kube.deletePersistentVolume("a", { dryRun: "All" });
-  assert.ok(kube.get("persistentVolumes", "a"));
+  await kube.delete({ kind: "persistentVolumes", name: "a" }, {
+    dryRun: "All",
+  });
+  assert.ok(kube.peek("persistentVolumes", "a"));
   assert.deepEqual(kube.actions().map((a) => [a.verb, a.dryRun]), [
     ["create", true],
     ["create", false],
@@ -248,43 +260,43 @@ Deno.test("FakeKube does not persist dry-run writes", async () => {
   ]);
 });
 
-Deno.test("FakeKube.deletePersistentVolume() waits for finalizers", async () => {
+Deno.test("FakeKube.delete() waits for finalizers", async () => {
   const kube = new FakeKube({ clock: new FakeClock() });
-  const created = await kube.createPersistentVolume({
+  const created = await kube.create("persistentVolumes", {
     ...pv("a"),
     metadata: { name: "a", finalizers: ["kubernetes.io/pv-protection"] },
   });
-  await kube.deletePersistentVolume("a", {
+  await kube.delete({ kind: "persistentVolumes", name: "a" }, {
     preconditions: { uid: created.metadata!.uid! },
   });
-  const terminating = kube.get("persistentVolumes", "a")!;
+  const terminating = kube.peek("persistentVolumes", "a")!;
   assert.ok(terminating.metadata!.deletionTimestamp instanceof Date);
   // No new finalizers on a terminating object.
   await assert.rejects(
-    kube.patchPersistentVolume("a", {
+    kube.patch({ kind: "persistentVolumes", name: "a" }, {
       type: "merge",
       body: { metadata: { finalizers: ["a", "b"] } },
     }),
     isInvalid,
   );
   // deletionTimestamp cannot be cleared.
-  const kept = await kube.patchPersistentVolume("a", {
+  const kept = await kube.patch({ kind: "persistentVolumes", name: "a" }, {
     type: "merge",
     body: { metadata: { labels: { x: "y" } } },
   });
   assert.ok(kept.metadata!.deletionTimestamp instanceof Date);
-  await kube.patchPersistentVolume("a", {
+  await kube.patch({ kind: "persistentVolumes", name: "a" }, {
     type: "json",
     body: [{ op: "remove", path: "/metadata/finalizers/0" }],
   });
-  assert.equal(kube.get("persistentVolumes", "a"), undefined);
+  assert.equal(kube.peek("persistentVolumes", "a"), undefined);
 });
 
 Deno.test("FakeKube keeps status on updates of kinds with a status subresource", async () => {
   const kube = new FakeKube({ clock: new FakeClock(), pvBinder: false });
-  const created = await kube.createPersistentVolume(pv("a"));
+  const created = await kube.create("persistentVolumes", pv("a"));
   assert.equal(created.status!.phase, "Available");
-  const replaced = await kube.replacePersistentVolume({
+  const replaced = await kube.replace("persistentVolumes", {
     ...created,
     status: { phase: "Failed" },
   });
@@ -298,7 +310,7 @@ Deno.test("FakeKube PV binder binds, releases and rebinds claims", async () => {
     spec: { volumeName: "a" },
     status: { phase: "Pending" },
   } as V1PersistentVolumeClaim);
-  const created = await kube.createPersistentVolume({
+  const created = await kube.create("persistentVolumes", {
     ...pv("a"),
     spec: {
       ...pv("a").spec,
@@ -309,47 +321,47 @@ Deno.test("FakeKube PV binder binds, releases and rebinds claims", async () => {
       },
     },
   });
-  assert.equal(kube.get("persistentVolumes", "a")!.status!.phase, "Bound");
+  assert.equal(kube.peek("persistentVolumes", "a")!.status!.phase, "Bound");
   assert.equal(
-    kube.get("persistentVolumeClaims", "ns/c")!.status!.phase,
+    kube.peek("persistentVolumeClaims", "ns/c")!.status!.phase,
     "Bound",
   );
   // Delete and re-create the PV with the same claimRef (what the affinity
   // controller does): the claim stays Bound once the PV is back.
-  await kube.deletePersistentVolume("a", {
+  await kube.delete({ kind: "persistentVolumes", name: "a" }, {
     preconditions: { uid: created.metadata!.uid! },
   });
   assert.equal(
-    kube.get("persistentVolumeClaims", "ns/c")!.status!.phase,
+    kube.peek("persistentVolumeClaims", "ns/c")!.status!.phase,
     "Lost",
   );
-  await kube.createPersistentVolume({
+  await kube.create("persistentVolumes", {
     ...pv("a"),
     spec: {
       ...pv("a").spec,
       claimRef: { namespace: "ns", name: "c", uid: claim.metadata!.uid! },
     },
   });
-  assert.equal(kube.get("persistentVolumes", "a")!.status!.phase, "Bound");
+  assert.equal(kube.peek("persistentVolumes", "a")!.status!.phase, "Bound");
   assert.equal(
-    kube.get("persistentVolumeClaims", "ns/c")!.status!.phase,
+    kube.peek("persistentVolumeClaims", "ns/c")!.status!.phase,
     "Bound",
   );
   // A claimRef to a claim with another uid is Released.
-  await kube.createPersistentVolume({
+  await kube.create("persistentVolumes", {
     ...pv("b"),
     spec: {
       ...pv("b").spec,
       claimRef: { namespace: "ns", name: "c", uid: "someone-else" },
     },
   });
-  assert.equal(kube.get("persistentVolumes", "b")!.status!.phase, "Released");
+  assert.equal(kube.peek("persistentVolumes", "b")!.status!.phase, "Released");
 });
 
 Deno.test("FakeKube.watch() replays history, streams changes and ends on abort", async () => {
   const kube = new FakeKube({ clock: new FakeClock(), pvBinder: false });
   const { resourceVersion } = await kube.list("persistentVolumes");
-  await kube.createPersistentVolume(pv("a"));
+  await kube.create("persistentVolumes", pv("a"));
   const controller = new AbortController();
   const seen: WatchEvent<V1PersistentVolume>[] = [];
   const done = (async () => {
@@ -361,12 +373,12 @@ Deno.test("FakeKube.watch() replays history, streams changes and ends on abort",
     ) {
       seen.push(event);
       if (seen.length === 1) {
-        await kube.patchPersistentVolume("a", {
+        await kube.patch({ kind: "persistentVolumes", name: "a" }, {
           type: "merge",
           body: { metadata: { labels: { x: "1" } } },
         });
       } else if (seen.length === 2) {
-        await kube.deletePersistentVolume("a");
+        await kube.delete({ kind: "persistentVolumes", name: "a" });
       } else if (seen.length === 3) {
         kube.bookmark();
       } else {
@@ -423,7 +435,7 @@ Deno.test("FakeKube.recordEvent() aggregates repeats into a series", async () =>
   assert.equal(events[1]!.note, "other");
 });
 
-Deno.test("FakeKube.evictPod() deletes the pod unless a disruption budget blocks it", async () => {
+Deno.test("FakeKube.evict() deletes the pod unless a disruption budget blocks it", async () => {
   const kube = new FakeKube({ clock: new FakeClock() });
   const pod = kube.seed("pods", {
     metadata: { name: "p", namespace: "ns" },
@@ -431,19 +443,19 @@ Deno.test("FakeKube.evictPod() deletes the pod unless a disruption budget blocks
   });
   kube.blockEviction("ns/p");
   await assert.rejects(
-    kube.evictPod({ namespace: "ns", name: "p" }),
+    kube.evict({ namespace: "ns", name: "p" }),
     isTooManyRequests,
   );
   kube.blockEviction("ns/p", false);
   await assert.rejects(
-    kube.evictPod({ namespace: "ns", name: "p" }, { uid: "wrong" }),
+    kube.evict({ namespace: "ns", name: "p" }, { uid: "wrong" }),
     isConflict,
   );
-  await kube.evictPod({ namespace: "ns", name: "p" }, {
+  await kube.evict({ namespace: "ns", name: "p" }, {
     uid: pod.metadata!.uid!,
     gracePeriodSeconds: 0,
   });
-  assert.equal(kube.get("pods", "ns/p"), undefined);
+  assert.equal(kube.peek("pods", "ns/p"), undefined);
   assert.deepEqual(kube.actions().at(-1), {
     verb: "evict",
     kind: "pods",
@@ -452,14 +464,14 @@ Deno.test("FakeKube.evictPod() deletes the pod unless a disruption budget blocks
     gracePeriodSeconds: 0,
   });
   await assert.rejects(
-    kube.evictPod({ namespace: "ns", name: "p" }),
+    kube.evict({ namespace: "ns", name: "p" }),
     isNotFound,
   );
 });
 
-Deno.test("FakeKube.patchStorageClass() with apply creates, then merges", async () => {
+Deno.test("FakeKube.patch() with apply creates, then merges", async () => {
   const kube = new FakeKube({ clock: new FakeClock() });
-  await kube.patchStorageClass("sc", {
+  await kube.patch({ kind: "storageClasses", name: "sc" }, {
     type: "apply",
     body: {
       apiVersion: "storage.k8s.io/v1",
@@ -469,14 +481,14 @@ Deno.test("FakeKube.patchStorageClass() with apply creates, then merges", async 
     },
     force: true,
   });
-  const updated = await kube.patchStorageClass("sc", {
+  const updated = await kube.patch({ kind: "storageClasses", name: "sc" }, {
     type: "apply",
     body: { metadata: { labels: { x: "y" } } },
   });
   assert.equal(updated.provisioner, "linstor.csi.linbit.com");
   assert.deepEqual(updated.metadata!.labels, { x: "y" });
   await assert.rejects(
-    kube.patchStorageClass("sc", {
+    kube.patch({ kind: "storageClasses", name: "sc" }, {
       type: "merge",
       body: { parameters: { a: "2" } },
     }),
@@ -486,21 +498,21 @@ Deno.test("FakeKube.patchStorageClass() with apply creates, then merges", async 
 
 Deno.test("FakeKube leases use optimistic concurrency", async () => {
   const kube = new FakeKube({ clock: new FakeClock() });
-  const lease = await kube.createLease({
+  const lease = await kube.create("leases", {
     metadata: { name: "l", namespace: "ns" },
     spec: { holderIdentity: "a" },
   });
-  const updated = await kube.replaceLease({
+  const updated = await kube.replace("leases", {
     ...lease,
     spec: { holderIdentity: "b" },
   });
   assert.equal(updated.spec!.holderIdentity, "b");
   await assert.rejects(
-    kube.replaceLease({ ...lease, spec: { holderIdentity: "c" } }),
+    kube.replace("leases", { ...lease, spec: { holderIdentity: "c" } }),
     isConflict,
   );
   await assert.rejects(
-    kube.getLease({ namespace: "ns", name: "other" }),
+    kube.get({ kind: "leases", namespace: "ns", name: "other" }),
     isNotFound,
   );
 });
@@ -538,24 +550,27 @@ Deno.test("FakeKube keeps a PVC spec immutable except resources and a first volu
   ];
   for (const [name, body, ok] of cases) {
     await t.step(name, async () => {
-      const run = kube.patchPersistentVolumeClaim(ref, { type: "merge", body });
+      const run = kube.patch({ ...ref, kind: "persistentVolumeClaims" }, {
+        type: "merge",
+        body,
+      });
       if (ok) await run;
       else await assert.rejects(run, isInvalid);
     });
   }
-  const pvc = kube.get("persistentVolumeClaims", "ns/c")!;
+  const pvc = kube.peek("persistentVolumeClaims", "ns/c")!;
   assert.equal(pvc.spec!.volumeName, "pv-1");
   assert.equal(pvc.spec!.resources!.requests!.storage, "2Gi");
   assert.equal(pvc.spec!.storageClassName, "linstor");
 });
 
-Deno.test("FakeKube.createPersistentVolume() honours generateName", async () => {
+Deno.test("FakeKube.create() honours generateName", async () => {
   const kube = new FakeKube({ clock: new FakeClock() });
-  const a = await kube.createPersistentVolume({
+  const a = await kube.create("persistentVolumes", {
     ...pv(""),
     metadata: { generateName: "pvc-" },
   });
-  const b = await kube.createPersistentVolume({
+  const b = await kube.create("persistentVolumes", {
     ...pv(""),
     metadata: { generateName: "pvc-" },
   });
@@ -576,28 +591,28 @@ Deno.test("FakeKube leaves pods Terminating on a node whose kubelet is down unti
   seedPod("fine", "healthy");
   seedPod("later", "lost");
   kube.setKubeletDown("lost");
-  await kube.deletePod({ namespace: "ns", name: "fine" });
-  assert.equal(kube.get("pods", "ns/fine"), undefined, "healthy kubelet");
-  await kube.deletePod({ namespace: "ns", name: "stuck" });
-  const terminating = kube.get("pods", "ns/stuck")!;
+  await kube.delete({ kind: "pods", namespace: "ns", name: "fine" });
+  assert.equal(kube.peek("pods", "ns/fine"), undefined, "healthy kubelet");
+  await kube.delete({ kind: "pods", namespace: "ns", name: "stuck" });
+  const terminating = kube.peek("pods", "ns/stuck")!;
   assert.deepEqual(
     terminating.metadata!.deletionTimestamp,
     new Date(clock.now() + 30_000),
   );
   assert.equal(terminating.metadata!.deletionGracePeriodSeconds, 30);
-  await kube.evictPod({ namespace: "ns", name: "evicted" });
-  assert.ok(kube.get("pods", "ns/evicted")!.metadata!.deletionTimestamp);
+  await kube.evict({ namespace: "ns", name: "evicted" });
+  assert.ok(kube.peek("pods", "ns/evicted")!.metadata!.deletionTimestamp);
   // Force: grace period 0 with the UID precondition.
-  await kube.deletePod({ namespace: "ns", name: "stuck" }, {
+  await kube.delete({ kind: "pods", namespace: "ns", name: "stuck" }, {
     preconditions: { uid: stuck.metadata!.uid! },
     gracePeriodSeconds: 0,
   });
-  assert.equal(kube.get("pods", "ns/stuck"), undefined);
-  await kube.deletePod({ namespace: "ns", name: "later" });
-  assert.ok(kube.get("pods", "ns/later"));
+  assert.equal(kube.peek("pods", "ns/stuck"), undefined);
+  await kube.delete({ kind: "pods", namespace: "ns", name: "later" });
+  assert.ok(kube.peek("pods", "ns/later"));
   kube.setKubeletDown("lost", false);
-  assert.equal(kube.get("pods", "ns/later"), undefined, "kubelet finished it");
-  assert.equal(kube.get("pods", "ns/evicted"), undefined);
+  assert.equal(kube.peek("pods", "ns/later"), undefined, "kubelet finished it");
+  assert.equal(kube.peek("pods", "ns/evicted"), undefined);
 });
 
 Deno.test("FakeKube.watch() answers 410 Gone once its bounded history dropped the resourceVersion", async () => {

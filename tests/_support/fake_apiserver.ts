@@ -233,8 +233,11 @@ export function startFakeApiServer(
     const write = {
       ...(q.get("dryRun") === "All" ? { dryRun: "All" as const } : {}),
     };
-    const ref = { namespace: route.namespace, name: route.name ?? "" };
-    const key = route.namespace ? `${route.namespace}/${route.name}` : ref.name;
+    const ref = {
+      kind: route.kind,
+      namespace: route.namespace,
+      name: route.name ?? "",
+    };
     if (route.name === undefined) {
       if (method === "GET" && q.get("watch")) {
         return watch(route.kind as KubeKind, q);
@@ -246,7 +249,7 @@ export function startFakeApiServer(
         if (route.namespace) {
           obj.metadata = { ...obj.metadata, namespace: route.namespace };
         }
-        return Response.json(await create(route.kind, obj, write), {
+        return Response.json(await kube.create(route.kind, obj, write), {
           status: 201,
         });
       }
@@ -255,7 +258,7 @@ export function startFakeApiServer(
     if (route.subresource === "eviction" && method === "POST") {
       // deno-lint-ignore no-explicit-any
       const del = (body as any)?.deleteOptions ?? {};
-      await kube.evictPod(ref, {
+      await kube.evict(ref, {
         ...(del.preconditions?.uid ? { uid: del.preconditions.uid } : {}),
         ...(del.gracePeriodSeconds !== undefined
           ? { gracePeriodSeconds: del.gracePeriodSeconds }
@@ -270,19 +273,13 @@ export function startFakeApiServer(
       return status(404, "NotFound", `subresource ${route.subresource}`);
     }
     switch (method) {
-      case "GET": {
-        const obj = kube.get(route.kind, key);
-        if (!obj) {
-          return status(
-            404,
-            "NotFound",
-            `${url.pathname.split("/").at(-2)} "${route.name}" not found`,
-          );
-        }
-        return Response.json(obj);
-      }
+      case "GET":
+        return Response.json(await kube.get(ref));
       case "PUT":
-        return Response.json(await replace(route.kind, body, write));
+        return Response.json(
+          // deno-lint-ignore no-explicit-any
+          await kube.replace(route.kind, body as any, write),
+        );
       case "PATCH": {
         const type = PATCH_TYPES[
           (request.headers.get("content-type") ?? "").split(";")[0]!
@@ -296,7 +293,7 @@ export function startFakeApiServer(
             : type === "apply"
             ? { type, body, force: q.get("force") === "true" }
             : { type, body }) as Patch;
-        return Response.json(await patchObject(route.kind, key, patch, write));
+        return Response.json(await kube.patch(ref, patch, write));
       }
       case "DELETE": {
         // deno-lint-ignore no-explicit-any
@@ -308,102 +305,11 @@ export function startFakeApiServer(
             : {}),
           ...(del.dryRun?.includes("All") ? { dryRun: "All" as const } : {}),
         };
-        if (route.kind === "pods") await kube.deletePod(ref, options);
-        else if (route.kind === "persistentVolumes") {
-          await kube.deletePersistentVolume(ref.name, options);
-        } else if (route.kind === "volumeAttachments") {
-          await kube.deleteVolumeAttachment(ref.name, options);
-        } else if (route.kind === "storageClasses") {
-          await kube.deleteStorageClass(ref.name, options);
-        } else return status(405, "MethodNotAllowed", method);
+        await kube.delete(ref, options);
         return Response.json({ kind: "Status", status: "Success" });
       }
     }
     return status(405, "MethodNotAllowed", method);
-  }
-
-  // deno-lint-ignore no-explicit-any
-  function create(kind: FakeKind, obj: any, write: object): Promise<unknown> {
-    switch (kind) {
-      case "persistentVolumes":
-        return kube.createPersistentVolume(obj, write);
-      case "storageClasses":
-        return kube.createStorageClass(obj, write);
-      case "leases":
-        return kube.createLease(obj, write);
-      case "events": {
-        // Stored as sent: events are recorded by the server, not the fake API.
-        return Promise.resolve(kube.seed("events", obj));
-      }
-      default:
-        return Promise.resolve(kube.seed(kind, obj));
-    }
-  }
-
-  // deno-lint-ignore no-explicit-any
-  function replace(kind: FakeKind, obj: any, write: object): Promise<unknown> {
-    switch (kind) {
-      case "persistentVolumes":
-        return kube.replacePersistentVolume(obj, write);
-      case "leases":
-        return kube.replaceLease(obj, write);
-      default:
-        throw new KubeApiError({
-          status: 405,
-          reason: "MethodNotAllowed",
-          message: `replace of ${kind} is not served`,
-          verb: "replace",
-          kind,
-          name: "",
-        });
-    }
-  }
-
-  function patchObject(
-    kind: FakeKind,
-    key: string,
-    patch: Patch,
-    write: object,
-  ): Promise<unknown> {
-    const slash = key.indexOf("/");
-    const ref = slash < 0
-      ? { namespace: "", name: key }
-      : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
-    switch (kind) {
-      case "persistentVolumes":
-        return kube.patchPersistentVolume(key, patch, write);
-      case "persistentVolumeClaims":
-        return kube.patchPersistentVolumeClaim(ref, patch, write);
-      case "storageClasses":
-        return kube.patchStorageClass(key, patch, write);
-      case "nodes":
-        return kube.patchNode(key, patch, write);
-      case "events": {
-        const event = kube.get("events", key);
-        if (!event) {
-          throw new KubeApiError({
-            status: 404,
-            reason: "NotFound",
-            message: `events "${ref.name}" not found`,
-            verb: "patch",
-            kind: "events",
-            name: key,
-          });
-        }
-        // deno-lint-ignore no-explicit-any
-        const merged = { ...event, ...(patch.body as any) };
-        return Promise.resolve(kube.seed("events", merged));
-      }
-      default:
-        throw new KubeApiError({
-          status: 405,
-          reason: "MethodNotAllowed",
-          message: `patch of ${kind} is not served`,
-          verb: "patch",
-          kind,
-          name: key,
-        });
-    }
   }
 
   function list(route: Route, q: URLSearchParams): Response {

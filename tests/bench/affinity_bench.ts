@@ -349,7 +349,7 @@ export async function runAffinityRealBench(
     const passMs = performance.now() - started;
     const done = report.execution.executed.length;
     const live = await Promise.all(
-      names.map((name) => kube.getPersistentVolume(name)),
+      names.map((name) => kube.get({ kind: "persistentVolumes", name })),
     );
     const moved = live.filter((pv) =>
       JSON.stringify(pv.spec?.nodeAffinity ?? {}).includes('"b"')

@@ -99,7 +99,7 @@ Deno.test("startInformer() lists, then applies watch events to the sink", async 
   assert.equal(informer.isSynced(), true);
   assert.deepEqual(sink.names(), ["a"]);
   kube.seed("nodes", node("b"));
-  await kube.patchNode("a", {
+  await kube.patch({ kind: "nodes", name: "a" }, {
     type: "merge",
     body: { metadata: { labels: { x: "1" } } },
   });
@@ -117,8 +117,8 @@ Deno.test("startInformer() lists, then applies watch events to the sink", async 
 Deno.test("startInformer() relists after 410 Gone and drops objects deleted meanwhile", async () => {
   const clock = new FakeClock();
   const kube = new CountingKube({ clock });
-  await kube.createPersistentVolume(pv("a"));
-  await kube.createPersistentVolume(pv("b"));
+  await kube.create("persistentVolumes", pv("a"));
+  await kube.create("persistentVolumes", pv("b"));
   const { sink, informer, stop } = run(kube, "persistentVolumes", { clock });
   await informer.synced;
   await settle();
@@ -126,7 +126,7 @@ Deno.test("startInformer() relists after 410 Gone and drops objects deleted mean
   // history compacted, so resuming from its resourceVersion gets 410.
   kube.closeWatches();
   await settle();
-  await kube.deletePersistentVolume("b");
+  await kube.delete({ kind: "persistentVolumes", name: "b" });
   kube.compact();
   await clock.advance(1_000);
   await settle();

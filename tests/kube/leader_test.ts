@@ -44,7 +44,7 @@ function start(
 }
 
 function holder(kube: FakeKube): string | undefined {
-  return kube.get("leases", `${NS}/${NAME}`)?.spec?.holderIdentity;
+  return kube.peek("leases", `${NS}/${NAME}`)?.spec?.holderIdentity;
 }
 
 Deno.test("startLeaderElection() creates an absent Lease and leads", async () => {
@@ -54,7 +54,7 @@ Deno.test("startLeaderElection() creates an absent Lease and leads", async () =>
   await settle();
   assert.equal(a.election.isLeader(), true);
   assert.deepEqual(a.changes, [true]);
-  const lease = kube.get("leases", `${NS}/${NAME}`)!;
+  const lease = kube.peek("leases", `${NS}/${NAME}`)!;
   assert.equal(lease.spec!.holderIdentity, "pod-a");
   assert.equal(lease.spec!.leaseDurationSeconds, 15);
   assert.equal(lease.spec!.leaseTransitions, 0);
@@ -62,7 +62,7 @@ Deno.test("startLeaderElection() creates an absent Lease and leads", async () =>
   const rv = lease.metadata!.resourceVersion;
   await advance(clock, 2_000);
   assert.notEqual(
-    kube.get("leases", `${NS}/${NAME}`)!.metadata!.resourceVersion,
+    kube.peek("leases", `${NS}/${NAME}`)!.metadata!.resourceVersion,
     rv,
   );
   assert.equal(a.election.isLeader(), true);
@@ -105,7 +105,7 @@ Deno.test("startLeaderElection() takes over a Lease unchanged for its duration",
   assert.equal(b.election.isLeader(), true);
   assert.equal(holder(kube), "pod-b");
   assert.equal(
-    kube.get("leases", `${NS}/${NAME}`)!.spec!.leaseTransitions,
+    kube.peek("leases", `${NS}/${NAME}`)!.spec!.leaseTransitions,
     4,
   );
   await b.stop();
@@ -122,7 +122,7 @@ Deno.test("startLeaderElection() takes a released Lease at once", async () => {
   await a.stop();
   assert.deepEqual(a.changes, [true, false]);
   assert.equal(a.election.isLeader(), false);
-  const released = kube.get("leases", `${NS}/${NAME}`)!;
+  const released = kube.peek("leases", `${NS}/${NAME}`)!;
   assert.equal(released.spec!.holderIdentity, "");
   assert.equal(released.spec!.leaseDurationSeconds, 1);
   await advance(clock, 2_000);
@@ -154,8 +154,8 @@ Deno.test("startLeaderElection() steps down when another candidate holds the Lea
   const kube = new FakeKube({ clock });
   const a = start(kube, clock, "pod-a");
   await settle();
-  const lease = kube.get("leases", `${NS}/${NAME}`)!;
-  await kube.replaceLease({
+  const lease = kube.peek("leases", `${NS}/${NAME}`)!;
+  await kube.replace("leases", {
     ...lease,
     spec: { ...lease.spec, holderIdentity: "usurper" },
   });

@@ -14,7 +14,7 @@ import type { Clock } from "../../system/clock.ts";
 import {
   KubeApiError,
   type KubeApiErrorInit,
-  type KubeKind,
+  type KubeResource,
   type WatchEvent,
 } from "../mod.ts";
 import type { KubeConfig, KubeCredentials } from "./_kubeconfig.ts";
@@ -34,7 +34,7 @@ export interface ResourceInfo {
 }
 
 /** Resources the adapter talks to. */
-export type ResourceName = KubeKind | "leases" | "events" | "namespaces";
+export type ResourceName = KubeResource;
 
 /** Path and type of every resource. */
 export const RESOURCES: Readonly<Record<ResourceName, ResourceInfo>> = Object

@@ -5,15 +5,7 @@
  *
  * @module
  */
-import type {
-  EventsV1Event,
-  V1Lease,
-  V1Namespace,
-  V1Node,
-  V1PersistentVolume,
-  V1PersistentVolumeClaim,
-  V1StorageClass,
-} from "@kubernetes/client-node";
+import type { EventsV1Event, V1Lease } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import {
   EVENT_NOTE_MAX_LENGTH,
@@ -37,13 +29,17 @@ import {
   type InvolvedObject,
   isNotFound,
   type KubeApi,
+  KubeApiBase,
   type KubeKind,
   type KubeObjectOf,
+  type KubeResource,
+  type KubeResourceOf,
   type ListOptions,
   type ListResult,
   type ObjectName,
   objectReference,
   type Patch,
+  type ResourceRef,
   truncateUtf8,
   type WatchEvent,
   type WatchOptions,
@@ -55,7 +51,6 @@ import {
   type FetchFunction,
   KubeTransport,
   microTime,
-  type ResourceName,
   resourcePath,
   RESOURCES,
   watchEvents,
@@ -253,7 +248,7 @@ interface SeriesEntry {
   lastObservedAt: number;
 }
 
-class RestKubeApi implements KubeApi {
+class RestKubeApi extends KubeApiBase {
   #transport: KubeTransport;
   #fieldManager: string;
   #reportingInstance: string;
@@ -263,6 +258,7 @@ class RestKubeApi implements KubeApi {
   #eventCounter = 0;
 
   constructor(kubeConfig: KubeConfig, options: CreateKubeApiOptions) {
+    super();
     this.#logger = options.logger ?? getLogger([LOG_CATEGORY, "kube"]);
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     const timeoutMs = options.requestTimeoutMs ?? KUBE_REQUEST_TIMEOUT_MS;
@@ -352,83 +348,6 @@ class RestKubeApi implements KubeApi {
     });
   }
 
-  getPersistentVolume(
-    name: string,
-    options: GetOptions = {},
-  ): Promise<V1PersistentVolume> {
-    return this.#get("persistentVolumes", { namespace: "", name }, options);
-  }
-
-  createPersistentVolume(
-    pv: V1PersistentVolume,
-    options: WriteOptions = {},
-  ): Promise<V1PersistentVolume> {
-    return this.#create("persistentVolumes", pv, options);
-  }
-
-  replacePersistentVolume(
-    pv: V1PersistentVolume,
-    options: WriteOptions = {},
-  ): Promise<V1PersistentVolume> {
-    return this.#replace("persistentVolumes", pv, options);
-  }
-
-  patchPersistentVolume(
-    name: string,
-    patch: Patch,
-    options: WriteOptions = {},
-  ): Promise<V1PersistentVolume> {
-    return this.#patch(
-      "persistentVolumes",
-      { namespace: "", name },
-      patch,
-      options,
-    );
-  }
-
-  deletePersistentVolume(
-    name: string,
-    options: DeleteOptions = {},
-  ): Promise<void> {
-    return this.#delete("persistentVolumes", { namespace: "", name }, options);
-  }
-
-  getPersistentVolumeClaim(
-    ref: ObjectName,
-    options: GetOptions = {},
-  ): Promise<V1PersistentVolumeClaim> {
-    return this.#get("persistentVolumeClaims", ref, options);
-  }
-
-  patchPersistentVolumeClaim(
-    ref: ObjectName,
-    patch: Patch,
-    options: WriteOptions = {},
-  ): Promise<V1PersistentVolumeClaim> {
-    return this.#patch("persistentVolumeClaims", ref, patch, options);
-  }
-
-  createStorageClass(
-    sc: V1StorageClass,
-    options: WriteOptions = {},
-  ): Promise<V1StorageClass> {
-    return this.#create("storageClasses", sc, options);
-  }
-
-  patchStorageClass(
-    name: string,
-    patch: Patch,
-    options: WriteOptions = {},
-  ): Promise<V1StorageClass> {
-    return this.#patch("storageClasses", { namespace: "", name }, patch, {
-      ...options,
-    });
-  }
-
-  deleteStorageClass(name: string, options: DeleteOptions = {}): Promise<void> {
-    return this.#delete("storageClasses", { namespace: "", name }, options);
-  }
-
   async recordEvent(
     involved: InvolvedObject,
     event: EventDetails,
@@ -472,9 +391,8 @@ class RestKubeApi implements KubeApi {
       known.count++;
       known.lastObservedAt = now;
       try {
-        await this.#patch(
-          "events",
-          { namespace: known.namespace, name: known.name },
+        await this.patch(
+          { kind: "events", namespace: known.namespace, name: known.name },
           {
             type: "merge",
             body: {
@@ -513,7 +431,7 @@ class RestKubeApi implements KubeApi {
       regarding: objectReference(involved),
       ...(details.related ? { related: objectReference(details.related) } : {}),
     };
-    await this.#create("events", body, {});
+    await this.create("events", body);
     this.#series.set(key, { name, namespace, count: 1, lastObservedAt: now });
     while (this.#series.size > EVENT_SERIES_CACHE_SIZE) {
       const oldest = this.#series.keys().next().value;
@@ -522,33 +440,7 @@ class RestKubeApi implements KubeApi {
     }
   }
 
-  async getLease(ref: ObjectName, options: GetOptions = {}): Promise<V1Lease> {
-    return leaseDates(await this.#get<V1Lease>("leases", ref, options));
-  }
-
-  async createLease(
-    lease: V1Lease,
-    options: WriteOptions = {},
-  ): Promise<V1Lease> {
-    return leaseDates(
-      await this.#create<V1Lease>("leases", withMicroTimes(lease), options),
-    );
-  }
-
-  async replaceLease(
-    lease: V1Lease,
-    options: WriteOptions = {},
-  ): Promise<V1Lease> {
-    return leaseDates(
-      await this.#replace<V1Lease>("leases", withMicroTimes(lease), options),
-    );
-  }
-
-  deletePod(ref: ObjectName, options: DeleteOptions = {}): Promise<void> {
-    return this.#delete("pods", ref, options);
-  }
-
-  async evictPod(ref: ObjectName, options: EvictOptions = {}): Promise<void> {
+  async evict(ref: ObjectName, options: EvictOptions = {}): Promise<void> {
     const info = RESOURCES.pods;
     const deleteOptions: Record<string, unknown> = {};
     if (options.uid !== undefined) {
@@ -574,122 +466,99 @@ class RestKubeApi implements KubeApi {
     );
   }
 
-  deleteVolumeAttachment(
-    name: string,
-    options: DeleteOptions = {},
-  ): Promise<void> {
-    return this.#delete("volumeAttachments", { namespace: "", name }, options);
-  }
-
-  getNamespace(name: string, options: GetOptions = {}): Promise<V1Namespace> {
-    return this.#get("namespaces", { namespace: "", name }, options);
-  }
-
-  getNode(name: string, options: GetOptions = {}): Promise<V1Node> {
-    return this.#get("nodes", { namespace: "", name }, options);
-  }
-
-  patchNode(
-    name: string,
-    patch: Patch,
-    options: WriteOptions = {},
-  ): Promise<V1Node> {
-    return this.#patch("nodes", { namespace: "", name }, patch, options);
-  }
-
   close(): Promise<void> {
     this.#transport.close();
     return Promise.resolve();
   }
 
-  // ---- generic verbs -----------------------------------------------------
-
-  async #get<T>(
-    resource: ResourceName,
-    ref: ObjectName,
-    options: GetOptions,
-  ): Promise<T> {
-    const info = RESOURCES[resource];
+  async get<K extends KubeResource>(
+    ref: ResourceRef<K>,
+    options: GetOptions = {},
+  ): Promise<KubeResourceOf<K>> {
+    const info = RESOURCES[ref.kind];
+    const target = targetOf(ref);
     const json = await this.#transport.json(
-      { verb: "get", resource: info.resource, name: keyOf(ref) },
-      { method: "GET", path: resourcePath(info, ref), signal: options.signal },
+      { verb: "get", resource: info.resource, name: keyOf(target) },
+      {
+        method: "GET",
+        path: resourcePath(info, target),
+        signal: options.signal,
+      },
     );
-    return deserialize<T>(info, json);
+    return fromWire(ref.kind, deserialize<KubeResourceOf<K>>(info, json));
   }
 
-  async #create<T>(
-    resource: ResourceName,
-    // deno-lint-ignore no-explicit-any
-    obj: any,
-    options: WriteOptions,
-  ): Promise<T> {
-    const info = RESOURCES[resource];
-    const ref = refOf(obj, resource, "create");
+  async create<K extends KubeResource>(
+    kind: K,
+    obj: KubeResourceOf<K>,
+    options: WriteOptions = {},
+  ): Promise<KubeResourceOf<K>> {
+    const info = RESOURCES[kind];
+    const ref = refOf(obj, kind, "create");
     const json = await this.#transport.json(
       { verb: "create", resource: info.resource, name: keyOf(ref) },
       {
         method: "POST",
         path: resourcePath(info, { namespace: ref.namespace }),
         query: this.#writeQuery(options),
-        body: obj,
+        body: toWire(kind, obj),
         signal: options.signal,
       },
     );
-    return deserialize<T>(info, json);
+    return fromWire(kind, deserialize<KubeResourceOf<K>>(info, json));
   }
 
-  async #replace<T>(
-    resource: ResourceName,
-    // deno-lint-ignore no-explicit-any
-    obj: any,
-    options: WriteOptions,
-  ): Promise<T> {
-    const info = RESOURCES[resource];
-    const ref = refOf(obj, resource, "replace");
+  async replace<K extends KubeResource>(
+    kind: K,
+    obj: KubeResourceOf<K>,
+    options: WriteOptions = {},
+  ): Promise<KubeResourceOf<K>> {
+    const info = RESOURCES[kind];
+    const ref = refOf(obj, kind, "replace");
     const json = await this.#transport.json(
       { verb: "replace", resource: info.resource, name: keyOf(ref) },
       {
         method: "PUT",
         path: resourcePath(info, ref),
         query: this.#writeQuery(options),
-        body: obj,
+        body: toWire(kind, obj),
         signal: options.signal,
       },
     );
-    return deserialize<T>(info, json);
+    return fromWire(kind, deserialize<KubeResourceOf<K>>(info, json));
   }
 
-  async #patch<T>(
-    resource: ResourceName,
-    ref: ObjectName,
+  async patch<K extends KubeResource>(
+    ref: ResourceRef<K>,
     patch: Patch,
-    options: WriteOptions,
-  ): Promise<T> {
-    const info = RESOURCES[resource];
+    options: WriteOptions = {},
+  ): Promise<KubeResourceOf<K>> {
+    const info = RESOURCES[ref.kind];
+    const target = targetOf(ref);
     const query = this.#writeQuery(options);
     if (patch.type === "apply" && patch.force) query.force = "true";
     const json = await this.#transport.json(
-      { verb: "patch", resource: info.resource, name: keyOf(ref) },
+      { verb: "patch", resource: info.resource, name: keyOf(target) },
       {
         method: "PATCH",
-        path: resourcePath(info, ref),
+        path: resourcePath(info, target),
         query,
         body: patch.type === "apply"
-          ? applyBody(patch.body, info, ref)
+          ? applyBody(patch.body, info, target)
           : patch.body,
         contentType: PATCH_CONTENT_TYPES[patch.type],
         signal: options.signal,
       },
     );
-    return deserialize<T>(info, json);
+    return fromWire(ref.kind, deserialize<KubeResourceOf<K>>(info, json));
   }
 
-  async #delete(
-    resource: ResourceName,
-    ref: ObjectName,
-    options: DeleteOptions,
+  async delete<K extends KubeResource>(
+    ref: ResourceRef<K>,
+    options: DeleteOptions = {},
   ): Promise<void> {
-    const info = RESOURCES[resource];
+    const info = RESOURCES[ref.kind];
+    const target = targetOf(ref);
     const body: Record<string, unknown> = {
       apiVersion: "v1",
       kind: "DeleteOptions",
@@ -700,10 +569,10 @@ class RestKubeApi implements KubeApi {
     }
     if (options.dryRun !== undefined) body.dryRun = [options.dryRun];
     await this.#transport.json(
-      { verb: "delete", resource: info.resource, name: keyOf(ref) },
+      { verb: "delete", resource: info.resource, name: keyOf(target) },
       {
         method: "DELETE",
-        path: resourcePath(info, ref),
+        path: resourcePath(info, target),
         body,
         signal: options.signal,
       },
@@ -727,12 +596,18 @@ const PATCH_CONTENT_TYPES: Readonly<Record<Patch["type"], string>> = Object
     apply: "application/apply-patch+yaml",
   });
 
+/** The namespace (empty for cluster-scoped kinds) and name of `ref`. */
+function targetOf(ref: ResourceRef): ObjectName {
+  const namespaced = RESOURCES[ref.kind].namespaced;
+  return { namespace: namespaced ? ref.namespace ?? "" : "", name: ref.name };
+}
+
 function keyOf(ref: ObjectName): string {
   return ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name;
 }
 
 // deno-lint-ignore no-explicit-any
-function refOf(obj: any, resource: ResourceName, verb: string): ObjectName {
+function refOf(obj: any, resource: KubeResource, verb: string): ObjectName {
   const info = RESOURCES[resource];
   const name = obj?.metadata?.name ?? "";
   const namespace = info.namespaced ? (obj?.metadata?.namespace ?? "") : "";
@@ -770,22 +645,14 @@ function applyBody(
   return { apiVersion, kind, ...body, metadata };
 }
 
-/** client-node leaves MicroTime fields as strings: make them `Date`s like every other timestamp. */
-function leaseDates(lease: V1Lease): V1Lease {
-  const spec = lease.spec;
-  if (!spec) return lease;
-  for (const field of ["acquireTime", "renewTime"] as const) {
-    const value: unknown = spec[field];
-    if (typeof value === "string") {
-      const date = new Date(value);
-      if (!Number.isNaN(date.getTime())) spec[field] = date;
-    }
-  }
-  return lease;
-}
-
-function withMicroTimes(lease: V1Lease): V1Lease {
-  if (!lease.spec) return lease;
+/** Lease MicroTimes go out with six fractional digits (the apiserver's format). */
+function toWire<K extends KubeResource>(
+  kind: K,
+  obj: KubeResourceOf<K>,
+): KubeResourceOf<K> {
+  if (kind !== "leases") return obj;
+  const lease = obj as V1Lease;
+  if (!lease.spec) return obj;
   return {
     ...lease,
     spec: {
@@ -793,5 +660,22 @@ function withMicroTimes(lease: V1Lease): V1Lease {
       acquireTime: microTime(lease.spec.acquireTime) as Date,
       renewTime: microTime(lease.spec.renewTime) as Date,
     },
-  };
+  } as KubeResourceOf<K>;
+}
+
+/** client-node leaves Lease MicroTimes as strings: make them `Date`s like every other timestamp. */
+function fromWire<K extends KubeResource>(
+  kind: K,
+  obj: KubeResourceOf<K>,
+): KubeResourceOf<K> {
+  const spec = kind === "leases" ? (obj as V1Lease).spec : undefined;
+  if (!spec) return obj;
+  for (const field of ["acquireTime", "renewTime"] as const) {
+    const value: unknown = spec[field];
+    if (typeof value === "string") {
+      const date = new Date(value);
+      if (!Number.isNaN(date.getTime())) spec[field] = date;
+    }
+  }
+  return obj;
 }

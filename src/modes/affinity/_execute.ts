@@ -184,7 +184,7 @@ class Executor {
     const updated = withAffinity(live, action.affinity);
     let result: V1PersistentVolume;
     try {
-      result = await this.#deps.kube.replacePersistentVolume(updated, {
+      result = await this.#deps.kube.replace("persistentVolumes", updated, {
         signal,
       });
     } catch (error) {
@@ -212,12 +212,12 @@ class Executor {
     if (action.probeInPlace && live.spec?.nodeAffinity !== undefined) {
       const candidate = withAffinity(live, action.affinity);
       try {
-        await kube.replacePersistentVolume(candidate, {
+        await kube.replace("persistentVolumes", candidate, {
           signal,
           dryRun: "All",
         });
         this.#options.onInPlaceProbe?.(true);
-        const result = await kube.replacePersistentVolume(candidate, {
+        const result = await kube.replace("persistentVolumes", candidate, {
           signal,
         });
         await this.#updatedEvents(
@@ -257,7 +257,10 @@ class Executor {
       { signal },
     );
     if (action.claim) {
-      const pvc = await kube.getPersistentVolumeClaim(action.claim, { signal })
+      const pvc = await kube.get({
+        ...action.claim,
+        kind: "persistentVolumeClaims",
+      }, { signal })
         .catch((error) => {
           if (isNotFound(error)) return undefined;
           throw error;
@@ -272,7 +275,7 @@ class Executor {
           `Cannot replace PV "${action.pvName}": claim ${action.claim.namespace}/${action.claim.name} is gone, replaced or being deleted`,
         );
       }
-      await kube.patchPersistentVolumeClaim(action.claim, {
+      await kube.patch({ ...action.claim, kind: "persistentVolumeClaims" }, {
         type: "merge",
         body: {
           metadata: {
@@ -291,7 +294,9 @@ class Executor {
       [ANNOTATION_SKIP_RECLAIM]: "true",
       [ANNOTATION_AFFINITY_REPLACING]: action.uid,
     };
-    const marked = await kube.replacePersistentVolume(retained, { signal });
+    const marked = await kube.replace("persistentVolumes", retained, {
+      signal,
+    });
     this.#step(2, action.pvName);
     await this.#continue(record, marked, signal, { validated: true });
   }
@@ -378,7 +383,7 @@ class Executor {
         }
         this.#step(3, name);
         // Step 4: delete this very PV, exactly as verified.
-        await kube.deletePersistentVolume(name, {
+        await kube.delete({ kind: "persistentVolumes", name }, {
           preconditions: {
             uid: record.oldUid,
             resourceVersion: live.metadata?.resourceVersion ?? "",
@@ -396,7 +401,7 @@ class Executor {
         if ((terminating.metadata?.finalizers ?? []).length > 0) {
           const stripped = structuredClone(terminating);
           stripped.metadata!.finalizers = [];
-          await kube.replacePersistentVolume(stripped, { signal }).catch(
+          await kube.replace("persistentVolumes", stripped, { signal }).catch(
             ignoreNotFound,
           );
         }
@@ -420,7 +425,7 @@ class Executor {
       const claimOk = await this.#claimStillBound(record.claim, signal);
       if (!claimOk) pv.spec!.persistentVolumeReclaimPolicy = "Retain";
       try {
-        created = await kube.createPersistentVolume(pv, { signal });
+        created = await kube.create("persistentVolumes", pv, { signal });
       } catch (error) {
         if (!isAlreadyExists(error)) throw error;
         created = await this.#getPv(name, signal);
@@ -476,7 +481,7 @@ class Executor {
     const { name: _, ...metadata } = probe.metadata ?? {};
     probe.metadata = { ...metadata, generateName: `${record.pvName}-` };
     try {
-      await this.#deps.kube.createPersistentVolume(probe, {
+      await this.#deps.kube.create("persistentVolumes", probe, {
         signal,
         dryRun: "All",
       });
@@ -523,7 +528,10 @@ class Executor {
   ): Promise<boolean> {
     if (claim === undefined) return true;
     try {
-      const pvc = await this.#deps.kube.getPersistentVolumeClaim(claim, {
+      const pvc = await this.#deps.kube.get({
+        ...claim,
+        kind: "persistentVolumeClaims",
+      }, {
         signal,
       });
       return pvc.metadata?.uid === claim.uid &&
@@ -539,7 +547,10 @@ class Executor {
     signal: AbortSignal,
   ): Promise<void> {
     if (record.claim) {
-      await this.#deps.kube.patchPersistentVolumeClaim(record.claim, {
+      await this.#deps.kube.patch({
+        ...record.claim,
+        kind: "persistentVolumeClaims",
+      }, {
         type: "merge",
         body: {
           metadata: { annotations: { [ANNOTATION_AFFINITY_RECORD]: null } },
@@ -597,7 +608,9 @@ class Executor {
     signal: AbortSignal,
   ): Promise<V1PersistentVolume | undefined> {
     try {
-      return await this.#deps.kube.getPersistentVolume(name, { signal });
+      return await this.#deps.kube.get({ kind: "persistentVolumes", name }, {
+        signal,
+      });
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;

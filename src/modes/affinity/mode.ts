@@ -214,7 +214,10 @@ export function createAffinityMode(
         clock: deps.clock,
         logger,
         async read(signal) {
-          const namespace = await deps.kube.getNamespace("kube-system", {
+          const namespace = await deps.kube.get({
+            kind: "namespaces",
+            name: "kube-system",
+          }, {
             signal,
           });
           const uid = namespace.metadata?.uid;

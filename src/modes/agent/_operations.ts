@@ -296,7 +296,7 @@ async function deletePool(
 /** The Kubernetes calls of the StorageClass pass. */
 export type AgentKube = Pick<
   KubeApi,
-  "createStorageClass" | "deleteStorageClass" | "list"
+  "create" | "delete" | "list"
 >;
 
 /** Turns StorageClass actions into operations. */
@@ -345,7 +345,7 @@ async function createClass(
   signal: AbortSignal,
 ): Promise<void> {
   try {
-    await kube.createStorageClass(sc, { signal });
+    await kube.create("storageClasses", sc, { signal });
   } catch (error) {
     // Another leader (or the previous pass) won the race: the next pass
     // compares what exists.
@@ -359,15 +359,18 @@ async function deleteClass(
   signal: AbortSignal,
 ): Promise<void> {
   try {
-    await kube.deleteStorageClass(sc.metadata?.name ?? "", {
-      preconditions: {
-        ...(sc.metadata?.uid ? { uid: sc.metadata.uid } : {}),
-        ...(sc.metadata?.resourceVersion
-          ? { resourceVersion: sc.metadata.resourceVersion }
-          : {}),
+    await kube.delete(
+      { kind: "storageClasses", name: sc.metadata?.name ?? "" },
+      {
+        preconditions: {
+          ...(sc.metadata?.uid ? { uid: sc.metadata.uid } : {}),
+          ...(sc.metadata?.resourceVersion
+            ? { resourceVersion: sc.metadata.resourceVersion }
+            : {}),
+        },
+        signal,
       },
-      signal,
-    });
+    );
   } catch (error) {
     if (!isKubeNotFound(error)) throw error;
   }

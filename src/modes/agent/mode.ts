@@ -601,8 +601,8 @@ const NO_SNAPSHOT: Snapshot = {
 };
 
 const NO_KUBE: AgentKube = {
-  createStorageClass: () => Promise.reject(new Error("no Kubernetes")),
-  deleteStorageClass: () => Promise.reject(new Error("no Kubernetes")),
+  create: () => Promise.reject(new Error("no Kubernetes")),
+  delete: () => Promise.reject(new Error("no Kubernetes")),
   list: () => Promise.reject(new Error("no Kubernetes")),
 };
 

@@ -30,12 +30,7 @@ import type { FencingActionSpec } from "./plan.ts";
 /** The part of the Kubernetes port fencing uses. */
 export type FencingKube = Pick<
   KubeApi,
-  | "getNode"
-  | "patchNode"
-  | "evictPod"
-  | "deletePod"
-  | "deleteVolumeAttachment"
-  | "recordEvent"
+  "get" | "patch" | "evict" | "delete" | "recordEvent"
 >;
 
 /** Called after each action with its outcome (metrics). */
@@ -133,13 +128,13 @@ async function executeAction(
       case "ForceDeletePod": {
         const ref = { namespace: spec.namespace, name: spec.pod };
         if (spec.name === "EvictPod") {
-          await kube.evictPod(ref, {
+          await kube.evict(ref, {
             uid: spec.uid,
             gracePeriodSeconds: spec.gracePeriodSeconds,
             signal,
           });
         } else {
-          await kube.deletePod(ref, {
+          await kube.delete({ ...ref, kind: "pods" }, {
             preconditions: { uid: spec.uid },
             gracePeriodSeconds: 0,
             signal,
@@ -167,11 +162,14 @@ async function executeAction(
         return false;
       }
       case "DeleteVolumeAttachment":
-        await kube.deleteVolumeAttachment(spec.attachment, {
-          preconditions: { uid: spec.uid },
-          gracePeriodSeconds: spec.gracePeriodSeconds,
-          signal,
-        });
+        await kube.delete(
+          { kind: "volumeAttachments", name: spec.attachment },
+          {
+            preconditions: { uid: spec.uid },
+            gracePeriodSeconds: spec.gracePeriodSeconds,
+            signal,
+          },
+        );
         await kube.recordEvent({
           apiVersion: "storage.k8s.io/v1",
           kind: "VolumeAttachment",
@@ -185,7 +183,7 @@ async function executeAction(
         });
         return false;
       case "PublishLostPeers":
-        await kube.patchNode(spec.node, {
+        await kube.patch({ kind: "nodes", name: spec.node }, {
           type: "merge",
           body: {
             metadata: {
@@ -226,11 +224,11 @@ async function taintNode(
   kube: FencingKube,
   signal: AbortSignal,
 ): Promise<void> {
-  const node = await kube.getNode(spec.node, { signal });
+  const node = await kube.get({ kind: "nodes", name: spec.node }, { signal });
   checkUid(node, spec.uid, "taint");
   const taints: V1Taint[] = node.spec?.taints ?? [];
   if (taints.some((t) => t.key === TAINT_LOST_QUORUM)) return;
-  await kube.patchNode(spec.node, {
+  await kube.patch({ kind: "nodes", name: spec.node }, {
     type: "merge",
     body: {
       metadata: {
@@ -264,11 +262,11 @@ async function untaintNode(
   kube: FencingKube,
   signal: AbortSignal,
 ): Promise<void> {
-  const node = await kube.getNode(spec.node, { signal });
+  const node = await kube.get({ kind: "nodes", name: spec.node }, { signal });
   checkUid(node, spec.uid, "untaint");
   const taints: V1Taint[] = node.spec?.taints ?? [];
   if (!taints.some((t) => t.key === TAINT_LOST_QUORUM)) return;
-  await kube.patchNode(spec.node, {
+  await kube.patch({ kind: "nodes", name: spec.node }, {
     type: "merge",
     body: {
       metadata: {

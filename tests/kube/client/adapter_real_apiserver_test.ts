@@ -94,16 +94,20 @@ Deno.test({
 
     await withKube(token, async (kube) => {
       await t.step("reads and patches a node", async () => {
-        const node = await kube.patchNode("n1", {
+        const node = await kube.patch({ kind: "nodes", name: "n1" }, {
           type: "strategic",
           body: { metadata: { labels: { "example.com/x": "1" } } },
         });
         assert.equal(node.metadata!.labels!["example.com/x"], "1");
         assert.equal(
-          (await kube.getNode("n1")).metadata!.labels!["example.com/x"],
+          (await kube.get({ kind: "nodes", name: "n1" })).metadata!
+            .labels!["example.com/x"],
           "1",
         );
-        await assert.rejects(kube.getNode("missing"), isNotFound);
+        await assert.rejects(
+          kube.get({ kind: "nodes", name: "missing" }),
+          isNotFound,
+        );
       });
 
       await t.step(
@@ -123,8 +127,8 @@ Deno.test({
               if (event.type !== "BOOKMARK") seen.push(event);
             }
           })();
-          await kube.createPersistentVolume(pv("watched"));
-          await kube.deletePersistentVolume("watched");
+          await kube.create("persistentVolumes", pv("watched"));
+          await kube.delete({ kind: "persistentVolumes", name: "watched" });
           await pollUntil(
             "ADDED and DELETED",
             () =>
@@ -141,16 +145,20 @@ Deno.test({
       await t.step(
         "keeps PV nodeAffinity immutable once set, as FakeKube does",
         async () => {
-          const created = await kube.createPersistentVolume(pv("pv-a"));
+          const created = await kube.create("persistentVolumes", pv("pv-a"));
           // The PV controller sets the phase right after creation: re-read.
           await pollUntil(
             "pv-a Available",
             async () =>
-              (await kube.getPersistentVolume("pv-a")).status?.phase ===
+              (await kube.get({ kind: "persistentVolumes", name: "pv-a" }))
+                  .status?.phase ===
                 "Available" || undefined,
           );
-          const current = await kube.getPersistentVolume("pv-a");
-          const set = await kube.replacePersistentVolume({
+          const current = await kube.get({
+            kind: "persistentVolumes",
+            name: "pv-a",
+          });
+          const set = await kube.replace("persistentVolumes", {
             ...current,
             spec: { ...current.spec, nodeAffinity: affinity("n1") },
           });
@@ -159,20 +167,23 @@ Deno.test({
             spec: { ...set.spec, nodeAffinity: affinity("n2") },
           };
           await assert.rejects(
-            kube.replacePersistentVolume(changed, { dryRun: "All" }),
+            kube.replace("persistentVolumes", changed, { dryRun: "All" }),
             isInvalid,
           );
           await assert.rejects(
-            kube.replacePersistentVolume(changed),
+            kube.replace("persistentVolumes", changed),
             isInvalid,
           );
           // A dry-run of an allowed change is not persisted.
-          const dry = await kube.replacePersistentVolume({
+          const dry = await kube.replace("persistentVolumes", {
             ...set,
             metadata: { ...set.metadata, labels: { dry: "1" } },
           }, { dryRun: "All" });
           assert.deepEqual(dry.metadata!.labels, { dry: "1" });
-          const now = await kube.getPersistentVolume("pv-a");
+          const now = await kube.get({
+            kind: "persistentVolumes",
+            name: "pv-a",
+          });
           assert.equal(now.metadata!.labels, undefined);
           assert.equal(
             now.metadata!.resourceVersion,
@@ -180,30 +191,33 @@ Deno.test({
           );
           // Stale resourceVersion and wrong UID are conflicts.
           await assert.rejects(
-            kube.replacePersistentVolume({
+            kube.replace("persistentVolumes", {
               ...created,
               metadata: { ...created.metadata },
             }),
             isConflict,
           );
           await assert.rejects(
-            kube.deletePersistentVolume("pv-a", {
+            kube.delete({ kind: "persistentVolumes", name: "pv-a" }, {
               preconditions: { uid: "00000000-0000-0000-0000-000000000000" },
             }),
             isConflict,
           );
-          await kube.deletePersistentVolume("pv-a", {
+          await kube.delete({ kind: "persistentVolumes", name: "pv-a" }, {
             preconditions: { uid: created.metadata!.uid! },
           });
           // The pv-protection finalizer keeps it until the PV controller
           // (not running here) or a client removes the finalizer.
-          const terminating = await kube.getPersistentVolume("pv-a").catch(
+          const terminating = await kube.get({
+            kind: "persistentVolumes",
+            name: "pv-a",
+          }).catch(
             () => undefined,
           );
           if (terminating) {
             assert.ok(terminating.metadata!.deletionTimestamp instanceof Date);
             // The PV protection controller may remove it first.
-            await kube.patchPersistentVolume("pv-a", {
+            await kube.patch({ kind: "persistentVolumes", name: "pv-a" }, {
               type: "merge",
               body: { metadata: { finalizers: null } },
             }).catch((error) => {
@@ -212,7 +226,7 @@ Deno.test({
           }
           await pollUntil("pv-a gone", async () => {
             try {
-              await kube.getPersistentVolume("pv-a");
+              await kube.get({ kind: "persistentVolumes", name: "pv-a" });
               return undefined;
             } catch (error) {
               if (isNotFound(error)) return true;
@@ -225,37 +239,40 @@ Deno.test({
       await t.step(
         "answers patches, preconditions and finalizers as FakeKube does",
         async () => {
-          const created = await kube.createPersistentVolume({
+          const created = await kube.create("persistentVolumes", {
             ...pv("pv-f"),
             metadata: { name: "pv-f", finalizers: ["example.com/hold"] },
           });
           await assert.rejects(
-            kube.patchPersistentVolume("pv-f", {
+            kube.patch({ kind: "persistentVolumes", name: "pv-f" }, {
               type: "json",
               body: [{ op: "test", path: "/metadata/uid", value: "nope" }],
             }),
             isInvalid,
           );
           await assert.rejects(
-            kube.patchPersistentVolume("pv-f", {
+            kube.patch({ kind: "persistentVolumes", name: "pv-f" }, {
               type: "merge",
               body: { metadata: { resourceVersion: "1", labels: { a: "b" } } },
             }),
             isConflict,
           );
           await assert.rejects(
-            kube.deletePersistentVolume("pv-f", {
+            kube.delete({ kind: "persistentVolumes", name: "pv-f" }, {
               preconditions: { resourceVersion: "1" },
             }),
             isConflict,
           );
-          await kube.deletePersistentVolume("pv-f", {
+          await kube.delete({ kind: "persistentVolumes", name: "pv-f" }, {
             preconditions: { uid: created.metadata!.uid! },
           });
-          const terminating = await kube.getPersistentVolume("pv-f");
+          const terminating = await kube.get({
+            kind: "persistentVolumes",
+            name: "pv-f",
+          });
           assert.ok(terminating.metadata!.deletionTimestamp instanceof Date);
           await assert.rejects(
-            kube.patchPersistentVolume("pv-f", {
+            kube.patch({ kind: "persistentVolumes", name: "pv-f" }, {
               type: "merge",
               body: {
                 metadata: {
@@ -268,16 +285,22 @@ Deno.test({
             }),
             isInvalid,
           );
-          await kube.patchPersistentVolume("pv-f", {
+          await kube.patch({ kind: "persistentVolumes", name: "pv-f" }, {
             type: "merge",
             body: { metadata: { finalizers: null } },
           });
-          await assert.rejects(kube.getPersistentVolume("pv-f"), isNotFound);
+          await assert.rejects(
+            kube.get({ kind: "persistentVolumes", name: "pv-f" }),
+            isNotFound,
+          );
         },
       );
 
       await t.step("server-side applies a StorageClass", async () => {
-        const sc = await kube.patchStorageClass("linstor-test", {
+        const sc = await kube.patch({
+          kind: "storageClasses",
+          name: "linstor-test",
+        }, {
           type: "apply",
           body: {
             provisioner: "linstor.csi.linbit.com",
@@ -288,7 +311,7 @@ Deno.test({
         assert.equal(sc.provisioner, "linstor.csi.linbit.com");
         assert.equal(sc.metadata!.managedFields?.[0]?.manager, "linstor-suite");
         await assert.rejects(
-          kube.patchStorageClass("linstor-test", {
+          kube.patch({ kind: "storageClasses", name: "linstor-test" }, {
             type: "apply",
             body: {
               provisioner: "linstor.csi.linbit.com",
@@ -314,7 +337,8 @@ Deno.test({
           "leader",
           () => Promise.resolve(election.isLeader() || undefined),
         );
-        const lease = await kube.getLease({
+        const lease = await kube.get({
+          kind: "leases",
           namespace: NS,
           name: "adapter-test",
         });
@@ -323,7 +347,8 @@ Deno.test({
         assert.ok(lease.spec!.acquireTime instanceof Date);
         controller.abort();
         await election.stopped;
-        const released = await kube.getLease({
+        const released = await kube.get({
+          kind: "leases",
           namespace: NS,
           name: "adapter-test",
         });
@@ -334,7 +359,10 @@ Deno.test({
       await t.step(
         "records an Event and counts repeats in its series",
         async () => {
-          const involved = await kube.createPersistentVolume(pv("pv-event"));
+          const involved = await kube.create(
+            "persistentVolumes",
+            pv("pv-event"),
+          );
           const details = {
             type: "Warning" as const,
             reason: "TestReason",
@@ -374,10 +402,10 @@ Deno.test({
           },
         });
         await assert.rejects(
-          kube.evictPod({ namespace: NS, name: "victim" }, { uid: "wrong" }),
+          kube.evict({ namespace: NS, name: "victim" }, { uid: "wrong" }),
           isConflict,
         );
-        await kube.evictPod({ namespace: NS, name: "victim" }, {
+        await kube.evict({ namespace: NS, name: "victim" }, {
           uid: pod.metadata!.uid!,
         });
         await pollUntil("victim gone", async () => {

@@ -130,12 +130,12 @@ Deno.test("createKubeApi().watch() streams ADDED, MODIFIED, DELETED and BOOKMARK
         if (seen.length === 4) controller.abort();
       }
     })();
-    await server.kube.createPersistentVolume(pv("a"));
-    await server.kube.patchPersistentVolume("a", {
+    await server.kube.create("persistentVolumes", pv("a"));
+    await server.kube.patch({ kind: "persistentVolumes", name: "a" }, {
       type: "merge",
       body: { metadata: { labels: { x: "1" } } },
     });
-    await server.kube.deletePersistentVolume("a");
+    await server.kube.delete({ kind: "persistentVolumes", name: "a" });
     await until("three events", () => seen.length === 3);
     server.kube.bookmark();
     await done;
@@ -231,26 +231,33 @@ Deno.test("startInformer() over HTTP relists after 410 and reconnects after the 
 
 Deno.test("createKubeApi() maps apiserver errors to KubeApiError predicates", async (t) => {
   await withServer(async (kube, server) => {
-    const created = await kube.createPersistentVolume(pv("a"));
+    const created = await kube.create("persistentVolumes", pv("a"));
     const cases: [string, () => Promise<unknown>, (e: unknown) => boolean][] = [
-      ["get missing", () => kube.getPersistentVolume("nope"), isNotFound],
+      [
+        "get missing",
+        () => kube.get({ kind: "persistentVolumes", name: "nope" }),
+        isNotFound,
+      ],
       [
         "create existing",
-        () => kube.createPersistentVolume(pv("a")),
+        () => kube.create("persistentVolumes", pv("a")),
         isAlreadyExists,
       ],
       ["replace stale", () =>
-        kube.replacePersistentVolume({
+        kube.replace("persistentVolumes", {
           ...created,
           metadata: { ...created.metadata, resourceVersion: "0" },
         }), isConflict],
       [
         "delete with a wrong uid",
-        () => kube.deletePersistentVolume("a", { preconditions: { uid: "x" } }),
+        () =>
+          kube.delete({ kind: "persistentVolumes", name: "a" }, {
+            preconditions: { uid: "x" },
+          }),
         isConflict,
       ],
       ["patch an immutable field", async () => {
-        await kube.patchPersistentVolume("a", {
+        await kube.patch({ kind: "persistentVolumes", name: "a" }, {
           type: "merge",
           body: {
             spec: {
@@ -264,7 +271,7 @@ Deno.test("createKubeApi() maps apiserver errors to KubeApiError predicates", as
             },
           },
         });
-        return kube.patchPersistentVolume("a", {
+        return kube.patch({ kind: "persistentVolumes", name: "a" }, {
           type: "json",
           body: [{ op: "remove", path: "/spec/nodeAffinity" }],
         });
@@ -293,20 +300,24 @@ Deno.test("createKubeApi() maps apiserver errors to KubeApiError predicates", as
 
 Deno.test("createKubeApi() sends dry-run, field manager and patch content types", async () => {
   await withServer(async (kube, server) => {
-    const created = await kube.createPersistentVolume(pv("a"));
-    const dry = await kube.replacePersistentVolume({
+    const created = await kube.create("persistentVolumes", pv("a"));
+    const dry = await kube.replace("persistentVolumes", {
       ...created,
       metadata: { ...created.metadata, labels: { dry: "1" } },
     }, { dryRun: "All" });
     assert.deepEqual(dry.metadata!.labels, { dry: "1" });
     assert.equal(
-      (await kube.getPersistentVolume("a")).metadata!.labels,
+      (await kube.get({ kind: "persistentVolumes", name: "a" })).metadata!
+        .labels,
       undefined,
     );
     const put = server.requests.find((r) => r.method === "PUT")!;
     assert.match(put.url, /dryRun=All/);
     assert.match(put.url, /fieldManager=linstor-suite/);
-    const sc: V1StorageClass = await kube.patchStorageClass("sc", {
+    const sc: V1StorageClass = await kube.patch({
+      kind: "storageClasses",
+      name: "sc",
+    }, {
       type: "apply",
       body: { provisioner: "linstor.csi.linbit.com" },
       force: true,
@@ -324,7 +335,7 @@ Deno.test("createKubeApi() sends dry-run, field manager and patch content types"
       provisioner: "linstor.csi.linbit.com",
       metadata: { name: "sc" },
     });
-    await kube.patchPersistentVolume("a", {
+    await kube.patch({ kind: "persistentVolumes", name: "a" }, {
       type: "json",
       body: [{ op: "add", path: "/metadata/labels", value: { j: "1" } }],
     });
@@ -333,13 +344,14 @@ Deno.test("createKubeApi() sends dry-run, field manager and patch content types"
       "application/json-patch+json",
     );
     assert.deepEqual(
-      (await kube.getPersistentVolume("a")).metadata!.labels,
+      (await kube.get({ kind: "persistentVolumes", name: "a" })).metadata!
+        .labels,
       { j: "1" },
     );
   });
 });
 
-Deno.test("createKubeApi().evictPod() posts a policy/v1 Eviction", async () => {
+Deno.test("createKubeApi().evict() posts a policy/v1 Eviction", async () => {
   await withServer(async (kube, server) => {
     const pod = server.kube.seed("pods", {
       metadata: { name: "p", namespace: "ns" },
@@ -347,15 +359,15 @@ Deno.test("createKubeApi().evictPod() posts a policy/v1 Eviction", async () => {
     });
     server.kube.blockEviction("ns/p");
     await assert.rejects(
-      kube.evictPod({ namespace: "ns", name: "p" }),
+      kube.evict({ namespace: "ns", name: "p" }),
       isTooManyRequests,
     );
     server.kube.blockEviction("ns/p", false);
-    await kube.evictPod({ namespace: "ns", name: "p" }, {
+    await kube.evict({ namespace: "ns", name: "p" }, {
       uid: pod.metadata!.uid!,
       gracePeriodSeconds: 5,
     });
-    assert.equal(server.kube.get("pods", "ns/p"), undefined);
+    assert.equal(server.kube.peek("pods", "ns/p"), undefined);
     const post = server.requests.at(-1)!;
     assert.equal(post.url, "/api/v1/namespaces/ns/pods/p/eviction");
     assert.deepEqual(post.body, {
@@ -427,12 +439,15 @@ Deno.test("createKubeApi() rejects with the abort reason and maps network failur
       (e: unknown) => e === reason,
     );
     await server.close();
-    await assert.rejects(kube.getNode("n"), (e: unknown) => {
-      assert.ok(e instanceof KubeApiError);
-      assert.equal(e.status, 0);
-      assert.equal(e.reason, "NetworkError");
-      return true;
-    });
+    await assert.rejects(
+      kube.get({ kind: "nodes", name: "n" }),
+      (e: unknown) => {
+        assert.ok(e instanceof KubeApiError);
+        assert.equal(e.status, 0);
+        assert.equal(e.reason, "NetworkError");
+        return true;
+      },
+    );
   } finally {
     await kube.close();
   }
@@ -555,17 +570,17 @@ Deno.test("createKubeApi() keeps fields its models do not know across get and re
       spec: { ...pv("a").spec, futureField: { nested: [1, 2] } },
       metadata: { name: "a", labels: { keep: "me" } },
     } as V1PersistentVolume);
-    const got = await kube.getPersistentVolume("a");
+    const got = await kube.get({ kind: "persistentVolumes", name: "a" });
     assert.ok(got.metadata!.creationTimestamp instanceof Date);
     assert.deepEqual(
       (got.spec as Record<string, unknown>).futureField,
       { nested: [1, 2] },
     );
-    await kube.replacePersistentVolume({
+    await kube.replace("persistentVolumes", {
       ...got,
       metadata: { ...got.metadata, labels: { keep: "me", more: "1" } },
     });
-    const stored = server.kube.get("persistentVolumes", "a")!;
+    const stored = server.kube.peek("persistentVolumes", "a")!;
     assert.deepEqual(
       (stored.spec as Record<string, unknown>).futureField,
       { nested: [1, 2] },
@@ -574,7 +589,7 @@ Deno.test("createKubeApi() keeps fields its models do not know across get and re
   });
 });
 
-Deno.test("createKubeApi().deleteVolumeAttachment() deletes with a UID precondition", async () => {
+Deno.test("createKubeApi().delete() deletes a VolumeAttachment with a UID precondition", async () => {
   await withServer(async (kube, server) => {
     const va = server.kube.seed("volumeAttachments", {
       metadata: { name: "csi-1" },
@@ -585,41 +600,46 @@ Deno.test("createKubeApi().deleteVolumeAttachment() deletes with a UID precondit
       },
     });
     await assert.rejects(
-      kube.deleteVolumeAttachment("csi-1", { preconditions: { uid: "x" } }),
+      kube.delete({ kind: "volumeAttachments", name: "csi-1" }, {
+        preconditions: { uid: "x" },
+      }),
       isConflict,
     );
-    await kube.deleteVolumeAttachment("csi-1", {
+    await kube.delete({ kind: "volumeAttachments", name: "csi-1" }, {
       preconditions: { uid: va.metadata!.uid! },
     });
-    assert.equal(server.kube.get("volumeAttachments", "csi-1"), undefined);
+    assert.equal(server.kube.peek("volumeAttachments", "csi-1"), undefined);
     assert.equal(
       server.requests.at(-1)!.url,
       "/apis/storage.k8s.io/v1/volumeattachments/csi-1",
     );
-    await assert.rejects(kube.deleteVolumeAttachment("csi-1"), isNotFound);
+    await assert.rejects(
+      kube.delete({ kind: "volumeAttachments", name: "csi-1" }),
+      isNotFound,
+    );
   });
 });
 
-Deno.test("createKubeApi().deleteStorageClass() deletes with UID and resourceVersion preconditions", async () => {
+Deno.test("createKubeApi().delete() deletes a StorageClass with UID and resourceVersion preconditions", async () => {
   await withServer(async (kube, server) => {
     const sc = server.kube.seed("storageClasses", {
       metadata: { name: "linstor-data-r1" },
       provisioner: "linstor.csi.linbit.com",
     });
     await assert.rejects(
-      kube.deleteStorageClass("linstor-data-r1", {
+      kube.delete({ kind: "storageClasses", name: "linstor-data-r1" }, {
         preconditions: { uid: sc.metadata!.uid!, resourceVersion: "0" },
       }),
       isConflict,
     );
-    await kube.deleteStorageClass("linstor-data-r1", {
+    await kube.delete({ kind: "storageClasses", name: "linstor-data-r1" }, {
       preconditions: {
         uid: sc.metadata!.uid!,
         resourceVersion: sc.metadata!.resourceVersion!,
       },
     });
     assert.equal(
-      server.kube.get("storageClasses", "linstor-data-r1"),
+      server.kube.peek("storageClasses", "linstor-data-r1"),
       undefined,
     );
     assert.equal(
@@ -627,23 +647,23 @@ Deno.test("createKubeApi().deleteStorageClass() deletes with UID and resourceVer
       "/apis/storage.k8s.io/v1/storageclasses/linstor-data-r1",
     );
     await assert.rejects(
-      kube.deleteStorageClass("linstor-data-r1"),
+      kube.delete({ kind: "storageClasses", name: "linstor-data-r1" }),
       isNotFound,
     );
   });
 });
 
-Deno.test("createKubeApi().deletePod() sends the UID precondition and grace period", async () => {
+Deno.test("createKubeApi().delete() of a pod sends the UID precondition and grace period", async () => {
   await withServer(async (kube, server) => {
     const pod = server.kube.seed("pods", {
       metadata: { name: "p", namespace: "ns" },
       spec: { containers: [] },
     });
-    await kube.deletePod({ namespace: "ns", name: "p" }, {
+    await kube.delete({ kind: "pods", namespace: "ns", name: "p" }, {
       preconditions: { uid: pod.metadata!.uid! },
       gracePeriodSeconds: 0,
     });
-    assert.equal(server.kube.get("pods", "ns/p"), undefined);
+    assert.equal(server.kube.peek("pods", "ns/p"), undefined);
     const request = server.requests.at(-1)!;
     assert.equal(request.method, "DELETE");
     assert.equal(request.url, "/api/v1/namespaces/ns/pods/p");
@@ -666,7 +686,7 @@ Deno.test("createKubeApi().deletePod() sends the UID precondition and grace peri
 Deno.test("createKubeApi() times out a request the server never answers", async () => {
   await withServer(async (kube, server, clock) => {
     server.hangNext({ method: "GET", pathPrefix: "/api/v1/nodes/n" });
-    const pending = kube.getNode("n");
+    const pending = kube.get({ kind: "nodes", name: "n" });
     let settled = false;
     pending.catch(() => {}).finally(() => settled = true);
     await until("request sent", () => server.requests.length === 1);

@@ -253,8 +253,8 @@ export function createWorld(options: WorldOptions = {}): World {
         ...(extra.registry ? { registry: extra.registry } : {}),
       }, { workers: 4, settleMs: 0, ...modeOptions });
     },
-    pv: (name) => kube.get("persistentVolumes", name),
-    pvc: (name) => kube.get("persistentVolumeClaims", `ns/claim-${name}`),
+    pv: (name) => kube.peek("persistentVolumes", name),
+    pvc: (name) => kube.peek("persistentVolumeClaims", `ns/claim-${name}`),
     vdProps(rd) {
       const def = sim.state().resourceDefinitions.find((d) => d.name === rd);
       return def?.volume_definitions?.[0]?.props ?? {};

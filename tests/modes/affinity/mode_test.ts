@@ -713,10 +713,10 @@ Deno.test("affinity never re-creates a PV someone else deleted during its replac
         try {
           await crashAfterStep(world, step);
           // An admin deletes the PV on purpose (and clears its finalizers).
-          await world.kube.deletePersistentVolume("pvc-1");
+          await world.kube.delete({ kind: "persistentVolumes", name: "pvc-1" });
           const live = world.pv("pvc-1")!;
           live.metadata!.finalizers = [];
-          await world.kube.replacePersistentVolume(live);
+          await world.kube.replace("persistentVolumes", live);
           assert.equal(world.pv("pvc-1"), undefined);
           const report = await pass(world, world.mode({ inPlace: false }));
           assert.deepEqual(report.execution.failed, []);

@@ -36,7 +36,7 @@ Deno.test("syncStorageClasses() creates r1, then r2 when a second node has the p
       signal,
     });
     assert.deepEqual(await classNames(world), ["linstor-data-r1"]);
-    const sc = world.kube.get("storageClasses", "linstor-data-r1");
+    const sc = world.kube.peek("storageClasses", "linstor-data-r1");
     assert.equal(
       sc?.parameters?.["linstor.csi.linbit.com/resourceGroup"],
       "linstor-data-r1",
@@ -90,13 +90,13 @@ Deno.test("syncStorageClasses() re-creates a drifted class keeping the default-c
       volumeBindingMode: "Immediate",
       allowVolumeExpansion: true,
     });
-    const old = world.kube.get("storageClasses", "linstor-data-r1")!;
+    const old = world.kube.peek("storageClasses", "linstor-data-r1")!;
     const { report } = await syncStorageClasses(
       { linstor: world.client, kube: world.kube },
       { signal: AbortSignal.timeout(10_000) },
     );
     assert.deepEqual(report.failed, []);
-    const sc = world.kube.get("storageClasses", "linstor-data-r1")!;
+    const sc = world.kube.peek("storageClasses", "linstor-data-r1")!;
     assert.notEqual(sc.metadata?.uid, old.metadata?.uid);
     assert.equal(sc.volumeBindingMode, "WaitForFirstConsumer");
     assert.equal(
@@ -124,7 +124,7 @@ Deno.test("syncStorageClasses() leaves a class it does not manage alone and igno
     assert.deepEqual(report.executed, []);
     assert.deepEqual(Object.fromEntries(plan.replicas), { data: 1 });
     assert.equal(
-      world.kube.get("storageClasses", "linstor-data-r1")?.provisioner,
+      world.kube.peek("storageClasses", "linstor-data-r1")?.provisioner,
       "example.com/other",
     );
   } finally {
