@@ -57,15 +57,15 @@ Deno.test("runCli() demo prints the model's view before and after each timeline 
   // The agent section: pools from tags, a duplicate tag refused, r1..r3.
   assert.match(
     text,
-    /^  node-a1: create LVM_THIN pool "thindata" on thin pool "linstor_data\/thindata"/m,
+    /^ {2}node-a1: create LVM_THIN pool "thindata" on thin pool "linstor_data\/thindata"/m,
   );
   assert.match(
     text,
-    /^  node-b1: Warning StoragePoolConflict: Cannot register storage pool "fast"/m,
+    /^ {2}node-b1: Warning StoragePoolConflict: Cannot register storage pool "fast"/m,
   );
   assert.match(
     text,
-    /^  StorageClasses for "data" \(3 node\(s\)\): linstor-data-r1, linstor-data-r2, linstor-data-r3$/m,
+    /^ {2}StorageClasses for "data" \(3 node\(s\)\): linstor-data-r1, linstor-data-r2, linstor-data-r3$/m,
   );
   assert.match(text, /Demo finished\./);
   assert.equal(err.join(""), "", "no log noise without -v");
