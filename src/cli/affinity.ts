@@ -18,6 +18,7 @@ import {
   createAffinityMode,
 } from "../modes/affinity/mod.ts";
 import { parseRemoteAccessPolicy } from "../csi/mod.ts";
+import { propertyNamespaceSetting } from "../domain/mod.ts";
 import { errorMessage } from "../reconcile/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { COMMON_FLAGS, kubeApiFrom } from "./common.ts";
@@ -166,10 +167,9 @@ export function affinityOptionsFromFlags(
     timeoutMs: positive("timeout"),
     workers: positive("workers"),
     maxReplacementsPerPass: maxReplacements,
-    propertyNamespace: (flags.string("property-namespace") ?? "").replace(
-      /\/+$/,
-      "",
-    ),
+    // "" (also for "auto") detects it once, from the first LINSTOR data.
+    propertyNamespace:
+      propertyNamespaceSetting(flags.string("property-namespace")) ?? "",
     dryRun: flags.boolean("dry-run"),
   };
   // Durations are never negative (parseFlags rejects them).

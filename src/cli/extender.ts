@@ -23,6 +23,7 @@ import {
   startExtender,
 } from "../modes/extender/mod.ts";
 import { parseRemoteAccessPolicy } from "../csi/mod.ts";
+import { propertyNamespaceSetting } from "../domain/mod.ts";
 import { errorMessage } from "../reconcile/mod.ts";
 import { createLinstorReader, startClusterState } from "../state/mod.ts";
 import {
@@ -196,8 +197,10 @@ export async function extenderConfigFromFlags(
       : config.prefix,
     filterVerb: verb("filter-verb", config.filterVerb),
     prioritizeVerb: verb("prioritize-verb", config.prioritizeVerb),
-    propertyNamespace: flags.string("property-namespace") ||
-      config.propertyNamespace,
+    // "auto" (or empty) detects it once, from the first LINSTOR data.
+    propertyNamespace: propertyNamespaceSetting(
+      flags.string("property-namespace") || config.propertyNamespace,
+    ) ?? "auto",
   };
   const defaultPolicy = flags.string("default-remote-access-policy");
   if (defaultPolicy !== undefined && defaultPolicy !== "") {

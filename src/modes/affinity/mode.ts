@@ -22,7 +22,6 @@ import {
   METRIC_AFFINITY_PASSES_TOTAL,
   METRIC_AFFINITY_SKIPS_TOTAL,
   PROPERTY_NAMESPACE_AUX,
-  PROPERTY_NAMESPACE_TOPOLOGY,
 } from "../../constants.ts";
 import type { InvolvedObject, KubeApi, KubeKind } from "../../kube/mod.ts";
 import {
@@ -39,6 +38,10 @@ import {
 } from "../../reconcile/mod.ts";
 import type { Snapshot } from "../../state/types.ts";
 import type { Clock } from "../../system/clock.ts";
+import {
+  detectPropertyNamespace,
+  propertyNamespaceSetting,
+} from "../../domain/mod.ts";
 import { type AffinityLinstor, createAffinityOperation } from "./_execute.ts";
 import type { RemoteAccessPolicy } from "../../csi/mod.ts";
 import { type AffinityPlan, type AffinitySkip, planAffinity } from "./plan.ts";
@@ -89,7 +92,7 @@ export interface AffinityModeOptions {
   timeoutMs?: number;
   /** `--workers`: operations at once. @default {10} */
   workers?: number;
-  /** `--property-namespace`; `""` detects from LINSTOR nodes. @default {""} */
+  /** `--property-namespace`; `""` or `auto` detects it once, from the first LINSTOR data (`detectPropertyNamespace()`). @default {""} */
   propertyNamespace?: string;
   /** `--dry-run` (for `pass()`; `runMode()` takes it from its own options). @default {false} */
   dryRun?: boolean;
@@ -144,22 +147,6 @@ export interface AffinityMode extends Mode<AffinityMemory, AffinityInputs> {
    * (tests, benchmarks); `runMode()` does not use it.
    */
   pass(signal: AbortSignal): Promise<AffinityPassReport>;
-}
-
-/**
- * Detects the property namespace as linstor-affinity-controller does:
- * `Aux/topology` if any LINSTOR node has `Aux/topology/kubernetes.io/hostname`,
- * else `Aux`; `undefined` while LINSTOR has not been read.
- */
-function detectPropertyNamespace(
-  snapshot: Snapshot,
-): string | undefined {
-  if (snapshot.linstor.observedAt === undefined) return undefined;
-  const key = `${PROPERTY_NAMESPACE_TOPOLOGY}/kubernetes.io/hostname`;
-  for (const node of snapshot.linstor.nodes.values()) {
-    if ((node.props[key] ?? "") !== "") return PROPERTY_NAMESPACE_TOPOLOGY;
-  }
-  return PROPERTY_NAMESPACE_AUX;
 }
 
 /**
@@ -239,8 +226,9 @@ export function createAffinityMode(
     // Decided once, from the first LINSTOR data (like
     // linstor-affinity-controller at start, but without crashing when
     // LINSTOR is unreachable then): a namespace must not flip mid-run.
-    let propertyNamespace = options.propertyNamespace ||
-      memory.propertyNamespace;
+    let propertyNamespace = propertyNamespaceSetting(
+      options.propertyNamespace,
+    ) ?? memory.propertyNamespace;
     if (propertyNamespace === undefined) {
       propertyNamespace = detectPropertyNamespace(snapshot);
       if (propertyNamespace !== undefined) {

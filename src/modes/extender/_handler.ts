@@ -150,10 +150,13 @@ export function createExtenderHandler(
   const { clock, config, reservations, metrics, registry } = options;
   const logger = options.logger ?? getLogger([LOG_CATEGORY, "extender"]);
   const limit = options.maxBodyBytes ?? EXTENDER_MAX_BODY_BYTES;
-  const indexes = new IndexCache(
-    config.propertyNamespace,
-    config.capacity.oversubscriptionRatio,
-  );
+  const indexes = new IndexCache(config.propertyNamespace, {
+    defaultRatio: config.capacity.oversubscriptionRatio,
+    onDetected: (namespace) =>
+      logger.info("Using LINSTOR property namespace {namespace} (detected)", {
+        namespace,
+      }),
+  });
   const routes = new Map<string, Verb>([
     [`${config.prefix}/${config.filterVerb}`, "filter"],
     [`${config.prefix}/${config.prioritizeVerb}`, "prioritize"],

@@ -14,9 +14,13 @@ import {
   LINSTOR_PROP_MAX_OVERSUBSCRIPTION_RATIO,
   LINSTOR_PROP_MAX_TOTAL_OVERSUBSCRIPTION_RATIO,
   PROPERTY_NAMESPACE_AUX,
-  PROPERTY_NAMESPACE_TOPOLOGY,
   TOPOLOGY_LINBIT_HOSTNAME,
 } from "../../constants.ts";
+import {
+  detectPropertyNamespace,
+  PropertyNamespaceLatch,
+  propertyNamespaceSetting,
+} from "../../domain/mod.ts";
 
 /** A data pool and the capacity it can give a new volume (KiB; `undefined` when unknown). */
 export interface PoolCapacity {
@@ -52,7 +56,8 @@ export class SnapshotIndex {
   readonly memo = new Map<string, unknown>();
 
   /**
-   * `propertyNamespace`: `auto` detects it; `defaultRatio`: thin
+   * `propertyNamespace`: `auto` (or empty) detects it from this snapshot
+   * (`detectPropertyNamespace()`); `defaultRatio`: thin
    * over-subscription ratio when pools set none; `shared`: LINSTOR-derived
    * caches of a previous snapshot with the same LINSTOR view.
    */
@@ -70,9 +75,8 @@ export class SnapshotIndex {
     this.snapshot = snapshot;
     this.#shared = options.shared ?? new LinstorCaches();
     this.#defaultRatio = defaultRatio;
-    this.#namespace = propertyNamespace === "auto"
-      ? guessNamespace(snapshot)
-      : propertyNamespace;
+    this.#namespace = propertyNamespaceSetting(propertyNamespace) ??
+      detectPropertyNamespace(snapshot) ?? PROPERTY_NAMESPACE_AUX;
   }
 
   /** The LINSTOR property namespace topology is read from. */
@@ -257,29 +261,31 @@ export class SnapshotIndex {
   }
 }
 
-/** linstor-affinity-controller's guess: `Aux/topology` if any node uses it, else `Aux`. */
-function guessNamespace(snapshot: Snapshot): string {
-  for (const node of snapshot.linstor.nodes.values()) {
-    if (`${PROPERTY_NAMESPACE_TOPOLOGY}/${LABEL_HOSTNAME}` in node.props) {
-      return PROPERTY_NAMESPACE_TOPOLOGY;
-    }
-  }
-  return PROPERTY_NAMESPACE_AUX;
-}
-
 /** Caches one `SnapshotIndex` per snapshot object and namespace setting. */
 export class IndexCache {
   #cache = new WeakMap<Snapshot, SnapshotIndex>();
   #linstor = new WeakMap<object, LinstorCaches>();
-  #namespace: string;
+  #namespace: PropertyNamespaceLatch;
   #ratio: number;
 
+  /**
+   * `propertyNamespace`: the flag or config value (`auto` or empty: detected
+   * once, from the first snapshot with LINSTOR data, then kept).
+   */
   constructor(
     propertyNamespace: string,
-    defaultRatio = LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO,
+    options: {
+      defaultRatio?: number;
+      /** Called once with the detected namespace. */
+      onDetected?: (namespace: string) => void;
+    } = {},
   ) {
-    this.#namespace = propertyNamespace;
-    this.#ratio = defaultRatio;
+    this.#namespace = new PropertyNamespaceLatch(
+      propertyNamespace,
+      options.onDetected ? { onDetected: options.onDetected } : {},
+    );
+    this.#ratio = options.defaultRatio ??
+      LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO;
   }
 
   /** The index of `snapshot`, built on first use. */
@@ -292,7 +298,9 @@ export class IndexCache {
         this.#linstor.set(snapshot.linstor, shared);
       }
       index = new SnapshotIndex(snapshot, {
-        propertyNamespace: this.#namespace,
+        // Before the first LINSTOR data there are no nodes to read anyway.
+        propertyNamespace: this.#namespace.of(snapshot) ??
+          PROPERTY_NAMESPACE_AUX,
         defaultRatio: this.#ratio,
         shared,
       });
