@@ -20,7 +20,7 @@ const EDGES: Record<string, readonly string[]> = {
     "src/kube/",
     "src/sim/_serve.ts",
   ],
-  fetch: ["src/linstor/_request.ts", "src/kube/"],
+  fetch: ["src/linstor/_request.ts", "src/kube/", "src/system/http_client.ts"],
   time: ["src/system/clock.ts"],
 };
 

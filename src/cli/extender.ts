@@ -10,39 +10,31 @@ import {
   EXTENDER_DEFAULT_MAX_STALENESS_MS,
 } from "../constants.ts";
 import type { KubeApi } from "../kube/mod.ts";
-import type { LinstorClient } from "../linstor/mod.ts";
 import {
   DEFAULT_EXTENDER_CONFIG,
-  explainPod,
+  type Explanation,
   EXTENDER_KINDS,
   type ExtenderConfig,
   formatExplanation,
   normalizePrefix,
   parseExtenderConfig,
-  Reservations,
   startExtender,
 } from "../modes/extender/mod.ts";
 import { parseRemoteAccessPolicy } from "../csi/mod.ts";
 import { propertyNamespaceSetting } from "../domain/mod.ts";
 import { errorMessage } from "../reconcile/mod.ts";
-import { createLinstorReader, startClusterState } from "../state/mod.ts";
 import {
   type ListenAddress,
   parseListenAddress,
-  SYSTEM_CLOCK,
+  postJson,
 } from "../system/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
-import {
-  COMMON_FLAGS,
-  kubeApiFrom,
-  linstorClientFrom,
-  setupLogging,
-} from "./common.ts";
+import { COMMON_FLAGS, kubeApiFrom, setupLogging } from "./common.ts";
 import { type FlagSpec, UsageError } from "./flags.ts";
 import { type ModeWiring, runMode } from "./run_mode.ts";
 
-/** How long `explain` waits for LINSTOR and the Kubernetes lists. */
-const EXPLAIN_SYNC_TIMEOUT_MS = 60_000;
+/** How long `explain` waits for the running extender's answer. */
+const EXPLAIN_TIMEOUT_MS = 30_000;
 
 /** Flags of `extender`. */
 export const EXTENDER_FLAGS: readonly FlagSpec[] = [
@@ -233,8 +225,8 @@ export function createExtenderCommand(wiring: ExtenderWiring): Command {
     description:
       "Serves POST <prefix>/filter and <prefix>/prioritize for kube-scheduler from an in-memory " +
       "view of LINSTOR and Kubernetes (no backend call per request), plus /healthz, /readyz and " +
-      "/metrics. `extender explain NAMESPACE/POD` prints, for every node, the verdict, score and " +
-      "reservations computed from live state. See docs/extender.md.",
+      "/metrics. `extender explain NAMESPACE/POD` asks the running extender (at --listen) and " +
+      "prints, for every node, the verdict, score and its live reservations. See docs/extender.md.",
     flags: EXTENDER_FLAGS,
     run: (context) => runExtender(context, wiring),
   };
@@ -262,7 +254,12 @@ async function runExtender(
     "listen",
   );
   if (sub === "explain") {
-    return await runExplain(context, { wiring, config, target: target! });
+    return await runExplain(context, {
+      wiring,
+      config,
+      target: target!,
+      listen,
+    });
   }
   const tls = certFile && keyFile
     ? {
@@ -310,47 +307,18 @@ async function runExtender(
   });
 }
 
-/** `extender explain NAMESPACE/POD`: one evaluation from freshly synced state. */
+/**
+ * `extender explain NAMESPACE/POD`: reads the pod from Kubernetes and asks
+ * the running extender (at `--listen`, HTTPS when `--tls-cert` is set) to
+ * explain it over its live state and reservations.
+ */
 async function runExplain(
   context: CommandContext,
-  input: { wiring: ExtenderWiring; config: ExtenderConfig; target: string },
-): Promise<number> {
-  await setupLogging(context);
-  const linstor = linstorClientFrom(context, { mode: "extender" });
-  let kube: KubeApi | undefined;
-  try {
-    kube = await input.wiring.createKube(context, {
-      reportingInstance: input.wiring.hostname(),
-    });
-    return await explain(context, {
-      kube,
-      linstor,
-      config: input.config,
-      signal: context.signal,
-      target: input.target,
-    });
-  } finally {
-    linstor.close();
-    await kube?.close();
-  }
-}
-
-function parseListenAddressFlag(text: string, flag: string): ListenAddress {
-  try {
-    return parseListenAddress(text);
-  } catch (error) {
-    throw new UsageError(`flag --${flag}: ${errorMessage(error)}`);
-  }
-}
-
-async function explain(
-  context: CommandContext,
   input: {
-    kube: KubeApi;
-    linstor: LinstorClient;
+    wiring: ExtenderWiring;
     config: ExtenderConfig;
-    signal: AbortSignal;
     target: string;
+    listen: ListenAddress;
   },
 ): Promise<number> {
   const [namespace, name, ...rest] = input.target.split("/");
@@ -359,15 +327,15 @@ async function explain(
       `Cannot explain "${input.target}": expected NAMESPACE/POD`,
     );
   }
-  const stop = new AbortController();
-  const signal = AbortSignal.any([input.signal, stop.signal]);
-  const cluster = startClusterState({
-    clock: SYSTEM_CLOCK,
-    linstor: createLinstorReader(input.linstor),
-    kube: input.kube,
-  }, { kinds: EXTENDER_KINDS, signal });
+  await setupLogging(context);
+  const certFile = context.flags.string("tls-cert");
+  const caCert = certFile ? await context.readTextFile(certFile) : undefined;
+  let kube: KubeApi | undefined;
   try {
-    const pods = await input.kube.list("pods", { signal });
+    kube = await input.wiring.createKube(context, {
+      reportingInstance: input.wiring.hostname(),
+    });
+    const pods = await kube.list("pods", { signal: context.signal });
     const pod = pods.items.find((p: V1Pod) =>
       p.metadata?.namespace === namespace && p.metadata?.name === name
     );
@@ -377,30 +345,53 @@ async function explain(
       );
       return 1;
     }
-    const deadline = SYSTEM_CLOCK.now() + EXPLAIN_SYNC_TIMEOUT_MS;
-    while (!cluster.state.isSynced()) {
-      if (SYSTEM_CLOCK.now() > deadline) {
-        context.stderr(
-          `linstor-suite extender: Cannot explain "${input.target}": LINSTOR or Kubernetes not reachable within ${
-            EXPLAIN_SYNC_TIMEOUT_MS / 1000
-          }s\n`,
-        );
-        return 1;
-      }
-      await SYSTEM_CLOCK.sleep(100, signal);
+    const url = explainUrl(input.listen, input.config.prefix, Boolean(caCert));
+    let answer: { status: number; text: string };
+    try {
+      answer = await postJson(url, { pod }, {
+        signal: context.signal,
+        caCert,
+        timeoutMs: EXPLAIN_TIMEOUT_MS,
+      });
+    } catch (error) {
+      context.stderr(
+        `linstor-suite extender: Cannot explain "${input.target}": extender at ${url} not reachable: ${
+          errorMessage(error)
+        }\n`,
+      );
+      return 1;
     }
-    const explanation = explainPod(cluster.state.snapshot(), pod, {
-      config: input.config,
-      now: SYSTEM_CLOCK.now(),
-      reservations: new Reservations({
-        clock: SYSTEM_CLOCK,
-        ttlMs: input.config.reservationTtlMs,
-      }),
-    });
-    context.stdout(formatExplanation(explanation));
+    if (answer.status !== 200) {
+      context.stderr(
+        `linstor-suite extender: Cannot explain "${input.target}": extender at ${url} answered ${answer.status}: ${answer.text.trim()}\n`,
+      );
+      return 1;
+    }
+    context.stdout(formatExplanation(JSON.parse(answer.text) as Explanation));
     return 0;
   } finally {
-    stop.abort();
-    await cluster.stopped;
+    await kube?.close();
+  }
+}
+
+/** Where the running extender serves explain: `--listen`, loopback for a wildcard host. */
+function explainUrl(
+  listen: ListenAddress,
+  prefix: string,
+  https: boolean,
+): string {
+  const wildcard = ["", "0.0.0.0", "::"].includes(listen.hostname);
+  const host = wildcard ? "127.0.0.1" : listen.hostname;
+  const authority = host.includes(":") ? `[${host}]` : host;
+  return `${
+    https ? "https" : "http"
+  }://${authority}:${listen.port}${prefix}/explain`;
+}
+
+function parseListenAddressFlag(text: string, flag: string): ListenAddress {
+  try {
+    return parseListenAddress(text);
+  } catch (error) {
+    throw new UsageError(`flag --${flag}: ${errorMessage(error)}`);
   }
 }

@@ -4,5 +4,6 @@
  * @module
  */
 export * from "./clock.ts";
+export * from "./http_client.ts";
 export * from "./http_server.ts";
 export * from "./command.ts";

@@ -12,7 +12,13 @@ import {
   runCli,
   UsageError,
 } from "../../src/cli/mod.ts";
-import { DEFAULT_EXTENDER_CONFIG } from "../../src/modes/extender/mod.ts";
+import {
+  DEFAULT_EXTENDER_CONFIG,
+  startExtender,
+} from "../../src/modes/extender/mod.ts";
+import { SYSTEM_CLOCK } from "../../src/system/mod.ts";
+import { FakeKube } from "../_fakes/fake_kube.ts";
+import { buildSnapshot, makePod } from "../modes/extender/_snapshot.ts";
 import { POLICY_LOCAL_ONLY } from "../../src/csi/mod.ts";
 
 function context(
@@ -169,4 +175,109 @@ Deno.test("`extender` accepts linstor-scheduler-extender's `--verbose=true` as d
   const ctx = context(["--verbose=true"]);
   assert.equal(ctx.flags.boolean("verbose"), true);
   assert.equal(verbosityToLevel(verbosityOf(ctx)), "debug");
+});
+
+Deno.test("`linstor-suite extender explain` asks the running extender and shows its live reservations", async () => {
+  const now = SYSTEM_CLOCK.now();
+  const snapshot = buildSnapshot({
+    now,
+    linstorNodes: [{ name: "n1" }, { name: "n2" }],
+    kubeNodes: [{ name: "n1" }, { name: "n2" }],
+    pools: [{ node: "n1", name: "pool1", freeGiB: 10 }, {
+      node: "n2",
+      name: "pool1",
+      freeGiB: 10,
+    }],
+    storageClasses: [{
+      name: "local",
+      params: { storagePool: "pool1", allowRemoteVolumeAccess: "false" },
+    }],
+    pvcs: ["a", "b"].map((name) => ({ name, sc: "local", size: "4Gi" })),
+  });
+  const stop = new AbortController();
+  const extender = startExtender({
+    clock: SYSTEM_CLOCK,
+    snapshot: () => snapshot,
+  }, {
+    config: DEFAULT_EXTENDER_CONFIG,
+    listen: { hostname: "127.0.0.1", port: 0 },
+    signal: stop.signal,
+  });
+  const kube = new FakeKube({ clock: SYSTEM_CLOCK });
+  try {
+    // Another pod holds 4 GiB on both nodes in the running extender.
+    const base = `http://127.0.0.1:${extender.server.address.port}`;
+    const filtered = await fetch(`${base}/filter`, {
+      method: "POST",
+      body: JSON.stringify({
+        Pod: makePod("q", { claims: ["b"] }),
+        NodeNames: ["n1", "n2"],
+      }),
+    });
+    assert.deepEqual((await filtered.json()).NodeNames, ["n1", "n2"]);
+    kube.seed("pods", makePod("p", { claims: ["a"] }));
+    const command = createExtenderCommand({
+      createKube: () => Promise.resolve(kube),
+      hostname: () => "test",
+    });
+    let stdout = "";
+    let stderr = "";
+    const code = await runCli([
+      "extender",
+      "explain",
+      "default/p",
+      `--listen=:${extender.server.address.port}`,
+    ], {
+      env: {},
+      commands: [command],
+      stdout: (text) => stdout += text,
+      stderr: (text) => stderr += text,
+      signal: new AbortController().signal,
+    });
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^Pod default\/p\n/);
+    assert.match(
+      stdout,
+      /\nn1 +n1 +pass +\d+ .*reserved default\/b 4\.0GiB@pool1/,
+    );
+    assert.match(
+      stdout,
+      /\nn2 +n2 +pass +\d+ .*reserved default\/b 4\.0GiB@pool1/,
+    );
+  } finally {
+    stop.abort();
+    await extender.server.finished;
+    await kube.close();
+  }
+});
+
+Deno.test("`linstor-suite extender explain` fails with one line when no extender answers", async () => {
+  const kube = new FakeKube({ clock: SYSTEM_CLOCK });
+  kube.seed("pods", makePod("p"));
+  // A port nothing listens on: bound and released at once.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  let stderr = "";
+  const code = await runCli(
+    ["extender", "explain", "default/p", `--listen=127.0.0.1:${port}`],
+    {
+      env: {},
+      commands: [createExtenderCommand({
+        createKube: () => Promise.resolve(kube),
+        hostname: () => "test",
+      })],
+      stdout: () => {},
+      stderr: (text) => stderr += text,
+      signal: new AbortController().signal,
+    },
+  );
+  await kube.close();
+  assert.equal(code, 1);
+  assert.match(
+    stderr,
+    new RegExp(
+      `^linstor-suite extender: Cannot explain "default/p": extender at http://127\\.0\\.0\\.1:${port}/explain not reachable`,
+    ),
+  );
 });

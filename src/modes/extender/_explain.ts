@@ -51,9 +51,11 @@ export function explainPod(
     now: number;
     reservations: Reservations;
     names?: readonly string[];
+    /** The index of `snapshot` (built when not given). */
+    index?: SnapshotIndex;
   },
 ): Explanation {
-  const index = new SnapshotIndex(snapshot, {
+  const index = options.index ?? new SnapshotIndex(snapshot, {
     propertyNamespace: options.config.propertyNamespace,
     defaultRatio: options.config.capacity.oversubscriptionRatio,
   });

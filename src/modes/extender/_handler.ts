@@ -6,6 +6,7 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
+import type { V1Pod } from "@kubernetes/client-node";
 import type { Clock } from "../../system/clock.ts";
 import type { Snapshot } from "../../state/types.ts";
 import { EXTENDER_MAX_BODY_BYTES, LOG_CATEGORY } from "../../constants.ts";
@@ -19,6 +20,7 @@ import {
   staleReason,
 } from "./_core.ts";
 import { IndexCache } from "./_index.ts";
+import { explainPod } from "./_explain.ts";
 import type { NodeMemo } from "./_predicates.ts";
 import type { Candidate } from "./_context.ts";
 import type { ExtenderMetrics } from "./_metrics.ts";
@@ -161,6 +163,7 @@ export function createExtenderHandler(
     [`${config.prefix}/${config.filterVerb}`, "filter"],
     [`${config.prefix}/${config.prioritizeVerb}`, "prioritize"],
   ]);
+  const explainPath = `${config.prefix}/explain`;
   let lastFailOpen: string | undefined;
   let lastFilter:
     | {
@@ -399,10 +402,61 @@ export function createExtenderHandler(
     }
   }
 
+  /**
+   * `POST <prefix>/explain` with `{"pod": <Pod>}`: the explanation over the
+   * live snapshot and this process's reservations (`extender explain` is its
+   * client). Only on the extender's own listener: it shows placement and
+   * capacity across tenants.
+   */
+  async function serveExplain(request: Request): Promise<Response> {
+    if (request.method !== "POST") {
+      await request.body?.cancel();
+      return text("Cannot explain: use POST", 405);
+    }
+    const abort = new AbortController();
+    const stopReading = new AbortController();
+    const deadline = clock.sleep(config.deadlineMs, abort.signal).then(
+      () => {
+        const error = new DeadlineExceeded(
+          `Cannot explain: request body not received within ${config.deadlineMs}ms`,
+        );
+        stopReading.abort(error);
+        throw error;
+      },
+      () => undefined as never,
+    );
+    let pod: V1Pod;
+    try {
+      const body = await Promise.race([
+        readBody(request, limit, stopReading.signal),
+        deadline,
+      ]);
+      pod = explainTarget(body);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) return text(error.message, 413);
+      if (error instanceof DeadlineExceeded) return text(error.message, 408);
+      if (error instanceof SyntaxError || error instanceof TypeError) {
+        return text(error.message, 400);
+      }
+      throw error;
+    } finally {
+      abort.abort();
+    }
+    const snapshot = options.snapshot();
+    const index = indexes.of(snapshot);
+    return json(explainPod(snapshot, pod, {
+      config,
+      now: clock.now(),
+      reservations,
+      index,
+    }));
+  }
+
   return async function handle(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/";
     const verb = routes.get(path);
     if (verb) return await serveVerb(verb, request);
+    if (path === explainPath) return await serveExplain(request);
     await request.body?.cancel().catch(() => undefined);
     if (request.method !== "GET" && request.method !== "HEAD") {
       metrics?.requests.inc({ verb: "unknown", outcome: "not_found" });
@@ -435,6 +489,26 @@ export function createExtenderHandler(
         return text(`Cannot serve "${path}": not found`, 404);
     }
   };
+}
+
+/** The pod of an explain request body `{"pod": <Pod>}`. */
+function explainTarget(body: string): V1Pod {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new SyntaxError('Cannot explain "body": not JSON');
+  }
+  const pod = (parsed as { pod?: unknown } | null)?.pod;
+  const meta = (pod as V1Pod | undefined)?.metadata;
+  if (
+    typeof pod !== "object" || pod === null || typeof meta?.name !== "string"
+  ) {
+    throw new TypeError(
+      'Cannot explain "body": expected {"pod": <Pod with metadata.name>}',
+    );
+  }
+  return pod as V1Pod;
 }
 
 /** Identity of the pod of a request: UID, else namespace/name. */

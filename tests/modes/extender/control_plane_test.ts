@@ -495,6 +495,8 @@ Deno.test({
                 "explain",
                 `${NS}/local`,
                 `--kubeconfig=${cp.adminKubeconfig}`,
+                // The running extender's listener: explain asks it.
+                `--listen=127.0.0.1:${port}`,
               ],
               env: { LS_CONTROLLERS: simServer.url },
               stdin: "null",

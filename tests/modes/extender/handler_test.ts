@@ -517,6 +517,39 @@ Deno.test("`createExtenderHandler()` keeps a reservation until the thick pool re
   assert.equal(reservations.get("default/a"), undefined);
 });
 
+Deno.test("`createExtenderHandler()` explains a posted pod with the live reservations", async () => {
+  const { handler, reservations } = setup();
+  reservations.reserve("default/other", {
+    pod: "default/q",
+    uid: undefined,
+    sizeKib: 3 * GIB,
+    nodes: new Map([["n3", "pool1"]]),
+  });
+  const response = await handler(post("/explain", { pod }));
+  assert.equal(response.status, 200);
+  const explanation = await response.json();
+  assert.equal(explanation.pod, "default/p");
+  assert.deepEqual(
+    explanation.rows.map((r: { node: string; verdict: string }) => [
+      r.node,
+      r.verdict,
+    ]),
+    [["n1", "pass"], ["n2", "unresolvable"], ["n3", "unresolvable"]],
+  );
+  assert.deepEqual(explanation.rows[2].reservations, [
+    "default/other 3.0GiB@pool1",
+  ]);
+  const get = await handler(new Request("http://127.0.0.1/explain"));
+  assert.equal(get.status, 405);
+  await get.body?.cancel();
+  const bad = await handler(post("/explain", { Pod: pod }));
+  assert.equal(bad.status, 400);
+  assert.match(
+    await bad.text(),
+    /expected \{"pod": <Pod with metadata.name>\}/,
+  );
+});
+
 Deno.test("`createExtenderHandler()` serves health and metrics", async () => {
   const { handler } = setup();
   const health = await handler(new Request("http://127.0.0.1/healthz"));
