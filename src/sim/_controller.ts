@@ -993,16 +993,7 @@ export class Controller {
         });
       }
     }
-    if (result.tieBreakerMissing) {
-      list.push({
-        severity: "warn",
-        object: OBJ.rsc,
-        op: RC_MASK_CREATE,
-        code: CODE.warnNotEnoughNodesForTieBreaker,
-        message:
-          `Could not find a suitable node to automatically create a tie breaking resource for '${rd.name}'.`,
-      });
-    }
+    if (result.tieBreakerMissing) list.push(noTieBreakerNode(rd.name));
     if (result.placements.length > 0) {
       list.push(
         ...this.#balanceTieBreaker(rd).filter((e) =>
@@ -1051,14 +1042,7 @@ export class Controller {
       !used.has(keyOf(n.name))
     );
     if (!node) {
-      list.push({
-        severity: "warn",
-        object: OBJ.rsc,
-        op: RC_MASK_CREATE,
-        code: CODE.warnNotEnoughNodesForTieBreaker,
-        message:
-          `Could not find a suitable node to automatically create a tie breaking resource for '${rd.name}'.`,
-      });
+      list.push(noTieBreakerNode(rd.name));
       return list;
     }
     s.addResource({ rd: rd.name, node: node.name, kind: "tie-breaker" });
@@ -1072,6 +1056,18 @@ export class Controller {
     });
     return list;
   }
+}
+
+/** WARN 1013: no node left for the quorum tie-breaker of `rd`. */
+function noTieBreakerNode(rd: string): RcInit {
+  return {
+    severity: "warn",
+    object: OBJ.rsc,
+    op: RC_MASK_CREATE,
+    code: CODE.warnNotEnoughNodesForTieBreaker,
+    message:
+      `Could not find a suitable node to automatically create a tie breaking resource for '${rd}'.`,
+  };
 }
 
 /** Throws the controller's "invalid name" failure unless `name` matches `pattern`. */
