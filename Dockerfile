@@ -23,6 +23,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends lvm2 util-linux ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=builder /out/linstor-suite /usr/local/bin/linstor-suite
+# `linstor-suite version` prints it: docker build --build-arg COMMIT=$(git rev-parse --short=12 HEAD)
+ARG COMMIT=unknown
+ENV LINSTOR_SUITE_COMMIT=$COMMIT
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/linstor-suite"]
 CMD ["help"]
