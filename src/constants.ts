@@ -420,6 +420,10 @@ export const LINSTOR_PROP_AGENT_LVM_UUID = "Aux/linstor-suite.io/lvm-uuid";
 export const LINSTOR_PROP_AGENT_FREE_BYTES = "Aux/linstor-suite.io/free-bytes";
 /** LINSTOR storage-pool property the controller rewrites `StorDriver/LvmVg` (+ `ThinPool`) into: `vg` or `vg/thin`. */
 export const LINSTOR_PROP_STOR_DRIVER_POOL_NAME = "StorDriver/StorPoolName";
+/** Agent: the published free bytes are rewritten only when they are off by at least this much… */
+export const AGENT_CAPACITY_MIN_CHANGE_BYTES = 1024 ** 3;
+/** Agent: …and by at least this fraction of the pool size (no write per scan on a busy pool). */
+export const AGENT_CAPACITY_MIN_CHANGE_RATIO = 0.01;
 /** LINSTOR storage-pool property naming the volume group (LVM). */
 export const LINSTOR_PROP_LVM_VG = "StorDriver/LvmVg";
 /** LINSTOR storage-pool property naming the thin pool (LVM_THIN, with `StorDriver/LvmVg`). */

@@ -10,6 +10,7 @@ import {
   EVENT_REASON_AGENT_POOL_CREATED,
   EVENT_REASON_AGENT_POOL_DELETED,
   EVENT_REASON_AGENT_POOL_KEPT,
+  LINSTOR_PROP_AGENT_FREE_BYTES,
   LINSTOR_PROP_AGENT_LVM_UUID,
   LINSTOR_PROP_AGENT_MANAGED_BY,
   LINSTOR_PROP_LVM_VG,
@@ -44,7 +45,7 @@ export interface AgentLinstor {
   readonly nodes: Pick<LinstorClient["nodes"], "get">;
   readonly storagePools: Pick<
     LinstorClient["storagePools"],
-    "create" | "get" | "delete" | "list" | "view"
+    "create" | "get" | "delete" | "list" | "view" | "modify"
   >;
   readonly resources: Pick<LinstorClient["resources"], "view">;
 }
@@ -93,6 +94,7 @@ export function poolProps(candidate: PoolCandidate): Record<string, string> {
       : {}),
     [LINSTOR_PROP_AGENT_MANAGED_BY]: AGENT_OWNER,
     [LINSTOR_PROP_AGENT_LVM_UUID]: candidate.lvmUuid,
+    [LINSTOR_PROP_AGENT_FREE_BYTES]: String(candidate.capacity.freeBytes),
   };
 }
 
@@ -119,6 +121,21 @@ export function poolOperations(
           summary:
             `delete storage pool "${action.pool}" on node "${action.node}" (its tag is gone) if no volume uses it`,
           execute: (signal) => deletePool(action, { ...deps, signal }),
+        };
+      case "PublishCapacity":
+        return {
+          name: "PublishPoolCapacity",
+          key: action.key,
+          summary:
+            `set ${LINSTOR_PROP_AGENT_FREE_BYTES}=${action.freeBytes} on storage pool "${action.pool}" of node "${action.node}"`,
+          execute: async (signal) => {
+            await deps.linstor.storagePools.modify(action.node, action.pool, {
+              override_props: {
+                [LINSTOR_PROP_AGENT_FREE_BYTES]: String(action.freeBytes),
+              },
+              signal,
+            });
+          },
         };
       case "NodeEvent":
         return {

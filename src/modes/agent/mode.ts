@@ -329,7 +329,8 @@ export function createAgentMode(
       for (const operation of report.executed) {
         if (
           operation.name === "CreateStoragePool" ||
-          operation.name === "DeleteStoragePool"
+          operation.name === "DeleteStoragePool" ||
+          operation.name === "PublishPoolCapacity"
         ) {
           acted[poolOf(operation.key)] = memory.observedAt;
           delete retryAfter[poolOf(operation.key)];

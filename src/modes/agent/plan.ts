@@ -8,6 +8,8 @@
  */
 import type { V1StorageClass } from "@kubernetes/client-node";
 import {
+  AGENT_CAPACITY_MIN_CHANGE_BYTES,
+  AGENT_CAPACITY_MIN_CHANGE_RATIO,
   AGENT_OWNER,
   AGENT_STORAGE_CLASS_PREFIX,
   CONNECTION_ONLINE,
@@ -20,6 +22,7 @@ import {
   FIELD_MANAGER,
   LABEL_AGENT_STORAGE_POOL,
   LABEL_MANAGED_BY,
+  LINSTOR_PROP_AGENT_FREE_BYTES,
   LINSTOR_PROP_AGENT_LVM_UUID,
   LINSTOR_PROP_AGENT_MANAGED_BY,
   LINSTOR_PROP_LVM_VG,
@@ -107,6 +110,15 @@ export interface DeletePoolAction {
   readonly lvmUuid: string | undefined;
 }
 
+/** Write the agent's free-bytes figure into the pool's `Aux/linstor-suite.io/free-bytes`. */
+export interface PublishCapacityAction {
+  readonly type: "PublishCapacity";
+  readonly key: string;
+  readonly node: string;
+  readonly pool: string;
+  readonly freeBytes: number;
+}
+
 /** Record a Warning Event about this node. */
 export interface NodeEventAction {
   readonly type: "NodeEvent";
@@ -117,7 +129,11 @@ export interface NodeEventAction {
 }
 
 /** One thing the pool pass asks for. */
-export type PoolAction = CreatePoolAction | DeletePoolAction | NodeEventAction;
+export type PoolAction =
+  | CreatePoolAction
+  | DeletePoolAction
+  | PublishCapacityAction
+  | NodeEventAction;
 
 /** State of one pool name on this node, for logs, metrics and `--dry-run`. */
 export interface PoolStatus {
@@ -191,6 +207,9 @@ export function hasPoolErrors(pool: StoragePool): boolean {
  *    conflict still names the pool. Volumes on it are checked at execution.
  * 4. Conflicts and invalid tags become one Warning Event each, recorded
  *    again only when their message changes (no writes when nothing changed).
+ * 5. The free bytes of a ready pool are published into its
+ *    `Aux/linstor-suite.io/free-bytes` when missing or off by at least
+ *    1 GiB and 1 % of the pool size.
  */
 export function planPools(
   snapshot: AgentSnapshot,
@@ -249,6 +268,19 @@ export function planPools(
           key: poolKey(node, candidate.pool),
           node,
           candidate,
+        });
+      }
+      const pool = existing.get(candidate.pool);
+      if (
+        status.state === "ready" && pool &&
+        capacityStale(pool, candidate.capacity)
+      ) {
+        actions.push({
+          type: "PublishCapacity",
+          key: `capacity/${node}/${candidate.pool}`,
+          node,
+          pool: candidate.pool,
+          freeBytes: candidate.capacity.freeBytes,
         });
       }
       if (status.state === "conflict") {
@@ -337,6 +369,29 @@ export function planPools(
     pools: [...statuses.values()].sort((a, b) => compareText(a.pool, b.pool)),
     candidates: found,
   };
+}
+
+/**
+ * True when the free bytes published on `pool` are missing or off by at
+ * least `AGENT_CAPACITY_MIN_CHANGE_BYTES` and
+ * `AGENT_CAPACITY_MIN_CHANGE_RATIO` of the size.
+ */
+function capacityStale(
+  pool: StoragePool,
+  capacity: { sizeBytes: number; freeBytes: number },
+): boolean {
+  const published = Number(pool.props?.[LINSTOR_PROP_AGENT_FREE_BYTES] ?? "");
+  if (
+    !Number.isFinite(published) ||
+    pool.props?.[LINSTOR_PROP_AGENT_FREE_BYTES] === ""
+  ) {
+    return true;
+  }
+  const threshold = Math.max(
+    AGENT_CAPACITY_MIN_CHANGE_BYTES,
+    AGENT_CAPACITY_MIN_CHANGE_RATIO * capacity.sizeBytes,
+  );
+  return Math.abs(published - capacity.freeBytes) >= threshold;
 }
 
 function candidateStatus(

@@ -20,6 +20,7 @@ Deno.test("NodeAgent.pass() creates an owned LVM pool for a tagged VG and record
       "linstor-suite-agent",
     );
     assert.equal(pool?.props["Aux/linstor-suite.io/lvm-uuid"], "uuid-vg1");
+    assert.equal(pool?.props["Aux/linstor-suite.io/free-bytes"], "53687091200");
     const events = world.kube.events();
     assert.equal(events.length, 1);
     assert.equal(events[0]?.reason, "StoragePoolCreated");
@@ -310,6 +311,11 @@ Deno.test("NodeAgent.pass() keeps a pool when the tag comes back within the grac
     await world.clock.advance(GRACE);
     await agent.pass(AbortSignal.timeout(10_000));
     assert.deepEqual(world.pools().map((p) => p.name), ["data"]);
+    // The pool had no published capacity: the agent wrote it once.
+    assert.equal(
+      world.pools()[0]?.props["Aux/linstor-suite.io/free-bytes"],
+      "53687091200",
+    );
   } finally {
     world.close();
   }

@@ -27,6 +27,7 @@ function pool(
   name: string,
   vg: string,
   extra: {
+    free?: string;
     owned?: boolean;
     kind?: string;
     node?: string;
@@ -43,6 +44,7 @@ function pool(
       ...(extra.owned === false ? {} : {
         "Aux/linstor-suite.io/managed-by": "linstor-suite-agent",
         "Aux/linstor-suite.io/lvm-uuid": extra.uuid ?? `uuid-${vg}`,
+        "Aux/linstor-suite.io/free-bytes": extra.free ?? "53687091200",
       }),
     },
     ...(extra.errors
@@ -205,6 +207,35 @@ Deno.test("planPools() creates, waits, conflicts and leaves foreign pools alone"
         Object.fromEntries(plan.pools.map((p) => [p.pool, p.state])),
         c.states,
       );
+    });
+  }
+});
+
+Deno.test("planPools() publishes the free bytes of a ready pool only when they moved enough", async (t) => {
+  // vgRow: 100 GiB VG, 50 GiB free; threshold max(1 GiB, 1 % of 100 GiB).
+  const cases: [string, string | undefined, boolean][] = [
+    ["missing", "", true],
+    ["equal", "53687091200", false],
+    ["off by 0.5 GiB", String(50.5 * 1024 ** 3), false],
+    ["off by 2 GiB", String(48 * 1024 ** 3), true],
+    ["garbage", "lots", true],
+  ];
+  for (const [name, published, expected] of cases) {
+    await t.step(name, () => {
+      const plan = planPools(
+        snapshot(scan([vgRow("vg1", "linstor-data")]), [
+          pool("data", "vg1", { free: published ?? "" }),
+        ]),
+        { now: NOW, memory: EMPTY_MEMORY, options: OPTIONS },
+      );
+      assert.deepEqual(
+        summary(plan),
+        expected ? ["PublishCapacity capacity/n1/data"] : [],
+      );
+      const action = plan.actions[0];
+      if (action?.type === "PublishCapacity") {
+        assert.equal(action.freeBytes, 50 * 1024 ** 3);
+      }
     });
   }
 });
