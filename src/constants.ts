@@ -516,6 +516,8 @@ export const EVENT_REASON_NODE_STORAGE_QUORUM_REGAINED =
 export const EVENT_REASON_VOLUME_WITHOUT_QUORUM = "VolumeWithoutQuorum";
 /** Fencing: Event reason when the storm guard holds a fencing back. */
 export const EVENT_REASON_FENCING_HELD = "FencingHeld";
+/** Fencing: Event action when the storm guard holds a fencing back. */
+export const FENCING_ACTION_HELD = "HeldFencing";
 /** Fencing: Event action of a taint. */
 export const FENCING_ACTION_TAINTED_NODE = "TaintedNode";
 /** Fencing: Event action of a taint removal. */

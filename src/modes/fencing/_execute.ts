@@ -13,12 +13,14 @@
 import type { V1Node, V1Taint } from "@kubernetes/client-node";
 import {
   ANNOTATION_FENCING_LOST_PEERS,
+  EVENT_REASON_FENCING_HELD,
   EVENT_REASON_NODE_STORAGE_QUORUM_LOST,
   EVENT_REASON_NODE_STORAGE_QUORUM_REGAINED,
   EVENT_REASON_VOLUME_WITHOUT_QUORUM,
   FENCING_ACTION_DELETED_VOLUME_ATTACHMENT,
   FENCING_ACTION_EVICTED_POD,
   FENCING_ACTION_FORCE_DELETED_POD,
+  FENCING_ACTION_HELD,
   FENCING_ACTION_TAINTED_NODE,
   FENCING_ACTION_UNTAINTED_NODE,
   TAINT_LOST_QUORUM,
@@ -180,6 +182,19 @@ async function executeAction(
           action: FENCING_ACTION_DELETED_VOLUME_ATTACHMENT,
           message:
             `VolumeAttachment of ${spec.resource} force-detached from node ${spec.node}: the node lost its storage`,
+        });
+        return false;
+      case "ReportFencingHeld":
+        await kube.recordEvent({
+          apiVersion: "v1",
+          kind: "Node",
+          metadata: { name: spec.node, uid: spec.uid },
+        }, {
+          type: "Warning",
+          reason: EVENT_REASON_FENCING_HELD,
+          action: FENCING_ACTION_HELD,
+          message:
+            `Node lost its storage but fencing is held back by the storm guard (${spec.reason}): raise --max-fenced-nodes or wait for --min-fencing-interval`,
         });
         return false;
       case "PublishLostPeers":

@@ -87,6 +87,8 @@ export interface FencingMemory {
   readonly fenceStarts: ReadonlyMap<string, number>;
   /** When this agent last started fencing a node (ms); the rate limit's reference. */
   readonly lastFenceStartAt: number | undefined;
+  /** Nodes whose held fencing was already reported with an Event. */
+  readonly heldReported?: ReadonlySet<string>;
 }
 
 /** An empty {@linkcode FencingMemory}. */
@@ -153,6 +155,12 @@ export type FencingActionSpec =
     readonly resource: string;
     /** `0` when Node P is not Ready. */
     readonly gracePeriodSeconds: number;
+  }
+  | SpecBase & {
+    readonly name: "ReportFencingHeld";
+    readonly uid: string;
+    /** Why (`storm-guard-max-fenced-nodes`, `storm-guard-rate-limit`). */
+    readonly reason: string;
   }
   | SpecBase & {
     readonly name: "PublishLostPeers";
@@ -563,6 +571,7 @@ export function planFencing(
   }
   let lastStart = context.memory.lastFenceStartAt ?? -Infinity;
   const allowed = new Set<string>();
+  const heldReported = new Set<string>();
   for (const node of [...lostNodes.keys()].sort()) {
     const kubeNode = snapshot.kube.nodes.get(node)!;
     const started = fenceStarts.has(node) ||
@@ -576,6 +585,18 @@ export function planFencing(
       }
     }
     if (held !== undefined) {
+      heldReported.add(node);
+      if (!context.memory.heldReported?.has(node)) {
+        actions.push({
+          name: "ReportFencingHeld",
+          key: `node/${node}/held`,
+          phase: 1,
+          node,
+          uid: kubeNode.metadata?.uid ?? "",
+          reason: held,
+          summary: `report that fencing node ${node} is held back (${held})`,
+        });
+      }
       for (const pair of lostNodes.get(node)!) {
         decisions.push({
           resource: pair.resource,
@@ -732,6 +753,7 @@ export function planFencing(
     memory: {
       fenceStarts,
       lastFenceStartAt: Number.isFinite(lastStart) ? lastStart : undefined,
+      heldReported,
     },
     ready: true,
   };

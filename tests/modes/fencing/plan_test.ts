@@ -302,10 +302,18 @@ Deno.test("planFencing() holds fencing back in a storm", async (t) => {
       extraNodes: ["node-d", "node-e"],
       tainted: ["node-d", "node-e"],
     });
-    assert.deepEqual(fencing(result), []);
+    assert.deepEqual(fencing(result), ["ReportFencingHeld node/node-a/held"]);
     assert.deepEqual(reasons(result), [
       "pvc-1/node-a: held storm-guard-max-fenced-nodes",
     ]);
+    const again = planFencing({
+      drbd: peerALost().view(),
+      snapshot: world({
+        extraNodes: ["node-d", "node-e"],
+        tainted: ["node-d", "node-e"],
+      }),
+    }, { now: at(61), nodeName: "node-b", memory: result.memory });
+    assert.deepEqual(fencing(again), [], "reported once");
   });
   await t.step("another node was started on too recently", () => {
     const result = planFencing({
@@ -316,7 +324,7 @@ Deno.test("planFencing() holds fencing back in a storm", async (t) => {
       nodeName: "node-b",
       memory: { fenceStarts: new Map(), lastFenceStartAt: at(45) },
     });
-    assert.deepEqual(fencing(result), []);
+    assert.deepEqual(fencing(result), ["ReportFencingHeld node/node-a/held"]);
     assert.deepEqual(reasons(result), [
       "pvc-1/node-a: held storm-guard-rate-limit",
     ]);
