@@ -83,9 +83,6 @@ export function emptyLinstorView(lastError?: string): LinstorView {
   });
 }
 
-/** @deprecated Import from `src/domain/mod.ts`; kept for one release of sibling branches. */
-export { classifyReplicaRole } from "../domain/mod.ts";
-
 /** Whether two views hold the same LINSTOR data (ignoring poll metadata). */
 export function linstorDataChanged(
   previous: LinstorView,

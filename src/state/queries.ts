@@ -15,9 +15,6 @@ import type { LinstorNodeInfo, PoolInfo, Replica, Snapshot } from "./types.ts";
 
 const NO_REPLICAS: readonly Replica[] = Object.freeze([]);
 
-/** @deprecated Import from `src/domain/mod.ts`; kept for one release of sibling branches. */
-export { parseVolumeHandle, type VolumeHandle } from "../domain/mod.ts";
-
 /** The replicas of LINSTOR resource `resource`, sorted by node (empty if none). */
 export function replicasOf(
   snapshot: Snapshot,
@@ -110,6 +107,3 @@ export function volumeHandleOfPv(
 ): VolumeHandle | undefined {
   return tryParseVolumeHandle(csiVolumeHandle(pv));
 }
-
-/** @deprecated Import from `src/domain/mod.ts`; kept for one release of sibling branches. */
-export { linstorDataAge } from "../domain/mod.ts";

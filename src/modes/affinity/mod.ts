@@ -30,8 +30,6 @@ export {
   type TopologyDoubt,
   type TopologyResult,
 } from "./_topology.ts";
-/** @deprecated Import from `src/domain/mod.ts`; kept for one release of sibling branches. */
-export { parseVolumeHandle, type VolumeHandle } from "../../domain/mod.ts";
 export {
   encodeRecord,
   type FoundRecord,

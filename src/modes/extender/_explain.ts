@@ -11,6 +11,7 @@ import { filterNodes, scoreNodes, staleReason } from "./_core.ts";
 import { gib } from "./_capacity.ts";
 import { SnapshotIndex } from "./_index.ts";
 import type { Reservations } from "./_reservations.ts";
+import { linstorDataAge } from "../../domain/mod.ts";
 
 /** One node's row of the explanation. */
 export interface ExplainRow {
@@ -96,13 +97,10 @@ export function explainPod(
         : [],
     };
   });
-  const observedAt = snapshot.linstor.observedAt;
   return {
     pod: filtered.context.podKey,
     failOpen: staleReason(snapshot, options.now, options.config.maxStalenessMs),
-    linstorAgeMs: observedAt === undefined
-      ? undefined
-      : options.now - observedAt,
+    linstorAgeMs: linstorDataAge(snapshot, options.now),
     bound: volumes.bound.map((v) => `${v.claim} → ${v.resource}`),
     pending: volumes.pending.map((v) =>
       `${v.claim} ${gib(v.sizeKib)} class ${v.storageClass} pools ${

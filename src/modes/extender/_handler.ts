@@ -17,8 +17,8 @@ import {
   EXTENDER_KINDS,
   filterNodes,
   scoreNodes,
-  staleReason,
 } from "./_core.ts";
+import { freshness } from "../../domain/mod.ts";
 import { IndexCache } from "./_index.ts";
 import { explainPod } from "./_explain.ts";
 import type { NodeMemo } from "./_predicates.ts";
@@ -213,14 +213,14 @@ export function createExtenderHandler(
     const snapshot = options.snapshot();
     const now = clock.now();
     const names = candidateNames(args);
-    const stale = staleReason(snapshot, now, config.maxStalenessMs);
-    if (stale !== undefined) {
+    const verdict = freshness(snapshot, now, {
+      maxAgeMs: config.maxStalenessMs,
+      kinds: EXTENDER_KINDS,
+    });
+    if (!verdict.fresh) {
       failOpen(
-        snapshot.linstor.observedAt === undefined ||
-          EXTENDER_KINDS.some((kind) => !snapshot.kube.synced.has(kind))
-          ? "unsynced"
-          : "stale",
-        stale,
+        verdict.reason === "LinstorStale" ? "stale" : "unsynced",
+        verdict.detail,
       );
       return { body: openAnswer(verb, args), outcome: "fail_open" };
     }

@@ -16,6 +16,7 @@ import type { ExtenderConfig } from "./_config.ts";
 import { createExtenderHandler } from "./_handler.ts";
 import { createExtenderMetrics } from "./_metrics.ts";
 import { Reservations } from "./_reservations.ts";
+import { linstorDataAge } from "../../domain/mod.ts";
 
 /** What `startExtender()` needs. */
 export interface ExtenderDeps {
@@ -63,10 +64,8 @@ export function startExtender(
     ? createExtenderMetrics(deps.registry, {
       reservations,
       dataAgeSeconds: () => {
-        const observedAt = deps.snapshot().linstor.observedAt;
-        return observedAt === undefined
-          ? undefined
-          : (deps.clock.now() - observedAt) / 1000;
+        const ageMs = linstorDataAge(deps.snapshot(), deps.clock.now());
+        return ageMs === undefined ? undefined : ageMs / 1000;
       },
     })
     : undefined;
