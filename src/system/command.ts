@@ -229,7 +229,12 @@ async function runOnce(spec: CommandSpec): Promise<CommandOutput> {
       // The process closed its input early; its exit status tells the rest.
     }
   }
-  const output = await child.output();
+  const output = await outputWithin(child, limit.signal);
+  if (output === undefined) {
+    // Killed, but something (a grandchild, a process stuck in the kernel)
+    // still holds its output open: give up on it rather than hang.
+    throw failure(limit.reason() ?? "aborted", {});
+  }
   const result: CommandOutput = {
     code: exitCode(output),
     stdout: decode(output.stdout),
@@ -241,6 +246,32 @@ async function runOnce(spec: CommandSpec): Promise<CommandOutput> {
     throw failure("exit", result);
   }
   return result;
+}
+
+/**
+ * The child's output, or `undefined` when `signal` aborted and the output
+ * still did not end within {@link KILL_GRACE_MS} (it is drained in the
+ * background then).
+ */
+function outputWithin(
+  child: Deno.ChildProcess,
+  signal: AbortSignal,
+): Promise<Deno.CommandOutput | undefined> {
+  const output = child.output();
+  return new Promise((resolve, reject) => {
+    let grace: AbortSignal | undefined;
+    const giveUp = () => resolve(undefined);
+    const onAbort = () => {
+      grace = AbortSignal.timeout(KILL_GRACE_MS);
+      grace.addEventListener("abort", giveUp, { once: true });
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    output.then(resolve, reject).finally(() => {
+      signal.removeEventListener("abort", onAbort);
+      grace?.removeEventListener("abort", giveUp);
+    });
+  });
 }
 
 async function* splitLines(

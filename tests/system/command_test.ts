@@ -158,3 +158,20 @@ Deno.test("stream() ends with reason timeout when the command outlives timeoutMs
   assert.deepEqual(lines, ["a"]);
   assert.equal(status.reason, "timeout");
 });
+
+Deno.test({
+  name:
+    "run() rejects soon after its timeout when a grandchild keeps the output open",
+  // The grandchild outlives the test by design; its pipe is drained later.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const started = performance.now();
+    const error = await rejection(
+      runner.run(sh("sleep 6 & wait", { timeoutMs: 100 })),
+    );
+    assert.equal(error.reason, "timeout");
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 5_000, `took ${elapsed} ms`);
+  },
+});
