@@ -63,20 +63,25 @@ const NO_VALUE = "\u0001";
 
 /**
  * The nested path of a node at every locality level (best first, so each
- * level lies within the ones after it): level `i`'s path is its value and the
- * values of every coarser level, so rack `r1` of zone `a` and rack `r1` of
- * zone `b` differ. `undefined` where the node has no value at that level.
+ * level lies within the ones after it): the coarsest level's path is its
+ * value; a finer level's path is its value and the path of every coarser
+ * level, so rack `r1` of zone `a` and rack `r1` of zone `b` differ.
+ * `undefined` where the node has no value at that level.
  */
 export function localityPaths(
   levels: readonly LocalityLevel[],
   valueOf: (key: string) => string | undefined,
 ): (string | undefined)[] {
   const paths: (string | undefined)[] = new Array(levels.length);
-  let coarser = "";
+  let coarser: string | undefined;
   for (let i = levels.length - 1; i >= 0; i--) {
     const value = valueOf(levels[i]!.key);
-    paths[i] = value === undefined ? undefined : `${value}\u0000${coarser}`;
-    coarser = `${value ?? NO_VALUE}\u0000${coarser}`;
+    paths[i] = value === undefined || coarser === undefined
+      ? value
+      : `${value}\u0000${coarser}`;
+    coarser = coarser === undefined
+      ? value ?? NO_VALUE
+      : `${value ?? NO_VALUE}\u0000${coarser}`;
   }
   return paths;
 }

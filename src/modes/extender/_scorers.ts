@@ -40,8 +40,13 @@ const NO_PARTS: Record<string, number> = Object.freeze({}) as Record<
 export function volumeLocality(
   context: EvalContext,
   node: Candidate,
-  placement: ResourcePlacement | undefined,
+  options: {
+    placement: ResourcePlacement | undefined;
+    /** The node's `localityPaths()`, computed once per node by the caller. */
+    paths?: () => readonly (string | undefined)[];
+  },
 ): number | undefined {
+  const placement = options.placement;
   if (!placement) return undefined;
   const linstorName = node.linstor?.name;
   if (linstorName !== undefined) {
@@ -52,15 +57,7 @@ export function volumeLocality(
   }
   const levels = context.config.locality.levels;
   if (levels.length === 0) return EXTENDER_MIN_SCORE;
-  const labels = node.kubeNode?.metadata?.labels;
-  const paths = localityPaths(
-    levels,
-    (key) =>
-      labels?.[key] ??
-        (linstorName !== undefined
-          ? context.index.segmentsOf(linstorName)[key]
-          : undefined),
-  );
+  const paths = options.paths?.() ?? nodePaths(context, node);
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i]!;
     const path = paths[i];
@@ -69,6 +66,23 @@ export function volumeLocality(
     }
   }
   return EXTENDER_MIN_SCORE;
+}
+
+/** A candidate's locality paths: Kubernetes labels, else LINSTOR segments. */
+function nodePaths(
+  context: EvalContext,
+  node: Candidate,
+): (string | undefined)[] {
+  const labels = node.kubeNode?.metadata?.labels;
+  const linstorName = node.linstor?.name;
+  return localityPaths(
+    context.config.locality.levels,
+    (key) =>
+      labels?.[key] ??
+        (linstorName !== undefined
+          ? context.index.segmentsOf(linstorName)[key]
+          : undefined),
+  );
 }
 
 /**
@@ -87,8 +101,13 @@ export function scoreNode(
   let localityCount = 0;
   const bound = context.volumes.bound;
   const placements = context.placements();
+  let cached: (string | undefined)[] | undefined;
+  const paths = () => cached ??= nodePaths(context, node);
   for (let i = 0; i < bound.length; i++) {
-    const score = volumeLocality(context, node, placements[i]);
+    const score = volumeLocality(context, node, {
+      placement: placements[i],
+      paths,
+    });
     if (score === undefined) continue;
     if (detail) perVolume[bound[i]!.claim] = score;
     localitySum += score;
