@@ -256,35 +256,7 @@ class Executor {
       { override_props: { [LINSTOR_PROP_AFFINITY_RECORD]: text } },
       { signal },
     );
-    if (action.claim) {
-      const pvc = await kube.get({
-        ...action.claim,
-        kind: "persistentVolumeClaims",
-      }, { signal })
-        .catch((error) => {
-          if (isNotFound(error)) return undefined;
-          throw error;
-        });
-      if (
-        pvc === undefined || pvc.metadata?.uid !== action.claim.uid ||
-        pvc.metadata?.deletionTimestamp !== undefined
-      ) {
-        // Nothing was touched yet: take the record back and give up.
-        await this.#dropRecord(record, signal);
-        throw new Error(
-          `Cannot replace PV "${action.pvName}": claim ${action.claim.namespace}/${action.claim.name} is gone, replaced or being deleted`,
-        );
-      }
-      await kube.patch({ ...action.claim, kind: "persistentVolumeClaims" }, {
-        type: "merge",
-        body: {
-          metadata: {
-            resourceVersion: pvc.metadata?.resourceVersion,
-            annotations: { [ANNOTATION_AFFINITY_RECORD]: text },
-          },
-        },
-      }, { signal });
-    }
+    if (action.claim) await this.#mirrorRecord(record, action.claim, signal);
     this.#step(1, action.pvName);
     // Step 2: Retain + skip-reclaim + marker, preconditioned on UID and resourceVersion.
     const retained = structuredClone(live);
@@ -459,6 +431,59 @@ class Executor {
       );
     }
     this.#step(8, name);
+  }
+
+  /**
+   * Step 1's mirror: the record text as an annotation of the claim, with the
+   * claim's UID as precondition (a JSON patch `test`), so an unrelated change
+   * of the PVC (status, other annotations) is no conflict. A PVC without
+   * annotations (the patch cannot add to a missing map) is read and patched
+   * with its resourceVersion instead. A claim that is gone, replaced or being
+   * deleted takes the LINSTOR record back (nothing was touched yet).
+   */
+  async #mirrorRecord(
+    record: RecoveryRecord,
+    claim: ClaimRef,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { kube } = this.#deps;
+    const text = encodeRecord(record);
+    const path = `/metadata/annotations/${
+      ANNOTATION_AFFINITY_RECORD.replaceAll("~", "~0").replaceAll("/", "~1")
+    }`;
+    try {
+      await kube.patch({ ...claim, kind: "persistentVolumeClaims" }, {
+        type: "json",
+        body: [
+          { op: "test", path: "/metadata/uid", value: claim.uid },
+          { op: "add", path, value: text },
+        ],
+      }, { signal });
+      return;
+    } catch (error) {
+      if (!isInvalid(error) && !isNotFound(error)) throw error;
+    }
+    const pvc = await kube.get({ ...claim, kind: "persistentVolumeClaims" }, {
+      signal,
+    }).catch(ignoreNotFound);
+    if (
+      pvc === undefined || pvc.metadata?.uid !== claim.uid ||
+      pvc.metadata?.deletionTimestamp !== undefined
+    ) {
+      await this.#dropRecord(record, signal);
+      throw new Error(
+        `Cannot replace PV "${record.pvName}": claim ${claim.namespace}/${claim.name} is gone, replaced or being deleted`,
+      );
+    }
+    await kube.patch({ ...claim, kind: "persistentVolumeClaims" }, {
+      type: "merge",
+      body: {
+        metadata: {
+          resourceVersion: pvc.metadata?.resourceVersion,
+          annotations: { [ANNOTATION_AFFINITY_RECORD]: text },
+        },
+      },
+    }, { signal });
   }
 
   /** Throws unless the PV is still `Retain` with skip-reclaim (step 2 not undone). */

@@ -23,6 +23,7 @@ import {
   type Simulator,
 } from "../../../src/sim/mod.ts";
 import type { Snapshot } from "../../../src/state/types.ts";
+import type { KubeApi } from "../../../src/kube/mod.ts";
 import { buildSnapshot } from "../../_builders/mod.ts";
 import { FakeClock } from "../../_fakes/fake_clock.ts";
 import { FakeKube } from "../../_fakes/fake_kube.ts";
@@ -71,6 +72,8 @@ export interface ModeExtra {
   registry?: Registry;
   /** Hands out the Snapshots instead of the world's own state. */
   state?: { snapshot(): Snapshot };
+  /** The apiserver the mode talks to instead of the world's `FakeKube`. */
+  kube?: KubeApi;
 }
 
 /** Options of `createWorld()`. */
@@ -197,6 +200,8 @@ export function createWorld(options: WorldOptions = {}): World {
         namespace: "ns",
         name: `claim-${name}`,
         uid: `uid-claim-${name}`,
+        // As the PV controller leaves a claim it bound.
+        annotations: { "pv.kubernetes.io/bind-completed": "yes" },
       },
       spec: {
         accessModes: ["ReadWriteOnce"],
@@ -243,9 +248,9 @@ export function createWorld(options: WorldOptions = {}): World {
     state,
     mode(modeOptions = {}, extra = {}) {
       return createAffinityMode({
-        kube,
         linstor,
         state: extra.state ?? state,
+        kube: extra.kube ?? kube,
         clock,
         clusterIdentity: extra.identity ?? CLUSTER,
         ...(extra.print ? { print: extra.print } : {}),

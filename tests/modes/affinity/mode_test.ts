@@ -791,3 +791,120 @@ Deno.test("affinity replace validates the new PV with a dry-run create before de
     }
   });
 });
+
+Deno.test("affinity replace mirrors the record on the claim with a UID precondition only", async (t) => {
+  await t.step(
+    "the claim changed by someone else meanwhile: no conflict",
+    async () => {
+      const world = createWorld();
+      try {
+        const oldUid = world.pv("pvc-1")!.metadata!.uid!;
+        // The PV controller updates the claim right after any read of it.
+        const kube = new Proxy(world.kube, {
+          get(target, property) {
+            const value = Reflect.get(target, property);
+            if (property !== "get") {
+              return typeof value === "function" ? value.bind(target) : value;
+            }
+            const get = value as (ref: unknown, o?: object) => Promise<unknown>;
+            return async (ref: { kind: string }, options?: object) => {
+              const read = await get.call(target, ref, options);
+              if (ref.kind === "persistentVolumeClaims") {
+                const claim = world.pvc("pvc-1")!;
+                world.kube.seed("persistentVolumeClaims", {
+                  ...claim,
+                  metadata: { ...claim.metadata, labels: { touched: "yes" } },
+                });
+              }
+              return read;
+            };
+          },
+        });
+        world.sim.apply({
+          action: "move-replica",
+          resource: "pvc-1",
+          from: "a",
+          to: "b",
+        });
+        const report = await pass(
+          world,
+          world.mode({ inPlace: false }, { kube }),
+        );
+        assert.deepEqual(report.execution.failed, []);
+        assertReplaced(world, "pvc-1", { hosts: ["b"], oldUid });
+      } finally {
+        world.close();
+      }
+    },
+  );
+  await t.step("a claim without annotations gets its mirror too", async () => {
+    const world = createWorld();
+    try {
+      const claim = world.pvc("pvc-1")!;
+      delete claim.metadata!.annotations;
+      world.kube.seed("persistentVolumeClaims", claim);
+      await crashAfterStep(world, 1);
+      assert.ok(world.pvc("pvc-1")?.metadata?.annotations?.[RECORD_ANNOTATION]);
+    } finally {
+      world.close();
+    }
+  });
+  await t.step(
+    "a claim replaced (new UID) before the mirror: the LINSTOR record is taken back",
+    async () => {
+      const world = createWorld();
+      try {
+        const before = world.pv("pvc-1")!;
+        world.sim.apply({
+          action: "move-replica",
+          resource: "pvc-1",
+          from: "a",
+          to: "b",
+        });
+        // The claim is deleted and re-created (new UID) right after the
+        // dry-run create of step 0.
+        const kube = new Proxy(world.kube, {
+          get(target, property) {
+            const value = Reflect.get(target, property);
+            if (property !== "create") {
+              return typeof value === "function" ? value.bind(target) : value;
+            }
+            const create = value as (
+              kind: unknown,
+              obj: unknown,
+              o?: object,
+            ) => Promise<unknown>;
+            return async (kind: string, obj: unknown, options?: object) => {
+              const created = await create.call(target, kind, obj, options);
+              const claim = world.pvc("pvc-1")!;
+              world.kube.seed("persistentVolumeClaims", {
+                ...claim,
+                metadata: { ...claim.metadata, uid: "someone-else" },
+              });
+              return created;
+            };
+          },
+        });
+        const report = await pass(
+          world,
+          world.mode({ inPlace: false }, { kube }),
+        );
+        assert.equal(report.execution.failed.length, 1);
+        assert.match(
+          String(report.execution.failed[0]!.error),
+          /is gone, replaced or being deleted/,
+        );
+        const after = world.pv("pvc-1")!;
+        assert.equal(after.metadata?.uid, before.metadata?.uid);
+        assert.deepEqual(after.spec, before.spec, "PV untouched");
+        assert.equal(world.vdProps("pvc-1")[RECORD_PROP], undefined);
+        assert.equal(
+          world.pvc("pvc-1")?.metadata?.annotations?.[RECORD_ANNOTATION],
+          undefined,
+        );
+      } finally {
+        world.close();
+      }
+    },
+  );
+});
