@@ -6,7 +6,6 @@ import type {
 import { FakeKube } from "./fake_kube.ts";
 import { FakeClock } from "./fake_clock.ts";
 import {
-  isAlreadyExists,
   isConflict,
   isGone,
   isInvalid,
@@ -62,6 +61,8 @@ Deno.test("FakeKube.create() assigns uid, resourceVersion and creationTimestamp"
   );
 });
 
+// NotFound, AlreadyExists, stale resourceVersions, delete preconditions and
+// 410 Gone are in the KubeApi contract (tests/kube/_contract.ts).
 Deno.test("FakeKube rejects invalid writes with the apiserver's errors", async (t) => {
   const kube = new FakeKube({ clock: new FakeClock() });
   await kube.create("persistentVolumes", pv("a"));
@@ -72,51 +73,11 @@ Deno.test("FakeKube rejects invalid writes with the apiserver's errors", async (
     status: number;
   }[] = [
     {
-      name: "create of an existing name is AlreadyExists",
-      run: () => kube.create("persistentVolumes", pv("a")),
-      check: isAlreadyExists,
-      status: 409,
-    },
-    {
-      name: "get of a missing name is NotFound",
-      run: () => kube.get({ kind: "persistentVolumes", name: "missing" }),
-      check: isNotFound,
-      status: 404,
-    },
-    {
-      name: "replace with a stale resourceVersion is Conflict",
-      run: () =>
-        kube.replace("persistentVolumes", {
-          ...pv("a"),
-          metadata: { name: "a", resourceVersion: "0" },
-        }),
-      check: isConflict,
-      status: 409,
-    },
-    {
       name: "replace with another uid is Conflict",
       run: () =>
         kube.replace("persistentVolumes", {
           ...pv("a"),
           metadata: { name: "a", uid: "other" },
-        }),
-      check: isConflict,
-      status: 409,
-    },
-    {
-      name: "delete with a wrong uid precondition is Conflict",
-      run: () =>
-        kube.delete({ kind: "persistentVolumes", name: "a" }, {
-          preconditions: { uid: "x" },
-        }),
-      check: isConflict,
-      status: 409,
-    },
-    {
-      name: "delete with a stale resourceVersion precondition is Conflict",
-      run: () =>
-        kube.delete({ kind: "persistentVolumes", name: "a" }, {
-          preconditions: { resourceVersion: "0" },
         }),
       check: isConflict,
       status: 409,
@@ -142,16 +103,6 @@ Deno.test("FakeKube rejects invalid writes with the apiserver's errors", async (
         }),
       check: isInvalid,
       status: 422,
-    },
-    {
-      name: "a merge patch with a stale resourceVersion is Conflict",
-      run: () =>
-        kube.patch({ kind: "persistentVolumes", name: "a" }, {
-          type: "merge",
-          body: { metadata: { resourceVersion: "0", labels: { x: "y" } } },
-        }),
-      check: isConflict,
-      status: 409,
     },
   ];
   for (const c of cases) {
@@ -394,19 +345,6 @@ Deno.test("FakeKube.watch() replays history, streams changes and ends on abort",
     "BOOKMARK",
   ]);
   assert.equal(kube.openWatches, 0);
-});
-
-Deno.test("FakeKube.watch() fails with 410 Gone from a compacted resourceVersion", async () => {
-  const kube = new FakeKube({ clock: new FakeClock() });
-  kube.seed("nodes", { metadata: { name: "n1" } });
-  const { resourceVersion } = await kube.list("nodes");
-  kube.seed("nodes", { metadata: { name: "n2" } });
-  kube.compact();
-  const iterator = kube.watch("nodes", {
-    resourceVersion,
-    signal: new AbortController().signal,
-  })[Symbol.asyncIterator]();
-  await assert.rejects(iterator.next(), isGone);
 });
 
 Deno.test("FakeKube.recordEvent() aggregates repeats into a series", async () => {

@@ -11,9 +11,7 @@ import {
   loadKubeConfig,
 } from "../../../src/kube/client/mod.ts";
 import {
-  isAlreadyExists,
   isConflict,
-  isGone,
   isInvalid,
   isNotFound,
   isTooManyRequests,
@@ -155,25 +153,6 @@ Deno.test("createKubeApi().watch() streams ADDED, MODIFIED, DELETED and BOOKMARK
   });
 });
 
-Deno.test("createKubeApi().watch() throws 410 Gone for a compacted resourceVersion", async () => {
-  await withServer(async (kube, server) => {
-    server.kube.seed("nodes", { metadata: { name: "a" } });
-    const { resourceVersion } = await kube.list("nodes");
-    server.kube.seed("nodes", { metadata: { name: "b" } });
-    server.kube.compact();
-    const stream = kube.watch("nodes", {
-      resourceVersion,
-      signal: new AbortController().signal,
-    });
-    await assert.rejects(
-      (async () => {
-        for await (const _ of stream) { /* consume */ }
-      })(),
-      (e: unknown) => isGone(e),
-    );
-  });
-});
-
 Deno.test("startInformer() over HTTP relists after 410 and reconnects after the server closes the stream", async () => {
   await withServer(async (kube, server, clock) => {
     server.kube.seed("nodes", { metadata: { name: "a" } });
@@ -229,25 +208,12 @@ Deno.test("startInformer() over HTTP relists after 410 and reconnects after the 
   });
 });
 
+// NotFound, AlreadyExists, stale resourceVersions and 410 Gone over HTTP are
+// in the KubeApi contract (tests/kube/_contract.ts).
 Deno.test("createKubeApi() maps apiserver errors to KubeApiError predicates", async (t) => {
   await withServer(async (kube, server) => {
-    const created = await kube.create("persistentVolumes", pv("a"));
+    await kube.create("persistentVolumes", pv("a"));
     const cases: [string, () => Promise<unknown>, (e: unknown) => boolean][] = [
-      [
-        "get missing",
-        () => kube.get({ kind: "persistentVolumes", name: "nope" }),
-        isNotFound,
-      ],
-      [
-        "create existing",
-        () => kube.create("persistentVolumes", pv("a")),
-        isAlreadyExists,
-      ],
-      ["replace stale", () =>
-        kube.replace("persistentVolumes", {
-          ...created,
-          metadata: { ...created.metadata, resourceVersion: "0" },
-        }), isConflict],
       [
         "delete with a wrong uid",
         () =>
