@@ -245,6 +245,8 @@ export const EVENT_REASON_VOLUME_AFFINITY_CLAIM_LOST =
 /** Affinity: Event reason when an interrupted replace is given up because someone else deleted the PV. */
 export const EVENT_REASON_VOLUME_AFFINITY_REPLACE_ABANDONED =
   "VolumeAffinityReplaceAbandoned";
+/** Affinity: reads and patches of a claim without annotations (replace step 1's mirror) before a conflict is an error. */
+export const AFFINITY_MIRROR_ATTEMPTS = 3;
 /** Affinity: default `--reconcile-rate`. */
 export const AFFINITY_DEFAULT_RECONCILE_RATE_MS = 15_000;
 /** Affinity: default `--resync-rate`. */

@@ -35,6 +35,7 @@ import type {
 import {
   AFFINITY_ACTION_REPLACED,
   AFFINITY_ACTION_UPDATED_IN_PLACE,
+  AFFINITY_MIRROR_ATTEMPTS,
   ANNOTATION_AFFINITY_RECORD,
   ANNOTATION_AFFINITY_REPLACING,
   ANNOTATION_SKIP_RECLAIM,
@@ -46,6 +47,7 @@ import {
 import {
   type InvolvedObject,
   isAlreadyExists,
+  isConflict,
   isInvalid,
   isNotFound,
   type KubeApi,
@@ -463,27 +465,38 @@ class Executor {
     } catch (error) {
       if (!isInvalid(error) && !isNotFound(error)) throw error;
     }
-    const pvc = await kube.get({ ...claim, kind: "persistentVolumeClaims" }, {
-      signal,
-    }).catch(ignoreNotFound);
-    if (
-      pvc === undefined || pvc.metadata?.uid !== claim.uid ||
-      pvc.metadata?.deletionTimestamp !== undefined
-    ) {
-      await this.#dropRecord(record, signal);
-      throw new Error(
-        `Cannot replace PV "${record.pvName}": claim ${claim.namespace}/${claim.name} is gone, replaced or being deleted`,
-      );
+    // A claim just bound is still being updated by the PV controller: a
+    // conflict is retried with a fresh read (bounded).
+    for (let attempt = 1;; attempt++) {
+      const pvc = await kube.get({ ...claim, kind: "persistentVolumeClaims" }, {
+        signal,
+      }).catch(ignoreNotFound);
+      if (
+        pvc === undefined || pvc.metadata?.uid !== claim.uid ||
+        pvc.metadata?.deletionTimestamp !== undefined
+      ) {
+        await this.#dropRecord(record, signal);
+        throw new Error(
+          `Cannot replace PV "${record.pvName}": claim ${claim.namespace}/${claim.name} is gone, replaced or being deleted`,
+        );
+      }
+      try {
+        await kube.patch({ ...claim, kind: "persistentVolumeClaims" }, {
+          type: "merge",
+          body: {
+            metadata: {
+              resourceVersion: pvc.metadata?.resourceVersion,
+              annotations: { [ANNOTATION_AFFINITY_RECORD]: text },
+            },
+          },
+        }, { signal });
+        return;
+      } catch (error) {
+        if (!isConflict(error) || attempt >= AFFINITY_MIRROR_ATTEMPTS) {
+          throw error;
+        }
+      }
     }
-    await kube.patch({ ...claim, kind: "persistentVolumeClaims" }, {
-      type: "merge",
-      body: {
-        metadata: {
-          resourceVersion: pvc.metadata?.resourceVersion,
-          annotations: { [ANNOTATION_AFFINITY_RECORD]: text },
-        },
-      },
-    }, { signal });
   }
 
   /** Throws unless the PV is still `Retain` with skip-reclaim (step 2 not undone). */

@@ -837,6 +837,53 @@ Deno.test("affinity replace mirrors the record on the claim with a UID precondit
       }
     },
   );
+  await t.step(
+    "a claim without annotations changed right after its read: read and patched again",
+    async () => {
+      const world = createWorld();
+      try {
+        const claim = world.pvc("pvc-1")!;
+        delete claim.metadata!.annotations;
+        world.kube.seed("persistentVolumeClaims", claim);
+        let reads = 0;
+        const kube = new Proxy(world.kube, {
+          get(target, property) {
+            const value = Reflect.get(target, property);
+            if (property !== "get") {
+              return typeof value === "function" ? value.bind(target) : value;
+            }
+            const get = value as (ref: unknown, o?: object) => Promise<unknown>;
+            return async (ref: { kind: string }, options?: object) => {
+              const read = await get.call(target, ref, options);
+              if (ref.kind === "persistentVolumeClaims" && reads++ === 0) {
+                // The PV controller finishes binding it meanwhile.
+                const live = world.pvc("pvc-1")!;
+                world.kube.seed("persistentVolumeClaims", {
+                  ...live,
+                  metadata: { ...live.metadata, labels: { bound: "yes" } },
+                });
+              }
+              return read;
+            };
+          },
+        });
+        world.sim.apply({
+          action: "move-replica",
+          resource: "pvc-1",
+          from: "a",
+          to: "b",
+        });
+        const report = await pass(
+          world,
+          world.mode({ inPlace: false }, { kube }),
+        );
+        assert.deepEqual(report.execution.failed, []);
+        assert.deepEqual(affinityHosts(world.pv("pvc-1")), ["b"]);
+      } finally {
+        world.close();
+      }
+    },
+  );
   await t.step("a claim without annotations gets its mirror too", async () => {
     const world = createWorld();
     try {
