@@ -84,58 +84,59 @@ export interface PageOptions extends CallOptions {
   offset?: number;
 }
 
-/** Filters of `nodes.list()`. */
-export interface NodeListOptions extends PageOptions {
+/** A node filter of list calls. */
+export interface NodesFilter {
   /** Node names (repeated `nodes=` keys). */
   nodes?: readonly string[];
+}
+
+/** A property filter of list calls. */
+export interface PropsFilter {
   /** Property filters, `key` (must exist) or `key=value`. */
   props?: readonly string[];
 }
 
-/** Filters of `storagePools.list()`. */
-export interface StoragePoolListOptions extends PageOptions {
+/** A storage-pool filter of list calls. */
+export interface StoragePoolsFilter {
   /** Storage-pool names (repeated `storage_pools=` keys). */
   storagePools?: readonly string[];
+}
+
+/** Filters of `nodes.list()`. */
+export interface NodeListOptions
+  extends PageOptions, NodesFilter, PropsFilter {}
+
+/** Filters of `storagePools.list()`. */
+export interface StoragePoolListOptions
+  extends PageOptions, StoragePoolsFilter {
   /** Answer from the controller's last known free space (no satellite trip). */
   cached?: boolean;
 }
 
 /** Filters of `storagePools.view()`. */
-export interface StoragePoolViewOptions extends StoragePoolListOptions {
-  /** Node names (repeated `nodes=` keys). */
-  nodes?: readonly string[];
-  /** Property filters, `key` (must exist) or `key=value`. */
-  props?: readonly string[];
-}
+export interface StoragePoolViewOptions
+  extends StoragePoolListOptions, NodesFilter, PropsFilter {}
 
 /** Filters of `resourceGroups.list()`. */
-export interface ResourceGroupListOptions extends PageOptions {
+export interface ResourceGroupListOptions extends PageOptions, PropsFilter {
   /** Resource-group names (repeated `resource_groups=` keys). */
   resourceGroups?: readonly string[];
-  /** Property filters, `key` (must exist) or `key=value`. */
-  props?: readonly string[];
 }
 
 /** Filters of `resourceDefinitions.list()`. */
-export interface ResourceDefinitionListOptions extends PageOptions {
+export interface ResourceDefinitionListOptions
+  extends PageOptions, PropsFilter {
   /** Resource-definition names (repeated `resource_definitions=` keys). */
   resourceDefinitions?: readonly string[];
   /** Embed `volume_definitions` in each item. */
   withVolumeDefinitions?: boolean;
-  /** Property filters, `key` (must exist) or `key=value`. */
-  props?: readonly string[];
 }
 
-/** Filters of `resources.view()`. */
-export interface ResourceViewOptions extends PageOptions {
-  /** Node names (repeated `nodes=` keys). */
-  nodes?: readonly string[];
+/** Filters of `resources.view()` (`props` filters on the resource's own props). */
+export interface ResourceViewOptions
+  extends PageOptions, NodesFilter, StoragePoolsFilter, PropsFilter {
   /** Resource(-definition) names; prefer this narrow filter on big clusters. */
   resources?: readonly string[];
-  /** Storage-pool names (repeated `storage_pools=` keys). */
-  storagePools?: readonly string[];
-  /** Filters on the resource's own props. */
-  props?: readonly string[];
 }
 
 /** Options of event streams. */
@@ -152,6 +153,54 @@ type QueryValue = string | number | boolean | readonly string[] | undefined;
 /** List bodies longer than this are parsed cooperatively (with `yieldControl`). */
 const COOPERATIVE_PARSE_CHARS = 256 * 1024;
 
+/** The calls of a top-level LINSTOR collection `/v1/<collection>`, by object name. */
+export interface CollectionApi<T, Create, Modify, ListOptions> {
+  /** `GET /v1/<collection>`. */
+  list(options?: ListOptions): Promise<T[]>;
+  /** `GET /v1/<collection>/{name}`. */
+  get(name: string, options?: CallOptions): Promise<T>;
+  /** `POST /v1/<collection>`. */
+  create(item: Create, options?: CallOptions): Promise<ApiCallRc[]>;
+  /** `PUT /v1/<collection>/{name}`. */
+  modify(
+    name: string,
+    changes: Modify,
+    options?: CallOptions,
+  ): Promise<ApiCallRc[]>;
+  /** `DELETE /v1/<collection>/{name}`. */
+  delete(name: string, options?: CallOptions): Promise<ApiCallRc[]>;
+}
+
+/**
+ * The calls of a collection under one parent object
+ * (`…/{parent}/<collection>`, e.g. a node's storage pools), by parent and key
+ * (`list` of the resources of a definition has no volumes).
+ */
+export interface NestedCollectionApi<Key, T, Create, Modify, ListOptions> {
+  /** `GET …/{parent}/<collection>`. */
+  list(parent: string, options?: ListOptions): Promise<T[]>;
+  /** `GET …/{parent}/<collection>/{key}`. */
+  get(parent: string, key: Key, options?: CallOptions): Promise<T>;
+  /** `POST …/{parent}/<collection>`. */
+  create(
+    parent: string,
+    item: Create,
+    options?: CallOptions,
+  ): Promise<ApiCallRc[]>;
+  /** `PUT …/{parent}/<collection>/{key}`. */
+  modify(
+    parent: string,
+    key: Key,
+    changes: Modify & CallOptions,
+  ): Promise<ApiCallRc[]>;
+  /** `DELETE …/{parent}/<collection>/{key}`. */
+  delete(
+    parent: string,
+    key: Key,
+    options?: CallOptions,
+  ): Promise<ApiCallRc[]>;
+}
+
 /** The LINSTOR REST client shared by every mode. Close it when done. */
 export class LinstorClient {
   /** `/v1/controller` calls. */
@@ -165,169 +214,82 @@ export class LinstorClient {
      */
     health(options?: CallOptions): Promise<void>;
   };
-  /** `/v1/nodes` calls. */
-  readonly nodes: {
-    /** `GET /v1/nodes`. */
-    list(options?: NodeListOptions): Promise<Node[]>;
-    /** `GET /v1/nodes/{node}`. */
-    get(node: string, options?: CallOptions): Promise<Node>;
-    /** `POST /v1/nodes`. */
-    create(node: NodeCreate, options?: CallOptions): Promise<ApiCallRc[]>;
-    /** `PUT /v1/nodes/{node}` (type and property changes). */
-    modify(
-      node: string,
-      changes: NodeModify,
-      options?: CallOptions,
-    ): Promise<ApiCallRc[]>;
-    /** `DELETE /v1/nodes/{node}`. */
-    delete(node: string, options?: CallOptions): Promise<ApiCallRc[]>;
-  };
-  /** Storage-pool calls. */
-  readonly storagePools: {
-    /** `GET /v1/nodes/{node}/storage-pools`. */
-    list(
-      node: string,
-      options?: StoragePoolListOptions,
-    ): Promise<StoragePool[]>;
-    /** `GET /v1/nodes/{node}/storage-pools/{pool}`. */
-    get(
-      node: string,
-      pool: string,
-      options?: CallOptions,
-    ): Promise<StoragePool>;
-    /** `GET /v1/view/storage-pools` (all nodes). */
-    view(options?: StoragePoolViewOptions): Promise<StoragePool[]>;
-    /**
-     * `POST /v1/nodes/{node}/storage-pools`. Satellite failures (e.g. a
-     * missing VG) arrive as error entries of a 201 answer, so the call
-     * rejects although the pool may now exist in LINSTOR's database.
-     */
-    create(
-      node: string,
-      pool: StoragePoolCreate,
-      options?: CallOptions,
-    ): Promise<ApiCallRc[]>;
-    /** `PUT /v1/nodes/{node}/storage-pools/{pool}`. */
-    modify(
-      node: string,
-      pool: string,
-      changes: PropsModify & CallOptions,
-    ): Promise<ApiCallRc[]>;
-    /** `DELETE /v1/nodes/{node}/storage-pools/{pool}`. */
-    delete(
-      node: string,
-      pool: string,
-      options?: CallOptions,
-    ): Promise<ApiCallRc[]>;
-  };
+  /** `/v1/nodes` calls (`modify`: type and property changes). */
+  readonly nodes: CollectionApi<Node, NodeCreate, NodeModify, NodeListOptions>;
+  /**
+   * Storage-pool calls under `/v1/nodes/{node}/storage-pools`. `create`:
+   * satellite failures (e.g. a missing VG) arrive as error entries of a 201
+   * answer, so the call rejects although the pool may now exist in LINSTOR's
+   * database.
+   */
+  readonly storagePools:
+    & NestedCollectionApi<
+      string,
+      StoragePool,
+      StoragePoolCreate,
+      PropsModify,
+      StoragePoolListOptions
+    >
+    & {
+      /** `GET /v1/view/storage-pools` (all nodes). */
+      view(options?: StoragePoolViewOptions): Promise<StoragePool[]>;
+    };
   /** `/v1/resource-groups` calls. */
-  readonly resourceGroups: {
-    /** `GET /v1/resource-groups`. */
-    list(options?: ResourceGroupListOptions): Promise<ResourceGroup[]>;
-    /** `GET /v1/resource-groups/{rg}`. */
-    get(name: string, options?: CallOptions): Promise<ResourceGroup>;
-    /** `POST /v1/resource-groups`. */
-    create(
-      group: ResourceGroupCreate,
-      options?: CallOptions,
-    ): Promise<ApiCallRc[]>;
-    /** `PUT /v1/resource-groups/{rg}`. */
-    modify(
-      name: string,
-      changes: ResourceGroupModify,
-      options?: CallOptions,
-    ): Promise<ApiCallRc[]>;
-    /** `DELETE /v1/resource-groups/{rg}`. */
-    delete(name: string, options?: CallOptions): Promise<ApiCallRc[]>;
-    /** `POST /v1/resource-groups/{rg}/spawn`. */
-    spawn(
-      name: string,
-      request: ResourceGroupSpawn,
-      options?: CallOptions,
-    ): Promise<ApiCallRc[]>;
-  };
+  readonly resourceGroups:
+    & CollectionApi<
+      ResourceGroup,
+      ResourceGroupCreate,
+      ResourceGroupModify,
+      ResourceGroupListOptions
+    >
+    & {
+      /** `POST /v1/resource-groups/{rg}/spawn`. */
+      spawn(
+        name: string,
+        request: ResourceGroupSpawn,
+        options?: CallOptions,
+      ): Promise<ApiCallRc[]>;
+    };
   /** `/v1/resource-definitions` calls. */
-  readonly resourceDefinitions: {
-    /** `GET /v1/resource-definitions`. */
-    list(
-      options?: ResourceDefinitionListOptions,
-    ): Promise<ResourceDefinition[]>;
-    /** `GET /v1/resource-definitions/{rd}`. */
-    get(name: string, options?: CallOptions): Promise<ResourceDefinition>;
-    /** `POST /v1/resource-definitions`. */
-    create(
-      definition: ResourceDefinitionCreate,
-      options?: CallOptions,
-    ): Promise<ApiCallRc[]>;
-    /** `PUT /v1/resource-definitions/{rd}`. */
-    modify(
-      name: string,
-      changes: ResourceDefinitionModify,
-      options?: CallOptions,
-    ): Promise<ApiCallRc[]>;
-    /** `DELETE /v1/resource-definitions/{rd}`. */
-    delete(name: string, options?: CallOptions): Promise<ApiCallRc[]>;
-    /** `POST /v1/resource-definitions/{rd}/autoplace`. */
-    autoplace(
-      name: string,
-      request: AutoPlaceRequest,
-      options?: CallOptions,
-    ): Promise<ApiCallRc[]>;
-  };
-  /** `/v1/resource-definitions/{rd}/volume-definitions` calls. */
-  readonly volumeDefinitions: {
-    /** `GET …/volume-definitions`. */
-    list(rd: string, options?: CallOptions): Promise<VolumeDefinition[]>;
-    /** `GET …/volume-definitions/{nr}`. */
-    get(
-      rd: string,
-      volumeNumber: number,
-      options?: CallOptions,
-    ): Promise<VolumeDefinition>;
-    /** `POST …/volume-definitions`. */
-    create(
-      rd: string,
-      definition: VolumeDefinitionCreate,
-      options?: CallOptions,
-    ): Promise<ApiCallRc[]>;
-    /** `PUT …/volume-definitions/{nr}` (size, flags and property changes). */
-    modify(
-      rd: string,
-      volumeNumber: number,
-      changes: VolumeDefinitionModify & CallOptions,
-    ): Promise<ApiCallRc[]>;
-    /** `DELETE …/volume-definitions/{nr}`. */
-    delete(
-      rd: string,
-      volumeNumber: number,
-      options?: CallOptions,
-    ): Promise<ApiCallRc[]>;
-  };
-  /** Resource calls. */
-  readonly resources: {
-    /** `GET /v1/view/resources` (with volumes; a satellite round trip). */
-    view(options?: ResourceViewOptions): Promise<ResourceWithVolumes[]>;
-    /** `GET /v1/resource-definitions/{rd}/resources` (without volumes). */
-    list(rd: string, options?: PageOptions): Promise<Resource[]>;
-    /** `POST /v1/resource-definitions/{rd}/resources`. */
-    create(
-      rd: string,
-      items: readonly ResourceCreate[],
-      options?: CallOptions,
-    ): Promise<ApiCallRc[]>;
-    /** `PUT /v1/resource-definitions/{rd}/resources/{node}`. */
-    modify(
-      rd: string,
-      node: string,
-      changes: PropsModify & CallOptions,
-    ): Promise<ApiCallRc[]>;
-    /** `DELETE /v1/resource-definitions/{rd}/resources/{node}`. */
-    delete(
-      rd: string,
-      node: string,
-      options?: CallOptions,
-    ): Promise<ApiCallRc[]>;
-  };
+  readonly resourceDefinitions:
+    & CollectionApi<
+      ResourceDefinition,
+      ResourceDefinitionCreate,
+      ResourceDefinitionModify,
+      ResourceDefinitionListOptions
+    >
+    & {
+      /** `POST /v1/resource-definitions/{rd}/autoplace`. */
+      autoplace(
+        name: string,
+        request: AutoPlaceRequest,
+        options?: CallOptions,
+      ): Promise<ApiCallRc[]>;
+    };
+  /** `/v1/resource-definitions/{rd}/volume-definitions` calls (`modify`: size, flags and property changes). */
+  readonly volumeDefinitions: NestedCollectionApi<
+    number,
+    VolumeDefinition,
+    VolumeDefinitionCreate,
+    VolumeDefinitionModify,
+    CallOptions
+  >;
+  /** Resource calls under `/v1/resource-definitions/{rd}/resources` (by node). */
+  readonly resources:
+    & Omit<
+      NestedCollectionApi<
+        string,
+        Resource,
+        readonly ResourceCreate[],
+        PropsModify,
+        PageOptions
+      >,
+      "get"
+    >
+    & {
+      /** `GET /v1/view/resources` (with volumes; a satellite round trip). */
+      view(options?: ResourceViewOptions): Promise<ResourceWithVolumes[]>;
+    };
 
   /** Server-sent event streams (`/v1/events/…`). */
   readonly events: {
@@ -453,33 +415,61 @@ export class LinstorClient {
       version: (o) => get("/v1/controller/version", "object", o),
       health: (o) => this.#health(o),
     });
-    this.nodes = rejecting({
-      list: (o) =>
-        get("/v1/nodes", "array", o, {
-          nodes: o?.nodes,
-          props: o?.props,
-          ...page(o),
-        }),
-      get: (node, o) => get(`/v1/nodes/${seg(node)}`, "object", o),
-      create: (node, o) => mutate("POST", "/v1/nodes", node, o),
-      modify: (node, changes, o) =>
-        mutate("PUT", `/v1/nodes/${seg(node)}`, changes, o),
-      delete: (node, o) =>
-        mutate("DELETE", `/v1/nodes/${seg(node)}`, undefined, o),
+    const collection = <T, Create, Modify, ListOptions extends PageOptions>(
+      base: string,
+      query: (o: ListOptions | undefined) => Record<string, QueryValue>,
+    ): CollectionApi<T, Create, Modify, ListOptions> => ({
+      list: (o) => get<T[]>(base, "array", o, { ...query(o), ...page(o) }),
+      get: (name, o) => get<T>(`${base}/${seg(name)}`, "object", o),
+      create: (item, o) => mutate("POST", base, item, o),
+      modify: (name, changes, o) =>
+        mutate("PUT", `${base}/${seg(name)}`, changes, o),
+      delete: (name, o) =>
+        mutate("DELETE", `${base}/${seg(name)}`, undefined, o),
+    });
+    this.nodes = rejecting(
+      collection<Node, NodeCreate, NodeModify, NodeListOptions>(
+        "/v1/nodes",
+        (o) => ({ nodes: o?.nodes, props: o?.props }),
+      ),
+    );
+    const nested = <
+      Key extends string | number,
+      T,
+      Create,
+      Modify extends object,
+      ListOptions extends CallOptions,
+    >(
+      path: (parent: string, key?: Key) => string,
+      query: (o: ListOptions | undefined) => Record<string, QueryValue>,
+    ): NestedCollectionApi<Key, T, Create, Modify, ListOptions> => ({
+      list: (parent, o) => get<T[]>(path(parent), "array", o, query(o)),
+      get: (parent, key, o) => get<T>(path(parent, key), "object", o),
+      create: (parent, item, o) => mutate("POST", path(parent), item, o),
+      modify: (parent, key, changes) => {
+        const { body, options } = split(changes);
+        return mutate("PUT", path(parent, key), body, options);
+      },
+      delete: (parent, key, o) =>
+        mutate("DELETE", path(parent, key), undefined, o),
     });
     this.storagePools = rejecting({
-      list: (node, o) =>
-        get(`/v1/nodes/${seg(node)}/storage-pools`, "array", o, {
+      ...nested<
+        string,
+        StoragePool,
+        StoragePoolCreate,
+        PropsModify,
+        StoragePoolListOptions
+      >(
+        (node, pool) =>
+          `/v1/nodes/${seg(node)}/storage-pools` +
+          (pool === undefined ? "" : `/${seg(pool)}`),
+        (o) => ({
           storage_pools: o?.storagePools,
           cached: o?.cached,
           ...page(o),
         }),
-      get: (node, pool, o) =>
-        get(
-          `/v1/nodes/${seg(node)}/storage-pools/${seg(pool)}`,
-          "object",
-          o,
-        ),
+      ),
       view: (o) =>
         get("/v1/view/storage-pools", "array", o, {
           nodes: o?.nodes,
@@ -488,62 +478,31 @@ export class LinstorClient {
           cached: o?.cached,
           ...page(o),
         }),
-      create: (node, pool, o) =>
-        mutate("POST", `/v1/nodes/${seg(node)}/storage-pools`, pool, o),
-      modify: (node, pool, changes) => {
-        const { body, options } = split(changes);
-        return mutate(
-          "PUT",
-          `/v1/nodes/${seg(node)}/storage-pools/${seg(pool)}`,
-          body,
-          options,
-        );
-      },
-      delete: (node, pool, o) =>
-        mutate(
-          "DELETE",
-          `/v1/nodes/${seg(node)}/storage-pools/${seg(pool)}`,
-          undefined,
-          o,
-        ),
     });
     this.resourceGroups = rejecting({
-      list: (o) =>
-        get("/v1/resource-groups", "array", o, {
-          resource_groups: o?.resourceGroups,
-          props: o?.props,
-          ...page(o),
-        }),
-      get: (name, o) => get(`/v1/resource-groups/${seg(name)}`, "object", o),
-      create: (group, o) => mutate("POST", "/v1/resource-groups", group, o),
-      modify: (name, changes, o) =>
-        mutate("PUT", `/v1/resource-groups/${seg(name)}`, changes, o),
-      delete: (name, o) =>
-        mutate("DELETE", `/v1/resource-groups/${seg(name)}`, undefined, o),
+      ...collection<
+        ResourceGroup,
+        ResourceGroupCreate,
+        ResourceGroupModify,
+        ResourceGroupListOptions
+      >("/v1/resource-groups", (o) => ({
+        resource_groups: o?.resourceGroups,
+        props: o?.props,
+      })),
       spawn: (name, request, o) =>
         mutate("POST", `/v1/resource-groups/${seg(name)}/spawn`, request, o),
     });
     this.resourceDefinitions = rejecting({
-      list: (o) =>
-        get("/v1/resource-definitions", "array", o, {
-          resource_definitions: o?.resourceDefinitions,
-          with_volume_definitions: o?.withVolumeDefinitions,
-          props: o?.props,
-          ...page(o),
-        }),
-      get: (name, o) =>
-        get(`/v1/resource-definitions/${seg(name)}`, "object", o),
-      create: (definition, o) =>
-        mutate("POST", "/v1/resource-definitions", definition, o),
-      modify: (name, changes, o) =>
-        mutate("PUT", `/v1/resource-definitions/${seg(name)}`, changes, o),
-      delete: (name, o) =>
-        mutate(
-          "DELETE",
-          `/v1/resource-definitions/${seg(name)}`,
-          undefined,
-          o,
-        ),
+      ...collection<
+        ResourceDefinition,
+        ResourceDefinitionCreate,
+        ResourceDefinitionModify,
+        ResourceDefinitionListOptions
+      >("/v1/resource-definitions", (o) => ({
+        resource_definitions: o?.resourceDefinitions,
+        with_volume_definitions: o?.withVolumeDefinitions,
+        props: o?.props,
+      })),
       autoplace: (name, request, o) =>
         mutate(
           "POST",
@@ -552,23 +511,34 @@ export class LinstorClient {
           o,
         ),
     });
-    const vd = (rd: string, nr?: number) =>
-      `/v1/resource-definitions/${seg(rd)}/volume-definitions` +
-      (nr === undefined ? "" : `/${volumeNumber(nr)}`);
-    this.volumeDefinitions = rejecting({
-      list: (rd, o) => get(vd(rd), "array", o),
-      get: (rd, nr, o) => get(vd(rd, nr), "object", o),
-      create: (rd, definition, o) => mutate("POST", vd(rd), definition, o),
-      modify: (rd, nr, changes) => {
-        const { body, options } = split(changes);
-        return mutate("PUT", vd(rd, nr), body, options);
-      },
-      delete: (rd, nr, o) => mutate("DELETE", vd(rd, nr), undefined, o),
-    });
-    const rsc = (rd: string, node?: string) =>
-      `/v1/resource-definitions/${seg(rd)}/resources` +
-      (node === undefined ? "" : `/${seg(node)}`);
+    this.volumeDefinitions = rejecting(
+      nested<
+        number,
+        VolumeDefinition,
+        VolumeDefinitionCreate,
+        VolumeDefinitionModify,
+        CallOptions
+      >(
+        (rd, nr) =>
+          `/v1/resource-definitions/${seg(rd)}/volume-definitions` +
+          (nr === undefined ? "" : `/${volumeNumber(nr)}`),
+        () => ({}),
+      ),
+    );
+    const { get: _noGet, ...resources } = nested<
+      string,
+      Resource,
+      readonly ResourceCreate[],
+      PropsModify,
+      PageOptions
+    >(
+      (rd, node) =>
+        `/v1/resource-definitions/${seg(rd)}/resources` +
+        (node === undefined ? "" : `/${seg(node)}`),
+      page,
+    );
     this.resources = rejecting({
+      ...resources,
       view: (o) =>
         get("/v1/view/resources", "array", o, {
           nodes: o?.nodes,
@@ -577,13 +547,6 @@ export class LinstorClient {
           props: o?.props,
           ...page(o),
         }),
-      list: (rd, o) => get(rsc(rd), "array", o, page(o)),
-      create: (rd, items, o) => mutate("POST", rsc(rd), items, o),
-      modify: (rd, node, changes) => {
-        const { body, options } = split(changes);
-        return mutate("PUT", rsc(rd, node), body, options);
-      },
-      delete: (rd, node, o) => mutate("DELETE", rsc(rd, node), undefined, o),
     });
     this.events = {
       drbdPromotion: (o) =>

@@ -25,14 +25,19 @@
 export * from "./types.ts";
 export {
   type CallOptions,
+  type CollectionApi,
   type EventStreamOptions,
   LinstorClient,
+  type NestedCollectionApi,
   type NodeListOptions,
+  type NodesFilter,
   type PageOptions,
+  type PropsFilter,
   type ResourceDefinitionListOptions,
   type ResourceGroupListOptions,
   type ResourceViewOptions,
   type StoragePoolListOptions,
+  type StoragePoolsFilter,
   type StoragePoolViewOptions,
 } from "./_client.ts";
 export {
