@@ -237,6 +237,9 @@ export async function runMode<Memory, Inputs extends object>(
           if (leading) {
             term = new AbortController();
           } else {
+            logger.warn(
+              "Lost the Lease: stopping leader-only operations at once, campaigning again",
+            );
             term.abort(
               new Error(
                 "Cannot continue: this replica lost the Lease (it campaigns again)",

@@ -57,6 +57,9 @@ export function serveHttp(
     ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
     onListen: () => {},
   }, handler);
+  // Deno.serve only listens for a future abort: a server started with an
+  // already aborted signal (SIGTERM during start-up) would never finish.
+  if (options.signal.aborted) void server.shutdown();
   const addr = server.addr as Deno.NetAddr;
   return {
     address: { hostname: addr.hostname, port: addr.port },

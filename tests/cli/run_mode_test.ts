@@ -33,6 +33,8 @@ interface Harness {
   readonly clock: FakeClock;
   readonly kube: CountingKube;
   readonly log: string[];
+  /** Settles with the exit code when the mode ends. */
+  readonly done: Promise<number>;
   /** Stops the mode (SIGTERM) and returns its exit code. */
   stop(): Promise<number>;
 }
@@ -81,6 +83,7 @@ function startMode<Memory>(
     clock,
     kube,
     log,
+    done,
     async stop() {
       signal.abort(new Error("SIGTERM"));
       try {
@@ -295,4 +298,47 @@ Deno.test("runMode() reports a mode with leader election turned off as leading",
   } finally {
     assert.equal(await harness.stop(), 0);
   }
+});
+
+Deno.test("runMode() stops everything and exits 1 when a service cannot keep running", async () => {
+  const harness = startMode([], {
+    mode: () => ({
+      name: "test",
+      kinds: ["persistentVolumes"],
+      readsLinstor: false,
+      memory: undefined,
+      services: [{
+        name: "listener",
+        run: () => Promise.reject(new Error("address already in use")),
+      }],
+    }),
+  });
+  // The mode ends on its own, before any stop signal.
+  try {
+    assert.equal(await harness.done, 1);
+  } finally {
+    await harness.stop();
+  }
+  assert.match(
+    harness.log.join(""),
+    /Cannot keep .*listener.* running: address already in use/,
+  );
+});
+
+Deno.test("runMode() exits 0 when stopped during start-up", async () => {
+  const harness = startMode([], {
+    mode: () => ({
+      name: "test",
+      kinds: ["persistentVolumes"],
+      readsLinstor: false,
+      memory: undefined,
+      loop: { intervalMs: 1_000, passTimeoutMs: 10_000 },
+      plan: (_snapshot, context) => ({
+        operations: [],
+        memory: context.memory,
+      }),
+    }),
+  });
+  // SIGTERM before runMode() got past its first await.
+  assert.equal(await harness.stop(), 0);
 });
