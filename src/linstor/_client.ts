@@ -660,18 +660,7 @@ export class LinstorClient {
     try {
       return parseLinstorJson(text);
     } catch (error) {
-      throw new LinstorApiError(
-        `Cannot GET "${path}": event data is not valid JSON (${
-          errorText(error)
-        })`,
-        {
-          method: "GET",
-          path,
-          status: response.status,
-          cause: error,
-          ...at(response),
-        },
-      );
+      throw invalidJson(path, "event data", { response, error });
     }
   }
 
@@ -798,18 +787,7 @@ export class LinstorClient {
       });
     } catch (error) {
       if (!(error instanceof SyntaxError)) throw error;
-      throw new LinstorApiError(
-        `Cannot GET "${path}": the response is not valid JSON (${
-          errorText(error)
-        })`,
-        {
-          method: "GET",
-          path,
-          status: response.status,
-          cause: error,
-          ...at(response),
-        },
-      );
+      throw invalidJson(path, "the response", { response, error });
     }
   }
 
@@ -896,6 +874,25 @@ function buildQuery(query: Record<string, QueryValue> | undefined): string {
  * Makes every method of `group` report synchronous argument errors as a
  * rejected promise, so callers only ever see rejections.
  */
+/** The error of a GET whose body (`what`) is not valid JSON. */
+function invalidJson(
+  path: string,
+  what: string,
+  options: { response: TransportResponse; error: unknown },
+): LinstorApiError {
+  const { response, error } = options;
+  return new LinstorApiError(
+    `Cannot GET "${path}": ${what} is not valid JSON (${errorText(error)})`,
+    {
+      method: "GET",
+      path,
+      status: response.status,
+      cause: error,
+      ...at(response),
+    },
+  );
+}
+
 function rejecting<T extends object>(group: T): T {
   const out: Record<string, unknown> = {};
   for (const [key, method] of Object.entries(group)) {

@@ -100,19 +100,24 @@ export const RC_CODE_LOST_STORAGE_POOL = 521;
 // The object a well-known failure code is about, for ret_codes whose object
 // bits are zero (the server often sends only severity | code, e.g.
 // FAIL_NOT_FOUND_RSC_DFN = 301 | MASK_ERROR). Index = code - range start.
+// LINSTOR numbers the not-found (300…), exists (500…) and UUID-mismatch
+// (700…) codes of these objects alike, from code + 0 to code + 10.
+const COMMON_OBJECTS: readonly RetCodeObject[] = [
+  "node",
+  "resource-definition",
+  "resource",
+  "volume-definition",
+  "volume",
+  "net-interface",
+  "node-connection",
+  "resource-connection",
+  "volume-connection",
+  "storage-pool-definition",
+  "storage-pool",
+];
 const NOT_FOUND_OBJECTS: readonly (RetCodeObject | undefined)[] = Object.freeze(
   [
-    "node", // 300
-    "resource-definition",
-    "resource",
-    "volume-definition",
-    "volume",
-    "net-interface",
-    "node-connection",
-    "resource-connection",
-    "volume-connection",
-    "storage-pool-definition",
-    "storage-pool", // 310
+    ...COMMON_OBJECTS, // 300–310
     "storage-pool", // default storage pool
     undefined, // crypt key
     "snapshot", // snapshot definition
@@ -157,17 +162,7 @@ const ACCESS_DENIED_OBJECTS: readonly (RetCodeObject | undefined)[] = Object
     "schedule",
   ]);
 const EXISTS_OBJECTS: readonly (RetCodeObject | undefined)[] = Object.freeze([
-  "node", // 500
-  "resource-definition",
-  "resource",
-  "volume-definition",
-  "volume",
-  "net-interface",
-  "node-connection",
-  "resource-connection",
-  "volume-connection",
-  "storage-pool-definition",
-  "storage-pool", // 510
+  ...COMMON_OBJECTS, // 500–510
   undefined, // satellite connection
   undefined, // crypt passphrase
   undefined, // watch
@@ -188,17 +183,7 @@ const EXISTS_OBJECTS: readonly (RetCodeObject | undefined)[] = Object.freeze([
   "schedule",
 ]);
 const UUID_OBJECTS: readonly (RetCodeObject | undefined)[] = Object.freeze([
-  "node", // 700
-  "resource-definition",
-  "resource",
-  "volume-definition",
-  "volume",
-  "net-interface",
-  "node-connection",
-  "resource-connection",
-  "volume-connection",
-  "storage-pool-definition",
-  "storage-pool", // 710
+  ...COMMON_OBJECTS, // 700–710
   "key-value-store",
 ]);
 
