@@ -7,15 +7,7 @@
  *
  * @module
  */
-import type {
-  V1Node,
-  V1PersistentVolume,
-  V1PersistentVolumeClaim,
-  V1Pod,
-  V1StorageClass,
-  V1VolumeAttachment,
-} from "@kubernetes/client-node";
-import type { KubeKind } from "../kube/mod.ts";
+import type { KubeKind, KubeObjectOf } from "../kube/mod.ts";
 import type { AutoSelectFilter, Props } from "../linstor/types.ts";
 
 /** How a LINSTOR resource holds a volume's data on its node. */
@@ -145,23 +137,35 @@ export interface KubeView {
   /** The subscribed kinds that have listed successfully at least once. */
   readonly synced: ReadonlySet<KubeKind>;
   /** Nodes by name. */
-  readonly nodes: ReadonlyMap<string, V1Node>;
+  readonly nodes: ReadonlyMap<string, KubeObjectOf<"nodes">>;
   /** Pods by `namespace/name`. */
-  readonly pods: ReadonlyMap<string, V1Pod>;
+  readonly pods: ReadonlyMap<string, KubeObjectOf<"pods">>;
   /** PersistentVolumes by name. */
-  readonly persistentVolumes: ReadonlyMap<string, V1PersistentVolume>;
+  readonly persistentVolumes: ReadonlyMap<
+    string,
+    KubeObjectOf<"persistentVolumes">
+  >;
   /** PersistentVolumeClaims by `namespace/name`. */
-  readonly persistentVolumeClaims: ReadonlyMap<string, V1PersistentVolumeClaim>;
+  readonly persistentVolumeClaims: ReadonlyMap<
+    string,
+    KubeObjectOf<"persistentVolumeClaims">
+  >;
   /** StorageClasses by name. */
-  readonly storageClasses: ReadonlyMap<string, V1StorageClass>;
+  readonly storageClasses: ReadonlyMap<string, KubeObjectOf<"storageClasses">>;
   /** VolumeAttachments by name. */
-  readonly volumeAttachments: ReadonlyMap<string, V1VolumeAttachment>;
+  readonly volumeAttachments: ReadonlyMap<
+    string,
+    KubeObjectOf<"volumeAttachments">
+  >;
   /** LINSTOR CSI PVs by resource definition name (the volume handle without `/volNr`), sorted by PV name. */
-  readonly pvsByResource: ReadonlyMap<string, readonly V1PersistentVolume[]>;
+  readonly pvsByResource: ReadonlyMap<
+    string,
+    readonly KubeObjectOf<"persistentVolumes">[]
+  >;
   /** Pods by the `namespace/name` of each PVC they use (incl. generic ephemeral volumes), sorted by `namespace/name`. */
-  readonly podsByClaim: ReadonlyMap<string, readonly V1Pod[]>;
+  readonly podsByClaim: ReadonlyMap<string, readonly KubeObjectOf<"pods">[]>;
   /** Pods by `spec.nodeName` (unscheduled pods are absent), sorted by `namespace/name`. */
-  readonly podsByNode: ReadonlyMap<string, readonly V1Pod[]>;
+  readonly podsByNode: ReadonlyMap<string, readonly KubeObjectOf<"pods">[]>;
 }
 
 /** An immutable view of the whole cluster state. */

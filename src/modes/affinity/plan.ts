@@ -42,6 +42,7 @@ import {
   compareText,
   describeSegments,
   type TopologyCache,
+  type TopologyDoubt,
 } from "./_topology.ts";
 import {
   formatVolumeHandle,
@@ -187,13 +188,7 @@ export type AffinitySkipReason =
   | "VolumeDefinitionMissing"
   | "StorageClassMissing"
   | "InvalidPolicy"
-  | "NoReplicas"
-  | "NoHealthyReplica"
-  | "ReplicaStateUnknown"
-  | "ReplicaNodeUnknown"
-  | "TopologyKeyMissing"
-  | "RackUnknown"
-  | "RacksDiffer"
+  | TopologyDoubt
   | "ClaimMissing"
   | "ClaimMismatch"
   | "ClaimDeleting"
