@@ -23,6 +23,12 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends lvm2 util-linux ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=builder /out/linstor-suite /usr/local/bin/linstor-suite
+# Drop-in launchers: the replaced tools' charts set these paths as command or
+# args[0]; each runs the mode that replaces it (docs/migration.md).
+RUN for program in linstor-affinity-controller linstor-scheduler-extender piraeus-ha-controller agent; do \
+      printf '#!/bin/sh\nexec /usr/local/bin/linstor-suite /%s "$@"\n' "$program" > "/$program" \
+      && chmod 0755 "/$program"; \
+    done
 # `linstor-suite version` prints it: docker build --build-arg COMMIT=$(git rev-parse --short=12 HEAD)
 ARG COMMIT=unknown
 ENV LINSTOR_SUITE_COMMIT=$COMMIT

@@ -10,6 +10,26 @@
 /** Program name, used in the user agent, field manager and logs. */
 export const PROGRAM_NAME = "linstor-suite";
 
+/**
+ * Program paths and names of the tools linstor-suite replaces, each mapped to
+ * the mode that runs in its place. Their charts and manifests pass the path as
+ * the container's first argument (`args: [/linstor-affinity-controller, …]`),
+ * so `linstor-suite /linstor-affinity-controller --v=1` runs `affinity`.
+ * `agent` alone stays our node agent: only the path `/agent` (how
+ * piraeus-operator and the piraeus-ha-controller chart start the HA
+ * controller) means fencing.
+ */
+export const DROP_IN_PROGRAMS: Readonly<Record<string, string>> = Object
+  .freeze({
+    "/linstor-affinity-controller": "affinity",
+    "linstor-affinity-controller": "affinity",
+    "/linstor-scheduler-extender": "extender",
+    "linstor-scheduler-extender": "extender",
+    "/piraeus-ha-controller": "fencing",
+    "piraeus-ha-controller": "fencing",
+    "/agent": "fencing",
+  });
+
 /** Version of this build; `deno.json` `version` must match (a test checks it). */
 export const VERSION = "0.1.0";
 

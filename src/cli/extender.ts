@@ -38,9 +38,25 @@ const EXPLAIN_TIMEOUT_MS = 30_000;
 
 /** Flags of `extender`. */
 export const EXTENDER_FLAGS: readonly FlagSpec[] = [
-  ...COMMON_FLAGS,
+  ...COMMON_FLAGS.map((flag) =>
+    flag.name === "health-address"
+      ? {
+        ...flag,
+        aliases: [...(flag.aliases ?? []), "health-probe-bind-address"],
+      }
+      : flag
+  ),
+  {
+    name: "metrics-address",
+    type: "string",
+    aliases: ["metrics-bind-address"],
+    description:
+      "Also serve /metrics here (kubebuilder-style --metrics-bind-address); /metrics is always on --health-address",
+    valueName: "HOST:PORT",
+  },
   {
     name: "listen",
+    aliases: ["listen-address"],
     type: "string",
     description: "Serve the extender verbs on this address",
     env: "LINSTOR_SUITE_EXTENDER_LISTEN",
@@ -49,6 +65,7 @@ export const EXTENDER_FLAGS: readonly FlagSpec[] = [
   },
   {
     name: "tls-cert",
+    aliases: ["tls-cert-file"],
     type: "string",
     description: "PEM certificate chain: serve HTTPS (with --tls-key)",
     env: "LINSTOR_SUITE_EXTENDER_TLS_CERT",
@@ -56,6 +73,7 @@ export const EXTENDER_FLAGS: readonly FlagSpec[] = [
   },
   {
     name: "tls-key",
+    aliases: ["tls-key-file"],
     type: "string",
     description: "PEM private key of --tls-cert",
     env: "LINSTOR_SUITE_EXTENDER_TLS_KEY",
@@ -267,9 +285,11 @@ async function runExtender(
       key: await context.readTextFile(keyFile),
     }
     : undefined;
+  const metricsAddress = context.flags.string("metrics-address");
   return await runMode(context, {
     name: "extender",
     wiring,
+    extraHealthAddresses: metricsAddress ? [metricsAddress] : [],
     // Keep answering filter/prioritize calls while a large LINSTOR poll is
     // indexed (docs/state.md).
     cooperative: true,

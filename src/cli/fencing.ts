@@ -29,7 +29,11 @@ export const FENCING_FLAGS: readonly FlagSpec[] = [
     flag.name === "health-address"
       ? {
         ...flag,
-        aliases: [...(flag.aliases ?? []), "health-bind-address"],
+        aliases: [
+          ...(flag.aliases ?? []),
+          "health-bind-address",
+          "health-probe-bind-address",
+        ],
       }
       : flag
   ),

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { PROGRAM_NAME, VERSION } from "../constants.ts";
+import { DROP_IN_PROGRAMS, PROGRAM_NAME, VERSION } from "../constants.ts";
 import { errorMessage } from "../reconcile/mod.ts";
 import type { Command, CommandContext, Write } from "./command.ts";
 import { formatFlag, parseFlags, UsageError } from "./flags.ts";
@@ -30,7 +30,11 @@ export interface RunCliOptions {
   commands?: readonly Command[];
 }
 
-/** Runs the subcommand named in `args`; resolves to the exit code. */
+/**
+ * Runs the subcommand named in `args`; resolves to the exit code. A first
+ * argument naming a replaced tool's program (`/linstor-affinity-controller`,
+ * `/agent`, …; `DROP_IN_PROGRAMS`) runs the mode that replaces it.
+ */
 export async function runCli(
   args: readonly string[],
   options: RunCliOptions,
@@ -38,7 +42,10 @@ export async function runCli(
   const stdout = options.stdout ?? writerOf(Deno.stdout);
   const stderr = options.stderr ?? writerOf(Deno.stderr);
   const commands = options.commands ?? commandTable();
-  const [name, ...rest] = args;
+  const [given, ...rest] = args;
+  const name = given !== undefined && Object.hasOwn(DROP_IN_PROGRAMS, given)
+    ? DROP_IN_PROGRAMS[given]
+    : given;
   if (name === undefined) {
     stderr(generalUsage(commands));
     return 2;
