@@ -203,6 +203,25 @@ export interface RetCode {
   readonly code: number;
 }
 
+const SEVERITIES: Readonly<Record<string, RetCode["severity"]>> = Object.freeze(
+  {
+    [hex(RC_MASK_ERROR)]: "error",
+    [hex(RC_MASK_WARN)]: "warning",
+    [hex(RC_MASK_INFO)]: "info",
+  },
+);
+const OPERATIONS: Readonly<Record<string, RetCode["operation"]>> = Object
+  .freeze({
+    [hex(RC_MASK_CREATE)]: "create",
+    [hex(RC_MASK_MODIFY)]: "modify",
+    [hex(RC_MASK_DELETE)]: "delete",
+  });
+
+/** The key of masked bits in the tables above and in `RC_OBJECTS` (`0x440000`). */
+function hex(bits: bigint): string {
+  return `0x${bits.toString(16)}`;
+}
+
 /** Decodes an exact int64 `ret_code` (as parsed by `parseLinstorJson()`). */
 export function parseRetCode(rc: bigint): RetCode {
   if (typeof rc !== "bigint") {
@@ -211,24 +230,10 @@ export function parseRetCode(rc: bigint): RetCode {
     );
   }
   const bits = BigInt.asUintN(64, rc);
-  const severityBits = bits & RC_MASK_SEVERITY;
-  const severity = severityBits === RC_MASK_ERROR
-    ? "error"
-    : severityBits === RC_MASK_WARN
-    ? "warning"
-    : severityBits === RC_MASK_INFO
-    ? "info"
-    : "success";
-  const operationBits = bits & RC_MASK_OPERATION;
-  const operation = operationBits === RC_MASK_CREATE
-    ? "create"
-    : operationBits === RC_MASK_MODIFY
-    ? "modify"
-    : operationBits === RC_MASK_DELETE
-    ? "delete"
-    : undefined;
+  const severity = SEVERITIES[hex(bits & RC_MASK_SEVERITY)] ?? "success";
+  const operation = OPERATIONS[hex(bits & RC_MASK_OPERATION)];
   const code = Number(bits & RC_MASK_CODE);
-  const object = RC_OBJECTS[`0x${(bits & RC_MASK_OBJECT).toString(16)}`] ??
+  const object = RC_OBJECTS[hex(bits & RC_MASK_OBJECT)] ??
     (severity === "error" ? objectOfCode(code) : undefined);
   return Object.freeze({ severity, operation, object, code });
 }

@@ -142,29 +142,28 @@ export async function executeOperations(
         signals.push(AbortSignal.timeout(options.timeoutMs));
       }
       const started = elapsed();
+      const observe = (outcome: "success" | "error") =>
+        options.metrics?.observe(
+          operation.name,
+          outcome,
+          (elapsed() - started) / 1000,
+        );
+      const { name, key, summary } = operation;
       try {
         await operation.execute(AbortSignal.any(signals));
         executed.push(operation);
-        options.metrics?.observe(
-          operation.name,
-          "success",
-          (elapsed() - started) / 1000,
-        );
+        observe("success");
         options.logger?.info("Executed {name} {key}: {summary}", {
-          name: operation.name,
-          key: operation.key,
-          summary: operation.summary,
+          name,
+          key,
+          summary,
         });
       } catch (error) {
         failed.push({ operation, error });
-        options.metrics?.observe(
-          operation.name,
-          "error",
-          (elapsed() - started) / 1000,
-        );
+        observe("error");
         options.logger?.error("Cannot execute {name} {key}: {error}", {
-          name: operation.name,
-          key: operation.key,
+          name,
+          key,
           error: errorMessage(error),
         });
       }
