@@ -31,7 +31,7 @@ import {
   resourceKey,
   type SimResourceDefinition,
 } from "./_model.ts";
-import { CODE, OBJ, type RcInit, stringifyJson } from "./_rc.ts";
+import { CODE, OBJ, type RcInit, stringifyJson, success } from "./_rc.ts";
 import {
   NODE_NAME_PATTERN,
   OBJECT_NAME_PATTERN,
@@ -125,14 +125,13 @@ export class Controller {
       ...(address !== undefined ? { address } : {}),
     });
     this.#changed();
-    return [{
-      severity: "success",
-      object: OBJ.node,
-      op: RC_MASK_CREATE,
-      code: CODE.created,
-      message: `New node '${name}' registered.`,
-      objRefs: { Node: name },
-    }];
+    return [
+      success("created", {
+        object: OBJ.node,
+        message: `New node '${name}' registered.`,
+        objRefs: { Node: name },
+      }),
+    ];
   }
 
   /** `PUT /v1/nodes/{node}`. */
@@ -152,14 +151,13 @@ export class Controller {
     }
     node.props = modifyProps(node.props, propsChange(body));
     this.#changed();
-    return [{
-      severity: "success",
-      object: OBJ.node,
-      op: RC_MASK_MODIFY,
-      code: CODE.modified,
-      message: `Node '${node.name}' modified.`,
-      objRefs: { Node: node.name },
-    }];
+    return [
+      success("modified", {
+        object: OBJ.node,
+        message: `Node '${node.name}' modified.`,
+        objRefs: { Node: node.name },
+      }),
+    ];
   }
 
   /** `DELETE /v1/nodes/{node}`. */
@@ -181,14 +179,13 @@ export class Controller {
     }
     s.deleteNode(node.name);
     this.#changed();
-    return [{
-      severity: "success",
-      object: OBJ.node,
-      op: RC_MASK_DELETE,
-      code: CODE.deleted,
-      message: `Node '${node.name}' deleted.`,
-      objRefs: { Node: node.name },
-    }];
+    return [
+      success("deleted", {
+        object: OBJ.node,
+        message: `Node '${node.name}' deleted.`,
+        objRefs: { Node: node.name },
+      }),
+    ];
   }
 
   // ---- storage pools ----
@@ -232,15 +229,14 @@ export class Controller {
       props: optionalProps(body, "props") ?? {},
     });
     this.#changed();
-    return [{
-      severity: "success",
-      object: OBJ.storPool,
-      op: RC_MASK_CREATE,
-      code: CODE.created,
-      message:
-        `Storage pool '${name}' on node '${node.name}' successfully created.`,
-      objRefs: { Node: node.name, StorPool: name },
-    }];
+    return [
+      success("created", {
+        object: OBJ.storPool,
+        message:
+          `Storage pool '${name}' on node '${node.name}' successfully created.`,
+        objRefs: { Node: node.name, StorPool: name },
+      }),
+    ];
   }
 
   /** `PUT /v1/nodes/{node}/storage-pools/{pool}`. */
@@ -248,13 +244,12 @@ export class Controller {
     const pool = this.#s.pool(node, name);
     pool.props = modifyProps(pool.props, propsChange(body));
     this.#changed();
-    return [{
-      severity: "success",
-      object: OBJ.storPool,
-      op: RC_MASK_MODIFY,
-      code: CODE.modified,
-      message: `Storage pool '${pool.name}' on node '${pool.node}' modified.`,
-    }];
+    return [
+      success("modified", {
+        object: OBJ.storPool,
+        message: `Storage pool '${pool.name}' on node '${pool.node}' modified.`,
+      }),
+    ];
   }
 
   /** `DELETE /v1/nodes/{node}/storage-pools/{pool}`. */
@@ -276,13 +271,12 @@ export class Controller {
     }
     s.pools.delete(poolKey(pool.node, pool.name));
     this.#changed();
-    return [{
-      severity: "success",
-      object: OBJ.storPool,
-      op: RC_MASK_DELETE,
-      code: CODE.deleted,
-      message: `Storage pool '${pool.name}' on node '${pool.node}' deleted.`,
-    }];
+    return [
+      success("deleted", {
+        object: OBJ.storPool,
+        message: `Storage pool '${pool.name}' on node '${pool.node}' deleted.`,
+      }),
+    ];
   }
 
   // ---- resource groups and volume groups ----
@@ -314,14 +308,13 @@ export class Controller {
       selectFilter: readFilter(body.select_filter),
       ...(description !== undefined ? { description } : {}),
     });
-    return [{
-      severity: "success",
-      object: OBJ.rscGrp,
-      op: RC_MASK_CREATE,
-      code: CODE.created,
-      message: `New resource group '${name}' created.`,
-      objRefs: { RscGrp: name },
-    }];
+    return [
+      success("created", {
+        object: OBJ.rscGrp,
+        message: `New resource group '${name}' created.`,
+        objRefs: { RscGrp: name },
+      }),
+    ];
   }
 
   /** `PUT /v1/resource-groups/{rg}`: props, description, merged `select_filter`. */
@@ -336,13 +329,12 @@ export class Controller {
         readFilter(body.select_filter),
       );
     }
-    return [{
-      severity: "success",
-      object: OBJ.rscGrp,
-      op: RC_MASK_MODIFY,
-      code: CODE.modified,
-      message: `Resource group '${group.name}' modified.`,
-    }];
+    return [
+      success("modified", {
+        object: OBJ.rscGrp,
+        message: `Resource group '${group.name}' modified.`,
+      }),
+    ];
   }
 
   /** `DELETE /v1/resource-groups/{rg}`; refused while a definition uses it. */
@@ -363,13 +355,12 @@ export class Controller {
       });
     }
     s.groups.delete(keyOf(group.name));
-    return [{
-      severity: "success",
-      object: OBJ.rscGrp,
-      op: RC_MASK_DELETE,
-      code: CODE.deleted,
-      message: `Resource group '${group.name}' deleted.`,
-    }];
+    return [
+      success("deleted", {
+        object: OBJ.rscGrp,
+        message: `Resource group '${group.name}' deleted.`,
+      }),
+    ];
   }
 
   /** `POST /v1/resource-groups/{rg}/volume-groups`. */
@@ -397,14 +388,13 @@ export class Controller {
       uuid: s.uuid(),
     });
     group.volumeGroups.sort((a, b) => a.volumeNumber - b.volumeNumber);
-    return [{
-      severity: "success",
-      object: OBJ.vlmGrp,
-      op: RC_MASK_CREATE,
-      code: CODE.created,
-      message:
-        `New volume group ${nr} of resource group '${group.name}' created.`,
-    }];
+    return [
+      success("created", {
+        object: OBJ.vlmGrp,
+        message:
+          `New volume group ${nr} of resource group '${group.name}' created.`,
+      }),
+    ];
   }
 
   /** `PUT /v1/resource-groups/{rg}/volume-groups/{nr}` (`nr` as in the path). */
@@ -418,14 +408,13 @@ export class Controller {
       });
     }
     vg.props = modifyProps(vg.props, propsChange(body));
-    return [{
-      severity: "success",
-      object: OBJ.vlmGrp,
-      op: RC_MASK_MODIFY,
-      code: CODE.modified,
-      message:
-        `Volume group ${vg.volumeNumber} of resource group '${group.name}' modified.`,
-    }];
+    return [
+      success("modified", {
+        object: OBJ.vlmGrp,
+        message:
+          `Volume group ${vg.volumeNumber} of resource group '${group.name}' modified.`,
+      }),
+    ];
   }
 
   /** `DELETE /v1/resource-groups/{rg}/volume-groups/{nr}`. */
@@ -440,13 +429,13 @@ export class Controller {
       });
     }
     group.volumeGroups.splice(index, 1);
-    return [{
-      severity: "success",
-      object: OBJ.vlmGrp,
-      op: RC_MASK_DELETE,
-      code: CODE.deleted,
-      message: `Volume group ${nr} of resource group '${group.name}' deleted.`,
-    }];
+    return [
+      success("deleted", {
+        object: OBJ.vlmGrp,
+        message:
+          `Volume group ${nr} of resource group '${group.name}' deleted.`,
+      }),
+    ];
   }
 
   /**
@@ -493,23 +482,21 @@ export class Controller {
         props: group.volumeGroups[i]?.props ?? {},
       });
     });
-    const list: RcInit[] = [{
-      severity: "success",
-      object: OBJ.rscDfn,
-      op: RC_MASK_CREATE,
-      code: CODE.created,
-      message: `New resource definition '${name}' created.`,
-      objRefs: { RscDfn: name },
-    }];
+    const list: RcInit[] = [
+      success("created", {
+        object: OBJ.rscDfn,
+        message: `New resource definition '${name}' created.`,
+        objRefs: { RscDfn: name },
+      }),
+    ];
     for (const vd of rd.volumes) {
-      list.push({
-        severity: "success",
-        object: OBJ.vlmDfn,
-        op: RC_MASK_CREATE,
-        code: CODE.created,
-        message:
-          `New volume definition with number '${vd.volumeNumber}' of resource definition '${name}' created.`,
-      });
+      list.push(
+        success("created", {
+          object: OBJ.vlmDfn,
+          message:
+            `New volume definition with number '${vd.volumeNumber}' of resource definition '${name}' created.`,
+        }),
+      );
     }
     if (body.definitions_only !== true) {
       list.push(
@@ -551,14 +538,13 @@ export class Controller {
       ...(port !== undefined ? { port } : {}),
       ...(secret !== undefined ? { secret } : {}),
     });
-    return [{
-      severity: "success",
-      object: OBJ.rscDfn,
-      op: RC_MASK_CREATE,
-      code: CODE.created,
-      message: `New resource definition '${name}' created.`,
-      objRefs: { RscDfn: name },
-    }];
+    return [
+      success("created", {
+        object: OBJ.rscDfn,
+        message: `New resource definition '${name}' created.`,
+        objRefs: { RscDfn: name },
+      }),
+    ];
   }
 
   /** `PUT /v1/resource-definitions/{rd}`: props and `resource_group`. */
@@ -569,14 +555,13 @@ export class Controller {
     if (group !== undefined) rd.resourceGroup = s.group(group).name;
     rd.props = modifyProps(rd.props, propsChange(body));
     this.#changed();
-    return [{
-      severity: "success",
-      object: OBJ.rscDfn,
-      op: RC_MASK_MODIFY,
-      code: CODE.modified,
-      message: `Resource definition '${rd.name}' modified.`,
-      objRefs: { RscDfn: rd.name },
-    }];
+    return [
+      success("modified", {
+        object: OBJ.rscDfn,
+        message: `Resource definition '${rd.name}' modified.`,
+        objRefs: { RscDfn: rd.name },
+      }),
+    ];
   }
 
   /** `DELETE /v1/resource-definitions/{rd}` with its replicas; refused while in use. */
@@ -599,14 +584,13 @@ export class Controller {
     }
     s.definitions.delete(keyOf(rd.name));
     this.#changed();
-    return [{
-      severity: "success",
-      object: OBJ.rscDfn,
-      op: RC_MASK_DELETE,
-      code: CODE.deleted,
-      message: `Resource definition '${rd.name}' deleted.`,
-      objRefs: { RscDfn: rd.name },
-    }];
+    return [
+      success("deleted", {
+        object: OBJ.rscDfn,
+        message: `Resource definition '${rd.name}' deleted.`,
+        objRefs: { RscDfn: rd.name },
+      }),
+    ];
   }
 
   /** `POST /v1/resource-definitions/{rd}/volume-definitions`. */
@@ -645,15 +629,14 @@ export class Controller {
       ...(minor !== undefined ? { minor } : {}),
     });
     this.#changed();
-    return [{
-      severity: "success",
-      object: OBJ.vlmDfn,
-      op: RC_MASK_CREATE,
-      code: CODE.created,
-      message: `New volume definition with number '${
-        nr ?? rd.volumes.length - 1
-      }' of resource definition '${rd.name}' created.`,
-    }];
+    return [
+      success("created", {
+        object: OBJ.vlmDfn,
+        message: `New volume definition with number '${
+          nr ?? rd.volumes.length - 1
+        }' of resource definition '${rd.name}' created.`,
+      }),
+    ];
   }
 
   /** `PUT …/volume-definitions/{nr}`: props and `size_kib` (grow only). */
@@ -677,13 +660,13 @@ export class Controller {
     }
     vd.props = modifyProps(vd.props, propsChange(body));
     this.#changed();
-    return [{
-      severity: "success",
-      object: OBJ.vlmDfn,
-      op: RC_MASK_MODIFY,
-      code: CODE.modified,
-      message: `Volume definition ${vd.volumeNumber} of '${rd.name}' modified.`,
-    }];
+    return [
+      success("modified", {
+        object: OBJ.vlmDfn,
+        message:
+          `Volume definition ${vd.volumeNumber} of '${rd.name}' modified.`,
+      }),
+    ];
   }
 
   /** `DELETE …/volume-definitions/{nr}`. */
@@ -693,13 +676,12 @@ export class Controller {
     const vd = s.volumeDefinition(rd, nr);
     rd.volumes.splice(rd.volumes.indexOf(vd), 1);
     this.#changed();
-    return [{
-      severity: "success",
-      object: OBJ.vlmDfn,
-      op: RC_MASK_DELETE,
-      code: CODE.deleted,
-      message: `Volume definition ${nr} of '${rd.name}' deleted.`,
-    }];
+    return [
+      success("deleted", {
+        object: OBJ.vlmDfn,
+        message: `Volume definition ${nr} of '${rd.name}' deleted.`,
+      }),
+    ];
   }
 
   // ---- placement and resources ----
@@ -846,13 +828,12 @@ export class Controller {
   modifyResource(rdName: string, nodeName: string, body: Body): RcInit[] {
     const r = this.#s.resource(rdName, nodeName);
     r.props = modifyProps(r.props, propsChange(body));
-    return [{
-      severity: "success",
-      object: OBJ.rsc,
-      op: RC_MASK_MODIFY,
-      code: CODE.modified,
-      message: `Resource '${r.rd}' on node '${r.node}' modified.`,
-    }];
+    return [
+      success("modified", {
+        object: OBJ.rsc,
+        message: `Resource '${r.rd}' on node '${r.node}' modified.`,
+      }),
+    ];
   }
 
   /** `DELETE …/resources/{node}`; refused while in use; keeps the tie-breaker in line. */
@@ -872,14 +853,14 @@ export class Controller {
     s.resources.delete(resourceKey(r.rd, r.node));
     const balanced = this.#balanceTieBreaker(s.definition(r.rd));
     this.#changed();
-    return [{
-      severity: "success",
-      object: OBJ.rsc,
-      op: RC_MASK_DELETE,
-      code: CODE.deleted,
-      message: `Resource '${r.rd}' on node '${r.node}' deleted.`,
-      objRefs: { RscDfn: r.rd, Node: r.node },
-    }, ...balanced];
+    return [
+      success("deleted", {
+        object: OBJ.rsc,
+        message: `Resource '${r.rd}' on node '${r.node}' deleted.`,
+        objRefs: { RscDfn: r.rd, Node: r.node },
+      }),
+      ...balanced,
+    ];
   }
 
   /** Throws the "exists" failure when a resource definition `name` exists. */
@@ -978,19 +959,18 @@ export class Controller {
             `Tie breaker resource '${rd.name}' created on node '${placement.node}'.`,
         });
       } else {
-        list.push({
-          severity: "success",
-          object: OBJ.rsc,
-          op: RC_MASK_CREATE,
-          code: CODE.created,
-          message:
-            `Resource '${rd.name}' successfully autoplaced on node '${placement.node}'${
-              placement.kind === "diskful"
-                ? ` in pool '${placement.pool}'`
-                : " as diskless"
-            }.`,
-          objRefs: { RscDfn: rd.name, Node: placement.node },
-        });
+        list.push(
+          success("created", {
+            object: OBJ.rsc,
+            message:
+              `Resource '${rd.name}' successfully autoplaced on node '${placement.node}'${
+                placement.kind === "diskful"
+                  ? ` in pool '${placement.pool}'`
+                  : " as diskless"
+              }.`,
+            objRefs: { RscDfn: rd.name, Node: placement.node },
+          }),
+        );
       }
     }
     if (result.tieBreakerMissing) list.push(noTieBreakerNode(rd.name));

@@ -8,8 +8,11 @@
 import {
   type ApiCallRc,
   RC_MASK_CODE,
+  RC_MASK_CREATE,
+  RC_MASK_DELETE,
   RC_MASK_ERROR,
   RC_MASK_INFO,
+  RC_MASK_MODIFY,
   RC_MASK_WARN,
 } from "../linstor/mod.ts";
 
@@ -99,6 +102,34 @@ export interface RcInit {
   readonly details?: string;
   readonly correction?: string;
   readonly objRefs?: Record<string, string>;
+}
+
+/** What a successful create, modify or delete did. */
+export type Outcome = "created" | "modified" | "deleted";
+
+const OUTCOME_OP: Record<Outcome, bigint> = {
+  created: RC_MASK_CREATE,
+  modified: RC_MASK_MODIFY,
+  deleted: RC_MASK_DELETE,
+};
+
+/** The success entry of a create, modify or delete of one object. */
+export function success(
+  outcome: Outcome,
+  entry: {
+    readonly object: bigint;
+    readonly message: string;
+    readonly objRefs?: Record<string, string>;
+  },
+): RcInit {
+  return {
+    severity: "success",
+    object: entry.object,
+    op: OUTCOME_OP[outcome],
+    code: CODE[outcome],
+    message: entry.message,
+    ...(entry.objRefs !== undefined ? { objRefs: entry.objRefs } : {}),
+  };
 }
 
 /** Builds one ApiCallRc entry with a signed int64 `ret_code`. */
