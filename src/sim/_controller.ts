@@ -49,7 +49,13 @@ import {
   propsChange,
   readFilter,
 } from "./_request.ts";
-import { notFound, RcFailure, type Store } from "./_store.ts";
+import {
+  alreadyExists,
+  inUse,
+  notFound,
+  refusal,
+  type Store,
+} from "./_store.ts";
 
 type Body = Record<string, unknown>;
 
@@ -89,8 +95,7 @@ export class Controller {
     checkName(name, NODE_NAME_PATTERN, OBJ.node, CODE.invalidNodeName, "node");
     const type = (optionalString(body, "type") ?? "").toUpperCase();
     if (!NODE_TYPES.includes(type)) {
-      throw new RcFailure({
-        severity: "error",
+      throw refusal({
         object: OBJ.node,
         op: RC_MASK_CREATE,
         code: CODE.invalidNodeType,
@@ -98,13 +103,7 @@ export class Controller {
       });
     }
     if (s.nodes.has(keyOf(name))) {
-      throw new RcFailure({
-        severity: "error",
-        object: OBJ.node,
-        op: RC_MASK_CREATE,
-        code: CODE.existsNode,
-        message: `Node '${name}' already exists.`,
-      });
+      throw alreadyExists(OBJ.node, `Node '${name}' already exists.`);
     }
     const netifs = body.net_interfaces;
     let address: string | undefined;
@@ -140,8 +139,7 @@ export class Controller {
     const type = optionalString(body, "node_type");
     if (type !== undefined) {
       if (!NODE_TYPES.includes(type.toUpperCase())) {
-        throw new RcFailure({
-          severity: "error",
+        throw refusal({
           object: OBJ.node,
           code: CODE.invalidNodeType,
           message: `Invalid node type '${type}'.`,
@@ -168,14 +166,10 @@ export class Controller {
       keyOf(r.node) === keyOf(node.name) && r.inUse
     );
     if (busy) {
-      throw new RcFailure({
-        severity: "error",
-        object: OBJ.node,
-        op: RC_MASK_DELETE,
-        code: CODE.inUse,
-        message:
-          `Node '${node.name}' cannot be deleted: resource '${busy.rd}' is in use on it.`,
-      });
+      throw inUse(
+        OBJ.node,
+        `Node '${node.name}' cannot be deleted: resource '${busy.rd}' is in use on it.`,
+      );
     }
     s.deleteNode(node.name);
     this.#changed();
@@ -204,8 +198,7 @@ export class Controller {
     );
     const kind = (optionalString(body, "provider_kind") ?? "").toUpperCase();
     if (!PROVIDER_KINDS.includes(kind)) {
-      throw new RcFailure({
-        severity: "error",
+      throw refusal({
         object: OBJ.storPool,
         op: RC_MASK_CREATE,
         code: CODE.invalidProvider,
@@ -213,14 +206,10 @@ export class Controller {
       });
     }
     if (s.pools.has(poolKey(node.name, name))) {
-      throw new RcFailure({
-        severity: "error",
-        object: OBJ.storPool,
-        op: RC_MASK_CREATE,
-        code: CODE.existsStorPool,
-        message:
-          `Storage pool '${name}' already exists on node '${node.name}'.`,
-      });
+      throw alreadyExists(
+        OBJ.storPool,
+        `Storage pool '${name}' already exists on node '${node.name}'.`,
+      );
     }
     s.addPool({
       node: node.name,
@@ -260,14 +249,10 @@ export class Controller {
       keyOf(r.node) === keyOf(pool.node) && keyOf(r.pool) === keyOf(pool.name)
     );
     if (user) {
-      throw new RcFailure({
-        severity: "error",
-        object: OBJ.storPool,
-        op: RC_MASK_DELETE,
-        code: CODE.inUse,
-        message:
-          `The specified storage pool '${pool.name}' on node '${pool.node}' can not be deleted as volumes are still using it (resource '${user.rd}').`,
-      });
+      throw inUse(
+        OBJ.storPool,
+        `The specified storage pool '${pool.name}' on node '${pool.node}' can not be deleted as volumes are still using it (resource '${user.rd}').`,
+      );
     }
     s.pools.delete(poolKey(pool.node, pool.name));
     this.#changed();
@@ -293,13 +278,10 @@ export class Controller {
       "resource group",
     );
     if (s.groups.has(keyOf(name))) {
-      throw new RcFailure({
-        severity: "error",
-        object: OBJ.rscGrp,
-        op: RC_MASK_CREATE,
-        code: CODE.existsRscGrp,
-        message: `A resource group with the name '${name}' already exists.`,
-      });
+      throw alreadyExists(
+        OBJ.rscGrp,
+        `A resource group with the name '${name}' already exists.`,
+      );
     }
     const description = optionalString(body, "description");
     s.addGroup({
@@ -345,14 +327,10 @@ export class Controller {
       keyOf(d.resourceGroup) === keyOf(group.name)
     );
     if (user) {
-      throw new RcFailure({
-        severity: "error",
-        object: OBJ.rscGrp,
-        op: RC_MASK_DELETE,
-        code: CODE.inUse,
-        message:
-          `Resource group '${group.name}' is still used by resource definition '${user.name}'.`,
-      });
+      throw inUse(
+        OBJ.rscGrp,
+        `Resource group '${group.name}' is still used by resource definition '${user.name}'.`,
+      );
     }
     s.groups.delete(keyOf(group.name));
     return [
@@ -373,14 +351,10 @@ export class Controller {
         0,
       );
     if (group.volumeGroups.some((vg) => vg.volumeNumber === nr)) {
-      throw new RcFailure({
-        severity: "error",
-        object: OBJ.vlmGrp,
-        op: RC_MASK_CREATE,
-        code: CODE.existsVlmGrp,
-        message:
-          `Volume group ${nr} of resource group '${group.name}' already exists.`,
-      });
+      throw alreadyExists(
+        OBJ.vlmGrp,
+        `Volume group ${nr} of resource group '${group.name}' already exists.`,
+      );
     }
     group.volumeGroups.push({
       volumeNumber: nr,
@@ -570,14 +544,10 @@ export class Controller {
     const rd = s.definition(name);
     const busy = s.replicasOf(rd.name).find((r) => r.inUse);
     if (busy) {
-      throw new RcFailure({
-        severity: "error",
-        object: OBJ.rscDfn,
-        op: RC_MASK_DELETE,
-        code: CODE.inUse,
-        message:
-          `Resource definition '${rd.name}' is in use on node '${busy.node}'.`,
-      });
+      throw inUse(
+        OBJ.rscDfn,
+        `Resource definition '${rd.name}' is in use on node '${busy.node}'.`,
+      );
     }
     for (const r of s.replicasOf(rd.name)) {
       s.resources.delete(resourceKey(r.rd, r.node));
@@ -603,8 +573,7 @@ export class Controller {
     }
     const size = optionalInteger(vdBody, "size_kib");
     if (size === undefined || size <= 0) {
-      throw new RcFailure({
-        severity: "error",
+      throw refusal({
         object: OBJ.vlmDfn,
         op: RC_MASK_CREATE,
         code: CODE.invalidVlmSize,
@@ -613,13 +582,10 @@ export class Controller {
     }
     const nr = optionalInteger(vdBody, "volume_number");
     if (nr !== undefined && rd.volumes.some((v) => v.volumeNumber === nr)) {
-      throw new RcFailure({
-        severity: "error",
-        object: OBJ.vlmDfn,
-        op: RC_MASK_CREATE,
-        code: CODE.existsVlmDfn,
-        message: `Volume definition ${nr} of '${rd.name}' already exists.`,
-      });
+      throw alreadyExists(
+        OBJ.vlmDfn,
+        `Volume definition ${nr} of '${rd.name}' already exists.`,
+      );
     }
     const minor = optionalInteger(body, "drbd_minor_number");
     s.addVolumeDefinition(rd, {
@@ -647,8 +613,7 @@ export class Controller {
     const size = optionalInteger(body, "size_kib");
     if (size !== undefined) {
       if (size < vd.sizeKib) {
-        throw new RcFailure({
-          severity: "error",
+        throw refusal({
           object: OBJ.vlmDfn,
           op: RC_MASK_MODIFY,
           code: CODE.invalidVlmSize,
@@ -747,14 +712,10 @@ export class Controller {
       if (
         existing && !(existing.kind === "tie-breaker" && kind !== "tie-breaker")
       ) {
-        throw new RcFailure({
-          severity: "error",
-          object: OBJ.rsc,
-          op: RC_MASK_CREATE,
-          code: CODE.existsRsc,
-          message:
-            `A resource with the name '${rd.name}' already exists on node '${node.name}'.`,
-        });
+        throw alreadyExists(
+          OBJ.rsc,
+          `A resource with the name '${rd.name}' already exists on node '${node.name}'.`,
+        );
       }
       const group = s.groups.get(keyOf(rd.resourceGroup));
       const poolName = diskless
@@ -768,8 +729,7 @@ export class Controller {
       const pool = s.pool(node.name, poolName);
       if (!diskless) {
         if (isDisklessPool(pool.providerKind)) {
-          throw new RcFailure({
-            severity: "error",
+          throw refusal({
             object: OBJ.rsc,
             op: RC_MASK_CREATE,
             code: CODE.invalidStorPoolName,
@@ -780,8 +740,7 @@ export class Controller {
         const free = s.freeOf(pool);
         const size = s.sizeOf(rd);
         if (!fits({ providerKind: pool.providerKind, freeKib: free }, size)) {
-          throw new RcFailure({
-            severity: "error",
+          throw refusal({
             object: OBJ.rsc,
             op: RC_MASK_CREATE,
             code: CODE.notEnoughFreeSpace,
@@ -841,14 +800,10 @@ export class Controller {
     const s = this.#s;
     const r = s.resource(rdName, nodeName);
     if (r.inUse) {
-      throw new RcFailure({
-        severity: "error",
-        object: OBJ.rsc,
-        op: RC_MASK_DELETE,
-        code: CODE.inUse,
-        message:
-          `Resource '${r.rd}' on node '${r.node}' is in use and cannot be deleted.`,
-      });
+      throw inUse(
+        OBJ.rsc,
+        `Resource '${r.rd}' on node '${r.node}' is in use and cannot be deleted.`,
+      );
     }
     s.resources.delete(resourceKey(r.rd, r.node));
     const balanced = this.#balanceTieBreaker(s.definition(r.rd));
@@ -866,14 +821,10 @@ export class Controller {
   /** Throws the "exists" failure when a resource definition `name` exists. */
   #checkNewDefinitionName(name: string): void {
     if (this.#s.definitions.has(keyOf(name))) {
-      throw new RcFailure({
-        severity: "error",
-        object: OBJ.rscDfn,
-        op: RC_MASK_CREATE,
-        code: CODE.existsRscDfn,
-        message:
-          `A resource definition with the name '${name}' already exists.`,
-      });
+      throw alreadyExists(
+        OBJ.rscDfn,
+        `A resource definition with the name '${name}' already exists.`,
+      );
     }
   }
 
@@ -914,8 +865,7 @@ export class Controller {
       autoTieBreaker: s.autoTieBreaker(rd),
     });
     if (!result.ok) {
-      throw new RcFailure({
-        severity: "error",
+      throw refusal({
         object: OBJ.rsc,
         op: RC_MASK_CREATE,
         code: CODE.notEnoughNodes,
@@ -1059,8 +1009,7 @@ function checkName(
   what: string,
 ): void {
   if (!pattern.test(name)) {
-    throw new RcFailure({
-      severity: "error",
+    throw refusal({
       object,
       op: RC_MASK_CREATE,
       code,

@@ -18,6 +18,7 @@ import type {
   Volume,
   VolumeDefinition,
 } from "../linstor/types.ts";
+import { RC_MASK_CREATE, RC_MASK_DELETE } from "../linstor/mod.ts";
 import {
   LINSTOR_DEFAULT_RESOURCE_GROUP,
   LINSTOR_DEFAULT_SATELLITE_PORT,
@@ -63,6 +64,32 @@ export function notFound(
   mask: { readonly object: bigint; readonly code: bigint },
 ): never {
   throw new RcFailure({ severity: "error", ...mask, message });
+}
+
+/** The controller's refusal with one error entry. */
+export function refusal(entry: Omit<RcInit, "severity">): RcFailure {
+  return new RcFailure({ severity: "error", ...entry });
+}
+
+const EXISTS_CODE: ReadonlyMap<bigint, bigint> = new Map([
+  [OBJ.node, CODE.existsNode],
+  [OBJ.storPool, CODE.existsStorPool],
+  [OBJ.rscGrp, CODE.existsRscGrp],
+  [OBJ.vlmGrp, CODE.existsVlmGrp],
+  [OBJ.rscDfn, CODE.existsRscDfn],
+  [OBJ.vlmDfn, CODE.existsVlmDfn],
+  [OBJ.rsc, CODE.existsRsc],
+]);
+
+/** The refusal to create an `object` whose name is taken. */
+export function alreadyExists(object: bigint, message: string): RcFailure {
+  const code = EXISTS_CODE.get(object) ?? CODE.unknown;
+  return refusal({ object, op: RC_MASK_CREATE, code, message });
+}
+
+/** The refusal to delete an `object` that is still in use. */
+export function inUse(object: bigint, message: string): RcFailure {
+  return refusal({ object, op: RC_MASK_DELETE, code: CODE.inUse, message });
 }
 
 const DRBD_PEER_SLOTS = 7;
@@ -609,8 +636,7 @@ export class Store {
         if (action.in_use) {
           const other = this.replicasOf(r.rd).find((x) => x.inUse && x !== r);
           if (other) {
-            throw new RcFailure({
-              severity: "error",
+            throw refusal({
               object: OBJ.rsc,
               code: CODE.inUse,
               message:
@@ -651,8 +677,7 @@ export class Store {
         if (action.free_kib !== undefined) {
           const room = pool.totalKib - this.allocatedIn(pool);
           if (action.free_kib > room) {
-            throw new RcFailure({
-              severity: "error",
+            throw refusal({
               object: OBJ.storPool,
               code: CODE.invalidRequest,
               message:
@@ -677,8 +702,7 @@ export class Store {
     const rd = this.definition(rdName);
     const node = this.node(nodeName);
     if (this.resources.has(resourceKey(rd.name, node.name))) {
-      throw new RcFailure({
-        severity: "error",
+      throw refusal({
         object: OBJ.rsc,
         code: CODE.existsRsc,
         message: `Resource '${rd.name}' already exists on node '${node.name}'.`,
@@ -691,8 +715,7 @@ export class Store {
       );
       pool ??= diskPools.length === 1 ? diskPools[0]?.name : undefined;
       if (pool === undefined) {
-        throw new RcFailure({
-          severity: "error",
+        throw refusal({
           object: OBJ.storPool,
           code: CODE.notFoundStorPool,
           message:
