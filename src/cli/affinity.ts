@@ -21,9 +21,18 @@ import { parseRemoteAccessPolicy } from "../csi/mod.ts";
 import { propertyNamespaceSetting } from "../domain/mod.ts";
 import { errorMessage } from "../reconcile/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
-import { COMMON_FLAGS, kubeApiFrom } from "./common.ts";
+import {
+  commonFlagsWithHealthAliases,
+  nonNegativeFlag,
+  positiveFlag,
+} from "./common.ts";
 import { type FlagSpec, type ParsedFlags, UsageError } from "./flags.ts";
-import { leaderElectionFlags, type ModeWiring, runMode } from "./run_mode.ts";
+import {
+  leaderElectionFlags,
+  MODE_WIRING,
+  type ModeWiring,
+  runMode,
+} from "./run_mode.ts";
 
 /** Env variable of the test-only crash hook (exit right after that replace step). */
 export const AFFINITY_TEST_FAULT_ENV =
@@ -33,18 +42,7 @@ export const AFFINITY_TEST_FAULT_EXIT_CODE = 86;
 
 /** Flags of `affinity` (linstor-affinity-controller's names, plus ours). */
 export const AFFINITY_FLAGS: readonly FlagSpec[] = [
-  ...COMMON_FLAGS.map((flag) =>
-    flag.name === "health-address"
-      ? {
-        ...flag,
-        aliases: [
-          ...(flag.aliases ?? []),
-          "bind-address",
-          "health-probe-bind-address",
-        ],
-      }
-      : flag
-  ),
+  ...commonFlagsWithHealthAliases("bind-address", "health-probe-bind-address"),
   {
     name: "reconcile-rate",
     type: "duration",
@@ -149,19 +147,10 @@ export const AFFINITY_FLAGS: readonly FlagSpec[] = [
 export function affinityOptionsFromFlags(
   flags: ParsedFlags,
 ): AffinityModeOptions {
-  const positive = (name: string): number => {
-    const value = flags.number(name);
-    if (value === undefined || !(value > 0)) {
-      throw new UsageError(`flag --${name} must be positive, got "${value}"`);
-    }
-    return value;
-  };
-  const maxReplacements = flags.number("max-replacements-per-pass") ?? 0;
-  if (!(maxReplacements >= 0)) {
-    throw new UsageError(
-      `flag --max-replacements-per-pass must not be negative, got "${maxReplacements}"`,
-    );
-  }
+  const positive = (name: string) => positiveFlag(flags, name);
+  const maxReplacements = nonNegativeFlag(flags, "max-replacements-per-pass", {
+    fallback: 0,
+  });
   const options: AffinityModeOptions = {
     reconcileRateMs: positive("reconcile-rate"),
     timeoutMs: positive("timeout"),
@@ -195,17 +184,7 @@ export function affinityOptionsFromFlags(
 export type AffinityWiring = ModeWiring;
 
 /** The production wiring: kubeconfig from `--kubeconfig`/`KUBECONFIG`/in-cluster. */
-export const AFFINITY_WIRING: AffinityWiring = Object.freeze({
-  createKube(
-    context: CommandContext,
-    options: { reportingInstance: string },
-  ) {
-    return Promise.resolve(kubeApiFrom(context, options));
-  },
-  hostname(): string {
-    return Deno.hostname();
-  },
-});
+export const AFFINITY_WIRING: AffinityWiring = MODE_WIRING;
 
 /** The `affinity` subcommand over `wiring`. */
 export function createAffinityCommand(wiring: AffinityWiring): Command {

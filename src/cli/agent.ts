@@ -23,9 +23,14 @@ import {
 } from "../modes/agent/mod.ts";
 import { createCommandRunner } from "../system/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
-import { COMMON_FLAGS, kubeApiFrom } from "./common.ts";
+import { COMMON_FLAGS } from "./common.ts";
 import { type FlagSpec, type ParsedFlags, UsageError } from "./flags.ts";
-import { leaderElectionFlags, type ModeWiring, runMode } from "./run_mode.ts";
+import {
+  leaderElectionFlags,
+  MODE_WIRING,
+  type ModeWiring,
+  runMode,
+} from "./run_mode.ts";
 
 const GIB = 1024 ** 3;
 
@@ -177,17 +182,7 @@ export function agentOptionsFromFlags(
 }
 
 /** The production wiring: kubeconfig from `--kubeconfig`/`KUBECONFIG`/in-cluster. */
-export const AGENT_WIRING: ModeWiring = Object.freeze({
-  createKube(
-    context: CommandContext,
-    options: { reportingInstance: string },
-  ) {
-    return Promise.resolve(kubeApiFrom(context, options));
-  },
-  hostname(): string {
-    return Deno.hostname();
-  },
-});
+export const AGENT_WIRING: ModeWiring = MODE_WIRING;
 
 /** The `agent` subcommand over `wiring`. */
 export function createAgentCommand(wiring: ModeWiring): Command {

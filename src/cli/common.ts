@@ -25,7 +25,7 @@ import {
   serveHttp,
 } from "../system/mod.ts";
 import type { CommandContext } from "./command.ts";
-import { type FlagSpec, UsageError } from "./flags.ts";
+import { type FlagSpec, type ParsedFlags, UsageError } from "./flags.ts";
 
 /** klog's debug verbosity, which `--verbose` stands for. */
 const VERBOSE_VERBOSITY = 4;
@@ -222,4 +222,45 @@ export function untilAborted(signal: AbortSignal): Promise<void> {
     if (signal.aborted) resolve();
     signal.addEventListener("abort", () => resolve(), { once: true });
   });
+}
+
+/**
+ * The number of flag `name`, which must be given (or defaulted) and
+ * positive; else a `UsageError` naming the flag.
+ */
+export function positiveFlag(flags: ParsedFlags, name: string): number {
+  const value = flags.number(name);
+  if (value === undefined || !(value > 0)) {
+    throw new UsageError(`flag --${name} must be positive, got "${value}"`);
+  }
+  return value;
+}
+
+/**
+ * The number of flag `name` (`fallback` when absent), which must not be
+ * negative; else a `UsageError` naming the flag.
+ */
+export function nonNegativeFlag(
+  flags: ParsedFlags,
+  name: string,
+  options: { fallback: number },
+): number {
+  const value = flags.number(name) ?? options.fallback;
+  if (!(value >= 0)) {
+    throw new UsageError(
+      `flag --${name} must not be negative, got "${value}"`,
+    );
+  }
+  return value;
+}
+
+/** `COMMON_FLAGS` with more names for `--health-address` (the flag names of the tool a mode replaces). */
+export function commonFlagsWithHealthAliases(
+  ...aliases: readonly string[]
+): FlagSpec[] {
+  return COMMON_FLAGS.map((flag) =>
+    flag.name === "health-address"
+      ? { ...flag, aliases: [...(flag.aliases ?? []), ...aliases] }
+      : flag
+  );
 }

@@ -29,7 +29,11 @@ import {
   postJson,
 } from "../system/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
-import { COMMON_FLAGS, kubeApiFrom, setupLogging } from "./common.ts";
+import {
+  commonFlagsWithHealthAliases,
+  kubeApiFrom,
+  setupLogging,
+} from "./common.ts";
 import { type FlagSpec, UsageError } from "./flags.ts";
 import { type ModeWiring, runMode } from "./run_mode.ts";
 
@@ -38,14 +42,7 @@ const EXPLAIN_TIMEOUT_MS = 30_000;
 
 /** Flags of `extender`. */
 export const EXTENDER_FLAGS: readonly FlagSpec[] = [
-  ...COMMON_FLAGS.map((flag) =>
-    flag.name === "health-address"
-      ? {
-        ...flag,
-        aliases: [...(flag.aliases ?? []), "health-probe-bind-address"],
-      }
-      : flag
-  ),
+  ...commonFlagsWithHealthAliases("health-probe-bind-address"),
   {
     name: "metrics-address",
     type: "string",

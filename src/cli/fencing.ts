@@ -19,23 +19,19 @@ import {
 } from "../modes/fencing/mod.ts";
 import { type CommandRunner, createCommandRunner } from "../system/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
-import { COMMON_FLAGS, kubeApiFrom } from "./common.ts";
+import {
+  commonFlagsWithHealthAliases,
+  nonNegativeFlag,
+  positiveFlag,
+} from "./common.ts";
 import { type FlagSpec, type ParsedFlags, UsageError } from "./flags.ts";
-import { type ModeWiring, runMode } from "./run_mode.ts";
+import { MODE_WIRING, type ModeWiring, runMode } from "./run_mode.ts";
 
 /** Flags of `fencing` (piraeus-ha-controller's names, plus ours). */
 export const FENCING_FLAGS: readonly FlagSpec[] = [
-  ...COMMON_FLAGS.map((flag) =>
-    flag.name === "health-address"
-      ? {
-        ...flag,
-        aliases: [
-          ...(flag.aliases ?? []),
-          "health-bind-address",
-          "health-probe-bind-address",
-        ],
-      }
-      : flag
+  ...commonFlagsWithHealthAliases(
+    "health-bind-address",
+    "health-probe-bind-address",
   ),
   {
     name: "node-name",
@@ -152,19 +148,10 @@ export function fencingOptionsFromFlags(
   if (nodeName === "") {
     throw new UsageError("flag --node-name (or NODE_NAME) is required");
   }
-  const positive = (name: string): number => {
-    const value = flags.number(name);
-    if (value === undefined || !(value > 0)) {
-      throw new UsageError(`flag --${name} must be positive, got "${value}"`);
-    }
-    return value;
-  };
-  const grace = flags.number("grace-period-seconds") ?? 0;
-  if (!(grace >= 0)) {
-    throw new UsageError(
-      `flag --grace-period-seconds must not be negative, got "${grace}"`,
-    );
-  }
+  const positive = (name: string) => positiveFlag(flags, name);
+  const grace = nonNegativeFlag(flags, "grace-period-seconds", {
+    fallback: 0,
+  });
   return {
     nodeName,
     failOverTimeoutMs: flags.number("fail-over-timeout") ??
@@ -188,15 +175,7 @@ export interface FencingWiring extends ModeWiring {
 
 /** The production wiring. */
 export const FENCING_WIRING: FencingWiring = Object.freeze({
-  createKube(
-    context: CommandContext,
-    options: { reportingInstance: string },
-  ) {
-    return Promise.resolve(kubeApiFrom(context, options));
-  },
-  hostname(): string {
-    return Deno.hostname();
-  },
+  ...MODE_WIRING,
   commands: createCommandRunner,
 });
 

@@ -41,7 +41,12 @@ import {
 import { createLinstorReader, startClusterState } from "../state/mod.ts";
 import { type Clock, SYSTEM_CLOCK } from "../system/mod.ts";
 import type { CommandContext, Write } from "./command.ts";
-import { linstorClientFrom, serveHealth, setupLogging } from "./common.ts";
+import {
+  kubeApiFrom,
+  linstorClientFrom,
+  serveHealth,
+  setupLogging,
+} from "./common.ts";
 import type { FlagSpec } from "./flags.ts";
 
 /** File with the service account's namespace (in-cluster fallback of the lease namespace). */
@@ -114,6 +119,19 @@ export interface ModeWiring {
   /** Time source. @default {SYSTEM_CLOCK} */
   clock?: Clock;
 }
+
+/** The production wiring: kubeconfig from `--kubeconfig`/`KUBECONFIG`/in-cluster, the host's name. */
+export const MODE_WIRING: ModeWiring = Object.freeze({
+  createKube(
+    context: CommandContext,
+    options: { reportingInstance: string },
+  ) {
+    return Promise.resolve(kubeApiFrom(context, options));
+  },
+  hostname(): string {
+    return Deno.hostname();
+  },
+});
 
 /** What a mode factory receives from `runMode()`. */
 export interface ModeEnvironment {
