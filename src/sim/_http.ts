@@ -50,6 +50,28 @@ export function route(spec: string, run: RouteHandler): Route {
   };
 }
 
+/** The controller's entries for one mutation: path parameters and body. */
+export type Mutation = (
+  params: Record<string, string>,
+  body: Record<string, unknown>,
+) => readonly RcInit[];
+
+/**
+ * Route builder for controller mutations: `POST` and `PUT` read a JSON
+ * object body, `DELETE` reads none (an empty body); `POST` answers `201`.
+ */
+export function mutations(
+  ctx: RouteContext,
+): (spec: string, mutate: Mutation) => Route {
+  return (spec, mutate) => {
+    const method = spec.split(" ")[0];
+    return route(spec, async (params, request) => {
+      const body = method === "DELETE" ? {} : await readObjectBody(request);
+      return ctx.reply(mutate(params, body), method === "POST" ? 201 : 200);
+    });
+  };
+}
+
 /** A 200 JSON answer. */
 export function json(body: unknown): Response {
   return jsonResponse(body, 200);

@@ -7,7 +7,7 @@
 import {
   json,
   listed,
-  readObjectBody,
+  mutations,
   type Route,
   route,
   type RouteContext,
@@ -17,6 +17,7 @@ import { bool } from "./_request.ts";
 /** The resource-definition routes. */
 export function definitionRoutes(ctx: RouteContext): Route[] {
   const { controller } = ctx;
+  const mutate = mutations(ctx);
   return [
     route("GET /v1/resource-definitions", (_p, _r, url) => {
       const s = ctx.store();
@@ -35,27 +36,17 @@ export function definitionRoutes(ctx: RouteContext): Route[] {
         ),
       );
     }),
-    route(
+    mutate(
       "POST /v1/resource-definitions",
-      async (_p, request) =>
-        ctx.reply(
-          controller.createDefinition(await readObjectBody(request)),
-          201,
-        ),
+      (_p, body) => controller.createDefinition(body),
     ),
-    route(
+    mutate(
       "PUT /v1/resource-definitions/{rd}",
-      async (p, request) =>
-        ctx.reply(
-          controller.modifyDefinition(
-            p.rd ?? "",
-            await readObjectBody(request),
-          ),
-        ),
+      (p, body) => controller.modifyDefinition(p.rd ?? "", body),
     ),
-    route(
+    mutate(
       "DELETE /v1/resource-definitions/{rd}",
-      (p) => ctx.reply(controller.deleteDefinition(p.rd ?? "")),
+      (p) => controller.deleteDefinition(p.rd ?? ""),
     ),
 
     route("GET /v1/resource-definitions/{rd}/volume-definitions", (p) => {
@@ -74,31 +65,18 @@ export function definitionRoutes(ctx: RouteContext): Route[] {
         return json(s.renderVolumeDefinition(vd));
       },
     ),
-    route(
+    mutate(
       "POST /v1/resource-definitions/{rd}/volume-definitions",
-      async (p, request) => {
-        const body = await readObjectBody(request);
-        return ctx.reply(
-          controller.createVolumeDefinition(p.rd ?? "", body),
-          201,
-        );
-      },
+      (p, body) => controller.createVolumeDefinition(p.rd ?? "", body),
     ),
-    route(
+    mutate(
       "PUT /v1/resource-definitions/{rd}/volume-definitions/{nr}",
-      async (p, request) => {
-        const body = await readObjectBody(request);
-        return ctx.reply(
-          controller.modifyVolumeDefinition(p.rd ?? "", p.nr ?? "", body),
-        );
-      },
+      (p, body) =>
+        controller.modifyVolumeDefinition(p.rd ?? "", p.nr ?? "", body),
     ),
-    route(
+    mutate(
       "DELETE /v1/resource-definitions/{rd}/volume-definitions/{nr}",
-      (p) =>
-        ctx.reply(
-          controller.deleteVolumeDefinition(p.rd ?? "", p.nr ?? ""),
-        ),
+      (p) => controller.deleteVolumeDefinition(p.rd ?? "", p.nr ?? ""),
     ),
   ];
 }

@@ -7,7 +7,7 @@
 import {
   json,
   listed,
-  readObjectBody,
+  mutations,
   type Route,
   route,
   type RouteContext,
@@ -17,6 +17,7 @@ import { page } from "./_request.ts";
 /** The resource-group routes. */
 export function groupRoutes(ctx: RouteContext): Route[] {
   const { controller } = ctx;
+  const mutate = mutations(ctx);
   return [
     route("GET /v1/resource-groups", (_p, _r, url) => {
       const s = ctx.store();
@@ -29,29 +30,21 @@ export function groupRoutes(ctx: RouteContext): Route[] {
       const s = ctx.store();
       return json(s.renderGroup(s.group(p.rg ?? "")));
     }),
-    route(
+    mutate(
       "POST /v1/resource-groups",
-      async (_p, request) =>
-        ctx.reply(controller.createGroup(await readObjectBody(request)), 201),
+      (_p, body) => controller.createGroup(body),
     ),
-    route(
+    mutate(
       "PUT /v1/resource-groups/{rg}",
-      async (p, request) =>
-        ctx.reply(
-          controller.modifyGroup(p.rg ?? "", await readObjectBody(request)),
-        ),
+      (p, body) => controller.modifyGroup(p.rg ?? "", body),
     ),
-    route(
+    mutate(
       "DELETE /v1/resource-groups/{rg}",
-      (p) => ctx.reply(controller.deleteGroup(p.rg ?? "")),
+      (p) => controller.deleteGroup(p.rg ?? ""),
     ),
-    route(
+    mutate(
       "POST /v1/resource-groups/{rg}/spawn",
-      async (p, request) =>
-        ctx.reply(
-          controller.spawn(p.rg ?? "", await readObjectBody(request)),
-          201,
-        ),
+      (p, body) => controller.spawn(p.rg ?? "", body),
     ),
 
     route("GET /v1/resource-groups/{rg}/volume-groups", (p, _r, url) => {
@@ -68,31 +61,17 @@ export function groupRoutes(ctx: RouteContext): Route[] {
         url,
       ));
     }),
-    route(
+    mutate(
       "POST /v1/resource-groups/{rg}/volume-groups",
-      async (p, request) =>
-        ctx.reply(
-          controller.createVolumeGroup(
-            p.rg ?? "",
-            await readObjectBody(request),
-          ),
-          201,
-        ),
+      (p, body) => controller.createVolumeGroup(p.rg ?? "", body),
     ),
-    route(
+    mutate(
       "PUT /v1/resource-groups/{rg}/volume-groups/{nr}",
-      async (p, request) =>
-        ctx.reply(
-          controller.modifyVolumeGroup(
-            p.rg ?? "",
-            p.nr ?? "",
-            await readObjectBody(request),
-          ),
-        ),
+      (p, body) => controller.modifyVolumeGroup(p.rg ?? "", p.nr ?? "", body),
     ),
-    route(
+    mutate(
       "DELETE /v1/resource-groups/{rg}/volume-groups/{nr}",
-      (p) => ctx.reply(controller.deleteVolumeGroup(p.rg ?? "", p.nr ?? "")),
+      (p) => controller.deleteVolumeGroup(p.rg ?? "", p.nr ?? ""),
     ),
   ];
 }

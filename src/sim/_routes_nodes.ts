@@ -6,7 +6,7 @@
 import {
   json,
   listed,
-  readObjectBody,
+  mutations,
   type Route,
   route,
   type RouteContext,
@@ -17,6 +17,7 @@ import { bool, listParam, nameIn, page } from "./_request.ts";
 /** The node and storage-pool routes. */
 export function nodeRoutes(ctx: RouteContext): Route[] {
   const { controller } = ctx;
+  const mutate = mutations(ctx);
   const poolList = (url: URL, nodeFilter: string[]) => {
     const s = ctx.store();
     const pools = listParam(url, "storage_pools");
@@ -44,21 +45,14 @@ export function nodeRoutes(ctx: RouteContext): Route[] {
       const s = ctx.store();
       return json(s.renderNode(s.node(p.node ?? "")));
     }),
-    route(
-      "POST /v1/nodes",
-      async (_p, request) =>
-        ctx.reply(controller.createNode(await readObjectBody(request)), 201),
-    ),
-    route(
+    mutate("POST /v1/nodes", (_p, body) => controller.createNode(body)),
+    mutate(
       "PUT /v1/nodes/{node}",
-      async (p, request) =>
-        ctx.reply(
-          controller.modifyNode(p.node ?? "", await readObjectBody(request)),
-        ),
+      (p, body) => controller.modifyNode(p.node ?? "", body),
     ),
-    route(
+    mutate(
       "DELETE /v1/nodes/{node}",
-      (p) => ctx.reply(controller.deleteNode(p.node ?? "")),
+      (p) => controller.deleteNode(p.node ?? ""),
     ),
 
     route(
@@ -75,28 +69,17 @@ export function nodeRoutes(ctx: RouteContext): Route[] {
         s.renderPool(s.pool(p.node ?? "", p.pool ?? ""), bool(url, "cached")),
       );
     }),
-    route(
+    mutate(
       "POST /v1/nodes/{node}/storage-pools",
-      async (p, request) =>
-        ctx.reply(
-          controller.createPool(p.node ?? "", await readObjectBody(request)),
-          201,
-        ),
+      (p, body) => controller.createPool(p.node ?? "", body),
     ),
-    route(
+    mutate(
       "PUT /v1/nodes/{node}/storage-pools/{pool}",
-      async (p, request) =>
-        ctx.reply(
-          controller.modifyPool(
-            p.node ?? "",
-            p.pool ?? "",
-            await readObjectBody(request),
-          ),
-        ),
+      (p, body) => controller.modifyPool(p.node ?? "", p.pool ?? "", body),
     ),
-    route(
+    mutate(
       "DELETE /v1/nodes/{node}/storage-pools/{pool}",
-      (p) => ctx.reply(controller.deletePool(p.node ?? "", p.pool ?? "")),
+      (p) => controller.deletePool(p.node ?? "", p.pool ?? ""),
     ),
   ];
 }

@@ -6,8 +6,8 @@
  */
 import {
   json,
+  mutations,
   readBody,
-  readObjectBody,
   type Route,
   route,
   type RouteContext,
@@ -18,13 +18,11 @@ import { BadRequest, isObject, listParam, nameIn, page } from "./_request.ts";
 /** The resource, autoplace and promotion-event routes. */
 export function resourceRoutes(ctx: RouteContext): Route[] {
   const { controller } = ctx;
+  const mutate = mutations(ctx);
   return [
-    route(
+    mutate(
       "POST /v1/resource-definitions/{rd}/autoplace",
-      async (p, request) => {
-        const body = await readObjectBody(request);
-        return ctx.reply(controller.autoplace(p.rd ?? "", body), 201);
-      },
+      (p, body) => controller.autoplace(p.rd ?? "", body),
     ),
     route(
       "GET /v1/resource-definitions/{rd}/resources",
@@ -57,28 +55,17 @@ export function resourceRoutes(ctx: RouteContext): Route[] {
         return ctx.reply(controller.createResources(p.rd ?? "", body), 201);
       },
     ),
-    route(
+    mutate(
       "POST /v1/resource-definitions/{rd}/resources/{node}",
-      async (p, request) => {
-        const body = await readObjectBody(request);
-        return ctx.reply(
-          controller.createResources(p.rd ?? "", [body], p.node),
-          201,
-        );
-      },
+      (p, body) => controller.createResources(p.rd ?? "", [body], p.node),
     ),
-    route(
+    mutate(
       "PUT /v1/resource-definitions/{rd}/resources/{node}",
-      async (p, request) => {
-        const body = await readObjectBody(request);
-        return ctx.reply(
-          controller.modifyResource(p.rd ?? "", p.node ?? "", body),
-        );
-      },
+      (p, body) => controller.modifyResource(p.rd ?? "", p.node ?? "", body),
     ),
-    route(
+    mutate(
       "DELETE /v1/resource-definitions/{rd}/resources/{node}",
-      (p) => ctx.reply(controller.deleteResource(p.rd ?? "", p.node ?? "")),
+      (p) => controller.deleteResource(p.rd ?? "", p.node ?? ""),
     ),
     route("GET /v1/view/resources", (_p, _r, url) => {
       const s = ctx.store();
