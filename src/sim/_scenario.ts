@@ -49,8 +49,8 @@ const CONNECTION_STATUSES: readonly string[] = Object.freeze([
   "NO_STLT_CONN",
 ]);
 
-/** Storage provider kinds the simulator accepts. */
-export const PROVIDER_KINDS: readonly string[] = Object.freeze([
+/** Storage provider kinds a simulated satellite reports it supports. */
+export const SATELLITE_PROVIDER_KINDS: readonly string[] = Object.freeze([
   "DISKLESS",
   "LVM",
   "LVM_THIN",
@@ -58,6 +58,11 @@ export const PROVIDER_KINDS: readonly string[] = Object.freeze([
   "ZFS_THIN",
   "FILE",
   "FILE_THIN",
+]);
+
+/** Storage provider kinds the simulator accepts. */
+export const PROVIDER_KINDS: readonly string[] = Object.freeze([
+  ...SATELLITE_PROVIDER_KINDS,
   "SPDK",
   "EBS_TARGET",
   "EBS_INIT",

@@ -43,7 +43,11 @@ import {
   uuidFrom,
 } from "./_model.ts";
 import { CODE, OBJ, rc, type RcInit } from "./_rc.ts";
-import type { Scenario, SimAction } from "./_scenario.ts";
+import {
+  SATELLITE_PROVIDER_KINDS,
+  type Scenario,
+  type SimAction,
+} from "./_scenario.ts";
 
 /** A failed mutation: the ApiCallRc entries to answer with. */
 export class RcFailure extends Error {
@@ -97,15 +101,6 @@ const DRBD_AL_STRIPES = 1;
 const DRBD_AL_SIZE_KIB = 32;
 const FIRST_DRBD_PORT = 7000;
 const FIRST_DRBD_MINOR = 1000;
-const STORAGE_PROVIDERS = [
-  "DISKLESS",
-  "LVM",
-  "LVM_THIN",
-  "ZFS",
-  "ZFS_THIN",
-  "FILE",
-  "FILE_THIN",
-];
 const RESOURCE_LAYERS = [
   "DRBD",
   "LUKS",
@@ -750,7 +745,7 @@ export class Store {
     out.connection_status = node.connectionStatus;
     out.uuid = node.uuid;
     if (node.connectionStatus === "ONLINE") {
-      out.storage_providers = STORAGE_PROVIDERS;
+      out.storage_providers = [...SATELLITE_PROVIDER_KINDS];
       out.resource_layers = RESOURCE_LAYERS;
     }
     return out;
