@@ -22,17 +22,56 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
+/** What one optional field must be: a type guard and its wording. */
+interface FieldKind<T> {
+  is(value: unknown): value is T;
+  readonly must: string;
+}
+
+/** An optional field of `kind`: absent or null is `undefined`. */
+function optionalField<T>(
+  body: Record<string, unknown>,
+  key: string,
+  kind: FieldKind<T>,
+): T | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (!kind.is(value)) {
+    throw new BadRequest(`field "${key}" must be ${kind.must}`);
+  }
+  return value;
+}
+
+const STRING: FieldKind<string> = {
+  is: (value): value is string => typeof value === "string",
+  must: "a string",
+};
+
+const PROPS: FieldKind<Props> = {
+  is: (value): value is Props =>
+    isObject(value) &&
+    Object.values(value).every((v) => typeof v === "string"),
+  must: "a map of strings",
+};
+
+const STRINGS: FieldKind<string[]> = {
+  is: (value): value is string[] =>
+    Array.isArray(value) && value.every((v) => typeof v === "string"),
+  must: "a list of strings",
+};
+
+const INTEGER: FieldKind<number> = {
+  is: (value): value is number =>
+    typeof value === "number" && Number.isSafeInteger(value),
+  must: "an integer",
+};
+
 /** An optional string field; `BadRequest` for another type. */
 export function optionalString(
   body: Record<string, unknown>,
   key: string,
 ): string | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "string") {
-    throw new BadRequest(`field "${key}" must be a string`);
-  }
-  return value;
+  return optionalField(body, key, STRING);
 }
 
 /** An optional string map field; `BadRequest` for another shape. */
@@ -40,14 +79,7 @@ export function optionalProps(
   body: Record<string, unknown>,
   key: string,
 ): Props | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (
-    !isObject(value) || Object.values(value).some((v) => typeof v !== "string")
-  ) {
-    throw new BadRequest(`field "${key}" must be a map of strings`);
-  }
-  return value as Props;
+  return optionalField(body, key, PROPS);
 }
 
 /** An optional list of strings; `BadRequest` for another shape. */
@@ -55,12 +87,7 @@ export function optionalStrings(
   body: Record<string, unknown>,
   key: string,
 ): string[] | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
-    throw new BadRequest(`field "${key}" must be a list of strings`);
-  }
-  return value as string[];
+  return optionalField(body, key, STRINGS);
 }
 
 /** An optional safe integer field; `BadRequest` for another type. */
@@ -68,12 +95,7 @@ export function optionalInteger(
   body: Record<string, unknown>,
   key: string,
 ): number | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
-    throw new BadRequest(`field "${key}" must be an integer`);
-  }
-  return value;
+  return optionalField(body, key, INTEGER);
 }
 
 /** The `override_props` / `delete_props` / `delete_namespaces` of a modify body. */
