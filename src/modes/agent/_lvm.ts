@@ -193,16 +193,9 @@ export function parseReportRows(text: string, section: string): ReportRows {
 export function parseVolumeGroups(
   text: string,
 ): { volumeGroups: VolumeGroup[]; warnings: readonly string[] } {
-  const { rows, warnings } = parseReportRows(text, "vg");
-  const seen = new Set<string>();
-  const volumeGroups: VolumeGroup[] = [];
-  for (const row of rows) {
-    const uuid = required(row, "vg_uuid", "vg");
-    // lvm lists a VG once per duplicate PV path in some setups: one entry per UUID.
-    if (seen.has(uuid)) continue;
-    seen.add(uuid);
+  const { items, warnings } = parseUniqueRows(text, "vg", (row, uuid) => {
     const attr = row.vg_attr ?? "";
-    volumeGroups.push({
+    return {
       name: required(row, "vg_name", "vg"),
       uuid,
       tags: parseTags(row.vg_tags ?? ""),
@@ -210,24 +203,18 @@ export function parseVolumeGroups(
       freeBytes: parseBytes(row, "vg_free", "vg"),
       attr,
       partial: attr[3] === "p",
-    });
-  }
-  return { volumeGroups, warnings };
+    };
+  });
+  return { volumeGroups: items, warnings };
 }
 
 /** Parses `lvs` JSON output. @throws {SyntaxError} on a broken report or row. */
 export function parseLogicalVolumes(
   text: string,
 ): { logicalVolumes: LogicalVolume[]; warnings: readonly string[] } {
-  const { rows, warnings } = parseReportRows(text, "lv");
-  const seen = new Set<string>();
-  const logicalVolumes: LogicalVolume[] = [];
-  for (const row of rows) {
-    const uuid = required(row, "lv_uuid", "lv");
-    if (seen.has(uuid)) continue;
-    seen.add(uuid);
+  const { items, warnings } = parseUniqueRows(text, "lv", (row, uuid) => {
     const dataPercent = parsePercent(row.data_percent ?? "");
-    logicalVolumes.push({
+    return {
       name: required(row, "lv_name", "lv"),
       uuid,
       vgName: required(row, "vg_name", "lv"),
@@ -237,9 +224,31 @@ export function parseLogicalVolumes(
       tags: parseTags(row.lv_tags ?? ""),
       poolLv: row.pool_lv ?? "",
       ...(dataPercent === undefined ? {} : { dataPercent }),
-    });
+    };
+  });
+  return { logicalVolumes: items, warnings };
+}
+
+/**
+ * The rows of report `section` ("vg" or "lv"), built once per
+ * `<section>_uuid`: lvm lists a VG once per duplicate PV path in some
+ * setups, so the first row of each UUID wins.
+ */
+function parseUniqueRows<T>(
+  text: string,
+  section: "vg" | "lv",
+  build: (row: Readonly<Record<string, string>>, uuid: string) => T,
+): { items: T[]; warnings: readonly string[] } {
+  const { rows, warnings } = parseReportRows(text, section);
+  const seen = new Set<string>();
+  const items: T[] = [];
+  for (const row of rows) {
+    const uuid = required(row, `${section}_uuid`, section);
+    if (seen.has(uuid)) continue;
+    seen.add(uuid);
+    items.push(build(row, uuid));
   }
-  return { logicalVolumes, warnings };
+  return { items, warnings };
 }
 
 /** Splits an lvm tag list (`a,b`); empty text is no tags. */
