@@ -18,6 +18,7 @@ import {
   STATE_MIN_POLL_GAP_MS,
 } from "../constants.ts";
 import type { Clock } from "../system/clock.ts";
+import { linstorDataAge } from "../domain/mod.ts";
 import {
   type KubeApi,
   type KubeKind,
@@ -577,12 +578,8 @@ function registerMetrics(
       "Age of the last good LINSTOR data in seconds (+Inf before the first successful poll)",
     registers: [registry],
     collect() {
-      const observedAt = state.snapshot().linstor.observedAt;
-      this.set(
-        observedAt === undefined
-          ? Infinity
-          : Math.max(0, clock.now() - observedAt) / 1000,
-      );
+      const ageMs = linstorDataAge(state.snapshot(), clock.now());
+      this.set(ageMs === undefined ? Infinity : ageMs / 1000);
     },
   });
   new Gauge({
