@@ -38,6 +38,8 @@ export interface RouteContext {
   readonly events: PromotionEvents;
   /** An ApiCallRc list answer; the first error decides the status. */
   reply(list: readonly RcInit[], successStatus?: number): Response;
+  /** A controller mutation route (see `mutations()`). */
+  mutate(spec: string, mutation: Mutation): Route;
 }
 
 /** A route for `spec`, the method and path template: `"GET /v1/nodes/{node}"`. */
@@ -61,7 +63,7 @@ export type Mutation = (
  * object body, `DELETE` reads none (an empty body); `POST` answers `201`.
  */
 export function mutations(
-  ctx: RouteContext,
+  ctx: Pick<RouteContext, "reply">,
 ): (spec: string, mutate: Mutation) => Route {
   return (spec, mutate) => {
     const method = spec.split(" ")[0];

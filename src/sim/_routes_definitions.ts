@@ -4,20 +4,12 @@
  *
  * @module
  */
-import {
-  json,
-  listed,
-  mutations,
-  type Route,
-  route,
-  type RouteContext,
-} from "./_http.ts";
+import { json, listed, type Route, route, type RouteContext } from "./_http.ts";
 import { bool } from "./_request.ts";
 
 /** The resource-definition routes. */
 export function definitionRoutes(ctx: RouteContext): Route[] {
-  const { controller } = ctx;
-  const mutate = mutations(ctx);
+  const { controller, mutate } = ctx;
   return [
     route("GET /v1/resource-definitions", (_p, _r, url) => {
       const s = ctx.store();

@@ -4,20 +4,12 @@
  *
  * @module
  */
-import {
-  json,
-  listed,
-  mutations,
-  type Route,
-  route,
-  type RouteContext,
-} from "./_http.ts";
+import { json, listed, type Route, route, type RouteContext } from "./_http.ts";
 import { page } from "./_request.ts";
 
 /** The resource-group routes. */
 export function groupRoutes(ctx: RouteContext): Route[] {
-  const { controller } = ctx;
-  const mutate = mutations(ctx);
+  const { controller, mutate } = ctx;
   return [
     route("GET /v1/resource-groups", (_p, _r, url) => {
       const s = ctx.store();

@@ -3,21 +3,13 @@
  *
  * @module
  */
-import {
-  json,
-  listed,
-  mutations,
-  type Route,
-  route,
-  type RouteContext,
-} from "./_http.ts";
+import { json, listed, type Route, route, type RouteContext } from "./_http.ts";
 import { matchesProps } from "./_model.ts";
 import { bool, listParam, nameIn, page } from "./_request.ts";
 
 /** The node and storage-pool routes. */
 export function nodeRoutes(ctx: RouteContext): Route[] {
-  const { controller } = ctx;
-  const mutate = mutations(ctx);
+  const { controller, mutate } = ctx;
   const poolList = (url: URL, nodeFilter: string[]) => {
     const s = ctx.store();
     const pools = listParam(url, "storage_pools");

@@ -6,7 +6,6 @@
  */
 import {
   json,
-  mutations,
   readBody,
   type Route,
   route,
@@ -17,8 +16,7 @@ import { BadRequest, isObject, listParam, nameIn, page } from "./_request.ts";
 
 /** The resource, autoplace and promotion-event routes. */
 export function resourceRoutes(ctx: RouteContext): Route[] {
-  const { controller } = ctx;
-  const mutate = mutations(ctx);
+  const { controller, mutate } = ctx;
   return [
     mutate(
       "POST /v1/resource-definitions/{rd}/autoplace",

@@ -15,7 +15,12 @@ import type { Clock } from "../system/clock.ts";
 import { checkBasicAuth, type Credentials } from "./_auth.ts";
 import { Controller } from "./_controller.ts";
 import { PromotionEvents } from "./_events.ts";
-import { replyWith, type Route, type RouteContext } from "./_http.ts";
+import {
+  mutations,
+  replyWith,
+  type Route,
+  type RouteContext,
+} from "./_http.ts";
 import { bareNotFound, CODE, jsonResponse, RC_PARSE_ERROR } from "./_rc.ts";
 import { BadRequest, matchRoute } from "./_request.ts";
 import { definitionRoutes } from "./_routes_definitions.ts";
@@ -337,6 +342,8 @@ class SimulatorImpl implements Simulator {
   }
 
   #buildRoutes(): Route[] {
+    const reply: RouteContext["reply"] = (list, successStatus = 200) =>
+      replyWith(this.#store, list, { success: successStatus });
     const ctx: RouteContext = {
       store: () => this.#store,
       controller: new Controller({
@@ -344,8 +351,8 @@ class SimulatorImpl implements Simulator {
         changed: () => this.#changed(),
       }),
       events: this.#events,
-      reply: (list, successStatus = 200) =>
-        replyWith(this.#store, list, { success: successStatus }),
+      reply,
+      mutate: mutations({ reply }),
     };
     return [
       ...simRoutes(ctx, {
