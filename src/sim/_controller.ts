@@ -22,6 +22,7 @@ import {
 } from "../constants.ts";
 import { placeReplicas } from "./_autoplace.ts";
 import {
+  defined,
   fits,
   isDisklessPool,
   keyOf,
@@ -121,7 +122,7 @@ export class Controller {
       name,
       type,
       props: optionalProps(body, "props") ?? {},
-      ...(address !== undefined ? { address } : {}),
+      ...defined({ address }),
     });
     this.#changed();
     return [
@@ -288,7 +289,7 @@ export class Controller {
       name,
       props: optionalProps(body, "props") ?? {},
       selectFilter: readFilter(body.select_filter),
-      ...(description !== undefined ? { description } : {}),
+      ...defined({ description }),
     });
     return [
       success("created", {
@@ -447,7 +448,7 @@ export class Controller {
       name,
       resourceGroup: group.name,
       props: optionalProps(body, "resource_definition_props") ?? {},
-      ...(externalName !== undefined ? { externalName } : {}),
+      ...defined({ externalName }),
     });
     (sizes as number[]).forEach((size, i) => {
       s.addVolumeDefinition(rd, {
@@ -507,10 +508,7 @@ export class Controller {
     s.addDefinition({
       name,
       props: optionalProps(rdBody, "props") ?? {},
-      ...(group !== undefined ? { resourceGroup: group } : {}),
-      ...(externalName !== undefined ? { externalName } : {}),
-      ...(port !== undefined ? { port } : {}),
-      ...(secret !== undefined ? { secret } : {}),
+      ...defined({ resourceGroup: group, externalName, port, secret }),
     });
     return [
       success("created", {
@@ -591,8 +589,7 @@ export class Controller {
     s.addVolumeDefinition(rd, {
       sizeKib: size,
       props: optionalProps(vdBody, "props") ?? {},
-      ...(nr !== undefined ? { volumeNumber: nr } : {}),
-      ...(minor !== undefined ? { minor } : {}),
+      ...defined({ volumeNumber: nr, minor }),
     });
     this.#changed();
     return [

@@ -212,3 +212,17 @@ export function modifyProps(
 export function uuidFrom(counter: number): string {
   return `00000000-0000-4000-8000-${counter.toString(16).padStart(12, "0")}`;
 }
+
+/**
+ * `fields` without its `undefined` members, to spread into objects with
+ * exact optional properties.
+ */
+export function defined<T extends Record<string, unknown>>(
+  fields: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value !== undefined) out[key] = value;
+  }
+  return out as { [K in keyof T]?: Exclude<T[K], undefined> };
+}

@@ -14,6 +14,7 @@ import {
   SIM_DEFAULT_POOL_CAPACITY_KIB,
 } from "../constants.ts";
 import {
+  defined,
   FILTER_STRING_LISTS,
   isDisklessPool,
   keyOf,
@@ -534,7 +535,7 @@ function readAction(
           DISK_STATES,
           "",
         ),
-        ...(volume !== undefined ? { volume } : {}),
+        ...defined({ volume }),
       };
       if (raw.disk_state === undefined) {
         r.fail(join(path, "disk_state"), "is required");
@@ -569,8 +570,7 @@ function readAction(
           REPLICA_KINDS,
           "diskful",
         ) as ReplicaKind,
-        ...(pool !== undefined ? { pool } : {}),
-        ...(diskState !== undefined ? { disk_state: diskState } : {}),
+        ...defined({ pool, disk_state: diskState }),
       };
       break;
     }
@@ -586,7 +586,7 @@ function readAction(
         resource: str("resource"),
         from: str("from"),
         to: str("to"),
-        ...(pool !== undefined ? { pool } : {}),
+        ...defined({ pool }),
       };
       break;
     }
@@ -601,8 +601,7 @@ function readAction(
         action: name,
         node: str("node"),
         pool: str("pool"),
-        ...(free !== undefined ? { free_kib: free } : {}),
-        ...(total !== undefined ? { total_kib: total } : {}),
+        ...defined({ free_kib: free, total_kib: total }),
       };
       break;
     }
@@ -724,7 +723,7 @@ export function validateScenario(data: unknown, source = "scenario"): Scenario {
         providerKind: kind,
         props: r.props(p.props, join(poolPath, "props")),
         totalKib: total,
-        ...(free !== undefined ? { freeKib: free } : {}),
+        ...defined({ freeKib: free }),
       });
     });
     const address = r.string(raw.address, join(path, "address"), false);
@@ -737,7 +736,7 @@ export function validateScenario(data: unknown, source = "scenario"): Scenario {
         CONNECTION_STATUSES,
         "ONLINE",
       ),
-      ...(address !== undefined ? { address } : {}),
+      ...defined({ address }),
       pools,
     });
   });
@@ -767,7 +766,7 @@ export function validateScenario(data: unknown, source = "scenario"): Scenario {
     );
     resourceGroups.push({
       name: name ?? "",
-      ...(description !== undefined ? { description } : {}),
+      ...defined({ description }),
       props: r.props(raw.props, join(path, "props")),
       selectFilter: readFilter(
         r,
@@ -892,7 +891,7 @@ export function validateScenario(data: unknown, source = "scenario"): Scenario {
         node: node?.name ?? nodeName ?? "",
         kind,
         ...(pool !== undefined && kind === "diskful" ? { pool } : {}),
-        ...(diskState !== undefined ? { diskState } : {}),
+        ...defined({ diskState }),
         inUse: r.boolean(rr.in_use, join(repPath, "in_use")),
       });
     });

@@ -27,6 +27,7 @@ import {
 } from "../constants.ts";
 import {
   allocatedKib,
+  defined,
   flagsOf,
   isDisklessPool,
   isThin,
@@ -538,7 +539,7 @@ export class Store {
         name: n.name,
         props: n.props,
         connectionStatus: "ONLINE",
-        ...(n.address !== undefined ? { address: n.address } : {}),
+        ...defined({ address: n.address }),
       });
       for (const p of n.pools) {
         this.addPool({
@@ -547,7 +548,7 @@ export class Store {
           providerKind: p.providerKind,
           props: p.props,
           totalKib: p.totalKib,
-          ...(p.freeKib !== undefined ? { freeKib: p.freeKib } : {}),
+          ...defined({ freeKib: p.freeKib }),
         });
       }
     }
@@ -556,7 +557,7 @@ export class Store {
         name: g.name,
         props: g.props,
         selectFilter: g.selectFilter,
-        ...(g.description !== undefined ? { description: g.description } : {}),
+        ...defined({ description: g.description }),
       });
     }
     for (const v of scenario.volumes) {
@@ -574,8 +575,7 @@ export class Store {
           node: rep.node,
           kind: rep.kind,
           inUse: rep.inUse,
-          ...(rep.pool !== undefined ? { pool: rep.pool } : {}),
-          ...(rep.diskState !== undefined ? { diskState: rep.diskState } : {}),
+          ...defined({ pool: rep.pool, diskState: rep.diskState }),
         });
       }
     }
@@ -723,8 +723,7 @@ export class Store {
       rd: rd.name,
       node: node.name,
       kind,
-      ...(pool !== undefined ? { pool } : {}),
-      ...(diskState !== undefined ? { diskState } : {}),
+      ...defined({ pool, diskState }),
     });
   }
 
