@@ -234,15 +234,26 @@ function checkUid(node: V1Node, uid: string, what: string): void {
   }
 }
 
-async function taintNode(
-  spec: Extract<FencingActionSpec, { name: "TaintNode" }>,
+/**
+ * Reads Node `name`, checks its UID, and writes `change(taints)` with the
+ * node's UID and resourceVersion as preconditions. Resolves to the node
+ * when it wrote, `undefined` when `change` says nothing is to be done.
+ */
+async function changeTaints(
   kube: FencingKube,
-  signal: AbortSignal,
-): Promise<void> {
+  spec: { node: string; uid: string },
+  options: {
+    what: string;
+    signal: AbortSignal;
+    // Wire objects: `timeAdded` is sent as an RFC 3339 string.
+    change: (taints: V1Taint[]) => readonly object[] | undefined;
+  },
+): Promise<V1Node | undefined> {
+  const { signal } = options;
   const node = await kube.get({ kind: "nodes", name: spec.node }, { signal });
-  checkUid(node, spec.uid, "taint");
-  const taints: V1Taint[] = node.spec?.taints ?? [];
-  if (taints.some((t) => t.key === TAINT_LOST_QUORUM)) return;
+  checkUid(node, spec.uid, options.what);
+  const taints = options.change(node.spec?.taints ?? []);
+  if (taints === undefined) return undefined;
   await kube.patch({ kind: "nodes", name: spec.node }, {
     type: "merge",
     body: {
@@ -250,18 +261,35 @@ async function taintNode(
         uid: node.metadata?.uid,
         resourceVersion: node.metadata?.resourceVersion,
       },
-      spec: {
-        taints: [
-          ...taints,
-          {
-            key: TAINT_LOST_QUORUM,
-            effect: "NoSchedule",
-            timeAdded: spec.timeAdded,
-          },
-        ],
-      },
+      spec: { taints },
     },
   }, { signal });
+  return node;
+}
+
+function hasLostQuorumTaint(taints: readonly V1Taint[]): boolean {
+  return taints.some((t) => t.key === TAINT_LOST_QUORUM);
+}
+
+async function taintNode(
+  spec: Extract<FencingActionSpec, { name: "TaintNode" }>,
+  kube: FencingKube,
+  signal: AbortSignal,
+): Promise<void> {
+  const node = await changeTaints(kube, spec, {
+    what: "taint",
+    signal,
+    change: (taints) =>
+      hasLostQuorumTaint(taints) ? undefined : [
+        ...taints,
+        {
+          key: TAINT_LOST_QUORUM,
+          effect: "NoSchedule",
+          timeAdded: spec.timeAdded,
+        },
+      ],
+  });
+  if (node === undefined) return;
   await kube.recordEvent(nodeRef(node), {
     type: "Warning",
     reason: EVENT_REASON_NODE_STORAGE_QUORUM_LOST,
@@ -277,20 +305,15 @@ async function untaintNode(
   kube: FencingKube,
   signal: AbortSignal,
 ): Promise<void> {
-  const node = await kube.get({ kind: "nodes", name: spec.node }, { signal });
-  checkUid(node, spec.uid, "untaint");
-  const taints: V1Taint[] = node.spec?.taints ?? [];
-  if (!taints.some((t) => t.key === TAINT_LOST_QUORUM)) return;
-  await kube.patch({ kind: "nodes", name: spec.node }, {
-    type: "merge",
-    body: {
-      metadata: {
-        uid: node.metadata?.uid,
-        resourceVersion: node.metadata?.resourceVersion,
-      },
-      spec: { taints: taints.filter((t) => t.key !== TAINT_LOST_QUORUM) },
-    },
-  }, { signal });
+  const node = await changeTaints(kube, spec, {
+    what: "untaint",
+    signal,
+    change: (taints) =>
+      hasLostQuorumTaint(taints)
+        ? taints.filter((t) => t.key !== TAINT_LOST_QUORUM)
+        : undefined,
+  });
+  if (node === undefined) return;
   await kube.recordEvent(nodeRef(node), {
     type: "Normal",
     reason: EVENT_REASON_NODE_STORAGE_QUORUM_REGAINED,
