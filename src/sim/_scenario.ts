@@ -268,6 +268,20 @@ export { parseDurationMs };
 class Reader {
   readonly issues: ScenarioIssue[] = [];
 
+  /**
+   * Records `name` (when read) in `seen.names`, case-insensitively; fails at
+   * `path` with `seen.message` when it is there already.
+   */
+  unique(
+    name: string | undefined,
+    path: string,
+    seen: { readonly names: Set<string>; readonly message: string },
+  ): void {
+    if (name === undefined) return;
+    if (seen.names.has(keyOf(name))) this.fail(path, seen.message);
+    seen.names.add(keyOf(name));
+  }
+
   fail(path: string, message: string): undefined {
     this.issues.push({ path, message });
     return undefined;
@@ -671,12 +685,10 @@ export function validateScenario(data: unknown, source = "scenario"): Scenario {
     ]);
     if (!raw) return;
     const name = r.name(raw.name, join(path, "name"), NODE_NAME_PATTERN);
-    if (name !== undefined) {
-      if (seenNodes.has(keyOf(name))) {
-        r.fail(join(path, "name"), `duplicate node "${name}"`);
-      }
-      seenNodes.add(keyOf(name));
-    }
+    r.unique(name, join(path, "name"), {
+      names: seenNodes,
+      message: `duplicate node "${name}"`,
+    });
     const pools: ScenarioPool[] = [];
     const seenPools = new Set<string>();
     r.list(raw.pools, join(path, "pools")).forEach((poolItem, j) => {
@@ -694,12 +706,10 @@ export function validateScenario(data: unknown, source = "scenario"): Scenario {
         join(poolPath, "name"),
         POOL_NAME_PATTERN,
       );
-      if (poolName !== undefined) {
-        if (seenPools.has(keyOf(poolName))) {
-          r.fail(join(poolPath, "name"), `duplicate pool "${poolName}"`);
-        }
-        seenPools.add(keyOf(poolName));
-      }
+      r.unique(poolName, join(poolPath, "name"), {
+        names: seenPools,
+        message: `duplicate pool "${poolName}"`,
+      });
       if (p.provider_kind === undefined) {
         r.fail(join(poolPath, "provider_kind"), "is required");
       }
@@ -753,12 +763,10 @@ export function validateScenario(data: unknown, source = "scenario"): Scenario {
     ]);
     if (!raw) return;
     const name = r.name(raw.name, join(path, "name"), OBJECT_NAME_PATTERN);
-    if (name !== undefined) {
-      if (rgNames.has(keyOf(name))) {
-        r.fail(join(path, "name"), `duplicate resource group "${name}"`);
-      }
-      rgNames.add(keyOf(name));
-    }
+    r.unique(name, join(path, "name"), {
+      names: rgNames,
+      message: `duplicate resource group "${name}"`,
+    });
     const description = r.string(
       raw.description,
       join(path, "description"),
@@ -793,12 +801,10 @@ export function validateScenario(data: unknown, source = "scenario"): Scenario {
     ]);
     if (!raw) return;
     const name = r.name(raw.name, join(path, "name"), OBJECT_NAME_PATTERN);
-    if (name !== undefined) {
-      if (volumeNames.has(keyOf(name))) {
-        r.fail(join(path, "name"), `duplicate volume "${name}"`);
-      }
-      volumeNames.add(keyOf(name));
-    }
+    r.unique(name, join(path, "name"), {
+      names: volumeNames,
+      message: `duplicate volume "${name}"`,
+    });
     const rgName =
       r.string(raw.resource_group, join(path, "resource_group"), false) ??
         LINSTOR_DEFAULT_RESOURCE_GROUP;
@@ -840,12 +846,10 @@ export function validateScenario(data: unknown, source = "scenario"): Scenario {
       if (nodeName !== undefined && !node) {
         r.fail(join(repPath, "node"), `unknown node "${nodeName}"`);
       }
-      if (nodeName !== undefined) {
-        if (replicaNodes.has(keyOf(nodeName))) {
-          r.fail(join(repPath, "node"), `second replica on node "${nodeName}"`);
-        }
-        replicaNodes.add(keyOf(nodeName));
-      }
+      r.unique(nodeName, join(repPath, "node"), {
+        names: replicaNodes,
+        message: `second replica on node "${nodeName}"`,
+      });
       const kind = r.oneOf(
         rr.kind,
         join(repPath, "kind"),
