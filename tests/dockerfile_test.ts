@@ -1,0 +1,141 @@
+/**
+ * The Dockerfile cannot be built here (no Docker engine, and `deno compile`
+ * downloads its runtime base), so this checks its stages against what they
+ * build: the entry point and every file it imports are copied in, the
+ * commands are the `deno.json` tasks' commands, the compiled binary is the one
+ * copied out and run, and each drop-in program path has its launcher.
+ */
+import assert from "node:assert/strict";
+import { runCli } from "../src/cli/mod.ts";
+import { DROP_IN_PROGRAMS } from "../src/constants.ts";
+
+const ROOT = new URL("../", import.meta.url);
+
+function read(path: string): string {
+  return Deno.readTextFileSync(new URL(path, ROOT));
+}
+
+interface Stage {
+  from: string;
+  name?: string;
+  /** Instructions with line continuations joined. */
+  instructions: string[];
+}
+
+function stagesOf(text: string): Stage[] {
+  const joined = text.replace(/\\\n/g, " ").split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"));
+  const stages: Stage[] = [];
+  for (const line of joined) {
+    const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
+    if (from) {
+      stages.push({
+        from: from[1]!,
+        ...(from[2] ? { name: from[2] } : {}),
+        instructions: [],
+      });
+    } else {
+      assert.ok(stages.length > 0, `instruction before FROM: ${line}`);
+      stages.at(-1)!.instructions.push(line);
+    }
+  }
+  return stages;
+}
+
+/** main.ts and every local module it imports, transitively. */
+function localImports(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const queue = [entry];
+  while (queue.length > 0) {
+    const path = queue.pop()!;
+    if (seen.has(path)) continue;
+    seen.add(path);
+    const source = read(path);
+    for (const match of source.matchAll(/\bfrom\s+"(\.{1,2}\/[^"]+)"/g)) {
+      const url = new URL(match[1]!, new URL(path, ROOT));
+      queue.push(url.pathname.slice(new URL(ROOT).pathname.length));
+    }
+  }
+  return seen;
+}
+
+const STAGES = stagesOf(read("Dockerfile"));
+const BUILDER = STAGES.find((s) => s.name === "builder")!;
+const RUNTIME = STAGES.at(-1)!;
+const TASKS = JSON.parse(read("deno.json")).tasks as Record<string, string>;
+
+Deno.test("Dockerfile copies main.ts and every module it imports into the builder", () => {
+  assert.ok(BUILDER, "no builder stage");
+  const copied = BUILDER.instructions
+    .filter((i) => /^COPY\s/i.test(i) && !/--from=/.test(i))
+    .flatMap((i) => i.split(/\s+/).slice(1, -1));
+  for (const needed of ["deno.json", "deno.lock", "tools/deno", "main.ts"]) {
+    assert.ok(copied.includes(needed), `${needed} is not copied`);
+  }
+  const modules = localImports("main.ts");
+  assert.ok(modules.size > 50, `only ${modules.size} modules found`);
+  for (const module of modules) {
+    assert.ok(
+      copied.some((c) => module === c || module.startsWith(c)),
+      `${module} is imported by main.ts but not copied`,
+    );
+  }
+});
+
+Deno.test("Dockerfile builds with the deno.json check command and a frozen lock", () => {
+  const run = BUILDER.instructions.filter((i) => /^RUN\s/i.test(i)).join(
+    " && ",
+  );
+  assert.match(TASKS.check!, /^deno check main\.ts\b/);
+  assert.match(run, /\.\/tools\/deno check main\.ts/);
+  assert.match(run, /\.\/tools\/deno install --frozen/);
+  const compile = /\.\/tools\/deno compile (.*?) main\.ts/.exec(run);
+  assert.ok(compile, "no deno compile of main.ts");
+  assert.match(compile[1]!, /--frozen/);
+  const output = /--output (\S+)/.exec(compile[1]!)![1]!;
+  // The compiled binary answers `version` (a real subcommand) in the build.
+  assert.match(run, new RegExp(`${output} version\\b`));
+  const copyOut = RUNTIME.instructions.find((i) =>
+    /^COPY\s+--from=builder\s/i.test(i)
+  );
+  assert.ok(copyOut, "the runtime stage does not copy the binary");
+  const [, , source, target] = copyOut.split(/\s+/);
+  assert.equal(source, output);
+  const entrypoint = RUNTIME.instructions.find((i) => /^ENTRYPOINT\s/i.test(i));
+  assert.deepEqual(JSON.parse(entrypoint!.replace(/^ENTRYPOINT\s+/i, "")), [
+    target,
+  ]);
+  // Deno's Linux builds need glibc.
+  assert.doesNotMatch(RUNTIME.from, /alpine|distroless\/static/);
+  // main.ts is the CLI's entry point, nothing else.
+  assert.match(
+    read("main.ts"),
+    /if \(import\.meta\.main\)[\s\S]*runCli\(Deno\.args/,
+  );
+});
+
+Deno.test("Dockerfile's CMD and build smoke test name real subcommands", async () => {
+  for (const args of [["version"], ["help"]]) {
+    const code = await runCli(args, {
+      env: {},
+      stdout: () => {},
+      stderr: () => {},
+      signal: new AbortController().signal,
+    });
+    assert.equal(code, 0, args.join(" "));
+  }
+  const cmd = RUNTIME.instructions.find((i) => /^CMD\s/i.test(i))!;
+  assert.deepEqual(JSON.parse(cmd.replace(/^CMD\s+/i, "")), ["help"]);
+});
+
+Deno.test("Dockerfile has a launcher for every drop-in program path", () => {
+  const launcher = RUNTIME.instructions.find((i) => /for program in/.test(i));
+  assert.ok(launcher, "no drop-in launchers");
+  const programs = /for program in ([^;]+);/.exec(launcher)![1]!.trim().split(
+    /\s+/,
+  );
+  const paths = Object.keys(DROP_IN_PROGRAMS).filter((p) => p.startsWith("/"));
+  assert.deepEqual(programs.map((p) => `/${p}`).sort(), paths.sort());
+  assert.match(launcher, /exec \/usr\/local\/bin\/linstor-suite \/%s "\$@"/);
+});
