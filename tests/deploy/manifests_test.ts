@@ -226,6 +226,24 @@ Deno.test("deploy/ second scheduler calls its extender sidecar where the sidecar
   assert.equal(volume.configMap.name, config.metadata.name);
 });
 
+Deno.test("deploy/ standalone extender never shares the second scheduler's ServiceAccount", () => {
+  const [standalone] = objectsOf("deploy/extender/default-scheduler.yaml")
+    .filter((o) => o.kind === "Deployment");
+  const [scheduler] = objectsOf("deploy/extender/second-scheduler.yaml")
+    .filter((o) => o.kind === "Deployment");
+  assert.notEqual(
+    podSpecOf(standalone).serviceAccountName,
+    podSpecOf(scheduler).serviceAccountName,
+  );
+  const bound = objectsOf("deploy/extender/rbac.yaml").filter((o) =>
+    o.kind === "ClusterRoleBinding" &&
+    o.subjects.some((s: Json) =>
+      s.name === podSpecOf(standalone).serviceAccountName
+    )
+  ).map((o) => o.roleRef.name);
+  assert.deepEqual(bound, ["linstor-suite-extender"]);
+});
+
 Deno.test("deploy/all.yaml is what tools/all_yaml.ts renders from the per-mode manifests", () => {
   assert.equal(read("deploy/all.yaml"), renderAllYaml(read));
 });
