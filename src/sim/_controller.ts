@@ -126,8 +126,7 @@ export class Controller {
     });
     this.#changed();
     return [
-      success("created", {
-        object: OBJ.node,
+      success("created", OBJ.node, {
         message: `New node '${name}' registered.`,
         objRefs: { Node: name },
       }),
@@ -151,8 +150,7 @@ export class Controller {
     node.props = modifyProps(node.props, propsChange(body));
     this.#changed();
     return [
-      success("modified", {
-        object: OBJ.node,
+      success("modified", OBJ.node, {
         message: `Node '${node.name}' modified.`,
         objRefs: { Node: node.name },
       }),
@@ -175,8 +173,7 @@ export class Controller {
     s.deleteNode(node.name);
     this.#changed();
     return [
-      success("deleted", {
-        object: OBJ.node,
+      success("deleted", OBJ.node, {
         message: `Node '${node.name}' deleted.`,
         objRefs: { Node: node.name },
       }),
@@ -220,8 +217,7 @@ export class Controller {
     });
     this.#changed();
     return [
-      success("created", {
-        object: OBJ.storPool,
+      success("created", OBJ.storPool, {
         message:
           `Storage pool '${name}' on node '${node.name}' successfully created.`,
         objRefs: { Node: node.name, StorPool: name },
@@ -235,8 +231,7 @@ export class Controller {
     pool.props = modifyProps(pool.props, propsChange(body));
     this.#changed();
     return [
-      success("modified", {
-        object: OBJ.storPool,
+      success("modified", OBJ.storPool, {
         message: `Storage pool '${pool.name}' on node '${pool.node}' modified.`,
       }),
     ];
@@ -258,8 +253,7 @@ export class Controller {
     s.pools.delete(poolKey(pool.node, pool.name));
     this.#changed();
     return [
-      success("deleted", {
-        object: OBJ.storPool,
+      success("deleted", OBJ.storPool, {
         message: `Storage pool '${pool.name}' on node '${pool.node}' deleted.`,
       }),
     ];
@@ -292,8 +286,7 @@ export class Controller {
       ...defined({ description }),
     });
     return [
-      success("created", {
-        object: OBJ.rscGrp,
+      success("created", OBJ.rscGrp, {
         message: `New resource group '${name}' created.`,
         objRefs: { RscGrp: name },
       }),
@@ -313,8 +306,7 @@ export class Controller {
       );
     }
     return [
-      success("modified", {
-        object: OBJ.rscGrp,
+      success("modified", OBJ.rscGrp, {
         message: `Resource group '${group.name}' modified.`,
       }),
     ];
@@ -335,8 +327,7 @@ export class Controller {
     }
     s.groups.delete(keyOf(group.name));
     return [
-      success("deleted", {
-        object: OBJ.rscGrp,
+      success("deleted", OBJ.rscGrp, {
         message: `Resource group '${group.name}' deleted.`,
       }),
     ];
@@ -364,8 +355,7 @@ export class Controller {
     });
     group.volumeGroups.sort((a, b) => a.volumeNumber - b.volumeNumber);
     return [
-      success("created", {
-        object: OBJ.vlmGrp,
+      success("created", OBJ.vlmGrp, {
         message:
           `New volume group ${nr} of resource group '${group.name}' created.`,
       }),
@@ -384,8 +374,7 @@ export class Controller {
     }
     vg.props = modifyProps(vg.props, propsChange(body));
     return [
-      success("modified", {
-        object: OBJ.vlmGrp,
+      success("modified", OBJ.vlmGrp, {
         message:
           `Volume group ${vg.volumeNumber} of resource group '${group.name}' modified.`,
       }),
@@ -405,8 +394,7 @@ export class Controller {
     }
     group.volumeGroups.splice(index, 1);
     return [
-      success("deleted", {
-        object: OBJ.vlmGrp,
+      success("deleted", OBJ.vlmGrp, {
         message:
           `Volume group ${nr} of resource group '${group.name}' deleted.`,
       }),
@@ -458,16 +446,14 @@ export class Controller {
       });
     });
     const list: RcInit[] = [
-      success("created", {
-        object: OBJ.rscDfn,
+      success("created", OBJ.rscDfn, {
         message: `New resource definition '${name}' created.`,
         objRefs: { RscDfn: name },
       }),
     ];
     for (const vd of rd.volumes) {
       list.push(
-        success("created", {
-          object: OBJ.vlmDfn,
+        success("created", OBJ.vlmDfn, {
           message:
             `New volume definition with number '${vd.volumeNumber}' of resource definition '${name}' created.`,
         }),
@@ -511,8 +497,7 @@ export class Controller {
       ...defined({ resourceGroup: group, externalName, port, secret }),
     });
     return [
-      success("created", {
-        object: OBJ.rscDfn,
+      success("created", OBJ.rscDfn, {
         message: `New resource definition '${name}' created.`,
         objRefs: { RscDfn: name },
       }),
@@ -528,8 +513,7 @@ export class Controller {
     rd.props = modifyProps(rd.props, propsChange(body));
     this.#changed();
     return [
-      success("modified", {
-        object: OBJ.rscDfn,
+      success("modified", OBJ.rscDfn, {
         message: `Resource definition '${rd.name}' modified.`,
         objRefs: { RscDfn: rd.name },
       }),
@@ -553,8 +537,7 @@ export class Controller {
     s.definitions.delete(keyOf(rd.name));
     this.#changed();
     return [
-      success("deleted", {
-        object: OBJ.rscDfn,
+      success("deleted", OBJ.rscDfn, {
         message: `Resource definition '${rd.name}' deleted.`,
         objRefs: { RscDfn: rd.name },
       }),
@@ -593,8 +576,7 @@ export class Controller {
     });
     this.#changed();
     return [
-      success("created", {
-        object: OBJ.vlmDfn,
+      success("created", OBJ.vlmDfn, {
         message: `New volume definition with number '${
           nr ?? rd.volumes.length - 1
         }' of resource definition '${rd.name}' created.`,
@@ -623,8 +605,7 @@ export class Controller {
     vd.props = modifyProps(vd.props, propsChange(body));
     this.#changed();
     return [
-      success("modified", {
-        object: OBJ.vlmDfn,
+      success("modified", OBJ.vlmDfn, {
         message:
           `Volume definition ${vd.volumeNumber} of '${rd.name}' modified.`,
       }),
@@ -639,8 +620,7 @@ export class Controller {
     rd.volumes.splice(rd.volumes.indexOf(vd), 1);
     this.#changed();
     return [
-      success("deleted", {
-        object: OBJ.vlmDfn,
+      success("deleted", OBJ.vlmDfn, {
         message: `Volume definition ${nr} of '${rd.name}' deleted.`,
       }),
     ];
@@ -785,8 +765,7 @@ export class Controller {
     const r = this.#s.resource(rdName, nodeName);
     r.props = modifyProps(r.props, propsChange(body));
     return [
-      success("modified", {
-        object: OBJ.rsc,
+      success("modified", OBJ.rsc, {
         message: `Resource '${r.rd}' on node '${r.node}' modified.`,
       }),
     ];
@@ -806,8 +785,7 @@ export class Controller {
     const balanced = this.#balanceTieBreaker(s.definition(r.rd));
     this.#changed();
     return [
-      success("deleted", {
-        object: OBJ.rsc,
+      success("deleted", OBJ.rsc, {
         message: `Resource '${r.rd}' on node '${r.node}' deleted.`,
         objRefs: { RscDfn: r.rd, Node: r.node },
       }),
@@ -907,8 +885,7 @@ export class Controller {
         });
       } else {
         list.push(
-          success("created", {
-            object: OBJ.rsc,
+          success("created", OBJ.rsc, {
             message:
               `Resource '${rd.name}' successfully autoplaced on node '${placement.node}'${
                 placement.kind === "diskful"

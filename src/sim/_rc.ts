@@ -113,18 +113,18 @@ const OUTCOME_OP: Record<Outcome, bigint> = {
   deleted: RC_MASK_DELETE,
 };
 
-/** The success entry of a create, modify or delete of one object. */
+/** The success entry of a create, modify or delete of one `object`. */
 export function success(
   outcome: Outcome,
+  object: bigint,
   entry: {
-    readonly object: bigint;
     readonly message: string;
     readonly objRefs?: Record<string, string>;
   },
 ): RcInit {
   return {
     severity: "success",
-    object: entry.object,
+    object,
     op: OUTCOME_OP[outcome],
     code: CODE[outcome],
     message: entry.message,
