@@ -93,7 +93,7 @@ export class Controller {
   createNode(body: Body): RcInit[] {
     const s = this.#s;
     const name = optionalString(body, "name") ?? "";
-    checkName(name, NODE_NAME_PATTERN, OBJ.node, CODE.invalidNodeName, "node");
+    checkName(name, NAME_RULES.node);
     const type = (optionalString(body, "type") ?? "").toUpperCase();
     if (!NODE_TYPES.includes(type)) {
       throw refusal({
@@ -187,13 +187,7 @@ export class Controller {
     const s = this.#s;
     const node = s.node(nodeName);
     const name = optionalString(body, "storage_pool_name") ?? "";
-    checkName(
-      name,
-      POOL_NAME_PATTERN,
-      OBJ.storPool,
-      CODE.invalidStorPoolName,
-      "storage pool",
-    );
+    checkName(name, NAME_RULES.pool);
     const kind = (optionalString(body, "provider_kind") ?? "").toUpperCase();
     if (!PROVIDER_KINDS.includes(kind)) {
       throw refusal({
@@ -265,13 +259,7 @@ export class Controller {
   createGroup(body: Body): RcInit[] {
     const s = this.#s;
     const name = optionalString(body, "name") ?? "";
-    checkName(
-      name,
-      OBJECT_NAME_PATTERN,
-      OBJ.rscGrp,
-      CODE.invalidRscGrpName,
-      "resource group",
-    );
+    checkName(name, NAME_RULES.group);
     if (s.groups.has(keyOf(name))) {
       throw alreadyExists(
         OBJ.rscGrp,
@@ -410,13 +398,7 @@ export class Controller {
     const s = this.#s;
     const group = s.group(groupName);
     const name = optionalString(body, "resource_definition_name") ?? "";
-    checkName(
-      name,
-      OBJECT_NAME_PATTERN,
-      OBJ.rscDfn,
-      CODE.invalidRscName,
-      "resource",
-    );
+    checkName(name, NAME_RULES.definition);
     const sizes = body.volume_sizes ?? [];
     if (
       !Array.isArray(sizes) ||
@@ -478,13 +460,7 @@ export class Controller {
       throw new BadRequest(`field "resource_definition" must be an object`);
     }
     const name = optionalString(rdBody, "name") ?? "";
-    checkName(
-      name,
-      OBJECT_NAME_PATTERN,
-      OBJ.rscDfn,
-      CODE.invalidRscName,
-      "resource",
-    );
+    checkName(name, NAME_RULES.definition);
     this.#checkNewDefinitionName(name);
     const group = optionalString(rdBody, "resource_group_name");
     if (group !== undefined) s.group(group);
@@ -975,20 +951,49 @@ function noTieBreakerNode(rd: string): RcInit {
 }
 
 /** Throws the controller's "invalid name" failure unless `name` matches `pattern`. */
-function checkName(
-  name: string,
-  pattern: RegExp,
-  object: bigint,
-  code: bigint,
-  what: string,
-): void {
-  if (!pattern.test(name)) {
+/** How the names of one kind of object are checked on create. */
+interface NameRule {
+  readonly pattern: RegExp;
+  readonly object: bigint;
+  readonly code: bigint;
+  readonly what: string;
+}
+
+const NAME_RULES = {
+  node: {
+    pattern: NODE_NAME_PATTERN,
+    object: OBJ.node,
+    code: CODE.invalidNodeName,
+    what: "node",
+  },
+  pool: {
+    pattern: POOL_NAME_PATTERN,
+    object: OBJ.storPool,
+    code: CODE.invalidStorPoolName,
+    what: "storage pool",
+  },
+  group: {
+    pattern: OBJECT_NAME_PATTERN,
+    object: OBJ.rscGrp,
+    code: CODE.invalidRscGrpName,
+    what: "resource group",
+  },
+  definition: {
+    pattern: OBJECT_NAME_PATTERN,
+    object: OBJ.rscDfn,
+    code: CODE.invalidRscName,
+    what: "resource",
+  },
+} as const satisfies Record<string, NameRule>;
+
+function checkName(name: string, rule: NameRule): void {
+  if (!rule.pattern.test(name)) {
     throw refusal({
-      object,
+      object: rule.object,
       op: RC_MASK_CREATE,
-      code,
-      message: `Invalid ${what} name '${name}'.`,
-      cause: `The name must match ${pattern.source}.`,
+      code: rule.code,
+      message: `Invalid ${rule.what} name '${name}'.`,
+      cause: `The name must match ${rule.pattern.source}.`,
     });
   }
 }
