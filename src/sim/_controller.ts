@@ -94,15 +94,12 @@ export class Controller {
     const s = this.#s;
     const name = optionalString(body, "name") ?? "";
     checkName(name, NAME_RULES.node);
-    const type = (optionalString(body, "type") ?? "").toUpperCase();
-    if (!NODE_TYPES.includes(type)) {
-      throw refusal({
-        object: OBJ.node,
-        op: RC_MASK_CREATE,
-        code: CODE.invalidNodeType,
-        message: `Invalid node type '${String(body.type)}'.`,
-      });
-    }
+    const type = readKind(body, "type", {
+      allowed: NODE_TYPES,
+      object: OBJ.node,
+      code: CODE.invalidNodeType,
+      what: "node type",
+    });
     if (s.nodes.has(keyOf(name))) {
       throw alreadyExists(OBJ.node, `Node '${name}' already exists.`);
     }
@@ -188,15 +185,12 @@ export class Controller {
     const node = s.node(nodeName);
     const name = optionalString(body, "storage_pool_name") ?? "";
     checkName(name, NAME_RULES.pool);
-    const kind = (optionalString(body, "provider_kind") ?? "").toUpperCase();
-    if (!PROVIDER_KINDS.includes(kind)) {
-      throw refusal({
-        object: OBJ.storPool,
-        op: RC_MASK_CREATE,
-        code: CODE.invalidProvider,
-        message: `Invalid provider kind '${String(body.provider_kind)}'.`,
-      });
-    }
+    const kind = readKind(body, "provider_kind", {
+      allowed: PROVIDER_KINDS,
+      object: OBJ.storPool,
+      code: CODE.invalidProvider,
+      what: "provider kind",
+    });
     if (s.pools.has(poolKey(node.name, name))) {
       throw alreadyExists(
         OBJ.storPool,
@@ -996,4 +990,30 @@ function checkName(name: string, rule: NameRule): void {
       cause: `The name must match ${rule.pattern.source}.`,
     });
   }
+}
+
+/**
+ * The upper-cased string `field` of a create body; refused with `rule.code`
+ * unless it is one of `rule.allowed`.
+ */
+function readKind(
+  body: Body,
+  field: string,
+  rule: {
+    readonly allowed: readonly string[];
+    readonly object: bigint;
+    readonly code: bigint;
+    readonly what: string;
+  },
+): string {
+  const value = (optionalString(body, field) ?? "").toUpperCase();
+  if (!rule.allowed.includes(value)) {
+    throw refusal({
+      object: rule.object,
+      op: RC_MASK_CREATE,
+      code: rule.code,
+      message: `Invalid ${rule.what} '${String(body[field])}'.`,
+    });
+  }
+  return value;
 }
