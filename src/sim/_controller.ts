@@ -94,12 +94,7 @@ export class Controller {
     const s = this.#s;
     const name = optionalString(body, "name") ?? "";
     checkName(name, NAME_RULES.node);
-    const type = readKind(body, "type", {
-      allowed: NODE_TYPES,
-      object: OBJ.node,
-      code: CODE.invalidNodeType,
-      what: "node type",
-    });
+    const type = readKind(body, "type", KIND_RULES.nodeType);
     if (s.nodes.has(keyOf(name))) {
       throw alreadyExists(OBJ.node, `Node '${name}' already exists.`);
     }
@@ -185,12 +180,7 @@ export class Controller {
     const node = s.node(nodeName);
     const name = optionalString(body, "storage_pool_name") ?? "";
     checkName(name, NAME_RULES.pool);
-    const kind = readKind(body, "provider_kind", {
-      allowed: PROVIDER_KINDS,
-      object: OBJ.storPool,
-      code: CODE.invalidProvider,
-      what: "provider kind",
-    });
+    const kind = readKind(body, "provider_kind", KIND_RULES.provider);
     if (s.pools.has(poolKey(node.name, name))) {
       throw alreadyExists(
         OBJ.storPool,
@@ -992,20 +982,34 @@ function checkName(name: string, rule: NameRule): void {
   }
 }
 
+/** The values one enumerated field of a create body may take. */
+interface KindRule {
+  readonly allowed: readonly string[];
+  readonly object: bigint;
+  readonly code: bigint;
+  readonly what: string;
+}
+
+const KIND_RULES = {
+  nodeType: {
+    allowed: NODE_TYPES,
+    object: OBJ.node,
+    code: CODE.invalidNodeType,
+    what: "node type",
+  },
+  provider: {
+    allowed: PROVIDER_KINDS,
+    object: OBJ.storPool,
+    code: CODE.invalidProvider,
+    what: "provider kind",
+  },
+} as const satisfies Record<string, KindRule>;
+
 /**
  * The upper-cased string `field` of a create body; refused with `rule.code`
  * unless it is one of `rule.allowed`.
  */
-function readKind(
-  body: Body,
-  field: string,
-  rule: {
-    readonly allowed: readonly string[];
-    readonly object: bigint;
-    readonly code: bigint;
-    readonly what: string;
-  },
-): string {
+function readKind(body: Body, field: string, rule: KindRule): string {
   const value = (optionalString(body, field) ?? "").toUpperCase();
   if (!rule.allowed.includes(value)) {
     throw refusal({
