@@ -835,14 +835,7 @@ export class Controller {
         pool: placement.pool,
       });
       if (placement.kind === "tie-breaker") {
-        list.push({
-          severity: "info",
-          object: OBJ.rsc,
-          op: RC_MASK_CREATE,
-          code: CODE.infoTieBreakerCreated,
-          message:
-            `Tie breaker resource '${rd.name}' created on node '${placement.node}'.`,
-        });
+        list.push(tieBreakerCreated(rd.name, placement.node));
       } else {
         list.push(
           success("created", OBJ.rsc, {
@@ -910,16 +903,20 @@ export class Controller {
       return list;
     }
     s.addResource({ rd: rd.name, node: node.name, kind: "tie-breaker" });
-    list.push({
-      severity: "info",
-      object: OBJ.rsc,
-      op: RC_MASK_CREATE,
-      code: CODE.infoTieBreakerCreated,
-      message:
-        `Tie breaker resource '${rd.name}' created on node '${node.name}'.`,
-    });
+    list.push(tieBreakerCreated(rd.name, node.name));
     return list;
   }
+}
+
+/** INFO: the quorum tie-breaker of `rd` was created on `node`. */
+function tieBreakerCreated(rd: string, node: string): RcInit {
+  return {
+    severity: "info",
+    object: OBJ.rsc,
+    op: RC_MASK_CREATE,
+    code: CODE.infoTieBreakerCreated,
+    message: `Tie breaker resource '${rd}' created on node '${node}'.`,
+  };
 }
 
 /** WARN 1013: no node left for the quorum tie-breaker of `rd`. */
