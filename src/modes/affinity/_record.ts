@@ -285,6 +285,44 @@ function describeRef(
 }
 
 /**
+ * Decodes a record copy found at `where`; `undefined` (with the problem
+ * added to `problems`) when it cannot be read or is another cluster's.
+ */
+function decodeOwnRecord(
+  text: string,
+  options: {
+    where: string;
+    clusterIdentity: string;
+    problems: RecordProblem[];
+    /** How an unreadable copy is reported. */
+    unreadable: Pick<RecordProblem, "reason" | "event" | "claim">;
+  },
+): RecoveryRecord | undefined {
+  const { where, problems } = options;
+  let record: RecoveryRecord;
+  try {
+    record = decodeRecord(text);
+  } catch (error) {
+    problems.push({
+      pvName: "",
+      detail: `${where}: ${(error as Error).message}`,
+      ...options.unreadable,
+    });
+    return undefined;
+  }
+  if (record.cluster !== options.clusterIdentity) {
+    problems.push({
+      pvName: record.pvName,
+      reason: "ForeignRecoveryRecord",
+      detail: `${where} belongs to cluster ${record.cluster}`,
+      event: false,
+    });
+    return undefined;
+  }
+  return record;
+}
+
+/**
  * Collects the recovery records in `snapshot`. The LINSTOR copy (a
  * volume-definition property only admins can write) is the authority; a PVC
  * annotation is only its mirror, written by us but writable by the tenant.
@@ -310,27 +348,13 @@ export function collectRecords(
       const text = vd.props[LINSTOR_PROP_AFFINITY_RECORD];
       if (text === undefined) continue;
       const where = `LINSTOR ${rd.name}/${vd.volumeNumber}`;
-      let record: RecoveryRecord;
-      try {
-        record = decodeRecord(text);
-      } catch (error) {
-        problems.push({
-          pvName: "",
-          reason: "InvalidRecoveryRecord",
-          detail: `${where}: ${(error as Error).message}`,
-          event: false,
-        });
-        continue;
-      }
-      if (record.cluster !== clusterIdentity) {
-        problems.push({
-          pvName: record.pvName,
-          reason: "ForeignRecoveryRecord",
-          detail: `${where} belongs to cluster ${record.cluster}`,
-          event: false,
-        });
-        continue;
-      }
+      const record = decodeOwnRecord(text, {
+        where,
+        clusterIdentity,
+        problems,
+        unreadable: { reason: "InvalidRecoveryRecord", event: false },
+      });
+      if (record === undefined) continue;
       const wrong = recordInconsistency(record, {
         rd: rd.name,
         volume: vd.volumeNumber,
@@ -367,28 +391,13 @@ export function collectRecords(
       uid: pvc.metadata?.uid ?? "",
     };
     const where = `PVC ${key}`;
-    let record: RecoveryRecord;
-    try {
-      record = decodeRecord(text);
-    } catch (error) {
-      problems.push({
-        pvName: "",
-        reason: "UntrustedRecoveryRecord",
-        detail: `${where}: ${(error as Error).message}`,
-        event: true,
-        claim,
-      });
-      continue;
-    }
-    if (record.cluster !== clusterIdentity) {
-      problems.push({
-        pvName: record.pvName,
-        reason: "ForeignRecoveryRecord",
-        detail: `${where} belongs to cluster ${record.cluster}`,
-        event: false,
-      });
-      continue;
-    }
+    const record = decodeOwnRecord(text, {
+      where,
+      clusterIdentity,
+      problems,
+      unreadable: { reason: "UntrustedRecoveryRecord", event: true, claim },
+    });
+    if (record === undefined) continue;
     const authority = found.get(record.pvName);
     const own = authority?.record.claim;
     const isItsClaim = own !== undefined && own.namespace === claim.namespace &&
