@@ -318,6 +318,8 @@ export const LINSTOR_PROP_STORAGE_POOL_NAME = "StorPoolName";
 /** LINSTOR property that turns the automatic quorum tie-breaker off (`False`). */
 export const LINSTOR_PROP_AUTO_TIE_BREAKER =
   "DrbdOptions/auto-add-quorum-tiebreaker";
+/** LINSTOR property holding a resource's DRBD quorum policy (set by LINSTOR's auto-quorum). */
+export const LINSTOR_PROP_DRBD_QUORUM = "DrbdOptions/Resource/quorum";
 /** Basic-auth realm the LINSTOR controller announces. */
 export const LINSTOR_AUTH_REALM = "Linstor";
 /** SSE event name of `/v1/events/drbd/promotion`. */

@@ -125,6 +125,15 @@ export const FENCING_FLAGS: readonly FlagSpec[] = [
     valueName: "PATH",
   },
   {
+    name: "drbd-source",
+    type: "string",
+    description:
+      "Where the DRBD view comes from: drbdsetup (events2 on this node) or linstor (fallback without drbdsetup access: a peer is lost once its LINSTOR node is OFFLINE for the fail-over timeout)",
+    env: "LINSTOR_SUITE_DRBD_SOURCE",
+    default: "drbdsetup",
+    choices: ["drbdsetup", "linstor"],
+  },
+  {
     name: "leader-election-id",
     type: "string",
     description:
@@ -164,6 +173,9 @@ export function fencingOptionsFromFlags(
       FENCING_DEFAULT_MIN_FENCING_INTERVAL_MS,
     disableNodeTaints: flags.boolean("disable-node-taints"),
     drbdsetup: flags.string("drbdsetup") ?? "drbdsetup",
+    drbdSource: flags.string("drbd-source") === "linstor"
+      ? "linstor"
+      : "drbdsetup",
   };
 }
 

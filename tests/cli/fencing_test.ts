@@ -47,10 +47,29 @@ Deno.test("fencingOptionsFromFlags() accepts what piraeus-ha-controller's chart 
     minFencingIntervalMs: 30_000,
     disableNodeTaints: true,
     drbdsetup: "drbdsetup",
+    drbdSource: "drbdsetup",
   });
   assert.equal(flags.string("health-address"), ":8000");
   assert.equal(flags.number("resync-interval"), 300_000);
   assert.equal(flags.number("verbosity"), 1);
+});
+
+Deno.test("fencingOptionsFromFlags() reads --drbd-source and its environment variable", () => {
+  assert.equal(
+    fencingOptionsFromFlags(parse(["--node-name=a", "--drbd-source=linstor"]))
+      .drbdSource,
+    "linstor",
+  );
+  assert.equal(
+    fencingOptionsFromFlags(
+      parse(["--node-name=a"], { LINSTOR_SUITE_DRBD_SOURCE: "linstor" }),
+    ).drbdSource,
+    "linstor",
+  );
+  assert.throws(
+    () => parse(["--node-name=a", "--drbd-source=poll"]),
+    UsageError,
+  );
 });
 
 Deno.test("fencingOptionsFromFlags() rejects values that cannot work", async (t) => {

@@ -11,6 +11,7 @@ export * from "./drbd_state.ts";
 export * from "./plan.ts";
 export * from "./stream_gen.ts";
 export * from "./source.ts";
+export * from "./linstor_drbd.ts";
 export * from "./mode.ts";
 export {
   type ActionObserver,

@@ -1,7 +1,9 @@
 /**
  * The fencing mode as a `Mode`: a per-node agent (no leader election: every
  * node is its own witness, actions are idempotent), one source (the
- * `drbdsetup events2` stream), readiness false while blind.
+ * `drbdsetup events2` stream), readiness false while blind. With
+ * `drbdSource: "linstor"` there is no source: the DRBD view is mapped from
+ * the snapshot's LINSTOR view in each pass (`linstorDrbdView()`).
  *
  * @module
  */
@@ -17,6 +19,7 @@ import {
   METRIC_FENCING_DRBD_SYNCED,
   METRIC_FENCING_DRBDSETUP_STARTS_TOTAL,
   METRIC_FENCING_EVENTS2_LINES_TOTAL,
+  MODE_DEFAULT_MAX_LINSTOR_AGE_MS,
 } from "../../constants.ts";
 import type { KubeKind } from "../../kube/mod.ts";
 import type { Mode, ModeSource } from "../../reconcile/mod.ts";
@@ -31,6 +34,11 @@ import {
   planFencing,
 } from "./plan.ts";
 import { runDrbdSource } from "./source.ts";
+import {
+  emptyLinstorDrbdMemory,
+  type LinstorDrbdMemory,
+  linstorDrbdView,
+} from "./linstor_drbd.ts";
 
 /** The Kubernetes kinds fencing watches. */
 export const FENCING_KINDS: readonly KubeKind[] = Object.freeze([
@@ -66,11 +74,23 @@ export interface FencingModeOptions extends FencingPlanOptions {
   drbdsetup?: string;
   /** Wake-up debounce (ms). @default {100} */
   debounceMs?: number;
+  /**
+   * `--drbd-source`: `drbdsetup` streams events2 on this node; `linstor`
+   * (the fallback without `drbdsetup` access) maps the state model's LINSTOR
+   * view instead (`linstorDrbdView()`). @default {"drbdsetup"}
+   */
+  drbdSource?: "drbdsetup" | "linstor";
+}
+
+/** The fencing mode's memory: the planner's, plus the LINSTOR mapping's with `--drbd-source=linstor`. */
+export interface FencingModeMemory extends FencingMemory {
+  readonly linstor?: LinstorDrbdMemory;
 }
 
 /** The inputs of a fencing plan. */
 export interface FencingInputs {
-  readonly drbd: DrbdView;
+  /** Absent with `--drbd-source=linstor` (the view then comes from the snapshot). */
+  readonly drbd?: DrbdView;
 }
 
 function createMetrics(registry: Registry) {
@@ -114,7 +134,7 @@ function decisionText(decision: FencingDecision): string {
 export function createFencingMode(
   deps: FencingModeDeps,
   options: FencingModeOptions,
-): Mode<FencingMemory, FencingInputs> {
+): Mode<FencingModeMemory, FencingInputs> {
   if (options.nodeName === "") {
     throw new RangeError(
       'Cannot start fencing mode with node name "": set --node-name or NODE_NAME',
@@ -175,12 +195,16 @@ export function createFencingMode(
           "blind: drbdsetup events2 has not completed its initial dump (never fencing while blind)",
       },
   };
+  const fromLinstor = options.drbdSource === "linstor";
   return {
     name: "fencing",
     kinds: FENCING_KINDS,
-    readsLinstor: false,
-    memory: emptyFencingMemory(),
-    sources: { drbd: drbdSource },
+    readsLinstor: fromLinstor,
+    maxLinstorAgeMs: MODE_DEFAULT_MAX_LINSTOR_AGE_MS,
+    memory: fromLinstor
+      ? { ...emptyFencingMemory(), linstor: emptyLinstorDrbdMemory() }
+      : emptyFencingMemory(),
+    sources: fromLinstor ? {} : { drbd: drbdSource },
     loop: {
       intervalMs: options.reconcileIntervalMs ??
         FENCING_DEFAULT_RECONCILE_INTERVAL_MS,
@@ -192,7 +216,19 @@ export function createFencingMode(
       debounceMs: options.debounceMs ?? 100,
     },
     plan(snapshot, context) {
-      const plan = planFencing({ drbd: context.inputs.drbd, snapshot }, {
+      const mapped = fromLinstor
+        ? linstorDrbdView(
+          snapshot,
+          context.memory.linstor ?? emptyLinstorDrbdMemory(),
+          {
+            nodeName: options.nodeName,
+            now: context.now,
+            maxAgeMs: MODE_DEFAULT_MAX_LINSTOR_AGE_MS,
+          },
+        )
+        : undefined;
+      const drbd = mapped?.view ?? context.inputs.drbd ?? state.view();
+      const plan = planFencing({ drbd, snapshot }, {
         now: context.now,
         nodeName: options.nodeName,
         memory: context.memory,
@@ -220,7 +256,9 @@ export function createFencingMode(
           observe: (action, outcome) =>
             metrics?.actions.inc({ action, outcome }),
         }),
-        memory: plan.memory,
+        memory: mapped
+          ? { ...plan.memory, linstor: mapped.memory }
+          : plan.memory,
       };
     },
   };

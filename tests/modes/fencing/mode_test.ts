@@ -26,9 +26,9 @@ Deno.test("createFencingMode() is a per-node mode without LINSTOR that is unread
     assert.equal(mode.name, "fencing");
     assert.equal(mode.readsLinstor, false);
     assert.deepEqual(mode.kinds, FENCING_KINDS);
-    const source = mode.sources!.drbd;
+    const source = mode.sources!.drbd!;
     assert.equal(source.ready!().ok, false, "blind before the stream");
-    assert.equal(source.current().synced, false);
+    assert.equal(source.current()!.synced, false);
     const controller = new AbortController();
     let ready = false;
     const running = source.run(controller.signal, () => {
