@@ -22,13 +22,7 @@ import {
   startClusterState,
 } from "../../src/state/mod.ts";
 import { SYSTEM_CLOCK } from "../../src/system/mod.ts";
-import {
-  linstorNode,
-  resource,
-  resourceDefinition,
-  resourceGroup,
-  storagePool,
-} from "../_builders/mod.ts";
+import { linstorData as stateBenchData } from "./state_bench.ts";
 
 interface Size {
   nodes: number;
@@ -36,53 +30,13 @@ interface Size {
   replicas: number;
 }
 
-/** Generated LINSTOR lists; `variant` > 0 flips the disk state of 1 % of the replicas. */
+/** The state benchmark's generated lists at `size`. */
 function linstorData(size: Size, variant: number): LinstorData {
-  const nodes = Array.from(
-    { length: size.nodes },
-    (_, i) =>
-      linstorNode(`node-${i}`, {
-        props: {
-          "Aux/topology/kubernetes.io/hostname": `node-${i}`,
-          "Aux/topology/topology.kubernetes.io/zone": `zone-${i % 3}`,
-        },
-      }),
-  );
-  const storagePools = nodes.flatMap((node) => [
-    storagePool(node.name!, "DfltDisklessStorPool", {
-      providerKind: "DISKLESS",
-      freeKib: null,
-      totalKib: null,
-    }),
-    storagePool(node.name!, "pool1"),
-  ]);
-  const resources = [];
-  const resourceDefinitions = [];
-  for (let v = 0; v < size.volumes; v++) {
-    const name = `pvc-${v.toString(16).padStart(8, "0")}`;
-    resourceDefinitions.push(resourceDefinition(name));
-    for (let r = 0; r < size.replicas; r++) {
-      const node = `node-${(v * 7 + r * 13) % size.nodes}`;
-      const changed = variant > 0 && (v + variant) % 100 === 0 && r === 0;
-      resources.push(resource(name, node, {
-        diskState: changed ? "Outdated" : "UpToDate",
-        inUse: r === 0,
-        createdAt: 1_700_000_000_000 + v,
-        props: { "StorPoolName": "pool1" },
-      }));
-    }
-  }
-  const resourceGroups = Array.from(
-    { length: 10 },
-    (_, i) => resourceGroup(`rg-${i}`, { placeCount: 2 }),
-  );
-  return {
-    nodes,
-    storagePools,
-    resources,
-    resourceDefinitions,
-    resourceGroups,
-  };
+  return stateBenchData({
+    nodes: size.nodes,
+    volumes: size.volumes,
+    replicasPerVolume: size.replicas,
+  }, variant);
 }
 
 function print(line: string): void {
@@ -292,7 +246,7 @@ async function main(): Promise<void> {
     stalls.sort((a, b) => a - b);
     return {
       polls,
-      cpuPerPollMs: cpuMs / polls,
+      cpuPerPollMs: Math.max(0, cpuMs / polls),
       longestStallMs: stalls.at(-1) ?? 0,
       p99StallMs: percentile(stalls, 0.99),
       longestStallCpuMs,

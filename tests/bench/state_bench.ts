@@ -56,7 +56,8 @@ export interface BenchRow {
   note: string;
 }
 
-function linstorData(size: BenchSize, variant = 0): LinstorData {
+/** Generated LINSTOR lists; `variant` > 0 flips the disk state of 1 % of the replicas. */
+export function linstorData(size: BenchSize, variant = 0): LinstorData {
   const nodes = Array.from(
     { length: size.nodes },
     (_, i) =>
