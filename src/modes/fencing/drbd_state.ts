@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { DISK_STATE_HEALTH } from "../../domain/mod.ts";
 import type { Events2Line } from "./events2.ts";
 
 /** One local DRBD device (a volume of a resource on this node). */
@@ -397,7 +398,7 @@ export class DrbdState {
       for (const device of connection.peerDevices.values()) {
         if (
           device.replication !== "Established" ||
-          !(device.peerDisk === "UpToDate" || device.peerClient ||
+          !(isCurrentDisk(device.peerDisk) || device.peerClient ||
             device.peerDisk === "Diskless")
         ) {
           healthy = false;
@@ -481,8 +482,13 @@ export class DrbdState {
   }
 }
 
+/** DRBD's disk state read by the domain's one health table. */
+function isCurrentDisk(disk: string): boolean {
+  return DISK_STATE_HEALTH[disk] === "current";
+}
+
 /** Local data that counts for "seen healthy": UpToDate, or intentionally diskless. */
 function usableLocal(device: DeviceRecord): boolean {
-  return device.disk === "UpToDate" || device.client ||
+  return isCurrentDisk(device.disk) || device.client ||
     device.disk === "Diskless";
 }

@@ -22,6 +22,7 @@
  * @module
  */
 import { LINSTOR_PROP_DRBD_QUORUM } from "../../constants.ts";
+import { replicaHealth } from "../../domain/mod.ts";
 import type { LinstorView, Replica, Snapshot } from "../../state/types.ts";
 import { linstorNodeFor } from "../../state/queries.ts";
 import type {
@@ -60,10 +61,10 @@ export interface LinstorDrbdResult {
   readonly memory: LinstorDrbdMemory;
 }
 
+/** Diskless and tie-breaker replicas hold no data; a diskful one must be current (the domain's health table). */
 function usable(replica: Replica): boolean {
   if (replica.role !== "diskful") return true;
-  return replica.volumes.length > 0 &&
-    replica.volumes.every((v) => v.diskState === "UpToDate");
+  return replicaHealth(replica, { nodeOnline: true }) === "current";
 }
 
 function role(replica: Replica, online: boolean): string {
