@@ -22,7 +22,7 @@
  * @module
  */
 import { LINSTOR_PROP_DRBD_QUORUM } from "../../constants.ts";
-import { replicaHealth } from "../../domain/mod.ts";
+import { freshness, replicaHealth } from "../../domain/mod.ts";
 import type { LinstorView, Replica, Snapshot } from "../../state/types.ts";
 import { linstorNodeFor } from "../../state/queries.ts";
 import type {
@@ -96,9 +96,11 @@ export function linstorDrbdView(
   options: LinstorDrbdOptions,
 ): LinstorDrbdResult {
   const linstor = snapshot.linstor;
+  // Blind on stale data (the domain's freshness) and, stricter, after any
+  // failed poll: a controller we cannot read says nothing about peers.
   if (
-    linstor.observedAt === undefined || linstor.lastError !== undefined ||
-    options.now - linstor.observedAt > options.maxAgeMs
+    !freshness(snapshot, options.now, { maxAgeMs: options.maxAgeMs }).fresh ||
+    linstor.lastError !== undefined
   ) {
     return { view: BLIND, memory };
   }
