@@ -408,6 +408,23 @@ export class ControlPlane {
       : join(this.workDir, `${user}.kubeconfig`);
   }
 
+  /**
+   * Writes `<workDir>/<name>.kubeconfig` for this API server (its CA) with
+   * the given user credentials (e.g. `{ token }`) and returns its path.
+   */
+  async writeKubeconfig(
+    name: string,
+    credentials: Record<string, string>,
+  ): Promise<string> {
+    const path = join(this.workDir, `${name}.kubeconfig`);
+    await Deno.writeTextFile(
+      path,
+      kubeconfig(this.server, this.caPem, name, credentials),
+      { mode: 0o600 },
+    );
+    return path;
+  }
+
   /** Directory holding one log file per component. */
   get logDir(): string {
     return join(this.workDir, "logs");
@@ -443,10 +460,13 @@ export class ControlPlane {
       body?: unknown;
       contentType?: string;
       user?: ControlPlaneUser;
+      /** A bearer token to send instead of `user`'s. */
+      token?: string;
     } = {},
   ): Promise<T> {
+    const token = options.token ?? this.tokens[options.user ?? "admin"];
     const headers: Record<string, string> = {
-      authorization: `Bearer ${this.tokens[options.user ?? "admin"]}`,
+      authorization: `Bearer ${token}`,
       accept: "application/json",
     };
     if (options.body !== undefined) {

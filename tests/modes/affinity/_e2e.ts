@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { parseAllDocuments } from "yaml";
 import {
   type ControlPlane,
   KubeRequestError,
@@ -13,6 +12,7 @@ import {
 import type { SimulatorServer } from "../../../src/sim/mod.ts";
 import { fullPv } from "./_world.ts";
 
+export { applyManifest } from "../../_harness/service_account.ts";
 export {
   affinityHosts as hosts,
   RECORD_ANNOTATION,
@@ -48,33 +48,6 @@ export async function poll<T>(
   throw new Error(`Cannot wait for ${what}: timed out after ${timeoutMs} ms`, {
     cause: last,
   });
-}
-
-/** Applies every document of a manifest file as the admin. */
-export async function applyManifest(
-  cp: ControlPlane,
-  path: string,
-): Promise<void> {
-  const text = await Deno.readTextFile(new URL(path, ROOT));
-  for (const doc of parseAllDocuments(text)) {
-    const obj = doc.toJS() as Json;
-    if (!obj) continue;
-    const [group, version] = obj.apiVersion.includes("/")
-      ? obj.apiVersion.split("/")
-      : ["", obj.apiVersion];
-    const plural = `${obj.kind.toLowerCase()}s`.replace(/ys$/, "ies");
-    const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
-    const ns = obj.metadata.namespace
-      ? `/namespaces/${obj.metadata.namespace}`
-      : "";
-    try {
-      await cp.request("POST", `${base}${ns}/${plural}`, { body: obj });
-    } catch (error) {
-      if (!(error instanceof KubeRequestError && error.status === 409)) {
-        throw error;
-      }
-    }
-  }
 }
 
 /** A running `linstor-suite affinity` process. */
