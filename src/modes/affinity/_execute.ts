@@ -312,6 +312,7 @@ class Executor {
   ): Promise<void> {
     const { kube } = this.#deps;
     const name = record.pvName;
+    let claimOk: boolean | undefined;
     if (live !== undefined && live.metadata?.uid === record.oldUid) {
       const marked =
         live.metadata?.annotations?.[ANNOTATION_AFFINITY_REPLACING] ===
@@ -366,21 +367,13 @@ class Executor {
         }).catch(ignoreNotFound);
         this.#step(4, name);
       }
-      // Step 5: strip the finalizers of the Terminating PV, still protected.
-      const terminating = await this.#getPv(name, signal);
-      if (
-        terminating !== undefined && terminating.metadata?.uid === record.oldUid
-      ) {
-        this.#assertProtected(terminating);
-        if ((terminating.metadata?.finalizers ?? []).length > 0) {
-          const stripped = structuredClone(terminating);
-          stripped.metadata!.finalizers = [];
-          await kube.replace("persistentVolumes", stripped, { signal }).catch(
-            ignoreNotFound,
-          );
-        }
-        // Gone now; if not, the create below fails with AlreadyExists.
-      }
+      // Step 5: strip the finalizers of the Terminating PV, still protected,
+      // while the claim is read for step 6 (the two are independent).
+      const [, bound] = await Promise.all([
+        this.#stripFinalizers(record, signal),
+        this.#claimStillBound(record.claim, signal),
+      ]);
+      claimOk = bound;
       this.#step(5, name);
       live = undefined;
     } else if (live === undefined && record.deletingAt === undefined) {
@@ -396,7 +389,7 @@ class Executor {
     if (created === undefined) {
       // Step 6: re-create from the record.
       const pv = structuredClone(record.pv);
-      const claimOk = await this.#claimStillBound(record.claim, signal);
+      claimOk ??= await this.#claimStillBound(record.claim, signal);
       if (!claimOk) pv.spec!.persistentVolumeReclaimPolicy = "Retain";
       try {
         created = await kube.create("persistentVolumes", pv, { signal });
@@ -421,18 +414,78 @@ class Executor {
       }
       this.#step(6, name);
     }
-    // Step 7: drop the record.
-    await this.#dropRecord(record, signal);
-    this.#step(7, name);
-    // Step 8: tell the user.
-    if (created !== undefined) {
-      await this.#updatedEvents(
+    // Steps 7 and 8: drop the record and tell the user, at once: an Event
+    // sent before a crash that kept the record is only sent twice.
+    const told = created === undefined
+      ? Promise.resolve()
+      : this.#updatedEvents(
         created,
         record.claim,
         AFFINITY_ACTION_REPLACED,
       );
-    }
+    const [dropped] = await Promise.allSettled([
+      this.#dropRecord(record, signal).then(() => this.#step(7, name)),
+      told,
+    ]);
+    if (dropped.status === "rejected") throw dropped.reason;
+    await told;
     this.#step(8, name);
+  }
+
+  /**
+   * Step 5 in one call: a JSON patch whose `test` operations are the
+   * preconditions (this very PV, marked by us, still `Retain` with
+   * skip-reclaim) empties the finalizers of the Terminating PV. A failed
+   * test falls back to reading the PV to tell why.
+   */
+  async #stripFinalizers(
+    record: RecoveryRecord,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { kube } = this.#deps;
+    const name = record.pvName;
+    try {
+      await kube.patch({ kind: "persistentVolumes", name }, {
+        type: "json",
+        body: [
+          { op: "test", path: "/metadata/uid", value: record.oldUid },
+          {
+            op: "test",
+            path: annotationPath(ANNOTATION_AFFINITY_REPLACING),
+            value: record.oldUid,
+          },
+          {
+            op: "test",
+            path: "/spec/persistentVolumeReclaimPolicy",
+            value: "Retain",
+          },
+          {
+            op: "test",
+            path: annotationPath(ANNOTATION_SKIP_RECLAIM),
+            value: "true",
+          },
+          { op: "add", path: "/metadata/finalizers", value: [] },
+        ],
+      }, { signal });
+      return;
+    } catch (error) {
+      if (isNotFound(error)) return;
+      if (!isInvalid(error)) throw error;
+    }
+    const terminating = await this.#getPv(name, signal);
+    if (
+      terminating !== undefined && terminating.metadata?.uid === record.oldUid
+    ) {
+      this.#assertProtected(terminating);
+      if ((terminating.metadata?.finalizers ?? []).length > 0) {
+        const stripped = structuredClone(terminating);
+        stripped.metadata!.finalizers = [];
+        await kube.replace("persistentVolumes", stripped, { signal }).catch(
+          ignoreNotFound,
+        );
+      }
+    }
+    // Gone now; if not, the create of step 6 fails with AlreadyExists.
   }
 
   /**
@@ -450,9 +503,7 @@ class Executor {
   ): Promise<void> {
     const { kube } = this.#deps;
     const text = encodeRecord(record);
-    const path = `/metadata/annotations/${
-      ANNOTATION_AFFINITY_RECORD.replaceAll("~", "~0").replaceAll("/", "~1")
-    }`;
+    const path = annotationPath(ANNOTATION_AFFINITY_RECORD);
     try {
       await kube.patch({ ...claim, kind: "persistentVolumeClaims" }, {
         type: "json",
@@ -711,6 +762,13 @@ function withAffinity(
   if (affinity === undefined) delete copy.spec!.nodeAffinity;
   else copy.spec!.nodeAffinity = affinity;
   return copy;
+}
+
+/** The RFC 6901 JSON pointer of annotation `key`. */
+function annotationPath(key: string): string {
+  return `/metadata/annotations/${
+    key.replaceAll("~", "~0").replaceAll("/", "~1")
+  }`;
 }
 
 function errorText(error: unknown): string {

@@ -701,6 +701,35 @@ Deno.test("affinity resume never deletes a PV whose Retain or skip-reclaim was u
         }
       },
     );
+    await t.step(
+      `${name} after the delete: finalizers kept, the replace paused`,
+      async () => {
+        const world = createWorld();
+        try {
+          const oldUid = world.pv("pvc-1")!.metadata!.uid!;
+          const report = await replaceWithHook(world, (step) => {
+            if (step !== 4) return;
+            const live = world.pv("pvc-1")!;
+            change(live);
+            world.kube.seed("persistentVolumes", live);
+          });
+          assert.equal(report.execution.failed.length, 1);
+          assert.match(
+            String(report.execution.failed[0]!.error),
+            /Cannot delete PV "pvc-1" to replace it: .*paused/,
+          );
+          const live = world.pv("pvc-1");
+          assert.equal(live?.metadata?.uid, oldUid, "the old PV is kept");
+          assert.ok(live?.metadata?.deletionTimestamp, "still Terminating");
+          assert.ok(
+            (live?.metadata?.finalizers ?? []).length > 0,
+            "its finalizers are kept",
+          );
+        } finally {
+          world.close();
+        }
+      },
+    );
   }
 });
 
