@@ -64,11 +64,17 @@ interface Child {
   waitForLog(pattern: RegExp): Promise<Record<string, unknown>>;
   /** Every stderr line so far. */
   lines(): string[];
+  /** Every stdout line (complete once terminated). */
+  stdout(): string[];
   /** SIGTERM, then the exit code (bounded). */
   terminate(): Promise<number>;
 }
 
-function spawnMode(world: World, args: string[]): Child {
+function spawnMode(
+  world: World,
+  args: string[],
+  options: { verbosity?: number } = {},
+): Child {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -79,6 +85,7 @@ function spawnMode(world: World, args: string[]): Child {
       "--health-address=127.0.0.1:0",
       "--linstor-poll-interval=200ms",
       "--log-format=json",
+      ...(options.verbosity === undefined ? [] : [`-v=${options.verbosity}`]),
     ],
     env: { LS_CONTROLLERS: world.sim.url, NO_COLOR: "1" },
     stdin: "null",
@@ -101,7 +108,14 @@ function spawnMode(world: World, args: string[]): Child {
     if (rest !== "") lines.push(rest);
     notify();
   })();
-  const stdout = child.stdout.cancel();
+  const out: string[] = [];
+  const stdout = (async () => {
+    let text = "";
+    for await (
+      const chunk of child.stdout.pipeThrough(new TextDecoderStream())
+    ) text += chunk;
+    out.push(...text.split("\n").filter((l) => l !== ""));
+  })();
   let exited = false;
   const status = child.status.then((s) => {
     exited = true;
@@ -132,6 +146,7 @@ function spawnMode(world: World, args: string[]): Child {
       }
     },
     lines: () => lines,
+    stdout: () => out,
     async terminate() {
       if (!exited) child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), BOUND_MS);
@@ -269,4 +284,88 @@ Deno.test("main.ts affinity with --cluster-id becomes ready, leads and exits 0 o
   assertJsonLines(child.lines());
   const lease = world.api.kube.get("leases", "default/linstor-suite-affinity");
   assert.equal(lease?.spec?.holderIdentity, "", "the Lease was released");
+});
+
+/** A fake `lvm` that answers `vgs` and `lvs` from recorded reports in `dir`. */
+async function fakeLvm(dir: string): Promise<string> {
+  const fixtures = new URL("../_fixtures/lvm/", import.meta.url);
+  await Deno.copyFile(new URL("vgs_loop.json", fixtures), `${dir}/vgs.json`);
+  await Deno.copyFile(new URL("lvs_loop.json", fixtures), `${dir}/lvs.json`);
+  const path = `${dir}/lvm`;
+  await Deno.writeTextFile(
+    path,
+    `#!/bin/sh\ncase "$1" in\n  vgs) cat "${dir}/vgs.json" ;;\n  lvs) cat "${dir}/lvs.json" ;;\n  *) exit 3 ;;\nesac\n`,
+  );
+  await Deno.chmod(path, 0o755);
+  return path;
+}
+
+/** The drbdsetup test double replaying a recorded stream that stays open. */
+async function fakeDrbdsetup(dir: string): Promise<string> {
+  const fixtures = new URL("../_fixtures/drbdsetup/", import.meta.url);
+  const path = `${dir}/drbdsetup`;
+  await Deno.copyFile(new URL("drbdsetup_double.sh", fixtures), path);
+  await Deno.chmod(path, 0o755);
+  await Deno.copyFile(
+    new URL("events2_peer_lost.txt", fixtures),
+    `${dir}/events2.1`,
+  );
+  await Deno.writeTextFile(`${dir}/events2.1.end`, "hang");
+  return path;
+}
+
+Deno.test("main.ts writes only JSON lines on stdout and stderr with --log-format=json, in every mode at -v=0 and -v=5", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "json-logs-" });
+  try {
+    const lvm = await fakeLvm(dir);
+    const drbdsetup = await fakeDrbdsetup(dir);
+    const modes: [string, string[], RegExp][] = [
+      ["extender", ["extender", "--listen=127.0.0.1:0"], /Extender listening/],
+      ["affinity", [
+        "affinity",
+        "--cluster-id=cluster-1",
+        "--lease-lock-namespace=default",
+        "--reconcile-rate=1s",
+      ], /Became leader/],
+      ["agent", [
+        "agent",
+        "--node-name=n1",
+        `--lvm-path=${lvm}`,
+        "--scan-interval=1s",
+        "--lease-lock-namespace=default",
+      ], /Serving \/healthz/],
+      ["fencing", [
+        "fencing",
+        "--node-name=n1",
+        `--drbdsetup=${drbdsetup}`,
+      ], /Serving \/healthz/],
+    ];
+    for (const [mode, args, started] of modes) {
+      for (const verbosity of [0, 5]) {
+        await t.step(`${mode} at -v=${verbosity}`, async () => {
+          await using world = await startWorld();
+          const child = spawnMode(world, args, { verbosity });
+          let code: number | undefined;
+          try {
+            await child.waitForLog(started);
+            // At -v=5 the mode's work logs debug records (LINSTOR calls,
+            // passes, lease renewals): wait for one.
+            if (verbosity === 5) await child.waitForLog(/"level":"DEBUG"/);
+          } finally {
+            code = await child.terminate();
+          }
+          const all = child.lines().join("\n");
+          assert.equal(code, 0, all);
+          assertJsonLines(child.lines());
+          assert.deepEqual(child.stdout(), [], "nothing on stdout");
+          assert.doesNotMatch(all, /DeprecationWarning|punycode/);
+          if (verbosity === 0) {
+            assert.doesNotMatch(all, /"level":"(DEBUG|TRACE)"/);
+          }
+        });
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
