@@ -348,6 +348,16 @@ export const LINSTOR_ENV = Object.freeze(
     userKeyFile: "LS_USER_KEY_FILE",
   } as const,
 );
+/**
+ * Oldest LINSTOR REST API `linstor-suite doctor` accepts: 1.23.0 (LINSTOR
+ * v1.28.0), the oldest release whose wire shapes the suite was checked
+ * against (docs/doctor.md).
+ */
+export const LINSTOR_MIN_REST_API_VERSION = "1.23.0";
+/** LINSTOR release of {@linkcode LINSTOR_MIN_REST_API_VERSION}, for messages. */
+export const LINSTOR_MIN_VERSION = "1.28.0";
+/** REST API version that brought bearer tokens (LINSTOR v1.34.0). */
+export const LINSTOR_BEARER_REST_API_VERSION = "1.28.0";
 /** Controller host when `LS_CONTROLLERS` is empty. */
 export const LINSTOR_DEFAULT_HOST = "localhost";
 /** Affinity: Event action of an in-place nodeAffinity change. */

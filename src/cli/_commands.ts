@@ -8,6 +8,7 @@ import { AGENT_WIRING, createAgentCommand } from "./agent.ts";
 import type { Command } from "./command.ts";
 import { createExtenderCommand, EXTENDER_WIRING } from "./extender.ts";
 import { DEMO_COMMAND } from "./demo.ts";
+import { createDoctorCommand, DOCTOR_WIRING } from "./doctor.ts";
 import { createFencingCommand, FENCING_WIRING } from "./fencing.ts";
 import { SIM_COMMAND } from "./sim.ts";
 import { VERSION_COMMAND } from "./version.ts";
@@ -21,6 +22,7 @@ export function commandTable(): readonly Command[] {
     createFencingCommand(FENCING_WIRING),
     SIM_COMMAND,
     DEMO_COMMAND,
+    createDoctorCommand(DOCTOR_WIRING),
     VERSION_COMMAND,
   ];
 }

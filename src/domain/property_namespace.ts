@@ -38,13 +38,33 @@ export function detectPropertyNamespace(
   snapshot: Snapshot,
 ): string | undefined {
   if (snapshot.linstor.observedAt === undefined) return undefined;
-  for (const node of snapshot.linstor.nodes.values()) {
-    if ((node.props[TOPOLOGY_HOSTNAME_KEY] ?? "") !== "") {
+  return propertyNamespaceOfNodes(snapshot.linstor.nodes.values());
+}
+
+/**
+ * The detection rule over LINSTOR nodes' properties: `Aux/topology` when any
+ * node {@linkcode hasTopologyHostname}, else `Aux`.
+ */
+export function propertyNamespaceOfNodes(
+  nodes: Iterable<{ readonly props?: Readonly<Record<string, string>> }>,
+): string {
+  for (const node of nodes) {
+    if (hasTopologyHostname(node.props ?? {})) {
       return PROPERTY_NAMESPACE_TOPOLOGY;
     }
   }
   return PROPERTY_NAMESPACE_AUX;
 }
+
+/** True when `props` carry a non-empty `Aux/topology/kubernetes.io/hostname` (the operator v2 layout). */
+export function hasTopologyHostname(
+  props: Readonly<Record<string, string>>,
+): boolean {
+  return (props[TOPOLOGY_HOSTNAME_KEY] ?? "") !== "";
+}
+
+/** The property whose presence marks a node as laid out under `Aux/topology`. */
+export const TOPOLOGY_HOSTNAME_PROPERTY = TOPOLOGY_HOSTNAME_KEY;
 
 /** Options of {@linkcode PropertyNamespaceLatch}. */
 export interface PropertyNamespaceLatchOptions {

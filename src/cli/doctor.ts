@@ -1,0 +1,248 @@
+/**
+ * `linstor-suite doctor`: gathers what the checks need at the edges
+ * (LINSTOR, Kubernetes, the scheduler configuration, LVM through the command
+ * edge), hands it to the pure checks of `src/doctor/` and prints their table
+ * or JSON. Exit code 1 when any check fails.
+ *
+ * @module
+ */
+import { LINSTOR_DEFAULT_TIMEOUT_MS } from "../constants.ts";
+import {
+  type Check,
+  exitCodeOf,
+  fail,
+  formatCheckJson,
+  formatCheckTable,
+  linstorChecks,
+  type LinstorEndpointProbe,
+  type NamespaceNode,
+  propertyNamespaceChecks,
+} from "../doctor/mod.ts";
+import {
+  LinstorApiError,
+  LinstorClient,
+  type LinstorClientOptions,
+  parseControllerUrl,
+  parseLinstorConfig,
+} from "../linstor/mod.ts";
+import { errorMessage } from "../reconcile/mod.ts";
+import type { Command, CommandContext } from "./command.ts";
+import { LOG_FLAGS, setupLogging } from "./common.ts";
+import { type FlagSpec, UsageError } from "./flags.ts";
+
+/** The modes whose checks `--mode` selects. */
+export const DOCTOR_MODES = [
+  "extender",
+  "affinity",
+  "agent",
+  "fencing",
+] as const;
+
+/** One mode `--mode` can name. */
+export type DoctorMode = typeof DOCTOR_MODES[number];
+
+/** Flags of `doctor`. */
+export const DOCTOR_FLAGS: readonly FlagSpec[] = [
+  ...LOG_FLAGS,
+  {
+    name: "mode",
+    type: "list",
+    description:
+      "Check what these modes need (extender, affinity, agent, fencing, or all)",
+    default: ["all"],
+  },
+  {
+    name: "output",
+    short: "o",
+    type: "string",
+    description: "Output format",
+    default: "table",
+    choices: ["table", "json"],
+  },
+  {
+    name: "linstor-timeout",
+    type: "duration",
+    description: "Timeout of each LINSTOR request",
+    env: "LINSTOR_SUITE_LINSTOR_TIMEOUT",
+    default: LINSTOR_DEFAULT_TIMEOUT_MS,
+  },
+  {
+    name: "property-namespace",
+    type: "string",
+    description:
+      "The --property-namespace the modes are given (empty: they detect it)",
+    env: "LINSTOR_SUITE_PROPERTY_NAMESPACE",
+  },
+];
+
+/** The edges `doctor` gathers through; tests replace them. */
+export interface DoctorWiring {
+  /** Asks one controller for its version (and, when it answers, its nodes). */
+  probeLinstor(
+    options: LinstorClientOptions,
+    signal: AbortSignal,
+  ): Promise<LinstorProbeResult>;
+}
+
+/** What one controller answered. */
+export interface LinstorProbeResult {
+  readonly result: LinstorEndpointProbe["result"];
+  /** Its nodes, when it answered. */
+  readonly nodes?: readonly NamespaceNode[];
+}
+
+/** The real edges. */
+export const DOCTOR_WIRING: DoctorWiring = {
+  probeLinstor,
+};
+
+/** The `doctor` subcommand over `wiring`. */
+export function createDoctorCommand(wiring: DoctorWiring): Command {
+  return {
+    name: "doctor",
+    summary:
+      "Check LINSTOR, Kubernetes access and permissions, the scheduler configuration and LVM; print the fix for each failure",
+    description:
+      "Runs every check the selected modes (--mode, default all) depend on and prints a table " +
+      "(or --output json) with one fix line under each warning and failure; exits 1 when any " +
+      "check fails. LINSTOR is configured as for the modes (LS_CONTROLLERS, LS_* TLS and " +
+      "credentials). See docs/doctor.md.",
+    flags: DOCTOR_FLAGS,
+    run: (context) => runDoctor(context, wiring),
+  };
+}
+
+async function runDoctor(
+  context: CommandContext,
+  wiring: DoctorWiring,
+): Promise<number> {
+  if (context.positionals.length > 0) {
+    throw new UsageError(
+      `unexpected argument "${context.positionals[0]}"`,
+    );
+  }
+  const modes = selectedModes(context.flags.list("mode"));
+  await setupLogging(context, { quiet: true });
+  const checks: Check[] = [];
+  const linstor = await gatherLinstor(context, wiring);
+  checks.push(...linstor.checks);
+  if (
+    linstor.nodes !== undefined &&
+    (modes.has("extender") || modes.has("affinity"))
+  ) {
+    checks.push(...propertyNamespaceChecks(linstor.nodes, {
+      setting: context.flags.string("property-namespace"),
+    }));
+  }
+  context.stdout(
+    context.flags.string("output") === "json"
+      ? formatCheckJson(checks)
+      : formatCheckTable(checks),
+  );
+  return exitCodeOf(checks);
+}
+
+/** The modes `--mode` names (`all` for every one); a `UsageError` for an unknown one. */
+export function selectedModes(values: readonly string[]): Set<DoctorMode> {
+  const modes = new Set<DoctorMode>();
+  for (const value of values.length === 0 ? ["all"] : values) {
+    if (value === "all") {
+      for (const mode of DOCTOR_MODES) modes.add(mode);
+    } else if ((DOCTOR_MODES as readonly string[]).includes(value)) {
+      modes.add(value as DoctorMode);
+    } else {
+      throw new UsageError(
+        `Cannot check mode "${value}": expected ${
+          DOCTOR_MODES.join(", ")
+        } or all`,
+      );
+    }
+  }
+  return modes;
+}
+
+async function gatherLinstor(
+  context: CommandContext,
+  wiring: DoctorWiring,
+): Promise<{ checks: Check[]; nodes?: readonly NamespaceNode[] }> {
+  let config: LinstorClientOptions;
+  let urls: string[];
+  try {
+    config = parseLinstorConfig(context.env, {
+      readFile: (path) => Deno.readTextFileSync(path),
+    });
+    const given = config.controllers ?? [];
+    urls = [
+      ...new Set(
+        (given.length === 0 ? ["localhost"] : given).map((entry) =>
+          parseControllerUrl(entry, {
+            defaultScheme: config.tls ? "https" : "http",
+          })
+        ),
+      ),
+    ];
+  } catch (error) {
+    return {
+      checks: [fail(
+        "LINSTOR configuration",
+        errorMessage(error),
+        "fix the LS_* variable the message names (docs/doctor.md lists them)",
+      )],
+    };
+  }
+  const timeoutMs = context.flags.number("linstor-timeout") ??
+    LINSTOR_DEFAULT_TIMEOUT_MS;
+  const probes: LinstorEndpointProbe[] = [];
+  let nodes: readonly NamespaceNode[] | undefined;
+  for (const url of urls) {
+    const answer = await wiring.probeLinstor(
+      { ...config, controllers: [url], timeoutMs },
+      context.signal,
+    );
+    probes.push({
+      url,
+      clientCertificate: Boolean(config.tls?.cert),
+      auth: config.auth?.type,
+      result: answer.result,
+    });
+    nodes ??= answer.nodes;
+  }
+  return { checks: linstorChecks(probes), ...(nodes ? { nodes } : {}) };
+}
+
+/** Asks the one controller of `options` for its version, then its nodes. */
+async function probeLinstor(
+  options: LinstorClientOptions,
+  signal: AbortSignal,
+): Promise<LinstorProbeResult> {
+  let client: LinstorClient;
+  try {
+    client = new LinstorClient({ ...options, mode: "doctor" });
+  } catch (error) {
+    return { result: { ok: false, message: errorMessage(error) } };
+  }
+  try {
+    const version = await client.controller.version({ signal });
+    let nodes: NamespaceNode[] | undefined;
+    try {
+      nodes = (await client.nodes.list({ signal })).map((n) => ({
+        name: n.name ?? "",
+        props: n.props ?? {},
+      }));
+    } catch {
+      // The version check already says whether this controller works.
+      nodes = undefined;
+    }
+    return { result: { ok: true, version }, ...(nodes ? { nodes } : {}) };
+  } catch (error) {
+    return {
+      result: {
+        ok: false,
+        status: error instanceof LinstorApiError ? error.status : undefined,
+        message: errorMessage(error),
+      },
+    };
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,315 @@
+/**
+ * `linstor-suite doctor` against the LINSTOR simulator over real HTTP(S) on
+ * 127.0.0.1, with one deliberate fault per case: each must show up as a
+ * failed check carrying its fix, and the exit code must be 1.
+ */
+import assert from "node:assert/strict";
+import {
+  createDoctorCommand,
+  DOCTOR_WIRING,
+  type DoctorWiring,
+} from "../../src/cli/doctor.ts";
+import { runCli } from "../../src/cli/mod.ts";
+import {
+  createSimulator,
+  parseScenario,
+  serveSimulator,
+  type ServeSimulatorOptions,
+  type Simulator,
+  type SimulatorServer,
+} from "../../src/sim/mod.ts";
+import { FakeClock } from "../_fakes/fake_clock.ts";
+
+const TLS_DIR = new URL("../_fixtures/tls/", import.meta.url);
+
+function tlsFile(name: string): string {
+  return new URL(name, TLS_DIR).pathname;
+}
+
+function pem(name: string): string {
+  return Deno.readTextFileSync(new URL(name, TLS_DIR));
+}
+
+const V2_NODES = `
+nodes:
+  - { name: n1, props: { Aux/topology/kubernetes.io/hostname: n1 } }
+  - { name: n2, props: { Aux/topology/kubernetes.io/hostname: n2 } }
+`;
+
+const MIXED_NODES = `
+nodes:
+  - { name: n1, props: { Aux/topology/kubernetes.io/hostname: n1 } }
+  - { name: n2, props: { Aux/topology.kubernetes.io/zone: b } }
+`;
+
+interface Row {
+  name: string;
+  status: string;
+  detail: string;
+  fix?: string;
+}
+
+interface Run {
+  code: number;
+  rows: Row[];
+  stderr: string;
+}
+
+/** Serves a simulator on 127.0.0.1 for the duration of `fn`. */
+async function withSim(
+  options: {
+    scenario?: string;
+    username?: string;
+    password?: string;
+    tls?: ServeSimulatorOptions["tls"];
+    wrap?: (sim: Simulator) => Simulator;
+  },
+  fn: (server: SimulatorServer) => Promise<void>,
+): Promise<void> {
+  const sim = createSimulator({
+    clock: new FakeClock(),
+    scenario: parseScenario(options.scenario ?? V2_NODES, "test"),
+    ...(options.username
+      ? { username: options.username, password: options.password ?? "" }
+      : {}),
+  });
+  const controller = new AbortController();
+  const server = await serveSimulator(options.wrap?.(sim) ?? sim, {
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+    ...(options.tls ? { tls: options.tls } : {}),
+  });
+  try {
+    await fn(server);
+  } finally {
+    controller.abort();
+    await server.finished;
+    sim.close();
+  }
+}
+
+async function doctor(
+  env: Record<string, string>,
+  args: string[] = [],
+  wiring: DoctorWiring = DOCTOR_WIRING,
+): Promise<Run> {
+  let out = "";
+  let err = "";
+  const code = await runCli(
+    ["doctor", "--output", "json", "--linstor-timeout", "5s", ...args],
+    {
+      env,
+      stdout: (text) => out += text,
+      stderr: (text) => err += text,
+      signal: new AbortController().signal,
+      commands: [createDoctorCommand(wiring)],
+    },
+  );
+  const rows = out ? (JSON.parse(out) as { checks: Row[] }).checks : [];
+  return { code, rows, stderr: err };
+}
+
+/** The failed row named `name`, asserting it carries a fix matching `fix`. */
+function assertFailure(run: Run, name: string | RegExp, fix: RegExp): Row {
+  const row = run.rows.find((r) =>
+    typeof name === "string" ? r.name === name : name.test(r.name)
+  );
+  assert.ok(row, `no check ${name} in ${JSON.stringify(run.rows, null, 1)}`);
+  assert.equal(row.status, "fail", JSON.stringify(row));
+  assert.match(row.fix ?? "", fix);
+  assert.equal(run.code, 1);
+  return row;
+}
+
+function linstorRows(run: Run): Row[] {
+  return run.rows.filter((r) => r.name.startsWith("LINSTOR "));
+}
+
+Deno.test("`doctor` passes the LINSTOR checks against a healthy simulator over mutual TLS with basic auth", async () => {
+  await withSim({
+    username: "admin",
+    password: "pw",
+    tls: {
+      cert: pem("server.pem"),
+      key: pem("server-key.pem"),
+      clientCa: pem("ca.pem"),
+    },
+  }, async (server) => {
+    const run = await doctor({
+      LS_CONTROLLERS: server.url,
+      LS_ROOT_CA_FILE: tlsFile("ca.pem"),
+      LS_USER_CERTIFICATE_FILE: tlsFile("client.pem"),
+      LS_USER_KEY_FILE: tlsFile("client-key.pem"),
+      LS_USERNAME: "admin",
+      LS_PASSWORD: "pw",
+    }, ["--mode", "affinity"]);
+    const rows = linstorRows(run);
+    assert.deepEqual(rows.map((r) => [r.name.split(" ").pop(), r.status]), [
+      ["reachable", "ok"],
+      ["TLS", "ok"],
+      ["auth", "ok"],
+      ["version", "ok"],
+    ]);
+    const namespace = run.rows.find((r) => r.name === "property namespace");
+    assert.equal(namespace?.status, "ok");
+    assert.match(namespace!.detail, /^Aux\/topology/);
+    assert.equal(run.code, 0, run.stderr);
+  });
+});
+
+Deno.test("`doctor` reports each injected LINSTOR fault with its fix", async (t) => {
+  await t.step("LINSTOR down", async () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const run = await doctor({ LS_CONTROLLERS: `http://127.0.0.1:${port}` });
+    const row = assertFailure(
+      run,
+      `LINSTOR http://127.0.0.1:${port} reachable`,
+      /LS_CONTROLLERS/,
+    );
+    assert.match(row.detail, /refused|connect/i);
+  });
+
+  await t.step("wrong TLS: the controller's CA is not trusted", async () => {
+    await withSim({
+      tls: { cert: pem("server.pem"), key: pem("server-key.pem") },
+    }, async (server) => {
+      const run = await doctor({
+        LS_CONTROLLERS: server.url,
+        LS_ROOT_CA_FILE: tlsFile("wrong-ca.pem"),
+      });
+      assertFailure(run, `LINSTOR ${server.url} TLS`, /LS_ROOT_CA_FILE/);
+    });
+  });
+
+  await t.step(
+    "wrong TLS: no client certificate for a controller that requires one",
+    async () => {
+      await withSim({
+        tls: {
+          cert: pem("server.pem"),
+          key: pem("server-key.pem"),
+          clientCa: pem("ca.pem"),
+        },
+      }, async (server) => {
+        const run = await doctor({
+          LS_CONTROLLERS: server.url,
+          LS_ROOT_CA_FILE: tlsFile("ca.pem"),
+        });
+        assertFailure(
+          run,
+          `LINSTOR ${server.url} TLS`,
+          /set LS_USER_CERTIFICATE_FILE and LS_USER_KEY_FILE/,
+        );
+      });
+    },
+  );
+
+  await t.step("wrong TLS: a client certificate from another CA", async () => {
+    await withSim({
+      tls: {
+        cert: pem("server.pem"),
+        key: pem("server-key.pem"),
+        clientCa: pem("ca.pem"),
+      },
+    }, async (server) => {
+      const run = await doctor({
+        LS_CONTROLLERS: server.url,
+        LS_ROOT_CA_FILE: tlsFile("ca.pem"),
+        LS_USER_CERTIFICATE_FILE: tlsFile("wrong-client.pem"),
+        LS_USER_KEY_FILE: tlsFile("wrong-client-key.pem"),
+      });
+      assertFailure(run, `LINSTOR ${server.url} TLS`, /truststore/);
+    });
+  });
+
+  await t.step("bad auth: wrong password", async () => {
+    await withSim({ username: "admin", password: "pw" }, async (server) => {
+      const run = await doctor({
+        LS_CONTROLLERS: server.url,
+        LS_USERNAME: "admin",
+        LS_PASSWORD: "nope",
+      });
+      assertFailure(run, `LINSTOR ${server.url} auth`, /LS_PASSWORD/);
+    });
+  });
+
+  await t.step("bad auth: no credentials", async () => {
+    await withSim({ username: "admin", password: "pw" }, async (server) => {
+      const run = await doctor({ LS_CONTROLLERS: server.url });
+      assertFailure(
+        run,
+        `LINSTOR ${server.url} auth`,
+        /set LS_USERNAME and LS_PASSWORD/,
+      );
+    });
+  });
+
+  await t.step("old version", async () => {
+    await withSim({ wrap: oldController }, async (server) => {
+      const run = await doctor({ LS_CONTROLLERS: server.url });
+      const row = assertFailure(
+        run,
+        `LINSTOR ${server.url} version`,
+        /upgrade LINSTOR/,
+      );
+      assert.match(row.detail, /REST API 1\.15\.0/);
+    });
+  });
+
+  await t.step("property namespace conflict: mixed node layouts", async () => {
+    await withSim({ scenario: MIXED_NODES }, async (server) => {
+      const run = await doctor({ LS_CONTROLLERS: server.url }, [
+        "--mode",
+        "affinity",
+      ]);
+      const row = assertFailure(run, "property namespace", /same layout/);
+      assert.match(row.detail, /\(n2\)/);
+    });
+  });
+
+  await t.step(
+    "property namespace conflict: a setting the nodes do not use",
+    async () => {
+      await withSim({}, async (server) => {
+        const run = await doctor(
+          {
+            LS_CONTROLLERS: server.url,
+            LINSTOR_SUITE_PROPERTY_NAMESPACE: "Aux",
+          },
+          ["--mode", "extender"],
+        );
+        assertFailure(
+          run,
+          "property namespace",
+          /--property-namespace=Aux\/topology/,
+        );
+      });
+    },
+  );
+
+  await t.step("a bad LS_CONTROLLERS", async () => {
+    const run = await doctor({ LS_CONTROLLERS: "ftp://x" });
+    assertFailure(run, "LINSTOR configuration", /LS_\*/);
+  });
+});
+
+/** The simulator, answering the version probe as LINSTOR v1.20.0 does. */
+function oldController(sim: Simulator): Simulator {
+  return {
+    ...sim,
+    handler(request) {
+      if (new URL(request.url).pathname === "/v1/controller/version") {
+        return Promise.resolve(Response.json({
+          version: "1.20.0",
+          git_hash: "old",
+          build_time: "2022-01-01T00:00:00+00:00",
+          rest_api_version: "1.15.0",
+        }));
+      }
+      return sim.handler(request);
+    },
+  };
+}
