@@ -30,6 +30,57 @@ export const DROP_IN_PROGRAMS: Readonly<Record<string, string>> = Object
     "/agent": "fencing",
   });
 
+/**
+ * The modes tried, in order, when the first argument is a flag and no
+ * subcommand is named: the first whose flag table takes every flag runs.
+ * These replaced tools' images have their program as entrypoint, so their
+ * manifests pass only flags: linstor-scheduler-extender's all.yaml, the
+ * linstor-scheduler chart and Deckhouse (`args: [--verbose=true]`), and
+ * Deckhouse's linstor-affinity-controller (`args: [--leader-election=true,
+ * --lease-lock-name=…, …]`, flags the extender does not have). The other
+ * manifests name the program first (`DROP_IN_PROGRAMS`).
+ */
+export const BARE_FLAGS_MODES: readonly string[] = Object.freeze([
+  "extender",
+  "affinity",
+]);
+
+/**
+ * Where Deckhouse mounts the extender's serving certificate (`tls.crt`,
+ * `tls.key`); its patched linstor-scheduler-extender serves HTTPS when both
+ * exist there and plain HTTP otherwise.
+ */
+export const DECKHOUSE_EXTENDER_CERT_DIR =
+  "/etc/sds-replicated-volume-scheduler-extender/certs";
+
+/**
+ * Flags a mode gets when it runs in place of a replaced tool (through
+ * `DROP_IN_PROGRAMS` or `BARE_FLAGS_MODES`): that tool's own defaults where
+ * they differ from linstor-suite's. They come before the container's args,
+ * so a flag the manifest passes wins.
+ */
+export const DROP_IN_DEFAULT_ARGS: Readonly<
+  Record<string, readonly string[]>
+> = Object.freeze({
+  // Upstream hard-codes :8099 on every interface (Deckhouse reaches it
+  // through a Service) and Deckhouse's build serves HTTPS from its mount.
+  extender: Object.freeze([
+    "--listen=:8099",
+    `--tls-cert-dir=${DECKHOUSE_EXTENDER_CERT_DIR}`,
+  ]),
+  // linstor-affinity-controller: probes on :8000, a 5m resync, and
+  // 30s/25s/10s leader election.
+  affinity: Object.freeze([
+    "--health-address=:8000",
+    "--resync-rate=5m",
+    "--leader-election-lease-duration=30s",
+    "--leader-election-renew-deadline=25s",
+    "--leader-election-retry-period=10s",
+  ]),
+  // piraeus-ha-controller: probes on :8000.
+  fencing: Object.freeze(["--health-address=:8000"]),
+});
+
 /** Version of this build; `deno.json` `version` must match (a test checks it). */
 export const VERSION = "0.1.0";
 

@@ -77,6 +77,13 @@ export const EXTENDER_FLAGS: readonly FlagSpec[] = [
     valueName: "FILE",
   },
   {
+    name: "tls-cert-dir",
+    type: "string",
+    description:
+      "Serve HTTPS with DIR/tls.crt and DIR/tls.key when both exist, else HTTP (Deckhouse's extender); --tls-cert and --tls-key win",
+    valueName: "DIR",
+  },
+  {
     name: "config",
     type: "string",
     description:
@@ -259,11 +266,7 @@ async function runExtender(
     throw new UsageError("explain takes exactly one NAMESPACE/POD");
   }
   const config = await extenderConfigFromFlags(context);
-  const certFile = context.flags.string("tls-cert");
-  const keyFile = context.flags.string("tls-key");
-  if (Boolean(certFile) !== Boolean(keyFile)) {
-    throw new UsageError("flags --tls-cert and --tls-key go together");
-  }
+  const files = await servingCertFiles(context);
   const listen = parseListenAddressFlag(
     context.flags.string("listen") ?? EXTENDER_DEFAULT_LISTEN,
     "listen",
@@ -274,12 +277,13 @@ async function runExtender(
       config,
       target: target!,
       listen,
+      certFile: files?.cert,
     });
   }
-  const tls = certFile && keyFile
+  const tls = files
     ? {
-      cert: await context.readTextFile(certFile),
-      key: await context.readTextFile(keyFile),
+      cert: await context.readTextFile(files.cert),
+      key: await context.readTextFile(files.key),
     }
     : undefined;
   const metricsAddress = context.flags.string("metrics-address");
@@ -336,6 +340,7 @@ async function runExplain(
     config: ExtenderConfig;
     target: string;
     listen: ListenAddress;
+    certFile: string | undefined;
   },
 ): Promise<number> {
   const [namespace, name, ...rest] = input.target.split("/");
@@ -345,8 +350,9 @@ async function runExplain(
     );
   }
   await setupLogging(context);
-  const certFile = context.flags.string("tls-cert");
-  const caCert = certFile ? await context.readTextFile(certFile) : undefined;
+  const caCert = input.certFile
+    ? await context.readTextFile(input.certFile)
+    : undefined;
   let kube: KubeApi | undefined;
   try {
     kube = await input.wiring.createKube(context, {
@@ -389,6 +395,34 @@ async function runExplain(
   } finally {
     await kube?.close();
   }
+}
+
+/**
+ * The serving certificate's files: `--tls-cert` and `--tls-key`, else
+ * `tls.crt` and `tls.key` in `--tls-cert-dir` when both exist there, else
+ * none (plain HTTP).
+ */
+async function servingCertFiles(
+  context: CommandContext,
+): Promise<{ cert: string; key: string } | undefined> {
+  const cert = context.flags.string("tls-cert");
+  const key = context.flags.string("tls-key");
+  if (Boolean(cert) !== Boolean(key)) {
+    throw new UsageError("flags --tls-cert and --tls-key go together");
+  }
+  if (cert && key) return { cert, key };
+  const dir = context.flags.string("tls-cert-dir");
+  if (!dir) return undefined;
+  const files = { cert: `${dir}/tls.crt`, key: `${dir}/tls.key` };
+  for (const file of [files.cert, files.key]) {
+    try {
+      await context.readTextFile(file);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
+  return files;
 }
 
 /** Where the running extender serves explain: `--listen`, loopback for a wildcard host. */

@@ -4,10 +4,16 @@
  *
  * @module
  */
-import { DROP_IN_PROGRAMS, PROGRAM_NAME, VERSION } from "../constants.ts";
+import {
+  BARE_FLAGS_MODES,
+  DROP_IN_DEFAULT_ARGS,
+  DROP_IN_PROGRAMS,
+  PROGRAM_NAME,
+  VERSION,
+} from "../constants.ts";
 import { errorMessage } from "../reconcile/mod.ts";
 import type { Command, CommandContext, Write } from "./command.ts";
-import { formatFlag, parseFlags, UsageError } from "./flags.ts";
+import { type FlagSpec, formatFlag, parseFlags, UsageError } from "./flags.ts";
 import { commandTable } from "./_commands.ts";
 
 export type { Command, CommandContext, Write } from "./command.ts";
@@ -33,7 +39,11 @@ export interface RunCliOptions {
 /**
  * Runs the subcommand named in `args`; resolves to the exit code. A first
  * argument naming a replaced tool's program (`/linstor-affinity-controller`,
- * `/agent`, …; `DROP_IN_PROGRAMS`) runs the mode that replaces it.
+ * `/agent`, …; `DROP_IN_PROGRAMS`) runs the mode that replaces it, and a
+ * first argument that is a flag (other than `--help`, `-h`, `--version`)
+ * runs the first of `BARE_FLAGS_MODES` whose flags take them all, as the
+ * images of linstor-scheduler-extender and Deckhouse's affinity controller
+ * did; both with the replaced tool's defaults first (`DROP_IN_DEFAULT_ARGS`).
  */
 export async function runCli(
   args: readonly string[],
@@ -42,10 +52,7 @@ export async function runCli(
   const stdout = options.stdout ?? writerOf(Deno.stdout);
   const stderr = options.stderr ?? writerOf(Deno.stderr);
   const commands = options.commands ?? commandTable();
-  const [given, ...rest] = args;
-  const name = given !== undefined && Object.hasOwn(DROP_IN_PROGRAMS, given)
-    ? DROP_IN_PROGRAMS[given]
-    : given;
+  const [name, ...rest] = dropIn(args, commands);
   if (name === undefined) {
     stderr(generalUsage(commands));
     return 2;
@@ -141,6 +148,50 @@ export function commandUsage(command: Command): string {
     ...command.flags.map(formatFlag),
     "",
   ].join("\n");
+}
+
+/** `args` with a replaced tool's invocation turned into its mode's. */
+function dropIn(
+  args: readonly string[],
+  commands: readonly Command[],
+): readonly string[] {
+  const [given, ...rest] = args;
+  if (given === undefined) return args;
+  let mode: string;
+  if (Object.hasOwn(DROP_IN_PROGRAMS, given)) {
+    mode = DROP_IN_PROGRAMS[given]!;
+  } else if (
+    given.startsWith("-") && !["--help", "-h", "--version"].includes(given)
+  ) {
+    // Only the flag names decide: values are checked when the mode parses.
+    mode = BARE_FLAGS_MODES.find((name) => {
+      const command = commands.find((c) => c.name === name);
+      return command !== undefined && takesFlagNames(command.flags, args);
+    }) ?? BARE_FLAGS_MODES[0]!;
+    rest.unshift(given);
+  } else {
+    return args;
+  }
+  return [mode, ...(DROP_IN_DEFAULT_ARGS[mode] ?? []), ...rest];
+}
+
+/** `true` when every flag in `args` is declared in `flags`. */
+function takesFlagNames(
+  flags: readonly FlagSpec[],
+  args: readonly string[],
+): boolean {
+  const names = new Set<string>();
+  for (const spec of flags) {
+    names.add(spec.name);
+    for (const alias of spec.aliases ?? []) names.add(alias);
+    if (spec.short) names.add(spec.short);
+  }
+  for (const arg of args) {
+    if (arg === "--") break;
+    const name = /^--?([^=]+)/.exec(arg)?.[1];
+    if (name !== undefined && !names.has(name)) return false;
+  }
+  return true;
 }
 
 function writerOf(stream: { writeSync(p: Uint8Array): number }): Write {

@@ -281,3 +281,51 @@ Deno.test("`linstor-suite extender explain` fails with one line when no extender
     ),
   );
 });
+
+Deno.test("`extender --tls-cert-dir` serves HTTPS only when tls.crt and tls.key both exist there", async (t) => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const cases: [string, Record<string, string>, string][] = [
+    [
+      "both files",
+      { "/certs/tls.crt": "CERT", "/certs/tls.key": "KEY" },
+      "https",
+    ],
+    ["no files", {}, "http"],
+    ["only the certificate", { "/certs/tls.crt": "CERT" }, "http"],
+  ];
+  for (const [name, files, scheme] of cases) {
+    await t.step(name, async () => {
+      // `explain` closes the Kubernetes client it was given.
+      const kube = new FakeKube({ clock: SYSTEM_CLOCK });
+      kube.seed("pods", makePod("p"));
+      let stderr = "";
+      const code = await runCli([
+        "extender",
+        "explain",
+        "default/p",
+        `--listen=127.0.0.1:${port}`,
+        "--tls-cert-dir=/certs",
+      ], {
+        env: {},
+        commands: [createExtenderCommand({
+          createKube: () => Promise.resolve(kube),
+          hostname: () => "test",
+        })],
+        stdout: () => {},
+        stderr: (text) => stderr += text,
+        signal: new AbortController().signal,
+        readTextFile: (path) =>
+          path in files
+            ? Promise.resolve(files[path]!)
+            : Promise.reject(new Deno.errors.NotFound(`no ${path}`)),
+      });
+      assert.equal(code, 1);
+      assert.match(
+        stderr,
+        new RegExp(`extender at ${scheme}://127\\.0\\.0\\.1:${port}/explain`),
+      );
+    });
+  }
+});
