@@ -14,12 +14,12 @@ import {
   startControlPlane,
 } from "../tests/_harness/control_plane.ts";
 import {
-  applyManifest,
   createBoundVolume,
   getPv,
   hosts,
   type Json,
   poll,
+  shippedServiceAccount,
   startSuite,
 } from "../tests/modes/affinity/_e2e.ts";
 import {
@@ -87,7 +87,7 @@ async function main(): Promise<number> {
     signal: stop.signal,
   });
   try {
-    await applyManifest(cp, "deploy/affinity/rbac.yaml");
+    const { kubeconfig } = await shippedServiceAccount(cp, "affinity");
     await cp.createNamespace("demo");
     await cp.createNodes(
       ["node-a1", "node-a2", "node-b1", "node-b2"].map((name) => ({
@@ -116,7 +116,8 @@ async function main(): Promise<number> {
         ? true
         : undefined;
     });
-    const suite = startSuite(cp, server, {
+    const suite = startSuite(server, {
+      kubeconfig,
       args: ["--grace-period=0s", "-v=0"],
     });
     try {

@@ -20,6 +20,10 @@ import {
 import { SYSTEM_CLOCK } from "../../src/system/mod.ts";
 import { applyManifest, poll, startSuite } from "../modes/affinity/_e2e.ts";
 import { scenarioYaml } from "../modes/affinity/_world.ts";
+import {
+  serviceAccountKubeconfig,
+  shippedServiceAccountName,
+} from "../_harness/service_account.ts";
 
 Deno.test({
   name:
@@ -37,7 +41,17 @@ Deno.test({
       { hostname: "127.0.0.1", port: 0, signal: stopSim.signal },
     );
     await using cp = await startControlPlane();
-    const suite = startSuite(cp, server);
+    // Only the ServiceAccount exists (its token from the TokenRequest API);
+    // its RBAC comes later.
+    const account = await shippedServiceAccountName("affinity");
+    await cp.createNamespace(account.namespace);
+    await cp.request(
+      "POST",
+      `/api/v1/namespaces/${account.namespace}/serviceaccounts`,
+      { body: { apiVersion: "v1", kind: "ServiceAccount", metadata: account } },
+    );
+    const { kubeconfig } = await serviceAccountKubeconfig(cp, account);
+    const suite = startSuite(server, { kubeconfig });
     try {
       const health = await poll("the health address", () => {
         const match = /Serving \/healthz.*?(http:\/\/127\.0\.0\.1:\d+)/.exec(

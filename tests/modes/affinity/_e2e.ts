@@ -12,7 +12,10 @@ import {
 import type { SimulatorServer } from "../../../src/sim/mod.ts";
 import { fullPv } from "./_world.ts";
 
-export { applyManifest } from "../../_harness/service_account.ts";
+export {
+  applyManifest,
+  shippedServiceAccount,
+} from "../../_harness/service_account.ts";
 export {
   affinityHosts as hosts,
   RECORD_ANNOTATION,
@@ -57,11 +60,18 @@ export interface Suite {
   stop(): Promise<void>;
 }
 
-/** Starts `main.ts affinity` against `cp` and the simulator at `sim`. */
+/**
+ * Starts `main.ts affinity` against the simulator at `sim` and the API
+ * server of `options.kubeconfig` (from `shippedServiceAccount()`: the
+ * shipped ServiceAccount and RBAC, never the admin).
+ */
 export function startSuite(
-  cp: ControlPlane,
   sim: SimulatorServer,
-  options: { env?: Record<string, string>; args?: string[] } = {},
+  options: {
+    kubeconfig: string;
+    env?: Record<string, string>;
+    args?: string[];
+  },
 ): Suite {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -69,7 +79,7 @@ export function startSuite(
       "--allow-all",
       "main.ts",
       "affinity",
-      `--kubeconfig=${cp.kubeconfigFor("affinity")}`,
+      `--kubeconfig=${options.kubeconfig}`,
       "--reconcile-rate=1s",
       "--timeout=3s",
       "--linstor-poll-interval=300ms",

@@ -2,7 +2,8 @@
  * The affinity mode end to end: the real control plane (kube-apiserver,
  * kube-controller-manager's PV binder, kube-scheduler), the LINSTOR
  * simulator over HTTP, and `linstor-suite affinity` started from `main.ts`
- * with the RBAC of `deploy/affinity/rbac.yaml`.
+ * as the ServiceAccount of `deploy/affinity/rbac.yaml` (a TokenRequest
+ * token, no admin rights).
  *
  * @module
  */
@@ -24,7 +25,6 @@ import { AFFINITY_TEST_FAULT_ENV } from "../../../src/cli/affinity.ts";
 import { REPLACE_STEPS } from "../../../src/modes/affinity/mod.ts";
 import { scenarioYaml } from "./_world.ts";
 import {
-  applyManifest,
   createVolume,
   getPv,
   hosts,
@@ -33,12 +33,15 @@ import {
   poll,
   RECORD_ANNOTATION,
   RECORD_PROP,
+  shippedServiceAccount,
   startSuite,
   waitBound,
 } from "./_e2e.ts";
 
 interface Env {
   cp: ControlPlane;
+  /** Kubeconfig of the shipped ServiceAccount (TokenRequest token). */
+  kubeconfig: string;
   sim: Simulator;
   server: SimulatorServer;
 }
@@ -50,7 +53,7 @@ async function setUp(
 ): Promise<Env> {
   const cp = await startControlPlane({ featureGates });
   try {
-    await applyManifest(cp, "deploy/affinity/rbac.yaml");
+    const { kubeconfig } = await shippedServiceAccount(cp, "affinity");
     await cp.createNamespace("app");
     await cp.createNodes(
       NODES.map((n) => ({ name: n, labels: { "linbit.com/hostname": n } })),
@@ -74,7 +77,7 @@ async function setUp(
       port: 0,
       signal: stop,
     });
-    return { cp, sim, server };
+    return { cp, kubeconfig, sim, server };
   } catch (error) {
     await cp.stop();
     throw error;
@@ -159,7 +162,9 @@ Deno.test({
       await t.step(
         "replace: PV follows, PVC keeps its PV, pod lands on b",
         async () => {
-          const suite = startSuite(env.cp, env.server);
+          const suite = startSuite(env.server, {
+            kubeconfig: env.kubeconfig,
+          });
           try {
             const before = await getPv(env.cp, "pvc-e2e");
             env.sim.apply({
@@ -217,7 +222,8 @@ Deno.test({
             at = to;
             // Let the grace period (--timeout) of the last re-created PV pass.
             await new Promise((resolve) => setTimeout(resolve, 3_500));
-            const crashing = startSuite(env.cp, env.server, {
+            const crashing = startSuite(env.server, {
+              kubeconfig: env.kubeconfig,
               env: { [AFFINITY_TEST_FAULT_ENV]: String(step) },
             });
             const status = await Promise.race([
@@ -245,7 +251,9 @@ Deno.test({
                 return pvc.status?.phase === "Lost" ? true : undefined;
               });
             }
-            const restarted = startSuite(env.cp, env.server);
+            const restarted = startSuite(env.server, {
+              kubeconfig: env.kubeconfig,
+            });
             try {
               await assertConverged(env, "pvc-crash", to);
             } catch (error) {
@@ -266,7 +274,9 @@ Deno.test({
           await createVolume(env.cp, "pvc-bare", undefined);
           await waitBound(env.cp, "pvc-bare");
           const before = await getPv(env.cp, "pvc-bare");
-          const suite = startSuite(env.cp, env.server);
+          const suite = startSuite(env.server, {
+            kubeconfig: env.kubeconfig,
+          });
           try {
             const after = await poll("pvc-bare affinity set", async () => {
               const live = await getPv(env.cp, "pvc-bare");
@@ -297,7 +307,8 @@ Deno.test({
           });
         }
         const started = Date.now();
-        const suite = startSuite(env.cp, env.server, {
+        const suite = startSuite(env.server, {
+          kubeconfig: env.kubeconfig,
           args: ["--max-replacements-per-pass=200", "--workers=10"],
         });
         try {
@@ -355,7 +366,9 @@ Deno.test({
       const claim = await waitBound(env.cp, "pvc-mut");
       const before = await getPv(env.cp, "pvc-mut");
       await new Promise((resolve) => setTimeout(resolve, 3_500));
-      const suite = startSuite(env.cp, env.server);
+      const suite = startSuite(env.server, {
+        kubeconfig: env.kubeconfig,
+      });
       try {
         for (const [from, to] of [["a", "b"], ["b", "c"]] as const) {
           env.sim.apply({
@@ -420,7 +433,8 @@ Deno.test({
       });
       // Cluster A crashes right after deleting the PV: only the record
       // (with A's kube-system UID) knows what to re-create.
-      const crashing = startSuite(a.cp, a.server, {
+      const crashing = startSuite(a.server, {
+        kubeconfig: a.kubeconfig,
         env: { [AFFINITY_TEST_FAULT_ENV]: "5" },
       });
       const status = await crashing.exited;
@@ -433,8 +447,9 @@ Deno.test({
 
       // Cluster B: its own control plane, same LINSTOR.
       b = await startControlPlane();
-      await applyManifest(b, "deploy/affinity/rbac.yaml");
-      const other = startSuite(b, a.server);
+      const other = startSuite(a.server, {
+        kubeconfig: (await shippedServiceAccount(b, "affinity")).kubeconfig,
+      });
       try {
         await poll(
           "cluster B ignores the foreign record",
@@ -454,7 +469,9 @@ Deno.test({
       }
 
       // Cluster A comes back and finishes its replace.
-      const restarted = startSuite(a.cp, a.server);
+      const restarted = startSuite(a.server, {
+        kubeconfig: a.kubeconfig,
+      });
       try {
         await assertConverged(a, "pvc-shared", "b");
       } catch (error) {

@@ -1,9 +1,9 @@
 /**
  * The agent end to end: `main.ts agent` as a process, with a fake `lvm`
  * executable (a shell script answering `vgs`/`lvs` from files the test
- * edits), the LINSTOR simulator over HTTP, and the real control plane with
- * the RBAC of `deploy/agent/rbac.yaml` for StorageClasses, Events and the
- * Lease.
+ * edits), the LINSTOR simulator over HTTP, and the real control plane, the
+ * agent running as the ServiceAccount of `deploy/agent/rbac.yaml` (a token
+ * from the TokenRequest API) for StorageClasses, Events and the Lease.
  *
  * @module
  */
@@ -20,7 +20,8 @@ import {
   type Simulator,
 } from "../../../src/sim/mod.ts";
 import { SYSTEM_CLOCK } from "../../../src/system/mod.ts";
-import { applyManifest, poll } from "../affinity/_e2e.ts";
+import { poll } from "../affinity/_e2e.ts";
+import { shippedServiceAccount } from "../../_harness/service_account.ts";
 import { lvsJson, vgRow, vgsJson } from "./_fixtures.ts";
 
 const ROOT = new URL("../../../", import.meta.url);
@@ -80,7 +81,7 @@ Deno.test({
     let child: Deno.ChildProcess | undefined;
     let log = "";
     try {
-      await applyManifest(cp, "deploy/agent/rbac.yaml");
+      const account = await shippedServiceAccount(cp, "agent");
       await cp.createNodes([{ name: "n1" }, { name: "n2" }]);
       const sim = createSimulator({
         clock: SYSTEM_CLOCK,
@@ -99,7 +100,7 @@ Deno.test({
           "--allow-all",
           "main.ts",
           "agent",
-          `--kubeconfig=${cp.kubeconfigFor("agent")}`,
+          `--kubeconfig=${account.kubeconfig}`,
           "--node-name=n1",
           `--lvm-path=${lvm}`,
           "--lvm-timeout=1s",

@@ -2,7 +2,9 @@
  * The extender on the real control plane: the LINSTOR simulator over HTTP,
  * the extender process started from `main.ts`, and kube-scheduler's `linstor`
  * profile calling it with the extender settings of
- * `deploy/extender/scheduler-config.yaml`.
+ * `deploy/extender/scheduler-config.yaml`. The extender runs as the standalone
+ * extender's ServiceAccount of `deploy/extender/rbac.yaml`, with a token from
+ * the TokenRequest API.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import {
   LINSTOR_SCHEDULER_NAME,
   startControlPlane,
 } from "../../_harness/control_plane.ts";
+import { shippedServiceAccount } from "../../_harness/service_account.ts";
 import {
   createSimulator,
   parseScenario,
@@ -166,42 +169,6 @@ function startExtenderProcess(
   };
 }
 
-async function applyRbac(cp: ControlPlane): Promise<void> {
-  const docs = (await Deno.readTextFile(
-    new URL("../../../deploy/extender/rbac.yaml", import.meta.url),
-  ))
-    .split(/^---$/m).map((d) => parseYaml(d) as Record<string, unknown> | null);
-  const role = docs.find((d) =>
-    d?.kind === "ClusterRole" &&
-    (d.metadata as { name: string }).name === "linstor-suite-extender"
-  );
-  assert.ok(role, "rbac.yaml has the extender ClusterRole");
-  await cp.request("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", {
-    body: role,
-  });
-  await cp.request(
-    "POST",
-    "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-    {
-      body: {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "ClusterRoleBinding",
-        metadata: { name: "test-linstor-suite-extender" },
-        roleRef: {
-          apiGroup: "rbac.authorization.k8s.io",
-          kind: "ClusterRole",
-          name: "linstor-suite-extender",
-        },
-        subjects: [{
-          kind: "User",
-          name: cp.identities.extender.user,
-          apiGroup: "rbac.authorization.k8s.io",
-        }],
-      },
-    },
-  );
-}
-
 function storageClass(name: string, parameters: Record<string, string>) {
   return {
     apiVersion: "storage.k8s.io/v1",
@@ -348,7 +315,9 @@ Deno.test({
         })),
       );
       await cp.createNamespace(NS);
-      await applyRbac(cp);
+      // The standalone extender's ServiceAccount and RBAC as shipped, with
+      // a TokenRequest token: the shipped rights must be enough.
+      const account = await shippedServiceAccount(cp, "extender");
       for (
         const sc of [
           storageClass("linstor-local", {
@@ -364,7 +333,7 @@ Deno.test({
       }
       extender = startExtenderProcess({
         port,
-        kubeconfig: cp.kubeconfigFor("extender"),
+        kubeconfig: account.kubeconfig,
         linstorUrl: simServer.url,
         logFile: `${cp.logDir}/extender.log`,
       });

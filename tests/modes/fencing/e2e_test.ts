@@ -1,7 +1,8 @@
 /**
  * Fencing end to end: `main.ts fencing` as a process on node-b, a `drbdsetup`
  * test double replaying a stream and then, on cue, node-a's loss and return,
- * and the real control plane with the RBAC of `deploy/fencing/rbac.yaml`.
+ * and the real control plane, the agent running as the ServiceAccount of
+ * `deploy/fencing/rbac.yaml` with a token from the TokenRequest API.
  *
  * The StatefulSet's pod sits on node-a (no kubelet: its phase is set through
  * the status subresource). On the loss: taint, then eviction while Node
@@ -32,7 +33,8 @@ import {
   peerLostLines,
 } from "../../../src/modes/fencing/mod.ts";
 import { executeOperations } from "../../../src/reconcile/mod.ts";
-import { applyManifest, poll } from "../affinity/_e2e.ts";
+import { poll } from "../affinity/_e2e.ts";
+import { shippedServiceAccount } from "../../_harness/service_account.ts";
 import { PEER_A, resourceOnB } from "./_world.ts";
 
 const ROOT = new URL("../../../", import.meta.url);
@@ -75,8 +77,8 @@ async function setNodeReady(cp: ControlPlane, name: string, ready: boolean) {
 
 async function setup(
   cp: ControlPlane,
-): Promise<{ podUid: string; vaUid: string }> {
-  await applyManifest(cp, "deploy/fencing/rbac.yaml");
+): Promise<{ podUid: string; vaUid: string; kubeconfig: string }> {
+  const { kubeconfig } = await shippedServiceAccount(cp, "fencing");
   await cp.createNodes([
     { name: "node-a", labels: { "fencing-e2e/home": "true" } },
     { name: "node-b" },
@@ -172,7 +174,7 @@ async function setup(
       },
     },
   );
-  return { podUid: pod.metadata.uid, vaUid: va.metadata.uid };
+  return { podUid: pod.metadata.uid, vaUid: va.metadata.uid, kubeconfig };
 }
 
 /** The double: a dump, then on cue node-a's loss, then its return. */
@@ -214,7 +216,7 @@ Deno.test({
     let drained: Promise<unknown> | undefined;
     let log = "";
     try {
-      const { podUid, vaUid } = await setup(cp);
+      const { podUid, vaUid, kubeconfig } = await setup(cp);
       await drbdsetupDouble(dir);
       child = new Deno.Command(Deno.execPath(), {
         args: [
@@ -222,7 +224,7 @@ Deno.test({
           "--allow-all",
           "main.ts",
           "fencing",
-          `--kubeconfig=${cp.kubeconfigFor("fencing")}`,
+          `--kubeconfig=${kubeconfig}`,
           "--node-name=node-b",
           `--drbdsetup=${dir}/drbdsetup`,
           "--fail-over-timeout=5s",
@@ -346,7 +348,7 @@ Deno.test({
     const cp = await startControlPlane({});
     const dir = await Deno.makeTempDir({ prefix: "fencing-uid-" });
     try {
-      await applyManifest(cp, "deploy/fencing/rbac.yaml");
+      const account = await shippedServiceAccount(cp, "fencing");
       await cp.createNodes([{ name: "node-a", ready: false }]);
       await cp.createNamespace("apps");
       const pod = await cp.request<Json>(
@@ -365,7 +367,7 @@ Deno.test({
         },
       );
       const kube = createKubeApi(
-        loadKubeConfig({ path: cp.kubeconfigFor("fencing"), env: {} }),
+        loadKubeConfig({ path: account.kubeconfig, env: {} }),
       );
       try {
         const spec = (uid: string) => ({
