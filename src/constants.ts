@@ -627,3 +627,125 @@ export const METRIC_FENCING_DECISIONS = "linstor_suite_fencing_decisions";
 /** Fencing metric: fencing actions by `action` and `outcome`. */
 export const METRIC_FENCING_ACTIONS_TOTAL =
   "linstor_suite_fencing_actions_total";
+
+/**
+ * One Kubernetes permission a mode needs: `verb` on `resource` of `group`
+ * (`""` core). `scope: "namespace"` is checked in the mode's own namespace
+ * (Leases); else cluster-wide. `name` limits it to one object.
+ */
+export interface ModePermission {
+  readonly verb: string;
+  readonly group: string;
+  readonly resource: string;
+  readonly subresource?: string;
+  readonly name?: string;
+  readonly scope?: "namespace";
+}
+
+/** A mode's shipped RBAC: its ServiceAccount, ClusterRole, manifest and needed permissions. */
+export interface ModeRbac {
+  /** ServiceAccount name in `deploy/<mode>/rbac.yaml`. */
+  readonly serviceAccount: string;
+  /** The ClusterRole that grants the cluster-wide permissions. */
+  readonly clusterRole: string;
+  /** The manifest granting them, relative to the repository root. */
+  readonly manifest: string;
+  /** Every permission the mode uses, and nothing else. */
+  readonly permissions: readonly ModePermission[];
+}
+
+/** Namespace of the shipped manifests (`deploy/`). */
+export const DEPLOY_NAMESPACE = "linstor-suite";
+
+function permissions(
+  group: string,
+  resource: string,
+  verbs: readonly string[],
+  extra: Omit<ModePermission, "verb" | "group" | "resource"> = {},
+): ModePermission[] {
+  return verbs.map((verb) => ({ verb, group, resource, ...extra }));
+}
+
+const READ = ["get", "list", "watch"] as const;
+const EVENT_WRITES = permissions("events.k8s.io", "events", [
+  "create",
+  "patch",
+  "update",
+]);
+const LEADER_ELECTION = permissions("coordination.k8s.io", "leases", [
+  "get",
+  "create",
+  "update",
+], { scope: "namespace" });
+
+/**
+ * What each mode needs from Kubernetes: the one table `linstor-suite doctor`
+ * checks with access reviews and `tests/deploy/rbac_test.ts` holds
+ * `deploy/<mode>/rbac.yaml` to (it grants exactly these).
+ */
+export const MODE_RBAC: Readonly<
+  Record<"extender" | "affinity" | "agent" | "fencing", ModeRbac>
+> = Object.freeze({
+  extender: {
+    serviceAccount: "linstor-suite-extender",
+    clusterRole: "linstor-suite-extender",
+    manifest: "deploy/extender/rbac.yaml",
+    permissions: [
+      ...permissions("", "nodes", READ),
+      ...permissions("", "persistentvolumes", READ),
+      ...permissions("", "persistentvolumeclaims", READ),
+      ...permissions("storage.k8s.io", "storageclasses", READ),
+    ],
+  },
+  affinity: {
+    serviceAccount: "linstor-suite-affinity",
+    clusterRole: "linstor-suite-affinity",
+    manifest: "deploy/affinity/rbac.yaml",
+    permissions: [
+      ...permissions("", "persistentvolumes", [
+        ...READ,
+        "create",
+        "update",
+        "patch",
+        "delete",
+      ]),
+      ...permissions("", "persistentvolumeclaims", [...READ, "patch"]),
+      ...permissions("storage.k8s.io", "storageclasses", READ),
+      ...permissions("", "nodes", READ),
+      ...permissions("", "namespaces", ["get"], { name: "kube-system" }),
+      ...EVENT_WRITES,
+      ...LEADER_ELECTION,
+    ],
+  },
+  agent: {
+    serviceAccount: "linstor-suite-agent",
+    clusterRole: "linstor-suite-agent",
+    manifest: "deploy/agent/rbac.yaml",
+    permissions: [
+      ...permissions("storage.k8s.io", "storageclasses", [
+        ...READ,
+        "create",
+        "delete",
+      ]),
+      ...EVENT_WRITES,
+      ...LEADER_ELECTION,
+    ],
+  },
+  fencing: {
+    serviceAccount: "linstor-suite-fencing",
+    clusterRole: "linstor-suite-fencing",
+    manifest: "deploy/fencing/rbac.yaml",
+    permissions: [
+      ...permissions("", "nodes", [...READ, "patch"]),
+      ...permissions("", "pods", [...READ, "delete"]),
+      ...permissions("", "pods", ["create"], { subresource: "eviction" }),
+      ...permissions("", "persistentvolumes", READ),
+      ...permissions("", "persistentvolumeclaims", READ),
+      ...permissions("storage.k8s.io", "volumeattachments", [
+        ...READ,
+        "delete",
+      ]),
+      ...EVENT_WRITES,
+    ],
+  },
+});

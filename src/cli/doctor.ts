@@ -6,18 +6,33 @@
  *
  * @module
  */
-import { LINSTOR_DEFAULT_TIMEOUT_MS } from "../constants.ts";
+import {
+  DEPLOY_NAMESPACE,
+  LINSTOR_DEFAULT_TIMEOUT_MS,
+  MODE_RBAC,
+} from "../constants.ts";
 import {
   type Check,
   exitCodeOf,
   fail,
   formatCheckJson,
   formatCheckTable,
+  type KubeAccessProbe,
+  kubernetesAccessChecks,
   linstorChecks,
   type LinstorEndpointProbe,
+  type ModePermissionProbe,
   type NamespaceNode,
+  permissionChecks,
+  type PermissionReview,
   propertyNamespaceChecks,
 } from "../doctor/mod.ts";
+import {
+  KubeApiError,
+  type KubeDiagnostics,
+  type KubeIdentity,
+} from "../kube/mod.ts";
+import { createKubeDiagnostics, loadKubeConfig } from "../kube/client/mod.ts";
 import {
   LinstorApiError,
   LinstorClient,
@@ -67,6 +82,29 @@ export const DOCTOR_FLAGS: readonly FlagSpec[] = [
     default: LINSTOR_DEFAULT_TIMEOUT_MS,
   },
   {
+    name: "kubeconfig",
+    type: "string",
+    description:
+      "Path to a kubeconfig; else KUBECONFIG, else the in-cluster service account",
+    env: "KUBECONFIG",
+    valueName: "FILE",
+  },
+  {
+    name: "context",
+    type: "string",
+    description: "The kubeconfig context to use (default: its current one)",
+    valueName: "NAME",
+  },
+  {
+    name: "namespace",
+    short: "n",
+    type: "string",
+    description:
+      "Namespace the modes run in (their ServiceAccounts, Leases and the scheduler ConfigMap)",
+    env: "POD_NAMESPACE",
+    default: DEPLOY_NAMESPACE,
+  },
+  {
     name: "property-namespace",
     type: "string",
     description:
@@ -82,6 +120,8 @@ export interface DoctorWiring {
     options: LinstorClientOptions,
     signal: AbortSignal,
   ): Promise<LinstorProbeResult>;
+  /** The apiserver client of `--kubeconfig`/`KUBECONFIG`/in-cluster and `--context`; throws when none is usable. */
+  createKubeDiagnostics(context: CommandContext): KubeDiagnostics;
 }
 
 /** What one controller answered. */
@@ -94,6 +134,12 @@ export interface LinstorProbeResult {
 /** The real edges. */
 export const DOCTOR_WIRING: DoctorWiring = {
   probeLinstor,
+  createKubeDiagnostics: (context) =>
+    createKubeDiagnostics(loadKubeConfig({
+      path: context.flags.string("kubeconfig"),
+      env: context.env,
+      context: context.flags.string("context"),
+    })),
 };
 
 /** The `doctor` subcommand over `wiring`. */
@@ -134,6 +180,7 @@ async function runDoctor(
       setting: context.flags.string("property-namespace"),
     }));
   }
+  checks.push(...await gatherKube(context, wiring, modes));
   context.stdout(
     context.flags.string("output") === "json"
       ? formatCheckJson(checks)
@@ -208,6 +255,168 @@ async function gatherLinstor(
     nodes ??= answer.nodes;
   }
   return { checks: linstorChecks(probes), ...(nodes ? { nodes } : {}) };
+}
+
+async function gatherKube(
+  context: CommandContext,
+  wiring: DoctorWiring,
+  modes: ReadonlySet<DoctorMode>,
+): Promise<Check[]> {
+  let kube: KubeDiagnostics;
+  try {
+    kube = wiring.createKubeDiagnostics(context);
+  } catch (error) {
+    return kubernetesAccessChecks({
+      ok: false,
+      stage: "config",
+      message: errorMessage(error),
+    });
+  }
+  try {
+    const signal = context.signal;
+    let access: KubeAccessProbe;
+    let identity: KubeIdentity | undefined;
+    try {
+      const version = await kube.serverVersion({ signal });
+      identity = await kube.whoAmI({ signal }).catch(() => undefined);
+      access = {
+        ok: true,
+        server: kube.server,
+        version,
+        ...(identity ? { identity } : {}),
+      };
+    } catch (error) {
+      access = {
+        ok: false,
+        stage: "request",
+        server: kube.server,
+        ...(error instanceof KubeApiError ? { status: error.status } : {}),
+        message: error instanceof KubeApiError
+          ? error.apiMessage || error.message
+          : errorMessage(error),
+      };
+    }
+    const checks = kubernetesAccessChecks(access);
+    if (!access.ok) return checks;
+    const namespace = context.flags.string("namespace") || DEPLOY_NAMESPACE;
+    for (const mode of DOCTOR_MODES) {
+      if (!modes.has(mode)) continue;
+      checks.push(
+        ...permissionChecks(
+          await reviewMode(kube, { mode, namespace, identity, signal }),
+        ),
+      );
+    }
+    return checks;
+  } finally {
+    kube.close();
+  }
+}
+
+/**
+ * Reviews every permission of `mode`: as the caller when the caller is the
+ * mode's ServiceAccount, else for that ServiceAccount (SubjectAccessReview),
+ * falling back to the caller's own access when it may not review others'.
+ */
+async function reviewMode(
+  kube: KubeDiagnostics,
+  input: {
+    mode: DoctorMode;
+    namespace: string;
+    identity: KubeIdentity | undefined;
+    signal: AbortSignal;
+  },
+): Promise<ModePermissionProbe> {
+  const rbac = MODE_RBAC[input.mode];
+  const namespace = input.namespace;
+  const serviceAccount =
+    `system:serviceaccount:${namespace}:${rbac.serviceAccount}`;
+  const caller = input.identity?.username || "the caller";
+  const review = async (
+    subject: KubeIdentity | undefined,
+  ): Promise<PermissionReview[]> => {
+    const reviews: PermissionReview[] = [];
+    for (const permission of rbac.permissions) {
+      const attributes = {
+        verb: permission.verb,
+        group: permission.group,
+        resource: permission.resource,
+        ...(permission.subresource
+          ? { subresource: permission.subresource }
+          : {}),
+        ...(permission.name ? { name: permission.name } : {}),
+        ...(permission.scope === "namespace" ? { namespace } : {}),
+      };
+      const decision = await kube.reviewAccess(attributes, {
+        signal: input.signal,
+        ...(subject ? { subject } : {}),
+      });
+      reviews.push({ permission, decision });
+    }
+    return reviews;
+  };
+  const base = { mode: input.mode, rbac, namespace };
+  const errorReviews = (error: unknown): PermissionReview[] =>
+    rbac.permissions.map((permission) => ({
+      permission,
+      decision: { error: errorMessage(error) },
+    }));
+  if (input.identity?.username === serviceAccount) {
+    try {
+      return {
+        ...base,
+        subject: serviceAccount,
+        reviewedAsCaller: false,
+        reviews: await review(undefined),
+      };
+    } catch (error) {
+      return {
+        ...base,
+        subject: serviceAccount,
+        reviewedAsCaller: false,
+        reviews: errorReviews(error),
+      };
+    }
+  }
+  try {
+    return {
+      ...base,
+      subject: serviceAccount,
+      reviewedAsCaller: false,
+      reviews: await review({
+        username: serviceAccount,
+        groups: [
+          "system:serviceaccounts",
+          `system:serviceaccounts:${namespace}`,
+          "system:authenticated",
+        ],
+      }),
+    };
+  } catch (error) {
+    if (!(error instanceof KubeApiError && error.status === 403)) {
+      return {
+        ...base,
+        subject: serviceAccount,
+        reviewedAsCaller: false,
+        reviews: errorReviews(error),
+      };
+    }
+  }
+  try {
+    return {
+      ...base,
+      subject: caller,
+      reviewedAsCaller: true,
+      reviews: await review(undefined),
+    };
+  } catch (error) {
+    return {
+      ...base,
+      subject: caller,
+      reviewedAsCaller: true,
+      reviews: errorReviews(error),
+    };
+  }
 }
 
 /** Asks the one controller of `options` for its version, then its nodes. */

@@ -9,3 +9,4 @@ export * from "./check.ts";
 export * from "./report.ts";
 export * from "./linstor.ts";
 export * from "./property_namespace.ts";
+export * from "./kubernetes.ts";

@@ -13,3 +13,4 @@ export * from "./errors.ts";
 export * from "./objects.ts";
 export * from "./informer.ts";
 export * from "./leader.ts";
+export * from "./diagnostics.ts";

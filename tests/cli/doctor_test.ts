@@ -19,6 +19,13 @@ import {
   type SimulatorServer,
 } from "../../src/sim/mod.ts";
 import { FakeClock } from "../_fakes/fake_clock.ts";
+import { FakeKubeDiagnostics } from "../_fakes/fake_kube_diagnostics.ts";
+
+/** The real LINSTOR edge and a fake apiserver that grants everything. */
+const SIM_WIRING: DoctorWiring = {
+  ...DOCTOR_WIRING,
+  createKubeDiagnostics: () => new FakeKubeDiagnostics(),
+};
 
 const TLS_DIR = new URL("../_fixtures/tls/", import.meta.url);
 
@@ -92,7 +99,7 @@ async function withSim(
 async function doctor(
   env: Record<string, string>,
   args: string[] = [],
-  wiring: DoctorWiring = DOCTOR_WIRING,
+  wiring: DoctorWiring = SIM_WIRING,
 ): Promise<Run> {
   let out = "";
   let err = "";
@@ -313,3 +320,69 @@ function oldController(sim: Simulator): Simulator {
     },
   };
 }
+
+Deno.test("`doctor` reviews each mode's permissions for its ServiceAccount and names a missing one", async (t) => {
+  const linstorDown = { LS_CONTROLLERS: "http://127.0.0.1:9" };
+  await t.step(
+    "as an admin: SubjectAccessReviews for the ServiceAccount",
+    async () => {
+      const fake = new FakeKubeDiagnostics({
+        denied: ["delete volumeattachments"],
+      });
+      const run = await doctor(linstorDown, ["--mode", "fencing"], {
+        ...SIM_WIRING,
+        createKubeDiagnostics: () => fake,
+      });
+      assertFailure(
+        run,
+        "permissions fencing: delete volumeattachments.storage.k8s.io",
+        /ClusterRole linstor-suite-fencing .*deploy\/fencing\/rbac\.yaml/,
+      );
+      assert.ok(
+        fake.reviews.every((r) =>
+          r.subject ===
+            "system:serviceaccount:linstor-suite:linstor-suite-fencing"
+        ),
+      );
+      assert.ok(fake.closed);
+    },
+  );
+  await t.step("as the ServiceAccount itself: its own reviews", async () => {
+    const fake = new FakeKubeDiagnostics({
+      identity: {
+        username: "system:serviceaccount:ns2:linstor-suite-agent",
+        groups: [],
+      },
+    });
+    const run = await doctor(linstorDown, ["--mode", "agent", "-n", "ns2"], {
+      ...SIM_WIRING,
+      createKubeDiagnostics: () => fake,
+    });
+    const row = run.rows.find((r) => r.name === "permissions agent");
+    assert.equal(row?.status, "ok");
+    assert.ok(fake.reviews.every((r) => r.subject === undefined));
+  });
+  await t.step(
+    "as a user who may not review others: its own access, with a warning",
+    async () => {
+      const fake = new FakeKubeDiagnostics({ forbidSubjectReviews: true });
+      const run = await doctor(linstorDown, ["--mode", "extender"], {
+        ...SIM_WIRING,
+        createKubeDiagnostics: () => fake,
+      });
+      const row = run.rows.find((r) => r.name === "permissions extender");
+      assert.equal(row?.status, "warn");
+      assert.match(row!.detail, /to admin, not to ServiceAccount/);
+    },
+  );
+  await t.step("without a kubeconfig", async () => {
+    const run = await doctor(linstorDown, ["--mode", "agent"], DOCTOR_WIRING);
+    assertFailure(run, "Kubernetes access", /--kubeconfig/);
+  });
+});
+
+Deno.test("`doctor` refuses an unknown --mode", async () => {
+  const run = await doctor({}, ["--mode", "nope"]);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /Cannot check mode "nope"/);
+});

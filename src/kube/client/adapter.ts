@@ -68,6 +68,8 @@ export interface LoadKubeConfigOptions {
    * @default {KUBE_SERVICE_ACCOUNT_DIR}
    */
   serviceAccountDir?: string;
+  /** Use this context instead of the current one (kubectl's `--context`). */
+  context?: string | undefined;
 }
 
 /**
@@ -76,6 +78,26 @@ export interface LoadKubeConfigOptions {
  * in-cluster service account. Throws a `TypeError` naming what it tried.
  */
 export function loadKubeConfig(options: LoadKubeConfigOptions): KubeConfig {
+  const kubeConfig = loadKubeConfigFiles(options);
+  const name = options.context;
+  if (name === undefined || name === "") return kubeConfig;
+  if (!kubeConfig.getContextObject(name)) {
+    throw new TypeError(
+      `Cannot use context "${name}": the kubeconfig has no such context (it has ${
+        kubeConfig.contexts.map((c) => `"${c.name}"`).join(", ") || "none"
+      })`,
+    );
+  }
+  kubeConfig.loadFromOptions({
+    clusters: kubeConfig.clusters,
+    users: kubeConfig.users,
+    contexts: kubeConfig.contexts,
+    currentContext: name,
+  });
+  return kubeConfig;
+}
+
+function loadKubeConfigFiles(options: LoadKubeConfigOptions): KubeConfig {
   const kubeConfig = new KubeConfig();
   if (options.path !== undefined && options.path !== "") {
     loadFile(kubeConfig, options.path, "--kubeconfig");

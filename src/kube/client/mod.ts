@@ -8,6 +8,7 @@
  * @module
  */
 export * from "./adapter.ts";
+export * from "./diagnostics.ts";
 export {
   type Cluster,
   type Context,
