@@ -7,44 +7,15 @@
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import {
-  type ControlPlane,
   ignoreWithoutControlPlane,
-  KubeRequestError,
   startControlPlane,
 } from "../_harness/control_plane.ts";
+import { dryRunCreate, ROOT } from "./_manifests.ts";
 
-const ROOT = new URL("../../", import.meta.url);
 const MANIFESTS = [
   "deploy/all.yaml",
   "deploy/extender/default-scheduler.yaml",
 ];
-
-// deno-lint-ignore no-explicit-any
-type Json = any;
-
-function collectionPath(object: Json): string {
-  const [group, version] = object.apiVersion.includes("/")
-    ? object.apiVersion.split("/")
-    : ["", object.apiVersion];
-  const plural = `${object.kind.toLowerCase()}s`.replace(/ys$/, "ies");
-  const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
-  const namespace = object.metadata.namespace
-    ? `/namespaces/${object.metadata.namespace}`
-    : "";
-  return `${base}${namespace}/${plural}`;
-}
-
-async function createNamespaces(cp: ControlPlane, objects: Json[]) {
-  for (const object of objects.filter((o) => o.kind === "Namespace")) {
-    try {
-      await cp.request("POST", "/api/v1/namespaces", { body: object });
-    } catch (error) {
-      if (!(error instanceof KubeRequestError && error.status === 409)) {
-        throw error;
-      }
-    }
-  }
-}
 
 Deno.test({
   name:
@@ -57,26 +28,7 @@ Deno.test({
       const objects = parseAllDocuments(text).map((d) => d.toJS()).filter(
         Boolean,
       );
-      // A dry-run create of a namespaced object needs its namespace to exist.
-      await createNamespaces(cp, objects);
-      const failures: string[] = [];
-      for (const object of objects) {
-        if (object.kind === "Namespace") continue;
-        try {
-          const answer = await cp.request<Json>(
-            "POST",
-            `${collectionPath(object)}?dryRun=All&fieldValidation=Strict`,
-            { body: object },
-          );
-          assert.equal(answer.metadata.name, object.metadata.name);
-        } catch (error) {
-          failures.push(
-            `${path} ${object.kind}/${object.metadata.name}: ${
-              (error as Error).message
-            }`,
-          );
-        }
-      }
+      const failures = await dryRunCreate(cp, objects, path);
       assert.deepEqual(failures, []);
     }
   },
