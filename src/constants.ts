@@ -352,7 +352,11 @@ export const METRIC_LEADER = "linstor_suite_leader";
 /** Metric: client-go's leader-election gauge (`name` = the Lease), for existing dashboards. */
 export const METRIC_LEADER_ELECTION_MASTER_STATUS =
   "leader_election_master_status";
-"linstor_suite_loop_last_success_timestamp_seconds";
+/** Metric: when a mode's loop last finished a pass without error (seconds since the epoch), by `mode`. */
+export const METRIC_LOOP_LAST_SUCCESS =
+  "linstor_suite_loop_last_success_timestamp_seconds";
+/** Metric: passes of a mode's loop by `mode` and `result` (`ok`, `error`). */
+export const METRIC_LOOP_PASSES_TOTAL = "linstor_suite_loop_passes_total";
 
 /** LINSTOR's default resource group. */
 export const LINSTOR_DEFAULT_RESOURCE_GROUP = "DfltRscGrp";
@@ -627,6 +631,13 @@ export const METRIC_FENCING_DECISIONS = "linstor_suite_fencing_decisions";
 /** Fencing metric: fencing actions by `action` and `outcome`. */
 export const METRIC_FENCING_ACTIONS_TOTAL =
   "linstor_suite_fencing_actions_total";
+/**
+ * Metric: when each node that carries the lost-quorum taint got it (its
+ * `timeAdded`, else when this agent first saw it; seconds since the epoch),
+ * by `node`. A taint left behind shows as an old timestamp.
+ */
+export const METRIC_FENCING_NODE_TAINT_TIMESTAMP_SECONDS =
+  "linstor_suite_fencing_node_taint_timestamp_seconds";
 
 /**
  * One Kubernetes permission a mode needs: `verb` on `resource` of `group`

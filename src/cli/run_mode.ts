@@ -22,6 +22,7 @@ import {
   type CheckResult,
   createHealthRoutes,
   createLeaderMetric,
+  createLoopMetrics,
   createOperationMetrics,
   createRegistry,
   type HealthChecks,
@@ -118,6 +119,8 @@ export interface ModeWiring {
   hostname(): string;
   /** Time source. @default {SYSTEM_CLOCK} */
   clock?: Clock;
+  /** Called once the mode runs with every metric registered (tests read the registry). */
+  onRunning?(environment: ModeEnvironment): void;
 }
 
 /** The production wiring: kubeconfig from `--kubeconfig`/`KUBECONFIG`/in-cluster, the host's name. */
@@ -382,6 +385,8 @@ export async function runMode<Memory, Inputs extends object>(
       const metrics = createOperationMetrics(registry, {
         prefix: `${METRIC_PREFIX}_${options.name}`,
       });
+      const loopMetrics = createLoopMetrics(registry, { mode: options.name });
+      options.wiring.onRunning?.(environment);
       let memory = mode.memory;
       await runLoop(async (passSignal) => {
         const report = await passMode(mode, {
@@ -408,9 +413,13 @@ export async function runMode<Memory, Inputs extends object>(
         wakeups,
         debounceMs: loop.debounceMs ?? 1_000,
         logger,
-        onPass: (result) => liveness!.record(result),
+        onPass: (result) => {
+          liveness!.record(result);
+          loopMetrics.record(result);
+        },
       });
     } else {
+      options.wiring.onRunning?.(environment);
       await new Promise<void>((resolve) => {
         if (running.aborted) resolve();
         running.addEventListener("abort", () => resolve(), { once: true });

@@ -9,6 +9,8 @@ import {
   METRIC_BUILD_INFO,
   METRIC_LEADER,
   METRIC_LEADER_ELECTION_MASTER_STATUS,
+  METRIC_LOOP_LAST_SUCCESS,
+  METRIC_LOOP_PASSES_TOTAL,
   VERSION,
 } from "../constants.ts";
 import type { OperationMetrics } from "../reconcile/mod.ts";
@@ -76,6 +78,46 @@ export function createLeaderMetric(
   };
   metric.set(options.leading);
   return metric;
+}
+
+/** Records the passes of a mode's loop. */
+export interface LoopMetrics {
+  /** Records one pass (give it to `runLoop()` `onPass`). */
+  record(result: { endedAt: number; ok: boolean }): void;
+}
+
+/**
+ * The loop metrics of a mode: `linstor_suite_loop_passes_total{mode,result}`
+ * and `linstor_suite_loop_last_success_timestamp_seconds{mode}` (absent until
+ * a pass succeeded), so a stuck controller shows as an old timestamp.
+ */
+export function createLoopMetrics(
+  registry: Registry,
+  options: { mode: string },
+): LoopMetrics {
+  const passes = new Counter({
+    name: METRIC_LOOP_PASSES_TOTAL,
+    help: "Passes of a mode's loop by result (ok, error).",
+    labelNames: ["mode", "result"],
+    registers: [registry],
+  });
+  passes.inc({ mode: options.mode, result: "ok" }, 0);
+  passes.inc({ mode: options.mode, result: "error" }, 0);
+  const lastSuccess = new Gauge({
+    name: METRIC_LOOP_LAST_SUCCESS,
+    help:
+      "When a mode's loop last finished a pass without error, in seconds since the epoch.",
+    labelNames: ["mode"],
+    registers: [registry],
+  });
+  return {
+    record(result) {
+      passes.inc({ mode: options.mode, result: result.ok ? "ok" : "error" });
+      if (result.ok) {
+        lastSuccess.set({ mode: options.mode }, result.endedAt / 1000);
+      }
+    },
+  };
 }
 
 /**

@@ -19,9 +19,12 @@ import {
   METRIC_FENCING_DRBD_SYNCED,
   METRIC_FENCING_DRBDSETUP_STARTS_TOTAL,
   METRIC_FENCING_EVENTS2_LINES_TOTAL,
+  METRIC_FENCING_NODE_TAINT_TIMESTAMP_SECONDS,
   MODE_DEFAULT_MAX_LINSTOR_AGE_MS,
+  TAINT_LOST_QUORUM,
 } from "../../constants.ts";
 import type { KubeKind } from "../../kube/mod.ts";
+import type { Snapshot } from "../../state/mod.ts";
 import type { Mode, ModeSource } from "../../reconcile/mod.ts";
 import type { Clock, CommandRunner } from "../../system/mod.ts";
 import { DrbdState, type DrbdView } from "./drbd_state.ts";
@@ -123,7 +126,46 @@ function createMetrics(registry: Registry) {
       labelNames: ["action", "outcome"],
       registers: [registry],
     }),
+    taints: new Gauge({
+      name: METRIC_FENCING_NODE_TAINT_TIMESTAMP_SECONDS,
+      help:
+        "When each node carrying the lost-quorum taint got it (timeAdded, else first seen), in seconds since the epoch",
+      labelNames: ["node"],
+      registers: [registry],
+    }),
   };
+}
+
+/**
+ * Sets `gauge` to one series per node that carries the lost-quorum taint in
+ * `snapshot`: its `timeAdded`, else when `seen` first saw it (updated here).
+ */
+function recordTaints(
+  gauge: Gauge,
+  snapshot: Snapshot,
+  now: number,
+  seen: Map<string, number>,
+): void {
+  gauge.reset();
+  const present = new Set<string>();
+  for (const node of snapshot.kube.nodes.values()) {
+    const name = node.metadata?.name;
+    const taint = node.spec?.taints?.find((t) => t.key === TAINT_LOST_QUORUM);
+    if (name === undefined || taint === undefined) continue;
+    present.add(name);
+    if (!seen.has(name)) seen.set(name, now);
+    // The wire object carries an RFC 3339 string, typed as a Date.
+    const added = taint.timeAdded === undefined
+      ? NaN
+      : new Date(taint.timeAdded as Date | string).getTime();
+    gauge.set(
+      { node: name },
+      (Number.isFinite(added) ? added : seen.get(name)!) / 1000,
+    );
+  }
+  for (const name of [...seen.keys()]) {
+    if (!present.has(name)) seen.delete(name);
+  }
 }
 
 function decisionText(decision: FencingDecision): string {
@@ -144,6 +186,7 @@ export function createFencingMode(
   const state = deps.state ?? new DrbdState();
   const metrics = deps.registry ? createMetrics(deps.registry) : undefined;
   let lastDecisions = new Map<string, string>();
+  const taintSeen = new Map<string, number>();
   const drbdSource: ModeSource<DrbdView> = {
     name: "drbd",
     current: () => state.view(),
@@ -249,6 +292,7 @@ export function createFencingMode(
         for (const d of plan.decisions) {
           metrics.decisions.inc({ outcome: d.outcome });
         }
+        recordTaints(metrics.taints, snapshot, context.now, taintSeen);
       }
       return {
         operations: fencingOperations(plan.actions, {

@@ -6,7 +6,11 @@ import {
 import { createCommandRunner } from "../../../src/system/mod.ts";
 import { FakeClock } from "../../_fakes/fake_clock.ts";
 import { FakeKube } from "../../_fakes/fake_kube.ts";
-import { T0 } from "./_world.ts";
+import { drbdState, T0, world } from "./_world.ts";
+import { Registry } from "../../../src/observability/mod.ts";
+import { METRIC_FENCING_NODE_TAINT_TIMESTAMP_SECONDS } from "../../../src/constants.ts";
+import { buildSnapshot } from "../../_builders/snapshot.ts";
+import { worldObjects } from "./_world.ts";
 
 Deno.test("createFencingMode() is a per-node mode without LINSTOR that is unready while blind", async () => {
   const clock = new FakeClock(T0);
@@ -50,5 +54,57 @@ Deno.test("createFencingMode() is a per-node mode without LINSTOR that is unread
   } finally {
     await kube.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("createFencingMode() exports when each node got the lost-quorum taint, first-seen time when it has none", async () => {
+  const clock = new FakeClock(T0 + 3_600_000);
+  const kube = new FakeKube({ clock });
+  const registry = new Registry();
+  try {
+    const mode = createFencingMode({
+      kube,
+      runner: createCommandRunner(),
+      clock,
+      registry,
+    }, { nodeName: "node-b" });
+    const series = async () =>
+      Object.fromEntries(
+        (await registry.getSingleMetric(
+          METRIC_FENCING_NODE_TAINT_TIMESTAMP_SECONDS,
+        )!.get()).values.map((v) => [v.labels.node, v.value]),
+      );
+    const inputs = { drbd: drbdState().view() };
+    // node-a carries the taint with timeAdded T0.
+    mode.plan!(world({ tainted: ["node-a"] }), {
+      now: clock.now(),
+      memory: mode.memory,
+      inputs,
+    });
+    assert.deepEqual(await series(), { "node-a": T0 / 1000 });
+    // node-c's taint has no timeAdded: the first time a pass saw it counts.
+    const objects = worldObjects({ tainted: ["node-a", "node-c"] });
+    delete objects.nodes![2]!.spec!.taints![0]!.timeAdded;
+    const firstSeen = clock.now();
+    mode.plan!(buildSnapshot({ kube: objects, takenAt: firstSeen }), {
+      now: firstSeen,
+      memory: mode.memory,
+      inputs,
+    });
+    clock.advance(60_000);
+    mode.plan!(buildSnapshot({ kube: objects, takenAt: clock.now() }), {
+      now: clock.now(),
+      memory: mode.memory,
+      inputs,
+    });
+    assert.deepEqual(await series(), {
+      "node-a": T0 / 1000,
+      "node-c": firstSeen / 1000,
+    });
+    // Taints removed: no series left.
+    mode.plan!(world(), { now: clock.now(), memory: mode.memory, inputs });
+    assert.deepEqual(await series(), {});
+  } finally {
+    await kube.close();
   }
 });
