@@ -36,6 +36,9 @@ const NAMESPACE = `apiVersion: v1
 kind: Namespace
 metadata:
   name: linstor-suite
+  labels:
+    # The agent and fencing DaemonSets need host access.
+    pod-security.kubernetes.io/enforce: privileged
 `;
 
 /** all.yaml's text from the sources' texts (one Namespace, each file's comments kept). */

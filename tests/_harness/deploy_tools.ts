@@ -87,3 +87,30 @@ export function ignoreWithoutDeployTool(tool: string): boolean {
     return true;
   }
 }
+
+/**
+ * Runs the tool with `args` in the repository root (or `options.cwd`) and
+ * returns its stdout; throws with its stderr when it exits non-zero.
+ */
+export async function runDeployTool(
+  tool: string,
+  args: readonly string[],
+  options: { cwd?: string } = {},
+): Promise<string> {
+  const output = await new Deno.Command(deployToolPath(tool), {
+    args: [...args],
+    cwd: options.cwd ?? new URL("../../", import.meta.url).pathname,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  if (!output.success) {
+    throw new Error(
+      `Cannot run "${tool} ${args.join(" ")}": exit ${output.code}: ${
+        decoder.decode(output.stderr).trim()
+      }`,
+    );
+  }
+  return decoder.decode(output.stdout);
+}

@@ -95,7 +95,8 @@ export function suiteContainersOf(objects: readonly Json[]): Json[] {
   );
 }
 
-function envOf(container: Json): Record<string, string> {
+/** A container's environment as the process sees it (kubelet-filled values stand in). */
+export function envOf(container: Json): Record<string, string> {
   const env: Record<string, string> = {};
   for (const variable of container.env ?? []) {
     // Downward-API and Secret values are filled in by the kubelet.

@@ -21,8 +21,11 @@ import {
   ROOT,
 } from "./_manifests.ts";
 
-/** The Helm chart's templates are not plain YAML: helm_test.ts renders them. */
-const NOT_MANIFESTS = ["deploy/helm"];
+/**
+ * The Helm chart's templates are not plain YAML (helm_test.ts renders them);
+ * kustomize inputs are checked through their output (kustomize_test.ts).
+ */
+const NOT_MANIFESTS = ["deploy/helm", "deploy/kustomize"];
 
 function manifestPaths(): string[] {
   const paths: string[] = [];
@@ -31,6 +34,7 @@ function manifestPaths(): string[] {
     for (const entry of Deno.readDirSync(new URL(dir, ROOT))) {
       const path = `${dir}/${entry.name}`;
       if (entry.isDirectory) walk(path);
+      else if (entry.name === "kustomization.yaml") continue;
       else if (/\.ya?ml$/.test(entry.name)) paths.push(path);
     }
   };
@@ -149,5 +153,27 @@ Deno.test("deploy/all.yaml holds exactly the per-mode objects, the namespace onc
   for (const object of all) {
     const spec = podSpecOf(object);
     if (spec) assert.ok(serviceAccounts.includes(spec.serviceAccountName));
+  }
+});
+
+Deno.test("deploy/ every Namespace is the same, labelled for the privileged agent and fencing pods", () => {
+  const namespaces = manifestPaths().flatMap((path) =>
+    objectsOf(path).filter((o) => o.kind === "Namespace").map((o) => ({
+      path,
+      object: o,
+    }))
+  );
+  // Four per-mode rbac.yaml and all.yaml (kustomize_test.ts checks the
+  // kustomize base's).
+  assert.ok(namespaces.length >= 5, `only ${namespaces.length}`);
+  for (const { path, object } of namespaces) {
+    assert.deepEqual(object, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name: "linstor-suite",
+        labels: { "pod-security.kubernetes.io/enforce": "privileged" },
+      },
+    }, path);
   }
 });
