@@ -18,6 +18,7 @@ import { type LinstorClientOptions, parseControllerUrl } from "./_config.ts";
 import { LinstorApiError } from "./_errors.ts";
 import { NO_OBSERVER, registerLinstorMetrics } from "./_metrics.ts";
 import {
+  createParseMemo,
   parseLinstorJson,
   parseLinstorJsonCooperatively,
   type ParseMemo,
@@ -776,7 +777,7 @@ export class LinstorClient {
     if (options.reuse) {
       memo = this.#memos.get(path);
       if (memo === undefined) {
-        memo = { elements: new Map() };
+        memo = createParseMemo();
         this.#memos.set(path, memo);
       }
     }

@@ -70,20 +70,30 @@ export interface CooperativeParseOptions {
   /** Characters parsed between two turns. @default {131072} */
   readonly sliceChars?: number;
   /**
-   * Elements of the previous parse of the same list. An element whose text
-   * is unchanged is reused (the same frozen object) instead of parsed
-   * again, so an unchanged poll allocates almost nothing. The memo then
-   * holds this parse's elements.
+   * The previous parse of the same list (see {@link createParseMemo}). An
+   * element whose text is unchanged is reused (the same frozen object)
+   * instead of parsed again, so an unchanged poll allocates almost nothing.
+   * The memo then holds this parse.
    */
   readonly memo?: ParseMemo;
 }
 
 /** What {@link parseLinstorJsonCooperatively} remembers of one list. */
 export interface ParseMemo {
-  /** Element source text → the parsed, deeply frozen element. */
-  elements: Map<string, unknown>;
-  /** The last whole text and its frozen result: an identical body is not scanned at all. */
-  last?: { readonly text: string; readonly value: readonly unknown[] };
+  /**
+   * The last parse: its whole text, the `[start, end)` of every element in
+   * it (two entries per element) and the frozen result.
+   */
+  last?: {
+    readonly text: string;
+    readonly ranges: Int32Array;
+    readonly value: readonly unknown[];
+  };
+}
+
+/** An empty memo for {@link parseLinstorJsonCooperatively}. */
+export function createParseMemo(): ParseMemo {
+  return {};
 }
 
 /**
@@ -93,6 +103,12 @@ export interface ParseMemo {
  * for the whole parse of a large list (the resource view of a large
  * cluster is tens of MB). Anything that is not a well-formed array is
  * handed to {@link parseLinstorJson}, which throws the usual `SyntaxError`.
+ *
+ * With a memo, an element is looked up in the previous parse by position
+ * first (the same index, or one off for an inserted or removed element)
+ * and compared as text, without hashing; only a run of misses builds a
+ * text → element index of the previous parse. An identical body is
+ * compared in slices and gives the identical frozen array.
  */
 export async function parseLinstorJsonCooperatively(
   text: string,
@@ -100,35 +116,54 @@ export async function parseLinstorJsonCooperatively(
 ): Promise<unknown> {
   const sliceChars = options.sliceChars ?? 131_072;
   const memo = options.memo;
-  if (memo?.last !== undefined && memo.last.text === text) {
-    return memo.last.value;
+  const last = memo?.last;
+  if (
+    last !== undefined &&
+    await sameText(last.text, text, {
+      sliceChars: sliceChars * 8,
+      yieldControl: options.yieldControl,
+    })
+  ) {
+    return last.value;
   }
   const elements: unknown[] = [];
-  const previous = memo?.elements;
-  const seen = new Map<string, unknown>();
+  let ranges = new Int32Array(1024);
+  const previous = last === undefined ? undefined : new PreviousParse(last);
   let sinceTurn = 0;
   const scanner = new ArrayScanner(text);
   for (;;) {
     const range = scanner.next(sliceChars);
     if (range === "end") {
       if (memo) {
-        memo.elements = seen;
-        memo.last = { text, value: Object.freeze(elements) };
+        memo.last = {
+          text,
+          ranges: ranges.slice(0, elements.length * 2),
+          value: Object.freeze(elements),
+        };
       }
       return elements;
     }
     if (range === "invalid") return parseLinstorJson(text);
     if (range !== "more") {
-      const source = text.slice(range.start, range.end);
-      let element = previous?.get(source);
+      const { start, end } = range;
+      let element = previous?.find(text, start, end);
       if (element === undefined) {
-        element = parseLinstorJson(source);
+        element = parseLinstorJson(text.slice(start, end));
         if (memo) deepFreeze(element);
       }
-      if (memo) seen.set(source, element);
+      if (memo) {
+        const at = elements.length * 2;
+        if (at + 2 > ranges.length) {
+          const grown = new Int32Array(ranges.length * 2);
+          grown.set(ranges);
+          ranges = grown;
+        }
+        ranges[at] = start;
+        ranges[at + 1] = end;
+      }
       elements.push(element);
-      // Scanning and looking up cost about as much per character as parsing.
-      sinceTurn += source.length;
+      // Scanning and comparing cost about as much per character as parsing.
+      sinceTurn += end - start;
     } else {
       sinceTurn = sliceChars;
     }
@@ -136,6 +171,89 @@ export async function parseLinstorJsonCooperatively(
       sinceTurn = 0;
       await options.yieldControl();
     }
+  }
+}
+
+/** Whether `a` and `b` are equal, compared `sliceChars` at a time with turns in between. */
+async function sameText(
+  a: string,
+  b: string,
+  options: { sliceChars: number; yieldControl: () => Promise<void> },
+): Promise<boolean> {
+  if (a.length !== b.length) return false;
+  for (let at = 0; at < a.length; at += options.sliceChars) {
+    const end = Math.min(a.length, at + options.sliceChars);
+    if (a.substring(at, end) !== b.substring(at, end)) return false;
+    if (end < a.length) await options.yieldControl();
+  }
+  return true;
+}
+
+/** Consecutive misses by position before the previous parse is indexed by text. */
+const MISSES_BEFORE_INDEX = 4;
+
+/** Finds elements of the previous parse by their source text. */
+class PreviousParse {
+  readonly #text: string;
+  readonly #ranges: Int32Array;
+  readonly #values: readonly unknown[];
+  /** Where the next element is expected in the previous parse. */
+  #next = 0;
+  #misses = 0;
+  #index: Map<string, number> | undefined;
+
+  constructor(last: NonNullable<ParseMemo["last"]>) {
+    this.#text = last.text;
+    this.#ranges = last.ranges;
+    this.#values = last.value;
+  }
+
+  /** The previous element whose text equals `text[start, end)`, or `undefined`. */
+  find(text: string, start: number, end: number): unknown {
+    const next = this.#next;
+    const found = this.#at(next, text, start, end) ??
+      this.#at(next + 1, text, start, end) ?? // one removed
+      this.#at(next - 1, text, start, end); // one inserted
+    if (found !== undefined) {
+      this.#misses = 0;
+      return found;
+    }
+    this.#next = next + 1; // most likely changed in place
+    // Once built (a reorder or a run of changes), the index answers every miss.
+    if (this.#index === undefined && ++this.#misses <= MISSES_BEFORE_INDEX) {
+      return undefined;
+    }
+    const index = this.#index ?? this.#buildIndex();
+    const k = index.get(text.slice(start, end));
+    if (k === undefined) return undefined;
+    this.#next = k + 1;
+    return this.#values[k];
+  }
+
+  #at(k: number, text: string, start: number, end: number): unknown {
+    if (k < 0 || k >= this.#values.length) return undefined;
+    const from = this.#ranges[k * 2]!;
+    const to = this.#ranges[k * 2 + 1]!;
+    if (
+      to - from !== end - start ||
+      this.#text.substring(from, to) !== text.substring(start, end)
+    ) {
+      return undefined;
+    }
+    this.#next = k + 1;
+    return this.#values[k];
+  }
+
+  #buildIndex(): Map<string, number> {
+    const index = new Map<string, number>();
+    for (let k = 0; k < this.#values.length; k++) {
+      index.set(
+        this.#text.substring(this.#ranges[k * 2]!, this.#ranges[k * 2 + 1]!),
+        k,
+      );
+    }
+    this.#index = index;
+    return index;
   }
 }
 

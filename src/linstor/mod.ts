@@ -60,6 +60,7 @@ export {
 } from "./_errors.ts";
 export {
   type CooperativeParseOptions,
+  createParseMemo,
   parseLinstorJson,
   parseLinstorJsonCooperatively,
   type ParseMemo,

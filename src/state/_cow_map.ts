@@ -95,6 +95,31 @@ export class FrozenMap<V> implements ReadonlyMap<string, V> {
     return this.entries();
   }
 
+  /**
+   * A new map with `changes` applied (`undefined` deletes a key); it shares
+   * every shard the changes do not touch and copies the others.
+   */
+  withChanges(changes: ReadonlyMap<string, V | undefined>): FrozenMap<V> {
+    const shards = this.#shards.slice();
+    const copied = new Array<boolean>(shards.length).fill(false);
+    let size = this.#size;
+    for (const [key, value] of changes) {
+      const index = this.#mask === 0 ? 0 : shardOf(key, this.#mask);
+      if (!copied[index]) {
+        shards[index] = new Map(shards[index]);
+        copied[index] = true;
+      }
+      const shard = shards[index] as Map<string, V>;
+      if (value === undefined) {
+        if (shard.delete(key)) size--;
+      } else {
+        if (!shard.has(key)) size++;
+        shard.set(key, value);
+      }
+    }
+    return new FrozenMap(shards, size);
+  }
+
   /** `[object FrozenMap]`. */
   get [Symbol.toStringTag](): string {
     return "FrozenMap";

@@ -29,6 +29,7 @@ import { KubeIndex, type KubeSink } from "./kube_index.ts";
 import {
   buildLinstorView,
   buildLinstorViewCooperatively,
+  createLinstorViewMemo,
   emptyLinstorView,
   type LinstorData,
   linstorDataChanged,
@@ -139,6 +140,8 @@ export class ClusterState {
   #linstorPolled = false;
   /** The lists the current view was built from. */
   #lastData: LinstorData | undefined;
+  /** What the last LINSTOR view build remembers for an incremental next one. */
+  readonly #viewMemo = createLinstorViewMemo();
   #snapshot: Snapshot | undefined;
   #version = 0;
   #wakeScheduled = false;
@@ -288,6 +291,7 @@ export class ClusterState {
       observedAt,
       previous: this.#linstor,
       onInvalid: report.onInvalid,
+      memo: this.#viewMemo,
     });
     report.flush();
     this.#publishLinstor(next);
@@ -315,6 +319,7 @@ export class ClusterState {
       observedAt,
       previous: this.#linstor,
       onInvalid: report.onInvalid,
+      memo: this.#viewMemo,
       ...options,
     });
     report.flush();

@@ -25,7 +25,7 @@ import type {
 } from "../linstor/types.ts";
 import { classifyReplicaRole } from "../domain/mod.ts";
 import { deepEqual } from "./_equal.ts";
-import { freezeMap } from "./_cow_map.ts";
+import { freezeMap, FrozenMap } from "./_cow_map.ts";
 import type {
   LinstorNodeInfo,
   LinstorView,
@@ -61,6 +61,38 @@ export interface BuildLinstorViewOptions {
   previous?: LinstorView | undefined;
   /** Called once per wire object that cannot be indexed (e.g. no name). */
   onInvalid?: (message: string) => void;
+  /**
+   * What the last build remembers (see `createLinstorViewMemo()`); with it
+   * a list that is the identical array as last time is not walked again,
+   * and the replicas are updated from the wire objects that are new since
+   * the last build (the LINSTOR client hands back the same frozen object
+   * for an unchanged element) instead of being rebuilt. The result is the
+   * same as without it; the memo then describes the new view.
+   */
+  memo?: LinstorViewMemo;
+}
+
+/**
+ * What one build of a `LinstorView` remembers for the next (owned by the
+ * caller, e.g. one per `ClusterState`).
+ */
+export interface LinstorViewMemo {
+  /** The last build; its maps identify the view it belongs to. */
+  last?: {
+    readonly data: LinstorData;
+    readonly view: Omit<LinstorView, "observedAt" | "lastError">;
+    /**
+     * `replicas[i]` was built from `data.resources[i]`; `undefined` when the
+     * last build had invalid or duplicate resources (then the next one is
+     * a full rebuild).
+     */
+    readonly replicas: readonly Replica[] | undefined;
+  };
+}
+
+/** An empty memo for `buildLinstorView()`. */
+export function createLinstorViewMemo(): LinstorViewMemo {
+  return {};
 }
 
 const EMPTY_PROPS: Readonly<Props> = Object.freeze({});
@@ -172,36 +204,61 @@ function* buildSteps(
 ): Generator<void, LinstorView> {
   const previous = options.previous;
   const invalid = options.onInvalid ?? (() => {});
-  const nodes = yield* buildNodes(data.nodes, previous, { invalid, slicer });
+  // The memo applies only when it describes `previous`.
+  const last = options.memo?.last !== undefined && previous !== undefined &&
+      sameViewData(options.memo.last.view, previous)
+    ? options.memo.last
+    : undefined;
+  const nodes = last?.data.nodes === data.nodes
+    ? previous!.nodes
+    : yield* buildNodes(data.nodes, previous, { invalid, slicer });
   const nodesByHostname = nodes === previous?.nodes
     ? previous.nodesByHostname
     : indexByHostname(nodes);
-  const poolsByNode = yield* buildPools(data.storagePools, previous, {
+  const poolsByNode = last?.data.storagePools === data.storagePools
+    ? previous!.poolsByNode
+    : yield* buildPools(data.storagePools, previous, { invalid, slicer });
+  const resourceDefinitions =
+    last?.data.resourceDefinitions === data.resourceDefinitions
+      ? previous!.resourceDefinitions
+      : yield* buildByName(
+        data.resourceDefinitions,
+        previous?.resourceDefinitions,
+        {
+          convert: toResourceDefinition,
+          what: "resource definition",
+          invalid,
+          same: sameResourceDefinition,
+          slicer,
+        },
+      );
+  const resourceGroups = last?.data.resourceGroups === data.resourceGroups
+    ? previous!.resourceGroups
+    : yield* buildByName(
+      data.resourceGroups,
+      previous?.resourceGroups,
+      { convert: toResourceGroup, what: "resource group", invalid, slicer },
+    );
+  let replicaResult: ReplicaResult | undefined;
+  if (last?.data.resources === data.resources) {
+    replicaResult = {
+      replicasByResource: previous!.replicasByResource,
+      replicasByNode: previous!.replicasByNode,
+      replicas: last.replicas,
+    };
+  } else if (last?.replicas !== undefined) {
+    replicaResult = yield* updateReplicas(data.resources, previous!, {
+      wire: last.data.resources,
+      replicas: last.replicas,
+      slicer,
+    });
+  }
+  replicaResult ??= yield* buildReplicas(data.resources, previous, {
     invalid,
     slicer,
   });
-  const resourceDefinitions = yield* buildByName(
-    data.resourceDefinitions,
-    previous?.resourceDefinitions,
-    {
-      convert: toResourceDefinition,
-      what: "resource definition",
-      invalid,
-      same: sameResourceDefinition,
-      slicer,
-    },
-  );
-  const resourceGroups = yield* buildByName(
-    data.resourceGroups,
-    previous?.resourceGroups,
-    { convert: toResourceGroup, what: "resource group", invalid, slicer },
-  );
-  const { replicasByResource, replicasByNode } = yield* buildReplicas(
-    data.resources,
-    previous,
-    { invalid, slicer },
-  );
-  return Object.freeze({
+  const { replicasByResource, replicasByNode } = replicaResult;
+  const view = Object.freeze({
     observedAt: options.observedAt,
     lastError: options.lastError,
     nodes,
@@ -212,6 +269,23 @@ function* buildSteps(
     replicasByResource,
     replicasByNode,
   });
+  if (options.memo !== undefined) {
+    options.memo.last = { data, view, replicas: replicaResult.replicas };
+  }
+  return view;
+}
+
+/** Whether `a` and `b` hold the identical maps. */
+function sameViewData(
+  a: Omit<LinstorView, "observedAt" | "lastError">,
+  b: Omit<LinstorView, "observedAt" | "lastError">,
+): boolean {
+  return a.nodes === b.nodes && a.nodesByHostname === b.nodesByHostname &&
+    a.poolsByNode === b.poolsByNode &&
+    a.resourceDefinitions === b.resourceDefinitions &&
+    a.resourceGroups === b.resourceGroups &&
+    a.replicasByResource === b.replicasByResource &&
+    a.replicasByNode === b.replicasByNode;
 }
 
 function upperFlags(flags: readonly string[] | undefined): readonly string[] {
@@ -588,17 +662,24 @@ function toReplica(
   });
 }
 
+/** The replica indexes of one build and what the next build can reuse. */
+interface ReplicaResult {
+  replicasByResource: ReadonlyMap<string, readonly Replica[]>;
+  replicasByNode: ReadonlyMap<string, readonly Replica[]>;
+  /** `replicas[i]` was built from wire resource `i`; `undefined` when some were invalid or duplicates. */
+  replicas: readonly Replica[] | undefined;
+}
+
 function* buildReplicas(
   wire: readonly ResourceWithVolumes[],
   previous: LinstorView | undefined,
   options: { invalid: (message: string) => void; slicer: Slicer },
-): Generator<void, {
-  replicasByResource: ReadonlyMap<string, readonly Replica[]>;
-  replicasByNode: ReadonlyMap<string, readonly Replica[]>;
-}> {
+): Generator<void, ReplicaResult> {
   const { invalid, slicer } = options;
   const byResource = new Map<string, Replica[]>();
   const oldByResource = previous?.replicasByResource;
+  const built: Replica[] | undefined = [];
+  let clean = true;
   let reused = 0;
   for (const resource of wire) {
     if (sliceFull(slicer)) yield;
@@ -610,6 +691,7 @@ function* buildReplicas(
           node ?? ""
         }": it has no resource or node name`,
       );
+      clean = false;
       continue;
     }
     let replica: Replica | undefined;
@@ -628,19 +710,23 @@ function* buildReplicas(
     replica ??= toReplica(
       resource as ResourceWithVolumes & { name: string; node_name: string },
     );
+    built.push(replica);
     let replicas = byResource.get(name);
     if (replicas === undefined) {
       replicas = [];
       byResource.set(name, replicas);
     }
     const duplicate = replicas.findIndex((r) => r.node === node);
-    if (duplicate >= 0) replicas[duplicate] = replica;
-    else replicas.push(replica);
+    if (duplicate >= 0) {
+      replicas[duplicate] = replica;
+      clean = false;
+    } else replicas.push(replica);
   }
+  const replicas = clean ? built : undefined;
   const resourceLists = new Map<string, readonly Replica[]>();
   for (const [name, list] of byResource) {
     if (sliceFull(slicer)) yield;
-    if (list.length > 1) list.sort((a, b) => compareStrings(a.node, b.node));
+    if (list.length > 1) list.sort(byNode);
     resourceLists.set(name, reuseList(oldByResource?.get(name), list));
   }
   const replicasByResource = reuseMap(oldByResource, resourceLists);
@@ -649,7 +735,11 @@ function* buildReplicas(
     replicasByResource === previous.replicasByResource &&
     reused === wire.length
   ) {
-    return { replicasByResource, replicasByNode: previous.replicasByNode };
+    return {
+      replicasByResource,
+      replicasByNode: previous.replicasByNode,
+      replicas,
+    };
   }
   const nodeLists = new Map<string, Replica[]>();
   for (const list of resourceLists.values()) {
@@ -666,13 +756,169 @@ function* buildReplicas(
   const nodeResult = new Map<string, readonly Replica[]>();
   for (const [node, list] of nodeLists) {
     if (sliceFull(slicer)) yield;
-    list.sort((a, b) => compareStrings(a.resource, b.resource));
+    list.sort(byResourceName);
     nodeResult.set(node, reuseList(previous?.replicasByNode.get(node), list));
   }
   return {
     replicasByResource,
     replicasByNode: reuseMap(previous?.replicasByNode, nodeResult),
+    replicas,
   };
+}
+
+function byNode(a: Replica, b: Replica): number {
+  return compareStrings(a.node, b.node);
+}
+
+function byResourceName(a: Replica, b: Replica): number {
+  return compareStrings(a.resource, b.resource);
+}
+
+/** Wire objects new since the last build before a full rebuild is cheaper (fraction). */
+const MAX_NEW_FRACTION = 0.25;
+
+/**
+ * The replica indexes of `wire`, updated from the last build instead of
+ * rebuilt: a wire object that is the identical object as in the last
+ * build's list (found by position first, then through an identity index)
+ * keeps its replica; only the new objects are converted, and only the
+ * lists of the resources and nodes they or the vanished ones touch are
+ * rebuilt. `undefined` (rebuild everything) when something needs the full
+ * build's handling: an invalid or duplicate resource, or mostly new data.
+ */
+function* updateReplicas(
+  wire: readonly ResourceWithVolumes[],
+  previous: LinstorView,
+  last: {
+    wire: readonly ResourceWithVolumes[];
+    replicas: readonly Replica[];
+    slicer: Slicer;
+  },
+): Generator<void, ReplicaResult | undefined> {
+  const { slicer } = last;
+  const oldWire = last.wire;
+  const matched = new Uint8Array(oldWire.length);
+  const replicas = new Array<Replica>(wire.length);
+  const added: number[] = [];
+  const maxAdded = Math.max(16, wire.length * MAX_NEW_FRACTION);
+  let next = 0;
+  let misses = 0;
+  let index: Map<ResourceWithVolumes, number> | undefined;
+  for (let i = 0; i < wire.length; i++) {
+    if (sliceFull(slicer)) yield;
+    const resource = wire[i]!;
+    let k = oldWire[next] === resource
+      ? next
+      : oldWire[next + 1] === resource
+      ? next + 1
+      : next > 0 && oldWire[next - 1] === resource
+      ? next - 1
+      : -1;
+    if (k < 0 && (index !== undefined || ++misses > 4)) {
+      if (index === undefined) {
+        index = new Map();
+        for (let j = 0; j < oldWire.length; j++) index.set(oldWire[j]!, j);
+      }
+      k = index.get(resource) ?? -1;
+    }
+    if (k < 0) {
+      added.push(i);
+      if (added.length > maxAdded) return undefined;
+      next++;
+      continue;
+    }
+    if (matched[k] === 1) return undefined; // the same object twice
+    matched[k] = 1;
+    replicas[i] = last.replicas[k]!;
+    next = k + 1;
+    misses = 0;
+  }
+  const removed = new Set<Replica>();
+  for (let k = 0; k < oldWire.length; k++) {
+    if (sliceFull(slicer)) yield;
+    if (matched[k] === 0) removed.add(last.replicas[k]!);
+  }
+  if (added.length === 0 && removed.size === 0) {
+    return {
+      replicasByResource: previous.replicasByResource,
+      replicasByNode: previous.replicasByNode,
+      replicas,
+    };
+  }
+  const addedByResource = new Map<string, Replica[]>();
+  const addedByNode = new Map<string, Replica[]>();
+  for (const i of added) {
+    if (sliceFull(slicer)) yield;
+    const resource = wire[i]!;
+    const name = resource.name;
+    const node = resource.node_name;
+    if (!name || !node) return undefined; // the full build reports it
+    const old = previous.replicasByResource.get(name)?.find((r) =>
+      r.node === node
+    );
+    const replica = old !== undefined && sameReplica(resource, old)
+      ? old
+      : toReplica(
+        resource as ResourceWithVolumes & { name: string; node_name: string },
+      );
+    replicas[i] = replica;
+    pushTo(addedByResource, name, replica);
+    pushTo(addedByNode, node, replica);
+  }
+  const touchedResources = new Set(addedByResource.keys());
+  const touchedNodes = new Set(addedByNode.keys());
+  for (const replica of removed) {
+    touchedResources.add(replica.resource);
+    touchedNodes.add(replica.node);
+  }
+  const resourceChanges = new Map<string, readonly Replica[] | undefined>();
+  for (const name of touchedResources) {
+    if (sliceFull(slicer)) yield;
+    const old = previous.replicasByResource.get(name);
+    const list = (old ?? EMPTY_LIST).filter((r) => !removed.has(r));
+    for (const replica of addedByResource.get(name) ?? EMPTY_LIST) {
+      if (list.some((r) => r.node === replica.node)) return undefined;
+      list.push(replica);
+    }
+    list.sort(byNode);
+    const result = list.length === 0 ? undefined : reuseList(old, list);
+    if (result !== old) resourceChanges.set(name, result);
+  }
+  const nodeChanges = new Map<string, readonly Replica[] | undefined>();
+  for (const node of touchedNodes) {
+    if (sliceFull(slicer)) yield;
+    const old = previous.replicasByNode.get(node);
+    const list = (old ?? EMPTY_LIST).filter((r) => !removed.has(r));
+    list.push(...(addedByNode.get(node) ?? EMPTY_LIST));
+    list.sort(byResourceName);
+    const result = list.length === 0 ? undefined : reuseList(old, list);
+    if (result !== old) nodeChanges.set(node, result);
+  }
+  const replicasByResource = applyChanges(
+    previous.replicasByResource,
+    resourceChanges,
+  );
+  const replicasByNode = applyChanges(previous.replicasByNode, nodeChanges);
+  if (replicasByResource === undefined || replicasByNode === undefined) {
+    return undefined;
+  }
+  return { replicasByResource, replicasByNode, replicas };
+}
+
+function pushTo<V>(map: Map<string, V[]>, key: string, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
+
+/** `map` with `changes` applied; `undefined` when `map` is not a `FrozenMap`. */
+function applyChanges<V>(
+  map: ReadonlyMap<string, V>,
+  changes: ReadonlyMap<string, V | undefined>,
+): ReadonlyMap<string, V> | undefined {
+  if (changes.size === 0) return map;
+  if (!(map instanceof FrozenMap)) return undefined;
+  return map.withChanges(changes);
 }
 
 function reuseList<T>(

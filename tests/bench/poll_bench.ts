@@ -116,6 +116,8 @@ interface PhaseResult {
   longestStallThreadMs: number;
   /** Longest work between two turns of the parser or the view builder. */
   longestSegmentMs: number;
+  /** The same in this thread's CPU time. */
+  longestSegmentThreadMs: number;
 }
 
 /** GC pauses of one phase. */
@@ -298,6 +300,28 @@ async function probe(): Promise<void> {
   const { port, bytes } = JSON.parse(first) as { port: number; bytes: number };
   const base = `http://127.0.0.1:${port}`;
 
+  // On-CPU time of this (the main) thread in ns; 0 where /proc is missing.
+  const schedstat = (() => {
+    try {
+      return Deno.openSync("/proc/thread-self/schedstat");
+    } catch {
+      return undefined;
+    }
+  })();
+  const schedBuffer = new Uint8Array(128);
+  const threadCpuNs = (): number => {
+    if (schedstat === undefined) return 0;
+    schedstat.seekSync(0, Deno.SeekMode.Start);
+    const n = schedstat.readSync(schedBuffer) ?? 0;
+    let value = 0;
+    for (let i = 0; i < n; i++) {
+      const digit = schedBuffer[i]! - 0x30;
+      if (digit < 0 || digit > 9) break;
+      value = value * 10 + digit;
+    }
+    return value;
+  };
+
   // The longest run of work between two turns given by the parser or the
   // view builder: their own blocks, without anything else in the process.
   // A segment starts at the end of the last turn or the ticker's last run,
@@ -305,14 +329,22 @@ async function probe(): Promise<void> {
   let lastTurnEnd: number | undefined;
   let lastTickAt = 0;
   let longestSegmentMs = 0;
+  // The same segment in this thread's CPU time.
+  let segmentStartNs = 0;
+  let longestSegmentThreadMs = 0;
   const turn = async () => {
     const now = performance.now();
     if (lastTurnEnd !== undefined) {
       const start = Math.max(lastTurnEnd, lastTickAt);
       longestSegmentMs = Math.max(longestSegmentMs, now - start);
+      longestSegmentThreadMs = Math.max(
+        longestSegmentThreadMs,
+        (threadCpuNs() - segmentStartNs) / 1e6,
+      );
     }
     await SYSTEM_CLOCK.sleep(0);
     lastTurnEnd = performance.now();
+    segmentStartNs = threadCpuNs();
   };
   const client = new LinstorClient({
     controllers: [base],
@@ -340,28 +372,6 @@ async function probe(): Promise<void> {
   const coldEnd = performance.now();
   const coldCpuMs = (cold.user + cold.system) / 1000;
 
-  // On-CPU time of this (the main) thread in ns; 0 where /proc is missing.
-  const schedstat = (() => {
-    try {
-      return Deno.openSync("/proc/thread-self/schedstat");
-    } catch {
-      return undefined;
-    }
-  })();
-  const schedBuffer = new Uint8Array(128);
-  const threadCpuNs = (): number => {
-    if (schedstat === undefined) return 0;
-    schedstat.seekSync(0, Deno.SeekMode.Start);
-    const n = schedstat.readSync(schedBuffer) ?? 0;
-    let value = 0;
-    for (let i = 0; i < n; i++) {
-      const digit = schedBuffer[i]! - 0x30;
-      if (digit < 0 || digit > 9) break;
-      value = value * 10 + digit;
-    }
-    return value;
-  };
-
   async function phase(variants: (i: number) => number, polls: number) {
     const stalls: number[] = [];
     let longestStallCpuMs = 0;
@@ -374,6 +384,7 @@ async function probe(): Promise<void> {
         const threadStart = threadCpuNs();
         await SYSTEM_CLOCK.sleep(1);
         lastTickAt = performance.now();
+        segmentStartNs = threadCpuNs();
         const used = cpuUsage(cpu);
         longestStallThreadMs = Math.max(
           longestStallThreadMs,
@@ -394,6 +405,7 @@ async function probe(): Promise<void> {
     longestStallCpuMs = 0;
     longestStallThreadMs = 0;
     longestSegmentMs = 0;
+    longestSegmentThreadMs = 0;
     const cpuStart = cpuUsage();
     const startedAt = performance.now();
     let seen = cluster.state.snapshot().linstor.observedAt;
@@ -421,6 +433,7 @@ async function probe(): Promise<void> {
       longestStallCpuMs,
       longestStallThreadMs,
       longestSegmentMs,
+      longestSegmentThreadMs,
       window: { start: startedAt, end: startedAt + elapsedMs },
     };
   }
@@ -469,10 +482,10 @@ function report(result: ProbeResult, v8Flags: string): void {
     } MiB of JSON per poll), Deno ${Deno.version.deno}, V8 flags ${v8Flags}`,
   );
   print(
-    "| poll                            | polls | CPU ms/poll | longest stall ms | p99 stall ms | longest stall, CPU ms | longest stall, thread CPU ms | longest slice | GC pauses ms/poll | longest GC pause ms |",
+    "| poll                            | polls | CPU ms/poll | longest stall ms | p99 stall ms | longest stall, CPU ms | longest stall, thread CPU ms | longest slice | longest slice, thread CPU | GC pauses ms/poll | longest GC pause ms |",
   );
   print(
-    "| ------------------------------- | ----: | ----------: | ---------------: | -----------: | --------------------: | ---------------------------: | ------------: | ----------------: | ------------------: |",
+    "| ------------------------------- | ----: | ----------: | ---------------: | -----------: | --------------------: | ---------------------------: | ------------: | ------------------------: | ----------------: | ------------------: |",
   );
   for (const [name, r] of rows) {
     print(
@@ -483,8 +496,8 @@ function report(result: ProbeResult, v8Flags: string): void {
       } | ${r.longestStallCpuMs.toFixed(1).padStart(21)} | ${
         r.longestStallThreadMs.toFixed(1).padStart(28)
       } | ${r.longestSegmentMs.toFixed(1).padStart(13)} | ${
-        ((r.gc?.totalMs ?? 0) / r.polls).toFixed(1).padStart(17)
-      } | ${
+        r.longestSegmentThreadMs.toFixed(1).padStart(25)
+      } | ${((r.gc?.totalMs ?? 0) / r.polls).toFixed(1).padStart(17)} | ${
         `${(r.gc?.longestMs ?? 0).toFixed(1)} ${r.gc?.longestKind ?? ""}`
           .padStart(19)
       } |`,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  createParseMemo,
   parseLinstorJson,
   parseLinstorJsonCooperatively,
   type ParseMemo,
@@ -154,7 +155,7 @@ Deno.test("`parseLinstorJsonCooperatively()` throws the SyntaxError of parseLins
 });
 
 Deno.test("`parseLinstorJsonCooperatively()` reuses unchanged elements and parses changed ones when given a memo", async () => {
-  const memo: ParseMemo = { elements: new Map() };
+  const memo: ParseMemo = createParseMemo();
   const options = { yieldControl: () => Promise.resolve(), memo };
   const first = await parseLinstorJsonCooperatively(
     '[{"name":"a","state":"UpToDate"},{"name":"b","state":"UpToDate"}]',
@@ -168,11 +169,63 @@ Deno.test("`parseLinstorJsonCooperatively()` reuses unchanged elements and parse
   assert.notEqual(second[1], first[0]);
   assert.deepEqual(second[1], { name: "a", state: "Outdated" });
   assert.ok(Object.isFrozen(second[1]), "memoized elements are frozen");
-  assert.equal(memo.elements.size, 2, "the memo holds only the last parse");
+  assert.equal(memo.last?.value, second, "the memo holds the last parse");
   const again = await parseLinstorJsonCooperatively(
     '[{"name":"b","state":"UpToDate"},{"name":"a","state":"Outdated"}]',
     options,
   );
   assert.equal(again, second, "an identical text gives the identical array");
   assert.ok(Object.isFrozen(again));
+});
+
+Deno.test("`parseLinstorJsonCooperatively()` reuses every element whose text is unchanged when elements are inserted, removed, changed or reordered", async (t) => {
+  const element = (i: number, state = "UpToDate") =>
+    `{"name":"r${i}","state":"${state}"}`;
+  const base = Array.from({ length: 30 }, (_, i) => element(i));
+  // [name, next list, unchanged elements parsed again]: a reorder costs a
+  // few misses by position before the previous parse is indexed by text.
+  const cases: [string, string[], number][] = [
+    ["one inserted", [
+      ...base.slice(0, 10),
+      element(99),
+      ...base.slice(10),
+    ], 0],
+    ["one removed", [...base.slice(0, 10), ...base.slice(11)], 0],
+    [
+      "one changed",
+      base.map((e, i) => i === 7 ? element(i, "Outdated") : e),
+      0,
+    ],
+    [
+      "a run of changes",
+      base.map((e, i) => i >= 5 && i < 15 ? element(i, "Outdated") : e),
+      0,
+    ],
+    ["reversed", [...base].reverse(), 4],
+    ["emptied", [], 0],
+  ];
+  for (const [name, next, parsedAgain] of cases) {
+    await t.step(name, async () => {
+      const memo = createParseMemo();
+      const options = { yieldControl: () => Promise.resolve(), memo };
+      const first = await parseLinstorJsonCooperatively(
+        `[${base.join(",")}]`,
+        options,
+      ) as unknown[];
+      const byText = new Map(base.map((text, i) => [text, first[i]]));
+      const text = `[\n${next.join(" ,\n")}\n]`;
+      const second = await parseLinstorJsonCooperatively(
+        text,
+        options,
+      ) as unknown[];
+      assert.deepEqual(second, parseLinstorJson(text));
+      let again = 0;
+      next.forEach((source, i) => {
+        const old = byText.get(source);
+        if (old === undefined) assert.ok(!first.includes(second[i]), source);
+        else if (second[i] !== old) again++;
+      });
+      assert.equal(again, parsedAgain);
+    });
+  }
 });

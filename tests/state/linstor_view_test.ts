@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import {
   buildLinstorView,
   buildLinstorViewCooperatively,
+  createLinstorViewMemo,
   type LinstorData,
   linstorDataChanged,
+  type LinstorView,
   type ReplicaRole,
 } from "../../src/state/mod.ts";
 import {
@@ -612,4 +614,144 @@ Deno.test("buildLinstorView() notices every field change of a node or pool", asy
       assert.deepEqual(plain(next), plain(fresh));
     });
   }
+});
+
+Deno.test("buildLinstorView() with a memo builds what a full build builds when wire objects are kept, added, removed, changed or repeated", async (t) => {
+  const base = Array.from(
+    { length: 40 },
+    (_, i) => resource(`r${i % 20}`, `n${i % 7 + (i >= 20 ? 7 : 0)}`),
+  );
+  type Wire = ReturnType<typeof resource>[];
+  // Each step derives the next list from the last one, keeping objects.
+  const steps: [string, (last: Wire) => Wire][] = [
+    ["nothing new", (last) => [...last]],
+    [
+      "one changed",
+      (last) =>
+        last.map((r, i) =>
+          i === 3
+            ? resource(r.name!, r.node_name!, { diskState: "Outdated" })
+            : r
+        ),
+    ],
+    [
+      "one inserted",
+      (last) => [...last.slice(0, 5), resource("r5", "n99"), ...last.slice(5)],
+    ],
+    ["one removed", (last) => [...last.slice(0, 8), ...last.slice(9)]],
+    [
+      "a new resource",
+      (last) => [...last, resource("new", "n1"), resource("new", "n2")],
+    ],
+    ["a resource gone", (last) => last.filter((r) => r.name !== "r7")],
+    [
+      "the same content in a new object",
+      (last) => last.map((r, i) => i === 10 ? structuredClone(r) : r),
+    ],
+    ["reversed", (last) => [...last].reverse()],
+    [
+      "a duplicate",
+      (
+        last,
+      ) => [
+        ...last,
+        resource(last[0]!.name!, last[0]!.node_name!, { diskState: "Failed" }),
+      ],
+    ],
+    ["back to clean", (last) => last.slice(0, -1)],
+    ["an invalid one", (last) => [...last, { node_name: "n1" }]],
+    ["back to clean again", (last) => last.slice(0, -1)],
+    ["the same object twice", (last) => [...last, last[0]!]],
+    ["mostly new", (last) => last.map((r) => structuredClone(r))],
+    ["emptied", () => []],
+    ["refilled", () => base],
+  ];
+  const memo = createLinstorViewMemo();
+  let wire: Wire = base;
+  let full = buildLinstorView(data({ resources: wire }), { observedAt: T0 });
+  let incremental = buildLinstorView(data({ resources: wire }), {
+    observedAt: T0,
+    memo,
+  });
+  for (const [name, step] of steps) {
+    await t.step(name, () => {
+      wire = step(wire);
+      const input = data({ resources: wire });
+      const fullNext = buildLinstorView(input, {
+        observedAt: T0,
+        previous: full,
+      });
+      const next = buildLinstorView(input, {
+        observedAt: T0,
+        previous: incremental,
+        memo,
+      });
+      assert.deepEqual(plain(next), plain(fullNext));
+      assert.equal(
+        linstorDataChanged(incremental, next),
+        linstorDataChanged(full, fullNext),
+      );
+      const kept = (a: LinstorView, b: LinstorView, key: string) =>
+        a.replicasByResource.get(key) === b.replicasByResource.get(key) &&
+        a.replicasByNode.get(key) === b.replicasByNode.get(key);
+      for (
+        const key of [
+          ...fullNext.replicasByResource.keys(),
+          ...fullNext.replicasByNode.keys(),
+        ]
+      ) {
+        assert.equal(
+          kept(incremental, next, key),
+          kept(full, fullNext, key),
+          key,
+        );
+      }
+      full = fullNext;
+      incremental = next;
+    });
+  }
+});
+
+Deno.test("buildLinstorView() with a memo reads only the wire resources that are new since the last build", () => {
+  const read = new Set<string>();
+  const counted = (r: ReturnType<typeof resource>) => {
+    const { name, ...rest } = r;
+    return Object.freeze(Object.defineProperty({ ...rest }, "name", {
+      get: () => {
+        read.add(`${name}@${rest.node_name}`);
+        return name;
+      },
+      enumerable: true,
+    }));
+  };
+  const wire = Array.from(
+    { length: 100 },
+    (_, i) => counted(resource(`r${i}`, `n${i % 5}`)),
+  );
+  const memo = createLinstorViewMemo();
+  const first = buildLinstorView(data({ resources: wire }), {
+    observedAt: T0,
+    memo,
+  });
+  const next = [...wire];
+  next[42] = counted(resource("r42", "n2", { diskState: "Outdated" }));
+  read.clear();
+  const second = buildLinstorView(data({ resources: next }), {
+    observedAt: T0,
+    previous: first,
+    memo,
+  });
+  assert.deepEqual([...read], ["r42@n2"], "only the new object is read");
+  assert.equal(
+    second.replicasByResource.get("r42")![0]!.volumes[0]!.diskState,
+    "Outdated",
+  );
+  assert.equal(
+    second.replicasByResource.get("r41"),
+    first.replicasByResource.get("r41"),
+  );
+  const plainFull = plain(
+    buildLinstorView(data({ resources: next }), { observedAt: T0 }),
+  );
+  assert.deepEqual(plain(second), plainFull);
 });
