@@ -281,6 +281,33 @@ Deno.test({
 
 Deno.test({
   name:
+    "`helm template` refuses an option its mode does not parse and an unknown extender mode",
+  ignore: ignoreWithoutDeployTool("helm"),
+  async fn(t) {
+    const cases: [string, Json, RegExp][] = [
+      // An affinity-only flag among the options every mode gets.
+      [
+        "misplaced option",
+        { options: { reconcileRate: "15s" } },
+        /reconcileRate/,
+      ],
+      [
+        "misspelt option",
+        { fencing: { options: { failoverTimeout: "5s" } } },
+        /failoverTimeout/,
+      ],
+      ["unknown mode", { extender: { mode: "both" } }, /second-scheduler/],
+    ];
+    for (const [name, values, message] of cases) {
+      await t.step(name, async () => {
+        await assert.rejects(render(values), message);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name:
     "`helm template` gives each mode the RBAC rules of deploy/<mode>/rbac.yaml, no wider",
   ignore: ignoreWithoutDeployTool("helm"),
   async fn(t) {

@@ -1,18 +1,23 @@
 /**
- * docs/helm.md's values table cannot drift from the chart's values.yaml:
- * every value is described, and the table is what `deno task helm-docs`
- * renders.
+ * docs/helm.md's values table cannot drift from the chart's values.yaml
+ * (every value is described, and the table is what `deno task helm-docs`
+ * renders), nor values.schema.json from the binary's flag tables.
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import {
+  camelCase,
   DOC_PATH,
   documentedRows,
+  optionKeys,
   renderValuesTable,
   replaceValuesTable,
+  SCHEMA_PATH,
   valueRows,
   VALUES_PATH,
+  valuesSchema,
 } from "../../tools/helm_values_doc.ts";
+import { AFFINITY_FLAGS } from "../../src/cli/affinity.ts";
 import { read } from "./_manifests.ts";
 
 Deno.test("`valueRows()` describes every value of the chart's values.yaml", () => {
@@ -68,4 +73,36 @@ Deno.test("docs/helm.md's values table is what `deno task helm-docs` renders fro
     valueRows(read(VALUES_PATH)),
     "run `deno task helm-docs`",
   );
+});
+
+Deno.test("the chart's values.schema.json is what `deno task helm-docs` renders from the flag tables", () => {
+  assert.deepEqual(
+    JSON.parse(read(SCHEMA_PATH)),
+    valuesSchema(),
+    "run `deno task helm-docs`",
+  );
+});
+
+Deno.test("`optionKeys()` names every flag and alias in camelCase but the ones the chart sets", () => {
+  assert.equal(
+    camelCase("leader-election-lease-duration"),
+    "leaderElectionLeaseDuration",
+  );
+  assert.equal(camelCase("spare-gb"), "spareGb");
+  const keys = optionKeys(AFFINITY_FLAGS);
+  for (
+    const key of [
+      "v",
+      "reconcileRate",
+      "resyncRate",
+      "propertyNamespace",
+      "leaderElection",
+      "leaseLockName",
+    ]
+  ) {
+    assert.ok(keys.includes(key), key);
+  }
+  for (const key of ["healthAddress", "bindAddress"]) {
+    assert.ok(!keys.includes(key), key);
+  }
 });
