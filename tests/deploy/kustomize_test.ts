@@ -198,15 +198,27 @@ Deno.test({
     const spec = podSpecOf(deployment);
     const [container] = suiteContainersOf([deployment]);
     const { context } = await parseContainer(container);
-    // HTTPS: certificate and key come from the mounted serving Secret.
-    for (const flag of ["tls-cert", "tls-key"]) {
-      const file = context.flags.string(flag);
-      assert.ok(file, flag);
+    // HTTPS: certificate and key come from the mounted serving Secret
+    // (--tls-cert/--tls-key, or tls.crt/tls.key in --tls-cert-dir).
+    const dir = context.flags.string("tls-cert-dir");
+    const files = context.flags.string("tls-cert")
+      ? [context.flags.string("tls-cert"), context.flags.string("tls-key")]
+      : [dir && `${dir}/tls.crt`, dir && `${dir}/tls.key`];
+    for (const file of files) {
+      assert.ok(file, "no serving certificate flags");
       const mount = container.volumeMounts.find((m: Json) =>
         m.mountPath === dirname(file)
       );
       const volume = spec.volumes.find((v: Json) => v.name === mount?.name);
       assert.equal(volume?.secret?.secretName, "linstor-suite-extender-tls");
+      // A `kubectl create secret tls` Secret has the keys tls.crt and tls.key.
+      const item = (volume.secret.items ?? []).find((i: Json) =>
+        i.path === basename(file)
+      );
+      assert.ok(
+        ["tls.crt", "tls.key"].includes(item?.key ?? basename(file)),
+        file,
+      );
     }
     const service = overlay.get("Service/linstor-suite/linstor-suite-extender");
     const port = container.ports.find((p: Json) =>
