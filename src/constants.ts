@@ -157,6 +157,8 @@ export const EXTENDER_DEFAULT_PRIORITIZE_VERB = "prioritize";
 export const EXTENDER_DEFAULT_LISTEN = "127.0.0.1:8099";
 /** Extender: internal answer deadline, under kube-scheduler's 5 s `httpTimeout`. */
 export const EXTENDER_DEFAULT_DEADLINE_MS = 4_000;
+/** The ConfigMap of deploy/extender/scheduler-config.yaml (the second scheduler's configuration). */
+export const EXTENDER_SCHEDULER_CONFIG_MAP = "linstor-scheduler-config";
 /** Extender: maximum accepted request body. */
 export const EXTENDER_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** Extender: LINSTOR data older than this makes the extender fail open. */

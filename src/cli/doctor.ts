@@ -7,13 +7,17 @@
  * @module
  */
 import {
+  AGENT_DEFAULT_LVM_PATH,
   DEPLOY_NAMESPACE,
+  EXTENDER_SCHEDULER_CONFIG_MAP,
   LINSTOR_DEFAULT_TIMEOUT_MS,
   MODE_RBAC,
 } from "../constants.ts";
 import {
   type Check,
   exitCodeOf,
+  extenderProbeUrl,
+  type ExtenderReachability,
   fail,
   formatCheckJson,
   formatCheckTable,
@@ -21,12 +25,24 @@ import {
   kubernetesAccessChecks,
   linstorChecks,
   type LinstorEndpointProbe,
+  lvmChecks,
   type ModePermissionProbe,
   type NamespaceNode,
+  parseSchedulerConfig,
   permissionChecks,
   type PermissionReview,
   propertyNamespaceChecks,
+  schedulerChecks,
+  type SchedulerConfig,
+  suiteExtenders,
+  warn,
 } from "../doctor/mod.ts";
+import { scanLvm } from "../modes/agent/mod.ts";
+import {
+  type CommandRunner,
+  createCommandRunner,
+  postJson,
+} from "../system/mod.ts";
 import {
   KubeApiError,
   type KubeDiagnostics,
@@ -44,6 +60,9 @@ import { errorMessage } from "../reconcile/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { LOG_FLAGS, setupLogging } from "./common.ts";
 import { type FlagSpec, UsageError } from "./flags.ts";
+
+/** How long doctor waits for an extender's answer. */
+const EXTENDER_PROBE_TIMEOUT_MS = 5_000;
 
 /** The modes whose checks `--mode` selects. */
 export const DOCTOR_MODES = [
@@ -105,6 +124,26 @@ export const DOCTOR_FLAGS: readonly FlagSpec[] = [
     default: DEPLOY_NAMESPACE,
   },
   {
+    name: "scheduler-config",
+    type: "string",
+    description:
+      "KubeSchedulerConfiguration (or its ConfigMap manifest) to check; default: the ConfigMap linstor-scheduler-config in --namespace",
+    valueName: "FILE",
+  },
+  {
+    name: "host-lvm",
+    type: "boolean",
+    description:
+      "With --mode agent: run the host's lvm through nsenter, as the agent's --host-lvm",
+    default: false,
+  },
+  {
+    name: "lvm-path",
+    type: "string",
+    description: "With --mode agent: the lvm binary, as the agent's --lvm-path",
+    default: AGENT_DEFAULT_LVM_PATH,
+  },
+  {
     name: "property-namespace",
     type: "string",
     description:
@@ -120,6 +159,13 @@ export interface DoctorWiring {
     options: LinstorClientOptions,
     signal: AbortSignal,
   ): Promise<LinstorProbeResult>;
+  /** Asks an extender URL whether it answers. */
+  probeExtender(
+    url: string,
+    options: { signal: AbortSignal; caCert?: string },
+  ): Promise<ExtenderReachability>;
+  /** Runs `lvm` (the agent's scan). */
+  readonly runner: CommandRunner;
   /** The apiserver client of `--kubeconfig`/`KUBECONFIG`/in-cluster and `--context`; throws when none is usable. */
   createKubeDiagnostics(context: CommandContext): KubeDiagnostics;
 }
@@ -134,6 +180,8 @@ export interface LinstorProbeResult {
 /** The real edges. */
 export const DOCTOR_WIRING: DoctorWiring = {
   probeLinstor,
+  probeExtender,
+  runner: createCommandRunner(),
   createKubeDiagnostics: (context) =>
     createKubeDiagnostics(loadKubeConfig({
       path: context.flags.string("kubeconfig"),
@@ -180,7 +228,23 @@ async function runDoctor(
       setting: context.flags.string("property-namespace"),
     }));
   }
-  checks.push(...await gatherKube(context, wiring, modes));
+  checks.push(
+    ...await gatherKube(context, wiring, modes, async (kube) => [
+      ...modes.has("extender")
+        ? await gatherScheduler(context, wiring, kube)
+        : [],
+    ]),
+  );
+  // Node-local: only when --mode names agent (not for the default "all").
+  if (modes.has("agent") && context.flags.isSet("mode")) {
+    checks.push(...lvmChecks(
+      await scanLvm(wiring.runner, {
+        hostLvm: context.flags.boolean("host-lvm"),
+        lvmPath: context.flags.string("lvm-path") ?? AGENT_DEFAULT_LVM_PATH,
+        signal: context.signal,
+      }),
+    ));
+  }
   context.stdout(
     context.flags.string("output") === "json"
       ? formatCheckJson(checks)
@@ -261,16 +325,20 @@ async function gatherKube(
   context: CommandContext,
   wiring: DoctorWiring,
   modes: ReadonlySet<DoctorMode>,
+  then: (kube: KubeDiagnostics | undefined) => Promise<Check[]>,
 ): Promise<Check[]> {
   let kube: KubeDiagnostics;
   try {
     kube = wiring.createKubeDiagnostics(context);
   } catch (error) {
-    return kubernetesAccessChecks({
-      ok: false,
-      stage: "config",
-      message: errorMessage(error),
-    });
+    return [
+      ...kubernetesAccessChecks({
+        ok: false,
+        stage: "config",
+        message: errorMessage(error),
+      }),
+      ...await then(undefined),
+    ];
   }
   try {
     const signal = context.signal;
@@ -297,7 +365,7 @@ async function gatherKube(
       };
     }
     const checks = kubernetesAccessChecks(access);
-    if (!access.ok) return checks;
+    if (!access.ok) return [...checks, ...await then(undefined)];
     const namespace = context.flags.string("namespace") || DEPLOY_NAMESPACE;
     for (const mode of DOCTOR_MODES) {
       if (!modes.has(mode)) continue;
@@ -307,7 +375,7 @@ async function gatherKube(
         ),
       );
     }
-    return checks;
+    return [...checks, ...await then(kube)];
   } finally {
     kube.close();
   }
@@ -416,6 +484,95 @@ async function reviewMode(
       reviewedAsCaller: true,
       reviews: errorReviews(error),
     };
+  }
+}
+
+async function gatherScheduler(
+  context: CommandContext,
+  wiring: DoctorWiring,
+  kube: KubeDiagnostics | undefined,
+): Promise<Check[]> {
+  const file = context.flags.string("scheduler-config");
+  const namespace = context.flags.string("namespace") || DEPLOY_NAMESPACE;
+  let source: string;
+  let text: string;
+  if (file) {
+    source = file;
+    try {
+      text = await context.readTextFile(file);
+    } catch (error) {
+      return [fail(
+        "scheduler configuration",
+        `Cannot read "${file}": ${errorMessage(error)}`,
+        "give --scheduler-config the file kube-scheduler's --config names",
+      )];
+    }
+  } else {
+    if (!kube) return [];
+    source = `ConfigMap ${namespace}/${EXTENDER_SCHEDULER_CONFIG_MAP}`;
+    let data: Readonly<Record<string, string>>;
+    try {
+      data = await kube.readConfigMap({
+        namespace,
+        name: EXTENDER_SCHEDULER_CONFIG_MAP,
+      }, { signal: context.signal });
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) {
+        return [warn(
+          "scheduler configuration",
+          `no ${source} (the default-scheduler setup keeps its configuration on the control-plane nodes)`,
+          "pass --scheduler-config with the file kube-scheduler's --config names",
+        )];
+      }
+      return [fail(
+        "scheduler configuration",
+        `Cannot read ${source}: ${errorMessage(error)}`,
+        "let doctor's user get configmaps in that namespace, or pass --scheduler-config",
+      )];
+    }
+    text = Object.values(data).find((v) =>
+      /KubeSchedulerConfiguration/.test(v)
+    ) ?? "";
+  }
+  let config: SchedulerConfig;
+  try {
+    config = parseSchedulerConfig(text);
+  } catch (error) {
+    return [fail(
+      "scheduler configuration",
+      `${source}: ${errorMessage(error)}`,
+      "start from deploy/extender/scheduler-config.yaml",
+    )];
+  }
+  const reachability = new Map<string, ExtenderReachability>();
+  for (const extender of suiteExtenders(config)) {
+    if (!extender.urlPrefix) continue;
+    const url = extenderProbeUrl(extender);
+    reachability.set(
+      url,
+      await wiring.probeExtender(url, {
+        signal: context.signal,
+        ...(extender.caData ? { caCert: atob(extender.caData) } : {}),
+      }),
+    );
+  }
+  return schedulerChecks(config, { source, reachability });
+}
+
+/** POSTs an empty extender request to `url`: any HTTP answer means it is there. */
+async function probeExtender(
+  url: string,
+  options: { signal: AbortSignal; caCert?: string },
+): Promise<ExtenderReachability> {
+  try {
+    const answer = await postJson(url, { Pod: {}, NodeNames: [] }, {
+      signal: options.signal,
+      caCert: options.caCert,
+      timeoutMs: EXTENDER_PROBE_TIMEOUT_MS,
+    });
+    return { ok: true, status: answer.status };
+  } catch (error) {
+    return { ok: false, message: errorMessage(error) };
   }
 }
 

@@ -10,3 +10,5 @@ export * from "./report.ts";
 export * from "./linstor.ts";
 export * from "./property_namespace.ts";
 export * from "./kubernetes.ts";
+export * from "./scheduler.ts";
+export * from "./lvm.ts";

@@ -1,8 +1,9 @@
 /**
- * `linstor-suite doctor` on the real control plane: the shipped RBAC with one
+^ * `linstor-suite doctor` on the real control plane: the shipped RBAC with one
  * verb removed must be named with its fix, both when doctor runs as the
  * mode's ServiceAccount (SelfSubjectAccessReview) and as the admin
- * (SubjectAccessReview for that ServiceAccount).
+ * (SubjectAccessReview for that ServiceAccount); so must the scheduler
+ * ConfigMap of deploy/extender/ with a dead extender URL and `ignorable: false`.
  */
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
@@ -41,7 +42,7 @@ async function apply(
     const [group, version] = object.apiVersion.includes("/")
       ? object.apiVersion.split("/")
       : ["", object.apiVersion];
-    const plural = `${object.kind.toLowerCase()}s`;
+    const plural = `${object.kind.toLowerCase()}s`.replace(/ys$/, "ies");
     const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
     const ns = object.metadata.namespace
       ? `/namespaces/${object.metadata.namespace}`
@@ -84,7 +85,7 @@ const NO_LINSTOR = {
 
 Deno.test({
   name:
-    "`doctor` on the real control plane names a verb missing from a mode's RBAC and its fix",
+    "`doctor` on the real control plane names a verb missing from a mode's RBAC and a broken scheduler ConfigMap, each with its fix",
   ignore: ignoreWithoutControlPlane(),
   async fn(t) {
     const cp = await startControlPlane({});
@@ -140,6 +141,37 @@ Deno.test({
           /granted to system:serviceaccount:linstor-suite:linstor-suite-agent/,
         );
       });
+
+      await t.step(
+        "a scheduler ConfigMap with a wrong extender URL and ignorable: false",
+        async () => {
+          const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+          const deadPort = (listener.addr as Deno.NetAddr).port;
+          listener.close();
+          await apply(cp, "deploy/extender/scheduler-config.yaml", (object) => {
+            const key = "scheduler-config.yaml";
+            object.data[key] = object.data[key]
+              .replace("http://127.0.0.1:8099", `http://127.0.0.1:${deadPort}`)
+              .replace("ignorable: true", "ignorable: false");
+          });
+          const run = await doctor(
+            { ...NO_LINSTOR, KUBECONFIG: cp.adminKubeconfig },
+            ["--mode", "extender"],
+          );
+          const name = `scheduler extender http://127.0.0.1:${deadPort}`;
+          const failed = run.rows.filter((r) =>
+            r.name.startsWith("scheduler ") && r.status !== "ok"
+          );
+          assert.deepEqual(
+            failed.map((r) => [r.name, r.status]),
+            [[`${name} reachable`, "fail"], [`${name} ignorable`, "fail"]],
+          );
+          assert.match(failed[0]!.detail, /refused|connect/i);
+          assert.match(failed[0]!.fix!, /sidecar/);
+          assert.match(failed[1]!.fix!, /set ignorable: true/);
+          assert.equal(run.code, 1);
+        },
+      );
 
       await t.step("with a --context the kubeconfig lacks", async () => {
         const run = await doctor(

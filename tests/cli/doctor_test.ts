@@ -4,6 +4,7 @@
  * failed check carrying its fix, and the exit code must be 1.
  */
 import assert from "node:assert/strict";
+import { parse as parseYaml } from "yaml";
 import {
   createDoctorCommand,
   DOCTOR_WIRING,
@@ -20,12 +21,21 @@ import {
 } from "../../src/sim/mod.ts";
 import { FakeClock } from "../_fakes/fake_clock.ts";
 import { FakeKubeDiagnostics } from "../_fakes/fake_kube_diagnostics.ts";
+import { FakeLvm } from "../modes/agent/_world.ts";
+import { vgRow } from "../modes/agent/_fixtures.ts";
 
-/** The real LINSTOR edge and a fake apiserver that grants everything. */
+/** The real LINSTOR edge, a fake apiserver that grants everything, a fake lvm with one tagged VG. */
 const SIM_WIRING: DoctorWiring = {
   ...DOCTOR_WIRING,
   createKubeDiagnostics: () => new FakeKubeDiagnostics(),
+  runner: taggedLvm(),
 };
+
+function taggedLvm(): FakeLvm {
+  const lvm = new FakeLvm();
+  lvm.vgs = [vgRow("data", "linstor-fast")];
+  return lvm;
+}
 
 const TLS_DIR = new URL("../_fixtures/tls/", import.meta.url);
 
@@ -385,4 +395,118 @@ Deno.test("`doctor` refuses an unknown --mode", async () => {
   const run = await doctor({}, ["--mode", "nope"]);
   assert.equal(run.code, 2);
   assert.match(run.stderr, /Cannot check mode "nope"/);
+});
+
+Deno.test("`doctor --mode agent` checks lvm2 and the pool tags through the command edge", async (t) => {
+  const env = { LS_CONTROLLERS: "http://127.0.0.1:9" };
+  await t.step("a tagged VG", async () => {
+    const run = await doctor(env, ["--mode", "agent"]);
+    const tags = run.rows.find((r) => r.name === "LVM tags");
+    assert.equal(tags?.status, "ok");
+    assert.match(tags!.detail, /fast \(VG "data"\)/);
+  });
+  await t.step("lvm hanging (fault)", async () => {
+    const lvm = taggedLvm();
+    lvm.hang = true;
+    const run = await doctor(env, ["--mode", "agent"], {
+      ...SIM_WIRING,
+      runner: lvm,
+    });
+    assertFailure(run, "LVM lvm2", /lvm vgs/);
+  });
+  await t.step("a VG tagged with an invalid pool name (fault)", async () => {
+    const lvm = new FakeLvm();
+    lvm.vgs = [vgRow("data", "linstor-Bad_Name")];
+    const run = await doctor(env, ["--mode", "agent"], {
+      ...SIM_WIRING,
+      runner: lvm,
+    });
+    assertFailure(run, "LVM tag linstor-Bad_Name", /--deltag linstor-Bad_Name/);
+  });
+  await t.step("--host-lvm runs lvm through nsenter", async () => {
+    const lvm = taggedLvm();
+    await doctor(env, ["--mode", "agent", "--host-lvm"], {
+      ...SIM_WIRING,
+      runner: lvm,
+    });
+    assert.equal(lvm.calls[0]?.program, "nsenter");
+  });
+  await t.step("not for the default --mode all", async () => {
+    const lvm = taggedLvm();
+    const run = await doctor(env, [], { ...SIM_WIRING, runner: lvm });
+    assert.equal(lvm.calls.length, 0);
+    assert.ok(!run.rows.some((r) => r.name.startsWith("LVM")));
+  });
+});
+
+Deno.test("`doctor` checks the scheduler ConfigMap or --scheduler-config file", async (t) => {
+  const env = { LS_CONTROLLERS: "http://127.0.0.1:9" };
+  const shipped = await Deno.readTextFile(
+    new URL("../../deploy/extender/scheduler-config.yaml", import.meta.url),
+  );
+  const probed: string[] = [];
+  const wiring: DoctorWiring = {
+    ...SIM_WIRING,
+    probeExtender(url) {
+      probed.push(url);
+      return Promise.resolve({ ok: false, message: "Connection refused" });
+    },
+  };
+  await t.step(
+    "the ConfigMap of deploy/extender/ (extender down: fault)",
+    async () => {
+      const data = {
+        "scheduler-config.yaml": String(
+          parseYaml(shipped).data["scheduler-config.yaml"],
+        ),
+      };
+      const run = await doctor(env, ["--mode", "extender"], {
+        ...wiring,
+        createKubeDiagnostics: () =>
+          new FakeKubeDiagnostics({
+            configMaps: { "linstor-suite/linstor-scheduler-config": data },
+          }),
+      });
+      assertFailure(
+        run,
+        "scheduler extender http://127.0.0.1:8099 reachable",
+        /sidecar/,
+      );
+      assert.deepEqual(probed, ["http://127.0.0.1:8099/filter"]);
+      const ignorable = run.rows.find((r) => r.name.endsWith(" ignorable"));
+      assert.equal(ignorable?.status, "ok");
+    },
+  );
+  await t.step(
+    "no ConfigMap: a warning naming --scheduler-config",
+    async () => {
+      const run = await doctor(env, ["--mode", "extender"], wiring);
+      const row = run.rows.find((r) => r.name === "scheduler configuration");
+      assert.equal(row?.status, "warn");
+      assert.match(row!.fix!, /--scheduler-config/);
+    },
+  );
+  await t.step("a file with ignorable: false (fault)", async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const file = `${dir}/config.yaml`;
+      await Deno.writeTextFile(
+        file,
+        shipped.replace("ignorable: true", "ignorable: false"),
+      );
+      const run = await doctor(env, [
+        "--mode",
+        "extender",
+        "--scheduler-config",
+        file,
+      ], wiring);
+      assertFailure(
+        run,
+        "scheduler extender http://127.0.0.1:8099 ignorable",
+        /set ignorable: true/,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
 });
