@@ -683,7 +683,6 @@ const READ = ["get", "list", "watch"] as const;
 const EVENT_WRITES = permissions("events.k8s.io", "events", [
   "create",
   "patch",
-  "update",
 ]);
 const LEADER_ELECTION = permissions("coordination.k8s.io", "leases", [
   "get",

@@ -60,8 +60,25 @@ const lease = (namespace: string) =>
     spec: {},
   });
 
-/** What no mode may do: read Secrets, escalate, run pods. */
+/** What no mode may do: read Secrets, escalate, run pods, rewrite Events. */
 const NEVER: readonly ProbeRequest[] = [
+  // Events are created and patched (series counts), never replaced.
+  {
+    method: "PUT",
+    path: `/apis/events.k8s.io/v1/namespaces/default/events/probe${DRY}`,
+    body: {
+      apiVersion: "events.k8s.io/v1",
+      kind: "Event",
+      metadata: { name: "probe", namespace: "default" },
+      eventTime: "2026-01-01T00:00:00.000000Z",
+      reportingController: "probe",
+      reportingInstance: "probe",
+      action: "Probe",
+      reason: "Probe",
+      type: "Normal",
+      regarding: { kind: "Node", name: "node-probe" },
+    },
+  },
   { method: "GET", path: "/api/v1/secrets" },
   { method: "GET", path: "/api/v1/namespaces/kube-system/secrets" },
   { method: "GET", path: "/api/v1/namespaces/linstor-suite/secrets" },
