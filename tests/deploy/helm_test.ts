@@ -500,6 +500,61 @@ Deno.test({
 
 Deno.test({
   name:
+    "`helm install` notes give the default scheduler a stanza whose URL the generated certificate and the Service serve",
+  ignore: ignoreWithoutDeployTool("helm"),
+  async fn(t) {
+    const cases: [string, Json][] = [
+      ["Service name", {}],
+      ["pinned ClusterIP", { service: { clusterIP: "10.96.0.50" } }],
+    ];
+    for (const [name, extender] of cases) {
+      await t.step(name, async () => {
+        const out = await helm([
+          "install",
+          RELEASE,
+          CHART,
+          "--namespace",
+          NAMESPACE,
+          "--dry-run=client",
+        ], {
+          values: { extender: { mode: "default-scheduler", ...extender } },
+        });
+        const manifest = out.slice(
+          out.indexOf("MANIFEST:") + 9,
+          out.indexOf("NOTES:"),
+        );
+        const notes = out.slice(out.indexOf("NOTES:"));
+        const stanza = /^ {2}extenders:\n(?: {4}.*\n)+/m.exec(notes)?.[0];
+        assert.ok(stanza, notes);
+        const [extenderConfig] = parseAllDocuments(stanza)[0]!.toJS().extenders;
+        const objects = objectsOfText(manifest, "helm install --dry-run");
+        const service = byKind(objects, "Service").find((o) =>
+          component(o) === "extender"
+        );
+        const url = new URL(extenderConfig.urlPrefix);
+        assert.equal(url.protocol, "https:");
+        assert.equal(Number(url.port), service.spec.ports[0].port);
+        const { cert } = secretCerts(byKind(objects, "Secret")[0]);
+        if (extender.service) {
+          assert.equal(url.hostname, extender.service.clusterIP);
+          assert.equal(cert.checkIP(url.hostname), url.hostname);
+        } else {
+          assert.equal(
+            url.hostname,
+            `${service.metadata.name}.${NAMESPACE}.svc`,
+          );
+          assert.equal(cert.checkHost(url.hostname), url.hostname);
+        }
+        assert.equal(extenderConfig.ignorable, true);
+        assert.equal(extenderConfig.nodeCacheCapable, true);
+        assert.equal(extenderConfig.enableHTTPS, true);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name:
     "`helm template` ships the dashboard and the alerts only when enabled and present",
   ignore: ignoreWithoutDeployTool("helm"),
   async fn() {
