@@ -147,6 +147,12 @@ export async function parseLinstorJsonCooperatively(
     if (range !== "more") {
       const { start, end } = range;
       let element = previous?.find(text, start, end);
+      if (element === NEEDS_INDEX) {
+        // The index is built with turns in between: hashing a large list
+        // is a long block of its own.
+        await previous!.buildIndex(sliceChars, options.yieldControl);
+        element = previous!.find(text, start, end);
+      }
       if (element === undefined) {
         element = parseLinstorJson(text.slice(start, end));
         if (memo) deepFreeze(element);
@@ -192,6 +198,12 @@ async function sameText(
 /** Consecutive misses by position before the previous parse is indexed by text. */
 const MISSES_BEFORE_INDEX = 4;
 
+/** Characters of an element's start that key the index (with its length). */
+const INDEX_PREFIX_CHARS = 64;
+
+/** What `PreviousParse.find()` answers when it needs `buildIndex()` first. */
+const NEEDS_INDEX: unique symbol = Symbol("needs index");
+
 /** Finds elements of the previous parse by their source text. */
 class PreviousParse {
   readonly #text: string;
@@ -200,7 +212,11 @@ class PreviousParse {
   /** Where the next element is expected in the previous parse. */
   #next = 0;
   #misses = 0;
-  #index: Map<string, number> | undefined;
+  /**
+   * Elements by length and first characters (hashing whole elements is
+   * slow); candidates are compared in full.
+   */
+  #index: Map<string, number | number[]> | undefined;
 
   constructor(last: NonNullable<ParseMemo["last"]>) {
     this.#text = last.text;
@@ -208,8 +224,16 @@ class PreviousParse {
     this.#values = last.value;
   }
 
-  /** The previous element whose text equals `text[start, end)`, or `undefined`. */
-  find(text: string, start: number, end: number): unknown {
+  /**
+   * The previous element whose text equals `text[start, end)`, `undefined`
+   * when there is none, or `NEEDS_INDEX` after a run of misses when the
+   * index is not built yet (call `buildIndex()`, then ask again).
+   */
+  find(
+    text: string,
+    start: number,
+    end: number,
+  ): unknown {
     const next = this.#next;
     const found = this.#at(next, text, start, end) ??
       this.#at(next + 1, text, start, end) ?? // one removed
@@ -218,16 +242,26 @@ class PreviousParse {
       this.#misses = 0;
       return found;
     }
-    this.#next = next + 1; // most likely changed in place
     // Once built (a reorder or a run of changes), the index answers every miss.
-    if (this.#index === undefined && ++this.#misses <= MISSES_BEFORE_INDEX) {
-      return undefined;
+    if (this.#index === undefined) {
+      if (this.#misses < MISSES_BEFORE_INDEX) {
+        this.#misses++;
+        this.#next = next + 1; // most likely changed in place
+        return undefined;
+      }
+      return NEEDS_INDEX;
     }
-    const index = this.#index ?? this.#buildIndex();
-    const k = index.get(text.slice(start, end));
-    if (k === undefined) return undefined;
-    this.#next = k + 1;
-    return this.#values[k];
+    const candidates = this.#index.get(indexKey(text, start, end));
+    if (candidates !== undefined) {
+      for (
+        const k of typeof candidates === "number" ? [candidates] : candidates
+      ) {
+        const value = this.#at(k, text, start, end);
+        if (value !== undefined) return value;
+      }
+    }
+    this.#next = next + 1;
+    return undefined;
   }
 
   #at(k: number, text: string, start: number, end: number): unknown {
@@ -244,17 +278,35 @@ class PreviousParse {
     return this.#values[k];
   }
 
-  #buildIndex(): Map<string, number> {
-    const index = new Map<string, number>();
+  /** Indexes the previous parse, giving a turn every `sliceChars` characters. */
+  async buildIndex(
+    sliceChars: number,
+    yieldControl: () => Promise<void>,
+  ): Promise<void> {
+    const index = new Map<string, number | number[]>();
+    let sinceTurn = 0;
     for (let k = 0; k < this.#values.length; k++) {
-      index.set(
-        this.#text.substring(this.#ranges[k * 2]!, this.#ranges[k * 2 + 1]!),
-        k,
-      );
+      const from = this.#ranges[k * 2]!;
+      const to = this.#ranges[k * 2 + 1]!;
+      const key = indexKey(this.#text, from, to);
+      const existing = index.get(key);
+      if (existing === undefined) index.set(key, k);
+      else if (typeof existing === "number") index.set(key, [existing, k]);
+      else existing.push(k);
+      sinceTurn += to - from;
+      if (sinceTurn >= sliceChars) {
+        sinceTurn = 0;
+        await yieldControl();
+      }
     }
     this.#index = index;
-    return index;
   }
+}
+
+function indexKey(text: string, start: number, end: number): string {
+  return `${end - start}:${
+    text.substring(start, Math.min(end, start + INDEX_PREFIX_CHARS))
+  }`;
 }
 
 function deepFreeze(value: unknown): void {

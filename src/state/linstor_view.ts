@@ -291,10 +291,11 @@ function sameViewData(
 function upperFlags(flags: readonly string[] | undefined): readonly string[] {
   if (flags === undefined || flags.length === 0) return EMPTY_LIST;
   // LINSTOR sends upper case; copy only when it did not.
-  const upper = flags.some((flag) => LOWER_CASE.test(flag))
-    ? flags.map((flag) => flag.toUpperCase())
-    : [...flags];
-  return Object.freeze(upper);
+  if (flags.some((flag) => LOWER_CASE.test(flag))) {
+    return Object.freeze(flags.map((flag) => flag.toUpperCase()));
+  }
+  // A frozen wire list (the client's parse memo freezes) is shared as is.
+  return Object.isFrozen(flags) ? flags : Object.freeze([...flags]);
 }
 
 /** Whether wire `flags` upper-cased equal `expected`. */
@@ -329,6 +330,8 @@ function sameProps(
 
 function frozenProps(props: Props | undefined): Readonly<Props> {
   if (props === undefined) return EMPTY_PROPS;
+  // A frozen wire object (the client's parse memo freezes) is shared as is.
+  if (Object.isFrozen(props)) return props;
   return Object.freeze({ ...props });
 }
 
@@ -817,7 +820,10 @@ function* updateReplicas(
     if (k < 0 && (index !== undefined || ++misses > 4)) {
       if (index === undefined) {
         index = new Map();
-        for (let j = 0; j < oldWire.length; j++) index.set(oldWire[j]!, j);
+        for (let j = 0; j < oldWire.length; j++) {
+          if (sliceFull(slicer)) yield;
+          index.set(oldWire[j]!, j);
+        }
       }
       k = index.get(resource) ?? -1;
     }

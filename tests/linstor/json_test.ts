@@ -229,3 +229,25 @@ Deno.test("`parseLinstorJsonCooperatively()` reuses every element whose text is 
     });
   }
 });
+
+Deno.test("`parseLinstorJsonCooperatively()` tells reordered elements apart when they differ only after a long common start", async () => {
+  const pad = "x".repeat(100);
+  const element = (i: number) => `{"pad":"${pad}","i":${10 + i}}`;
+  const base = Array.from({ length: 20 }, (_, i) => element(i));
+  const memo = createParseMemo();
+  const options = { yieldControl: () => Promise.resolve(), memo };
+  const first = await parseLinstorJsonCooperatively(
+    `[${base.join(",")}]`,
+    options,
+  ) as unknown[];
+  const reversed = [...base].reverse();
+  const second = await parseLinstorJsonCooperatively(
+    `[${reversed.join(",")}]`,
+    options,
+  ) as { i: number }[];
+  assert.deepEqual(second.map((e) => e.i), reversed.map((_, i) => 29 - i));
+  // After the first misses the index finds every element, same length
+  // and the same first characters notwithstanding.
+  const reused = second.filter((e) => first.includes(e)).length;
+  assert.equal(reused, 20 - 4);
+});

@@ -755,3 +755,25 @@ Deno.test("buildLinstorView() with a memo reads only the wire resources that are
   );
   assert.deepEqual(plain(second), plainFull);
 });
+
+Deno.test("buildLinstorView() shares frozen wire props and flags and copies unfrozen ones", () => {
+  const frozen = Object.freeze({
+    ...resource("r1", "n1", { flags: ["DISKLESS"], props: { a: "b" } }),
+  });
+  Object.freeze(frozen.props);
+  Object.freeze(frozen.flags);
+  const loose = resource("r2", "n1", {
+    flags: ["DISKLESS"],
+    props: { a: "b" },
+  });
+  const view = buildLinstorView(data({ resources: [frozen, loose] }), {
+    observedAt: T0,
+  });
+  const shared = view.replicasByResource.get("r1")![0]!;
+  assert.equal(shared.props, frozen.props);
+  assert.equal(shared.flags, frozen.flags);
+  const copied = view.replicasByResource.get("r2")![0]!;
+  assert.notEqual(copied.props, loose.props);
+  assert.deepEqual(copied.props, { a: "b" });
+  assert.ok(Object.isFrozen(copied.props) && Object.isFrozen(copied.flags));
+});
