@@ -74,6 +74,11 @@ const VALUE_SETS: Readonly<Record<string, Json>> = {
     },
     extender: { mode: "default-scheduler" },
   },
+  "longest names (Service names stay DNS labels)": {
+    fullnameOverride: "a".repeat(70),
+    extender: { mode: "default-scheduler" },
+    monitoring: { serviceMonitor: { enabled: true } },
+  },
   "monitoring on, PDBs by minAvailable, pinned kube-scheduler": {
     options: { v: 2, logFormat: "json" },
     monitoring: {
