@@ -11,13 +11,26 @@
 export const PROGRAM_NAME = "linstor-suite";
 
 /**
+ * The program name kubectl looks for on `PATH` to run
+ * `kubectl linstor-suite …` (a dash in a plugin's command is an underscore
+ * in its file name). Invoked under it, the binary runs the `kubectl`
+ * subcommand table (`explain`, `doctor`, `version`).
+ */
+export const KUBECTL_PLUGIN_PROGRAM = "kubectl-linstor_suite";
+
+/** How usage texts name the plugin. */
+export const KUBECTL_PLUGIN_NAME = "kubectl linstor-suite";
+
+/**
  * Program paths and names of the tools linstor-suite replaces, each mapped to
  * the mode that runs in its place. Their charts and manifests pass the path as
  * the container's first argument (`args: [/linstor-affinity-controller, …]`),
  * so `linstor-suite /linstor-affinity-controller --v=1` runs `affinity`.
  * `agent` alone stays our node agent: only the path `/agent` (how
  * piraeus-operator and the piraeus-ha-controller chart start the HA
- * controller) means fencing.
+ * controller) means fencing. The same table maps the invoked program's base
+ * name (argv[0]), so a binary installed as `kubectl-linstor_suite` (a kubectl
+ * plugin) or `linstor-affinity-controller` runs that subcommand.
  */
 export const DROP_IN_PROGRAMS: Readonly<Record<string, string>> = Object
   .freeze({
@@ -28,6 +41,8 @@ export const DROP_IN_PROGRAMS: Readonly<Record<string, string>> = Object
     "/piraeus-ha-controller": "fencing",
     "piraeus-ha-controller": "fencing",
     "/agent": "fencing",
+    // kubectl runs `kubectl-linstor_suite` for `kubectl linstor-suite …`.
+    [KUBECTL_PLUGIN_PROGRAM]: "kubectl",
   });
 
 /**

@@ -10,6 +10,7 @@ import { createExtenderCommand, EXTENDER_WIRING } from "./extender.ts";
 import { DEMO_COMMAND } from "./demo.ts";
 import { createDoctorCommand, DOCTOR_WIRING } from "./doctor.ts";
 import { createFencingCommand, FENCING_WIRING } from "./fencing.ts";
+import { createKubectlPluginCommand } from "./kubectl_plugin.ts";
 import { SIM_COMMAND } from "./sim.ts";
 import { VERSION_COMMAND } from "./version.ts";
 
@@ -23,6 +24,7 @@ export function commandTable(): readonly Command[] {
     SIM_COMMAND,
     DEMO_COMMAND,
     createDoctorCommand(DOCTOR_WIRING),
+    createKubectlPluginCommand(),
     VERSION_COMMAND,
   ];
 }

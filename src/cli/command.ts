@@ -38,6 +38,13 @@ export interface Command {
   readonly description?: string;
   /** Declared flags, common ones included. */
   readonly flags: readonly FlagSpec[];
+  /**
+   * Nested subcommands: the next argument names one of them, which then
+   * runs as a top-level subcommand would (`flags` and `run` are unused).
+   */
+  readonly subcommands?: readonly Command[];
+  /** How usage texts name this command's program (e.g. `kubectl linstor-suite`). */
+  readonly programName?: string;
   /** Runs the command; resolves to the exit code. */
   run(context: CommandContext): Promise<number>;
 }

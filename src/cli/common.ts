@@ -124,10 +124,19 @@ export function verbosityOf(context: Pick<CommandContext, "flags">): number {
  */
 export async function setupLogging(
   context: CommandContext,
-  options: { quiet?: boolean } = {},
+  options: {
+    quiet?: boolean;
+    /** Below `-v=4`, only errors (a command whose output already reports failures). */
+    errorsOnly?: boolean;
+  } = {},
 ): Promise<void> {
+  const verbosity = verbosityOf(context);
   await configureLogging({
-    level: options.quiet ? "warning" : verbosityToLevel(verbosityOf(context)),
+    level: options.errorsOnly && verbosity < VERBOSE_VERBOSITY
+      ? "error"
+      : options.quiet
+      ? "warning"
+      : verbosityToLevel(verbosity),
     format: context.flags.string("log-format") === "json" ? "json" : "text",
     write: context.stderr,
   });
@@ -172,11 +181,16 @@ export function linstorClientFrom(
 /** The Kubernetes API from `--kubeconfig`, else `KUBECONFIG`, else in-cluster. */
 export function kubeApiFrom(
   context: CommandContext,
-  options: { reportingInstance?: string } = {},
+  options: {
+    reportingInstance?: string;
+    /** The kubeconfig context to use instead of the current one. */
+    kubeContext?: string | undefined;
+  } = {},
 ): KubeApi {
   const kubeConfig = loadKubeConfig({
     path: context.flags.string("kubeconfig"),
     env: context.env,
+    context: options.kubeContext,
   });
   return createKubeApi(kubeConfig, {
     ...(options.reportingInstance

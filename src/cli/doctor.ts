@@ -216,7 +216,8 @@ async function runDoctor(
     );
   }
   const modes = selectedModes(context.flags.list("mode"));
-  await setupLogging(context, { quiet: true });
+  // The table reports every failure; logs only from -v=4 on.
+  await setupLogging(context, { errorsOnly: true });
   const checks: Check[] = [];
   const linstor = await gatherLinstor(context, wiring);
   checks.push(...linstor.checks);

@@ -8,7 +8,7 @@ import {
   BARE_FLAGS_MODES,
   DROP_IN_DEFAULT_ARGS,
   DROP_IN_PROGRAMS,
-  PROGRAM_NAME,
+  PROGRAM_NAME as DEFAULT_PROGRAM_NAME,
   VERSION,
 } from "../constants.ts";
 import { errorMessage } from "../reconcile/mod.ts";
@@ -34,6 +34,12 @@ export interface RunCliOptions {
   readTextFile?: (path: string) => Promise<string>;
   /** Subcommands; defaults to the built-in table. */
   commands?: readonly Command[];
+  /**
+   * The invoked program's path (argv[0]). A base name listed in
+   * `DROP_IN_PROGRAMS` (`kubectl-linstor_suite`, `linstor-affinity-controller`,
+   * …) selects the subcommand as that first argument would.
+   */
+  program?: string;
 }
 
 /**
@@ -45,44 +51,82 @@ export interface RunCliOptions {
  * images of linstor-scheduler-extender and Deckhouse's affinity controller
  * did; both with the replaced tool's defaults first (`DROP_IN_DEFAULT_ARGS`).
  */
-export async function runCli(
+export function runCli(
   args: readonly string[],
   options: RunCliOptions,
 ): Promise<number> {
+  const commands = options.commands ?? commandTable();
+  const invoked = programBaseName(options.program);
+  const given = args[0];
+  const viaProgram = invoked !== undefined &&
+    Object.hasOwn(DROP_IN_PROGRAMS, invoked) &&
+    !(given !== undefined && Object.hasOwn(DROP_IN_PROGRAMS, given));
+  return dispatch(dropIn(viaProgram ? [invoked, ...args] : args, commands), {
+    ...options,
+    commands,
+    programName: DEFAULT_PROGRAM_NAME,
+  });
+}
+
+/** The base name of `program` (`/usr/local/bin/kubectl-linstor_suite` → `kubectl-linstor_suite`). */
+function programBaseName(program: string | undefined): string | undefined {
+  if (!program) return undefined;
+  return program.split(/[\\/]/).pop()?.replace(/\.exe$/i, "") || undefined;
+}
+
+async function dispatch(
+  args: readonly string[],
+  options: RunCliOptions & {
+    commands: readonly Command[];
+    programName: string;
+  },
+): Promise<number> {
   const stdout = options.stdout ?? writerOf(Deno.stdout);
   const stderr = options.stderr ?? writerOf(Deno.stderr);
-  const commands = options.commands ?? commandTable();
-  const [name, ...rest] = dropIn(args, commands);
+  const commands = options.commands;
+  const program = options.programName;
+  const [name, ...rest] = args;
   if (name === undefined) {
-    stderr(generalUsage(commands));
+    stderr(generalUsage(commands, { programName: program }));
     return 2;
   }
   if (name === "help" || name === "--help" || name === "-h") {
     const topic = rest[0];
     const command = commands.find((c) => c.name === topic);
     if (topic !== undefined && !command) {
-      stderr(`${PROGRAM_NAME}: unknown subcommand "${topic}"\n`);
-      stderr(generalUsage(commands));
+      stderr(`${program}: unknown subcommand "${topic}"\n`);
+      stderr(generalUsage(commands, { programName: program }));
       return 2;
     }
-    stdout(command ? commandUsage(command) : generalUsage(commands));
+    stdout(
+      command
+        ? commandUsage(command, { programName: program })
+        : generalUsage(commands, { programName: program }),
+    );
     return 0;
   }
   if (name === "--version") {
-    stdout(`${PROGRAM_NAME} ${VERSION}\n`);
+    stdout(`${program} ${VERSION}\n`);
     return 0;
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
     stderr(
-      `${PROGRAM_NAME}: unknown subcommand "${name}"\n${
-        generalUsage(commands)
+      `${program}: unknown subcommand "${name}"\n${
+        generalUsage(commands, { programName: program })
       }`,
     );
     return 2;
   }
+  if (command.subcommands) {
+    return await dispatch(rest, {
+      ...options,
+      commands: command.subcommands,
+      programName: command.programName ?? `${program} ${command.name}`,
+    });
+  }
   if (rest.includes("--help") || rest.includes("-h")) {
-    stdout(commandUsage(command));
+    stdout(commandUsage(command, { programName: program }));
     return 0;
   }
   let parsed;
@@ -90,8 +134,8 @@ export async function runCli(
     parsed = parseFlags(rest, { flags: command.flags, env: options.env });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    stderr(`${PROGRAM_NAME} ${command.name}: ${error.message}\n`);
-    stderr(commandUsage(command));
+    stderr(`${program} ${command.name}: ${error.message}\n`);
+    stderr(commandUsage(command, { programName: program }));
     return 2;
   }
   const signals = options.signal ? undefined : trapSignals();
@@ -108,36 +152,59 @@ export async function runCli(
     return await command.run(context);
   } catch (error) {
     if (error instanceof UsageError) {
-      stderr(`${PROGRAM_NAME} ${command.name}: ${error.message}\n`);
-      stderr(commandUsage(command));
+      stderr(`${program} ${command.name}: ${error.message}\n`);
+      stderr(commandUsage(command, { programName: program }));
       return 2;
     }
-    stderr(`${PROGRAM_NAME} ${command.name}: ${errorMessage(error)}\n`);
+    stderr(`${program} ${command.name}: ${errorMessage(error)}\n`);
     return 1;
   } finally {
     signals?.[Symbol.dispose]();
   }
 }
 
+/** Options of the usage texts. */
+export interface UsageOptions {
+  /**
+   * How the program is named.
+   *
+   * @default {PROGRAM_NAME}
+   */
+  programName?: string;
+}
+
 /** The general usage text listing every subcommand. */
-export function generalUsage(commands: readonly Command[]): string {
+export function generalUsage(
+  commands: readonly Command[],
+  options: UsageOptions = {},
+): string {
+  const program = options.programName ?? DEFAULT_PROGRAM_NAME;
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return [
-    `Usage: ${PROGRAM_NAME} <subcommand> [flags]`,
+    `Usage: ${program} <subcommand> [flags]`,
     "",
     "Subcommands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     `  ${"help".padEnd(width)}Show this text, or a subcommand's flags`,
     "",
-    `Run "${PROGRAM_NAME} <subcommand> --help" for its flags.`,
+    `Run "${program} <subcommand> --help" for its flags.`,
     "",
   ].join("\n");
 }
 
 /** The usage text of one subcommand with every flag, env fallback and default. */
-export function commandUsage(command: Command): string {
+export function commandUsage(
+  command: Command,
+  options: UsageOptions = {},
+): string {
+  const program = options.programName ?? DEFAULT_PROGRAM_NAME;
+  if (command.subcommands) {
+    return generalUsage(command.subcommands, {
+      programName: command.programName ?? `${program} ${command.name}`,
+    });
+  }
   return [
-    `Usage: ${PROGRAM_NAME} ${command.name} [flags]${
+    `Usage: ${program} ${command.name} [flags]${
       command.arguments ? ` ${command.arguments}` : ""
     }`,
     "",
