@@ -30,6 +30,7 @@ import {
   objectsOfText,
   parseContainer,
   podSpecOf,
+  read,
   ROOT,
   suiteContainersOf,
 } from "./_manifests.ts";
@@ -37,7 +38,6 @@ import {
 const BASE = "deploy/kustomize/base";
 const DEFAULT_SCHEDULER = "deploy/kustomize/overlays/default-scheduler";
 const LINSTOR_HTTPS = "deploy/kustomize/overlays/linstor-https";
-const HTTPS_COMPONENT = "deploy/kustomize/components/linstor-https";
 /** A user's overlay: the default-scheduler overlay plus the HTTPS component. */
 const DEFAULT_SCHEDULER_HTTPS = "default-scheduler + linstor-https";
 
@@ -50,6 +50,36 @@ const PEM: Readonly<Record<string, string>> = {
 
 const skipWithoutKustomize = ignoreWithoutDeployTool("kustomize");
 
+const KUSTOMIZE = "deploy/kustomize";
+const EXAMPLE = "deploy/kustomize/examples/my-cluster";
+
+/**
+ * `kustomize build` of a folder made of `files`, in a temporary directory:
+ * `../../` in them is deploy/kustomize/ (kustomize takes only relative paths
+ * to other kustomizations).
+ */
+async function buildFiles(
+  files: Readonly<Record<string, string>>,
+  where: string,
+): Promise<Json[]> {
+  const dir = await Deno.makeTempDir({ prefix: "linstor-suite-kustomize-" });
+  try {
+    const up = relative(dir, new URL(KUSTOMIZE, ROOT).pathname);
+    for (const [name, text] of Object.entries(files)) {
+      await Deno.writeTextFile(
+        `${dir}/${name}`,
+        text.replaceAll("../../", `${up}/`),
+      );
+    }
+    return objectsOfText(
+      await runDeployTool("kustomize", ["build", dir]),
+      where,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 async function build(target: string): Promise<Json[]> {
   if (target !== DEFAULT_SCHEDULER_HTTPS) {
     return objectsOfText(
@@ -57,25 +87,15 @@ async function build(target: string): Promise<Json[]> {
       target,
     );
   }
-  // kustomize takes only relative paths to other kustomizations.
-  const dir = await Deno.makeTempDir({ prefix: "linstor-suite-kustomize-" });
-  try {
-    const up = (path: string) => relative(dir, new URL(path, ROOT).pathname);
-    await Deno.writeTextFile(
-      `${dir}/kustomization.yaml`,
-      [
-        "apiVersion: kustomize.config.k8s.io/v1beta1",
-        "kind: Kustomization",
-        `resources: [${up(DEFAULT_SCHEDULER)}]`,
-        `components: [${up(HTTPS_COMPONENT)}]`,
-        "",
-      ].join("\n"),
-    );
-    const text = await runDeployTool("kustomize", ["build", dir]);
-    return objectsOfText(text, target);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  return await buildFiles({
+    "kustomization.yaml": [
+      "apiVersion: kustomize.config.k8s.io/v1beta1",
+      "kind: Kustomization",
+      "resources: [../../overlays/default-scheduler]",
+      "components: [../../components/linstor-https]",
+      "",
+    ].join("\n"),
+  }, target);
 }
 
 function byKey(objects: readonly Json[]): Map<string, Json> {
@@ -114,6 +134,7 @@ Deno.test({
         DEFAULT_SCHEDULER,
         LINSTOR_HTTPS,
         DEFAULT_SCHEDULER_HTTPS,
+        EXAMPLE,
       ]
     ) {
       await t.step(target, async () => {
@@ -231,7 +252,11 @@ Deno.test({
   },
 });
 
-function assertLinstorHttps(objects: readonly Json[], where: string) {
+function assertLinstorHttps(
+  objects: readonly Json[],
+  where: string,
+  controllers = ["https://linstor-controller.piraeus-datastore.svc:3371"],
+) {
   for (const object of objects) {
     const spec = podSpecOf(object);
     for (const container of suiteContainersOf([object])) {
@@ -251,9 +276,7 @@ function assertLinstorHttps(objects: readonly Json[], where: string) {
         return text;
       };
       const config = parseLinstorConfig(envOf(container), { readFile });
-      assert.deepEqual(config.controllers, [
-        "https://linstor-controller.piraeus-datastore.svc:3371",
-      ], at);
+      assert.deepEqual(config.controllers, controllers, at);
       assert.deepEqual(config.tls?.caCerts, [PEM["ca.crt"]], at);
       assert.equal(config.tls?.cert, PEM["tls.crt"], at);
       assert.equal(config.tls?.key, PEM["tls.key"], at);
@@ -315,9 +338,10 @@ Deno.test({
   ignore: skipWithoutKustomize || ignoreWithoutControlPlane(),
   async fn() {
     const outputs = await Promise.all(
-      [BASE, DEFAULT_SCHEDULER, LINSTOR_HTTPS, DEFAULT_SCHEDULER_HTTPS].map(
-        async (target) => ({ target, objects: await build(target) }),
-      ),
+      [BASE, DEFAULT_SCHEDULER, LINSTOR_HTTPS, DEFAULT_SCHEDULER_HTTPS, EXAMPLE]
+        .map(
+          async (target) => ({ target, objects: await build(target) }),
+        ),
     );
     await using cp = await startControlPlane({});
     const failures: string[] = [];
@@ -325,5 +349,92 @@ Deno.test({
       failures.push(...await dryRunCreate(cp, objects, target));
     }
     assert.deepEqual(failures, []);
+  },
+});
+
+Deno.test({
+  name:
+    "kustomize build of examples/my-cluster puts cluster.yaml's LINSTOR controllers in every container, pins both images and moves the agent",
+  ignore: skipWithoutKustomize,
+  async fn(t) {
+    const files = {
+      "kustomization.yaml": read(`${EXAMPLE}/kustomization.yaml`),
+      "cluster.yaml": read(`${EXAMPLE}/cluster.yaml`),
+    };
+    const [cluster] = objectsOf(`${EXAMPLE}/cluster.yaml`);
+    const base = await build(BASE);
+    const check = (
+      objects: Json[],
+      expected: { controllers: string[]; keys: string[] },
+    ) => {
+      assert.deepEqual([...byKey(objects).keys()].sort(), expected.keys);
+      const containers = suiteContainersOf(objects);
+      assert.equal(containers.length, 4);
+      for (const container of containers) {
+        // LS_CONTROLLERS through the LINSTOR client's own parser.
+        const env = Object.fromEntries(
+          Object.entries(envOf(container)).filter(([k]) => k.startsWith("LS_")),
+        );
+        const config = parseLinstorConfig(env, {
+          readFile: (path) => PEM[basename(path)]!,
+        });
+        assert.deepEqual(config.controllers, expected.controllers);
+        assert.equal(
+          container.image,
+          "ghcr.io/linstor-suite/linstor-suite:0.1.0",
+        );
+      }
+      for (const object of objects) {
+        for (const container of podSpecOf(object)?.containers ?? []) {
+          if (container.name === "kube-scheduler") {
+            assert.equal(
+              container.image,
+              "registry.k8s.io/kube-scheduler:v1.34.2",
+            );
+          }
+        }
+      }
+      const agent = objects.find((o) =>
+        o.metadata.name === "linstor-suite-agent" && o.kind === "DaemonSet"
+      );
+      assert.deepEqual(podSpecOf(agent).nodeSelector, {
+        "node-role.example.com/storage": "",
+      });
+    };
+    await t.step("as shipped (base, plain HTTP)", async () => {
+      const objects = await build(EXAMPLE);
+      check(objects, {
+        controllers: [cluster.data.linstorControllers],
+        keys: base.map(keyOf).sort(),
+      });
+    });
+    await t.step(
+      "on default-scheduler, with two HTTPS controllers and the HTTPS component",
+      async () => {
+        const controllers = [
+          "https://linstor-a.example:3371",
+          "https://linstor-b.example:3371",
+        ];
+        const kustomization = files["kustomization.yaml"]
+          .replace("  - ../../base", "  - ../../overlays/default-scheduler")
+          .replace(
+            "# components:\n#   - ../../components/linstor-https",
+            "components:\n  - ../../components/linstor-https",
+          );
+        assert.notEqual(kustomization, files["kustomization.yaml"]);
+        const objects = await buildFiles({
+          "kustomization.yaml": kustomization,
+          "cluster.yaml": files["cluster.yaml"].replace(
+            cluster.data.linstorControllers,
+            controllers.join(","),
+          ),
+        }, "examples/my-cluster on default-scheduler");
+        check(objects, {
+          controllers,
+          keys: (await build(DEFAULT_SCHEDULER)).map(keyOf).sort(),
+        });
+        assertLinstorHttps(objects, "examples/my-cluster", controllers);
+      },
+    );
   },
 });
