@@ -119,6 +119,20 @@ export function startInformer<K extends KubeKind>(
   // Callers that never await `synced` must not see an unhandled rejection.
   syncedPromise.catch(() => {});
 
+  /** Lists `kind` into the sink; `false` when stopped meanwhile. */
+  async function listIntoSink(): Promise<boolean> {
+    const list = await kube.list(kind, { signal });
+    if (signal.aborted) return false;
+    sink.replace(list.items.map(transform));
+    resourceVersion = list.resourceVersion;
+    logger.debug("Listed {count} {kind} at {resourceVersion}", {
+      count: list.items.length,
+      kind,
+      resourceVersion,
+    });
+    return true;
+  }
+
   async function run(): Promise<void> {
     let delay = INFORMER_BACKOFF_INITIAL_MS;
     let needList = true;
@@ -134,10 +148,9 @@ export function startInformer<K extends KubeKind>(
       let relist = false;
       try {
         if (needList) {
-          const list = await kube.list(kind, { signal });
-          if (signal.aborted) break;
-          sink.replace(list.items.map(transform));
-          resourceVersion = list.resourceVersion;
+          // In its own function: a list held in this (suspended) frame would
+          // keep every untransformed object alive for the whole watch.
+          if (!(await listIntoSink())) break;
           listedAt = clock.now();
           needList = false;
           delay = INFORMER_BACKOFF_INITIAL_MS;
@@ -145,11 +158,6 @@ export function startInformer<K extends KubeKind>(
             synced = true;
             resolveSynced();
           }
-          logger.debug("Listed {count} {kind} at {resourceVersion}", {
-            count: list.items.length,
-            kind,
-            resourceVersion,
-          });
         }
         let events = 0;
         // The server ends the stream after `timeoutSeconds`; a stream still

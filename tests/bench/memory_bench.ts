@@ -1,0 +1,955 @@
+/**
+ * Memory of the modes as processes: starts `main.ts extender` (through
+ * `_memory_child.ts`, which is `main.ts` plus a heap-snapshot signal) against
+ * generated data at 100 nodes / 1,000 volumes, 500 / 5,000 and 5,000 nodes /
+ * 100,000 LINSTOR resources, sends filter + prioritize pairs over HTTP and
+ * reads the child's resident memory (`VmRSS`, peak `VmHWM` of
+ * `/proc/<pid>/status`) and V8 heap (prom-client's `nodejs_heap_size_*` from
+ * `/metrics`); then `main.ts affinity` idle at 100 nodes.
+ *
+ * The LINSTOR lists (the five the poller reads) and the Kubernetes API (list
+ * and watch of the modes' kinds) are served by this process from generated,
+ * pre-encoded JSON, so serving costs the child nothing and the harness's own
+ * memory is not measured. Kubernetes objects are shaped like a real cluster's
+ * (Nodes with images, conditions, node info and managed fields; CSI PVs and
+ * bound claims with managed fields), because informer caches hold what the
+ * apiserver sends.
+ *
+ * Run: `tools/deno run --allow-all tests/bench/memory_bench.ts`
+ * (`--sizes=100,500,5000`, `--pairs=3000`, `--names=N` to cap the names per
+ * request, `--affinity=false`, `--snapshot=DIR` to write a heap snapshot of
+ * each extender after its pairs and print its breakdown by kind
+ * (`heap_breakdown.ts`), `--json` for one line per result). Results in
+ * docs/benchmarks.md.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { V1StorageClass } from "@kubernetes/client-node";
+import type { LinstorData } from "../../src/state/mod.ts";
+import { SYSTEM_CLOCK } from "../../src/system/mod.ts";
+import {
+  linstorNode,
+  pod,
+  resource,
+  resourceDefinition,
+  resourceGroup,
+  storageClass,
+  storagePool,
+} from "../_builders/mod.ts";
+import {
+  breakdownText,
+  readHeapSnapshot,
+  summarizeHeapSnapshot,
+} from "./heap_breakdown.ts";
+
+const CHILD = new URL("./_memory_child.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const BOUND_MS = 300_000;
+
+/** Extra environment of the measured processes (`--child-env=K=V,K=V`). */
+const CHILD_ENV: Record<string, string> = {};
+
+/** Size of a generated cluster. */
+export interface MemoryBenchSize {
+  nodes: number;
+  volumes: number;
+  replicas: number;
+  /** Claims in all; those beyond `volumes` are unbound WaitForFirstConsumer claims. */
+  claims: number;
+}
+
+/** The benchmark's sizes by node count. */
+export function memoryBenchSize(nodes: number): MemoryBenchSize {
+  // 5,000 nodes: 33,334 volumes × 3 replicas = 100,002 LINSTOR resources.
+  const volumes = nodes >= 5_000 ? Math.ceil(nodes * 20 / 3) : nodes * 10;
+  return { nodes, volumes, replicas: 3, claims: Math.floor(volumes * 1.5) };
+}
+
+function print(line: string): void {
+  Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
+}
+
+function rdName(v: number): string {
+  return `pvc-${v.toString(16).padStart(8, "0")}-5d3c-4b8e-9f11-0c2a7e${
+    (v % 1_000_000).toString().padStart(6, "0")
+  }`;
+}
+
+function nodeName(i: number): string {
+  return `worker-${i.toString().padStart(5, "0")}.cluster.example.com`;
+}
+
+/** The LINSTOR lists of a cluster of `size`. */
+export function memoryBenchLinstor(size: MemoryBenchSize): LinstorData {
+  const nodes = Array.from(
+    { length: size.nodes },
+    (_, i) =>
+      linstorNode(nodeName(i), {
+        props: {
+          "Aux/topology/kubernetes.io/hostname": nodeName(i),
+          "Aux/topology/topology.kubernetes.io/zone": `zone-${i % 3}`,
+          "Aux/topology/linbit.com/hostname": nodeName(i),
+          "Aux/topology/topology.linstor.csi.linbit.com/node": nodeName(i),
+        },
+      }),
+  );
+  const storagePools = nodes.flatMap((node, i) => [
+    storagePool(node.name!, "DfltDisklessStorPool", {
+      providerKind: "DISKLESS",
+      freeKib: null,
+      totalKib: null,
+    }),
+    storagePool(node.name!, "pool1", {
+      providerKind: i % 2 === 0 ? "LVM_THIN" : "LVM",
+      freeKib: (50 + (i % 200)) * 1024 * 1024,
+      totalKib: 400 * 1024 * 1024,
+    }),
+  ]);
+  const resources = [];
+  const resourceDefinitions = [];
+  for (let v = 0; v < size.volumes; v++) {
+    const name = rdName(v);
+    resourceDefinitions.push(
+      resourceDefinition(name, { resourceGroup: "rg-0" }),
+    );
+    for (let r = 0; r < size.replicas; r++) {
+      const node = nodeName((v * 7 + r * 13) % size.nodes);
+      resources.push(resource(name, node, {
+        ...(r === size.replicas - 1
+          ? {
+            flags: ["DISKLESS", "DRBD_DISKLESS", "TIE_BREAKER"],
+            diskState: "Diskless",
+          }
+          : { props: { StorPoolName: "pool1" } }),
+        inUse: r === 0,
+        createdAt: 1_700_000_000_000 + v,
+      }));
+    }
+  }
+  return {
+    nodes,
+    storagePools,
+    resources,
+    resourceDefinitions,
+    resourceGroups: [resourceGroup("rg-0", { placeCount: 2 })],
+  };
+}
+
+const TIME = "2026-11-20T10:00:00Z";
+
+function managedField(manager: string, fields: Record<string, unknown>) {
+  return {
+    manager,
+    operation: "Update",
+    apiVersion: "v1",
+    time: TIME,
+    fieldsType: "FieldsV1",
+    fieldsV1: fields,
+  };
+}
+
+/** Wire JSON of a Kubernetes object (timestamps as text, unlike client-node's types). */
+type WireObject = Record<string, unknown>;
+
+/** A Node as a kubelet registers it (about 6 KB of JSON). */
+function realNode(i: number): WireObject {
+  const name = nodeName(i);
+  const images = Array.from({ length: 24 }, (_, k) => ({
+    names: [
+      `registry.example.com/team-${k % 7}/image-${k}@sha256:${
+        (k * 7919 + 13).toString(16).padStart(64, "0")
+      }`,
+      `registry.example.com/team-${k % 7}/image-${k}:v1.${k}.0`,
+    ],
+    sizeBytes: 10_000_000 + k * 1_234_567,
+  }));
+  const conditions = [
+    ["MemoryPressure", "False", "KubeletHasSufficientMemory"],
+    ["DiskPressure", "False", "KubeletHasNoDiskPressure"],
+    ["PIDPressure", "False", "KubeletHasSufficientPID"],
+    ["Ready", "True", "KubeletReady"],
+  ].map(([type, status, reason]) => ({
+    type: type!,
+    status: status!,
+    reason: reason!,
+    message: `kubelet reports ${reason}`,
+    lastHeartbeatTime: TIME,
+    lastTransitionTime: TIME,
+  }));
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name,
+      uid: `5b0c6b4e-0000-4000-8000-${i.toString().padStart(12, "0")}`,
+      resourceVersion: String(1000 + i),
+      creationTimestamp: TIME,
+      labels: {
+        "beta.kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "node.kubernetes.io/instance-type": "m6i.2xlarge",
+        "topology.kubernetes.io/region": "region-1",
+        "topology.kubernetes.io/zone": `zone-${i % 3}`,
+        "linbit.com/hostname": name,
+        "topology.linstor.csi.linbit.com/node": name,
+      },
+      annotations: {
+        "csi.volume.kubernetes.io/nodeid":
+          `{"linstor.csi.linbit.com":"${name}"}`,
+        "node.alpha.kubernetes.io/ttl": "0",
+        "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+      },
+      managedFields: [
+        managedField("kubelet", {
+          "f:metadata": {
+            "f:annotations": {
+              ".": {},
+              "f:volumes.kubernetes.io/controller-managed-attach-detach": {},
+            },
+            "f:labels": {
+              ".": {},
+              "f:beta.kubernetes.io/arch": {},
+              "f:kubernetes.io/hostname": {},
+            },
+          },
+        }),
+        managedField("kube-controller-manager", {
+          "f:metadata": {
+            "f:annotations": { "f:node.alpha.kubernetes.io/ttl": {} },
+          },
+          "f:spec": {
+            "f:podCIDR": {},
+            "f:podCIDRs": { ".": {}, 'v:"10.244.1.0/24"': {} },
+          },
+        }),
+      ],
+    },
+    spec: {
+      podCIDR: `10.${(i >> 8) & 255}.${i & 255}.0/24`,
+      podCIDRs: [`10.${(i >> 8) & 255}.${i & 255}.0/24`],
+    },
+    status: {
+      capacity: {
+        cpu: "8",
+        "ephemeral-storage": "102687672Ki",
+        "hugepages-2Mi": "0",
+        memory: "32827152Ki",
+        pods: "110",
+      },
+      allocatable: {
+        cpu: "7910m",
+        "ephemeral-storage": "94636958229",
+        "hugepages-2Mi": "0",
+        memory: "31676176Ki",
+        pods: "110",
+      },
+      conditions,
+      addresses: [
+        { type: "InternalIP", address: `10.0.${(i >> 8) & 255}.${i & 255}` },
+        { type: "Hostname", address: name },
+      ],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      nodeInfo: {
+        machineID: `ec2${i.toString(16).padStart(29, "0")}`,
+        systemUUID: `ec2${i.toString(16).padStart(29, "1")}`,
+        bootID: `${
+          i.toString(16).padStart(8, "0")
+        }-1111-2222-3333-444455556666`,
+        kernelVersion: "6.8.0-1015-aws",
+        osImage: "Ubuntu 24.04.1 LTS",
+        containerRuntimeVersion: "containerd://1.7.22",
+        kubeletVersion: "v1.35.8",
+        kubeProxyVersion: "v1.35.8",
+        operatingSystem: "linux",
+        architecture: "amd64",
+      },
+      images,
+    },
+  };
+}
+
+function realPv(v: number, claim: string): WireObject {
+  const name = rdName(v);
+  const [namespace, claimName] = claim.split("/");
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: {
+      name,
+      uid: `a1b2c3d4-0000-4000-8000-${v.toString().padStart(12, "0")}`,
+      resourceVersion: String(100_000 + v),
+      creationTimestamp: TIME,
+      annotations: {
+        "pv.kubernetes.io/provisioned-by": "linstor.csi.linbit.com",
+        "volume.kubernetes.io/provisioner-deletion-secret-name": "",
+        "volume.kubernetes.io/provisioner-deletion-secret-namespace": "",
+      },
+      finalizers: [
+        "external-provisioner.volume.kubernetes.io/finalizer",
+        "kubernetes.io/pv-protection",
+      ],
+      managedFields: [
+        managedField("csi-provisioner", {
+          "f:metadata": {
+            "f:annotations": {
+              ".": {},
+              "f:pv.kubernetes.io/provisioned-by": {},
+            },
+            "f:finalizers": { ".": {} },
+          },
+          "f:spec": {
+            "f:accessModes": {},
+            "f:capacity": { ".": {}, "f:storage": {} },
+            "f:claimRef": {},
+            "f:csi": { ".": {}, "f:driver": {}, "f:volumeHandle": {} },
+            "f:nodeAffinity": { ".": {}, "f:required": {} },
+          },
+        }),
+        managedField("kube-controller-manager", {
+          "f:status": { "f:phase": {} },
+        }),
+      ],
+    },
+    spec: {
+      capacity: { storage: "10Gi" },
+      accessModes: ["ReadWriteOnce"],
+      persistentVolumeReclaimPolicy: "Delete",
+      storageClassName: "linstor-r2",
+      volumeMode: "Filesystem",
+      claimRef: {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        namespace: namespace!,
+        name: claimName!,
+        uid: `c1c2c3c4-0000-4000-8000-${v.toString().padStart(12, "0")}`,
+        resourceVersion: String(200_000 + v),
+      },
+      csi: {
+        driver: "linstor.csi.linbit.com",
+        volumeHandle: name,
+        fsType: "ext4",
+        volumeAttributes: {
+          "linstor.csi.linbit.com/mount-options": "",
+          "linstor.csi.linbit.com/post-mount-xfs-opts": "",
+          "linstor.csi.linbit.com/remote-access-policy": "true",
+          "linstor.csi.linbit.com/uses-volume-context": "true",
+          "storage.kubernetes.io/csiProvisionerIdentity":
+            "1700000000000-8081-linstor.csi.linbit.com",
+        },
+      },
+      // No nodeAffinity: the class allows remote access, so the affinity
+      // mode expects none (an idle affinity process has nothing to do).
+    },
+    status: { phase: "Bound", lastPhaseTransitionTime: TIME },
+  };
+}
+
+function realPvc(
+  c: number,
+  options: { volume?: string; storageClass: string; selectedNode?: string },
+): WireObject {
+  const annotations: Record<string, string> = {
+    "volume.beta.kubernetes.io/storage-provisioner": "linstor.csi.linbit.com",
+    "volume.kubernetes.io/storage-provisioner": "linstor.csi.linbit.com",
+  };
+  if (options.volume) {
+    annotations["pv.kubernetes.io/bind-completed"] = "yes";
+    annotations["pv.kubernetes.io/bound-by-controller"] = "yes";
+  }
+  if (options.selectedNode) {
+    annotations["volume.kubernetes.io/selected-node"] = options.selectedNode;
+  }
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: {
+      name: `data-app-${c}`,
+      namespace: `team-${c % 50}`,
+      uid: `c1c2c3c4-0000-4000-8000-${c.toString().padStart(12, "0")}`,
+      resourceVersion: String(200_000 + c),
+      creationTimestamp: TIME,
+      labels: { "app.kubernetes.io/name": `app-${c % 200}` },
+      annotations,
+      finalizers: ["kubernetes.io/pvc-protection"],
+      managedFields: [
+        managedField("kubectl-client-side-apply", {
+          "f:metadata": {
+            "f:labels": { ".": {}, "f:app.kubernetes.io/name": {} },
+          },
+          "f:spec": {
+            "f:accessModes": {},
+            "f:resources": { "f:requests": { ".": {}, "f:storage": {} } },
+            "f:storageClassName": {},
+            "f:volumeMode": {},
+          },
+        }),
+        managedField("kube-controller-manager", {
+          "f:metadata": { "f:annotations": { ".": {} } },
+          "f:spec": { "f:volumeName": {} },
+          "f:status": { "f:accessModes": {}, "f:capacity": {}, "f:phase": {} },
+        }),
+      ],
+    },
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      resources: { requests: { storage: "10Gi" } },
+      storageClassName: options.storageClass,
+      volumeMode: "Filesystem",
+      ...(options.volume ? { volumeName: options.volume } : {}),
+    },
+    status: options.volume
+      ? {
+        phase: "Bound",
+        accessModes: ["ReadWriteOnce"],
+        capacity: { storage: "10Gi" },
+      }
+      : { phase: "Pending" },
+  };
+}
+
+/** The Kubernetes objects of a cluster of `size`, by list path. */
+export function memoryBenchKube(
+  size: MemoryBenchSize,
+): Map<string, unknown[]> {
+  const scs: V1StorageClass[] = [
+    storageClass("linstor-r2", {
+      parameters: { storagePool: "pool1", placementCount: "2" },
+    }),
+    storageClass("linstor-local", {
+      parameters: { storagePool: "pool1", allowRemoteVolumeAccess: "false" },
+    }),
+  ];
+  const pvs: WireObject[] = [];
+  const pvcs: WireObject[] = [];
+  for (let v = 0; v < size.volumes; v++) {
+    pvs.push(realPv(v, `team-${v % 50}/data-app-${v}`));
+    pvcs.push(realPvc(v, { volume: rdName(v), storageClass: "linstor-r2" }));
+  }
+  for (let c = size.volumes; c < size.claims; c++) {
+    pvcs.push(realPvc(c, {
+      storageClass: "linstor-local",
+      ...(c % 100 === 0 ? { selectedNode: nodeName(c % size.nodes) } : {}),
+    }));
+  }
+  return new Map<string, unknown[]>([
+    [
+      "/api/v1/nodes",
+      Array.from({ length: size.nodes }, (_, i) => realNode(i)),
+    ],
+    ["/api/v1/persistentvolumes", pvs],
+    ["/api/v1/persistentvolumeclaims", pvcs],
+    ["/apis/storage.k8s.io/v1/storageclasses", scs],
+  ]);
+}
+
+/** Serves the LINSTOR lists and a list-and-watch Kubernetes API from pre-encoded JSON. */
+function serveWorld(size: MemoryBenchSize): {
+  linstorUrl: string;
+  kubeUrl: string;
+  close(): Promise<void>;
+} {
+  const encoder = new TextEncoder();
+  const data = memoryBenchLinstor(size);
+  const linstor = new Map<string, Uint8Array<ArrayBuffer>>([
+    ["/v1/nodes", encoder.encode(JSON.stringify(data.nodes))],
+    [
+      "/v1/view/storage-pools",
+      encoder.encode(JSON.stringify(data.storagePools)),
+    ],
+    ["/v1/view/resources", encoder.encode(JSON.stringify(data.resources))],
+    [
+      "/v1/resource-definitions",
+      encoder.encode(JSON.stringify(data.resourceDefinitions)),
+    ],
+    [
+      "/v1/resource-groups",
+      encoder.encode(JSON.stringify(data.resourceGroups)),
+    ],
+  ]);
+  // Pages of 500 items, as the adapter asks for; item text encoded once.
+  const kube = new Map<string, string[]>();
+  for (const [path, items] of memoryBenchKube(size)) {
+    kube.set(path, items.map((item) => JSON.stringify(item)));
+  }
+  const stop = new AbortController();
+  const watches = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  const linstorServer = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {}, signal: stop.signal },
+    (request) => {
+      const body = linstor.get(new URL(request.url).pathname);
+      if (body === undefined) return new Response("[]", { status: 404 });
+      return new Response(body, {
+        headers: { "content-type": "application/json" },
+      });
+    },
+  );
+  const kubeServer = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {}, signal: stop.signal },
+    (request) => {
+      const url = new URL(request.url);
+      if (url.pathname === "/api/v1/namespaces/kube-system") {
+        // The affinity mode's cluster identity.
+        return Response.json({
+          apiVersion: "v1",
+          kind: "Namespace",
+          metadata: {
+            name: "kube-system",
+            uid: "0f1e2d3c-0000-4000-8000-000000000001",
+            resourceVersion: "1",
+          },
+        });
+      }
+      const items = kube.get(url.pathname);
+      if (request.method !== "GET" || items === undefined) {
+        // Events, Leases and anything else: accepted and forgotten.
+        if (request.method === "POST" || request.method === "PUT") {
+          return request.text().then((text) =>
+            new Response(text, {
+              status: 201,
+              headers: { "content-type": "application/json" },
+            })
+          );
+        }
+        return Response.json({
+          kind: "Status",
+          apiVersion: "v1",
+          status: "Failure",
+          reason: "NotFound",
+          code: 404,
+        }, { status: 404 });
+      }
+      if (url.searchParams.get("watch")) {
+        let controller: ReadableStreamDefaultController<Uint8Array>;
+        const body = new ReadableStream<Uint8Array>({
+          start(c) {
+            controller = c;
+            watches.add(c);
+          },
+          cancel() {
+            watches.delete(controller);
+          },
+        });
+        return new Response(body, {
+          headers: { "content-type": "application/json" },
+        });
+      }
+      const limit = Number(url.searchParams.get("limit") ?? 0) || items.length;
+      const offset = Number(url.searchParams.get("continue") ?? 0);
+      const page = items.slice(offset, offset + limit);
+      const next = offset + limit < items.length
+        ? `,"continue":"${offset + limit}"`
+        : "";
+      return new Response(
+        `{"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":"5000000"${next}},"items":[${
+          page.join(",")
+        }]}`,
+        { headers: { "content-type": "application/json" } },
+      );
+    },
+  );
+  return {
+    linstorUrl: `http://127.0.0.1:${linstorServer.addr.port}`,
+    kubeUrl: `http://127.0.0.1:${kubeServer.addr.port}`,
+    async close() {
+      for (const c of watches) {
+        try {
+          c.close();
+        } catch { /* already closed */ }
+      }
+      stop.abort();
+      await linstorServer.finished;
+      await kubeServer.finished;
+    },
+  };
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Resident memory of `pid` in MiB: current and peak. */
+function residentMiB(pid: number): { rss: number; hwm: number } {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kib = (field: string) =>
+    Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  return { rss: kib("VmRSS") / 1024, hwm: kib("VmHWM") / 1024 };
+}
+
+/** V8 heap used and total in MiB, from the child's `/metrics`. */
+async function heapMiB(
+  healthUrl: string,
+): Promise<{ used: number; total: number; external: number }> {
+  const text = await (await fetch(`${healthUrl}/metrics`)).text();
+  const value = (name: string) =>
+    Number(new RegExp(`^${name} (\\S+)`, "m").exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return {
+    used: value("nodejs_heap_size_used_bytes"),
+    total: value("nodejs_heap_size_total_bytes"),
+    external: value("nodejs_external_memory_bytes"),
+  };
+}
+
+interface Child {
+  readonly pid: number;
+  readonly healthUrl: string;
+  stop(): Promise<void>;
+}
+
+async function startMode(
+  mode: "extender" | "affinity",
+  world: { linstorUrl: string; kubeconfig: string },
+  options: { listen?: string; snapshot?: string; logs?: boolean },
+): Promise<Child> {
+  const healthPort = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      options.snapshot ? CHILD : MAIN,
+      mode,
+      ...(options.listen ? [`--listen=${options.listen}`] : []),
+      ...(mode === "affinity" ? ["--leader-election=false", "--dry-run"] : []),
+      `--kubeconfig=${world.kubeconfig}`,
+      `--health-address=127.0.0.1:${healthPort}`,
+      "--log-format=json",
+      `--verbosity=${options.logs ? 4 : 0}`,
+    ],
+    env: {
+      ...CHILD_ENV,
+      LS_CONTROLLERS: world.linstorUrl,
+      NO_COLOR: "1",
+      ...(options.snapshot ? { MEMORY_BENCH_SNAPSHOT: options.snapshot } : {}),
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: options.logs ? "inherit" : "null",
+  }).spawn();
+  const healthUrl = `http://127.0.0.1:${healthPort}`;
+  const deadline = Date.now() + BOUND_MS;
+  let exited = false;
+  const status = child.status.finally(() => exited = true);
+  for (;;) {
+    if (exited) {
+      throw new Error(
+        `Cannot start ${mode}: exited with ${
+          (await status).code
+        } (--logs shows why)`,
+      );
+    }
+    try {
+      const response = await fetch(`${healthUrl}/readyz`);
+      await response.body?.cancel();
+      if (response.ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      await status;
+      throw new Error(`Cannot start ${mode}: not ready in ${BOUND_MS} ms`);
+    }
+    await SYSTEM_CLOCK.sleep(250);
+  }
+  return {
+    pid: child.pid,
+    healthUrl,
+    async stop() {
+      if (!exited) child.kill("SIGTERM");
+      await status;
+    },
+  };
+}
+
+/** One measured process. */
+export interface MemoryResult {
+  mode: "extender" | "affinity";
+  nodes: number;
+  volumes: number;
+  resources: number;
+  claims: number;
+  pairs: number;
+  names: number;
+  readyRssMiB: number;
+  readyHeapTotalMiB: number;
+  rssMiB: number;
+  hwmMiB: number;
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+  cpuMsPerPair: number;
+}
+
+function childCpuMs(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!
+    .split(" ");
+  // utime and stime are fields 14 and 15 (1-based) of the whole line.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function measureExtender(
+  size: MemoryBenchSize,
+  options: {
+    pairs: number;
+    names: number;
+    snapshotDir?: string | undefined;
+    logs: boolean;
+  },
+): Promise<MemoryResult> {
+  const world = serveWorld(size);
+  const kubeconfig = await Deno.makeTempFile({ suffix: ".kubeconfig" });
+  await Deno.writeTextFile(kubeconfig, kubeconfigText(world.kubeUrl));
+  const port = freePort();
+  const snapshot = options.snapshotDir
+    ? `${options.snapshotDir}/extender-${size.nodes}.heapsnapshot`
+    : undefined;
+  const child = await startMode(
+    "extender",
+    { linstorUrl: world.linstorUrl, kubeconfig },
+    {
+      listen: `127.0.0.1:${port}`,
+      ...(snapshot ? { snapshot } : {}),
+      logs: options.logs,
+    },
+  );
+  try {
+    // Ready means synced: wait until the LINSTOR view is in (a filter answers
+    // with candidates) before counting.
+    const ready = residentMiB(child.pid);
+    const readyHeap = await heapMiB(child.healthUrl);
+    const names = Array.from(
+      { length: Math.min(options.names, size.nodes) },
+      (_, i) => nodeName(i),
+    );
+    const benchPod = pod("team-1", "app", {
+      claims: ["data-app-1", "data-app-51", `data-app-${size.volumes + 1}`],
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const post = async (verb: string, body: string) => {
+      const response = await fetch(`${base}/${verb}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      if (!response.ok) {
+        throw new Error(`Cannot ${verb}: HTTP ${response.status}`);
+      }
+      return await response.json();
+    };
+    const cpuStart = childCpuMs(child.pid);
+    for (let i = 0; i < options.pairs; i++) {
+      const filtered = await post(
+        "filter",
+        JSON.stringify({ Pod: benchPod, NodeNames: names }),
+      );
+      const passed = filtered.NodeNames ?? [];
+      if (i === 0 && passed.length === 0) {
+        throw new Error(
+          `Cannot bench: no node passes the filter (${
+            JSON.stringify(filtered)
+          })`,
+        );
+      }
+      await post(
+        "prioritize",
+        JSON.stringify({ Pod: benchPod, NodeNames: passed }),
+      );
+    }
+    const cpuMs = childCpuMs(child.pid) - cpuStart;
+    const after = residentMiB(child.pid);
+    const heap = await heapMiB(child.healthUrl);
+    if (snapshot) {
+      Deno.kill(child.pid, "SIGUSR2");
+      const deadline = Date.now() + BOUND_MS;
+      while (!(await exists(snapshot))) {
+        if (Date.now() > deadline) throw new Error("Cannot take a snapshot");
+        await SYSTEM_CLOCK.sleep(500);
+      }
+    }
+    return {
+      mode: "extender",
+      nodes: size.nodes,
+      volumes: size.volumes,
+      resources: size.volumes * size.replicas,
+      claims: size.claims,
+      pairs: options.pairs,
+      names: names.length,
+      readyRssMiB: ready.rss,
+      readyHeapTotalMiB: readyHeap.total,
+      rssMiB: after.rss,
+      hwmMiB: after.hwm,
+      heapUsedMiB: heap.used,
+      heapTotalMiB: heap.total,
+      externalMiB: heap.external,
+      cpuMsPerPair: cpuMs / options.pairs,
+    };
+  } finally {
+    await child.stop();
+    await world.close();
+    await Deno.remove(kubeconfig);
+  }
+}
+
+async function measureAffinityIdle(
+  size: MemoryBenchSize,
+  options: { idleMs: number; snapshotDir?: string | undefined; logs: boolean },
+): Promise<MemoryResult> {
+  const world = serveWorld(size);
+  const kubeconfig = await Deno.makeTempFile({ suffix: ".kubeconfig" });
+  await Deno.writeTextFile(kubeconfig, kubeconfigText(world.kubeUrl));
+  const snapshot = options.snapshotDir
+    ? `${options.snapshotDir}/affinity-${size.nodes}.heapsnapshot`
+    : undefined;
+  const child = await startMode(
+    "affinity",
+    { linstorUrl: world.linstorUrl, kubeconfig },
+    { ...(snapshot ? { snapshot } : {}), logs: options.logs },
+  );
+  try {
+    const ready = residentMiB(child.pid);
+    const readyHeap = await heapMiB(child.healthUrl);
+    await SYSTEM_CLOCK.sleep(options.idleMs);
+    const after = residentMiB(child.pid);
+    const heap = await heapMiB(child.healthUrl);
+    if (snapshot) {
+      Deno.kill(child.pid, "SIGUSR2");
+      while (!(await exists(snapshot))) await SYSTEM_CLOCK.sleep(500);
+    }
+    return {
+      mode: "affinity",
+      nodes: size.nodes,
+      volumes: size.volumes,
+      resources: size.volumes * size.replicas,
+      claims: size.claims,
+      pairs: 0,
+      names: 0,
+      readyRssMiB: ready.rss,
+      readyHeapTotalMiB: readyHeap.total,
+      rssMiB: after.rss,
+      hwmMiB: after.hwm,
+      heapUsedMiB: heap.used,
+      heapTotalMiB: heap.total,
+      externalMiB: heap.external,
+      cpuMsPerPair: NaN,
+    };
+  } finally {
+    await child.stop();
+    await world.close();
+    await Deno.remove(kubeconfig);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function kubeconfigText(server: string): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "bench", cluster: { server } }],
+    users: [{ name: "bench", user: { token: "bench" } }],
+    contexts: [{
+      name: "bench",
+      context: { cluster: "bench", user: "bench", namespace: "default" },
+    }],
+    "current-context": "bench",
+  });
+}
+
+const TARGETS: Record<string, number> = {
+  "extender 100": 100,
+  "extender 500": 160,
+  "extender 5000": 400,
+  "affinity 100": 100,
+};
+
+function row(r: MemoryResult): string {
+  const target = TARGETS[`${r.mode} ${r.nodes}`];
+  return `| ${r.mode} | ${r.nodes} | ${r.resources} | ${r.claims} | ${
+    r.pairs || "idle"
+  } | ${r.readyRssMiB.toFixed(0)} (${r.readyHeapTotalMiB.toFixed(0)}) | ${
+    r.rssMiB.toFixed(0)
+  } | ${r.hwmMiB.toFixed(0)} | ${r.heapUsedMiB.toFixed(1)} / ${
+    r.heapTotalMiB.toFixed(1)
+  } | ${Number.isNaN(r.cpuMsPerPair) ? "-" : r.cpuMsPerPair.toFixed(2)} | ${
+    target === undefined ? "-" : `≤ ${target}`
+  } |`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      sizes: { type: "string", default: "100,500,5000" },
+      pairs: { type: "string", default: "3000" },
+      names: { type: "string", default: "5000" },
+      affinity: { type: "string", default: "true" },
+      "idle-seconds": { type: "string", default: "20" },
+      snapshot: { type: "string" },
+      json: { type: "boolean", default: false },
+      logs: { type: "boolean", default: false },
+      "child-env": { type: "string", default: "" },
+    },
+  });
+  for (const pair of values["child-env"].split(",").filter((p) => p)) {
+    const [key, ...value] = pair.split("=");
+    CHILD_ENV[key!] = value.join("=");
+  }
+  const sizes = values.sizes.split(",").filter((s) => s !== "").map(Number);
+  const pairs = Number(values.pairs);
+  const names = Number(values.names);
+  const snapshotDir = values.snapshot;
+  if (snapshotDir) await Deno.mkdir(snapshotDir, { recursive: true });
+  const results: MemoryResult[] = [];
+  const report = async (r: MemoryResult) => {
+    results.push(r);
+    if (values.json) print(JSON.stringify(r));
+    else print(row(r));
+    const path = snapshotDir
+      ? `${snapshotDir}/${r.mode}-${r.nodes}.heapsnapshot`
+      : undefined;
+    if (path && await exists(path)) {
+      const summary = summarizeHeapSnapshot(await readHeapSnapshot(path));
+      print(breakdownText(summary, `${r.mode} at ${r.nodes} nodes`));
+    }
+  };
+  if (!values.json) {
+    print(
+      "| mode | nodes | LINSTOR resources | claims | pairs | RSS (V8 heap total) ready MiB | RSS after MiB | peak (VmHWM) MiB | V8 heap used / total MiB | child CPU ms/pair | target MiB |",
+    );
+    print(
+      "| ---- | ----: | ----------------: | -----: | ----: | ----------------------------: | ------------: | ---------------: | -----------------------: | ----------------: | ---------: |",
+    );
+  }
+  for (const nodes of sizes) {
+    await report(
+      await measureExtender(memoryBenchSize(nodes), {
+        pairs,
+        names,
+        snapshotDir,
+        logs: values.logs,
+      }),
+    );
+  }
+  if (values.affinity === "true") {
+    await report(
+      await measureAffinityIdle(memoryBenchSize(100), {
+        idleMs: Number(values["idle-seconds"]) * 1000,
+        snapshotDir,
+        logs: values.logs,
+      }),
+    );
+  }
+}
+
+if (import.meta.main) await main();
