@@ -5,7 +5,8 @@
  *
  * Object shapes are `@kubernetes/client-node`'s `V1*` model types:
  * timestamps (`metadata.creationTimestamp`, `deletionTimestamp`, …) are `Date`
- * objects, as client-node's deserializer produces them.
+ * objects where client-node's models declare `Date` (the adapter revives them
+ * from the wire JSON; objects are plain data, not model class instances).
  *
  * @module
  */

@@ -15,8 +15,8 @@ import { parseArgs } from "node:util";
 /** The parts of a heap snapshot this reads. */
 export interface HeapSnapshot {
   snapshot: {
-    meta: { node_fields: string[]; node_types: [string[], ...unknown[]] };
-    node_count: number;
+    meta: { "node_fields": string[]; "node_types": [string[], ...unknown[]] };
+    "node_count": number;
   };
   nodes: number[];
   strings: string[];

@@ -1,14 +1,13 @@
 /**
  * HTTP plumbing of the real adapter: paths, TLS client, requests, error
  * mapping and the watch stream parser. Credentials come from the
- * {@linkcode KubeConfig}, models from client-node's `ObjectSerializer` (its
- * own module, not the package index), the wire is Deno's `fetch` with
+ * {@linkcode KubeConfig}; objects are the parsed JSON with their timestamps
+ * turned into `Date`s (`_dates.ts`), the wire is Deno's `fetch` with
  * `Deno.createHttpClient`: that keeps TLS client certificates working under
  * Deno and every connection closable.
  *
  * @module
  */
-import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/ObjectSerializer.js";
 import type { Logger } from "@logtape/logtape";
 import type { Clock } from "../../system/clock.ts";
 import {
@@ -18,6 +17,7 @@ import {
   type WatchEvent,
 } from "../mod.ts";
 import type { KubeConfig, KubeCredentials } from "./_kubeconfig.ts";
+import { reviveDates } from "./_dates.ts";
 
 /** A fetch-like function. */
 export type FetchFunction = (request: Request) => Promise<Response>;
@@ -104,36 +104,13 @@ export function resourcePath(
 }
 
 /**
- * Deserializes a JSON object into client-node's model (timestamps become
- * `Date`s), keeping fields the model does not know (newer API fields):
- * dropping them would erase them on the next replace.
+ * A freshly parsed JSON object as client-node's model `info.type` types it:
+ * its timestamps become `Date`s, in place (see `_dates.ts`); every other
+ * field stays as the server sent it, fields the model does not know
+ * (newer API fields) included, so a replace never erases them.
  */
 export function deserialize<T>(info: ResourceInfo, json: unknown): T {
-  const typed = ObjectSerializer.deserialize(json, info.type, "");
-  return keepUnknownFields(typed, json) as T;
-}
-
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null &&
-    !Array.isArray(value) && !(value instanceof Date);
-}
-
-function keepUnknownFields(typed: unknown, raw: unknown): unknown {
-  if (typed === undefined || typed === null) return raw;
-  if (Array.isArray(typed) && Array.isArray(raw)) {
-    if (typed.length === raw.length) {
-      for (let i = 0; i < typed.length; i++) {
-        typed[i] = keepUnknownFields(typed[i], raw[i]);
-      }
-    }
-    return typed;
-  }
-  if (isPlainRecord(typed) && isPlainRecord(raw)) {
-    for (const [key, value] of Object.entries(raw)) {
-      typed[key] = keepUnknownFields(typed[key], value);
-    }
-  }
-  return typed;
+  return reviveDates<T>(info.type, json);
 }
 
 /** What a request is about, for error messages. */

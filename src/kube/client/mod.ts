@@ -1,7 +1,7 @@
 /**
  * The real Kubernetes adapter: kubeconfig loading and {@linkcode createKubeApi}
  * over REST. It loads parts of `@kubernetes/client-node` at runtime (the
- * kubeconfig entry parsers, authenticators and model deserializer), so only
+ * kubeconfig entry parsers and authenticators), so only
  * the CLI layer imports this door; everything else takes a `KubeApi` from
  * `src/kube/mod.ts`.
  *
