@@ -33,7 +33,8 @@ export const ROOT = new URL("../../", import.meta.url);
 /** Matches the linstor-suite image of a container. */
 export const IMAGE = /(^|\/)linstor-suite(:|@|$)/;
 
-const TABLES: Readonly<Record<string, readonly FlagSpec[]>> = {
+/** Each mode's flag table. */
+export const FLAG_TABLES: Readonly<Record<string, readonly FlagSpec[]>> = {
   affinity: AFFINITY_FLAGS,
   agent: AGENT_FLAGS,
   extender: EXTENDER_FLAGS,
@@ -113,7 +114,9 @@ export async function parseContainer(
   container: Json,
 ): Promise<ParsedContainer> {
   const seen: ParsedContainer[] = [];
-  const commands: Command[] = Object.entries(TABLES).map(([mode, flags]) => ({
+  const commands: Command[] = Object.entries(FLAG_TABLES).map((
+    [mode, flags],
+  ) => ({
     name: mode,
     summary: mode,
     flags,

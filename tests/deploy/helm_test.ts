@@ -10,6 +10,8 @@
  * extender's certificate).
  */
 import assert from "node:assert/strict";
+import type { CommandContext } from "../../src/cli/mod.ts";
+import type { FlagSpec } from "../../src/cli/flags.ts";
 import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -27,6 +29,7 @@ import {
   assertProbesServed,
   createNamespaces,
   dryRunCreate,
+  FLAG_TABLES,
   IMAGE,
   type Json,
   objectsOf,
@@ -281,6 +284,92 @@ Deno.test({
     );
     assert.deepEqual(pdb.spec.minAvailable, 1);
     assert.equal(pdb.spec.maxUnavailable, undefined);
+  },
+});
+
+/** The chart's default values and deploy/all.yaml differ only here. */
+const PARITY_EXCEPTIONS: Readonly<Record<string, readonly string[]>> = {
+  // The chart's top-level `options.v: 1` reaches the extender too, and its
+  // pods also run with the image's group (deploy/extender sets only the user).
+  extender: ["verbosity", "runAsGroup"],
+};
+
+function flagValue(context: CommandContext, flag: FlagSpec): unknown {
+  switch (flag.type) {
+    case "boolean":
+      return context.flags.boolean(flag.name);
+    case "int":
+    case "number":
+    case "duration":
+      return context.flags.number(flag.name);
+    case "string":
+      return context.flags.string(flag.name);
+    default:
+      return undefined;
+  }
+}
+
+Deno.test({
+  name:
+    "`helm template` with default values deploys each mode as deploy/all.yaml does: same flag values, LINSTOR endpoint, pod placement, security and resources",
+  ignore: ignoreWithoutDeployTool("helm"),
+  async fn(t) {
+    const chart = await render({});
+    const plain = objectsOf("deploy/all.yaml");
+    const workload = (objects: Json[], mode: string) =>
+      objects.find((o) =>
+        podSpecOf(o) &&
+        suiteContainersOf([o]).some((c: Json) => c.args[0] === mode)
+      );
+    for (const mode of MODES) {
+      await t.step(mode, async () => {
+        const ours = workload(chart, mode);
+        const theirs = workload(plain, mode);
+        const [a] = suiteContainersOf([ours]);
+        const [b] = suiteContainersOf([theirs]);
+        const parsedA = await parseContainer(a);
+        const parsedB = await parseContainer(b);
+        for (const flag of FLAG_TABLES[mode]!) {
+          if (PARITY_EXCEPTIONS[mode]?.includes(flag.name)) continue;
+          assert.deepEqual(
+            flagValue(parsedA.context, flag),
+            flagValue(parsedB.context, flag),
+            `${mode} --${flag.name}`,
+          );
+        }
+        const env = (c: Json, name: string) =>
+          c.env?.find((e: Json) => e.name === name)?.value;
+        if (env(b, "LS_CONTROLLERS")) {
+          assert.equal(env(a, "LS_CONTROLLERS"), env(b, "LS_CONTROLLERS"));
+        }
+        for (const key of ["resources", "securityContext"]) {
+          assert.deepEqual(a[key], b[key], `${mode} ${key}`);
+        }
+        const specA = podSpecOf(ours);
+        const specB = podSpecOf(theirs);
+        for (
+          const key of [
+            "priorityClassName",
+            "tolerations",
+            "nodeSelector",
+            "hostPID",
+            "securityContext",
+          ]
+        ) {
+          const ours = key === "securityContext" &&
+              PARITY_EXCEPTIONS[mode]?.includes("runAsGroup")
+            ? { ...specA[key], runAsGroup: specB[key]?.runAsGroup }
+            : specA[key];
+          // JSON drops the runAsGroup set to undefined above.
+          assert.deepEqual(
+            ours === undefined ? undefined : JSON.parse(JSON.stringify(ours)),
+            specB[key],
+            `${mode} pod ${key}`,
+          );
+        }
+        assert.equal(ours.spec.replicas, theirs.spec.replicas, mode);
+      });
+    }
   },
 });
 
