@@ -365,7 +365,7 @@ Deno.test({
     const base = await build(BASE);
     const check = (
       objects: Json[],
-      expected: { controllers: string[]; keys: string[] },
+      expected: { controllers: string[]; keys: string[]; tag: string },
     ) => {
       assert.deepEqual([...byKey(objects).keys()].sort(), expected.keys);
       const containers = suiteContainersOf(objects);
@@ -381,7 +381,7 @@ Deno.test({
         assert.deepEqual(config.controllers, expected.controllers);
         assert.equal(
           container.image,
-          "ghcr.io/linstor-suite/linstor-suite:0.1.0",
+          `ghcr.io/linstor-suite/linstor-suite:${expected.tag}`,
         );
       }
       for (const object of objects) {
@@ -406,6 +406,7 @@ Deno.test({
       check(objects, {
         controllers: [cluster.data.linstorControllers],
         keys: base.map(keyOf).sort(),
+        tag: "0.1.0",
       });
     });
     await t.step(
@@ -417,6 +418,7 @@ Deno.test({
         ];
         const kustomization = files["kustomization.yaml"]
           .replace("  - ../../base", "  - ../../overlays/default-scheduler")
+          .replace("newTag: 0.1.0", "newTag: 9.9.9-test")
           .replace(
             "# components:\n#   - ../../components/linstor-https",
             "components:\n  - ../../components/linstor-https",
@@ -432,6 +434,7 @@ Deno.test({
         check(objects, {
           controllers,
           keys: (await build(DEFAULT_SCHEDULER)).map(keyOf).sort(),
+          tag: "9.9.9-test",
         });
         assertLinstorHttps(objects, "examples/my-cluster", controllers);
       },
