@@ -223,6 +223,13 @@ function reachableCheck(
   if (answer.ok) {
     return ok(`${name} reachable`, `${url} answered HTTP ${answer.status}`);
   }
+  if (/certificate|UnknownIssuer|NotValidForName/i.test(answer.message)) {
+    return warn(
+      `${name} reachable`,
+      `${url} answers TLS, but doctor cannot verify its certificate: ${answer.message}`,
+      "give the extender's CA in tlsConfig.caData, so doctor and kube-scheduler verify it",
+    );
+  }
   const loopback = /^https?:\/\/(127\.|localhost|\[::1\])/.test(
     extender.urlPrefix,
   );

@@ -153,6 +153,20 @@ Deno.test("`schedulerChecks()` flags each setting that works against the suite",
   }
 });
 
+Deno.test("`schedulerChecks()` only warns about an extender whose certificate doctor cannot verify", () => {
+  const parsed = parseSchedulerConfig(config(GOOD));
+  const checks = schedulerChecks(parsed, {
+    source: "test",
+    reachability: new Map([[
+      "http://127.0.0.1:8099/filter",
+      { ok: false, message: "invalid peer certificate: UnknownIssuer" },
+    ]]),
+  });
+  const found = row(checks, "reachable");
+  assert.equal(found.status, "warn");
+  assert.match(found.fix!, /tlsConfig\.caData/);
+});
+
 Deno.test("`schedulerChecks()` fails a configuration without our extender", () => {
   const text = `apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
