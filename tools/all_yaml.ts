@@ -30,6 +30,7 @@ const HEADER = `# linstor-suite, every mode in one file:
 # cluster's version) and the agent's nodeSelector.
 #
 # Generated from deploy/<mode>/*.yaml by \`deno task all-yaml\`; edit those.
+# \`kubectl apply -k deploy/kustomize/base\` creates the same objects.
 `;
 
 const NAMESPACE = `apiVersion: v1
