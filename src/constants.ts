@@ -456,6 +456,14 @@ export const KUBE_SERVICE_ACCOUNT_DIR =
   "/var/run/secrets/kubernetes.io/serviceaccount";
 /** Page size of Kubernetes list requests (`limit`). */
 export const KUBE_LIST_PAGE_SIZE = 500;
+/**
+ * The Kubernetes adapter shares equal string values of the objects it reads
+ * (driver names, access modes, class names, label values…) through a table
+ * of at most this many entries (emptied when full)…
+ */
+export const KUBE_STRING_TABLE_MAX_ENTRIES = 16_384;
+/** …holding strings of at most this many characters. */
+export const KUBE_STRING_TABLE_MAX_LENGTH = 256;
 /** At most this many Event series are remembered for aggregation. */
 export const EVENT_SERIES_CACHE_SIZE = 4096;
 /** Deadline of one Kubernetes API request (for a watch: until its response headers). */

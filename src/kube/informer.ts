@@ -275,13 +275,14 @@ export function stripObject<K extends KubeKind>(
   kind: K,
   obj: KubeObjectOf<K>,
 ): KubeObjectOf<K> {
+  // Copies leave fields out instead of `delete`-ing them: an object that
+  // lost a property turns into a hash table (about 0.4 KB more each).
   const out = { ...obj } as KubeObjectOf<K>;
   if (obj.metadata) {
-    const metadata = { ...obj.metadata };
-    delete metadata.managedFields;
+    const { managedFields: _, ...metadata } = obj.metadata;
     if (metadata.annotations?.[ANNOTATION_LAST_APPLIED] !== undefined) {
-      const annotations = { ...metadata.annotations };
-      delete annotations[ANNOTATION_LAST_APPLIED];
+      const { [ANNOTATION_LAST_APPLIED]: _, ...annotations } =
+        metadata.annotations;
       metadata.annotations = annotations;
     }
     out.metadata = metadata;
@@ -310,8 +311,8 @@ export function stripObject<K extends KubeKind>(
     // deno-lint-ignore no-explicit-any
     const node = out as any;
     if (node.status?.images !== undefined) {
-      node.status = { ...node.status };
-      delete node.status.images;
+      const { images: _, ...status } = node.status;
+      node.status = status;
     }
   }
   return out;

@@ -50,6 +50,18 @@ const BOUND_MS = 300_000;
 /** Extra environment of the measured processes (`--child-env=K=V,K=V`). */
 const CHILD_ENV: Record<string, string> = {};
 
+/** `deno run` flags of the measured processes (the shipped V8 flags, unless `--shipped-flags=false`). */
+const CHILD_RUN_FLAGS: string[] = [];
+
+/** The `--v8-flags=…` the Dockerfile compiles the binary with, if any. */
+export async function shippedV8Flags(): Promise<string | undefined> {
+  const dockerfile = await Deno.readTextFile(
+    new URL("../../Dockerfile", import.meta.url),
+  );
+  const compile = /deno compile ([^\n]*?) main\.ts/.exec(dockerfile)?.[1];
+  return /--v8-flags=(\S+)/.exec(compile ?? "")?.[1];
+}
+
 /** Size of a generated cluster. */
 export interface MemoryBenchSize {
   nodes: number;
@@ -447,13 +459,24 @@ export function memoryBenchKube(
 }
 
 /** Serves the LINSTOR lists and a list-and-watch Kubernetes API from pre-encoded JSON. */
-function serveWorld(size: MemoryBenchSize): {
+/** Which generated data the harness serves (the other side's lists are empty). */
+type DataSet = "all" | "kube" | "linstor";
+
+function serveWorld(size: MemoryBenchSize, dataSet: DataSet = "all"): {
   linstorUrl: string;
   kubeUrl: string;
   close(): Promise<void>;
 } {
   const encoder = new TextEncoder();
-  const data = memoryBenchLinstor(size);
+  const data = dataSet === "kube"
+    ? {
+      nodes: [],
+      storagePools: [],
+      resources: [],
+      resourceDefinitions: [],
+      resourceGroups: [],
+    }
+    : memoryBenchLinstor(size);
   const linstor = new Map<string, Uint8Array<ArrayBuffer>>([
     ["/v1/nodes", encoder.encode(JSON.stringify(data.nodes))],
     [
@@ -473,7 +496,8 @@ function serveWorld(size: MemoryBenchSize): {
   // Pages of 500 items, as the adapter asks for; item text encoded once.
   const kube = new Map<string, string[]>();
   for (const [path, items] of memoryBenchKube(size)) {
-    kube.set(path, items.map((item) => JSON.stringify(item)));
+    if (dataSet === "linstor") kube.set(path, []);
+    else kube.set(path, items.map((item) => JSON.stringify(item)));
   }
   const stop = new AbortController();
   const watches = new Set<ReadableStreamDefaultController<Uint8Array>>();
@@ -612,6 +636,7 @@ async function startMode(
     args: [
       "run",
       "--allow-all",
+      ...CHILD_RUN_FLAGS,
       options.snapshot ? CHILD : MAIN,
       mode,
       ...(options.listen ? [`--listen=${options.listen}`] : []),
@@ -696,16 +721,19 @@ async function measureExtender(
   options: {
     pairs: number;
     names: number;
+    dataSet: DataSet;
     snapshotDir?: string | undefined;
     logs: boolean;
   },
 ): Promise<MemoryResult> {
-  const world = serveWorld(size);
+  const world = serveWorld(size, options.dataSet);
   const kubeconfig = await Deno.makeTempFile({ suffix: ".kubeconfig" });
   await Deno.writeTextFile(kubeconfig, kubeconfigText(world.kubeUrl));
   const port = freePort();
   const snapshot = options.snapshotDir
-    ? `${options.snapshotDir}/extender-${size.nodes}.heapsnapshot`
+    ? `${options.snapshotDir}/extender-${size.nodes}${
+      options.dataSet === "all" ? "" : `-${options.dataSet}`
+    }.heapsnapshot`
     : undefined;
   const child = await startMode(
     "extender",
@@ -785,7 +813,7 @@ async function measureExtender(
       heapUsedMiB: heap.used,
       heapTotalMiB: heap.total,
       externalMiB: heap.external,
-      cpuMsPerPair: cpuMs / options.pairs,
+      cpuMsPerPair: options.pairs === 0 ? NaN : cpuMs / options.pairs,
     };
   } finally {
     await child.stop();
@@ -899,11 +927,24 @@ async function main(): Promise<void> {
       json: { type: "boolean", default: false },
       logs: { type: "boolean", default: false },
       "child-env": { type: "string", default: "" },
+      data: { type: "string", default: "all" },
+      "shipped-flags": { type: "string", default: "true" },
     },
   });
   for (const pair of values["child-env"].split(",").filter((p) => p)) {
     const [key, ...value] = pair.split("=");
     CHILD_ENV[key!] = value.join("=");
+  }
+  const shipped = await shippedV8Flags();
+  if (values["shipped-flags"] === "true" && shipped !== undefined) {
+    CHILD_RUN_FLAGS.push(`--v8-flags=${shipped}`);
+  }
+  if (!values.json) {
+    print(
+      `V8 flags of the processes: ${
+        CHILD_RUN_FLAGS.length ? CHILD_RUN_FLAGS.join(" ") : "none"
+      }`,
+    );
   }
   const sizes = values.sizes.split(",").filter((s) => s !== "").map(Number);
   const pairs = Number(values.pairs);
@@ -916,7 +957,9 @@ async function main(): Promise<void> {
     if (values.json) print(JSON.stringify(r));
     else print(row(r));
     const path = snapshotDir
-      ? `${snapshotDir}/${r.mode}-${r.nodes}.heapsnapshot`
+      ? `${snapshotDir}/${r.mode}-${r.nodes}${
+        r.mode === "extender" && values.data !== "all" ? `-${values.data}` : ""
+      }.heapsnapshot`
       : undefined;
     if (path && await exists(path)) {
       const summary = summarizeHeapSnapshot(await readHeapSnapshot(path));
@@ -938,6 +981,7 @@ async function main(): Promise<void> {
         names,
         snapshotDir,
         logs: values.logs,
+        dataSet: values.data as DataSet,
       }),
     );
   }

@@ -18,6 +18,7 @@ import {
 } from "../mod.ts";
 import type { KubeConfig, KubeCredentials } from "./_kubeconfig.ts";
 import { reviveDates } from "./_dates.ts";
+import type { StringTable } from "./_strings.ts";
 
 /** A fetch-like function. */
 export type FetchFunction = (request: Request) => Promise<Response>;
@@ -105,12 +106,18 @@ export function resourcePath(
 
 /**
  * A freshly parsed JSON object as client-node's model `info.type` types it:
- * its timestamps become `Date`s, in place (see `_dates.ts`); every other
+ * its timestamps become `Date`s, in place (see `_dates.ts`), and with
+ * `strings` its string values are shared through that table; every other
  * field stays as the server sent it, fields the model does not know
  * (newer API fields) included, so a replace never erases them.
  */
-export function deserialize<T>(info: ResourceInfo, json: unknown): T {
-  return reviveDates<T>(info.type, json);
+export function deserialize<T>(
+  info: ResourceInfo,
+  json: unknown,
+  strings?: StringTable,
+): T {
+  const object = reviveDates<T>(info.type, json);
+  return strings === undefined ? object : strings.internAll(object);
 }
 
 /** What a request is about, for error messages. */
@@ -443,6 +450,8 @@ export interface WatchStreamOptions {
   signal: AbortSignal;
   /** Called once the stream is finished (ended, failed or abandoned). */
   onClose?: () => void;
+  /** Shares the string values of the objects (see {@linkcode deserialize}). */
+  strings?: StringTable;
 }
 
 /** Turns a watch response body into events; ends quietly when `signal` aborts. */
@@ -525,7 +534,10 @@ function parseWatchLine<T>(
     case "ADDED":
     case "MODIFIED":
     case "DELETED":
-      return { type: event.type, object: deserialize<T>(info, object) };
+      return {
+        type: event.type,
+        object: deserialize<T>(info, object, options.strings),
+      };
     case "BOOKMARK": {
       const metadata = object.metadata as
         | { resourceVersion?: string }

@@ -55,6 +55,7 @@ import {
   RESOURCES,
   watchEvents,
 } from "./_http.ts";
+import { StringTable } from "./_strings.ts";
 
 /** Options of {@linkcode loadKubeConfig}. */
 export interface LoadKubeConfigOptions {
@@ -278,6 +279,8 @@ class RestKubeApi extends KubeApiBase {
   #logger: Logger;
   #series = new Map<string, SeriesEntry>();
   #eventCounter = 0;
+  /** Shares string values between the objects of lists and watches (caches keep them). */
+  #strings = new StringTable();
 
   constructor(kubeConfig: KubeConfig, options: CreateKubeApiOptions) {
     super();
@@ -322,7 +325,7 @@ class RestKubeApi extends KubeApiBase {
         metadata?: { resourceVersion?: string; continue?: string };
       };
       for (const item of page?.items ?? []) {
-        items.push(deserialize<KubeObjectOf<K>>(info, item));
+        items.push(deserialize<KubeObjectOf<K>>(info, item, this.#strings));
       }
       resourceVersion = page?.metadata?.resourceVersion ?? resourceVersion;
       token = page?.metadata?.continue || undefined;
@@ -367,6 +370,7 @@ class RestKubeApi extends KubeApiBase {
       target,
       signal: options.signal,
       onClose: sent.release,
+      strings: this.#strings,
     });
   }
 
