@@ -174,6 +174,11 @@ export const EXTENDER_DEFAULT_LISTEN = "127.0.0.1:8099";
 export const EXTENDER_DEFAULT_DEADLINE_MS = 4_000;
 /** The ConfigMap of deploy/extender/scheduler-config.yaml (the second scheduler's configuration). */
 export const EXTENDER_SCHEDULER_CONFIG_MAP = "linstor-scheduler-config";
+/**
+ * Extender: how often the serving certificate's files are re-read (a
+ * Kubernetes Secret volume is updated within about a minute).
+ */
+export const EXTENDER_TLS_RELOAD_INTERVAL_MS = 30_000;
 /** Extender: maximum accepted request body. */
 export const EXTENDER_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** Extender: LINSTOR data older than this makes the extender fail open. */

@@ -8,6 +8,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import {
   EXTENDER_DEFAULT_LISTEN,
   EXTENDER_DEFAULT_MAX_STALENESS_MS,
+  EXTENDER_TLS_RELOAD_INTERVAL_MS,
 } from "../constants.ts";
 import type { KubeApi } from "../kube/mod.ts";
 import {
@@ -27,6 +28,8 @@ import {
   type ListenAddress,
   parseListenAddress,
   postJson,
+  reloadTlsOnChange,
+  type TlsMaterial,
 } from "../system/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
 import {
@@ -280,12 +283,7 @@ async function runExtender(
       certFile: files?.cert,
     });
   }
-  const tls = files
-    ? {
-      cert: await context.readTextFile(files.cert),
-      key: await context.readTextFile(files.key),
-    }
-    : undefined;
+  const tls = files ? await readServingCert(context, files) : undefined;
   const metricsAddress = context.flags.string("metrics-address");
   return await runMode(context, {
     name: "extender",
@@ -310,6 +308,7 @@ async function runExtender(
             logger: environment.logger,
             health: host.healthRoutes,
           }, { config, listen, tls, signal });
+          await extender.server.ready;
           environment.logger.info(
             "Extender listening on {scheme}://{host}:{port}{prefix}/{{{filter},{prioritize}}}",
             {
@@ -321,7 +320,28 @@ async function runExtender(
               prioritize: config.prioritizeVerb,
             },
           );
-          await extender.server.finished;
+          // The serving certificate is re-read when its files change
+          // (a Secret volume update), without closing the listener.
+          const reload = files && tls
+            ? reloadTlsOnChange(extender.server, {
+              read: () => readServingCert(context, files),
+              serving: tls,
+              clock: environment.clock,
+              intervalMs: EXTENDER_TLS_RELOAD_INTERVAL_MS,
+              signal,
+              onReload: () =>
+                environment.logger.info(
+                  "Serving the new TLS certificate from {cert}",
+                  { cert: files.cert },
+                ),
+              onError: (error) =>
+                environment.logger.warn(
+                  "Keeping the current TLS certificate: {error}",
+                  { error: errorMessage(error) },
+                ),
+            })
+            : undefined;
+          await Promise.all([extender.server.finished, reload]);
         },
       }],
     }),
@@ -423,6 +443,24 @@ async function servingCertFiles(
     }
   }
   return files;
+}
+
+/**
+ * Reads the serving certificate and key; reads the certificate again after
+ * the key so a Secret update between the two reads is not taken half.
+ */
+async function readServingCert(
+  context: CommandContext,
+  files: { cert: string; key: string },
+): Promise<TlsMaterial> {
+  const cert = await context.readTextFile(files.cert);
+  const key = await context.readTextFile(files.key);
+  if (await context.readTextFile(files.cert) !== cert) {
+    throw new Error(
+      `Cannot read the TLS certificate "${files.cert}": it changed while being read`,
+    );
+  }
+  return { cert, key };
 }
 
 /** Where the running extender serves explain: `--listen`, loopback for a wildcard host. */

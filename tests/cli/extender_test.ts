@@ -20,6 +20,9 @@ import { SYSTEM_CLOCK } from "../../src/system/mod.ts";
 import { FakeKube } from "../_fakes/fake_kube.ts";
 import { buildSnapshot, makePod } from "../modes/extender/_snapshot.ts";
 import { POLICY_LOCAL_ONLY } from "../../src/csi/mod.ts";
+import { EXTENDER_TLS_RELOAD_INTERVAL_MS } from "../../src/constants.ts";
+import { resetLogging } from "../../src/observability/mod.ts";
+import { FakeClock } from "../_fakes/fake_clock.ts";
 
 function context(
   args: string[],
@@ -327,5 +330,86 @@ Deno.test("`extender --tls-cert-dir` serves HTTPS only when tls.crt and tls.key 
         new RegExp(`extender at ${scheme}://127\\.0\\.0\\.1:${port}/explain`),
       );
     });
+  }
+});
+
+Deno.test("`linstor-suite extender` serves a renewed certificate from its files without restarting", async () => {
+  const fixture = (name: string) =>
+    Deno.readTextFileSync(new URL(`../_fixtures/tls/${name}`, import.meta.url));
+  const files: Record<string, string> = {
+    "/certs/tls.crt": fixture("server.pem"),
+    "/certs/tls.key": fixture("server-key.pem"),
+  };
+  const clock = new FakeClock();
+  const kube = new FakeKube({ clock });
+  const stop = new AbortController();
+  let stderr = "";
+  const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] =
+    [];
+  const logged = (pattern: RegExp) =>
+    new Promise<RegExpMatchArray>((resolve) => {
+      const match = stderr.match(pattern);
+      if (match) resolve(match);
+      else waiters.push({ pattern, resolve });
+    });
+  const get = async (url: string, ca: string) => {
+    const client = Deno.createHttpClient({ caCerts: [fixture(ca)] });
+    try {
+      const response = await fetch(url, { client });
+      await response.body?.cancel();
+      return response.status;
+    } catch {
+      return "refused";
+    } finally {
+      client.close();
+    }
+  };
+  const run = runCli([
+    "extender",
+    "--listen=127.0.0.1:0",
+    "--health-address=127.0.0.1:0",
+    "--tls-cert=/certs/tls.crt",
+    "--tls-key=/certs/tls.key",
+  ], {
+    env: { LS_CONTROLLERS: "http://127.0.0.1:9" },
+    commands: [createExtenderCommand({
+      createKube: () => Promise.resolve(kube),
+      hostname: () => "test",
+      clock,
+    })],
+    stdout: () => {},
+    stderr: (text) => {
+      stderr += text;
+      for (const waiter of [...waiters]) {
+        const match = stderr.match(waiter.pattern);
+        if (match) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(match);
+        }
+      }
+    },
+    signal: stop.signal,
+    readTextFile: (path) =>
+      path in files
+        ? Promise.resolve(files[path]!)
+        : Promise.reject(new Deno.errors.NotFound(path)),
+  });
+  try {
+    const [, port] = await logged(
+      /Extender listening on https:\/\/127\.0\.0\.1:(\d+)/,
+    );
+    const url = `https://127.0.0.1:${port}/healthz`;
+    assert.notEqual(await get(url, "ca.pem"), "refused");
+    files["/certs/tls.crt"] = fixture("wrong-server.pem");
+    files["/certs/tls.key"] = fixture("wrong-server-key.pem");
+    const renewed = logged(/Serving the new TLS certificate/);
+    await clock.advance(EXTENDER_TLS_RELOAD_INTERVAL_MS);
+    await renewed;
+    assert.notEqual(await get(url, "wrong-ca.pem"), "refused");
+    assert.equal(await get(url, "ca.pem"), "refused");
+  } finally {
+    stop.abort();
+    assert.equal(await run, 0, stderr);
+    await resetLogging();
   }
 });

@@ -38,3 +38,8 @@ leaf wrong-client "/CN=linstor-suite-wrong-client" wrong-ca "basicConstraints=cr
 keyUsage=critical,digitalSignature
 extendedKeyUsage=clientAuth
 authorityKeyIdentifier=keyid"
+leaf wrong-server "/CN=localhost" wrong-ca "basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,DNS:localhost
+authorityKeyIdentifier=keyid"

@@ -506,6 +506,7 @@ Deno.test({
             },
             signal: stop.signal,
           });
+          await server.ready;
           const client = Deno.createHttpClient({ caCerts: [cp.caPem] });
           try {
             const response = await fetch(
