@@ -172,6 +172,12 @@ export const EXTENDER_DEFAULT_PRIORITIZE_VERB = "prioritize";
 export const EXTENDER_DEFAULT_LISTEN = "127.0.0.1:8099";
 /** Extender: internal answer deadline, under kube-scheduler's 5 s `httpTimeout`. */
 export const EXTENDER_DEFAULT_DEADLINE_MS = 4_000;
+/** The extender `weight` deploy/extender/ ships (docs/extender.md, "The weight we ship"). */
+export const EXTENDER_SHIPPED_WEIGHT = 3;
+/** Above this weight a replica-local node outvotes every in-tree score plugin together. */
+export const EXTENDER_MAX_SENSIBLE_WEIGHT = 5;
+/** kube-scheduler's default extender `httpTimeout`. */
+export const KUBE_SCHEDULER_DEFAULT_EXTENDER_TIMEOUT_MS = 5_000;
 /** The ConfigMap of deploy/extender/scheduler-config.yaml (the second scheduler's configuration). */
 export const EXTENDER_SCHEDULER_CONFIG_MAP = "linstor-scheduler-config";
 /**

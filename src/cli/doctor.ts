@@ -10,6 +10,7 @@ import {
   AGENT_DEFAULT_LVM_PATH,
   DEPLOY_NAMESPACE,
   EXTENDER_SCHEDULER_CONFIG_MAP,
+  LINSTOR_DEFAULT_HOST,
   LINSTOR_DEFAULT_TIMEOUT_MS,
   MODE_RBAC,
 } from "../constants.ts";
@@ -286,7 +287,7 @@ async function gatherLinstor(
     const given = config.controllers ?? [];
     urls = [
       ...new Set(
-        (given.length === 0 ? ["localhost"] : given).map((entry) =>
+        (given.length === 0 ? [LINSTOR_DEFAULT_HOST] : given).map((entry) =>
           parseControllerUrl(entry, {
             defaultScheme: config.tls ? "https" : "http",
           })

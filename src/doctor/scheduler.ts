@@ -9,7 +9,12 @@
  * @module
  */
 import { parse as parseYaml } from "yaml";
-import { EXTENDER_DEFAULT_DEADLINE_MS } from "../constants.ts";
+import {
+  EXTENDER_DEFAULT_DEADLINE_MS,
+  EXTENDER_MAX_SENSIBLE_WEIGHT,
+  EXTENDER_SHIPPED_WEIGHT,
+  KUBE_SCHEDULER_DEFAULT_EXTENDER_TIMEOUT_MS,
+} from "../constants.ts";
 import { parseDuration } from "../domain/mod.ts";
 import { type Check, fail, ok, warn } from "./check.ts";
 
@@ -44,13 +49,6 @@ export interface SchedulerConfig {
 export type ExtenderReachability =
   | { readonly ok: true; readonly status: number }
   | { readonly ok: false; readonly message: string };
-
-/** The highest weight that does not outvote every in-tree plugin (docs/extender.md). */
-const MAX_SENSIBLE_WEIGHT = 5;
-/** The weight shipped in deploy/extender/. */
-const SHIPPED_WEIGHT = 3;
-/** kube-scheduler's default extender `httpTimeout`. */
-const DEFAULT_HTTP_TIMEOUT_MS = 5_000;
 
 /**
  * Parses a `KubeSchedulerConfiguration`, or a ConfigMap manifest carrying
@@ -250,30 +248,30 @@ function weightCheck(name: string, extender: SchedulerExtender): Check {
       `${
         weight ?? "unset"
       } with a prioritizeVerb: kube-scheduler refuses the configuration`,
-      `set weight: ${SHIPPED_WEIGHT}`,
+      `set weight: ${EXTENDER_SHIPPED_WEIGHT}`,
     );
   }
   if (!extender.prioritizeVerb) {
     return warn(
       name,
       "no prioritizeVerb: replica-local nodes get no preference",
-      `set prioritizeVerb: prioritize and weight: ${SHIPPED_WEIGHT}`,
+      `set prioritizeVerb: prioritize and weight: ${EXTENDER_SHIPPED_WEIGHT}`,
     );
   }
-  if (weight! > MAX_SENSIBLE_WEIGHT) {
+  if (weight! > EXTENDER_MAX_SENSIBLE_WEIGHT) {
     return warn(
       name,
       `${weight}: a replica-local node gains up to ${
         10 * weight! * 10
       } points, more than every in-tree plugin together`,
-      `set weight: ${SHIPPED_WEIGHT} (docs/extender.md, "The weight we ship")`,
+      `set weight: ${EXTENDER_SHIPPED_WEIGHT} (docs/extender.md, "The weight we ship")`,
     );
   }
   return ok(name, String(weight));
 }
 
 function timeoutCheck(name: string, extender: SchedulerExtender): Check {
-  let timeoutMs = DEFAULT_HTTP_TIMEOUT_MS;
+  let timeoutMs = KUBE_SCHEDULER_DEFAULT_EXTENDER_TIMEOUT_MS;
   if (extender.httpTimeout !== undefined) {
     try {
       timeoutMs = parseDuration(extender.httpTimeout);
