@@ -1,26 +1,40 @@
-# linstor-suite: one binary, every LINSTOR helper.
+# linstor-suite: one binary, every LINSTOR helper, one multi-arch image.
 #
-# The builder needs network access to Deno's download host: `deno compile`
-# fetches its runtime base (denort) from there. CI environments without that
-# access verify the same entry point with `deno run main.ts` instead.
+#   docker buildx build --platform linux/amd64,linux/arm64 \
+#     --build-arg COMMIT=$(git rev-parse --short=12 HEAD) -t linstor-suite .
+#
+# The builder runs on the build host's platform and cross-compiles for the
+# target one (`deno compile --target`), so no emulation is needed. It needs
+# network access to Deno's download host: `deno compile` fetches the target's
+# runtime base (denort) from there. This image has not been built by the
+# project's CI (README, "The image").
 
 # The Deno version is pinned in tools/deno only; the builder runs it from npm.
-FROM node:22-bookworm AS builder
+FROM --platform=$BUILDPLATFORM node:22-bookworm AS builder
+# Set by buildx from --platform: amd64 or arm64 (Deno ships no other Linux builds).
+ARG TARGETARCH
+ARG BUILDARCH
 WORKDIR /src
 COPY tools/deno tools/deno
 RUN ./tools/deno --version
 COPY deno.json deno.lock ./
 COPY main.ts ./
 COPY src/ src/
-RUN ./tools/deno install --frozen \
+RUN case "$TARGETARCH" in \
+      amd64) target=x86_64-unknown-linux-gnu ;; \
+      arm64) target=aarch64-unknown-linux-gnu ;; \
+      *) echo "unsupported TARGETARCH '$TARGETARCH' (amd64, arm64)" >&2; exit 1 ;; \
+    esac \
+ && ./tools/deno install --frozen \
  && ./tools/deno check main.ts \
- && ./tools/deno compile --frozen --allow-all --output /out/linstor-suite main.ts \
- && /out/linstor-suite version
+ && ./tools/deno compile --frozen --allow-all --target "$target" --output /out/linstor-suite main.ts \
+ && if [ "$TARGETARCH" = "$BUILDARCH" ]; then /out/linstor-suite version; fi
 
 FROM debian:bookworm-slim
-# lvm2 and util-linux (nsenter) serve the node agent; the other modes need none.
+# lvm2 and util-linux (nsenter) serve the node agent, drbd-utils (drbdsetup)
+# the fencing agent; the other modes need none. Deno's Linux builds need glibc.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends lvm2 util-linux ca-certificates \
+ && apt-get install -y --no-install-recommends lvm2 util-linux drbd-utils ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=builder /out/linstor-suite /usr/local/bin/linstor-suite
 # Drop-in launchers: the replaced tools' charts set these paths as command or
@@ -32,6 +46,21 @@ RUN for program in linstor-affinity-controller linstor-scheduler-extender piraeu
 # `linstor-suite version` prints it: docker build --build-arg COMMIT=$(git rev-parse --short=12 HEAD)
 ARG COMMIT=unknown
 ENV LINSTOR_SUITE_COMMIT=$COMMIT
+# Read-only root filesystem: the only writes are the compiled binary's V8
+# code cache (into TMPDIR) and Deno's cache directory (DENO_DIR, else under
+# HOME), both optional. Mount an emptyDir at /tmp to keep the code cache;
+# without one the writes fail and every start compiles afresh.
+ENV TMPDIR=/tmp HOME=/tmp DENO_DIR=/tmp/deno
+# Non-root by default: extender and affinity need no privilege (run them
+# with runAsNonRoot, readOnlyRootFilesystem, drop ALL). The agent and fencing
+# DaemonSets set runAsUser: 0 and privileged: true:
+#   agent   - nsenter into PID 1's mount/UTS/IPC/net/PID namespaces
+#             (hostPID; CAP_SYS_ADMIN, CAP_SYS_PTRACE) to run the host's lvm,
+#             which opens block devices and writes /etc/lvm and /run/lvm there;
+#   fencing - drbdsetup events2/show over DRBD's generic netlink family
+#             (CAP_NET_ADMIN, CAP_SYS_ADMIN; hostNetwork, as
+#             piraeus-ha-controller, since the kernel answers in the host's
+#             network namespace).
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/linstor-suite"]
 CMD ["help"]

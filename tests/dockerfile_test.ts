@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { runCli } from "../src/cli/mod.ts";
 import { DROP_IN_PROGRAMS } from "../src/constants.ts";
+import { parseAllDocuments } from "yaml";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -17,6 +18,8 @@ function read(path: string): string {
 
 interface Stage {
   from: string;
+  /** `FROM --platform=…`. */
+  platform?: string;
   name?: string;
   /** Instructions with line continuations joined. */
   instructions: string[];
@@ -28,11 +31,13 @@ function stagesOf(text: string): Stage[] {
     .filter((line) => line !== "" && !line.startsWith("#"));
   const stages: Stage[] = [];
   for (const line of joined) {
-    const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
+    const from = /^FROM\s+(?:--platform=(\S+)\s+)?(\S+)(?:\s+AS\s+(\S+))?/i
+      .exec(line);
     if (from) {
       stages.push({
-        from: from[1]!,
-        ...(from[2] ? { name: from[2] } : {}),
+        from: from[2]!,
+        ...(from[1] ? { platform: from[1] } : {}),
+        ...(from[3] ? { name: from[3] } : {}),
         instructions: [],
       });
     } else {
@@ -138,4 +143,93 @@ Deno.test("Dockerfile has a launcher for every drop-in program path", () => {
   const paths = Object.keys(DROP_IN_PROGRAMS).filter((p) => p.startsWith("/"));
   assert.deepEqual(programs.map((p) => `/${p}`).sort(), paths.sort());
   assert.match(launcher, /exec \/usr\/local\/bin\/linstor-suite \/%s "\$@"/);
+});
+
+Deno.test("Dockerfile cross-compiles for the TARGETARCH buildx sets, on the build platform", () => {
+  assert.equal(BUILDER.platform, "$BUILDPLATFORM");
+  assert.ok(BUILDER.instructions.includes("ARG TARGETARCH"));
+  const run = BUILDER.instructions.filter((i) => /^RUN\s/i.test(i)).join(
+    " && ",
+  );
+  // Deno's Linux targets, one per architecture buildx names.
+  assert.match(run, /amd64\) target=x86_64-unknown-linux-gnu ;;/);
+  assert.match(run, /arm64\) target=aarch64-unknown-linux-gnu ;;/);
+  assert.match(run, /\*\) .*exit 1 ;;/);
+  assert.match(run, /deno compile [^&]*--target "\$target"/);
+  // A foreign-architecture binary cannot run in the builder.
+  assert.match(
+    run,
+    /if \[ "\$TARGETARCH" = "\$BUILDARCH" \]; then \/out\/linstor-suite version; fi/,
+  );
+  // The runtime base is chosen per target platform (no --platform pin).
+  assert.equal(RUNTIME.platform, undefined);
+});
+
+Deno.test("Dockerfile runs as a non-root user and keeps every write under /tmp", () => {
+  const user = RUNTIME.instructions.find((i) => /^USER\s/i.test(i));
+  assert.ok(user, "no USER");
+  const [uid, gid] = user.split(/\s+/)[1]!.split(":").map(Number);
+  assert.ok(uid! > 0 && gid! > 0, user);
+  const env = RUNTIME.instructions.filter((i) => /^ENV\s/i.test(i)).join(" ");
+  for (const name of ["TMPDIR", "HOME", "DENO_DIR"]) {
+    assert.match(env, new RegExp(`\\b${name}=/tmp\\b`), name);
+  }
+  const install = RUNTIME.instructions.find((i) => /apt-get install/.test(i))!;
+  // agent: lvm and nsenter; fencing: drbdsetup.
+  for (const pkg of ["lvm2", "util-linux", "drbd-utils"]) {
+    assert.match(install, new RegExp(`\\b${pkg}\\b`));
+  }
+});
+
+/** The modes that need root and the host (see the Dockerfile's USER comment). */
+const HOST_MODES = new Set(["agent", "fencing"]);
+
+Deno.test("deploy/ manifests run each mode with the securityContext the image allows", async (t) => {
+  const uid = Number(
+    RUNTIME.instructions.find((i) => /^USER\s/i.test(i))!.split(/\s+|:/)[1],
+  );
+  let checked = 0;
+  for (const mode of ["extender", "affinity", "agent", "fencing"]) {
+    for (const entry of Deno.readDirSync(new URL(`deploy/${mode}/`, ROOT))) {
+      const path = `deploy/${mode}/${entry.name}`;
+      if (!entry.name.endsWith(".yaml")) continue;
+      for (const document of parseAllDocuments(read(path))) {
+        const object = document.toJS();
+        const pod = object?.spec?.template?.spec;
+        if (!pod) continue;
+        for (const container of pod.containers) {
+          if (!/linstor-suite/.test(container.image)) continue;
+          await t.step(`${path} ${container.name}`, () => {
+            checked++;
+            const security = {
+              ...pod.securityContext,
+              ...container.securityContext,
+            };
+            assert.equal(security.readOnlyRootFilesystem, true);
+            const mounts = new Map(
+              (container.volumeMounts ?? []).map((
+                m: { mountPath: string; name: string },
+              ) => [m.mountPath, m.name]),
+            );
+            const tmp = pod.volumes?.find((v: { name: string }) =>
+              v.name === mounts.get("/tmp")
+            );
+            assert.ok(tmp?.emptyDir, "an emptyDir on /tmp (TMPDIR, HOME)");
+            if (HOST_MODES.has(mode)) {
+              // Privileged only helps root: the image's user is not.
+              assert.equal(security.privileged, true);
+              assert.equal(security.runAsUser, 0);
+            } else {
+              assert.equal(security.runAsNonRoot, true);
+              assert.equal(security.runAsUser ?? uid, uid);
+              assert.equal(security.allowPrivilegeEscalation, false);
+              assert.deepEqual(security.capabilities?.drop, ["ALL"]);
+              assert.notEqual(security.privileged, true);
+            }
+          });
+        }
+      }
+    }
+  }
+  assert.ok(checked >= 5, `only ${checked} containers checked`);
 });
