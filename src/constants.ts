@@ -492,6 +492,9 @@ export const METRIC_EXTENDER_FAIL_OPEN_TOTAL =
 /** Extender metric: rejected nodes by predicate. */
 export const METRIC_EXTENDER_REJECTED_NODES_TOTAL =
   "linstor_suite_extender_rejected_nodes_total";
+/** Extender metric: prioritize requests that reused their pod's filter, by result (hit, miss). */
+export const METRIC_EXTENDER_PRIORITIZE_REUSE_TOTAL =
+  "linstor_suite_extender_prioritize_reuse_total";
 /** Extender metric: active reservations. */
 export const METRIC_EXTENDER_RESERVATIONS =
   "linstor_suite_extender_reservations";

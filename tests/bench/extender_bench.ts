@@ -2,20 +2,30 @@
  * Benchmark of the extender at its target size: 5,000 nodes, 100,000 LINSTOR
  * resources (33,334 volumes × 3 replicas), 50,000 PVs/PVCs. A pod with 3 PVCs
  * (2 bound, 1 unbound WaitForFirstConsumer) is filtered and prioritized over
- * HTTP on loopback with 500 and 5,000 candidate node names. Client and server
- * share this one process, so one core does both sides.
+ * HTTP on loopback with 500 and 5,000 candidate node names, and by the
+ * handler alone (no socket). Client and server share this one process, so
+ * one core does both sides. The `nodes` phase compares full Node objects
+ * (`nodeCacheCapable: false`) with names only at 100 and 500 nodes.
  *
- * Run: `tools/deno run --allow-all tests/bench/extender_bench.ts` (`--quick`
- * for a 10x smaller cluster). Results are recorded in docs/benchmarks.md.
+ * Run: `tools/deno run --allow-all tests/bench/extender_bench.ts`
+ * - `--quick`: a 10x smaller cluster;
+ * - `--phases=resync,http,handler,nodes` (default: all);
+ * - `--repeat=N`: N runs, each in its own process; medians and ranges;
+ * - `--json`: one line of results (what `--repeat` reads);
+ * - `--record`: add (or update) this commit's row in the per-commit table of
+ *   `docs/benchmarks.md`, so a regression on the hot path shows.
  *
  * @module
  */
 import type {
+  V1Node,
   V1PersistentVolume,
   V1PersistentVolumeClaim,
+  V1Pod,
   V1StorageClass,
 } from "@kubernetes/client-node";
 import { cpuUsage } from "node:process";
+import { parseArgs } from "node:util";
 import { Registry } from "prom-client";
 import type { LinstorData } from "../../src/state/mod.ts";
 import { ClusterState } from "../../src/state/mod.ts";
@@ -51,7 +61,7 @@ function rdName(v: number): string {
   return `pvc-${v.toString(16).padStart(8, "0")}`;
 }
 
-function linstorData(size: ExtenderBenchSize): LinstorData {
+export function linstorData(size: ExtenderBenchSize): LinstorData {
   const nodes = Array.from(
     { length: size.nodes },
     (_, i) =>
@@ -117,12 +127,53 @@ export interface ExtenderBenchRow {
   note: string;
 }
 
-/** Runs the benchmark; returns the rows and a summary. */
-export async function runExtenderBench(
-  size: ExtenderBenchSize,
-): Promise<{ rows: ExtenderBenchRow[]; summary: string[] }> {
-  const rows: ExtenderBenchRow[] = [];
-  const summary: string[] = [];
+/** The benchmark's phases (`--phases`). */
+export type ExtenderBenchPhase = "resync" | "http" | "handler" | "nodes";
+
+/** All phases, in the order they run. */
+export const EXTENDER_BENCH_PHASES: readonly ExtenderBenchPhase[] = Object
+  .freeze(["resync", "http", "handler", "nodes"]);
+
+/** The figures one run produces (what `--json` prints and `--record` keeps). */
+export interface ExtenderBenchFigures {
+  /** Candidate names of the large requests (the cluster's node count). */
+  names: number;
+  /** Handler CPU per filter + prioritize pair at `names` names (ms). */
+  handlerCpuMsPerPair?: number;
+  /**
+   * 10th percentile of the handler CPU of single pairs (ms): steadier than
+   * the mean on a loaded machine, where other processes inflate the mean.
+   */
+  handlerCpuP10?: number;
+  handlerCpuP10At500?: number;
+  /** Handler CPU per pair at 500 names (ms). */
+  handlerCpuMsPerPair500?: number;
+  /** Filter + prioritize over HTTP at `names` names, wall clock per pair (ms). */
+  httpPairP50?: number;
+  httpPairP99?: number;
+  /** The same, each verb alone (ms). */
+  httpFilterP99?: number;
+  httpPrioritizeP99?: number;
+  /** Full Node objects at concurrency 1 over HTTP, per verb (ms), by cluster size. */
+  objects?: Record<string, {
+    namesP50: number;
+    namesP99: number;
+    objectsP50: number;
+    objectsP99: number;
+    namesCpuMsPerPair: number;
+    objectsCpuMsPerPair: number;
+    bodyBytes: number;
+  }>;
+  rssMiB: number;
+}
+
+/** A generated cluster loaded into a state model. */
+interface BenchCluster {
+  state: ClusterState;
+  kubeNodes: V1Node[];
+}
+
+export function buildCluster(size: ExtenderBenchSize): BenchCluster {
   const state = new ClusterState({ clock: SYSTEM_CLOCK }, {
     kinds: [
       "nodes",
@@ -180,206 +231,678 @@ export async function runExtenderBench(
   state.sink("storageClasses").replace(scs);
   state.sink("persistentVolumes").replace(pvs);
   state.sink("persistentVolumeClaims").replace(pvcs);
+  return { state, kubeNodes };
+}
 
-  const resyncs: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const data = linstorData(size);
-    const start = performance.now();
-    state.applyLinstorData(data, SYSTEM_CLOCK.now());
-    state.snapshot();
-    resyncs.push(performance.now() - start);
-  }
-  resyncs.sort((a, b) => a - b);
-  rows.push({
-    name: "full LINSTOR resync (apply + snapshot)",
-    runs: 3,
-    p50: percentile(resyncs, 0.5),
-    p99: resyncs[resyncs.length - 1]!,
-    note: `${
-      size.volumes * size.replicas
-    } resources, ${size.nodes} nodes; first run cold`,
+/**
+ * A Node object as kubelet reports it and kube-scheduler sends it with
+ * `nodeCacheCapable: false` (labels, annotations, taints, conditions,
+ * addresses, capacity, node info and a few images; about 3.5 KB of JSON).
+ */
+function fullNode(node: V1Node, i: number): Record<string, unknown> {
+  const name = node.metadata!.name!;
+  const time = "2026-11-20T10:00:00Z";
+  const condition = (type: string, status: string, reason: string) => ({
+    type,
+    status,
+    lastHeartbeatTime: time,
+    lastTransitionTime: time,
+    reason,
+    message: `kubelet reports ${reason}`,
   });
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      ...node.metadata,
+      labels: {
+        ...node.metadata!.labels,
+        "beta.kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/os": "linux",
+        "node.kubernetes.io/instance-type": "m5.2xlarge",
+        "topology.kubernetes.io/region": "region-1",
+      },
+      annotations: {
+        "node.alpha.kubernetes.io/ttl": "0",
+        "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+        "csi.volume.kubernetes.io/nodeid":
+          `{"linstor.csi.linbit.com":"${name}"}`,
+        "kubeadm.alpha.kubernetes.io/cri-socket":
+          "unix:///run/containerd/containerd.sock",
+      },
+      creationTimestamp: time,
+    },
+    spec: {
+      podCIDR: `10.${(i >> 8) & 255}.${i & 255}.0/24`,
+      podCIDRs: [`10.${(i >> 8) & 255}.${i & 255}.0/24`],
+      providerID: `aws:///region-1a/i-${i.toString(16).padStart(17, "0")}`,
+    },
+    status: {
+      capacity: {
+        cpu: "8",
+        "ephemeral-storage": "203056560Ki",
+        "hugepages-1Gi": "0",
+        "hugepages-2Mi": "0",
+        memory: "32552340Ki",
+        pods: "110",
+      },
+      allocatable: {
+        cpu: "8",
+        "ephemeral-storage": "187136925387",
+        "hugepages-1Gi": "0",
+        "hugepages-2Mi": "0",
+        memory: "32449940Ki",
+        pods: "110",
+      },
+      conditions: [
+        condition("MemoryPressure", "False", "KubeletHasSufficientMemory"),
+        condition("DiskPressure", "False", "KubeletHasNoDiskPressure"),
+        condition("PIDPressure", "False", "KubeletHasSufficientPID"),
+        condition("Ready", "True", "KubeletReady"),
+      ],
+      addresses: [
+        { type: "InternalIP", address: `10.0.${(i >> 8) & 255}.${i & 255}` },
+        { type: "Hostname", address: name },
+      ],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      nodeInfo: {
+        machineID: `${i.toString(16).padStart(32, "0")}`,
+        systemUUID: `ec2${i.toString(16).padStart(29, "0")}`,
+        bootID: `b${i.toString(16).padStart(31, "0")}`,
+        kernelVersion: "6.8.0-1019-aws",
+        osImage: "Ubuntu 24.04.1 LTS",
+        containerRuntimeVersion: "containerd://1.7.22",
+        kubeletVersion: "v1.35.8",
+        kubeProxyVersion: "v1.35.8",
+        operatingSystem: "linux",
+        architecture: "amd64",
+      },
+      images: [
+        "quay.io/piraeusdatastore/drbd9-noble:v9.2.12",
+        "quay.io/piraeusdatastore/piraeus-server:v1.29.2",
+        "registry.k8s.io/kube-proxy:v1.35.8",
+        "registry.k8s.io/pause:3.10",
+        "docker.io/library/postgres:17",
+      ].map((image, n) => ({
+        names: [
+          `${image.split(":")[0]}@sha256:${
+            (n * 7919 + 17).toString(16).padStart(64, "a")
+          }`,
+          image,
+        ],
+        sizeBytes: 30_000_000 + n * 12_345_678,
+      })),
+    },
+  };
+}
 
-  const controller = new AbortController();
-  const registry = new Registry();
+interface HttpSeries {
+  filter: number[];
+  prioritize: number[];
+  pairs: number[];
+  cpuMsPerPair: number;
+  elapsedS: number;
+  passed: number;
+}
+
+/** Posts filter then prioritize `runs` times (after 50 warm-up pairs); sorted latencies. */
+async function httpPairs(
+  base: string,
+  body: string,
+  runs: number,
+): Promise<HttpSeries> {
+  // The answer is read as text: decoding it is kube-scheduler's cost, not ours.
+  const post = async (verb: string) => {
+    const response = await fetch(`${base}/${verb}`, { method: "POST", body });
+    if (response.status !== 200) {
+      throw new Error(`Cannot ${verb}: HTTP ${response.status}`);
+    }
+    return await response.text();
+  };
+  const check = JSON.parse(await post("filter"));
+  const passed = Array.isArray(check.NodeNames)
+    ? check.NodeNames.length
+    : Array.isArray(check.Nodes?.items)
+    ? check.Nodes.items.length
+    : -1;
+  if (passed < 0) throw new Error("Cannot bench: no nodes in the answer");
+  for (let i = 0; i < 50; i++) {
+    await post("filter");
+    await post("prioritize");
+  }
+  const filter: number[] = [];
+  const prioritize: number[] = [];
+  const pairs: number[] = [];
+  const started = performance.now();
+  const cpuStart = cpuUsage();
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await post("filter");
+    const t1 = performance.now();
+    await post("prioritize");
+    const t2 = performance.now();
+    filter.push(t1 - t0);
+    prioritize.push(t2 - t1);
+    pairs.push(t2 - t0);
+  }
+  const elapsedS = (performance.now() - started) / 1000;
+  const cpu = cpuUsage(cpuStart);
+  for (const list of [filter, prioritize, pairs]) list.sort((a, b) => a - b);
+  return {
+    filter,
+    prioritize,
+    pairs,
+    cpuMsPerPair: (cpu.user + cpu.system) / 1000 / runs,
+    elapsedS,
+    passed,
+  };
+}
+
+function startBenchServer(
+  state: ClusterState,
+  signal: AbortSignal,
+): { base: string; finished: Promise<void> } {
   const { server } = startExtender({
     clock: SYSTEM_CLOCK,
     snapshot: () => state.snapshot(),
-    registry,
+    registry: new Registry(),
   }, {
     config: DEFAULT_EXTENDER_CONFIG,
     listen: { hostname: "127.0.0.1", port: 0 },
-    signal: controller.signal,
+    signal,
   });
-  const base = `http://127.0.0.1:${server.address.port}`;
-  // Pod: two bound volumes (3 replicas each, incl. a tie-breaker) + one unbound WFFC claim.
-  const benchPod = pod("ns-1", "app", {
-    claims: ["data-1", "data-51", `data-${size.volumes + 1}`],
+  return {
+    base: `http://127.0.0.1:${server.address.port}`,
+    finished: server.finished,
+  };
+}
+
+/**
+ * The pod: two bound volumes (3 replicas each, incl. a tie-breaker) and one
+ * unbound WaitForFirstConsumer local-only claim of its namespace `ns-1`
+ * (capacity, reservations). Before 2026-12-03 the unbound claim named here
+ * was in another namespace, so it was "not in the cache" and capacity and
+ * reservations were never exercised.
+ */
+function benchPodOf(size: ExtenderBenchSize): V1Pod {
+  let unbound = size.volumes;
+  while (unbound % 50 !== 1 || unbound % 100 === 0) unbound++;
+  return pod("ns-1", "app", {
+    claims: ["data-1", "data-51", `data-${unbound}`],
   });
-  try {
-    for (const count of [500, size.nodes]) {
-      const names = Array.from(
-        { length: count },
-        (_, i) => `node-${(i * 7919) % size.nodes}`,
-      );
-      const body = JSON.stringify({
-        Pod: benchPod,
-        Nodes: null,
-        NodeNames: names,
-      });
-      const post = async (verb: string) => {
-        const response = await fetch(`${base}/${verb}`, {
-          method: "POST",
-          body,
-        });
-        if (response.status !== 200) {
-          throw new Error(`Cannot ${verb}: HTTP ${response.status}`);
-        }
-        return await response.json();
-      };
-      const first = performance.now();
-      const check = await post("filter");
-      const cold = performance.now() - first;
-      if (!Array.isArray(check.NodeNames)) {
-        throw new Error("Cannot bench: no NodeNames in the answer");
-      }
-      for (let i = 0; i < 50; i++) {
-        await post("filter");
-        await post("prioritize");
-      }
-      const runs = count > 1000 ? 400 : 2000;
-      const filter: number[] = [];
-      const prioritize: number[] = [];
-      const started = performance.now();
-      const cpuStart = cpuUsage();
-      for (let i = 0; i < runs; i++) {
-        let t = performance.now();
-        await post("filter");
-        filter.push(performance.now() - t);
-        t = performance.now();
-        await post("prioritize");
-        prioritize.push(performance.now() - t);
-      }
-      const elapsed = (performance.now() - started) / 1000;
-      const cpu = cpuUsage(cpuStart);
-      const cpuPerPairMs = (cpu.user + cpu.system) / 1000 / runs;
-      filter.sort((a, b) => a - b);
-      prioritize.sort((a, b) => a - b);
-      rows.push({
-        name: `filter, ${count} names`,
-        runs,
-        p50: percentile(filter, 0.5),
-        p99: percentile(filter, 0.99),
-        note:
-          `${check.NodeNames.length} pass; first request on a new snapshot ${
-            cold.toFixed(1)
-          } ms`,
-      });
-      rows.push({
-        name: `prioritize, ${count} names`,
-        runs,
-        p50: percentile(prioritize, 0.5),
-        p99: percentile(prioritize, 0.99),
-        note: "",
-      });
-      summary.push(
-        `${count} names: ${
-          (runs / elapsed).toFixed(0)
-        } filter+prioritize pairs/s wall clock; ${
-          cpuPerPairMs.toFixed(2)
-        } ms CPU per pair (process total, client + server + GC) → ${
-          (1000 / cpuPerPairMs).toFixed(0)
-        } pairs/s per core`,
-      );
-    }
-  } finally {
-    controller.abort();
-    await server.finished;
-  }
-  // The server's own cost: the handler called in-process, no socket, no client.
-  const handler = createExtenderHandler({
-    snapshot: () => state.snapshot(),
-    clock: SYSTEM_CLOCK,
-    config: { ...DEFAULT_EXTENDER_CONFIG, maxStalenessMs: 3_600_000 },
-    reservations: new Reservations({ clock: SYSTEM_CLOCK, ttlMs: 60_000 }),
-  });
-  for (const count of [500, size.nodes]) {
-    const names = Array.from(
-      { length: count },
-      (_, i) => `node-${(i * 7919) % size.nodes}`,
-    );
-    const body = JSON.stringify({
-      Pod: benchPod,
-      Nodes: null,
-      NodeNames: names,
-    });
-    const call = async (verb: string) => {
-      const response = await handler(
-        new Request(`http://bench/${verb}`, { method: "POST", body }),
-      );
-      if (response.status !== 200) {
-        throw new Error(`Cannot ${verb}: HTTP ${response.status}`);
-      }
-      return await response.text();
-    };
-    for (let i = 0; i < 50; i++) {
-      await call("filter");
-      await call("prioritize");
-    }
-    const runs = count > 1000 ? 400 : 2000;
-    const pairs: number[] = [];
-    const cpuStart = cpuUsage();
-    for (let i = 0; i < runs; i++) {
-      const t = performance.now();
-      await call("filter");
-      await call("prioritize");
-      pairs.push(performance.now() - t);
-    }
-    const cpu = cpuUsage(cpuStart);
-    const cpuPerPairMs = (cpu.user + cpu.system) / 1000 / runs;
-    pairs.sort((a, b) => a - b);
-    rows.push({
-      name: `handler only (no socket), filter + prioritize, ${count} names`,
-      runs,
-      p50: percentile(pairs, 0.5),
-      p99: percentile(pairs, 0.99),
-      note: `${cpuPerPairMs.toFixed(2)} ms CPU per pair → ${
-        (1000 / cpuPerPairMs).toFixed(0)
-      } pairs/s per core`,
-    });
-  }
-  summary.push(
-    `RSS after the run: ${
-      (Deno.memoryUsage().rss / 1024 / 1024).toFixed(0)
-    } MiB`,
+}
+
+function candidateNames(count: number, nodes: number): string[] {
+  return Array.from(
+    { length: count },
+    (_, i) => `node-${(i * 7919) % nodes}`,
   );
-  return { rows, summary };
+}
+
+/** Runs the chosen phases; returns the rows, a summary and the figures. */
+export async function runExtenderBench(
+  size: ExtenderBenchSize,
+  options: { phases?: ReadonlySet<ExtenderBenchPhase> } = {},
+): Promise<
+  {
+    rows: ExtenderBenchRow[];
+    summary: string[];
+    figures: ExtenderBenchFigures;
+  }
+> {
+  const phases = options.phases ?? new Set(EXTENDER_BENCH_PHASES);
+  const rows: ExtenderBenchRow[] = [];
+  const summary: string[] = [];
+  const figures: ExtenderBenchFigures = { names: size.nodes, rssMiB: 0 };
+  const benchPod = benchPodOf(size);
+  if (phases.has("resync") || phases.has("http") || phases.has("handler")) {
+    const { state } = buildCluster(size);
+    const resyncs: number[] = [];
+    for (let i = 0; i < (phases.has("resync") ? 3 : 1); i++) {
+      const data = linstorData(size);
+      const start = performance.now();
+      state.applyLinstorData(data, SYSTEM_CLOCK.now());
+      state.snapshot();
+      resyncs.push(performance.now() - start);
+    }
+    if (phases.has("resync")) {
+      resyncs.sort((a, b) => a - b);
+      rows.push({
+        name: "full LINSTOR resync (apply + snapshot)",
+        runs: 3,
+        p50: percentile(resyncs, 0.5),
+        p99: resyncs[resyncs.length - 1]!,
+        note: `${
+          size.volumes * size.replicas
+        } resources, ${size.nodes} nodes; first run cold`,
+      });
+    }
+    if (phases.has("http")) {
+      const controller = new AbortController();
+      const { base, finished } = startBenchServer(state, controller.signal);
+      try {
+        for (const count of [500, size.nodes]) {
+          const body = JSON.stringify({
+            Pod: benchPod,
+            Nodes: null,
+            NodeNames: candidateNames(count, size.nodes),
+          });
+          const runs = count > 1000 ? 400 : 2000;
+          const s = await httpPairs(base, body, runs);
+          rows.push({
+            name: `filter, ${count} names`,
+            runs,
+            p50: percentile(s.filter, 0.5),
+            p99: percentile(s.filter, 0.99),
+            note: `${s.passed} pass`,
+          });
+          rows.push({
+            name: `prioritize, ${count} names`,
+            runs,
+            p50: percentile(s.prioritize, 0.5),
+            p99: percentile(s.prioritize, 0.99),
+            note: "",
+          });
+          rows.push({
+            name: `filter + prioritize, ${count} names`,
+            runs,
+            p50: percentile(s.pairs, 0.5),
+            p99: percentile(s.pairs, 0.99),
+            note: `${
+              s.cpuMsPerPair.toFixed(2)
+            } ms process CPU per pair (client + server + GC)`,
+          });
+          summary.push(
+            `${count} names over HTTP: ${
+              (runs / s.elapsedS).toFixed(0)
+            } pairs/s wall clock; ${
+              s.cpuMsPerPair.toFixed(2)
+            } ms CPU per pair (process total) → ${
+              (1000 / s.cpuMsPerPair).toFixed(0)
+            } pairs/s per core`,
+          );
+          if (count === size.nodes) {
+            figures.httpPairP50 = percentile(s.pairs, 0.5);
+            figures.httpPairP99 = percentile(s.pairs, 0.99);
+            figures.httpFilterP99 = percentile(s.filter, 0.99);
+            figures.httpPrioritizeP99 = percentile(s.prioritize, 0.99);
+          }
+        }
+      } finally {
+        controller.abort();
+        await finished;
+      }
+    }
+    if (phases.has("handler")) {
+      // The server's own cost: the handler called in-process, no socket, no client.
+      const handler = createExtenderHandler({
+        snapshot: () => state.snapshot(),
+        clock: SYSTEM_CLOCK,
+        config: { ...DEFAULT_EXTENDER_CONFIG, maxStalenessMs: 3_600_000 },
+        reservations: new Reservations({ clock: SYSTEM_CLOCK, ttlMs: 60_000 }),
+      });
+      for (const count of [500, size.nodes]) {
+        const body = JSON.stringify({
+          Pod: benchPod,
+          Nodes: null,
+          NodeNames: candidateNames(count, size.nodes),
+        });
+        const call = async (verb: string) => {
+          const response = await handler(
+            new Request(`http://bench/${verb}`, { method: "POST", body }),
+          );
+          if (response.status !== 200) {
+            throw new Error(`Cannot ${verb}: HTTP ${response.status}`);
+          }
+          return await response.text();
+        };
+        for (let i = 0; i < 50; i++) {
+          await call("filter");
+          await call("prioritize");
+        }
+        const runs = count > 1000 ? 400 : 2000;
+        const pairs: number[] = [];
+        const pairCpu: number[] = [];
+        const cpuStart = cpuUsage();
+        for (let i = 0; i < runs; i++) {
+          const t = performance.now();
+          const c = cpuUsage();
+          await call("filter");
+          await call("prioritize");
+          const used = cpuUsage(c);
+          pairs.push(performance.now() - t);
+          pairCpu.push((used.user + used.system) / 1000);
+        }
+        const cpu = cpuUsage(cpuStart);
+        pairCpu.sort((a, b) => a - b);
+        const cpuPerPairMs = (cpu.user + cpu.system) / 1000 / runs;
+        pairs.sort((a, b) => a - b);
+        rows.push({
+          name: `handler only (no socket), filter + prioritize, ${count} names`,
+          runs,
+          p50: percentile(pairs, 0.5),
+          p99: percentile(pairs, 0.99),
+          note: `${cpuPerPairMs.toFixed(2)} ms CPU per pair → ${
+            (1000 / cpuPerPairMs).toFixed(0)
+          } pairs/s per core; per-pair CPU p10 ${
+            percentile(pairCpu, 0.1).toFixed(2)
+          } ms`,
+        });
+        if (count === size.nodes) {
+          figures.handlerCpuMsPerPair = cpuPerPairMs;
+          figures.handlerCpuP10 = percentile(pairCpu, 0.1);
+        } else {
+          figures.handlerCpuMsPerPair500 = cpuPerPairMs;
+          figures.handlerCpuP10At500 = percentile(pairCpu, 0.1);
+        }
+      }
+    }
+  }
+  if (phases.has("nodes")) {
+    figures.objects = {};
+    for (const nodes of [100, 500]) {
+      const small: ExtenderBenchSize = {
+        nodes,
+        volumes: nodes * 10,
+        replicas: 3,
+        claims: nodes * 15,
+      };
+      const { state, kubeNodes } = buildCluster(small);
+      state.applyLinstorData(linstorData(small), SYSTEM_CLOCK.now());
+      const smallPod = benchPodOf(small);
+      const namesBody = JSON.stringify({
+        Pod: smallPod,
+        Nodes: null,
+        NodeNames: kubeNodes.map((n) => n.metadata!.name!),
+      });
+      const objectsBody = JSON.stringify({
+        Pod: smallPod,
+        Nodes: { metadata: {}, items: kubeNodes.map(fullNode) },
+        NodeNames: null,
+      });
+      const controller = new AbortController();
+      const { base, finished } = startBenchServer(state, controller.signal);
+      try {
+        const runs = 1000;
+        const names = await httpPairs(base, namesBody, runs);
+        const objects = await httpPairs(base, objectsBody, runs);
+        if (objects.passed !== names.passed) {
+          throw new Error(
+            `Cannot bench: ${objects.passed} Node objects pass but ${names.passed} names`,
+          );
+        }
+        const all = (s: HttpSeries) =>
+          [...s.filter, ...s.prioritize].sort((a, b) => a - b);
+        const n = all(names);
+        const o = all(objects);
+        figures.objects[String(nodes)] = {
+          namesP50: percentile(n, 0.5),
+          namesP99: percentile(n, 0.99),
+          objectsP50: percentile(o, 0.5),
+          objectsP99: percentile(o, 0.99),
+          namesCpuMsPerPair: names.cpuMsPerPair,
+          objectsCpuMsPerPair: objects.cpuMsPerPair,
+          bodyBytes: new TextEncoder().encode(objectsBody).length,
+        };
+        rows.push({
+          name: `${nodes} nodes, names only, filter or prioritize`,
+          runs: runs * 2,
+          p50: percentile(n, 0.5),
+          p99: percentile(n, 0.99),
+          note: `${names.cpuMsPerPair.toFixed(2)} ms process CPU per pair`,
+        }, {
+          name: `${nodes} nodes, full Node objects, filter or prioritize`,
+          runs: runs * 2,
+          p50: percentile(o, 0.5),
+          p99: percentile(o, 0.99),
+          note: `${objects.cpuMsPerPair.toFixed(2)} ms process CPU per pair (${
+            (objects.cpuMsPerPair / names.cpuMsPerPair).toFixed(1)
+          }× names); body ${
+            (figures.objects[String(nodes)]!.bodyBytes / 1024).toFixed(0)
+          } KiB`,
+        });
+      } finally {
+        controller.abort();
+        await finished;
+      }
+    }
+  }
+  figures.rssMiB = Deno.memoryUsage().rss / 1024 / 1024;
+  summary.push(`RSS after the run: ${figures.rssMiB.toFixed(0)} MiB`);
+  return { rows, summary, figures };
 }
 
 function formatMs(ms: number): string {
   return ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3);
 }
 
-if (import.meta.main) {
-  const quick = Deno.args.includes("--quick");
-  const size: ExtenderBenchSize = quick
-    ? { nodes: 500, volumes: 3_334, replicas: 3, claims: 5_000 }
-    : { nodes: 5_000, volumes: 33_334, replicas: 3, claims: 50_000 };
-  const { rows, summary } = await runExtenderBench(size);
-  const lines = [
-    "| measurement | runs | p50 ms | p99 ms | note |",
-    "|---|---:|---:|---:|---|",
+async function capture(command: string, args: string[]): Promise<string> {
+  try {
+    const output = await new Deno.Command(command, {
+      args,
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return new TextDecoder().decode(output.stdout).trim();
+  } catch {
+    return "";
+  }
+}
+
+/** Commit (with `+` when src/ has uncommitted changes), date and machine of this run. */
+async function provenance(): Promise<
+  { commit: string; date: string; machine: string }
+> {
+  const root = new URL("../../", import.meta.url).pathname;
+  const commit = await capture("git", [
+    "-C",
+    root,
+    "rev-parse",
+    "--short=7",
+    "HEAD",
+  ]);
+  const dirty = await capture("git", [
+    "-C",
+    root,
+    "status",
+    "--porcelain",
+    "--",
+    "src",
+  ]);
+  let model = "unknown CPU";
+  let load = "?";
+  let nice = "0";
+  try {
+    const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
+    model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? model;
+    load = (await Deno.readTextFile("/proc/loadavg")).split(" ")[0] ?? load;
+    nice = (await Deno.readTextFile("/proc/self/stat")).split(") ")[1]
+      ?.split(" ")[16] ?? nice;
+  } catch {
+    // Not Linux: the model stays unknown.
+  }
+  const mem = Math.round(Deno.systemMemoryInfo().total / 2 ** 30);
+  return {
+    commit: `${commit || "unknown"}${dirty ? "+" : ""}`,
+    date: new Date().toISOString().slice(0, 16).replace("T", " "),
+    machine:
+      `${navigator.hardwareConcurrency}× ${model}, ${mem} GiB, load ${load}${
+        nice !== "0" ? `, nice ${nice}` : ""
+      }, Deno ${Deno.version.deno}`,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/** `median (min–max)` of the runs' values, or the one value. */
+function spread(values: (number | undefined)[], digits = 2): string {
+  const known = values.filter((v): v is number => v !== undefined);
+  if (known.length === 0) return "—";
+  const m = median(known).toFixed(digits);
+  if (known.length === 1) return m;
+  return `${m} (${Math.min(...known).toFixed(digits)}–${
+    Math.max(...known).toFixed(digits)
+  })`;
+}
+
+const RECORD_START = "<!-- extender-bench-record:start -->";
+const RECORD_END = "<!-- extender-bench-record:end -->";
+const RECORD_HEADER = [
+  "| commit | date (UTC) | machine | runs | handler CPU ms/pair, 5000 names | handler CPU ms/pair, 500 names | HTTP pair p50 / p99 ms, 5000 names | Node objects p99 ms, 100 / 500 nodes | objects ÷ names CPU, 500 nodes | RSS MiB |",
+  "| ------ | ---------- | ------- | ---: | ------------------------------: | -----------------------------: | ---------------------------------: | -----------------------------------: | ----------------------------: | ------: |",
+];
+
+/** The record row of these runs. */
+function recordRow(
+  where: { commit: string; date: string; machine: string },
+  runs: ExtenderBenchFigures[],
+): string {
+  const objects = (
+    size: string,
+    pick: (o: NonNullable<ExtenderBenchFigures["objects"]>[string]) => number,
+  ) => runs.map((r) => r.objects?.[size] ? pick(r.objects[size]) : undefined);
+  const cells = [
+    `\`${where.commit}\``,
+    where.date,
+    where.machine,
+    String(runs.length),
+    spread(runs.map((r) => r.handlerCpuMsPerPair)),
+    spread(runs.map((r) => r.handlerCpuMsPerPair500)),
+    `${spread(runs.map((r) => r.httpPairP50))} / ${
+      spread(runs.map((r) => r.httpPairP99))
+    }`,
+    `${spread(objects("100", (o) => o.objectsP99))} / ${
+      spread(objects("500", (o) => o.objectsP99))
+    }`,
+    spread(
+      objects("500", (o) => o.objectsCpuMsPerPair / o.namesCpuMsPerPair),
+      1,
+    ),
+    spread(runs.map((r) => r.rssMiB), 0),
   ];
-  for (const r of rows) {
-    lines.push(
-      `| ${r.name} | ${r.runs} | ${formatMs(r.p50)} | ${
-        formatMs(r.p99)
-      } | ${r.note} |`,
+  return `| ${cells.join(" | ")} |`;
+}
+
+/**
+ * Adds `row` to the per-commit table of `docs/benchmarks.md` (replacing a
+ * row of the same commit), creating the table after the extender section's
+ * heading when missing.
+ */
+async function record(row: string, commit: string): Promise<string> {
+  const path = new URL("../../docs/benchmarks.md", import.meta.url).pathname;
+  const doc = await Deno.readTextFile(path);
+  const start = doc.indexOf(RECORD_START);
+  const end = doc.indexOf(RECORD_END);
+  if (start < 0 || end < start) {
+    throw new Error(
+      `Cannot record "${path}": no ${RECORD_START} … ${RECORD_END} block`,
     );
   }
-  await Deno.stdout.write(
-    new TextEncoder().encode(
-      `${lines.join("\n")}\n\n${summary.map((s) => `- ${s}`).join("\n")}\n`,
-    ),
+  const body = doc.slice(start + RECORD_START.length, end).split("\n")
+    .filter((line) => line.startsWith("| `"))
+    .filter((line) => !line.startsWith(`| \`${commit}\` |`));
+  body.push(row);
+  const table = [RECORD_START, ...RECORD_HEADER, ...body, RECORD_END].join(
+    "\n",
   );
+  await Deno.writeTextFile(
+    path,
+    doc.slice(0, start) + table + doc.slice(end + RECORD_END.length),
+  );
+  return path;
 }
+
+function print(text: string): void {
+  Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      quick: { type: "boolean", default: false },
+      phases: { type: "string", default: EXTENDER_BENCH_PHASES.join(",") },
+      repeat: { type: "string", default: "1" },
+      json: { type: "boolean", default: false },
+      record: { type: "boolean", default: false },
+    },
+  });
+  const size: ExtenderBenchSize = values.quick
+    ? { nodes: 500, volumes: 3_334, replicas: 3, claims: 5_000 }
+    : { nodes: 5_000, volumes: 33_334, replicas: 3, claims: 50_000 };
+  const phases = new Set(
+    values.phases.split(",").filter((p) => p !== "") as ExtenderBenchPhase[],
+  );
+  for (const phase of phases) {
+    if (!EXTENDER_BENCH_PHASES.includes(phase)) {
+      throw new RangeError(
+        `Cannot run phase "${phase}": expected one of ${
+          EXTENDER_BENCH_PHASES.join(", ")
+        }`,
+      );
+    }
+  }
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) {
+    throw new RangeError(
+      `Cannot repeat "${values.repeat}" times: expected a positive integer`,
+    );
+  }
+  const runs: ExtenderBenchFigures[] = [];
+  if (repeat === 1) {
+    const { rows, summary, figures } = await runExtenderBench(size, { phases });
+    runs.push(figures);
+    if (values.json) {
+      print(JSON.stringify(figures));
+      return;
+    }
+    const lines = [
+      "| measurement | runs | p50 ms | p99 ms | note |",
+      "|---|---:|---:|---:|---|",
+    ];
+    for (const r of rows) {
+      lines.push(
+        `| ${r.name} | ${r.runs} | ${formatMs(r.p50)} | ${
+          formatMs(r.p99)
+        } | ${r.note} |`,
+      );
+    }
+    print(`${lines.join("\n")}\n\n${summary.map((s) => `- ${s}`).join("\n")}`);
+  } else {
+    for (let i = 0; i < repeat; i++) {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-all",
+          new URL(import.meta.url).pathname,
+          `--phases=${[...phases].join(",")}`,
+          "--json",
+          ...(values.quick ? ["--quick"] : []),
+        ],
+        stdout: "piped",
+        stderr: "inherit",
+      }).output();
+      const line = new TextDecoder().decode(output.stdout).trim().split("\n")
+        .at(-1);
+      if (!output.success || !line) {
+        throw new Error(`Cannot run the benchmark: run ${i + 1} failed`);
+      }
+      runs.push(JSON.parse(line) as ExtenderBenchFigures);
+    }
+    if (values.json) {
+      for (const r of runs) print(JSON.stringify(r));
+      return;
+    }
+  }
+  const where = await provenance();
+  const row = recordRow(where, runs);
+  print(`\n${RECORD_HEADER.join("\n")}\n${row}`);
+  if (values.record) print(`recorded in ${await record(row, where.commit)}`);
+}
+
+if (import.meta.main) await main();

@@ -41,6 +41,22 @@ export interface Candidate {
   readonly linstor: LinstorNodeInfo | undefined;
   /** `name` as a JSON string literal (precomputed for the answer), when known. */
   readonly quotedName?: string | undefined;
+  /**
+   * The node's locality ids, filled by the first request that scores it
+   * (candidate records of the index are shared by the requests on one
+   * snapshot).
+   */
+  locality?: NodeLocality | undefined;
+}
+
+/** A candidate's locality as ids of its snapshot index (`SnapshotIndex.intern()`). */
+export interface NodeLocality {
+  /** The locality levels these ids were computed for. */
+  readonly levels: readonly LocalityLevel[];
+  /** Id of the LINSTOR node's name; -1 without a LINSTOR node. */
+  readonly linstorId: number;
+  /** Id of the node's path at each level (`localityPaths()`); -1 where it has none. */
+  readonly pathIds: readonly number[];
 }
 
 /** Per-resource locality data. */
@@ -56,6 +72,12 @@ export interface ResourcePlacement {
    * (see `localityPaths()`).
    */
   readonly levelValues: ReadonlyMap<string, ReadonlySet<string>>;
+  /** `current` as ids of the snapshot index (`SnapshotIndex.intern()`). */
+  readonly currentIds: readonly number[];
+  /** `syncing` as ids. */
+  readonly syncingIds: readonly number[];
+  /** The paths of `levelValues` as ids, aligned with the configured levels. */
+  readonly levelIds: readonly (readonly number[])[];
 }
 
 /** Stands for a level a node has no value for, in `localityPaths()`. */
@@ -184,6 +206,7 @@ export class EvalContext {
         name,
         kubeNode,
         linstor: this.index.linstorNodeFor(name, kubeNode),
+        locality: undefined,
       };
     });
   }
@@ -226,10 +249,49 @@ export class EvalContext {
           if (path !== undefined) levelValues.get(levels[i]!.key)!.add(path);
         }
       }
-      result = { current, syncing, diskless, levelValues };
+      const intern = (text: string) => this.index.intern(text);
+      result = {
+        current,
+        syncing,
+        diskless,
+        levelValues,
+        currentIds: [...current].map(intern),
+        syncingIds: [...syncing].map(intern),
+        levelIds: levels.map((level) =>
+          [...levelValues.get(level.key)!].map(intern)
+        ),
+      };
     }
     memo.set(resource, result);
     return result;
+  }
+
+  /** A candidate's locality ids, cached on the candidate record. */
+  localityOf(node: Candidate): NodeLocality {
+    const levels = this.config.locality.levels;
+    const cached = node.locality;
+    if (cached !== undefined && cached.levels === levels) return cached;
+    const labels = node.kubeNode?.metadata?.labels;
+    const linstorName = node.linstor?.name;
+    const paths = localityPaths(
+      levels,
+      (key) =>
+        labels?.[key] ??
+          (linstorName !== undefined
+            ? this.index.segmentsOf(linstorName)[key]
+            : undefined),
+    );
+    const locality: NodeLocality = {
+      levels,
+      linstorId: linstorName === undefined
+        ? -1
+        : this.index.intern(linstorName),
+      pathIds: paths.map((path) =>
+        path === undefined ? -1 : this.index.intern(path)
+      ),
+    };
+    node.locality = locality;
+    return locality;
   }
 
   /** Placements of the bound volumes, aligned with `volumes.bound`. */

@@ -12,7 +12,7 @@ import { type Candidate, EvalContext } from "./_context.ts";
 import type { SnapshotIndex } from "./_index.ts";
 import { NodeMemo, PREDICATES, type Verdict } from "./_predicates.ts";
 import type { ReservationView } from "./_reservations.ts";
-import { scoreNode, type ScoreParts } from "./_scorers.ts";
+import { nodeScore, scoreNode, type ScoreParts } from "./_scorers.ts";
 import { freshness } from "../../domain/mod.ts";
 
 /** Kinds the extender reads from the state model. */
@@ -183,15 +183,20 @@ export function scoreNodes(
   const detail = options.detail ?? false;
   const scores: number[] = new Array(candidates.length).fill(0);
   const parts: ScoreParts[] | undefined = detail ? [] : undefined;
+  const usesLinstor = context.volumes.usesLinstor;
   for (let i = 0; i < candidates.length; i++) {
     checkDeadline(options, "prioritize", i);
     const candidate = candidates[i]!;
     memo.at(i);
-    const result = context.volumes.usesLinstor
-      ? scoreNode(context, candidate, { memo, detail })
-      : NO_OPINION;
-    scores[i] = result.score;
-    parts?.push(result);
+    if (parts !== undefined) {
+      const result = usesLinstor
+        ? scoreNode(context, candidate, { memo, detail })
+        : NO_OPINION;
+      scores[i] = result.score;
+      parts.push(result);
+    } else if (usesLinstor) {
+      scores[i] = nodeScore(context, candidate, memo);
+    }
   }
   return { context, candidates, memo, scores, parts };
 }

@@ -21,8 +21,7 @@ import {
 import { freshness } from "../../domain/mod.ts";
 import { IndexCache } from "./_index.ts";
 import { explainPod } from "./_explain.ts";
-import type { NodeMemo } from "./_predicates.ts";
-import type { Candidate } from "./_context.ts";
+import { FilterMemo } from "./_filter_memo.ts";
 import type { ExtenderMetrics } from "./_metrics.ts";
 import type { Reservations } from "./_reservations.ts";
 import {
@@ -165,19 +164,9 @@ export function createExtenderHandler(
   ]);
   const explainPath = `${config.prefix}/explain`;
   let lastFailOpen: string | undefined;
-  let lastFilter:
-    | {
-      pod: string;
-      snapshot: Snapshot;
-      args: ExtenderArgs;
-      names: readonly string[];
-      version: number;
-      memo: NodeMemo;
-      candidates: readonly Candidate[];
-      /** Claims reserved afresh on nodes among `candidates`. */
-      rebuilt: ReadonlySet<string>;
-    }
-    | undefined;
+  // kube-scheduler asks prioritize for the same pod right after filter, with
+  // the names that passed: the filter's candidates and fits are reused then.
+  const filterMemo = new FilterMemo();
   // kube-scheduler usually sends prioritize the very body filter got (same
   // pod, same names when every node passed): it is decoded once.
   let lastParsed: { body: string; args: ExtenderArgs } | undefined;
@@ -268,18 +257,24 @@ export function createExtenderHandler(
       for (const change of changes) {
         if (change.op === "reserve") rebuilt.add(change.claim);
       }
-      // kube-scheduler asks prioritize for the same pod right after filter;
-      // when nothing changed in between, the capacity fits are reused.
-      lastFilter = {
-        pod: podIdentity(args),
-        snapshot,
+      let { candidates, memo } = outcome;
+      if (outcome.rejected.size > 0) {
+        const slots: number[] = [];
+        for (let i = 0; i < candidates.length; i++) {
+          if (!outcome.rejected.has(candidates[i]!.name)) slots.push(i);
+        }
+        candidates = slots.map((i) => outcome.candidates[i]!);
+        memo = memo.subset(slots);
+      }
+      filterMemo.remember({
         args,
-        names,
+        snapshot,
         version: reservations.version,
-        memo: outcome.memo,
-        candidates: outcome.candidates,
+        passed: outcome.passed,
+        candidates,
+        memo,
         rebuilt,
-      };
+      });
       if (outcome.rejected.size > 0) {
         logger.debug("Filtered pod {pod}: {passed} of {total} nodes pass", {
           pod: outcome.context.podKey,
@@ -292,26 +287,25 @@ export function createExtenderHandler(
         outcome: "ok",
       };
     }
-    const previous = lastFilter;
-    lastFilter = undefined;
-    const reuse = previous !== undefined &&
-      previous.pod === podIdentity(args) &&
-      previous.snapshot === snapshot &&
-      previous.version === reservations.version &&
-      previous.args.nodes === args.nodes &&
-      (previous.args === args || sameNames(previous.names, names));
+    const reuse = filterMemo.take({
+      args,
+      names,
+      snapshot,
+      version: reservations.version,
+    });
+    metrics?.prioritizeReuse?.inc({ result: reuse ? "hit" : "miss" });
     const outcome = scoreNodes(
       index,
       { pod: args.pod, names },
       reuse
-        ? { ...evaluate, memo: previous.memo, candidates: previous.candidates }
+        ? { ...evaluate, memo: reuse.memo, candidates: reuse.candidates }
         : evaluate,
     );
     reservations.apply(prioritizeNarrowing(outcome.context, {
       candidates: outcome.candidates,
       // A claim the filter of the same candidates just reserved afresh holds
       // only nodes among them: narrowing it would keep every node.
-      skip: reuse ? previous.rebuilt : undefined,
+      skip: reuse?.rebuilt,
       held: (claim) => reservations.get(claim),
     }));
     return {
@@ -509,18 +503,6 @@ function explainTarget(body: string): V1Pod {
     );
   }
   return pod as V1Pod;
-}
-
-/** Identity of the pod of a request: UID, else namespace/name. */
-function podIdentity(args: ExtenderArgs): string {
-  const meta = args.pod.metadata;
-  return meta?.uid ?? `${meta?.namespace ?? ""}/${meta?.name ?? ""}`;
-}
-
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** The fail-open answer (JSON): every node passes / nobody gets an opinion. */

@@ -51,6 +51,7 @@ export class SnapshotIndex {
   #shared: LinstorCaches;
   #kubeByLinstor: Map<string, V1Node> | undefined;
   #candidates = new Map<string, Candidate>();
+  #ids = new Map<string, number>();
   #defaultRatio: number;
   /** Cache for other modules (keyed by their own prefix). */
   readonly memo = new Map<string, unknown>();
@@ -77,6 +78,19 @@ export class SnapshotIndex {
     this.#defaultRatio = defaultRatio;
     this.#namespace = propertyNamespaceSetting(propertyNamespace) ??
       detectPropertyNamespace(snapshot) ?? PROPERTY_NAMESPACE_AUX;
+  }
+
+  /**
+   * A small integer standing for `text` in this snapshot's index (node names,
+   * locality paths), so hot loops compare numbers instead of hashing strings.
+   */
+  intern(text: string): number {
+    let id = this.#ids.get(text);
+    if (id === undefined) {
+      id = this.#ids.size;
+      this.#ids.set(text, id);
+    }
+    return id;
   }
 
   /** The LINSTOR property namespace topology is read from. */
@@ -229,6 +243,7 @@ export class SnapshotIndex {
         kubeNode,
         linstor: this.linstorNodeFor(name, kubeNode),
         quotedName: JSON.stringify(name),
+        locality: undefined,
       };
       this.#candidates.set(name, candidate);
     }

@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import {
   METRIC_EXTENDER_FAIL_OPEN_TOTAL,
   METRIC_EXTENDER_LINSTOR_DATA_AGE_SECONDS,
+  METRIC_EXTENDER_PRIORITIZE_REUSE_TOTAL,
   METRIC_EXTENDER_REJECTED_NODES_TOTAL,
   METRIC_EXTENDER_REQUEST_DURATION_SECONDS,
   METRIC_EXTENDER_REQUESTS_TOTAL,
@@ -21,6 +22,8 @@ export interface ExtenderMetrics {
   readonly duration: Histogram<"verb">;
   readonly failOpen: Counter<"reason">;
   readonly rejected: Counter<"predicate">;
+  /** Prioritize requests that reused (hit) or could not reuse (miss) their pod's filter. */
+  readonly prioritizeReuse?: Counter<"result">;
 }
 
 /**
@@ -59,6 +62,13 @@ export function createExtenderMetrics(
     name: METRIC_EXTENDER_REJECTED_NODES_TOTAL,
     help: "Nodes rejected by the filter, by predicate.",
     labelNames: ["predicate"] as const,
+    registers: [registry],
+  });
+  const prioritizeReuse = new Counter({
+    name: METRIC_EXTENDER_PRIORITIZE_REUSE_TOTAL,
+    help:
+      "Prioritize requests that reused the candidates and capacity fits of the same pod's filter (hit) or computed them afresh (miss).",
+    labelNames: ["result"] as const,
     registers: [registry],
   });
   const reservations = options.reservations;
@@ -102,5 +112,5 @@ export function createExtenderMetrics(
       this.set(dataAge?.() ?? -1);
     },
   });
-  return { requests, duration, failOpen, rejected };
+  return { requests, duration, failOpen, rejected, prioritizeReuse };
 }

@@ -35,6 +35,18 @@ export class NodeMemo {
     return this;
   }
 
+  /** A memo of the candidates at `slots` (in that order), sharing their fits. */
+  subset(slots: readonly number[]): NodeMemo {
+    const out = new NodeMemo();
+    for (let i = 0; i < slots.length; i++) {
+      const from = slots[i]!;
+      if (this.#nodes[from] === undefined) continue;
+      out.#fits[i] = this.#fits[from];
+      out.#nodes[i] = this.#nodes[from];
+    }
+    return out;
+  }
+
   /** The capacity fit of the pod's pending volumes on a LINSTOR node. */
   fit(context: EvalContext, linstorNode: string): Fit {
     const slot = this.#slot;

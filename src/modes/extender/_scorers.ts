@@ -4,11 +4,11 @@
  *
  * @module
  */
-import {
-  type Candidate,
-  type EvalContext,
-  localityPaths,
-  type ResourcePlacement,
+import type {
+  Candidate,
+  EvalContext,
+  NodeLocality,
+  ResourcePlacement,
 } from "./_context.ts";
 import { capacityScore } from "./_capacity.ts";
 import type { NodeMemo } from "./_predicates.ts";
@@ -31,64 +31,65 @@ const NO_PARTS: Record<string, number> = Object.freeze({}) as Record<
   number
 >;
 
+function includes(ids: readonly number[], id: number): boolean {
+  for (let i = 0; i < ids.length; i++) if (ids[i] === id) return true;
+  return false;
+}
+
 /**
  * Locality of one bound volume on a node: 10 for a diskful current replica,
  * `syncingScore` for a diskful one still syncing, the first matching topology
- * level's score for a replica in the same zone/rack, else 0 (diskless and
- * tie-breaker resources count as remote).
+ * level's score for a replica in the same zone/rack (nested paths, see
+ * `localityPaths()`), else 0 (diskless and tie-breaker resources count as
+ * remote). Compares the ids of the snapshot index, not strings.
  */
-export function volumeLocality(
+function localityScore(
   context: EvalContext,
-  node: Candidate,
-  options: {
-    placement: ResourcePlacement | undefined;
-    /** The node's `localityPaths()`, computed once per node by the caller. */
-    paths?: () => readonly (string | undefined)[];
-  },
-): number | undefined {
-  const placement = options.placement;
-  if (!placement) return undefined;
-  const linstorName = node.linstor?.name;
-  if (linstorName !== undefined) {
-    if (placement.current.has(linstorName)) return EXTENDER_MAX_SCORE;
-    if (placement.syncing.has(linstorName)) {
+  placement: ResourcePlacement,
+  locality: NodeLocality,
+): number {
+  const id = locality.linstorId;
+  if (id >= 0) {
+    if (includes(placement.currentIds, id)) return EXTENDER_MAX_SCORE;
+    if (includes(placement.syncingIds, id)) {
       return context.config.locality.syncingScore;
     }
   }
   const levels = context.config.locality.levels;
-  if (levels.length === 0) return EXTENDER_MIN_SCORE;
-  const paths = options.paths?.() ?? nodePaths(context, node);
   for (let i = 0; i < levels.length; i++) {
-    const level = levels[i]!;
-    const path = paths[i];
-    if (path !== undefined && placement.levelValues.get(level.key)?.has(path)) {
-      return level.score;
+    const path = locality.pathIds[i]!;
+    if (path >= 0 && includes(placement.levelIds[i]!, path)) {
+      return levels[i]!.score;
     }
   }
   return EXTENDER_MIN_SCORE;
 }
 
-/** A candidate's locality paths: Kubernetes labels, else LINSTOR segments. */
-function nodePaths(
-  context: EvalContext,
-  node: Candidate,
-): (string | undefined)[] {
-  const labels = node.kubeNode?.metadata?.labels;
-  const linstorName = node.linstor?.name;
-  return localityPaths(
-    context.config.locality.levels,
-    (key) =>
-      labels?.[key] ??
-        (linstorName !== undefined
-          ? context.index.segmentsOf(linstorName)[key]
-          : undefined),
+/**
+ * The combined score: the volume-count-weighted mean of per-volume locality
+ * and the capacity score (one entry per pending volume), rounded and clamped
+ * to 0..10.
+ */
+function combine(
+  localitySum: number,
+  localityCount: number,
+  capacity: number | undefined,
+  pendingCount: number,
+): number {
+  const total = localityCount + pendingCount;
+  const raw = total === 0
+    ? 0
+    : (localitySum + (capacity ?? 0) * pendingCount) / total;
+  return Math.min(
+    EXTENDER_MAX_SCORE,
+    Math.max(EXTENDER_MIN_SCORE, Math.round(raw)),
   );
 }
 
 /**
  * Scores a node: the volume-count-weighted mean of per-volume locality
  * (bound volumes) and the capacity score (one entry per pending volume),
- * rounded and clamped to 0..10.
+ * rounded and clamped to 0..10; with its parts.
  */
 export function scoreNode(
   context: EvalContext,
@@ -101,14 +102,10 @@ export function scoreNode(
   let localityCount = 0;
   const bound = context.volumes.bound;
   const placements = context.placements();
-  let cached: (string | undefined)[] | undefined;
-  const paths = () => cached ??= nodePaths(context, node);
   for (let i = 0; i < bound.length; i++) {
-    const score = volumeLocality(context, node, {
-      placement: placements[i],
-      paths,
-    });
-    if (score === undefined) continue;
+    const placement = placements[i];
+    if (!placement) continue;
+    const score = localityScore(context, placement, context.localityOf(node));
     if (detail) perVolume[bound[i]!.claim] = score;
     localitySum += score;
     localityCount++;
@@ -120,17 +117,38 @@ export function scoreNode(
       ? capacityScore(context, memo.fit(context, node.linstor.name))
       : 0;
   }
-  const total = localityCount + pendingCount;
-  const raw = total === 0
-    ? 0
-    : (localitySum + (capacity ?? 0) * pendingCount) / total;
   return {
-    score: Math.min(
-      EXTENDER_MAX_SCORE,
-      Math.max(EXTENDER_MIN_SCORE, Math.round(raw)),
-    ),
+    score: combine(localitySum, localityCount, capacity, pendingCount),
     locality: localityCount > 0 ? localitySum / localityCount : undefined,
     capacity,
     perVolume,
   };
+}
+
+/** `scoreNode()`'s score alone, without allocating its parts (the prioritize hot path). */
+export function nodeScore(
+  context: EvalContext,
+  node: Candidate,
+  memo: NodeMemo,
+): number {
+  let localitySum = 0;
+  let localityCount = 0;
+  const placements = context.placements();
+  if (placements.length > 0) {
+    const locality = context.localityOf(node);
+    for (let i = 0; i < placements.length; i++) {
+      const placement = placements[i];
+      if (!placement) continue;
+      localitySum += localityScore(context, placement, locality);
+      localityCount++;
+    }
+  }
+  const pendingCount = context.volumes.pending.length;
+  let capacity: number | undefined;
+  if (pendingCount > 0) {
+    capacity = node.linstor
+      ? capacityScore(context, memo.fit(context, node.linstor.name))
+      : 0;
+  }
+  return combine(localitySum, localityCount, capacity, pendingCount);
 }
