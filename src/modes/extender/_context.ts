@@ -15,7 +15,7 @@ import {
   isAnywhere,
   type RemoteAccessPolicy,
 } from "../../csi/mod.ts";
-import type { ReservationView } from "./_reservations.ts";
+import type { Reservation, ReservationView } from "./_reservations.ts";
 import {
   type BoundVolume,
   type PendingVolume,
@@ -158,6 +158,7 @@ export class EvalContext {
   #access: readonly AccessCheck[] | undefined;
   #placements: readonly (ResourcePlacement | undefined)[] | undefined;
   #implicitCache: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined;
+  #others: readonly Reservation[] | undefined;
 
   constructor(
     index: SnapshotIndex,
@@ -371,11 +372,16 @@ export class EvalContext {
   /** KiB held on a pool by others' reservations: explicit ones plus claims with a selected node. */
   reservedKib(linstorNode: string, pool: string): number {
     const implicit = this.#implicit();
-    const explicit = this.reservations.reservedKib(
-      linstorNode,
-      pool,
-      this.ownClaims,
+    // The view's `reservedKib(node, pool, ownClaims)`, over the reservations
+    // of other claims picked once per request: the pod's own claims (often
+    // held on every candidate) cost nothing per node then.
+    this.#others ??= this.reservations.all().filter((r) =>
+      !this.ownClaims.has(r.claim)
     );
+    let explicit = 0;
+    for (const r of this.#others) {
+      if (r.nodes.get(linstorNode) === pool) explicit += r.sizeKib;
+    }
     return implicit.size === 0
       ? explicit
       : explicit + (implicit.get(linstorNode)?.get(pool) ?? 0);

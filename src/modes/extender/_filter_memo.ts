@@ -34,7 +34,7 @@ export interface FilterMemoEntry {
   readonly candidates: readonly Candidate[];
   /** Capacity fits by position in `candidates`. */
   readonly memo: NodeMemo;
-  /** Claims the filter reserved afresh (on nodes among `candidates` only). */
+  /** Claims the filter reserved or refreshed on nodes among `candidates` only. */
   readonly rebuilt: ReadonlySet<string>;
 }
 

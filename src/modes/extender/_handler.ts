@@ -253,9 +253,14 @@ export function createExtenderHandler(
         pools: snapshot.linstor.poolsByNode,
       });
       reservations.apply(changes);
+      // Claims now held on exactly the passing candidates' pools (reserved
+      // afresh or refreshed unchanged): the prioritize of those candidates
+      // would narrow them to every node they hold.
       const rebuilt = new Set<string>();
       for (const change of changes) {
-        if (change.op === "reserve") rebuilt.add(change.claim);
+        if (change.op === "reserve" || change.op === "refresh") {
+          rebuilt.add(change.claim);
+        }
       }
       let { candidates, memo } = outcome;
       if (outcome.rejected.size > 0) {
@@ -303,7 +308,7 @@ export function createExtenderHandler(
     );
     reservations.apply(prioritizeNarrowing(outcome.context, {
       candidates: outcome.candidates,
-      // A claim the filter of the same candidates just reserved afresh holds
+      // A claim the filter of the same candidates just reserved or refreshed holds
       // only nodes among them: narrowing it would keep every node.
       skip: reuse?.rebuilt,
       held: (claim) => reservations.get(claim),

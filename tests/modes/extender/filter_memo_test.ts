@@ -76,7 +76,7 @@ function setup(snapshot: () => Snapshot) {
     ).exec(text);
     return Number(match?.[1] ?? 0);
   };
-  return { call, reuse };
+  return { call, reuse, reservations };
 }
 
 /** The prioritize answer of a handler that saw no filter: the reference. */
@@ -112,6 +112,30 @@ Deno.test("`createExtenderHandler()` prioritize after filter answers exactly wha
       true,
     );
   });
+  await t.step(
+    "the reservations a hit leaves are those a miss leaves",
+    async () => {
+      const held = async (order: string[]) => {
+        const { call, reuse, reservations } = setup(() => snapshot);
+        await call("filter", { Pod: victim, NodeNames: ["n1", "n2", "n3"] });
+        // A second filter refreshes the reservations instead of making them.
+        await call("filter", { Pod: victim, NodeNames: ["n1", "n2", "n3"] });
+        await call("prioritize", { Pod: victim, NodeNames: order });
+        return {
+          hits: await reuse("hit"),
+          held: ["default/small", "default/local"].map((claim) =>
+            [...(reservations.get(claim)?.nodes ?? [])].sort()
+          ),
+        };
+      };
+      const hit = await held(["n1", "n2", "n3"]);
+      const miss = await held(["n3", "n2", "n1"]);
+      assert.equal(hit.hits, 1);
+      assert.equal(miss.hits, 0);
+      assert.deepEqual(hit.held, miss.held);
+      assert.equal(hit.held[0]!.length, 3);
+    },
+  );
   await t.step("the names that passed after some were rejected", async () => {
     const { call, reuse } = setup(() => snapshot);
     const passed = names(
