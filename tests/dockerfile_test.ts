@@ -190,7 +190,7 @@ Deno.test("deploy/ manifests run each mode with the securityContext the image al
   );
   let checked = 0;
   for (const mode of ["extender", "affinity", "agent", "fencing"]) {
-    for (const entry of Deno.readDirSync(new URL(`deploy/${mode}/`, ROOT))) {
+    for await (const entry of Deno.readDir(new URL(`deploy/${mode}/`, ROOT))) {
       const path = `deploy/${mode}/${entry.name}`;
       if (!entry.name.endsWith(".yaml")) continue;
       for (const document of parseAllDocuments(read(path))) {
