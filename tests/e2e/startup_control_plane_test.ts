@@ -59,6 +59,12 @@ Deno.test({
         );
         return Promise.resolve(match?.[1]);
       });
+      // Hold the window open until the refusal was seen: a slow start could
+      // otherwise make its first read only after the RBAC below exists.
+      await poll("the refused cluster-identity read", () =>
+        Promise.resolve(
+          /Cannot read .*cluster identity.* yet/.test(suite.log()) || undefined,
+        ), 90_000);
       const notReady = await poll("not ready with a reason", async () => {
         const response = await fetch(`${health}/readyz`);
         const text = await response.text();
