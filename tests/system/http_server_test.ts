@@ -4,7 +4,7 @@ import {
   serveHttp,
   type TlsMaterial,
 } from "../../src/system/mod.ts";
-import { FakeClock } from "../_fakes/fake_clock.ts";
+import { FakeClock, flushMicrotasks } from "../_fakes/fake_clock.ts";
 
 const TLS = new URL("../_fixtures/tls/", import.meta.url);
 
@@ -160,6 +160,17 @@ Deno.test("reloadTlsOnChange() takes a Secret volume's new files on the next rea
   let reloaded = () => {};
   const errors: unknown[] = [];
   const nextRead = () => new Promise<void>((resolve) => readDone = resolve);
+  // The loop handles a read before it sleeps again: advance only then.
+  const sleeping = async () => {
+    for (let i = 0; i < 100 && clock.pending === 0; i++) {
+      await flushMicrotasks();
+    }
+    assert.equal(clock.pending, 1, "the reload loop sleeps");
+  };
+  const advance = async () => {
+    await sleeping();
+    await clock.advance(10_000);
+  };
   const loop = reloadTlsOnChange(server, {
     async read() {
       try {
@@ -182,7 +193,7 @@ Deno.test("reloadTlsOnChange() takes a Secret volume's new files on the next rea
   try {
     // Unchanged files: read, nothing replaced.
     let read = nextRead();
-    await clock.advance(10_000);
+    await advance();
     await read;
     assert.equal(reads, 1);
     assert.equal(await get(`${base}/`, "ca.pem"), "ok");
@@ -190,7 +201,7 @@ Deno.test("reloadTlsOnChange() takes a Secret volume's new files on the next rea
     await publish("v2", SECOND);
     assert.equal(await get(`${base}/`, "ca.pem"), "ok", "not before a read");
     const swapped = new Promise<void>((resolve) => reloaded = resolve);
-    await clock.advance(10_000);
+    await advance();
     await swapped;
     assert.equal(await get(`${base}/`, "wrong-ca.pem"), "ok");
     assert.match(await get(`${base}/`, "ca.pem"), /^refused: /);
@@ -198,9 +209,10 @@ Deno.test("reloadTlsOnChange() takes a Secret volume's new files on the next rea
     await publish("v3", { cert: "garbage", key: "garbage" });
     for (let i = 0; i < 2; i++) {
       read = nextRead();
-      await clock.advance(10_000);
+      await advance();
       await read;
     }
+    await sleeping();
     assert.equal(errors.length, 1);
     assert.equal(await get(`${base}/`, "wrong-ca.pem"), "ok");
   } finally {
