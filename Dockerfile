@@ -20,6 +20,10 @@ RUN ./tools/deno --version
 COPY deno.json deno.lock ./
 COPY main.ts ./
 COPY src/ src/
+# --max-semi-space-size=4: a 4 MiB young generation (V8's default grows to
+# 16+) keeps 40-50 MiB less resident per process at the same CPU per request
+# (docs/benchmarks.md, "Memory of the modes"). DENO_V8_FLAGS adds flags at
+# start (e.g. --single-threaded-gc); these are applied after it.
 RUN case "$TARGETARCH" in \
       amd64) target=x86_64-unknown-linux-gnu ;; \
       arm64) target=aarch64-unknown-linux-gnu ;; \
@@ -27,7 +31,7 @@ RUN case "$TARGETARCH" in \
     esac \
  && ./tools/deno install --frozen \
  && ./tools/deno check main.ts \
- && ./tools/deno compile --frozen --allow-all --target "$target" --output /out/linstor-suite main.ts \
+ && ./tools/deno compile --frozen --allow-all --v8-flags=--max-semi-space-size=4 --target "$target" --output /out/linstor-suite main.ts \
  && if [ "$TARGETARCH" = "$BUILDARCH" ]; then /out/linstor-suite version; fi
 
 FROM debian:bookworm-slim
@@ -37,6 +41,12 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends lvm2 util-linux drbd-utils ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=builder /out/linstor-suite /usr/local/bin/linstor-suite
+# glibc malloc: two arenas instead of eight per core, and buffers of 128 KiB
+# or more (LINSTOR and Kubernetes list bodies) mapped and unmapped on their
+# own instead of kept in the arenas once freed: about 10-30 MiB less resident
+# at 100 nodes, hundreds of MiB at 5,000 (docs/benchmarks.md, "Memory of the
+# modes"); a pod's env overrides them.
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 # Drop-in launchers: the replaced tools' charts set these paths as command or
 # args[0]; each runs the mode that replaces it (docs/migration.md).
 RUN for program in linstor-affinity-controller linstor-scheduler-extender piraeus-ha-controller agent; do \

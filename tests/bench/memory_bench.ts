@@ -15,6 +15,10 @@
  * bound claims with managed fields), because informer caches hold what the
  * apiserver sends.
  *
+ * The processes run with the settings the image ships: the Dockerfile's
+ * `deno compile --v8-flags=…` and its `MALLOC_*` environment
+ * (`--shipped-flags=false` runs them bare).
+ *
  * Run: `tools/deno run --allow-all tests/bench/memory_bench.ts`
  * (`--sizes=100,500,5000`, `--pairs=3000`, `--names=N` to cap the names per
  * request, `--affinity=false`, `--snapshot=DIR` to write a heap snapshot of
@@ -53,13 +57,22 @@ const CHILD_ENV: Record<string, string> = {};
 /** `deno run` flags of the measured processes (the shipped V8 flags, unless `--shipped-flags=false`). */
 const CHILD_RUN_FLAGS: string[] = [];
 
-/** The `--v8-flags=…` the Dockerfile compiles the binary with, if any. */
-export async function shippedV8Flags(): Promise<string | undefined> {
+/** The `--v8-flags=…` the Dockerfile compiles the binary with (if any) and the `MALLOC_*` environment its image sets. */
+export async function shippedSettings(): Promise<
+  { v8Flags: string | undefined; env: Record<string, string> }
+> {
   const dockerfile = await Deno.readTextFile(
     new URL("../../Dockerfile", import.meta.url),
   );
   const compile = /deno compile ([^\n]*?) main\.ts/.exec(dockerfile)?.[1];
-  return /--v8-flags=(\S+)/.exec(compile ?? "")?.[1];
+  const env: Record<string, string> = {};
+  for (const line of dockerfile.split("\n")) {
+    if (!/^ENV\s/.test(line)) continue;
+    for (const [, key, value] of line.matchAll(/(MALLOC_\w+)=(\S+)/g)) {
+      env[key!] = value!;
+    }
+  }
+  return { v8Flags: /--v8-flags=(\S+)/.exec(compile ?? "")?.[1], env };
 }
 
 /** Size of a generated cluster. */
@@ -598,12 +611,19 @@ function freePort(): number {
   return port;
 }
 
-/** Resident memory of `pid` in MiB: current and peak. */
-function residentMiB(pid: number): { rss: number; hwm: number } {
+/** Resident memory of `pid` in MiB: current, peak, and anonymous vs file-backed. */
+function residentMiB(
+  pid: number,
+): { rss: number; hwm: number; anon: number; file: number } {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   const kib = (field: string) =>
     Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
-  return { rss: kib("VmRSS") / 1024, hwm: kib("VmHWM") / 1024 };
+  return {
+    rss: kib("VmRSS") / 1024,
+    hwm: kib("VmHWM") / 1024,
+    anon: kib("RssAnon") / 1024,
+    file: kib("RssFile") / 1024,
+  };
 }
 
 /** V8 heap used and total in MiB, from the child's `/metrics`. */
@@ -701,6 +721,9 @@ export interface MemoryResult {
   names: number;
   readyRssMiB: number;
   readyHeapTotalMiB: number;
+  /** Anonymous and file-backed (the binary's pages) parts of `rssMiB`. */
+  anonMiB: number;
+  fileMiB: number;
   rssMiB: number;
   hwmMiB: number;
   heapUsedMiB: number;
@@ -809,6 +832,8 @@ async function measureExtender(
       readyRssMiB: ready.rss,
       readyHeapTotalMiB: readyHeap.total,
       rssMiB: after.rss,
+      anonMiB: after.anon,
+      fileMiB: after.file,
       hwmMiB: after.hwm,
       heapUsedMiB: heap.used,
       heapTotalMiB: heap.total,
@@ -858,6 +883,8 @@ async function measureAffinityIdle(
       readyRssMiB: ready.rss,
       readyHeapTotalMiB: readyHeap.total,
       rssMiB: after.rss,
+      anonMiB: after.anon,
+      fileMiB: after.file,
       hwmMiB: after.hwm,
       heapUsedMiB: heap.used,
       heapTotalMiB: heap.total,
@@ -935,15 +962,20 @@ async function main(): Promise<void> {
     const [key, ...value] = pair.split("=");
     CHILD_ENV[key!] = value.join("=");
   }
-  const shipped = await shippedV8Flags();
-  if (values["shipped-flags"] === "true" && shipped !== undefined) {
-    CHILD_RUN_FLAGS.push(`--v8-flags=${shipped}`);
+  if (values["shipped-flags"] === "true") {
+    const shipped = await shippedSettings();
+    if (shipped.v8Flags) CHILD_RUN_FLAGS.push(`--v8-flags=${shipped.v8Flags}`);
+    for (const [key, value] of Object.entries(shipped.env)) {
+      CHILD_ENV[key] ??= value;
+    }
   }
   if (!values.json) {
     print(
-      `V8 flags of the processes: ${
-        CHILD_RUN_FLAGS.length ? CHILD_RUN_FLAGS.join(" ") : "none"
-      }`,
+      `Processes run with ${
+        CHILD_RUN_FLAGS.length ? CHILD_RUN_FLAGS.join(" ") : "no V8 flags"
+      } and ${
+        JSON.stringify(CHILD_ENV)
+      } (the image's settings unless --shipped-flags=false)`,
     );
   }
   const sizes = values.sizes.split(",").filter((s) => s !== "").map(Number);
