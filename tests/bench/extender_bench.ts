@@ -165,6 +165,8 @@ export interface ExtenderBenchFigures {
     bodyBytes: number;
   }>;
   rssMiB: number;
+  /** 1-minute load average when the run started (Linux), for the record. */
+  loadAtStart?: number;
 }
 
 /** A generated cluster loaded into a state model. */
@@ -456,6 +458,13 @@ export async function runExtenderBench(
   const rows: ExtenderBenchRow[] = [];
   const summary: string[] = [];
   const figures: ExtenderBenchFigures = { names: size.nodes, rssMiB: 0 };
+  try {
+    figures.loadAtStart = Number(
+      (await Deno.readTextFile("/proc/loadavg")).split(" ")[0],
+    );
+  } catch {
+    // Not Linux: no load figure.
+  }
   const benchPod = benchPodOf(size);
   if (phases.has("resync") || phases.has("http") || phases.has("handler")) {
     const { state } = buildCluster(size);
@@ -900,6 +909,16 @@ async function main(): Promise<void> {
     }
   }
   const where = await provenance();
+  const loads = runs.map((r) => r.loadAtStart).filter((l): l is number =>
+    l !== undefined
+  );
+  if (loads.length > 0) {
+    // The load while the runs ran, not only when they ended.
+    where.machine = where.machine.replace(
+      /load [^,]*/,
+      `load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`,
+    );
+  }
   const row = recordRow(where, runs);
   print(`\n${RECORD_HEADER.join("\n")}\n${row}`);
   if (values.record) print(`recorded in ${await record(row, where.commit)}`);
