@@ -813,12 +813,13 @@ async function record(row: string, commit: string): Promise<string> {
     );
   }
   const body = doc.slice(start + RECORD_START.length, end).split("\n")
-    .filter((line) => line.startsWith("| `"))
-    .filter((line) => !line.startsWith(`| \`${commit}\` |`));
+    .filter((line) => /^\|\s*`[^`]+`\s*\|/.test(line))
+    // `deno fmt` pads the cells: compare the commit cell, not the text.
+    .filter((line) => /^\|\s*`([^`]+)`/.exec(line)?.[1] !== commit);
   body.push(row);
-  const table = [RECORD_START, ...RECORD_HEADER, ...body, RECORD_END].join(
-    "\n",
-  );
+  // Blank lines around the table, as `deno fmt` leaves them.
+  const table = [RECORD_START, "", ...RECORD_HEADER, ...body, "", RECORD_END]
+    .join("\n");
   await Deno.writeTextFile(
     path,
     doc.slice(0, start) + table + doc.slice(end + RECORD_END.length),
@@ -855,6 +856,11 @@ async function main(): Promise<void> {
         }`,
       );
     }
+  }
+  if (values.record && values.quick) {
+    throw new RangeError(
+      'Cannot record "--quick" runs: the table holds the full-size benchmark',
+    );
   }
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) {
@@ -916,7 +922,11 @@ async function main(): Promise<void> {
     // The load while the runs ran, not only when they ended.
     where.machine = where.machine.replace(
       /load [^,]*/,
-      `load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`,
+      Math.min(...loads) === Math.max(...loads)
+        ? `load ${loads[0]!.toFixed(1)}`
+        : `load ${Math.min(...loads).toFixed(1)}–${
+          Math.max(...loads).toFixed(1)
+        }`,
     );
   }
   const row = recordRow(where, runs);
