@@ -59,6 +59,25 @@ export const LOG_FLAGS: readonly FlagSpec[] = [
   },
 ];
 
+/** `--kubeconfig`: modes and `doctor` find the apiserver the same way. */
+export const KUBECONFIG_FLAG: FlagSpec = {
+  name: "kubeconfig",
+  type: "string",
+  description:
+    "Path to a kubeconfig; else KUBECONFIG, else the in-cluster service account",
+  env: "KUBECONFIG",
+  valueName: "FILE",
+};
+
+/** `--linstor-timeout`: the timeout of each LINSTOR request. */
+export const LINSTOR_TIMEOUT_FLAG: FlagSpec = {
+  name: "linstor-timeout",
+  type: "duration",
+  description: "Timeout of one LINSTOR request",
+  env: "LINSTOR_SUITE_LINSTOR_TIMEOUT",
+  default: LINSTOR_DEFAULT_TIMEOUT_MS,
+};
+
 /** Flags of every long-running mode (logging, health, Kubernetes, LINSTOR). */
 export const COMMON_FLAGS: readonly FlagSpec[] = [
   ...LOG_FLAGS,
@@ -70,14 +89,7 @@ export const COMMON_FLAGS: readonly FlagSpec[] = [
     default: DEFAULT_HEALTH_ADDRESS,
     valueName: "HOST:PORT",
   },
-  {
-    name: "kubeconfig",
-    type: "string",
-    description:
-      "Path to a kubeconfig; else KUBECONFIG, else the in-cluster service account",
-    env: "KUBECONFIG",
-    valueName: "FILE",
-  },
+  KUBECONFIG_FLAG,
   {
     name: "linstor-poll-interval",
     type: "duration",
@@ -85,13 +97,7 @@ export const COMMON_FLAGS: readonly FlagSpec[] = [
     env: "LINSTOR_SUITE_LINSTOR_POLL_INTERVAL",
     default: LINSTOR_DEFAULT_POLL_INTERVAL_MS,
   },
-  {
-    name: "linstor-timeout",
-    type: "duration",
-    description: "Timeout of one LINSTOR request",
-    env: "LINSTOR_SUITE_LINSTOR_TIMEOUT",
-    default: LINSTOR_DEFAULT_TIMEOUT_MS,
-  },
+  LINSTOR_TIMEOUT_FLAG,
   {
     name: "linstor-requests-per-second",
     type: "number",

@@ -59,7 +59,12 @@ import {
 } from "../linstor/mod.ts";
 import { errorMessage } from "../reconcile/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
-import { LOG_FLAGS, setupLogging } from "./common.ts";
+import {
+  KUBECONFIG_FLAG,
+  LINSTOR_TIMEOUT_FLAG,
+  LOG_FLAGS,
+  setupLogging,
+} from "./common.ts";
 import { type FlagSpec, UsageError } from "./flags.ts";
 
 /** How long doctor waits for an extender's answer. */
@@ -94,21 +99,8 @@ export const DOCTOR_FLAGS: readonly FlagSpec[] = [
     default: "table",
     choices: ["table", "json"],
   },
-  {
-    name: "linstor-timeout",
-    type: "duration",
-    description: "Timeout of each LINSTOR request",
-    env: "LINSTOR_SUITE_LINSTOR_TIMEOUT",
-    default: LINSTOR_DEFAULT_TIMEOUT_MS,
-  },
-  {
-    name: "kubeconfig",
-    type: "string",
-    description:
-      "Path to a kubeconfig; else KUBECONFIG, else the in-cluster service account",
-    env: "KUBECONFIG",
-    valueName: "FILE",
-  },
+  LINSTOR_TIMEOUT_FLAG,
+  KUBECONFIG_FLAG,
   {
     name: "context",
     type: "string",
@@ -431,62 +423,46 @@ async function reviewMode(
       permission,
       decision: { error: errorMessage(error) },
     }));
-  if (input.identity?.username === serviceAccount) {
+  /** One review of every permission for `subject`; a failure fills the rows. */
+  const ask = async (
+    subject: string,
+    as: KubeIdentity | undefined,
+    options: {
+      asCaller?: boolean;
+      onForbidden?: () => Promise<ModePermissionProbe>;
+    } = {},
+  ): Promise<ModePermissionProbe> => {
+    const head = {
+      ...base,
+      subject,
+      reviewedAsCaller: options.asCaller ?? false,
+    };
     try {
-      return {
-        ...base,
-        subject: serviceAccount,
-        reviewedAsCaller: false,
-        reviews: await review(undefined),
-      };
+      return { ...head, reviews: await review(as) };
     } catch (error) {
-      return {
-        ...base,
-        subject: serviceAccount,
-        reviewedAsCaller: false,
-        reviews: errorReviews(error),
-      };
+      if (
+        options.onForbidden && error instanceof KubeApiError &&
+        error.status === 403
+      ) {
+        return await options.onForbidden();
+      }
+      return { ...head, reviews: errorReviews(error) };
     }
+  };
+  if (input.identity?.username === serviceAccount) {
+    return await ask(serviceAccount, undefined);
   }
-  try {
-    return {
-      ...base,
-      subject: serviceAccount,
-      reviewedAsCaller: false,
-      reviews: await review({
-        username: serviceAccount,
-        groups: [
-          "system:serviceaccounts",
-          `system:serviceaccounts:${namespace}`,
-          "system:authenticated",
-        ],
-      }),
-    };
-  } catch (error) {
-    if (!(error instanceof KubeApiError && error.status === 403)) {
-      return {
-        ...base,
-        subject: serviceAccount,
-        reviewedAsCaller: false,
-        reviews: errorReviews(error),
-      };
-    }
-  }
-  try {
-    return {
-      ...base,
-      subject: caller,
-      reviewedAsCaller: true,
-      reviews: await review(undefined),
-    };
-  } catch (error) {
-    return {
-      ...base,
-      subject: caller,
-      reviewedAsCaller: true,
-      reviews: errorReviews(error),
-    };
-  }
+  return await ask(serviceAccount, {
+    username: serviceAccount,
+    groups: [
+      "system:serviceaccounts",
+      `system:serviceaccounts:${namespace}`,
+      "system:authenticated",
+    ],
+  }, {
+    // Not allowed to ask about others: the caller's own rights instead.
+    onForbidden: () => ask(caller, undefined, { asCaller: true }),
+  });
 }
 
 async function gatherScheduler(
