@@ -10,6 +10,7 @@
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Simulator } from "./simulator.ts";
+import { hostForUrl, requestHeaders, requestUrl } from "../system/mod.ts";
 
 /** Options of `serveSimulator()`. */
 export interface ServeSimulatorOptions {
@@ -56,10 +57,6 @@ function withSignal(
     body: request.body,
     signal: AbortSignal.any([gone.signal, stop]),
   });
-}
-
-function hostForUrl(hostname: string): string {
-  return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
 
 /**
@@ -178,18 +175,13 @@ async function bridge(
   try {
     const chunks: Uint8Array[] = [];
     for await (const chunk of req) chunks.push(chunk as Uint8Array);
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (Array.isArray(value)) {
-        for (const v of value) headers.append(name, v);
-      } else if (value !== undefined) headers.set(name, value);
-    }
+    const headers = requestHeaders(req);
     const method = req.method ?? "GET";
     const body = method === "GET" || method === "HEAD" || chunks.length === 0
       ? undefined
       : new Blob(chunks as BlobPart[]);
     const request = new Request(
-      new URL(req.url ?? "/", `https://${hostForUrl(hostname)}`),
+      requestUrl(req, hostname),
       {
         method,
         headers,

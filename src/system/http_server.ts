@@ -185,6 +185,27 @@ function checkTlsMaterial(material: TlsMaterial): void {
   }
 }
 
+/** The headers of a `node:http(s)` request as Fetch `Headers`. */
+export function requestHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (Array.isArray(value)) {
+      for (const v of value) headers.append(name, v);
+    } else if (value !== undefined) headers.set(name, value);
+  }
+  return headers;
+}
+
+/** The absolute `https:` URL of a `node:https` request served on `hostname`. */
+export function requestUrl(req: IncomingMessage, hostname: string): URL {
+  return new URL(req.url ?? "/", `https://${hostForUrl(hostname)}`);
+}
+
+/** `hostname` as the host part of a URL (IPv6 literals in brackets). */
+export function hostForUrl(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
 /** Runs `handler` for one `node:https` request. */
 async function bridge(
   handler: (request: Request) => Response | Promise<Response>,
@@ -193,17 +214,10 @@ async function bridge(
   hostname: string,
 ): Promise<void> {
   try {
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (Array.isArray(value)) {
-        for (const v of value) headers.append(name, v);
-      } else if (value !== undefined) headers.set(name, value);
-    }
     const method = req.method ?? "GET";
-    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-    const request = new Request(new URL(req.url ?? "/", `https://${host}`), {
+    const request = new Request(requestUrl(req, hostname), {
       method,
-      headers,
+      headers: requestHeaders(req),
       // Streamed, so the handler's body limit applies before buffering.
       ...(method === "GET" || method === "HEAD"
         ? {}
