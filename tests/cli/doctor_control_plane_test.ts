@@ -15,6 +15,7 @@ import {
   KubeRequestError,
   startControlPlane,
 } from "../_harness/control_plane.ts";
+import { collectionPath } from "../_harness/service_account.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -39,16 +40,8 @@ async function apply(
     const object = doc.toJS() as Json;
     if (!object) continue;
     edit(object);
-    const [group, version] = object.apiVersion.includes("/")
-      ? object.apiVersion.split("/")
-      : ["", object.apiVersion];
-    const plural = `${object.kind.toLowerCase()}s`.replace(/ys$/, "ies");
-    const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
-    const ns = object.metadata.namespace
-      ? `/namespaces/${object.metadata.namespace}`
-      : "";
     try {
-      await cp.request("POST", `${base}${ns}/${plural}`, { body: object });
+      await cp.request("POST", collectionPath(object), { body: object });
     } catch (error) {
       if (!(error instanceof KubeRequestError && error.status === 409)) {
         throw error;

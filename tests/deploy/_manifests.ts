@@ -26,6 +26,9 @@ import {
   type ControlPlane,
   KubeRequestError,
 } from "../_harness/control_plane.ts";
+import { collectionPath } from "../_harness/service_account.ts";
+
+export { collectionPath };
 
 /** The repository root. */
 export const ROOT = new URL("../../", import.meta.url);
@@ -189,19 +192,6 @@ export async function assertProbesServed(
       `${where} ${mode}: containerPort ${port} is not listened on`,
     );
   }
-}
-
-/** The REST collection an object is created in. */
-export function collectionPath(object: Json): string {
-  const [group, version] = object.apiVersion.includes("/")
-    ? object.apiVersion.split("/")
-    : ["", object.apiVersion];
-  const plural = `${object.kind.toLowerCase()}s`.replace(/ys$/, "ies");
-  const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
-  const namespace = object.metadata.namespace
-    ? `/namespaces/${object.metadata.namespace}`
-    : "";
-  return `${base}${namespace}/${plural}`;
 }
 
 /** Creates (for real) every namespace the objects live in or declare. */
