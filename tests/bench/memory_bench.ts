@@ -41,6 +41,7 @@ import {
   storageClass,
   storagePool,
 } from "../_builders/mod.ts";
+import { linstorBodies } from "./state_bench.ts";
 import {
   breakdownText,
   readHeapSnapshot,
@@ -480,7 +481,6 @@ function serveWorld(size: MemoryBenchSize, dataSet: DataSet = "all"): {
   kubeUrl: string;
   close(): Promise<void>;
 } {
-  const encoder = new TextEncoder();
   const data = dataSet === "kube"
     ? {
       nodes: [],
@@ -490,22 +490,7 @@ function serveWorld(size: MemoryBenchSize, dataSet: DataSet = "all"): {
       resourceGroups: [],
     }
     : memoryBenchLinstor(size);
-  const linstor = new Map<string, Uint8Array<ArrayBuffer>>([
-    ["/v1/nodes", encoder.encode(JSON.stringify(data.nodes))],
-    [
-      "/v1/view/storage-pools",
-      encoder.encode(JSON.stringify(data.storagePools)),
-    ],
-    ["/v1/view/resources", encoder.encode(JSON.stringify(data.resources))],
-    [
-      "/v1/resource-definitions",
-      encoder.encode(JSON.stringify(data.resourceDefinitions)),
-    ],
-    [
-      "/v1/resource-groups",
-      encoder.encode(JSON.stringify(data.resourceGroups)),
-    ],
-  ]);
+  const linstor = linstorBodies(data);
   // Pages of 500 items, as the adapter asks for; item text encoded once.
   const kube = new Map<string, string[]>();
   for (const [path, items] of memoryBenchKube(size)) {

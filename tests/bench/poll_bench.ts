@@ -25,7 +25,7 @@ import {
   startClusterState,
 } from "../../src/state/mod.ts";
 import { SYSTEM_CLOCK } from "../../src/system/mod.ts";
-import { linstorData as stateBenchData } from "./state_bench.ts";
+import { linstorBodies, linstorData as stateBenchData } from "./state_bench.ts";
 
 interface Size {
   nodes: number;
@@ -48,28 +48,11 @@ function print(line: string): void {
 
 /** The child: serves the lists; `POST /bench/variant/N` switches the data. */
 async function serve(size: Size): Promise<void> {
-  const encoder = new TextEncoder();
   const bodies = new Map<number, Map<string, Uint8Array<ArrayBuffer>>>();
   const bodiesOf = (variant: number) => {
     let found = bodies.get(variant);
     if (found === undefined) {
-      const data = linstorData(size, variant);
-      found = new Map([
-        ["/v1/nodes", encoder.encode(JSON.stringify(data.nodes))],
-        [
-          "/v1/view/storage-pools",
-          encoder.encode(JSON.stringify(data.storagePools)),
-        ],
-        ["/v1/view/resources", encoder.encode(JSON.stringify(data.resources))],
-        [
-          "/v1/resource-definitions",
-          encoder.encode(JSON.stringify(data.resourceDefinitions)),
-        ],
-        [
-          "/v1/resource-groups",
-          encoder.encode(JSON.stringify(data.resourceGroups)),
-        ],
-      ]);
+      found = linstorBodies(linstorData(size, variant));
       bodies.clear(); // keep one variant: large clusters are hundreds of MB
       bodies.set(variant, found);
     }

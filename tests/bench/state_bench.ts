@@ -56,6 +56,21 @@ export interface BenchRow {
   note: string;
 }
 
+/** The LINSTOR bodies a poll reads, by path, as a controller would send them. */
+export function linstorBodies(
+  data: LinstorData,
+): Map<string, Uint8Array<ArrayBuffer>> {
+  const encoder = new TextEncoder();
+  const body = (value: unknown) => encoder.encode(JSON.stringify(value));
+  return new Map([
+    ["/v1/nodes", body(data.nodes)],
+    ["/v1/view/storage-pools", body(data.storagePools)],
+    ["/v1/view/resources", body(data.resources)],
+    ["/v1/resource-definitions", body(data.resourceDefinitions)],
+    ["/v1/resource-groups", body(data.resourceGroups)],
+  ]);
+}
+
 /** Generated LINSTOR lists; `variant` > 0 flips the disk state of 1 % of the replicas. */
 export function linstorData(size: BenchSize, variant = 0): LinstorData {
   const nodes = Array.from(
