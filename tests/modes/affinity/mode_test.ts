@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { V1PersistentVolume } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { KubeApiError } from "../../../src/kube/mod.ts";
+import type { FakeKube } from "../../_fakes/fake_kube.ts";
 import {
   encodeRecord,
   intendedPv,
@@ -39,6 +40,29 @@ async function crashAfterStep(world: World, step: number) {
       },
     }),
   );
+}
+
+/**
+ * `world.kube` with `after(firstArgument)` run once each call of `method`
+ * resolved: what another writer does right after our call.
+ */
+function afterCall(
+  world: World,
+  method: "get" | "create",
+  after: (first: { kind: string }) => void,
+): FakeKube {
+  return new Proxy(world.kube, {
+    get(target, property) {
+      const value = Reflect.get(target, property);
+      if (typeof value !== "function") return value;
+      if (property !== method) return value.bind(target);
+      return async (...args: unknown[]) => {
+        const result = await value.apply(target, args);
+        after(args[0] as { kind: string });
+        return result;
+      };
+    },
+  });
 }
 
 /** Everything a finished replace must leave behind. */
@@ -829,25 +853,14 @@ Deno.test("affinity replace mirrors the record on the claim with a UID precondit
       try {
         const oldUid = world.pv("pvc-1")!.metadata!.uid!;
         // The PV controller updates the claim right after any read of it.
-        const kube = new Proxy(world.kube, {
-          get(target, property) {
-            const value = Reflect.get(target, property);
-            if (property !== "get") {
-              return typeof value === "function" ? value.bind(target) : value;
-            }
-            const get = value as (ref: unknown, o?: object) => Promise<unknown>;
-            return async (ref: { kind: string }, options?: object) => {
-              const read = await get.call(target, ref, options);
-              if (ref.kind === "persistentVolumeClaims") {
-                const claim = world.pvc("pvc-1")!;
-                world.kube.seed("persistentVolumeClaims", {
-                  ...claim,
-                  metadata: { ...claim.metadata, labels: { touched: "yes" } },
-                });
-              }
-              return read;
-            };
-          },
+        const kube = afterCall(world, "get", (ref) => {
+          if (ref.kind === "persistentVolumeClaims") {
+            const claim = world.pvc("pvc-1")!;
+            world.kube.seed("persistentVolumeClaims", {
+              ...claim,
+              metadata: { ...claim.metadata, labels: { touched: "yes" } },
+            });
+          }
         });
         world.sim.apply({
           action: "move-replica",
@@ -875,26 +888,15 @@ Deno.test("affinity replace mirrors the record on the claim with a UID precondit
         delete claim.metadata!.annotations;
         world.kube.seed("persistentVolumeClaims", claim);
         let reads = 0;
-        const kube = new Proxy(world.kube, {
-          get(target, property) {
-            const value = Reflect.get(target, property);
-            if (property !== "get") {
-              return typeof value === "function" ? value.bind(target) : value;
-            }
-            const get = value as (ref: unknown, o?: object) => Promise<unknown>;
-            return async (ref: { kind: string }, options?: object) => {
-              const read = await get.call(target, ref, options);
-              if (ref.kind === "persistentVolumeClaims" && reads++ === 0) {
-                // The PV controller finishes binding it meanwhile.
-                const live = world.pvc("pvc-1")!;
-                world.kube.seed("persistentVolumeClaims", {
-                  ...live,
-                  metadata: { ...live.metadata, labels: { bound: "yes" } },
-                });
-              }
-              return read;
-            };
-          },
+        const kube = afterCall(world, "get", (ref) => {
+          if (ref.kind === "persistentVolumeClaims" && reads++ === 0) {
+            // The PV controller finishes binding it meanwhile.
+            const live = world.pvc("pvc-1")!;
+            world.kube.seed("persistentVolumeClaims", {
+              ...live,
+              metadata: { ...live.metadata, labels: { bound: "yes" } },
+            });
+          }
         });
         world.sim.apply({
           action: "move-replica",
@@ -939,27 +941,12 @@ Deno.test("affinity replace mirrors the record on the claim with a UID precondit
         });
         // The claim is deleted and re-created (new UID) right after the
         // dry-run create of step 0.
-        const kube = new Proxy(world.kube, {
-          get(target, property) {
-            const value = Reflect.get(target, property);
-            if (property !== "create") {
-              return typeof value === "function" ? value.bind(target) : value;
-            }
-            const create = value as (
-              kind: unknown,
-              obj: unknown,
-              o?: object,
-            ) => Promise<unknown>;
-            return async (kind: string, obj: unknown, options?: object) => {
-              const created = await create.call(target, kind, obj, options);
-              const claim = world.pvc("pvc-1")!;
-              world.kube.seed("persistentVolumeClaims", {
-                ...claim,
-                metadata: { ...claim.metadata, uid: "someone-else" },
-              });
-              return created;
-            };
-          },
+        const kube = afterCall(world, "create", () => {
+          const claim = world.pvc("pvc-1")!;
+          world.kube.seed("persistentVolumeClaims", {
+            ...claim,
+            metadata: { ...claim.metadata, uid: "someone-else" },
+          });
         });
         const report = await pass(
           world,
