@@ -61,14 +61,33 @@ function rdName(v: number): string {
   return `pvc-${v.toString(16).padStart(8, "0")}`;
 }
 
-export function linstorData(size: ExtenderBenchSize): LinstorData {
+export function linstorData(
+  size: ExtenderBenchSize,
+  options: {
+    /** Node `i`'s name. */
+    nodeName?: (i: number) => string;
+    /** Volume `v`'s resource name. */
+    rdName?: (v: number) => string;
+    /** What a real cluster adds: every topology key, pool props, creation times. */
+    realistic?: boolean;
+  } = {},
+): LinstorData {
+  const nodeName = options.nodeName ?? ((i: number) => `node-${i}`);
+  const volumeName = options.rdName ?? rdName;
+  const realistic = options.realistic ?? false;
   const nodes = Array.from(
     { length: size.nodes },
     (_, i) =>
-      linstorNode(`node-${i}`, {
+      linstorNode(nodeName(i), {
         props: {
-          "Aux/topology/kubernetes.io/hostname": `node-${i}`,
+          "Aux/topology/kubernetes.io/hostname": nodeName(i),
           "Aux/topology/topology.kubernetes.io/zone": `zone-${i % 3}`,
+          ...(realistic
+            ? {
+              "Aux/topology/linbit.com/hostname": nodeName(i),
+              "Aux/topology/topology.linstor.csi.linbit.com/node": nodeName(i),
+            }
+            : {}),
         },
       }),
   );
@@ -87,20 +106,23 @@ export function linstorData(size: ExtenderBenchSize): LinstorData {
   const resources = [];
   const resourceDefinitions = [];
   for (let v = 0; v < size.volumes; v++) {
-    const name = rdName(v);
+    const name = volumeName(v);
     resourceDefinitions.push(
       resourceDefinition(name, { resourceGroup: "rg-0" }),
     );
     for (let r = 0; r < size.replicas; r++) {
-      const node = `node-${(v * 7 + r * 13) % size.nodes}`;
+      const node = nodeName((v * 7 + r * 13) % size.nodes);
       resources.push(resource(name, node, {
         ...(r === size.replicas - 1
           ? {
             flags: ["DISKLESS", "DRBD_DISKLESS", "TIE_BREAKER"],
             diskState: "Diskless",
           }
+          : realistic
+          ? { props: { StorPoolName: "pool1" } }
           : {}),
         inUse: r === 0,
+        ...(realistic ? { createdAt: 1_700_000_000_000 + v } : {}),
       }));
     }
   }

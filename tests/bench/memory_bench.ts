@@ -32,15 +32,8 @@ import { parseArgs } from "node:util";
 import type { V1StorageClass } from "@kubernetes/client-node";
 import type { LinstorData } from "../../src/state/mod.ts";
 import { SYSTEM_CLOCK } from "../../src/system/mod.ts";
-import {
-  linstorNode,
-  pod,
-  resource,
-  resourceDefinition,
-  resourceGroup,
-  storageClass,
-  storagePool,
-} from "../_builders/mod.ts";
+import { pod, storageClass } from "../_builders/mod.ts";
+import { linstorData } from "./extender_bench.ts";
 import { linstorBodies } from "./state_bench.ts";
 import {
   breakdownText,
@@ -108,58 +101,7 @@ function nodeName(i: number): string {
 
 /** The LINSTOR lists of a cluster of `size`. */
 export function memoryBenchLinstor(size: MemoryBenchSize): LinstorData {
-  const nodes = Array.from(
-    { length: size.nodes },
-    (_, i) =>
-      linstorNode(nodeName(i), {
-        props: {
-          "Aux/topology/kubernetes.io/hostname": nodeName(i),
-          "Aux/topology/topology.kubernetes.io/zone": `zone-${i % 3}`,
-          "Aux/topology/linbit.com/hostname": nodeName(i),
-          "Aux/topology/topology.linstor.csi.linbit.com/node": nodeName(i),
-        },
-      }),
-  );
-  const storagePools = nodes.flatMap((node, i) => [
-    storagePool(node.name!, "DfltDisklessStorPool", {
-      providerKind: "DISKLESS",
-      freeKib: null,
-      totalKib: null,
-    }),
-    storagePool(node.name!, "pool1", {
-      providerKind: i % 2 === 0 ? "LVM_THIN" : "LVM",
-      freeKib: (50 + (i % 200)) * 1024 * 1024,
-      totalKib: 400 * 1024 * 1024,
-    }),
-  ]);
-  const resources = [];
-  const resourceDefinitions = [];
-  for (let v = 0; v < size.volumes; v++) {
-    const name = rdName(v);
-    resourceDefinitions.push(
-      resourceDefinition(name, { resourceGroup: "rg-0" }),
-    );
-    for (let r = 0; r < size.replicas; r++) {
-      const node = nodeName((v * 7 + r * 13) % size.nodes);
-      resources.push(resource(name, node, {
-        ...(r === size.replicas - 1
-          ? {
-            flags: ["DISKLESS", "DRBD_DISKLESS", "TIE_BREAKER"],
-            diskState: "Diskless",
-          }
-          : { props: { StorPoolName: "pool1" } }),
-        inUse: r === 0,
-        createdAt: 1_700_000_000_000 + v,
-      }));
-    }
-  }
-  return {
-    nodes,
-    storagePools,
-    resources,
-    resourceDefinitions,
-    resourceGroups: [resourceGroup("rg-0", { placeCount: 2 })],
-  };
+  return linstorData(size, { nodeName, rdName, realistic: true });
 }
 
 const TIME = "2026-11-20T10:00:00Z";
