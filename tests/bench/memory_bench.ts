@@ -23,8 +23,12 @@
  * (`--sizes=100,500,5000`, `--pairs=3000`, `--names=N` to cap the names per
  * request, `--affinity=false`, `--snapshot=DIR` to write a heap snapshot of
  * each extender after its pairs and print its breakdown by kind
- * (`heap_breakdown.ts`), `--json` for one line per result). Results in
- * docs/benchmarks.md.
+ * (`heap_breakdown.ts`), `--json` for one line per result; `--per-node=20`
+ * for 20 LINSTOR resources per node at every size, `--request=objects` for
+ * full Node objects instead of names, `--budget-seconds=S` to stop sending
+ * pairs after S seconds; `scale_bench.ts` uses these). Each result also
+ * carries the client's wall-clock p50/p99 per pair after a warm-up of 10 %
+ * of the pairs (at most 50). Results in docs/benchmarks.md.
  *
  * @module
  */
@@ -79,9 +83,19 @@ export interface MemoryBenchSize {
 }
 
 /** The benchmark's sizes by node count. */
-export function memoryBenchSize(nodes: number): MemoryBenchSize {
+export function memoryBenchSize(
+  nodes: number,
+  options: {
+    /**
+     * LINSTOR resources per node (volumes of 3 replicas); by default 30
+     * below 5,000 nodes and 20 from there on.
+     */
+    resourcesPerNode?: number;
+  } = {},
+): MemoryBenchSize {
   // 5,000 nodes: 33,334 volumes × 3 replicas = 100,002 LINSTOR resources.
-  const volumes = nodes >= 5_000 ? Math.ceil(nodes * 20 / 3) : nodes * 10;
+  const perNode = options.resourcesPerNode ?? (nodes >= 5_000 ? 20 : 30);
+  const volumes = Math.ceil(nodes * perNode / 3);
   return { nodes, volumes, replicas: 3, claims: Math.floor(volumes * 1.5) };
 }
 
@@ -646,6 +660,18 @@ export interface MemoryResult {
   claims: number;
   pairs: number;
   names: number;
+  /** What kube-scheduler sends: node names (`nodeCacheCapable`) or full Node objects. */
+  request: ExtenderRequest;
+  /** Seconds from start until the process was ready (`/readyz`). */
+  readySeconds: number;
+  /** Size of one filter request's body. */
+  requestKiB: number;
+  /**
+   * Wall-clock time of one filter + prioritize pair seen by the client, 50th
+   * and 99th percentile, after the warm-up pairs (ms).
+   */
+  pairP50Ms: number;
+  pairP99Ms: number;
   readyRssMiB: number;
   readyHeapTotalMiB: number;
   /** Anonymous and file-backed (the binary's pages) parts of `rssMiB`. */
@@ -666,11 +692,22 @@ function childCpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** What the bench's requests carry. */
+export type ExtenderRequest = "names" | "objects";
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ??
+    NaN;
+}
+
 async function measureExtender(
   size: MemoryBenchSize,
   options: {
     pairs: number;
     names: number;
+    request: ExtenderRequest;
+    /** Stop sending pairs after this long (ms), to bound the largest sizes. */
+    budgetMs: number;
     dataSet: DataSet;
     snapshotDir?: string | undefined;
     logs: boolean;
@@ -680,6 +717,7 @@ async function measureExtender(
   const kubeconfig = await Deno.makeTempFile({ suffix: ".kubeconfig" });
   await Deno.writeTextFile(kubeconfig, kubeconfigText(world.kubeUrl));
   const port = freePort();
+  const startedAt = performance.now();
   const snapshot = options.snapshotDir
     ? `${options.snapshotDir}/extender-${size.nodes}${
       options.dataSet === "all" ? "" : `-${options.dataSet}`
@@ -697,15 +735,29 @@ async function measureExtender(
   try {
     // Ready means synced: wait until the LINSTOR view is in (a filter answers
     // with candidates) before counting.
+    const readySeconds = (performance.now() - startedAt) / 1000;
     const ready = residentMiB(child.pid);
     const readyHeap = await heapMiB(child.healthUrl);
-    const names = Array.from(
-      { length: Math.min(options.names, size.nodes) },
-      (_, i) => nodeName(i),
-    );
+    const count = Math.min(options.names, size.nodes);
+    const names = Array.from({ length: count }, (_, i) => nodeName(i));
     const benchPod = pod("team-1", "app", {
       claims: ["data-app-1", "data-app-51", `data-app-${size.volumes + 1}`],
     });
+    // Full Node objects: what kube-scheduler sends without `nodeCacheCapable`,
+    // the Nodes the harness's apiserver serves.
+    const argsOf = (passed: unknown[]) =>
+      options.request === "names"
+        ? JSON.stringify({ Pod: benchPod, Nodes: null, NodeNames: passed })
+        : JSON.stringify({
+          Pod: benchPod,
+          Nodes: { metadata: {}, items: passed },
+          NodeNames: null,
+        });
+    const filterBody = argsOf(
+      options.request === "names"
+        ? names
+        : Array.from({ length: count }, (_, i) => realNode(i)),
+    );
     const base = `http://127.0.0.1:${port}`;
     const post = async (verb: string, body: string) => {
       const response = await fetch(`${base}/${verb}`, {
@@ -716,27 +768,43 @@ async function measureExtender(
       if (!response.ok) {
         throw new Error(`Cannot ${verb}: HTTP ${response.status}`);
       }
-      return await response.json();
+      return await response.text();
     };
-    const cpuStart = childCpuMs(child.pid);
-    for (let i = 0; i < options.pairs; i++) {
-      const filtered = await post(
-        "filter",
-        JSON.stringify({ Pod: benchPod, NodeNames: names }),
-      );
-      const passed = filtered.NodeNames ?? [];
-      if (i === 0 && passed.length === 0) {
-        throw new Error(
-          `Cannot bench: no node passes the filter (${
-            JSON.stringify(filtered)
-          })`,
-        );
+    // The prioritize body is rebuilt only when the filter's answer changes:
+    // decoding 20,000 names or Node objects per pair is the client's cost.
+    let lastAnswer = "";
+    let prioritizeBody = "";
+    const warmUp = Math.min(50, Math.floor(options.pairs / 10));
+    const latencies: number[] = [];
+    let cpuStart = childCpuMs(child.pid);
+    const loopStart = performance.now();
+    let done = 0;
+    while (done < options.pairs) {
+      if (done === warmUp) cpuStart = childCpuMs(child.pid);
+      const t0 = performance.now();
+      const answer = await post("filter", filterBody);
+      if (answer !== lastAnswer) {
+        const filtered = JSON.parse(answer);
+        const passed = options.request === "names"
+          ? filtered.NodeNames ?? []
+          : filtered.Nodes?.items ?? [];
+        if (passed.length === 0) {
+          throw new Error(
+            `Cannot bench: no node passes the filter (${answer.slice(0, 500)})`,
+          );
+        }
+        lastAnswer = answer;
+        prioritizeBody = argsOf(passed);
       }
-      await post(
-        "prioritize",
-        JSON.stringify({ Pod: benchPod, NodeNames: passed }),
-      );
+      await post("prioritize", prioritizeBody);
+      if (done >= warmUp) latencies.push(performance.now() - t0);
+      done++;
+      if (
+        performance.now() - loopStart > options.budgetMs &&
+        latencies.length >= 20
+      ) break;
     }
+    latencies.sort((a, b) => a - b);
     const cpuMs = childCpuMs(child.pid) - cpuStart;
     const after = residentMiB(child.pid);
     const heap = await heapMiB(child.healthUrl);
@@ -754,8 +822,13 @@ async function measureExtender(
       volumes: size.volumes,
       resources: size.volumes * size.replicas,
       claims: size.claims,
-      pairs: options.pairs,
+      pairs: done,
       names: names.length,
+      request: options.request,
+      readySeconds,
+      requestKiB: new TextEncoder().encode(filterBody).length / 1024,
+      pairP50Ms: percentile(latencies, 0.5),
+      pairP99Ms: percentile(latencies, 0.99),
       readyRssMiB: ready.rss,
       readyHeapTotalMiB: readyHeap.total,
       rssMiB: after.rss,
@@ -765,7 +838,7 @@ async function measureExtender(
       heapUsedMiB: heap.used,
       heapTotalMiB: heap.total,
       externalMiB: heap.external,
-      cpuMsPerPair: options.pairs === 0 ? NaN : cpuMs / options.pairs,
+      cpuMsPerPair: latencies.length === 0 ? NaN : cpuMs / latencies.length,
     };
   } finally {
     await child.stop();
@@ -807,6 +880,11 @@ async function measureAffinityIdle(
       claims: size.claims,
       pairs: 0,
       names: 0,
+      request: "names",
+      readySeconds: NaN,
+      requestKiB: 0,
+      pairP50Ms: NaN,
+      pairP99Ms: NaN,
       readyRssMiB: ready.rss,
       readyHeapTotalMiB: readyHeap.total,
       rssMiB: after.rss,
@@ -875,6 +953,9 @@ async function main(): Promise<void> {
       sizes: { type: "string", default: "100,500,5000" },
       pairs: { type: "string", default: "3000" },
       names: { type: "string", default: "5000" },
+      "per-node": { type: "string" },
+      request: { type: "string", default: "names" },
+      "budget-seconds": { type: "string" },
       affinity: { type: "string", default: "true" },
       "idle-seconds": { type: "string", default: "20" },
       snapshot: { type: "string" },
@@ -908,6 +989,18 @@ async function main(): Promise<void> {
   const sizes = values.sizes.split(",").filter((s) => s !== "").map(Number);
   const pairs = Number(values.pairs);
   const names = Number(values.names);
+  const request = values.request as ExtenderRequest;
+  if (request !== "names" && request !== "objects") {
+    throw new RangeError(
+      `Cannot send "${values.request}": expected names or objects`,
+    );
+  }
+  const perNode = values["per-node"] === undefined
+    ? undefined
+    : Number(values["per-node"]);
+  const budgetMs = values["budget-seconds"] === undefined
+    ? Infinity
+    : Number(values["budget-seconds"]) * 1000;
   const snapshotDir = values.snapshot;
   if (snapshotDir) await Deno.mkdir(snapshotDir, { recursive: true });
   const results: MemoryResult[] = [];
@@ -935,13 +1028,21 @@ async function main(): Promise<void> {
   }
   for (const nodes of sizes) {
     await report(
-      await measureExtender(memoryBenchSize(nodes), {
-        pairs,
-        names,
-        snapshotDir,
-        logs: values.logs,
-        dataSet: values.data as DataSet,
-      }),
+      await measureExtender(
+        memoryBenchSize(
+          nodes,
+          perNode === undefined ? {} : { resourcesPerNode: perNode },
+        ),
+        {
+          pairs,
+          names,
+          request,
+          budgetMs,
+          snapshotDir,
+          logs: values.logs,
+          dataSet: values.data as DataSet,
+        },
+      ),
     );
   }
   if (values.affinity === "true") {

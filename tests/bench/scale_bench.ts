@@ -1,230 +1,758 @@
 /**
- * How the LINSTOR poll scales with the cluster: runs `poll_bench.ts` at
- * 100 to 20,000 nodes (20 resources per node, so 2,000 to 400,000
- * resources; generated data) and draws the CPU of a full first poll, of an
- * unchanged and of a 1 %-changed poll, the longest event-loop block (the
- * longest gap of a 1 ms timer counted in the polling thread's own CPU
- * time, the same gap in wall-clock time from any cause, and the longest GC
- * pause) and the resident memory against cluster size into
- * `docs/scaling.svg`.
+ * How the suite scales with the cluster, from 100 to 20,000 nodes (20 LINSTOR
+ * resources per node, so 2,000 to 400,000 resources; generated data):
+ *
+ * - the LINSTOR poll (`poll_bench.ts` at each size: 10 volumes × 2 replicas
+ *   per node): CPU of a full first poll, of an unchanged and of a 1 %-changed
+ *   poll, the longest event-loop block (the longest gap of a 1 ms timer
+ *   counted in the polling thread's own CPU time, the same gap in wall-clock
+ *   time from any cause, and the longest GC pause) and the resident memory;
+ * - the extender as a serving process (`memory_bench.ts` at each size: the
+ *   real `main.ts extender` against the generated LINSTOR lists and a
+ *   list-and-watch Kubernetes API, 20/3 volumes of 3 replicas per node, a
+ *   PV and claim per volume and half as many again unbound claims): the
+ *   client's wall-clock p50 and p99 per filter + prioritize pair over
+ *   loopback HTTP, the extender's own CPU per pair and its resident memory
+ *   after the pairs, with every node's name per request and, up to
+ *   `--objects-up-to` nodes, with full Node objects.
+ *
+ * It writes the measured figures to `docs/scaling.json` and draws them into
+ * `docs/scaling.svg` (a log-log panel per quantity); `--from=FILE` redraws
+ * the picture from such a file without measuring (and, with `--parts`,
+ * measures only those parts and keeps the file's other figures).
  *
  * Run: `tools/deno run --allow-all tests/bench/scale_bench.ts`
- * (`--sizes=100,500,2000` to choose; `--out=PATH` for the picture).
+ * - `--sizes=100,500,2000,5000,20000`;
+ * - `--parts=poll,names,objects` (default all; none with `--from`);
+ * - `--pairs=3000` per size and request kind, `--budget-seconds=60` to stop
+ *   a series earlier (the pairs done are recorded);
+ * - `--objects-up-to=2000`: the largest size sent full Node objects;
+ * - `--out=PATH` for the picture, `--json-out=PATH` for the figures.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 
-interface Phase {
+/** One phase of the poll benchmark (a subset of what it reports). */
+export interface PollPhase {
   cpuPerPollMs: number;
   longestStallMs: number;
-  longestStallCpuMs: number;
   longestStallThreadMs: number;
-  longestSegmentMs: number;
   gc?: { longestMs: number };
 }
 
-interface Point {
+/** The poll benchmark at one size. */
+export interface PollPoint {
   nodes: number;
   resources: number;
+  /** Bytes of LINSTOR JSON per poll. */
   bytes: number;
   coldCpuMs: number;
-  unchanged: Phase;
-  changed: Phase;
+  unchanged: PollPhase;
+  changed: PollPhase;
   rssMiB: number;
 }
 
-function print(line: string): void {
-  Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
+/** The serving extender at one size and request kind. */
+export interface ExtenderPoint {
+  resources: number;
+  claims: number;
+  /** Candidate nodes per request. */
+  names: number;
+  requestKiB: number;
+  /** Filter + prioritize pairs sent (including the warm-up). */
+  pairs: number;
+  readySeconds: number;
+  pairP50Ms: number;
+  pairP99Ms: number;
+  /** The extender process's CPU per pair (ms). */
+  cpuMsPerPair: number;
+  readyRssMiB: number;
+  /** `VmRSS` after the pairs. */
+  rssMiB: number;
+  /** `VmHWM`: the peak. */
+  hwmMiB: number;
 }
 
-async function measure(nodes: number): Promise<Point> {
-  const polls = nodes >= 5_000 ? 3 : 6;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      new URL("./poll_bench.ts", import.meta.url).pathname,
-      `--nodes=${nodes}`,
-      `--volumes=${nodes * 10}`,
-      "--replicas=2",
-      `--polls=${polls}`,
-      "--json",
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const line = new TextDecoder().decode(output.stdout).trim().split("\n")
-    .at(-1);
-  if (!output.success || !line) {
-    throw new Error(`poll_bench.ts failed at ${nodes} nodes`);
-  }
-  return JSON.parse(line) as Point;
+/** Everything measured at one cluster size. */
+export interface ScalePoint {
+  nodes: number;
+  poll?: PollPoint;
+  /** Requests with node names only (`nodeCacheCapable: true`). */
+  names?: ExtenderPoint;
+  /** Requests with full Node objects. */
+  objects?: ExtenderPoint;
 }
+
+/** A run: the figures and where they were measured. */
+export interface ScaleResults {
+  /** Commit, date (UTC), machine and load average of the run. */
+  provenance: { commit: string; date: string; machine: string };
+  points: ScalePoint[];
+}
+
+/** The parts a run can measure (`--parts`). */
+export type ScalePart = "poll" | "names" | "objects";
+
+const PARTS: readonly ScalePart[] = ["poll", "names", "objects"];
+
+/** Parses a `scaling.json`; throws on anything that is not one. */
+export function parseScaleResults(text: string): ScaleResults {
+  const raw = JSON.parse(text) as Partial<ScaleResults> | null;
+  if (
+    typeof raw !== "object" || raw === null || !Array.isArray(raw.points) ||
+    typeof raw.provenance !== "object" || raw.provenance === null
+  ) {
+    throw new TypeError(
+      "Cannot read scale results: expected an object with provenance and points",
+    );
+  }
+  for (const [i, point] of raw.points.entries()) {
+    if (
+      typeof point !== "object" || point === null ||
+      !Number.isFinite(point.nodes) || point.nodes <= 0
+    ) {
+      throw new TypeError(
+        `Cannot read scale results "points[${i}]": expected a positive node count`,
+      );
+    }
+  }
+  return raw as ScaleResults;
+}
+
+/** Merges `measured` into `base`: a part measured now replaces the old one. */
+export function mergeScaleResults(
+  base: ScaleResults,
+  measured: ScaleResults,
+): ScaleResults {
+  const byNodes = new Map(base.points.map((p) => [p.nodes, { ...p }]));
+  for (const point of measured.points) {
+    byNodes.set(point.nodes, { ...byNodes.get(point.nodes), ...point });
+  }
+  return {
+    provenance: measured.provenance,
+    points: [...byNodes.values()].sort((a, b) => a.nodes - b.nodes),
+  };
+}
+
+// ---------------------------------------------------------------- drawing
 
 interface Series {
   name: string;
   color: string;
-  values: number[];
+  dashed?: boolean;
+  values: (number | undefined)[];
 }
 
-/** A small log-log line chart as SVG text. */
-function chart(
-  title: string,
-  unit: string,
-  xs: number[],
-  series: Series[],
-  box: { x: number; y: number; w: number; h: number },
-): string {
-  const all = series.flatMap((s) => s.values).filter((v) => v > 0);
-  const yMin = 10 ** Math.floor(Math.log10(Math.min(...all)));
-  const yMax = 10 ** Math.ceil(Math.log10(Math.max(...all)));
+interface Guide {
+  name: string;
+  value: number;
+}
+
+interface Panel {
+  title: string;
+  unit: string;
+  series: Series[];
+  guides?: Guide[];
+}
+
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+function escapeXml(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+}
+
+/** A coordinate, rounded so the file does not change with float noise. */
+function at(value: number): string {
+  return String(Math.round(value * 10) / 10);
+}
+
+/** `10 ** exponent` as a tick label: 0.01, 0.1, 1, 10, 1,000. */
+function powerLabel(exponent: number): string {
+  return exponent < 0
+    ? (10 ** exponent).toFixed(-exponent)
+    : (10 ** exponent).toLocaleString("en");
+}
+
+/** A log-log line chart with its legend below the axes. */
+function chart(panel: Panel, xs: readonly number[], box: Box): string {
+  const measured = panel.series.flatMap((s) => s.values)
+    .filter((v): v is number => v !== undefined && v > 0);
+  const all = [...measured, ...(panel.guides ?? []).map((g) => g.value)];
+  const parts: string[] = [
+    `<text x="${box.x}" y="${box.y - 10}" font-size="14" font-weight="bold">${
+      escapeXml(panel.title)
+    }</text>`,
+    `<rect x="${box.x}" y="${box.y}" width="${box.w}" height="${box.h}" fill="none" stroke="#999"/>`,
+  ];
+  if (measured.length === 0) {
+    parts.push(
+      `<text x="${at(box.x + box.w / 2)}" y="${
+        at(box.y + box.h / 2)
+      }" font-size="12" text-anchor="middle" fill="#999">not measured</text>`,
+    );
+    return parts.join("\n");
+  }
+  const lowExp = Math.floor(Math.log10(Math.min(...all)));
+  const highExp = Math.max(
+    lowExp + 1,
+    Math.ceil(Math.log10(Math.max(...all))),
+  );
   const xMin = Math.min(...xs);
   const xMax = Math.max(...xs);
   const px = (x: number) =>
-    box.x + (Math.log10(x / xMin) / Math.log10(xMax / xMin)) * box.w;
-  const py = (y: number) =>
-    box.y + box.h -
-    (Math.log10(Math.max(y, yMin) / yMin) / Math.log10(yMax / yMin)) * box.h;
-  const parts: string[] = [
-    `<text x="${box.x}" y="${
-      box.y - 12
-    }" font-size="14" font-weight="bold">${title}</text>`,
-    `<rect x="${box.x}" y="${box.y}" width="${box.w}" height="${box.h}" fill="none" stroke="#999"/>`,
-  ];
-  for (let y = yMin; y <= yMax; y *= 10) {
+    xMax === xMin
+      ? box.x + box.w / 2
+      : box.x + (Math.log10(x / xMin) / Math.log10(xMax / xMin)) * box.w;
+  // Values at or below zero (an unchanged poll of ~0 ms) sit on the bottom edge.
+  const py = (y: number) => {
+    const e = y > 0 ? Math.max(Math.log10(y), lowExp) : lowExp;
+    return box.y + box.h - ((e - lowExp) / (highExp - lowExp)) * box.h;
+  };
+  for (let e = lowExp; e <= highExp; e++) {
+    const y = at(py(10 ** e));
     parts.push(
-      `<line x1="${box.x}" x2="${box.x + box.w}" y1="${py(y)}" y2="${
-        py(y)
-      }" stroke="#eee"/>`,
+      `<line x1="${box.x}" x2="${
+        box.x + box.w
+      }" y1="${y}" y2="${y}" stroke="#eee"/>`,
       `<text x="${box.x - 6}" y="${
-        py(y) + 4
-      }" font-size="11" text-anchor="end">${y} ${unit}</text>`,
+        at(py(10 ** e) + 4)
+      }" font-size="11" text-anchor="end">${powerLabel(e)} ${
+        escapeXml(panel.unit)
+      }</text>`,
     );
   }
   for (const x of xs) {
     parts.push(
-      `<text x="${px(x)}" y="${
+      `<text x="${at(px(x))}" y="${
         box.y + box.h + 16
       }" font-size="11" text-anchor="middle">${x.toLocaleString("en")}</text>`,
     );
   }
   parts.push(
-    `<text x="${box.x + box.w / 2}" y="${
-      box.y + box.h + 32
+    `<text x="${at(box.x + box.w / 2)}" y="${
+      box.y + box.h + 31
     }" font-size="11" text-anchor="middle">nodes (20 LINSTOR resources per node)</text>`,
   );
-  series.forEach((s, i) => {
-    const points = s.values.map((v, j) => `${px(xs[j]!)},${py(v)}`).join(" ");
+  let legendY = box.y + box.h + 50;
+  const legend = (name: string, color: string, dash: string) => {
     parts.push(
-      `<polyline points="${points}" fill="none" stroke="${s.color}" stroke-width="2"/>`,
-      ...s.values.map((v, j) =>
-        `<circle cx="${px(xs[j]!)}" cy="${py(v)}" r="3" fill="${s.color}"/>`
-      ),
-      `<text x="${box.x + 8}" y="${
-        box.y + 16 + i * 14
-      }" font-size="11" fill="${s.color}">${s.name}</text>`,
+      `<line x1="${box.x}" x2="${box.x + 22}" y1="${legendY - 4}" y2="${
+        legendY - 4
+      }" stroke="${color}" stroke-width="2"${dash}/>`,
+      `<text x="${box.x + 28}" y="${legendY}" font-size="11">${
+        escapeXml(name)
+      }</text>`,
     );
-  });
+    legendY += 15;
+  };
+  for (const guide of panel.guides ?? []) {
+    const y = at(py(guide.value));
+    parts.push(
+      `<line x1="${box.x}" x2="${
+        box.x + box.w
+      }" y1="${y}" y2="${y}" stroke="#666" stroke-dasharray="2 3"/>`,
+    );
+    legend(guide.name, "#666", ` stroke-dasharray="2 3"`);
+  }
+  for (const s of panel.series) {
+    const dash = s.dashed ? ` stroke-dasharray="6 3"` : "";
+    // A missing value breaks the line: draw each run of measured points.
+    let run: string[] = [];
+    const flush = () => {
+      if (run.length > 1) {
+        parts.push(
+          `<polyline points="${
+            run.join(" ")
+          }" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`,
+        );
+      }
+      run = [];
+    };
+    s.values.forEach((v, j) => {
+      if (v === undefined) return flush();
+      const x = at(px(xs[j]!));
+      const y = at(py(v));
+      run.push(`${x},${y}`);
+      parts.push(`<circle cx="${x}" cy="${y}" r="3" fill="${s.color}"/>`);
+    });
+    flush();
+    legend(s.name, s.color, dash);
+  }
   return parts.join("\n");
 }
 
-/** The longest stall in the polling thread's own CPU time, either phase. */
-function ownStall(p: Point): number {
+function pollStall(p: PollPoint): number {
   return Math.max(
     p.unchanged.longestStallThreadMs,
     p.changed.longestStallThreadMs,
   );
 }
 
-/** The longest GC pause of either phase (wall clock). */
-function gcPause(p: Point): number {
+function pollTimerDelay(p: PollPoint): number {
+  return Math.max(p.unchanged.longestStallMs, p.changed.longestStallMs);
+}
+
+function pollGcPause(p: PollPoint): number {
   return Math.max(p.unchanged.gc?.longestMs ?? 0, p.changed.gc?.longestMs ?? 0);
 }
 
+/** The picture of `results`: a panel per quantity, log axes, legends; SVG text. */
+export function drawScaling(results: ScaleResults): string {
+  const points = [...results.points].sort((a, b) => a.nodes - b.nodes);
+  const xs = points.map((p) => p.nodes);
+  const poll = (pick: (p: PollPoint) => number) =>
+    points.map((p) => p.poll ? pick(p.poll) : undefined);
+  const ext = (
+    kind: "names" | "objects",
+    pick: (p: ExtenderPoint) => number,
+  ) => points.map((p) => p[kind] ? pick(p[kind]) : undefined);
+  const objectsUpTo = Math.max(
+    0,
+    ...points.filter((p) => p.objects).map((p) => p.nodes),
+  );
+  const objectsNote = objectsUpTo > 0
+    ? ` (to ${objectsUpTo.toLocaleString("en")} nodes)`
+    : "";
+  const panels: Panel[] = [
+    {
+      title: "Extender: filter + prioritize pair, wall clock",
+      unit: "ms",
+      series: [
+        {
+          name: "p50, every node's name",
+          color: "#17becf",
+          values: ext("names", (p) => p.pairP50Ms),
+        },
+        {
+          name: "p99, every node's name",
+          color: "#17becf",
+          dashed: true,
+          values: ext("names", (p) => p.pairP99Ms),
+        },
+        {
+          name: `p50, full Node objects${objectsNote}`,
+          color: "#bcbd22",
+          values: ext("objects", (p) => p.pairP50Ms),
+        },
+        {
+          name: `p99, full Node objects${objectsNote}`,
+          color: "#bcbd22",
+          dashed: true,
+          values: ext("objects", (p) => p.pairP99Ms),
+        },
+      ],
+    },
+    {
+      title: "Extender: process CPU per pair",
+      unit: "ms",
+      series: [
+        {
+          name: "every node's name",
+          color: "#17becf",
+          values: ext("names", (p) => p.cpuMsPerPair),
+        },
+        {
+          name: `full Node objects${objectsNote}`,
+          color: "#bcbd22",
+          values: ext("objects", (p) => p.cpuMsPerPair),
+        },
+      ],
+      guides: [{ name: "1,000 pairs/s per core", value: 1 }],
+    },
+    {
+      title: "Resident memory (VmRSS)",
+      unit: "MiB",
+      series: [
+        {
+          name: "polling process after its polls",
+          color: "#9467bd",
+          values: poll((p) => p.rssMiB),
+        },
+        {
+          name: "extender after its pairs, names",
+          color: "#17becf",
+          values: ext("names", (p) => p.rssMiB),
+        },
+        {
+          name: `extender after its pairs, Node objects${objectsNote}`,
+          color: "#bcbd22",
+          values: ext("objects", (p) => p.rssMiB),
+        },
+      ],
+    },
+    {
+      title: "LINSTOR poll: CPU per poll",
+      unit: "ms",
+      series: [
+        {
+          name: "first (full) poll",
+          color: "#d62728",
+          values: poll((p) => p.coldCpuMs),
+        },
+        {
+          name: "1 % changed",
+          color: "#ff7f0e",
+          values: poll((p) => p.changed.cpuPerPollMs),
+        },
+        {
+          name: "unchanged (~0 on the bottom edge)",
+          color: "#2ca02c",
+          values: poll((p) => p.unchanged.cpuPerPollMs),
+        },
+      ],
+      guides: [{ name: "10 % of a core at a 10 s poll interval", value: 1000 }],
+    },
+    {
+      title: "LINSTOR poll: longest event-loop block",
+      unit: "ms",
+      series: [
+        {
+          name: "longest stall, polling thread's CPU",
+          color: "#1f77b4",
+          values: poll(pollStall),
+        },
+        {
+          name: "longest GC pause (wall clock)",
+          color: "#e377c2",
+          values: poll(pollGcPause),
+        },
+        {
+          name: "longest timer delay, any cause (wall clock)",
+          color: "#8c564b",
+          values: poll(pollTimerDelay),
+        },
+      ],
+    },
+  ];
+  const width = 1160;
+  const column = 370;
+  const row = 370;
+  const body = panels.map((panel, i) =>
+    chart(panel, xs, {
+      x: 80 + (i % 3) * column,
+      y: 40 + Math.floor(i / 3) * row,
+      w: 270,
+      h: 220,
+    })
+  );
+  const notes = [
+    "Generated clusters, one process per size and part,",
+    "loopback HTTP, the client in another process.",
+    "Extender: main.ts extender; 20/3 volumes × 3 replicas",
+    "per node, a PV and a claim per volume and half as",
+    "many again unbound; a pod with 2 bound claims and",
+    "1 unbound; every node's name (or Node object) in",
+    "each request; p50/p99 after a warm-up.",
+    "Poll: the LINSTOR client and state model polling",
+    "10 volumes × 2 replicas per node.",
+    `Measured at ${results.provenance.commit}, ${results.provenance.date} UTC;`,
+    ...results.provenance.machine.split(/(?<=GiB,) /),
+  ];
+  const notesX = 80 + 2 * column;
+  const notesY = 40 + row;
+  body.push(
+    `<text x="${notesX}" y="${
+      notesY - 10
+    }" font-size="14" font-weight="bold">How it was measured</text>`,
+    ...notes.map((line, i) =>
+      `<text x="${notesX}" y="${notesY + 12 + i * 15}" font-size="11">${
+        escapeXml(line)
+      }</text>`
+    ),
+  );
+  const height = 40 + 2 * row;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    ...body,
+    `</svg>`,
+    "",
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------- tables
+
+function fixed(value: number | undefined, digits = 0): string {
+  if (value === undefined || !Number.isFinite(value)) return "–";
+  return value.toLocaleString("en", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+/** The two Markdown tables of `results` (poll, extender), as docs/benchmarks.md shows them. */
+export function scaleTables(results: ScaleResults): string {
+  const points = [...results.points].sort((a, b) => a.nodes - b.nodes);
+  const poll = [
+    "| nodes | resources | JSON per poll | full poll CPU | unchanged CPU | 1 % changed CPU | longest stall, thread CPU | longest timer delay | longest GC pause | RSS |",
+    "| ----: | --------: | ------------: | ------------: | ------------: | --------------: | ------------------------: | ------------------: | ---------------: | --: |",
+  ];
+  for (const { poll: p } of points) {
+    if (!p) continue;
+    poll.push(
+      `| ${fixed(p.nodes)} | ${fixed(p.resources)} | ${
+        fixed(p.bytes / 2 ** 20, 1)
+      } MiB | ${fixed(p.coldCpuMs)} ms | ${
+        fixed(p.unchanged.cpuPerPollMs)
+      } ms | ${fixed(p.changed.cpuPerPollMs)} ms | ${
+        fixed(pollStall(p), 1)
+      } ms | ${fixed(pollTimerDelay(p))} ms | ${fixed(pollGcPause(p))} ms | ${
+        fixed(p.rssMiB)
+      } MiB |`,
+    );
+  }
+  const extender = [
+    "| nodes | request | LINSTOR resources | claims | request body | ready after | pairs | pair p50 / p99 | extender CPU per pair | RSS ready → after pairs (peak) |",
+    "| ----: | ------- | ----------------: | -----: | -----------: | ----------: | ----: | -------------: | --------------------: | -----------------------------: |",
+  ];
+  for (const point of points) {
+    for (const kind of ["names", "objects"] as const) {
+      const e = point[kind];
+      if (!e) continue;
+      extender.push(
+        `| ${fixed(point.nodes)} | ${
+          kind === "names" ? "names" : "Node objects"
+        } | ${fixed(e.resources)} | ${fixed(e.claims)} | ${
+          e.requestKiB >= 1024
+            ? `${fixed(e.requestKiB / 1024, 1)} MiB`
+            : `${fixed(e.requestKiB)} KiB`
+        } | ${fixed(e.readySeconds, 1)} s | ${fixed(e.pairs)} | ${
+          fixed(e.pairP50Ms, e.pairP50Ms < 10 ? 1 : 0)
+        } / ${fixed(e.pairP99Ms, e.pairP99Ms < 10 ? 1 : 0)} ms | ${
+          fixed(e.cpuMsPerPair, e.cpuMsPerPair < 10 ? 1 : 0)
+        } ms | ${fixed(e.readyRssMiB)} → ${fixed(e.rssMiB)} (${
+          fixed(e.hwmMiB)
+        }) MiB |`,
+      );
+    }
+  }
+  return `${poll.join("\n")}\n\n${extender.join("\n")}\n`;
+}
+
+// ---------------------------------------------------------------- measuring
+
+function print(line: string): void {
+  Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
+}
+
+/** The last line of a benchmark child's standard output, parsed. */
+async function runChild(script: string, args: string[]): Promise<unknown> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL(script, import.meta.url).pathname,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const line = new TextDecoder().decode(output.stdout).trim().split("\n")
+    .at(-1);
+  if (!output.success || !line) {
+    throw new Error(
+      `Cannot measure with ${script} ${
+        args.join(" ")
+      }: exit code ${output.code}`,
+    );
+  }
+  return JSON.parse(line);
+}
+
+async function measurePoll(nodes: number): Promise<PollPoint> {
+  return await runChild("./poll_bench.ts", [
+    `--nodes=${nodes}`,
+    `--volumes=${nodes * 10}`,
+    "--replicas=2",
+    `--polls=${nodes >= 5_000 ? 3 : 6}`,
+    "--json",
+  ]) as PollPoint;
+}
+
+async function measureExtender(
+  nodes: number,
+  options: { request: "names" | "objects"; pairs: number; budgetS: number },
+): Promise<ExtenderPoint> {
+  const r = await runChild("./memory_bench.ts", [
+    `--sizes=${nodes}`,
+    "--per-node=20",
+    `--names=${nodes}`,
+    `--request=${options.request}`,
+    `--pairs=${options.pairs}`,
+    `--budget-seconds=${options.budgetS}`,
+    "--affinity=false",
+    "--json",
+  ]) as ExtenderPoint;
+  return {
+    resources: r.resources,
+    claims: r.claims,
+    names: r.names,
+    requestKiB: r.requestKiB,
+    pairs: r.pairs,
+    readySeconds: r.readySeconds,
+    pairP50Ms: r.pairP50Ms,
+    pairP99Ms: r.pairP99Ms,
+    cpuMsPerPair: r.cpuMsPerPair,
+    readyRssMiB: r.readyRssMiB,
+    rssMiB: r.rssMiB,
+    hwmMiB: r.hwmMiB,
+  };
+}
+
+async function capture(command: string, args: string[]): Promise<string> {
+  try {
+    const output = await new Deno.Command(command, {
+      args,
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return new TextDecoder().decode(output.stdout).trim();
+  } catch {
+    return "";
+  }
+}
+
+async function loadAverage(): Promise<string> {
+  try {
+    return (await Deno.readTextFile("/proc/loadavg")).split(" ")[0] ?? "?";
+  } catch {
+    return "?";
+  }
+}
+
+/** Commit (`+` when src/ or tests/bench/ have uncommitted changes), date and machine. */
+async function provenance(
+  loads: string[],
+): Promise<ScaleResults["provenance"]> {
+  const root = new URL("../../", import.meta.url).pathname;
+  const commit = await capture("git", [
+    "-C",
+    root,
+    "rev-parse",
+    "--short=7",
+    "HEAD",
+  ]);
+  const dirty = await capture("git", [
+    "-C",
+    root,
+    "status",
+    "--porcelain",
+    "--",
+    "src",
+    "main.ts",
+    "tests/bench",
+  ]);
+  let model = "unknown CPU";
+  let nice = "0";
+  try {
+    const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
+    model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? model;
+    nice = (await Deno.readTextFile("/proc/self/stat")).split(") ")[1]
+      ?.split(" ")[16] ?? nice;
+  } catch {
+    // Not Linux: the model stays unknown.
+  }
+  const numbers = loads.map(Number).filter(Number.isFinite);
+  const load = numbers.length === 0
+    ? "?"
+    : `${Math.min(...numbers).toFixed(1)}–${Math.max(...numbers).toFixed(1)}`;
+  const mem = Math.round(Deno.systemMemoryInfo().total / 2 ** 30);
+  return {
+    commit: commit ? `${commit}${dirty ? "+" : ""}` : "unknown",
+    date: new Date().toISOString().slice(0, 16).replace("T", " "),
+    machine:
+      `${navigator.hardwareConcurrency}× ${model}, ${mem} GiB, load ${load}${
+        nice !== "0" ? `, nice ${nice}` : ""
+      }, Deno ${Deno.version.deno}`,
+  };
+}
+
+/** Writes `text` and formats it: `deno fmt` formats SVG and JSON, and the gate checks them. */
+async function writeFormatted(path: string, text: string): Promise<void> {
+  await Deno.writeTextFile(path, text);
+  await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", path],
+    stdout: "null",
+    stderr: "inherit",
+  }).output();
+}
+
 async function main(): Promise<void> {
+  const docs = new URL("../../docs/", import.meta.url).pathname;
   const { values } = parseArgs({
     args: Deno.args,
     options: {
       sizes: { type: "string", default: "100,500,2000,5000,20000" },
-      out: {
-        type: "string",
-        default: new URL("../../docs/scaling.svg", import.meta.url).pathname,
-      },
+      parts: { type: "string" },
+      pairs: { type: "string", default: "3000" },
+      "budget-seconds": { type: "string", default: "60" },
+      "objects-up-to": { type: "string", default: "2000" },
+      from: { type: "string" },
+      out: { type: "string", default: `${docs}scaling.svg` },
+      "json-out": { type: "string", default: `${docs}scaling.json` },
     },
   });
-  const sizes = values.sizes.split(",").map(Number);
-  const points: Point[] = [];
-  print(
-    "| nodes | resources | JSON MiB | full poll CPU ms | unchanged CPU ms | 1% changed CPU ms | longest stall, thread CPU ms | longest stall ms | longest GC pause ms | RSS MiB |",
-  );
-  print(
-    "| ----: | --------: | -------: | ---------------: | ---------------: | ----------------: | ---------------------------: | ---------------: | ------------------: | ------: |",
-  );
-  for (const nodes of sizes) {
-    const p = await measure(nodes);
-    points.push(p);
-    print(
-      `| ${p.nodes} | ${p.resources} | ${(p.bytes / 2 ** 20).toFixed(1)} | ${
-        p.coldCpuMs.toFixed(0)
-      } | ${p.unchanged.cpuPerPollMs.toFixed(0)} | ${
-        p.changed.cpuPerPollMs.toFixed(0)
-      } | ${ownStall(p).toFixed(1)} | ${
-        Math.max(p.unchanged.longestStallMs, p.changed.longestStallMs)
-          .toFixed(1)
-      } | ${gcPause(p).toFixed(1)} | ${p.rssMiB.toFixed(0)} |`,
-    );
+  const parts = (values.parts ?? (values.from ? "" : PARTS.join(",")))
+    .split(",").filter((p) => p !== "") as ScalePart[];
+  for (const part of parts) {
+    if (!PARTS.includes(part)) {
+      throw new RangeError(
+        `Cannot measure "${part}": expected one of ${PARTS.join(", ")}`,
+      );
+    }
   }
-  const xs = points.map((p) => p.nodes);
-  const svg = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="380" font-family="sans-serif">`,
-    `<rect width="1000" height="380" fill="white"/>`,
-    chart("LINSTOR poll CPU", "ms", xs, [
-      {
-        name: "first (full) poll",
-        color: "#d62728",
-        values: points.map((p) => p.coldCpuMs),
-      },
-      {
-        name: "1% changed",
-        color: "#ff7f0e",
-        values: points.map((p) => p.changed.cpuPerPollMs),
-      },
-      {
-        name: "unchanged",
-        color: "#2ca02c",
-        values: points.map((p) => p.unchanged.cpuPerPollMs),
-      },
-    ], { x: 70, y: 40, w: 260, h: 270 }),
-    chart("Longest event-loop block", "ms", xs, [
-      {
-        name: "longest stall, polling thread's CPU",
-        color: "#1f77b4",
-        values: points.map(ownStall),
-      },
-      {
-        name: "longest GC pause (wall clock)",
-        color: "#e377c2",
-        values: points.map(gcPause),
-      },
-      {
-        name: "longest timer delay (any cause)",
-        color: "#8c564b",
-        values: points.map((p) =>
-          Math.max(p.unchanged.longestStallMs, p.changed.longestStallMs)
-        ),
-      },
-    ], { x: 400, y: 40, w: 260, h: 270 }),
-    chart("Resident memory", "MiB", xs, [
-      {
-        name: "RSS after the polls",
-        color: "#9467bd",
-        values: points.map((p) => p.rssMiB),
-      },
-    ], { x: 730, y: 40, w: 250, h: 270 }),
-    `</svg>`,
-  ].join("\n");
-  await Deno.writeTextFile(values.out, svg + "\n");
+  const sizes = values.sizes.split(",").map(Number);
+  const pairs = Number(values.pairs);
+  const budgetS = Number(values["budget-seconds"]);
+  const objectsUpTo = Number(values["objects-up-to"]);
+  let results: ScaleResults = values.from
+    ? parseScaleResults(await Deno.readTextFile(values.from))
+    : { provenance: { commit: "", date: "", machine: "" }, points: [] };
+  if (parts.length > 0) {
+    const loads = [await loadAverage()];
+    const measured: ScalePoint[] = [];
+    for (const nodes of sizes) {
+      const point: ScalePoint = { nodes };
+      if (parts.includes("poll")) point.poll = await measurePoll(nodes);
+      loads.push(await loadAverage());
+      if (parts.includes("names")) {
+        point.names = await measureExtender(nodes, {
+          request: "names",
+          pairs,
+          budgetS,
+        });
+        loads.push(await loadAverage());
+      }
+      if (parts.includes("objects") && nodes <= objectsUpTo) {
+        point.objects = await measureExtender(nodes, {
+          request: "objects",
+          pairs,
+          budgetS,
+        });
+        loads.push(await loadAverage());
+      }
+      print(`${nodes} nodes: ${JSON.stringify(point)}`);
+      measured.push(point);
+    }
+    results = mergeScaleResults(results, {
+      provenance: await provenance(loads),
+      points: measured,
+    });
+    await writeFormatted(
+      values["json-out"],
+      JSON.stringify(results, null, 2) + "\n",
+    );
+    print(`figures: ${values["json-out"]}`);
+  }
+  print(scaleTables(results));
+  await writeFormatted(values.out, drawScaling(results));
   print(`picture: ${values.out}`);
 }
 
