@@ -21,6 +21,7 @@ import {
   createParseMemo,
   parseLinstorJson,
   parseLinstorJsonCooperatively,
+  parseLinstorJsonStream,
   type ParseMemo,
   stringifyLinstorJson,
 } from "./_json.ts";
@@ -310,6 +311,7 @@ export class LinstorClient {
   #clients: HttpClients;
   #closed = new AbortController();
   #yieldControl: (() => Promise<void>) | undefined;
+  #timeoutMs: number;
   /** Per list path: the elements of its last cooperative parse. */
   readonly #memos = new Map<string, ParseMemo>();
   #logger = getLogger([LOG_CATEGORY, "linstor"]);
@@ -338,6 +340,7 @@ export class LinstorClient {
     }
     const clock = options.clock ?? SYSTEM_CLOCK;
     this.#yieldControl = options.yieldControl;
+    this.#timeoutMs = timeoutMs;
     const limiter = options.rateLimit
       ? new TokenBucket(options.rateLimit, { clock })
       : undefined;
@@ -682,16 +685,27 @@ export class LinstorClient {
     shape: "array" | "object",
     options: CallOptions | undefined,
   ): Promise<T> {
+    const reuse = options?.reuse === true;
+    // A list the caller treats as immutable (the poller's) is read and
+    // parsed piece by piece as it arrives.
+    const stream = shape === "array" && reuse &&
+      this.#yieldControl !== undefined;
     const response = await this.#transport.send({
       method: "GET",
       path,
       signal: options?.signal,
       timeoutMs: callTimeout(options),
+      ...(stream ? { stream, bodyTimeout: true } : {}),
     });
-    const reuse = options?.reuse === true;
-    const body = shape === "array" && this.#yieldControl !== undefined &&
-        (reuse || response.text.length > COOPERATIVE_PARSE_CHARS) &&
-        response.status >= 200 && response.status < 300
+    const body = response.body !== undefined
+      ? await this.#parseStream(path, response, {
+        yieldControl: this.#yieldControl!,
+        signal: options?.signal,
+        timeoutMs: callTimeout(options) ?? this.#timeoutMs,
+      })
+      : shape === "array" && this.#yieldControl !== undefined &&
+          (reuse || response.text.length > COOPERATIVE_PARSE_CHARS) &&
+          response.status >= 200 && response.status < 300
       ? await this.#parseCooperatively(path, response, {
         yieldControl: this.#yieldControl,
         reuse,
@@ -765,6 +779,56 @@ export class LinstorClient {
       }
     }
     return rcs;
+  }
+
+  /**
+   * Reads and parses a 2xx list body piece by piece with turns of the
+   * event loop, reusing the elements of the last call of `path`. The memo
+   * changes only when the whole body was read and parsed.
+   */
+  async #parseStream(
+    path: string,
+    response: TransportResponse,
+    options: {
+      yieldControl: () => Promise<void>;
+      signal: AbortSignal | undefined;
+      timeoutMs: number;
+    },
+  ): Promise<unknown> {
+    let memo = this.#memos.get(path);
+    if (memo === undefined) {
+      memo = createParseMemo();
+      this.#memos.set(path, memo);
+    }
+    try {
+      return await parseLinstorJsonStream(response.body!, {
+        yieldControl: options.yieldControl,
+        memo,
+      });
+    } catch (error) {
+      if (error instanceof SyntaxError) {
+        throw invalidJson(path, "the response", { response, error });
+      }
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (this.closed) {
+        throw new LinstorApiError(
+          `Cannot GET "${path}": the LINSTOR client is closed`,
+          { method: "GET", path, cause: this.#closed.signal.reason },
+        );
+      }
+      const timedOut = response.timeout?.aborted === true;
+      throw new LinstorApiError(
+        `Cannot GET "${path}": ${
+          timedOut
+            ? `no complete answer within ${options.timeoutMs} ms`
+            : `the response broke off (${errorText(error)})`
+        }`,
+        // Like a body that breaks off inside fetch: a connection error.
+        { method: "GET", path, timedOut, cause: error, ...at(response) },
+      );
+    } finally {
+      response.release?.();
+    }
   }
 
   /** Parses a 2xx list body with turns of the event loop. */

@@ -81,12 +81,12 @@ export interface CooperativeParseOptions {
 /** What {@link parseLinstorJsonCooperatively} remembers of one list. */
 export interface ParseMemo {
   /**
-   * The last parse: its whole text, the `[start, end)` of every element in
-   * it (two entries per element) and the frozen result.
+   * The last parse: its text in the pieces it arrived in, the source text
+   * of every element (slices of those pieces) and the frozen result.
    */
   last?: {
-    readonly text: string;
-    readonly ranges: Int32Array;
+    readonly pieces: readonly string[];
+    readonly texts: readonly string[];
     readonly value: readonly unknown[];
   };
 }
@@ -114,85 +114,157 @@ export async function parseLinstorJsonCooperatively(
   text: string,
   options: CooperativeParseOptions,
 ): Promise<unknown> {
-  const sliceChars = options.sliceChars ?? 131_072;
-  const memo = options.memo;
-  const last = memo?.last;
-  if (
-    last !== undefined &&
-    await sameText(last.text, text, {
-      sliceChars: sliceChars * 8,
-      yieldControl: options.yieldControl,
-    })
-  ) {
-    return last.value;
-  }
-  const elements: unknown[] = [];
-  let ranges = new Int32Array(1024);
-  const previous = last === undefined ? undefined : new PreviousParse(last);
-  let sinceTurn = 0;
-  const scanner = new ArrayScanner(text);
-  for (;;) {
-    const range = scanner.next(sliceChars);
-    if (range === "end") {
-      if (memo) {
-        memo.last = {
-          text,
-          ranges: ranges.slice(0, elements.length * 2),
-          value: Object.freeze(elements),
-        };
-      }
-      return elements;
-    }
-    if (range === "invalid") return parseLinstorJson(text);
-    if (range !== "more") {
-      const { start, end } = range;
-      let element = previous?.find(text, start, end);
-      if (element === NEEDS_INDEX) {
-        // The index is built with turns in between: hashing a large list
-        // is a long block of its own.
-        await previous!.buildIndex(sliceChars, options.yieldControl);
-        element = previous!.find(text, start, end);
-      }
-      if (element === undefined) {
-        element = parseLinstorJson(text.slice(start, end));
-        if (memo) deepFreeze(element);
-      }
-      if (memo) {
-        const at = elements.length * 2;
-        if (at + 2 > ranges.length) {
-          const grown = new Int32Array(ranges.length * 2);
-          grown.set(ranges);
-          ranges = grown;
-        }
-        ranges[at] = start;
-        ranges[at + 1] = end;
-      }
-      elements.push(element);
-      // Scanning and comparing cost about as much per character as parsing.
-      sinceTurn += end - start;
-    } else {
-      sinceTurn = sliceChars;
-    }
-    if (sinceTurn >= sliceChars) {
-      sinceTurn = 0;
-      await options.yieldControl();
-    }
-  }
+  return await parsePieces(onePiece(text), options);
 }
 
-/** Whether `a` and `b` are equal, compared `sliceChars` at a time with turns in between. */
-async function sameText(
-  a: string,
-  b: string,
-  options: { sliceChars: number; yieldControl: () => Promise<void> },
-): Promise<boolean> {
-  if (a.length !== b.length) return false;
-  for (let at = 0; at < a.length; at += options.sliceChars) {
-    const end = Math.min(a.length, at + options.sliceChars);
-    if (a.substring(at, end) !== b.substring(at, end)) return false;
-    if (end < a.length) await options.yieldControl();
+/**
+ * {@link parseLinstorJsonCooperatively} of a UTF-8 body read chunk by
+ * chunk: each chunk is decoded as it arrives and elements are split across
+ * chunk edges, so the whole body is never one string (decoding tens of MB
+ * at once is one long block of its own). An unchanged body is recognised
+ * by comparing each decoded piece with the memo's, without splitting it.
+ * Rejects with the stream's error when reading fails.
+ */
+export async function parseLinstorJsonStream(
+  body: AsyncIterable<Uint8Array>,
+  options: StreamParseOptions,
+): Promise<unknown> {
+  const pieceBytes = options.pieceBytes ?? PIECE_BYTES;
+  if (!Number.isInteger(pieceBytes) || pieceBytes < 1) {
+    throw new RangeError(
+      `Cannot use "pieceBytes": ${pieceBytes} is not a positive integer`,
+    );
   }
-  return true;
+  return await parsePieces(decodeUtf8(body, pieceBytes), options);
+}
+
+/** Options of {@link parseLinstorJsonStream}. */
+export interface StreamParseOptions extends CooperativeParseOptions {
+  /**
+   * Bytes decoded into one piece of text. Larger than V8's largest regular
+   * heap object, a piece is born in the large-object space instead of being
+   * copied by young-generation collections (the memo keeps the pieces).
+   * @default {524288}
+   */
+  readonly pieceBytes?: number;
+}
+
+async function* onePiece(text: string): AsyncGenerator<string> {
+  if (text !== "") yield text;
+}
+
+const PIECE_BYTES = 512 * 1024;
+
+/** The UTF-8 `chunks` as pieces of text of `pieceBytes` bytes each. */
+async function* decodeUtf8(
+  chunks: AsyncIterable<Uint8Array>,
+  pieceBytes: number,
+): AsyncGenerator<string> {
+  // Like Response.text(): BOM dropped, invalid bytes replaced.
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(pieceBytes);
+  let filled = 0;
+  for await (const chunk of chunks) {
+    let at = 0;
+    while (at < chunk.length) {
+      const take = Math.min(chunk.length - at, pieceBytes - filled);
+      buffer.set(chunk.subarray(at, at + take), filled);
+      filled += take;
+      at += take;
+      if (filled === pieceBytes) {
+        const piece = decoder.decode(buffer, { stream: true });
+        filled = 0;
+        if (piece !== "") yield piece;
+      }
+    }
+  }
+  const rest = decoder.decode(buffer.subarray(0, filled));
+  if (rest !== "") yield rest;
+}
+
+/** The parse of a body arriving as `pieces` of text. */
+async function parsePieces(
+  pieces: AsyncIterable<string>,
+  options: CooperativeParseOptions,
+): Promise<unknown> {
+  const sliceChars = options.sliceChars ?? 131_072;
+  // Comparing costs a small fraction of scanning per character.
+  const compareChars = sliceChars * 8;
+  const { memo, yieldControl } = options;
+  const last = memo?.last;
+  const received: string[] = [];
+  const splitter = new ElementSplitter(received);
+  const previous = last === undefined ? undefined : new PreviousParse(last);
+  const elements: unknown[] = [];
+  const texts: string[] = [];
+  let sinceTurn = 0;
+  let invalid = false;
+  let done = false;
+  /** Whether everything received so far equals the start of the last body. */
+  let same = previous !== undefined;
+  let receivedChars = 0;
+
+  const turnIfDue = async (spent: number) => {
+    sinceTurn += spent;
+    if (sinceTurn >= sliceChars) {
+      sinceTurn = 0;
+      await yieldControl();
+    }
+  };
+  /** Splits and parses whatever `received` holds that was not split yet. */
+  const drain = async () => {
+    while (!invalid && !done) {
+      const found = splitter.next(sliceChars);
+      if (found === NEED) return;
+      if (found === INVALID) invalid = true;
+      else if (found === END) done = true;
+      else if (found === MORE) await turnIfDue(sliceChars);
+      else {
+        let element = previous?.find(found);
+        if (element === NEEDS_INDEX) {
+          // The index is built with turns in between: hashing a large list
+          // is a long block of its own.
+          await previous!.buildIndex(sliceChars, yieldControl);
+          element = previous!.find(found);
+        }
+        if (element === undefined) {
+          element = parseLinstorJson(found);
+          if (memo) deepFreeze(element);
+        }
+        elements.push(element);
+        if (memo) texts.push(found);
+        // Scanning and comparing cost about as much per character as parsing.
+        await turnIfDue(found.length);
+      }
+    }
+  };
+
+  for await (const piece of pieces) {
+    received.push(piece);
+    if (same) {
+      for (let at = 0; same && at < piece.length; at += compareChars) {
+        const end = Math.min(piece.length, at + compareChars);
+        same = previous!.bodyMatches(receivedChars + at, piece, at, end);
+        await turnIfDue((end - at) / 8);
+      }
+      receivedChars += piece.length;
+      if (same) continue;
+    }
+    if (!invalid) await drain();
+    else await turnIfDue(piece.length / 8);
+  }
+  if (same && receivedChars === previous!.bodyLength) return last!.value;
+  splitter.end();
+  await drain();
+  if (invalid || !done) return parseLinstorJson(received.join(""));
+  if (memo) {
+    memo.last = {
+      pieces: received,
+      texts,
+      value: Object.freeze(elements),
+    };
+  }
+  return elements;
 }
 
 /** Consecutive misses by position before the previous parse is indexed by text. */
@@ -204,11 +276,15 @@ const INDEX_PREFIX_CHARS = 64;
 /** What `PreviousParse.find()` answers when it needs `buildIndex()` first. */
 const NEEDS_INDEX: unique symbol = Symbol("needs index");
 
-/** Finds elements of the previous parse by their source text. */
+/** The previous parse: its body, and its elements by their source text. */
 class PreviousParse {
-  readonly #text: string;
-  readonly #ranges: Int32Array;
+  readonly #pieces: readonly string[];
+  /** Where each piece starts in the body. */
+  readonly #starts: number[];
+  readonly #texts: readonly string[];
   readonly #values: readonly unknown[];
+  /** The piece `bodyMatches()` looked at last (bodies are compared in order). */
+  #piece = 0;
   /** Where the next element is expected in the previous parse. */
   #next = 0;
   #misses = 0;
@@ -217,27 +293,59 @@ class PreviousParse {
    * slow); candidates are compared in full.
    */
   #index: Map<string, number | number[]> | undefined;
+  /** Characters of the previous body. */
+  readonly bodyLength: number;
 
   constructor(last: NonNullable<ParseMemo["last"]>) {
-    this.#text = last.text;
-    this.#ranges = last.ranges;
+    this.#pieces = last.pieces;
+    this.#texts = last.texts;
     this.#values = last.value;
+    this.#starts = [];
+    let length = 0;
+    for (const piece of last.pieces) {
+      this.#starts.push(length);
+      length += piece.length;
+    }
+    this.bodyLength = length;
+  }
+
+  /** Whether `piece[from, to)` equals the previous body from character `at` on. */
+  bodyMatches(at: number, piece: string, from: number, to: number): boolean {
+    let k = this.#piece;
+    while (from < to) {
+      while (
+        k < this.#pieces.length &&
+        this.#starts[k]! + this.#pieces[k]!.length <= at
+      ) {
+        k++;
+      }
+      const previous = this.#pieces[k];
+      if (previous === undefined) return false;
+      const offset = at - this.#starts[k]!;
+      const length = Math.min(to - from, previous.length - offset);
+      if (
+        previous.substring(offset, offset + length) !==
+          piece.substring(from, from + length)
+      ) {
+        return false;
+      }
+      at += length;
+      from += length;
+    }
+    this.#piece = k;
+    return true;
   }
 
   /**
-   * The previous element whose text equals `text[start, end)`, `undefined`
-   * when there is none, or `NEEDS_INDEX` after a run of misses when the
-   * index is not built yet (call `buildIndex()`, then ask again).
+   * The previous element whose text equals `text`, `undefined` when there
+   * is none, or `NEEDS_INDEX` after a run of misses when the index is not
+   * built yet (call `buildIndex()`, then ask again).
    */
-  find(
-    text: string,
-    start: number,
-    end: number,
-  ): unknown {
+  find(text: string): unknown {
     const next = this.#next;
-    const found = this.#at(next, text, start, end) ??
-      this.#at(next + 1, text, start, end) ?? // one removed
-      this.#at(next - 1, text, start, end); // one inserted
+    const found = this.#at(next, text) ??
+      this.#at(next + 1, text) ?? // one removed
+      this.#at(next - 1, text); // one inserted
     if (found !== undefined) {
       this.#misses = 0;
       return found;
@@ -251,12 +359,12 @@ class PreviousParse {
       }
       return NEEDS_INDEX;
     }
-    const candidates = this.#index.get(indexKey(text, start, end));
+    const candidates = this.#index.get(indexKey(text));
     if (candidates !== undefined) {
       for (
         const k of typeof candidates === "number" ? [candidates] : candidates
       ) {
-        const value = this.#at(k, text, start, end);
+        const value = this.#at(k, text);
         if (value !== undefined) return value;
       }
     }
@@ -264,14 +372,8 @@ class PreviousParse {
     return undefined;
   }
 
-  #at(k: number, text: string, start: number, end: number): unknown {
-    if (k < 0 || k >= this.#values.length) return undefined;
-    const from = this.#ranges[k * 2]!;
-    const to = this.#ranges[k * 2 + 1]!;
-    if (
-      to - from !== end - start ||
-      this.#text.substring(from, to) !== text.substring(start, end)
-    ) {
+  #at(k: number, text: string): unknown {
+    if (k < 0 || k >= this.#values.length || this.#texts[k] !== text) {
       return undefined;
     }
     this.#next = k + 1;
@@ -285,15 +387,14 @@ class PreviousParse {
   ): Promise<void> {
     const index = new Map<string, number | number[]>();
     let sinceTurn = 0;
-    for (let k = 0; k < this.#values.length; k++) {
-      const from = this.#ranges[k * 2]!;
-      const to = this.#ranges[k * 2 + 1]!;
-      const key = indexKey(this.#text, from, to);
+    for (let k = 0; k < this.#texts.length; k++) {
+      const text = this.#texts[k]!;
+      const key = indexKey(text);
       const existing = index.get(key);
       if (existing === undefined) index.set(key, k);
       else if (typeof existing === "number") index.set(key, [existing, k]);
       else existing.push(k);
-      sinceTurn += to - from;
+      sinceTurn += text.length;
       if (sinceTurn >= sliceChars) {
         sinceTurn = 0;
         await yieldControl();
@@ -303,10 +404,8 @@ class PreviousParse {
   }
 }
 
-function indexKey(text: string, start: number, end: number): string {
-  return `${end - start}:${
-    text.substring(start, Math.min(end, start + INDEX_PREFIX_CHARS))
-  }`;
+function indexKey(text: string): string {
+  return `${text.length}:${text.substring(0, INDEX_PREFIX_CHARS)}`;
 }
 
 function deepFreeze(value: unknown): void {
@@ -330,36 +429,81 @@ function isSpace(code: number): boolean {
 }
 
 /**
- * Finds the source ranges of a JSON array's top-level elements, one call at
- * a time and at most `budget` characters per call. It checks only the
- * array's own punctuation; `JSON.parse` validates each element.
+ * Finds the source text of a JSON array's top-level elements in a text
+ * that arrives in pieces (an element may span several), one element per
+ * call. It checks only the array's own punctuation; `JSON.parse` validates
+ * each element.
  */
-class ArrayScanner {
-  readonly #text: string;
+class ElementSplitter {
+  /** The pieces received so far (the caller appends to it). */
+  readonly #pieces: readonly string[];
+  #ended = false;
+  /** The scan position: a piece and a character in it. */
+  #piece = 0;
   #at = 0;
-  #state: "start" | "first" | "element" | "after" | "done" = "start";
+  #state: "start" | "first" | "element" | "inside" | "after" | "done" = "start";
+  // The element being scanned:
+  #startPiece = 0;
+  #startAt = 0;
+  #depth = 0;
+  #scalar = false;
+  #inString = false;
+  /** A piece ended inside a string after an unpaired backslash. */
+  #escape = false;
 
-  constructor(text: string) {
-    this.#text = text;
+  constructor(pieces: readonly string[]) {
+    this.#pieces = pieces;
   }
 
-  next(
-    budget: number,
-  ): { start: number; end: number } | "more" | "end" | "invalid" {
-    const text = this.#text;
-    const limit = Math.min(text.length, this.#at + budget);
+  /** No more pieces will arrive. */
+  end(): void {
+    this.#ended = true;
+  }
+
+  /**
+   * The next element's text; `MORE` when `budget` characters were scanned
+   * without finding one (call again after a turn), `NEED` when the pieces
+   * so far are used up, `END` after the closing bracket once `end()` was
+   * called, and `INVALID` when the text is not an array.
+   */
+  next(budget: number): string | SplitterSignal {
+    const pieces = this.#pieces;
+    let spent = 0;
     for (;;) {
-      while (this.#at < text.length && isSpace(text.charCodeAt(this.#at))) {
+      const piece = pieces[this.#piece];
+      if (piece === undefined) {
+        if (!this.#ended) return NEED;
+        return this.#state === "done" ? END : INVALID;
+      }
+      if (this.#at >= piece.length) {
+        this.#piece++;
+        this.#at = 0;
+        continue;
+      }
+      if (this.#state === "inside") {
+        const from = this.#at;
+        const end = this.#scan(piece);
+        if (end === NOT_AN_ELEMENT) return INVALID;
+        if (end === PIECE_USED_UP) {
+          spent += piece.length - from;
+          this.#piece++;
+          this.#at = 0;
+          if (spent >= budget) return MORE;
+          continue;
+        }
+        this.#at = end;
+        this.#state = "after";
+        return this.#text(end);
+      }
+      const code = piece.charCodeAt(this.#at);
+      if (isSpace(code)) {
         this.#at++;
+        spent++;
+        continue;
       }
-      if (this.#state === "done") {
-        return this.#at === text.length ? "end" : "invalid";
-      }
-      if (this.#at >= text.length) return "invalid";
-      const code = text.charCodeAt(this.#at);
       switch (this.#state) {
         case "start":
-          if (code !== OPEN_BRACKET) return "invalid";
+          if (code !== OPEN_BRACKET) return INVALID;
           this.#at++;
           this.#state = "first";
           continue;
@@ -382,62 +526,121 @@ class ArrayScanner {
             this.#state = "done";
             continue;
           }
-          return "invalid";
-        case "element": {
-          if (this.#at >= limit) return "more";
-          const start = this.#at;
-          const end = this.#elementEnd(start);
-          if (end < 0) return "invalid";
-          this.#at = end;
-          this.#state = "after";
-          return { start, end };
+          return INVALID;
+        case "element":
+          if (spent >= budget) return MORE;
+          this.#startPiece = this.#piece;
+          this.#startAt = this.#at;
+          this.#depth = 0;
+          this.#inString = false;
+          this.#escape = false;
+          this.#scalar = code !== OPEN_BRACE && code !== OPEN_BRACKET &&
+            code !== QUOTE;
+          this.#state = "inside";
+          continue;
+        case "done":
+          return INVALID;
+      }
+    }
+  }
+
+  /**
+   * Scans the element on from `#at` in `piece`: where it ends in the
+   * piece, `PIECE_USED_UP` when it goes on in the next one, or
+   * `NOT_AN_ELEMENT`.
+   */
+  #scan(piece: string): number {
+    let at = this.#at;
+    const length = piece.length;
+    if (this.#scalar) {
+      for (; at < length; at++) {
+        const code = piece.charCodeAt(at);
+        if (
+          code === COMMA || code === CLOSE_BRACKET || code === CLOSE_BRACE ||
+          isSpace(code)
+        ) {
+          return at;
         }
       }
+      return PIECE_USED_UP;
     }
-  }
-
-  /** The end of the value starting at `start`, or -1. */
-  #elementEnd(start: number): number {
-    const text = this.#text;
-    let depth = 0;
-    let at = start;
-    while (at < text.length) {
-      const code = text.charCodeAt(at);
-      if (code === QUOTE) {
-        at = stringEnd(text, at);
-        if (at < 0) return -1;
-        if (depth === 0) return at;
-        continue;
+    for (;;) {
+      if (this.#inString) {
+        if (this.#escape) {
+          if (at >= length) return PIECE_USED_UP;
+          this.#escape = false;
+          at++;
+        }
+        const from = at;
+        for (;;) {
+          const quote = piece.indexOf('"', at);
+          if (quote < 0) {
+            let backslashes = 0;
+            while (
+              length - 1 - backslashes >= from &&
+              piece.charCodeAt(length - 1 - backslashes) === BACKSLASH
+            ) {
+              backslashes++;
+            }
+            this.#escape = backslashes % 2 === 1;
+            return PIECE_USED_UP;
+          }
+          let backslashes = 0;
+          while (
+            quote - 1 - backslashes >= from &&
+            piece.charCodeAt(quote - 1 - backslashes) === BACKSLASH
+          ) {
+            backslashes++;
+          }
+          at = quote + 1;
+          if (backslashes % 2 === 0) break;
+        }
+        this.#inString = false;
+        if (this.#depth === 0) return at; // a string element
       }
-      if (code === OPEN_BRACE || code === OPEN_BRACKET) {
-        depth++;
-      } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
-        if (depth === 0) return at; // a scalar ended by the array's "]"
-        depth--;
-        if (depth === 0) return at + 1;
-      } else if (depth === 0 && (code === COMMA || isSpace(code))) {
-        return at; // a scalar element
+      for (; at < length; at++) {
+        const code = piece.charCodeAt(at);
+        if (code === QUOTE) break;
+        if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+          this.#depth++;
+        } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+          if (this.#depth === 0) return NOT_AN_ELEMENT;
+          this.#depth--;
+          if (this.#depth === 0) return at + 1;
+        }
       }
+      if (at >= length) return PIECE_USED_UP;
+      this.#inString = true;
       at++;
     }
-    return depth === 0 ? at : -1;
+  }
+
+  /** The text of the element from its start to `end` in the current piece. */
+  #text(end: number): string {
+    const pieces = this.#pieces;
+    const first = pieces[this.#startPiece]!;
+    if (this.#startPiece === this.#piece) {
+      return first.substring(this.#startAt, end);
+    }
+    let text = first.substring(this.#startAt);
+    for (let k = this.#startPiece + 1; k < this.#piece; k++) {
+      text += pieces[k]!;
+    }
+    return text + pieces[this.#piece]!.substring(0, end);
   }
 }
 
-/** The index after the closing quote of the string opening at `open`, or -1. */
-function stringEnd(text: string, open: number): number {
-  let at = open + 1;
-  for (;;) {
-    const quote = text.indexOf('"', at);
-    if (quote < 0) return -1;
-    let backslashes = 0;
-    while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) {
-      backslashes++;
-    }
-    if (backslashes % 2 === 0) return quote + 1;
-    at = quote + 1;
-  }
-}
+/** `ElementSplitter.#scan()`: the element goes on in the next piece. */
+const PIECE_USED_UP = -1;
+/** `ElementSplitter.#scan()`: not an element. */
+const NOT_AN_ELEMENT = -2;
+
+const MORE: unique symbol = Symbol("more");
+const NEED: unique symbol = Symbol("need");
+const END: unique symbol = Symbol("end");
+const INVALID: unique symbol = Symbol("invalid");
+/** What `ElementSplitter.next()` answers instead of an element. */
+type SplitterSignal = typeof MORE | typeof NEED | typeof END | typeof INVALID;
 
 /**
  * Serializes a request body. Throws a `TypeError` naming the key if a

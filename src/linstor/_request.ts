@@ -46,6 +46,11 @@ export interface TransportResponse {
   readonly body?: ReadableStream<Uint8Array> | undefined;
   /** Call when done with `body` (releases the HTTP client). */
   readonly release?: (() => void) | undefined;
+  /**
+   * With `bodyTimeout`: aborted when the per-attempt timeout expired while
+   * `body` was read (reading it then fails).
+   */
+  readonly timeout?: AbortSignal | undefined;
 }
 
 /** Options of `Transport`. */
@@ -79,6 +84,11 @@ export interface TransportRequest {
    * response headers (event streams).
    */
   stream?: boolean | undefined;
+  /**
+   * With `stream`: the timeout covers reading the body too, until
+   * `release()` (a large list read piece by piece).
+   */
+  bodyTimeout?: boolean | undefined;
 }
 
 /** `globalThis.fetch` as a `LinstorFetch`. */
@@ -382,7 +392,9 @@ export class Transport {
         : this.#options.fetch(httpRequest));
       sent = true;
       if (request.stream && response.ok && response.body) {
-        stopTimer.abort();
+        if (!request.bodyTimeout) {
+          stopTimer.abort();
+        }
         streaming = true;
         this.#options.observer.attempt({
           method: request.method,
@@ -396,7 +408,11 @@ export class Transport {
           text: "",
           controller,
           body: response.body,
-          release,
+          release: () => {
+            stopTimer.abort();
+            release();
+          },
+          timeout: timeout.signal,
         };
       }
       const text = await response.text();
@@ -447,8 +463,10 @@ export class Transport {
         !timedOut && !sent && isConnectFailure(error),
       );
     } finally {
-      stopTimer.abort();
-      if (!streaming) release();
+      if (!streaming) {
+        stopTimer.abort();
+        release();
+      }
     }
   }
 }

@@ -63,8 +63,10 @@ export {
   createParseMemo,
   parseLinstorJson,
   parseLinstorJsonCooperatively,
+  parseLinstorJsonStream,
   type ParseMemo,
   sameEnum,
+  type StreamParseOptions,
   stringifyLinstorJson,
 } from "./_json.ts";
 export { type RateLimit, TokenBucket } from "./_rate_limiter.ts";

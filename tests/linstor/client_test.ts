@@ -568,6 +568,92 @@ Deno.test("`LinstorClient` parses a large list with turns of the event loop, and
   assert.equal(third, second, "an identical body gives the identical array");
 });
 
+Deno.test("`LinstorClient` reports a list body that breaks off as a connection error and reuses the last parse afterwards", async () => {
+  const body = JSON.stringify(
+    Array.from({ length: 2_000 }, (_, i) => ({ name: `pvc-${i}` })),
+  );
+  let breakOff = false;
+  // A raw server: each connection gets one answer, cut short on demand.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    for await (const connection of listener) {
+      const request = new Uint8Array(4096);
+      await connection.read(request);
+      const bytes = new TextEncoder().encode(body);
+      const head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" +
+        `Content-Length: ${bytes.length}\r\nConnection: close\r\n\r\n`;
+      await connection.write(new TextEncoder().encode(head));
+      const sent = breakOff ? bytes.subarray(0, 5_000) : bytes;
+      for (let at = 0; at < sent.length;) {
+        at += await connection.write(sent.subarray(at));
+      }
+      connection.close();
+    }
+  })();
+  using client = new LinstorClient({
+    controllers: [`http://127.0.0.1:${listener.addr.port}`],
+    yieldControl: () => Promise.resolve(),
+  });
+  const first = await client.resources.view({ reuse: true });
+  breakOff = true;
+  await assert.rejects(
+    client.resources.view({ reuse: true }),
+    (error) =>
+      assertApiError(error, (e) => {
+        assert.equal(isConnectionError(e), true);
+        assert.equal(e.timedOut, false);
+        assert.match(
+          e.message,
+          /^Cannot GET "\/v1\/view\/resources": the response broke off/,
+        );
+      }),
+  );
+  breakOff = false;
+  assert.equal(
+    await client.resources.view({ reuse: true }),
+    first,
+    "the last parse is kept",
+  );
+  listener.close();
+  await serving.catch(() => {});
+});
+
+Deno.test("`LinstorClient` times out a list body that stops arriving", async () => {
+  let hold: ReadableStreamDefaultController<Uint8Array> | undefined;
+  await using server = serve(() =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          hold = controller;
+          controller.enqueue(new TextEncoder().encode('[{"name":"a"},'));
+        },
+      }),
+    )
+  );
+  using client = new LinstorClient({
+    controllers: [server.url],
+    timeoutMs: 200,
+    yieldControl: () => Promise.resolve(),
+  });
+  try {
+    await assert.rejects(
+      client.resources.view({ reuse: true }),
+      (error) =>
+        assertApiError(error, (e) => {
+          assert.equal(isConnectionError(e), true);
+          assert.equal(e.timedOut, true);
+          assert.match(e.message, /no complete answer within 200 ms/);
+        }),
+    );
+  } finally {
+    try {
+      hold?.close();
+    } catch {
+      // Already cancelled by the client's abort.
+    }
+  }
+});
+
 Deno.test("`LinstorClient` reports a large list that is not valid JSON as a LinstorApiError when given yieldControl", async () => {
   await using server = serve(() =>
     new Response(`[${'{"name":"x"},'.repeat(30_000)}{"name":`, {
@@ -578,14 +664,16 @@ Deno.test("`LinstorClient` reports a large list that is not valid JSON as a Lins
     controllers: [server.url],
     yieldControl: () => Promise.resolve(),
   });
-  await assert.rejects(
-    client.resources.view(),
-    (error) =>
-      assertApiError(error, (e) => {
-        assert.match(
-          e.message,
-          /^Cannot GET "\/v1\/view\/resources": the response is not valid JSON/,
-        );
-      }),
-  );
+  for (const reuse of [false, true]) {
+    await assert.rejects(
+      client.resources.view({ reuse }),
+      (error) =>
+        assertApiError(error, (e) => {
+          assert.match(
+            e.message,
+            /^Cannot GET "\/v1\/view\/resources": the response is not valid JSON/,
+          );
+        }),
+    );
+  }
 });

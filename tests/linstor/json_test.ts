@@ -3,6 +3,7 @@ import {
   createParseMemo,
   parseLinstorJson,
   parseLinstorJsonCooperatively,
+  parseLinstorJsonStream,
   type ParseMemo,
   parseRetCode,
   sameEnum,
@@ -250,4 +251,163 @@ Deno.test("`parseLinstorJsonCooperatively()` tells reordered elements apart when
   // and the same first characters notwithstanding.
   const reused = second.filter((e) => first.includes(e)).length;
   assert.equal(reused, 20 - 4);
+});
+
+/** `text` as UTF-8 chunks of `size` bytes (the last one shorter). */
+async function* chunksOf(
+  text: string,
+  size: number,
+): AsyncGenerator<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  for (let at = 0; at < bytes.length; at += size) {
+    yield bytes.slice(at, at + size);
+  }
+}
+
+const STREAM_CASES: [string, string][] = [
+  ["empty array", " [ ] "],
+  ["objects", '[{"a":1},{"b":[1,2,{"c":"]"}]}]'],
+  [
+    "strings with brackets, commas and escapes",
+    '["a,b","]","\\"",  "x\\\\", "\\\\\\"}", {"k\\\\":"\\\\"}]',
+  ],
+  ["scalars", '[1, -2.5e3, true, false, null, "s", 12345678]'],
+  ["nested arrays", "[[1,[2]],[],[[]]]"],
+  ["whitespace everywhere", '\n[\n {"a" : [ 1 , 2 ] } ,\t{"b":{}}\r\n]\n'],
+  [
+    "ret_code inside an element",
+    '[{"reports":[{"ret_code":-4611686018427387603}]}]',
+  ],
+  ["unicode", '[{"n":"ü→😀"},"😀😀",{"m":"\\u00fc"}]'],
+  ["a byte order mark", '\ufeff[{"a":1}]'],
+];
+
+Deno.test("`parseLinstorJsonStream()` gives what parseLinstorJson() gives wherever the chunks and pieces split the text", async (t) => {
+  for (const [name, text] of STREAM_CASES) {
+    await t.step(name, async () => {
+      const expected = parseLinstorJson(text.replace(/^\ufeff/, ""));
+      for (const chunk of [1, 2, 3, 5, 1024]) {
+        for (const pieceBytes of [1, 2, 3, 4, 7, 64]) {
+          let turns = 0;
+          const parsed = await parseLinstorJsonStream(chunksOf(text, chunk), {
+            yieldControl: () => {
+              turns++;
+              return Promise.resolve();
+            },
+            sliceChars: 1,
+            pieceBytes,
+          });
+          assert.deepEqual(parsed, expected, `${chunk}/${pieceBytes}`);
+          const elements = (parsed as unknown[]).length;
+          assert.ok(turns >= elements, `${turns} turns for ${elements}`);
+        }
+      }
+    });
+  }
+});
+
+Deno.test("`parseLinstorJsonStream()` reuses unchanged elements across differently split bodies when given a memo", async () => {
+  const element = (i: number, state = "UpToDate") =>
+    `{"name":"r${i}","note":"ü\\"${"x".repeat(i)}","state":"${state}"}`;
+  const base = Array.from({ length: 40 }, (_, i) => element(i));
+  const memo = createParseMemo();
+  const options = (pieceBytes: number) => ({
+    yieldControl: () => Promise.resolve(),
+    memo,
+    pieceBytes,
+  });
+  const first = await parseLinstorJsonStream(
+    chunksOf(`[${base.join(",")}]`, 7),
+    options(13),
+  ) as unknown[];
+  assert.ok(Object.isFrozen(first) && Object.isFrozen(first[3]));
+  const again = await parseLinstorJsonStream(
+    chunksOf(`[${base.join(",")}]`, 64),
+    options(29),
+  );
+  assert.equal(again, first, "an identical body gives the identical array");
+  const changed = base.map((e, i) => i === 17 ? element(i, "Outdated") : e);
+  changed.splice(30, 1);
+  const text = `[ ${changed.join(" , ")} ]`;
+  const second = await parseLinstorJsonStream(
+    chunksOf(text, 5),
+    options(11),
+  ) as unknown[];
+  assert.deepEqual(second, parseLinstorJson(text));
+  second.forEach((value, i) => {
+    const old = first[base.indexOf(changed[i]!)];
+    if (i === 17) assert.ok(!first.includes(value), "changed: parsed anew");
+    else assert.equal(value, old, `element ${i} is reused`);
+  });
+  assert.equal(memo.last?.value, second);
+});
+
+Deno.test("`parseLinstorJsonStream()` throws a SyntaxError for a bad body and keeps the memo as it was", async (t) => {
+  const good = '[{"name":"a"},{"name":"b"}]';
+  const cases = [
+    '[{"name":"a"},{"name":"b"}',
+    '[{"name":"a"},{"name":',
+    '[{"name":"a"} {"name":"b"}]',
+    '[{"name":"a"},{"name":"b"}]x',
+    '[{"name":"a"},{"name":b}]',
+    '[{"name":"a"},{"name":"b"]]',
+    "",
+    "not json",
+    "[end]",
+  ];
+  for (const text of cases) {
+    await t.step(JSON.stringify(text), async () => {
+      const memo = createParseMemo();
+      const options = {
+        yieldControl: () => Promise.resolve(),
+        memo,
+        pieceBytes: 3,
+      };
+      const first = await parseLinstorJsonStream(chunksOf(good, 4), options);
+      await assert.rejects(
+        parseLinstorJsonStream(chunksOf(text, 4), options),
+        SyntaxError,
+      );
+      assert.equal(memo.last?.value, first, "the memo keeps the last parse");
+      assert.equal(
+        await parseLinstorJsonStream(chunksOf(good, 5), options),
+        first,
+      );
+    });
+  }
+  await t.step("a JSON object comes back as it is", async () => {
+    assert.deepEqual(
+      await parseLinstorJsonStream(chunksOf('{"a":[1]}', 2), {
+        yieldControl: () => Promise.resolve(),
+        pieceBytes: 3,
+      }),
+      { a: [1] },
+    );
+  });
+});
+
+Deno.test("`parseLinstorJsonStream()` rejects with the stream's error and keeps the memo when reading fails", async () => {
+  const memo = createParseMemo();
+  const options = { yieldControl: () => Promise.resolve(), memo };
+  const text = `[${'{"name":"a"},'.repeat(50)}{"name":"z"}]`;
+  const first = await parseLinstorJsonStream(chunksOf(text, 64), options);
+  const broken = new Error("connection reset");
+  async function* breaksOff(): AsyncGenerator<Uint8Array> {
+    yield new TextEncoder().encode(text.slice(0, 100));
+    throw broken;
+  }
+  await assert.rejects(parseLinstorJsonStream(breaksOff(), options), broken);
+  assert.equal(memo.last?.value, first);
+});
+
+Deno.test("`parseLinstorJsonStream()` refuses a piece size that is not a positive integer", async () => {
+  for (const pieceBytes of [0, -1, 1.5, Number.NaN]) {
+    await assert.rejects(
+      parseLinstorJsonStream(chunksOf("[]", 1), {
+        yieldControl: () => Promise.resolve(),
+        pieceBytes,
+      }),
+      RangeError,
+    );
+  }
 });
