@@ -26,7 +26,9 @@
  * (`heap_breakdown.ts`), `--json` for one line per result; `--per-node=20`
  * for 20 LINSTOR resources per node at every size, `--request=objects` for
  * full Node objects instead of names, `--budget-seconds=S` to stop sending
- * pairs after S seconds; `scale_bench.ts` uses these). Each result also
+ * pairs after S seconds, `--extender-idle-seconds=S` to measure the
+ * extender's CPU while idle for S seconds before the pairs; `scale_bench.ts`
+ * uses these). Each result also
  * carries the client's wall-clock p50/p99 per pair after a warm-up of 10 %
  * of the pairs (at most 50). Results in docs/benchmarks.md.
  *
@@ -672,6 +674,12 @@ export interface MemoryResult {
    */
   pairP50Ms: number;
   pairP99Ms: number;
+  /** Pairs after the warm-up: what the percentiles and `cpuMsPerPair` cover. */
+  measuredPairs: number;
+  /** Their wall-clock seconds. */
+  measuredSeconds: number;
+  /** The process's CPU per second while idle before the pairs (`--extender-idle-seconds`). */
+  idleCpuMsPerS: number;
   readyRssMiB: number;
   readyHeapTotalMiB: number;
   /** Anonymous and file-backed (the binary's pages) parts of `rssMiB`. */
@@ -708,6 +716,8 @@ async function measureExtender(
     request: ExtenderRequest;
     /** Stop sending pairs after this long (ms), to bound the largest sizes. */
     budgetMs: number;
+    /** Idle time before the pairs in which the process's CPU is measured (ms). */
+    idleMs: number;
     dataSet: DataSet;
     snapshotDir?: string | undefined;
     logs: boolean;
@@ -776,11 +786,25 @@ async function measureExtender(
     let prioritizeBody = "";
     const warmUp = Math.min(50, Math.floor(options.pairs / 10));
     const latencies: number[] = [];
+    // The process's CPU while idle (LINSTOR polls, watches, timers): what
+    // its CPU per pair includes besides the pairs.
+    let idleCpuMsPerS = NaN;
+    if (options.idleMs > 0) {
+      const idleCpu = childCpuMs(child.pid);
+      const idleStart = performance.now();
+      await SYSTEM_CLOCK.sleep(options.idleMs);
+      idleCpuMsPerS = (childCpuMs(child.pid) - idleCpu) /
+        ((performance.now() - idleStart) / 1000);
+    }
     let cpuStart = childCpuMs(child.pid);
     const loopStart = performance.now();
+    let measuredStart = loopStart;
     let done = 0;
     while (done < options.pairs) {
-      if (done === warmUp) cpuStart = childCpuMs(child.pid);
+      if (done === warmUp) {
+        cpuStart = childCpuMs(child.pid);
+        measuredStart = performance.now();
+      }
       const t0 = performance.now();
       const answer = await post("filter", filterBody);
       if (answer !== lastAnswer) {
@@ -804,6 +828,7 @@ async function measureExtender(
         latencies.length >= 20
       ) break;
     }
+    const measuredSeconds = (performance.now() - measuredStart) / 1000;
     latencies.sort((a, b) => a - b);
     const cpuMs = childCpuMs(child.pid) - cpuStart;
     const after = residentMiB(child.pid);
@@ -829,6 +854,9 @@ async function measureExtender(
       requestKiB: new TextEncoder().encode(filterBody).length / 1024,
       pairP50Ms: percentile(latencies, 0.5),
       pairP99Ms: percentile(latencies, 0.99),
+      measuredPairs: latencies.length,
+      measuredSeconds,
+      idleCpuMsPerS,
       readyRssMiB: ready.rss,
       readyHeapTotalMiB: readyHeap.total,
       rssMiB: after.rss,
@@ -885,6 +913,9 @@ async function measureAffinityIdle(
       requestKiB: 0,
       pairP50Ms: NaN,
       pairP99Ms: NaN,
+      measuredPairs: 0,
+      measuredSeconds: NaN,
+      idleCpuMsPerS: NaN,
       readyRssMiB: ready.rss,
       readyHeapTotalMiB: readyHeap.total,
       rssMiB: after.rss,
@@ -956,6 +987,7 @@ async function main(): Promise<void> {
       "per-node": { type: "string" },
       request: { type: "string", default: "names" },
       "budget-seconds": { type: "string" },
+      "extender-idle-seconds": { type: "string", default: "0" },
       affinity: { type: "string", default: "true" },
       "idle-seconds": { type: "string", default: "20" },
       snapshot: { type: "string" },
@@ -1038,6 +1070,7 @@ async function main(): Promise<void> {
           names,
           request,
           budgetMs,
+          idleMs: Number(values["extender-idle-seconds"]) * 1000,
           snapshotDir,
           logs: values.logs,
           dataSet: values.data as DataSet,

@@ -27,6 +27,9 @@
  * - `--pairs=3000` per size and request kind, `--budget-seconds=60` to stop
  *   a series earlier (the pairs done are recorded);
  * - `--objects-up-to=2000`: the largest size sent full Node objects;
+ * - `--idle-seconds=10`: how long the extender's CPU is measured idle before
+ *   its pairs (one LINSTOR poll interval), to tell its own polls and
+ *   watches from the pairs' cost;
  * - `--out=PATH` for the picture, `--json-out=PATH` for the figures.
  *
  * @module
@@ -65,8 +68,13 @@ export interface ExtenderPoint {
   readySeconds: number;
   pairP50Ms: number;
   pairP99Ms: number;
-  /** The extender process's CPU per pair (ms). */
+  /** The extender process's CPU per pair (ms), all of it. */
   cpuMsPerPair: number;
+  /** Pairs after the warm-up and their wall-clock seconds (what `cpuMsPerPair` covers). */
+  measuredPairs?: number;
+  measuredSeconds?: number;
+  /** The process's CPU per second while idle before the pairs (its own polls, watches). */
+  idleCpuMsPerS?: number;
   readyRssMiB: number;
   /** `VmRSS` after the pairs. */
   rssMiB: number;
@@ -288,6 +296,20 @@ function chart(panel: Panel, xs: readonly number[], box: Box): string {
   return parts.join("\n");
 }
 
+/**
+ * CPU per pair minus what the process spends anyway (its idle rate over the
+ * pairs' wall-clock time); `undefined` when unknown or lost in the noise.
+ */
+export function pairOnlyCpuMs(e: ExtenderPoint): number | undefined {
+  if (
+    e.idleCpuMsPerS === undefined || !Number.isFinite(e.idleCpuMsPerS) ||
+    !e.measuredPairs || !e.measuredSeconds
+  ) return undefined;
+  const net = e.cpuMsPerPair -
+    e.idleCpuMsPerS * e.measuredSeconds / e.measuredPairs;
+  return net > 0 ? net : undefined;
+}
+
 function pollStall(p: PollPoint): number {
   return Math.max(
     p.unchanged.longestStallThreadMs,
@@ -359,6 +381,12 @@ export function drawScaling(results: ScaleResults): string {
           values: ext("names", (p) => p.cpuMsPerPair),
         },
         {
+          name: "every node's name, idle CPU subtracted",
+          color: "#17becf",
+          dashed: true,
+          values: points.map((p) => p.names && pairOnlyCpuMs(p.names)),
+        },
+        {
           name: `full Node objects${objectsNote}`,
           color: "#bcbd22",
           values: ext("objects", (p) => p.cpuMsPerPair),
@@ -405,6 +433,13 @@ export function drawScaling(results: ScaleResults): string {
           name: "unchanged (~0 on the bottom edge)",
           color: "#2ca02c",
           values: poll((p) => p.unchanged.cpuPerPollMs),
+        },
+        {
+          name: "serving extender, idle, per 10 s poll interval",
+          color: "#17becf",
+          dashed: true,
+          values: ext("names", (p) => (p.idleCpuMsPerS ?? NaN) * 10)
+            .map((v) => Number.isFinite(v) ? v : undefined),
         },
       ],
       guides: [{ name: "10 % of a core at a 10 s poll interval", value: 1000 }],
@@ -509,8 +544,8 @@ export function scaleTables(results: ScaleResults): string {
     );
   }
   const extender = [
-    "| nodes | request | LINSTOR resources | claims | request body | ready after | pairs | pair p50 / p99 | extender CPU per pair | RSS ready → after pairs (peak) |",
-    "| ----: | ------- | ----------------: | -----: | -----------: | ----------: | ----: | -------------: | --------------------: | -----------------------------: |",
+    "| nodes | request | LINSTOR resources | claims | request body | ready after | pairs | pair p50 / p99 | extender CPU per pair (idle subtracted) | idle CPU | RSS ready → after pairs (peak) |",
+    "| ----: | ------- | ----------------: | -----: | -----------: | ----------: | ----: | -------------: | --------------------------------------: | -------: | -----------------------------: |",
   ];
   for (const point of points) {
     for (const kind of ["names", "objects"] as const) {
@@ -527,7 +562,15 @@ export function scaleTables(results: ScaleResults): string {
           fixed(e.pairP50Ms, e.pairP50Ms < 10 ? 1 : 0)
         } / ${fixed(e.pairP99Ms, e.pairP99Ms < 10 ? 1 : 0)} ms | ${
           fixed(e.cpuMsPerPair, e.cpuMsPerPair < 10 ? 1 : 0)
-        } ms | ${fixed(e.readyRssMiB)} → ${fixed(e.rssMiB)} (${
+        } ms${
+          pairOnlyCpuMs(e) === undefined
+            ? ""
+            : ` (${fixed(pairOnlyCpuMs(e), pairOnlyCpuMs(e)! < 10 ? 1 : 0)} ms)`
+        } | ${
+          e.idleCpuMsPerS === undefined || !Number.isFinite(e.idleCpuMsPerS)
+            ? "–"
+            : `${fixed(e.idleCpuMsPerS / 10, 1)} %`
+        } | ${fixed(e.readyRssMiB)} → ${fixed(e.rssMiB)} (${
           fixed(e.hwmMiB)
         }) MiB |`,
       );
@@ -578,7 +621,12 @@ async function measurePoll(nodes: number): Promise<PollPoint> {
 
 async function measureExtender(
   nodes: number,
-  options: { request: "names" | "objects"; pairs: number; budgetS: number },
+  options: {
+    request: "names" | "objects";
+    pairs: number;
+    budgetS: number;
+    idleS: number;
+  },
 ): Promise<ExtenderPoint> {
   const r = await runChild("./memory_bench.ts", [
     `--sizes=${nodes}`,
@@ -587,9 +635,10 @@ async function measureExtender(
     `--request=${options.request}`,
     `--pairs=${options.pairs}`,
     `--budget-seconds=${options.budgetS}`,
+    `--extender-idle-seconds=${options.idleS}`,
     "--affinity=false",
     "--json",
-  ]) as ExtenderPoint;
+  ]) as Required<ExtenderPoint>;
   return {
     resources: r.resources,
     claims: r.claims,
@@ -600,6 +649,9 @@ async function measureExtender(
     pairP50Ms: r.pairP50Ms,
     pairP99Ms: r.pairP99Ms,
     cpuMsPerPair: r.cpuMsPerPair,
+    measuredPairs: r.measuredPairs,
+    measuredSeconds: r.measuredSeconds,
+    idleCpuMsPerS: r.idleCpuMsPerS,
     readyRssMiB: r.readyRssMiB,
     rssMiB: r.rssMiB,
     hwmMiB: r.hwmMiB,
@@ -693,6 +745,7 @@ async function main(): Promise<void> {
       parts: { type: "string" },
       pairs: { type: "string", default: "3000" },
       "budget-seconds": { type: "string", default: "60" },
+      "idle-seconds": { type: "string", default: "10" },
       "objects-up-to": { type: "string", default: "2000" },
       from: { type: "string" },
       out: { type: "string", default: `${docs}scaling.svg` },
@@ -711,6 +764,7 @@ async function main(): Promise<void> {
   const sizes = values.sizes.split(",").map(Number);
   const pairs = Number(values.pairs);
   const budgetS = Number(values["budget-seconds"]);
+  const idleS = Number(values["idle-seconds"]);
   const objectsUpTo = Number(values["objects-up-to"]);
   let results: ScaleResults = values.from
     ? parseScaleResults(await Deno.readTextFile(values.from))
@@ -727,6 +781,7 @@ async function main(): Promise<void> {
           request: "names",
           pairs,
           budgetS,
+          idleS,
         });
         loads.push(await loadAverage());
       }
@@ -735,6 +790,7 @@ async function main(): Promise<void> {
           request: "objects",
           pairs,
           budgetS,
+          idleS,
         });
         loads.push(await loadAverage());
       }

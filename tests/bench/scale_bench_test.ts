@@ -3,6 +3,7 @@ import {
   drawScaling,
   type ExtenderPoint,
   mergeScaleResults,
+  pairOnlyCpuMs,
   parseScaleResults,
   type PollPoint,
   type ScaleResults,
@@ -45,6 +46,10 @@ function extenderPoint(
     pairP50Ms: latency.p50,
     pairP99Ms: latency.p99,
     cpuMsPerPair: latency.p50 / 2,
+    // 2,950 pairs in 29.5 s at 20 ms/s idle: 0.2 ms per pair is not the pairs'.
+    measuredPairs: 2_950,
+    measuredSeconds: 29.5,
+    idleCpuMsPerS: 20,
     readyRssMiB: 100,
     rssMiB: 110,
     hwmMiB: 120,
@@ -132,9 +137,10 @@ Deno.test("drawScaling() draws a point per measured value and no line to a missi
   // Node objects at 100 nodes only: 4 points (p50, p99, CPU, RSS), no line.
   assert.equal(count(svg, /<circle [^>]*fill="#bcbd22"/g), 4);
   assert.equal(count(svg, /<polyline [^>]*stroke="#bcbd22"/g), 0);
-  // Names at both sizes: 2 × 4 points, 4 lines.
-  assert.equal(count(svg, /<circle [^>]*fill="#17becf"/g), 8);
-  assert.equal(count(svg, /<polyline [^>]*stroke="#17becf"/g), 4);
+  // Names at both sizes: 2 × 6 points (p50, p99, CPU, CPU less idle, RSS,
+  // idle CPU per poll interval), 6 lines.
+  assert.equal(count(svg, /<circle [^>]*fill="#17becf"/g), 12);
+  assert.equal(count(svg, /<polyline [^>]*stroke="#17becf"/g), 6);
 });
 
 Deno.test("drawScaling() does not depend on the order of the points", () => {
@@ -147,7 +153,8 @@ Deno.test("drawScaling() marks a panel as not measured when a part is missing", 
   const input = results();
   for (const point of input.points) delete point.poll;
   const svg = drawScaling(input);
-  assert.equal(count(svg, />not measured</g), 2);
+  // The poll CPU panel still shows the serving extender's idle CPU.
+  assert.equal(count(svg, />not measured</g), 1);
   assert.equal(count(svg, /fill="#d62728"/g), 0);
 });
 
@@ -186,8 +193,17 @@ Deno.test("scaleTables() writes a poll row per size and an extender row per requ
   assert.equal(rows.length, 2 + 3);
   assert.ok(
     text.includes(
-      "| 100 | Node objects | 2,000 | 1,000 | 4 KiB | 0.7 s | 3,000 | 10 / 100 ms | 5.0 ms | 100 → 110 (120) MiB |",
+      "| 100 | Node objects | 2,000 | 1,000 | 4 KiB | 0.7 s | 3,000 | 10 / 100 ms | 5.0 ms (4.8 ms) | 2.0 % | 100 → 110 (120) MiB |",
     ),
   );
   assert.ok(text.includes("| 1,000 | 20,000 | 7.4 MiB | 700 ms | 0 ms |"));
+});
+
+Deno.test("pairOnlyCpuMs() subtracts the idle rate over the pairs' time, unless unknown or noise", () => {
+  const point = extenderPoint(100, { p50: 1, p99: 2 });
+  assert.ok(Math.abs(pairOnlyCpuMs(point)! - 0.3) < 1e-9);
+  assert.equal(pairOnlyCpuMs({ ...point, idleCpuMsPerS: NaN }), undefined);
+  const { idleCpuMsPerS: _, ...noIdle } = point;
+  assert.equal(pairOnlyCpuMs(noIdle), undefined);
+  assert.equal(pairOnlyCpuMs({ ...point, idleCpuMsPerS: 100 }), undefined);
 });
