@@ -5,6 +5,7 @@
  * @module
  */
 import type { EvalContext } from "./_context.ts";
+import type { PendingVolume } from "./_volumes.ts";
 
 /** Why one volume does not fit on a node. */
 export interface FitFailure {
@@ -30,6 +31,15 @@ export interface Fit {
   readonly failures: readonly FitFailure[];
 }
 
+/**
+ * A `PoolChoice` kept in a table shared by requests, with the fit record of
+ * the requests whose volume fits it (it does not depend on their sizes).
+ */
+export interface PoolChoiceEntry {
+  readonly choice: PoolChoice;
+  passing: Fit | undefined;
+}
+
 const NO_FAILURES: readonly FitFailure[] = Object.freeze([]);
 
 /** Formats KiB as GiB with one decimal. */
@@ -37,13 +47,137 @@ export function gib(kib: number): string {
   return `${(kib / 1048576).toFixed(1)}GiB`;
 }
 
+/** The pool one pending volume would take on a node, and its room there. */
+export interface PoolChoice {
+  /** How many pools of the node the volume may use. */
+  readonly candidates: number;
+  /** The allowed pool with the most room left; `undefined` when none has a known capacity. */
+  readonly pool: string | undefined;
+  /**
+   * KiB left in `pool` after others' reservations and the pod's volumes
+   * fitted there before (`-Infinity` without `pool`).
+   */
+  readonly leftKib: number;
+  /** The most KiB left in an allowed pool without others' reservations. */
+  readonly unreservedKib: number;
+  /** KiB others' reservations hold on `pool`. */
+  readonly reservedKib: number;
+  /** Allowed pools whose free capacity LINSTOR does not know. */
+  readonly unknown: readonly string[] | undefined;
+}
+
 /**
- * Fits the pod's pending volumes on a LINSTOR node: those that need a local
- * replica first, then the rest, each group biggest first, each into
- * the candidate pool with the most room left, summing what this pod already
- * placed in a pool.
+ * The capacity rule for one volume on a LINSTOR node: of the pools it may
+ * use, the one with the most room left after others' reservations and what
+ * this pod already placed there (`used`: pool → KiB).
  */
-export function fitOnNode(context: EvalContext, linstorNode: string): Fit {
+export function choosePool(
+  context: EvalContext,
+  linstorNode: string,
+  options: {
+    readonly volume: PendingVolume;
+    readonly used?: ReadonlyMap<string, number> | undefined;
+  },
+): PoolChoice {
+  const { volume, used } = options;
+  let candidates = 0;
+  let best: string | undefined;
+  let bestLeft = -Infinity;
+  let bestUnreserved = -Infinity;
+  let bestReserved = 0;
+  let unknown: string[] | undefined;
+  for (
+    const { pool, capacityKib: capacity } of context.index.poolCapacities(
+      linstorNode,
+    )
+  ) {
+    if (!context.poolAllowed(pool, volume)) continue;
+    candidates++;
+    if (capacity === undefined) {
+      (unknown ??= []).push(pool.name);
+      continue;
+    }
+    const reserved = context.reservedKib(linstorNode, pool.name);
+    const mine = used?.get(pool.name) ?? 0;
+    const left = capacity - reserved - mine;
+    if (left > bestLeft) {
+      bestLeft = left;
+      best = pool.name;
+      bestReserved = reserved;
+    }
+    bestUnreserved = Math.max(bestUnreserved, capacity - mine);
+  }
+  return {
+    candidates,
+    pool: best,
+    leftKib: bestLeft,
+    unreservedKib: bestUnreserved,
+    reservedKib: bestReserved,
+    unknown,
+  };
+}
+
+/** Whether a volume fits the pool `choosePool()` chose for it. */
+export function fitsChoice(volume: PendingVolume, choice: PoolChoice): boolean {
+  return choice.pool !== undefined && choice.leftKib >= volume.sizeKib;
+}
+
+/** Why a volume does not fit the pool `choosePool()` chose (it does not: `fitsChoice()`). */
+export function failureOf(
+  context: EvalContext,
+  volume: PendingVolume,
+  choice: PoolChoice,
+): FitFailure {
+  const hard = context.isHard(volume);
+  if (choice.candidates === 0) {
+    const wanted = volume.pools
+      ? `storage pool ${volume.pools.join(" or ")}`
+      : "data storage pool";
+    const selector = volume.poolSelector?.selector
+      ? ` matching "${volume.poolSelector.text}"`
+      : "";
+    return {
+      claim: volume.claim,
+      reason: `no ${wanted}${selector} for claim ${volume.claim}`,
+      hard,
+      onlyReservations: false,
+      noPool: true,
+    };
+  }
+  if (choice.pool === undefined) {
+    return {
+      claim: volume.claim,
+      reason: `free capacity of pool ${
+        (choice.unknown ?? []).join(", ")
+      } unknown for claim ${volume.claim}`,
+      hard,
+      onlyReservations: true,
+      noPool: false,
+    };
+  }
+  return {
+    claim: volume.claim,
+    reason:
+      `pool ${choice.pool}: claim ${volume.claim} needs ${
+        gib(volume.sizeKib)
+      }, ${gib(Math.max(0, choice.leftKib))} free` +
+      (choice.reservedKib > 0 ? ` (${gib(choice.reservedKib)} reserved)` : ""),
+    hard,
+    onlyReservations: choice.unreservedKib >= volume.sizeKib,
+    noPool: false,
+  };
+}
+
+/**
+ * Fits the pod's pending volumes on a LINSTOR node by the rule, every time:
+ * those that need a local replica first, then the rest, each group biggest
+ * first, each into the candidate pool with the most room left
+ * (`choosePool()`), summing what this pod already placed in a pool.
+ */
+export function fitOnNodeByRule(
+  context: EvalContext,
+  linstorNode: string,
+): Fit {
   const volumes = context.pendingInFitOrder;
   const pools: (string | undefined)[] = [];
   const availableKib: number[] = [];
@@ -51,85 +185,55 @@ export function fitOnNode(context: EvalContext, linstorNode: string): Fit {
   // Pool name → KiB this pod already placed there (only when > 1 volume).
   let used: Map<string, number> | undefined;
   for (const volume of volumes) {
-    let candidates = 0;
-    let best: string | undefined;
-    let bestLeft = -Infinity;
-    let bestUnreserved = -Infinity;
-    let bestReserved = 0;
-    let unknown: string[] | undefined;
-    for (
-      const { pool, capacityKib: capacity } of context.index.poolCapacities(
-        linstorNode,
-      )
-    ) {
-      if (!context.poolAllowed(pool, volume)) continue;
-      candidates++;
-      if (capacity === undefined) {
-        (unknown ??= []).push(pool.name);
-        continue;
-      }
-      const reserved = context.reservedKib(linstorNode, pool.name);
-      const mine = used?.get(pool.name) ?? 0;
-      const left = capacity - reserved - mine;
-      if (left > bestLeft) {
-        bestLeft = left;
-        best = pool.name;
-        bestReserved = reserved;
-      }
-      bestUnreserved = Math.max(bestUnreserved, capacity - mine);
-    }
-    if (best !== undefined && bestLeft >= volume.sizeKib) {
-      pools.push(best);
-      availableKib.push(Math.max(0, bestLeft));
+    const choice = choosePool(context, linstorNode, { volume, used });
+    if (fitsChoice(volume, choice)) {
+      const pool = choice.pool!;
+      pools.push(pool);
+      availableKib.push(Math.max(0, choice.leftKib));
       if (volumes.length > 1) {
         used ??= new Map();
-        used.set(best, (used.get(best) ?? 0) + volume.sizeKib);
+        used.set(pool, (used.get(pool) ?? 0) + volume.sizeKib);
       }
       continue;
     }
     pools.push(undefined);
     availableKib.push(0);
-    failures ??= [];
-    const hard = context.isHard(volume);
-    if (candidates === 0) {
-      const wanted = volume.pools
-        ? `storage pool ${volume.pools.join(" or ")}`
-        : "data storage pool";
-      const selector = volume.poolSelector?.selector
-        ? ` matching "${volume.poolSelector.text}"`
-        : "";
-      failures.push({
-        claim: volume.claim,
-        reason: `no ${wanted}${selector} for claim ${volume.claim}`,
-        hard,
-        onlyReservations: false,
-        noPool: true,
-      });
-    } else if (best === undefined) {
-      failures.push({
-        claim: volume.claim,
-        reason: `free capacity of pool ${
-          (unknown ?? []).join(", ")
-        } unknown for claim ${volume.claim}`,
-        hard,
-        onlyReservations: true,
-        noPool: false,
-      });
-    } else {
-      failures.push({
-        claim: volume.claim,
-        reason:
-          `pool ${best}: claim ${volume.claim} needs ${gib(volume.sizeKib)}, ${
-            gib(Math.max(0, bestLeft))
-          } free` +
-          (bestReserved > 0 ? ` (${gib(bestReserved)} reserved)` : ""),
-        hard,
-        onlyReservations: bestUnreserved >= volume.sizeKib,
-        noPool: false,
-      });
-    }
+    (failures ??= []).push(failureOf(context, volume, choice));
   }
   return { pools, availableKib, failures: failures ?? NO_FAILURES };
+}
+
+/**
+ * `fitOnNodeByRule()`'s answer. A pod with one pending volume (the common
+ * case) reads the volume's pool choice from a table shared by the requests
+ * with the same snapshot, pool shape and others' reservations
+ * (`EvalContext.poolChoice()`, filled by `choosePool()` itself), and a fit
+ * that passes is one record shared by those requests; more volumes take the
+ * rule every time. `linstorId`: the node's id in the snapshot index
+ * (`SnapshotIndex.intern()`), to skip a lookup by name.
+ */
+export function fitOnNode(
+  context: EvalContext,
+  linstorNode: string,
+  options: { readonly linstorId?: number | undefined } = {},
+): Fit {
+  const volumes = context.pendingInFitOrder;
+  if (volumes.length !== 1) return fitOnNodeByRule(context, linstorNode);
+  const volume = volumes[0]!;
+  const entry = context.poolChoice(linstorNode, options.linstorId);
+  const choice = entry.choice;
+  if (fitsChoice(volume, choice)) {
+    return entry.passing ??= {
+      pools: [choice.pool],
+      availableKib: [Math.max(0, choice.leftKib)],
+      failures: NO_FAILURES,
+    };
+  }
+  return {
+    pools: [undefined],
+    availableKib: [0],
+    failures: [failureOf(context, volume, choice)],
+  };
 }
 
 /**

@@ -30,6 +30,7 @@ import {
   replicaHealth,
 } from "../../domain/mod.ts";
 import { matchesSelector } from "./_selector.ts";
+import { choosePool, type PoolChoiceEntry } from "./_capacity.ts";
 
 /** A node kube-scheduler offered. */
 export interface Candidate {
@@ -39,6 +40,8 @@ export interface Candidate {
   readonly kubeNode: V1Node | undefined;
   /** Its LINSTOR node, if any. */
   readonly linstor: LinstorNodeInfo | undefined;
+  /** Id of its LINSTOR node's name in the snapshot index (`SnapshotIndex.intern()`); -1 without one. */
+  readonly linstorId?: number | undefined;
   /** `name` as a JSON string literal (precomputed for the answer), when known. */
   readonly quotedName?: string | undefined;
   /**
@@ -122,6 +125,9 @@ interface ImplicitReservation {
 }
 
 const IMPLICIT_KEY = "implicit";
+const CHOICES_KEY = "pool-choices";
+/** Pool-choice tables kept per snapshot index (the latest ones). */
+const CHOICE_TABLES_MAX = 8;
 const PLACEMENT_KEY = "placement";
 const ACCESS_KEY = "access";
 
@@ -158,7 +164,12 @@ export class EvalContext {
   #access: readonly AccessCheck[] | undefined;
   #placements: readonly (ResourcePlacement | undefined)[] | undefined;
   #implicitCache: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined;
+  /** The claims of `#allImplicit()` left out of `#implicitCache`, joined. */
+  #implicitLeftOut = "";
   #others: readonly Reservation[] | undefined;
+  #choices: (PoolChoiceEntry | undefined)[] | undefined;
+  /** Whether any volume has a node selector or a pending one a pool selector. */
+  readonly hasSelectors: boolean;
 
   constructor(
     index: SnapshotIndex,
@@ -187,6 +198,8 @@ export class EvalContext {
       (a.claim < b.claim ? -1 : a.claim > b.claim ? 1 : 0)
     );
     this.hasHardCapacity = hard.size > 0;
+    this.hasSelectors = this.allVolumes.some((v) => v.nodeSelector) ||
+      this.volumes.pending.some((v) => v.poolSelector);
   }
 
   /** Whether a pending volume's capacity check rejects nodes under the config. */
@@ -203,10 +216,12 @@ export class EvalContext {
     return names.map((name) => {
       const kubeNode = byName.get(name);
       if (!kubeNode) return this.index.candidate(name);
+      const linstor = this.index.linstorNodeFor(name, kubeNode);
       return {
         name,
         kubeNode,
-        linstor: this.index.linstorNodeFor(name, kubeNode),
+        linstor,
+        linstorId: linstor === undefined ? -1 : this.index.intern(linstor.name),
         locality: undefined,
       };
     });
@@ -375,11 +390,8 @@ export class EvalContext {
     // The view's `reservedKib(node, pool, ownClaims)`, over the reservations
     // of other claims picked once per request: the pod's own claims (often
     // held on every candidate) cost nothing per node then.
-    this.#others ??= this.reservations.all().filter((r) =>
-      !this.ownClaims.has(r.claim)
-    );
     let explicit = 0;
-    for (const r of this.#others) {
+    for (const r of this.#otherReservations()) {
       if (r.nodes.get(linstorNode) === pool) explicit += r.sizeKib;
     }
     return implicit.size === 0
@@ -387,15 +399,91 @@ export class EvalContext {
       : explicit + (implicit.get(linstorNode)?.get(pool) ?? 0);
   }
 
+  /** Explicit reservations of other claims than the pod's own. */
+  #otherReservations(): readonly Reservation[] {
+    this.#others ??= this.reservations.all().filter((r) =>
+      !this.ownClaims.has(r.claim)
+    );
+    return this.#others;
+  }
+
+  /**
+   * The pool choice (`choosePool()`) of the pod's only pending volume on a
+   * LINSTOR node, from a table shared by the requests on this snapshot index
+   * whose volume has the same pools and pool selector and which see the same
+   * reservations of others: the same inputs to the same rule. `linstorId`:
+   * the node's `SnapshotIndex.intern()` id, when the caller has it.
+   */
+  poolChoice(linstorNode: string, linstorId?: number): PoolChoiceEntry {
+    const volume = this.pendingInFitOrder[0];
+    if (volume === undefined || this.pendingInFitOrder.length !== 1) {
+      throw new RangeError(
+        `Cannot choose a pool on "${linstorNode}": the pod has ${this.pendingInFitOrder.length} pending volumes, not 1`,
+      );
+    }
+    const table = this.#choices ??= this.#choiceTable(volume);
+    const id = linstorId !== undefined && linstorId >= 0
+      ? linstorId
+      : this.index.intern(linstorNode);
+    let entry = table[id];
+    if (entry === undefined) {
+      entry = {
+        choice: choosePool(this, linstorNode, { volume }),
+        passing: undefined,
+      };
+      table[id] = entry;
+    }
+    return entry;
+  }
+
+  /** The pool-choice table of `volume`'s pool shape and the reservations this request sees. */
+  #choiceTable(volume: PendingVolume): (PoolChoiceEntry | undefined)[] {
+    // Everything `choosePool()` reads besides the snapshot: the pools the
+    // volume may use, and what others hold on each pool (explicit
+    // reservations by content, implicit ones by the claims left out).
+    let key = `${
+      volume.pools === undefined ? "\u0001" : volume.pools.join("\u0000")
+    }\u0002${
+      volume.poolSelector?.selector === undefined
+        ? ""
+        : volume.poolSelector.text
+    }\u0002`;
+    for (const r of this.#otherReservations()) {
+      key += `${r.claim}\u0001${r.sizeKib}\u0001${
+        this.index.objectId(r.nodes)
+      }\u0000`;
+    }
+    this.#implicit();
+    key += `\u0002${this.#implicitLeftOut}`;
+    let tables = this.index.memo.get(CHOICES_KEY) as
+      | Map<string, (PoolChoiceEntry | undefined)[]>
+      | undefined;
+    if (tables === undefined) {
+      tables = new Map();
+      this.index.memo.set(CHOICES_KEY, tables);
+    }
+    let table = tables.get(key);
+    if (table === undefined) {
+      table = [];
+      tables.set(key, table);
+      if (tables.size > CHOICE_TABLES_MAX) {
+        tables.delete(tables.keys().next().value!);
+      }
+    }
+    return table;
+  }
+
   /** Implicit reservations of claims with `selected-node` set, not yet in LINSTOR and not held explicitly. */
   #implicit(): ReadonlyMap<string, ReadonlyMap<string, number>> {
     if (this.#implicitCache) return this.#implicitCache;
     const all = this.#allImplicit();
     const out = new Map<string, Map<string, number>>();
+    let leftOut = "";
     if (all.length > 0) {
       const explicit = new Set(this.reservations.all().map((r) => r.claim));
       for (const item of all) {
         if (explicit.has(item.claim) || this.ownClaims.has(item.claim)) {
+          leftOut += `${item.claim}\u0000`;
           continue;
         }
         let byPool = out.get(item.node);
@@ -404,6 +492,7 @@ export class EvalContext {
       }
     }
     this.#implicitCache = out;
+    this.#implicitLeftOut = leftOut;
     return out;
   }
 

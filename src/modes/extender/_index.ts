@@ -52,6 +52,8 @@ export class SnapshotIndex {
   #kubeByLinstor: Map<string, V1Node> | undefined;
   #candidates = new Map<string, Candidate>();
   #ids = new Map<string, number>();
+  #objectIds = new WeakMap<object, number>();
+  #nextObjectId = 0;
   #defaultRatio: number;
   /** Cache for other modules (keyed by their own prefix). */
   readonly memo = new Map<string, unknown>();
@@ -89,6 +91,19 @@ export class SnapshotIndex {
     if (id === undefined) {
       id = this.#ids.size;
       this.#ids.set(text, id);
+    }
+    return id;
+  }
+
+  /**
+   * A small integer standing for an object's identity in this index (e.g. a
+   * reservation's node map), for keys that must change when it does.
+   */
+  objectId(object: object): number {
+    let id = this.#objectIds.get(object);
+    if (id === undefined) {
+      id = this.#nextObjectId++;
+      this.#objectIds.set(object, id);
     }
     return id;
   }
@@ -238,10 +253,12 @@ export class SnapshotIndex {
     let candidate = this.#candidates.get(name);
     if (!candidate) {
       const kubeNode = this.snapshot.kube.nodes.get(name);
+      const linstor = this.linstorNodeFor(name, kubeNode);
       candidate = {
         name,
         kubeNode,
-        linstor: this.linstorNodeFor(name, kubeNode),
+        linstor,
+        linstorId: linstor === undefined ? -1 : this.intern(linstor.name),
         quotedName: JSON.stringify(name),
         locality: undefined,
       };

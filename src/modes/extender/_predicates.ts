@@ -47,16 +47,24 @@ export class NodeMemo {
     return out;
   }
 
-  /** The capacity fit of the pod's pending volumes on a LINSTOR node. */
-  fit(context: EvalContext, linstorNode: string): Fit {
+  /** The capacity fit of the pod's pending volumes on a candidate's LINSTOR node. */
+  fit(context: EvalContext, node: Candidate): Fit {
+    const linstor = node.linstor;
+    if (linstor === undefined) {
+      throw new TypeError(
+        `Cannot fit volumes on node "${node.name}": it has no LINSTOR node`,
+      );
+    }
     const slot = this.#slot;
-    if (slot >= 0 && this.#nodes[slot] === linstorNode) {
+    if (slot >= 0 && this.#nodes[slot] === linstor.name) {
       return this.#fits[slot]!;
     }
-    const fit = fitOnNode(context, linstorNode);
+    const fit = fitOnNode(context, linstor.name, {
+      linstorId: node.linstorId,
+    });
     if (slot >= 0) {
       this.#fits[slot] = fit;
-      this.#nodes[slot] = linstorNode;
+      this.#nodes[slot] = linstor.name;
     }
     return fit;
   }
@@ -139,6 +147,7 @@ export function selectorsPredicate(
   context: EvalContext,
   node: Candidate,
 ): Verdict | undefined {
+  if (!context.hasSelectors) return undefined;
   const labels = node.kubeNode?.metadata?.labels ?? {};
   for (const volume of context.allVolumes) {
     const spec = volume.nodeSelector;
@@ -198,7 +207,7 @@ export function capacityPredicate(
       unresolvable: true,
     };
   }
-  const failures = memo.fit(context, node.linstor.name).failures;
+  const failures = memo.fit(context, node).failures;
   if (failures.length === 0) return undefined;
   const failure = failures.find((f) => f.hard);
   if (!failure) return undefined;

@@ -259,7 +259,7 @@ export function filterReservations(
       if (passed !== undefined && !passed.has(candidate.name)) {
         return undefined;
       }
-      return memo.at(i).fit(context, candidate.linstor.name).pools[at];
+      return memo.at(i).fit(context, candidate).pools[at];
     };
     const existing = options.held(volume.claim);
     if (

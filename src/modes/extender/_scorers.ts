@@ -114,7 +114,7 @@ export function scoreNode(
   let capacity: number | undefined;
   if (pendingCount > 0) {
     capacity = node.linstor
-      ? capacityScore(context, memo.fit(context, node.linstor.name))
+      ? capacityScore(context, memo.fit(context, node))
       : 0;
   }
   return {
@@ -147,7 +147,7 @@ export function nodeScore(
   let capacity: number | undefined;
   if (pendingCount > 0) {
     capacity = node.linstor
-      ? capacityScore(context, memo.fit(context, node.linstor.name))
+      ? capacityScore(context, memo.fit(context, node))
       : 0;
   }
   return combine(localitySum, localityCount, capacity, pendingCount);
