@@ -204,10 +204,26 @@ async function parsePieces(
   let same = previous !== undefined;
   let receivedChars = 0;
 
+  // Elements to parse, parsed together in one `JSON.parse` (one call per
+  // element costs half again as much as parsing the same text at once).
+  const newAt: number[] = [];
+  const newTexts: string[] = [];
+  const parseNew = () => {
+    if (newTexts.length === 0) return;
+    const parsed = parseLinstorJson(`[${newTexts.join(",")}]`) as unknown[];
+    for (let k = 0; k < parsed.length; k++) {
+      const element = parsed[k];
+      if (memo) deepFreeze(element);
+      elements[newAt[k]!] = element;
+    }
+    newAt.length = 0;
+    newTexts.length = 0;
+  };
   const turnIfDue = async (spent: number) => {
     sinceTurn += spent;
     if (sinceTurn >= sliceChars) {
       sinceTurn = 0;
+      parseNew();
       await yieldControl();
     }
   };
@@ -228,8 +244,8 @@ async function parsePieces(
           element = previous!.find(found);
         }
         if (element === undefined) {
-          element = parseLinstorJson(found);
-          if (memo) deepFreeze(element);
+          newAt.push(elements.length);
+          newTexts.push(found);
         }
         elements.push(element);
         if (memo) texts.push(found);
@@ -257,6 +273,7 @@ async function parsePieces(
   splitter.end();
   await drain();
   if (invalid || !done) return parseLinstorJson(received.join(""));
+  parseNew();
   if (memo) {
     memo.last = {
       pieces: received,
@@ -408,12 +425,19 @@ function indexKey(text: string): string {
   return `${text.length}:${text.substring(0, INDEX_PREFIX_CHARS)}`;
 }
 
+/** Freezes a value fresh from `JSON.parse` (no cycles, nothing frozen yet). */
 function deepFreeze(value: unknown): void {
-  if (typeof value !== "object" || value === null || Object.isFrozen(value)) {
-    return;
+  if (typeof value !== "object" || value === null) return;
+  if (Array.isArray(value)) {
+    for (let k = 0; k < value.length; k++) deepFreeze(value[k]);
+  } else {
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      const child = record[key];
+      if (typeof child === "object" && child !== null) deepFreeze(child);
+    }
   }
   Object.freeze(value);
-  for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
 }
 
 const QUOTE = 0x22;
