@@ -820,7 +820,7 @@ export class LinstorClient {
       throw new LinstorApiError(
         `Cannot GET "${path}": ${
           timedOut
-            ? `no complete answer within ${options.timeoutMs} ms`
+            ? `the body stopped arriving: no data within ${options.timeoutMs} ms`
             : `the response broke off (${errorText(error)})`
         }`,
         // Like a body that breaks off inside fetch: a connection error.

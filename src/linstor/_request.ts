@@ -47,8 +47,8 @@ export interface TransportResponse {
   /** Call when done with `body` (releases the HTTP client). */
   readonly release?: (() => void) | undefined;
   /**
-   * With `bodyTimeout`: aborted when the per-attempt timeout expired while
-   * `body` was read (reading it then fails).
+   * With `bodyTimeout`: aborted when a wait for the next piece of `body`
+   * took longer than the per-attempt timeout (reading it then fails).
    */
   readonly timeout?: AbortSignal | undefined;
 }
@@ -85,8 +85,9 @@ export interface TransportRequest {
    */
   stream?: boolean | undefined;
   /**
-   * With `stream`: the timeout covers reading the body too, until
-   * `release()` (a large list read piece by piece).
+   * With `stream`: the timeout also covers each wait for the next piece of
+   * the body (a large list read and parsed piece by piece: the time spent
+   * between two reads is the caller's and not counted).
    */
   bodyTimeout?: boolean | undefined;
 }
@@ -392,9 +393,7 @@ export class Transport {
         : this.#options.fetch(httpRequest));
       sent = true;
       if (request.stream && response.ok && response.body) {
-        if (!request.bodyTimeout) {
-          stopTimer.abort();
-        }
+        stopTimer.abort();
         streaming = true;
         this.#options.observer.attempt({
           method: request.method,
@@ -407,11 +406,15 @@ export class Transport {
           headers: response.headers,
           text: "",
           controller,
-          body: response.body,
-          release: () => {
-            stopTimer.abort();
-            release();
-          },
+          body: request.bodyTimeout
+            ? timedBody(response.body, {
+              clock,
+              timeoutMs,
+              onTimeout: () =>
+                timeout.abort(new DOMException("timed out", "TimeoutError")),
+            })
+            : response.body,
+          release,
           timeout: timeout.signal,
         };
       }
@@ -463,12 +466,40 @@ export class Transport {
         !timedOut && !sent && isConnectFailure(error),
       );
     } finally {
-      if (!streaming) {
-        stopTimer.abort();
-        release();
-      }
+      stopTimer.abort();
+      if (!streaming) release();
     }
   }
+}
+
+/**
+ * `body` read on demand, calling `onTimeout` when a read waits longer than
+ * `timeoutMs` (which should make the pending read fail).
+ */
+function timedBody(
+  body: ReadableStream<Uint8Array>,
+  options: { clock: Clock; timeoutMs: number; onTimeout: () => void },
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const stopTimer = new AbortController();
+      options.clock.sleep(options.timeoutMs, stopTimer.signal).then(
+        options.onTimeout,
+        () => {},
+      );
+      try {
+        const { value, done } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } finally {
+        stopTimer.abort();
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
 }
 
 function throwIfCancelled(
