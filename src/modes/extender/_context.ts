@@ -215,7 +215,9 @@ export class EvalContext {
     for (const node of nodes) byName.set(node.metadata?.name ?? "", node);
     return names.map((name) => {
       const kubeNode = byName.get(name);
-      if (!kubeNode) return this.index.candidate(name);
+      if (!kubeNode || this.index.labelledAsKnown(kubeNode)) {
+        return this.index.candidate(name);
+      }
       const linstor = this.index.linstorNodeFor(name, kubeNode);
       return {
         name,

@@ -51,6 +51,7 @@ export class SnapshotIndex {
   #shared: LinstorCaches;
   #kubeByLinstor: Map<string, V1Node> | undefined;
   #candidates = new Map<string, Candidate>();
+  #labelledAsKnown = new WeakMap<V1Node, boolean>();
   #ids = new Map<string, number>();
   #objectIds = new WeakMap<object, number>();
   #nextObjectId = 0;
@@ -267,6 +268,23 @@ export class SnapshotIndex {
     return candidate;
   }
 
+  /**
+   * Whether a Node object sent in a request has the labels of this
+   * snapshot's Node of its name (all the extender reads of a Node), so its
+   * shared candidate record applies. Remembered per object: the decoder
+   * hands out the same object while a Node's text is unchanged.
+   */
+  labelledAsKnown(node: V1Node): boolean {
+    let same = this.#labelledAsKnown.get(node);
+    if (same === undefined) {
+      const known = this.snapshot.kube.nodes.get(node.metadata?.name ?? "");
+      same = known !== undefined &&
+        sameLabels(known.metadata?.labels, node.metadata?.labels);
+      this.#labelledAsKnown.set(node, same);
+    }
+    return same;
+  }
+
   /** Sum of the virtual (usable) sizes of the volumes placed in a pool, in KiB. */
   virtualKib(node: string, pool: string): number {
     let byPool = this.#shared.virtualKib.get(node);
@@ -340,4 +358,19 @@ export class IndexCache {
     }
     return index;
   }
+}
+
+function sameLabels(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (!isRecord(a) || !isRecord(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) {
+    if (!Object.hasOwn(b, key) || a[key] !== b[key]) return false;
+  }
+  return true;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

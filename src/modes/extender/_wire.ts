@@ -13,8 +13,16 @@ import type { V1Node, V1Pod } from "@kubernetes/client-node";
 /** A decoded `ExtenderArgs`. */
 export interface ExtenderArgs {
   readonly pod: V1Pod;
-  /** Full Node objects as sent (`nodeCacheCapable: false`), kept verbatim. */
+  /**
+   * The Node objects sent (`nodeCacheCapable: false`), reduced to what the
+   * extender reads of them: `metadata.name` and `metadata.labels` (as sent).
+   */
   readonly nodes: readonly V1Node[] | undefined;
+  /**
+   * The JSON of each of `nodes` as sent, in `JSON.stringify`'s form: the
+   * filter answer carries the passing ones.
+   */
+  readonly nodeJson: readonly string[] | undefined;
   /** Node names (`nodeCacheCapable: true`). */
   readonly nodeNames: readonly string[] | undefined;
 }
@@ -68,26 +76,10 @@ export function parseExtenderArgs(text: string): ExtenderArgs {
       `Cannot parse extender arguments "body": expected a JSON object`,
     );
   }
-  const pod = field(raw, "Pod");
-  if (!isObject(pod)) {
-    throw new TypeError(
-      `Cannot parse extender arguments "Pod": expected an object, got ${
-        describe(pod)
-      }`,
-    );
-  }
-  if (pod.metadata !== undefined && !isObject(pod.metadata)) {
-    throw new TypeError(
-      `Cannot parse extender arguments "Pod.metadata": expected an object`,
-    );
-  }
-  if (pod.spec !== undefined && pod.spec !== null && !isObject(pod.spec)) {
-    throw new TypeError(
-      `Cannot parse extender arguments "Pod.spec": expected an object`,
-    );
-  }
+  const pod = checkPod(field(raw, "Pod"));
   const nodesRaw = field(raw, "Nodes");
   let nodes: V1Node[] | undefined;
+  let nodeJson: string[] | undefined;
   if (nodesRaw !== undefined && nodesRaw !== null) {
     if (!isObject(nodesRaw)) {
       throw new TypeError(
@@ -105,16 +97,10 @@ export function parseExtenderArgs(text: string): ExtenderArgs {
       );
     }
     nodes = [];
+    nodeJson = [];
     for (const [i, item] of (items ?? []).entries()) {
-      if (
-        !isObject(item) || !isObject(item.metadata) ||
-        typeof item.metadata.name !== "string" || item.metadata.name === ""
-      ) {
-        throw new TypeError(
-          `Cannot parse extender arguments "Nodes.items[${i}]": expected a Node with metadata.name`,
-        );
-      }
-      nodes.push(item as V1Node);
+      nodes.push(checkNodeItem(item, i));
+      nodeJson.push(JSON.stringify(item));
     }
   }
   const namesRaw = field(raw, "NodeNames");
@@ -140,7 +126,53 @@ export function parseExtenderArgs(text: string): ExtenderArgs {
     }
     nodeNames = namesRaw as string[];
   }
-  return { pod: pod as V1Pod, nodes, nodeNames };
+  return { pod, nodes, nodeJson, nodeNames };
+}
+
+/** `pod` as the `Pod` of `ExtenderArgs`; throws `TypeError` when it is not one. */
+export function checkPod(pod: unknown): V1Pod {
+  if (!isObject(pod)) {
+    throw new TypeError(
+      `Cannot parse extender arguments "Pod": expected an object, got ${
+        describe(pod)
+      }`,
+    );
+  }
+  if (pod.metadata !== undefined && !isObject(pod.metadata)) {
+    throw new TypeError(
+      `Cannot parse extender arguments "Pod.metadata": expected an object`,
+    );
+  }
+  if (pod.spec !== undefined && pod.spec !== null && !isObject(pod.spec)) {
+    throw new TypeError(
+      `Cannot parse extender arguments "Pod.spec": expected an object`,
+    );
+  }
+  return pod as V1Pod;
+}
+
+/**
+ * Item `index` of `Nodes.items` reduced to its name and labels (all the
+ * extender reads of a Node); throws `TypeError` when it has no name.
+ */
+export function checkNodeItem(item: unknown, index: number): V1Node {
+  if (
+    !isObject(item) || !isObject(item.metadata) ||
+    typeof item.metadata.name !== "string" || item.metadata.name === ""
+  ) {
+    throw new TypeError(
+      `Cannot parse extender arguments "Nodes.items[${index}]": expected a Node with metadata.name`,
+    );
+  }
+  const metadata = item.metadata;
+  return "labels" in metadata
+    ? {
+      metadata: {
+        name: metadata.name as string,
+        labels: metadata.labels as Record<string, string>,
+      },
+    }
+    : { metadata: { name: metadata.name as string } };
 }
 
 function describe(value: unknown): string {
@@ -155,33 +187,11 @@ export function candidateNames(args: ExtenderArgs): readonly string[] {
   return (args.nodes ?? []).map((n) => n.metadata?.name ?? "");
 }
 
-/** Builds the filter answer in the same form the request used (names or objects). */
-function filterResult(
-  args: ExtenderArgs,
-  passed: ReadonlySet<string>,
-  failures: {
-    failed: Record<string, string>;
-    unresolvable: Record<string, string>;
-  },
-): ExtenderFilterResult {
-  const useNames = args.nodeNames !== undefined || args.nodes === undefined;
-  return {
-    Nodes: useNames ? null : {
-      metadata: {},
-      items: (args.nodes ?? []).filter((n) =>
-        passed.has(n.metadata?.name ?? "")
-      ),
-    },
-    NodeNames: useNames
-      ? (args.nodeNames ?? []).filter((n) => passed.has(n))
-      : null,
-    FailedNodes: failures.failed,
-    FailedAndUnresolvableNodes: failures.unresolvable,
-    Error: "",
-  };
-}
-
-/** JSON of a filter answer; the same text as `JSON.stringify(filterResult(…))`. */
+/**
+ * JSON of a filter answer in the form the request used (names or Node
+ * objects); the same text as `JSON.stringify` of an `ExtenderFilterResult`
+ * whose `Nodes.items` are the passing Node objects as sent.
+ */
 export function filterResultJson(
   args: ExtenderArgs,
   passed: ReadonlySet<string> | undefined,
@@ -190,21 +200,31 @@ export function filterResultJson(
     unresolvable: Record<string, string>;
   },
 ): string {
+  const tail = `,"FailedNodes":${
+    JSON.stringify(failures.failed)
+  },"FailedAndUnresolvableNodes":${
+    JSON.stringify(failures.unresolvable)
+  },"Error":""}`;
   if (args.nodeNames === undefined && args.nodes !== undefined) {
-    return JSON.stringify(
-      filterResult(args, passed ?? new Set(candidateNames(args)), failures),
-    );
+    const nodes = args.nodes;
+    const json = args.nodeJson ?? nodes.map((node) => JSON.stringify(node));
+    let items = "";
+    let first = true;
+    for (let i = 0; i < nodes.length; i++) {
+      if (passed !== undefined && !passed.has(nodes[i]!.metadata?.name ?? "")) {
+        continue;
+      }
+      items += first ? json[i] : "," + json[i];
+      first = false;
+    }
+    return `{"Nodes":{"metadata":{},"items":[${items}]},"NodeNames":null${tail}`;
   }
   const names = args.nodeNames ?? [];
   return `{"Nodes":null,"NodeNames":${
     JSON.stringify(
       passed === undefined ? names : names.filter((n) => passed.has(n)),
     )
-  },"FailedNodes":${
-    JSON.stringify(failures.failed)
-  },"FailedAndUnresolvableNodes":${
-    JSON.stringify(failures.unresolvable)
-  },"Error":""}`;
+  }${tail}`;
 }
 
 /** A host of a `HostPriority` list, with its name as a JSON literal when known. */

@@ -50,9 +50,15 @@ export {
 export {
   type ExtenderArgs,
   type ExtenderFilterResult,
+  filterResultJson,
   type HostPriority,
   parseExtenderArgs,
 } from "./_wire.ts";
+export {
+  NodeItems,
+  type NodeItemsOptions,
+  parseKubeSchedulerLayout,
+} from "./_node_items.ts";
 export { capacityToScore } from "./_capacity.ts";
 export {
   type LabelSelector,

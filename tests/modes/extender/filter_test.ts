@@ -9,7 +9,7 @@ import {
 } from "../../../src/modes/extender/mod.ts";
 import { FakeClock } from "../../_fakes/fake_clock.ts";
 import { buildSnapshot, makePod, T0, type World } from "./_snapshot.ts";
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { POLICY_LOCAL_ONLY } from "../../../src/csi/mod.ts";
 
 const ZONE = "topology.kubernetes.io/zone";
@@ -995,19 +995,36 @@ Deno.test("`filterNodes()` reads node labels from full Node objects when kube-sc
     }],
   });
   const snapshot = buildSnapshot(world);
-  const outcome = filterNodes(new SnapshotIndex(snapshot), {
-    pod: makePod("p", { claims: ["data"] }),
-    names: ["n1", "n2"],
-  }, {
-    config: DEFAULT_EXTENDER_CONFIG,
-    now: T0,
-    reservations: new Reservations({ clock: new FakeClock(T0), ttlMs: 60_000 })
-      .view(),
-    nodes: [
-      { metadata: { name: "n1", labels: { disk: "ssd" } } },
-      { metadata: { name: "n2", labels: { disk: "hdd" } } },
-    ],
-  });
+  const index = new SnapshotIndex(snapshot);
+  const filter = (nodes: V1Node[]) =>
+    filterNodes(index, {
+      pod: makePod("p", { claims: ["data"] }),
+      names: ["n1", "n2"],
+    }, {
+      config: DEFAULT_EXTENDER_CONFIG,
+      now: T0,
+      reservations: new Reservations({
+        clock: new FakeClock(T0),
+        ttlMs: 60_000,
+      })
+        .view(),
+      nodes,
+    });
+  // Labelled as the informer has them (no disk label): both rejected.
+  const twins = filter(
+    ["n1", "n2"].map((name) => ({
+      metadata: {
+        name,
+        labels: { ...snapshot.kube.nodes.get(name)!.metadata!.labels },
+      },
+    })),
+  );
+  assert.deepEqual(twins.passed, []);
+  // Then, on the same snapshot, the labels sent are read, not the informer's.
+  const outcome = filter([
+    { metadata: { name: "n1", labels: { disk: "ssd" } } },
+    { metadata: { name: "n2", labels: { disk: "hdd" } } },
+  ]);
   assert.deepEqual(outcome.passed, ["n1"]);
   assert.equal(outcome.rejected.get("n2")?.predicate, "selectors");
 });

@@ -111,6 +111,37 @@ Deno.test("`createExtenderHandler()` accepts ExtenderArgs as kube-scheduler send
     },
   );
   await t.step(
+    "Node objects in kube-scheduler's layout answer the passing objects as sent, call after call",
+    async () => {
+      const { handler } = setup();
+      const items = NAMES.map((name) => ({
+        metadata: { name, labels: { x: name, "é": "\uFFFD" } },
+        status: { images: [{ names: ["a<b>"], sizeBytes: 1.5 }] },
+      }));
+      const compact = JSON.stringify({
+        Pod: pod,
+        Nodes: { metadata: {}, items },
+        NodeNames: null,
+      });
+      const pretty = JSON.stringify(JSON.parse(compact), null, 2);
+      const answers: string[] = [];
+      for (const body of [compact, compact, pretty, compact]) {
+        for (const verb of ["/filter", "/prioritize"]) {
+          const response = await handler(post(verb, body));
+          assert.equal(response.status, 200);
+          answers.push(`${verb} ${await response.text()}`);
+        }
+      }
+      assert.deepEqual(answers.slice(2), [
+        ...answers.slice(0, 2),
+        ...answers.slice(0, 2),
+        ...answers.slice(0, 2),
+      ]);
+      const filter = JSON.parse(answers[0]!.slice("/filter ".length));
+      assert.deepEqual(filter.Nodes.items, [items[0]]);
+    },
+  );
+  await t.step(
     "prioritize answers HostPriority in 0..10 for every node",
     async () => {
       const { handler } = setup();
@@ -213,6 +244,34 @@ Deno.test("`createExtenderHandler()` rejects bad requests with a one-line reason
         post("/prioritize", { Pod: pod, Nodes: { items: [{ metadata: {} }] } }),
       status: 400,
       pattern: /"Nodes.items\[0\]"/,
+    },
+    {
+      name: "a body that is not UTF-8",
+      request: () =>
+        new Request("http://127.0.0.1/filter", {
+          method: "POST",
+          body: new Uint8Array([
+            ...new TextEncoder().encode('{"Pod":{"metadata":{"name":"'),
+            0xff,
+            0xfe,
+            ...new TextEncoder().encode('"}},"NodeNames":[]}'),
+          ]),
+        }),
+      status: 400,
+      pattern: /"body": not valid UTF-8/,
+    },
+    {
+      name: "a Go-layout body with a bad item",
+      request: () =>
+        post(
+          "/filter",
+          `{"Pod":${
+            JSON.stringify(pod)
+          },"Nodes":{"metadata":{},"items":[{"metadata":{"name":"n1"}},` +
+            `{"metadata":{"name":"n2"},"x":tru}]},"NodeNames":null}`,
+        ),
+      status: 400,
+      pattern: /^Cannot parse extender arguments "body": Unexpected token/,
     },
     {
       name: "unknown verb",
@@ -363,6 +422,31 @@ Deno.test("`createExtenderHandler()` fails open on stale or unsynced data", asyn
       assert.equal(response.status, 200);
       assert.match((await response.json()).Error, /not received within 4000ms/);
       assert.ok(cancelled);
+    },
+  );
+  await t.step(
+    "a body of declared length not received within the deadline answers 200 with Error",
+    async () => {
+      const { handler, clock } = setup();
+      let close: () => void = () => undefined;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"Pod":'));
+          close = () => controller.close();
+        },
+      });
+      const pending = handler(
+        new Request("http://127.0.0.1/filter", {
+          method: "POST",
+          body,
+          headers: { "content-length": "1000" },
+        }),
+      );
+      await clock.advance(DEFAULT_EXTENDER_CONFIG.deadlineMs);
+      const response = await pending;
+      assert.equal(response.status, 200);
+      assert.match((await response.json()).Error, /not received within 4000ms/);
+      close();
     },
   );
 });
