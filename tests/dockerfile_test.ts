@@ -57,7 +57,13 @@ function localImports(entry: string): Set<string> {
     if (seen.has(path)) continue;
     seen.add(path);
     const source = read(path);
-    for (const match of source.matchAll(/\bfrom\s+"(\.{1,2}\/[^"]+)"/g)) {
+    // Static imports and `import("./…")` (subcommands load their code when
+    // they run; `deno compile` includes both).
+    for (
+      const match of source.matchAll(
+        /(?:\bfrom\s+|\bimport\(\s*)"(\.{1,2}\/[^"]+)"/g,
+      )
+    ) {
       const url = new URL(match[1]!, new URL(path, ROOT));
       queue.push(url.pathname.slice(new URL(ROOT).pathname.length));
     }

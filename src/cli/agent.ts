@@ -6,14 +6,9 @@
  * @module
  */
 import {
-  AGENT_DEFAULT_LEASE_NAME,
   AGENT_DEFAULT_LVM_PATH,
   AGENT_DEFAULT_LVM_TIMEOUT_MS,
-  AGENT_DEFAULT_MAX_REPLICAS,
   AGENT_DEFAULT_REMOVAL_GRACE_MS,
-  AGENT_DEFAULT_SCAN_INTERVAL_MS,
-  AGENT_DEFAULT_SPARE_GIB,
-  LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO,
 } from "../constants.ts";
 import {
   AgentMetrics,
@@ -23,112 +18,13 @@ import {
 } from "../modes/agent/mod.ts";
 import { createCommandRunner } from "../system/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
-import { COMMON_FLAGS } from "./common.ts";
-import { type FlagSpec, type ParsedFlags, UsageError } from "./flags.ts";
-import {
-  leaderElectionFlags,
-  MODE_WIRING,
-  type ModeWiring,
-  runMode,
-} from "./run_mode.ts";
+import { AGENT_COMMAND_INFO } from "./agent_flags.ts";
+
+import { type ParsedFlags, UsageError } from "./flags.ts";
+import { MODE_WIRING, type ModeWiring, runMode } from "./run_mode.ts";
+export { AGENT_COMMAND_INFO, AGENT_FLAGS } from "./agent_flags.ts";
 
 const GIB = 1024 ** 3;
-
-/** Flags of `agent`. */
-export const AGENT_FLAGS: readonly FlagSpec[] = [
-  ...COMMON_FLAGS,
-  {
-    name: "node-name",
-    type: "string",
-    description: "This node's name in Kubernetes and LINSTOR (required)",
-    env: "NODE_NAME",
-    valueName: "NODE",
-  },
-  {
-    name: "scan-interval",
-    type: "duration",
-    description: "Time between two LVM scans",
-    env: "LINSTOR_SUITE_SCAN_INTERVAL",
-    default: AGENT_DEFAULT_SCAN_INTERVAL_MS,
-  },
-  {
-    name: "removal-grace",
-    type: "duration",
-    description:
-      "A pool of ours whose tag is gone is deleted after this long (if no volume uses it)",
-    env: "LINSTOR_SUITE_REMOVAL_GRACE",
-    default: AGENT_DEFAULT_REMOVAL_GRACE_MS,
-  },
-  {
-    name: "host-lvm",
-    type: "boolean",
-    description:
-      "Run the host's lvm in the host's namespaces (nsenter -t 1; needs hostPID and privileges)",
-    env: "LINSTOR_SUITE_HOST_LVM",
-    default: false,
-  },
-  {
-    name: "lvm-path",
-    type: "string",
-    description: "The lvm binary (on the host with --host-lvm)",
-    env: "LINSTOR_SUITE_LVM_PATH",
-    default: AGENT_DEFAULT_LVM_PATH,
-    valueName: "PATH",
-  },
-  {
-    name: "lvm-timeout",
-    type: "duration",
-    description: "Timeout of one lvm call (a hung lvm is a failed scan)",
-    env: "LINSTOR_SUITE_LVM_TIMEOUT",
-    default: AGENT_DEFAULT_LVM_TIMEOUT_MS,
-  },
-  {
-    name: "spare-gb",
-    type: "number",
-    description: "GiB kept free on thick pools in the published free capacity",
-    env: "LINSTOR_SUITE_SPARE_GB",
-    default: AGENT_DEFAULT_SPARE_GIB,
-  },
-  {
-    name: "overprovision-ratio",
-    type: "number",
-    description:
-      "Thin pools: volumes may add up to this many times the pool size (LINSTOR's MaxOversubscriptionRatio)",
-    env: "LINSTOR_SUITE_OVERPROVISION_RATIO",
-    default: LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO,
-  },
-  {
-    name: "storage-classes",
-    type: "boolean",
-    description:
-      "Manage StorageClasses linstor-<pool>-r1..rN (the Lease holder acts)",
-    env: "LINSTOR_SUITE_STORAGE_CLASSES",
-    default: true,
-  },
-  {
-    name: "max-replicas",
-    type: "int",
-    description: "N of the largest StorageClass -rN",
-    env: "LINSTOR_SUITE_MAX_REPLICAS",
-    default: AGENT_DEFAULT_MAX_REPLICAS,
-  },
-  {
-    name: "prune-storage-classes",
-    type: "boolean",
-    description:
-      "Delete managed StorageClasses of vanished pools and beyond N (default: keep them)",
-    env: "LINSTOR_SUITE_PRUNE_STORAGE_CLASSES",
-    default: false,
-  },
-  {
-    name: "dry-run",
-    type: "boolean",
-    description: "Plan and print what would be done; change nothing",
-    env: "LINSTOR_SUITE_DRY_RUN",
-    default: false,
-  },
-  ...leaderElectionFlags(AGENT_DEFAULT_LEASE_NAME),
-];
 
 /** Mode options from parsed flags; throws `UsageError` on values that cannot work. */
 export function agentOptionsFromFlags(
@@ -187,16 +83,7 @@ export const AGENT_WIRING: ModeWiring = MODE_WIRING;
 /** The `agent` subcommand over `wiring`. */
 export function createAgentCommand(wiring: ModeWiring): Command {
   return {
-    name: "agent",
-    summary:
-      "Node agent: LVM volume groups and thin pools tagged linstor-<pool> become storage pools",
-    description:
-      "Runs on every storage node (a DaemonSet). Every --scan-interval it reads LVM; a VG or " +
-      "thin pool with exactly one tag linstor-<pool> becomes LINSTOR storage pool <pool> of " +
-      "this node, and the Lease holder keeps StorageClasses linstor-<pool>-r1..rN. Conflicts " +
-      "register nothing; only pools the agent created are ever deleted, after --removal-grace " +
-      "and only when unused. See docs/agent.md.",
-    flags: AGENT_FLAGS,
+    ...AGENT_COMMAND_INFO,
     run: (context) => runAgent(context, wiring),
   };
 }

@@ -48,3 +48,24 @@ export interface Command {
   /** Runs the command; resolves to the exit code. */
   run(context: CommandContext): Promise<number>;
 }
+
+/** What usage texts and flag parsing need of a subcommand: everything but its code. */
+export type CommandInfo = Omit<Command, "run">;
+
+/**
+ * A subcommand whose code `load()` imports when it runs: a process loads the
+ * modules of the one subcommand it runs, not of every one (a mode's process
+ * floor; docs/benchmarks.md, "The process floor"). Usage texts and flag
+ * parsing read `info` alone.
+ */
+export function lazyCommand(
+  info: CommandInfo,
+  load: () => Promise<Command>,
+): Command {
+  return {
+    ...info,
+    async run(context) {
+      return await (await load()).run(context);
+    },
+  };
+}

@@ -1,14 +1,11 @@
 /**
- * Flags every long-running mode shares, and their interpretation.
+ * The interpretation of the flags every long-running mode shares (the flags
+ * themselves are in `common_flags.ts`, re-exported here).
  *
  * @module
  */
 import { SYSTEM_CLOCK } from "../system/mod.ts";
-import {
-  DEFAULT_HEALTH_ADDRESS,
-  LINSTOR_DEFAULT_POLL_INTERVAL_MS,
-  LINSTOR_DEFAULT_TIMEOUT_MS,
-} from "../constants.ts";
+import { DEFAULT_HEALTH_ADDRESS } from "../constants.ts";
 import type { KubeApi } from "../kube/mod.ts";
 import { createKubeApi, loadKubeConfig } from "../kube/client/mod.ts";
 import { LinstorClient, parseLinstorConfig } from "../linstor/mod.ts";
@@ -25,96 +22,17 @@ import {
   serveHttp,
 } from "../system/mod.ts";
 import type { CommandContext } from "./command.ts";
-import { type FlagSpec, type ParsedFlags, UsageError } from "./flags.ts";
+export {
+  COMMON_FLAGS,
+  commonFlagsWithHealthAliases,
+  KUBECONFIG_FLAG,
+  LINSTOR_TIMEOUT_FLAG,
+  LOG_FLAGS,
+} from "./common_flags.ts";
+import { type ParsedFlags, UsageError } from "./flags.ts";
 
 /** klog's debug verbosity, which `--verbose` stands for. */
 const VERBOSE_VERBOSITY = 4;
-
-/** `-v/--verbosity`, `--verbose` and `--log-format`, for every subcommand. */
-export const LOG_FLAGS: readonly FlagSpec[] = [
-  {
-    name: "verbosity",
-    short: "v",
-    aliases: ["v"],
-    type: "int",
-    description:
-      "Log verbosity as klog: 0-3 info, 4 debug, 5+ trace with request bodies",
-    env: "LINSTOR_SUITE_VERBOSITY",
-    default: 0,
-  },
-  {
-    name: "verbose",
-    type: "boolean",
-    description:
-      "Debug logging, as -v=4 (linstor-scheduler-extender's flag; a higher -v wins)",
-    default: false,
-  },
-  {
-    name: "log-format",
-    type: "string",
-    description: "Log line format",
-    env: "LINSTOR_SUITE_LOG_FORMAT",
-    default: "text",
-    choices: ["text", "json"],
-  },
-];
-
-/** `--kubeconfig`: modes and `doctor` find the apiserver the same way. */
-export const KUBECONFIG_FLAG: FlagSpec = {
-  name: "kubeconfig",
-  type: "string",
-  description:
-    "Path to a kubeconfig; else KUBECONFIG, else the in-cluster service account",
-  env: "KUBECONFIG",
-  valueName: "FILE",
-};
-
-/** `--linstor-timeout`: the timeout of each LINSTOR request. */
-export const LINSTOR_TIMEOUT_FLAG: FlagSpec = {
-  name: "linstor-timeout",
-  type: "duration",
-  description: "Timeout of one LINSTOR request",
-  env: "LINSTOR_SUITE_LINSTOR_TIMEOUT",
-  default: LINSTOR_DEFAULT_TIMEOUT_MS,
-};
-
-/** Flags of every long-running mode (logging, health, Kubernetes, LINSTOR). */
-export const COMMON_FLAGS: readonly FlagSpec[] = [
-  ...LOG_FLAGS,
-  {
-    name: "health-address",
-    type: "string",
-    description: "Serve /healthz, /readyz and /metrics on this address",
-    env: "LINSTOR_SUITE_HEALTH_ADDRESS",
-    default: DEFAULT_HEALTH_ADDRESS,
-    valueName: "HOST:PORT",
-  },
-  KUBECONFIG_FLAG,
-  {
-    name: "linstor-poll-interval",
-    type: "duration",
-    description: "How often the state model polls LINSTOR",
-    env: "LINSTOR_SUITE_LINSTOR_POLL_INTERVAL",
-    default: LINSTOR_DEFAULT_POLL_INTERVAL_MS,
-  },
-  LINSTOR_TIMEOUT_FLAG,
-  {
-    name: "linstor-requests-per-second",
-    type: "number",
-    aliases: ["linstor-api-requests-per-second"],
-    description: "Rate limit of LINSTOR requests (0: unlimited)",
-    env: "LINSTOR_SUITE_LINSTOR_QPS",
-    default: 0,
-  },
-  {
-    name: "linstor-burst",
-    type: "int",
-    aliases: ["linstor-api-burst"],
-    description: "Burst of the LINSTOR rate limit",
-    env: "LINSTOR_SUITE_LINSTOR_BURST",
-    default: 10,
-  },
-];
 
 /** The klog verbosity from `-v` and `--verbose` (which means at least 4). */
 export function verbosityOf(context: Pick<CommandContext, "flags">): number {
@@ -272,15 +190,4 @@ export function nonNegativeFlag(
     );
   }
   return value;
-}
-
-/** `COMMON_FLAGS` with more names for `--health-address` (the flag names of the tool a mode replaces). */
-export function commonFlagsWithHealthAliases(
-  ...aliases: readonly string[]
-): FlagSpec[] {
-  return COMMON_FLAGS.map((flag) =>
-    flag.name === "health-address"
-      ? { ...flag, aliases: [...(flag.aliases ?? []), ...aliases] }
-      : flag
-  );
 }

@@ -49,9 +49,10 @@ import {
   pollLinstor,
 } from "../state/mod.ts";
 import { type Clock, SYSTEM_CLOCK } from "../system/mod.ts";
+import { DEMO_COMMAND_INFO } from "./demo_flags.ts";
 import type { Command, CommandContext, Write } from "./command.ts";
 import { formatDuration } from "../domain/mod.ts";
-import { LOG_FLAGS, setupLogging } from "./common.ts";
+import { setupLogging } from "./common.ts";
 
 const DEMO_POLL_TIMEOUT_MS = 10_000;
 const DEMO_KINDS: readonly KubeKind[] = [
@@ -63,15 +64,7 @@ const DEMO_KINDS: readonly KubeKind[] = [
 
 /** Runs the demo and exits. */
 export const DEMO_COMMAND: Command = {
-  name: "demo",
-  summary:
-    "Run the main job on the embedded default: LINSTOR simulator + demo scenario",
-  description:
-    "Starts the LINSTOR simulator on the embedded demo scenario, polls it over HTTP with the " +
-    "shared LINSTOR client into the cluster state model (with the Kubernetes objects a " +
-    "linstor-csi cluster would hold), prints the model's view and the extender's answers, " +
-    "then plays the scenario's timeline (fast-forwarded) and prints what changed.",
-  flags: [...LOG_FLAGS],
+  ...DEMO_COMMAND_INFO,
   run: runDemo,
 };
 

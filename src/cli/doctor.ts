@@ -59,13 +59,10 @@ import {
 } from "../linstor/mod.ts";
 import { errorMessage } from "../reconcile/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
-import {
-  KUBECONFIG_FLAG,
-  LINSTOR_TIMEOUT_FLAG,
-  LOG_FLAGS,
-  setupLogging,
-} from "./common.ts";
-import { type FlagSpec, UsageError } from "./flags.ts";
+import { DOCTOR_COMMAND_INFO } from "./doctor_flags.ts";
+import { setupLogging } from "./common.ts";
+import { UsageError } from "./flags.ts";
+export { DOCTOR_COMMAND_INFO, DOCTOR_FLAGS } from "./doctor_flags.ts";
 
 /** How long doctor waits for an extender's answer. */
 const EXTENDER_PROBE_TIMEOUT_MS = 5_000;
@@ -80,70 +77,6 @@ export const DOCTOR_MODES = [
 
 /** One mode `--mode` can name. */
 export type DoctorMode = typeof DOCTOR_MODES[number];
-
-/** Flags of `doctor`. */
-export const DOCTOR_FLAGS: readonly FlagSpec[] = [
-  ...LOG_FLAGS,
-  {
-    name: "mode",
-    type: "list",
-    description:
-      "Check what these modes need (extender, affinity, agent, fencing, or all)",
-    default: ["all"],
-  },
-  {
-    name: "output",
-    short: "o",
-    type: "string",
-    description: "Output format",
-    default: "table",
-    choices: ["table", "json"],
-  },
-  LINSTOR_TIMEOUT_FLAG,
-  KUBECONFIG_FLAG,
-  {
-    name: "context",
-    type: "string",
-    description: "The kubeconfig context to use (default: its current one)",
-    valueName: "NAME",
-  },
-  {
-    name: "namespace",
-    short: "n",
-    type: "string",
-    description:
-      "Namespace the modes run in (their ServiceAccounts, Leases and the scheduler ConfigMap)",
-    env: "POD_NAMESPACE",
-    default: DEPLOY_NAMESPACE,
-  },
-  {
-    name: "scheduler-config",
-    type: "string",
-    description:
-      "KubeSchedulerConfiguration (or its ConfigMap manifest) to check; default: the ConfigMap linstor-scheduler-config in --namespace",
-    valueName: "FILE",
-  },
-  {
-    name: "host-lvm",
-    type: "boolean",
-    description:
-      "With --mode agent: run the host's lvm through nsenter, as the agent's --host-lvm",
-    default: false,
-  },
-  {
-    name: "lvm-path",
-    type: "string",
-    description: "With --mode agent: the lvm binary, as the agent's --lvm-path",
-    default: AGENT_DEFAULT_LVM_PATH,
-  },
-  {
-    name: "property-namespace",
-    type: "string",
-    description:
-      "The --property-namespace the modes are given (empty: they detect it)",
-    env: "LINSTOR_SUITE_PROPERTY_NAMESPACE",
-  },
-];
 
 /** The edges `doctor` gathers through; tests replace them. */
 export interface DoctorWiring {
@@ -186,15 +119,7 @@ export const DOCTOR_WIRING: DoctorWiring = {
 /** The `doctor` subcommand over `wiring`. */
 export function createDoctorCommand(wiring: DoctorWiring): Command {
   return {
-    name: "doctor",
-    summary:
-      "Check LINSTOR, Kubernetes access and permissions, the scheduler configuration and LVM; print the fix for each failure",
-    description:
-      "Runs every check the selected modes (--mode, default all) depend on and prints a table " +
-      "(or --output json) with one fix line under each warning and failure; exits 1 when any " +
-      "check fails. LINSTOR is configured as for the modes (LS_CONTROLLERS, LS_* TLS and " +
-      "credentials). See docs/doctor.md.",
-    flags: DOCTOR_FLAGS,
+    ...DOCTOR_COMMAND_INFO,
     run: (context) => runDoctor(context, wiring),
   };
 }

@@ -8,14 +8,9 @@
  * @module
  */
 import { KUBECTL_PLUGIN_NAME } from "../constants.ts";
-import type { Command } from "./command.ts";
-import { kubeApiFrom } from "./common.ts";
-import { createDoctorCommand, DOCTOR_WIRING } from "./doctor.ts";
-import {
-  createExtenderCommand,
-  EXTENDER_FLAGS,
-  EXTENDER_WIRING,
-} from "./extender.ts";
+import { type Command, lazyCommand } from "./command.ts";
+import { DOCTOR_COMMAND_INFO } from "./doctor_flags.ts";
+import { EXTENDER_FLAGS } from "./extender_flags.ts";
 import type { FlagSpec } from "./flags.ts";
 import { VERSION_COMMAND } from "./version.ts";
 
@@ -29,15 +24,7 @@ const CONTEXT_FLAG: FlagSpec = {
 
 /** `explain NAMESPACE/POD` of the plugin: `extender explain`, with `--context`. */
 function explainCommand(): Command {
-  const extender = createExtenderCommand({
-    ...EXTENDER_WIRING,
-    createKube: (context, options) =>
-      Promise.resolve(kubeApiFrom(context, {
-        ...options,
-        kubeContext: context.flags.string("context"),
-      })),
-  });
-  return {
+  const info = {
     name: "explain",
     summary:
       "Explain where the scheduler extender would place a pod, node by node",
@@ -48,12 +35,29 @@ function explainCommand(): Command {
       "port-forward deploy/linstor-scheduler 8099`) for every node's verdict, score and " +
       "reservations, as `linstor-suite extender explain` does.",
     flags: [...EXTENDER_FLAGS, CONTEXT_FLAG],
-    run: (context) =>
-      extender.run({
-        ...context,
-        positionals: ["explain", ...context.positionals],
-      }),
   };
+  return lazyCommand(info, async () => {
+    const { createExtenderCommand, EXTENDER_WIRING } = await import(
+      "./extender.ts"
+    );
+    const { kubeApiFrom } = await import("./common.ts");
+    const extender = createExtenderCommand({
+      ...EXTENDER_WIRING,
+      createKube: (context, options) =>
+        Promise.resolve(kubeApiFrom(context, {
+          ...options,
+          kubeContext: context.flags.string("context"),
+        })),
+    });
+    return {
+      ...info,
+      run: (context) =>
+        extender.run({
+          ...context,
+          positionals: ["explain", ...context.positionals],
+        }),
+    };
+  });
 }
 
 /** The `kubectl` subcommand: the plugin's own table. */
@@ -69,7 +73,12 @@ export function createKubectlPluginCommand(): Command {
     programName: KUBECTL_PLUGIN_NAME,
     subcommands: [
       explainCommand(),
-      createDoctorCommand(DOCTOR_WIRING),
+      lazyCommand(DOCTOR_COMMAND_INFO, async () => {
+        const { createDoctorCommand, DOCTOR_WIRING } = await import(
+          "./doctor.ts"
+        );
+        return createDoctorCommand(DOCTOR_WIRING);
+      }),
       VERSION_COMMAND,
     ],
     run: () => Promise.resolve(2),

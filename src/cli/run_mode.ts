@@ -9,9 +9,6 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import {
-  LEASE_DURATION_MS,
-  LEASE_RENEW_DEADLINE_MS,
-  LEASE_RETRY_PERIOD_MS,
   LOG_CATEGORY,
   METRIC_PREFIX,
   MODE_DEFAULT_MAX_LINSTOR_AGE_MS,
@@ -48,65 +45,11 @@ import {
   serveHealth,
   setupLogging,
 } from "./common.ts";
-import type { FlagSpec } from "./flags.ts";
+export { leaderElectionFlags } from "./common_flags.ts";
 
 /** File with the service account's namespace (in-cluster fallback of the lease namespace). */
 const SERVICE_ACCOUNT_NAMESPACE_FILE =
   "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
-
-/** Leader-election flags of a mode whose Lease is `leaseName` by default. */
-export function leaderElectionFlags(leaseName: string): FlagSpec[] {
-  return [
-    {
-      name: "leader-election",
-      type: "boolean",
-      aliases: ["leader-elect"],
-      description:
-        "Only the holder of the Lease acts; every replica plans and logs",
-      env: "LINSTOR_SUITE_LEADER_ELECTION",
-      default: true,
-    },
-    {
-      name: "leader-election-id",
-      type: "string",
-      description: "This replica's identity in the Lease; default the hostname",
-      env: "LEASE_HOLDER_IDENTITY",
-    },
-    {
-      name: "lease-lock-name",
-      type: "string",
-      description: "Name of the Lease",
-      env: "LEASE_LOCK_NAME",
-      default: leaseName,
-    },
-    {
-      name: "lease-lock-namespace",
-      type: "string",
-      description:
-        "Namespace of the Lease; default POD_NAMESPACE, then the service account's, then default",
-      env: "POD_NAMESPACE",
-    },
-    {
-      name: "leader-election-lease-duration",
-      type: "duration",
-      description: "Lease duration",
-      default: LEASE_DURATION_MS,
-    },
-    {
-      name: "leader-election-renew-deadline",
-      type: "duration",
-      description:
-        "A leader that cannot renew for this long stops acting at once and campaigns again",
-      default: LEASE_RENEW_DEADLINE_MS,
-    },
-    {
-      name: "leader-election-retry-period",
-      type: "duration",
-      description: "Interval between Lease attempts",
-      default: LEASE_RETRY_PERIOD_MS,
-    },
-  ];
-}
 
 /** What `runMode()` needs from the outside world (tests swap it). */
 export interface ModeWiring {
