@@ -339,7 +339,9 @@ export class LinstorClient {
       );
     }
     const clock = options.clock ?? SYSTEM_CLOCK;
-    this.#yieldControl = options.yieldControl;
+    this.#yieldControl = options.yieldControl === undefined
+      ? undefined
+      : oneAtATime(options.yieldControl);
     this.#timeoutMs = timeoutMs;
     const limiter = options.rateLimit
       ? new TokenBucket(options.rateLimit, { clock })
@@ -907,6 +909,20 @@ export class LinstorClient {
       { method, path, status, apiCallRcs: rcs, ...at(response) },
     );
   }
+}
+
+/**
+ * `yieldControl` shared by the client's concurrent parses: each call waits
+ * for the turns asked for before it, so one parse works per turn and the
+ * slices of several lists never run back to back.
+ */
+function oneAtATime(yieldControl: () => Promise<void>): () => Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  return () => {
+    const turn = last.then(yieldControl);
+    last = turn.catch(() => {});
+    return turn;
+  };
 }
 
 function at(response: TransportResponse): { controller: string } {

@@ -72,7 +72,8 @@ export interface LinstorClientOptions {
    * Gives the event loop a turn (e.g. `() => SYSTEM_CLOCK.sleep(0)`). When
    * set, list bodies over 256 KiB are parsed element by element with turns
    * in between, so a serving process (the extender) is never blocked for a
-   * whole large list; without it they are parsed in one go.
+   * whole large list; without it they are parsed in one go. The client's
+   * concurrent parses take their turns one after another.
    */
   readonly yieldControl?: () => Promise<void>;
   /** Reads `tls.certFile`/`tls.keyFile` on reload; default `Deno.readTextFileSync`. */

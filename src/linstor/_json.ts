@@ -219,13 +219,14 @@ async function parsePieces(
     newAt.length = 0;
     newTexts.length = 0;
   };
+  const turn = async () => {
+    parseNew();
+    sinceTurn = 0;
+    await yieldControl();
+  };
   const turnIfDue = async (spent: number) => {
     sinceTurn += spent;
-    if (sinceTurn >= sliceChars) {
-      sinceTurn = 0;
-      parseNew();
-      await yieldControl();
-    }
+    if (sinceTurn >= sliceChars) await turn();
   };
   /** Splits and parses whatever `received` holds that was not split yet. */
   const drain = async () => {
@@ -256,6 +257,10 @@ async function parsePieces(
   };
 
   for await (const piece of pieces) {
+    // A piece arriving resumes this parse outside its turns: take one
+    // before working on it, so that the parses of several bodies arriving
+    // at once do not run their slices back to back.
+    await turn();
     received.push(piece);
     if (same) {
       for (let at = 0; same && at < piece.length; at += compareChars) {

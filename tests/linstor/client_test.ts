@@ -618,6 +618,40 @@ Deno.test("`LinstorClient` reports a list body that breaks off as a connection e
   await serving.catch(() => {});
 });
 
+Deno.test("`LinstorClient` lets concurrent list parses take their turns one after another", async () => {
+  const list = (prefix: string) =>
+    Array.from({ length: 2_000 }, (_, i) => ({
+      name: `${prefix}-${i}`,
+      props: { filler: "x".repeat(100) },
+    }));
+  const nodes = list("node");
+  const resources = list("pvc");
+  await using server = serve((request) =>
+    json(request.path.startsWith("/v1/nodes") ? nodes : resources)
+  );
+  let waiting = 0;
+  let mostWaiting = 0;
+  let turns = 0;
+  using client = new LinstorClient({
+    controllers: [server.url],
+    yieldControl: async () => {
+      turns++;
+      waiting++;
+      mostWaiting = Math.max(mostWaiting, waiting);
+      await flushMicrotasks(5);
+      waiting--;
+    },
+  });
+  const [gotNodes, gotResources] = await Promise.all([
+    client.nodes.list({ reuse: true }),
+    client.resources.view({ reuse: true }),
+  ]);
+  assert.deepEqual(gotNodes, nodes);
+  assert.deepEqual(gotResources, resources);
+  assert.ok(turns >= 4, `${turns} turns`);
+  assert.equal(mostWaiting, 1, "one turn at a time");
+});
+
 Deno.test("`LinstorClient` does not count the time spent parsing a list body against the timeout", async () => {
   const body = Array.from({ length: 3_000 }, (_, i) => ({
     name: `pvc-${i}`,
