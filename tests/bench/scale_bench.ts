@@ -770,41 +770,51 @@ async function main(): Promise<void> {
     ? parseScaleResults(await Deno.readTextFile(values.from))
     : { provenance: { commit: "", date: "", machine: "" }, points: [] };
   if (parts.length > 0) {
+    const base = results;
     const loads = [await loadAverage()];
     const measured: ScalePoint[] = [];
-    for (const nodes of sizes) {
-      const point: ScalePoint = { nodes };
-      if (parts.includes("poll")) point.poll = await measurePoll(nodes);
-      loads.push(await loadAverage());
-      if (parts.includes("names")) {
-        point.names = await measureExtender(nodes, {
-          request: "names",
-          pairs,
-          budgetS,
-          idleS,
-        });
+    // A part that fails is reported and left out; the figures are written
+    // after every size, so a failure at 20,000 nodes keeps the smaller sizes.
+    const attempt = async <T>(what: string, run: () => Promise<T>) => {
+      try {
+        return await run();
+      } catch (error) {
+        print(`${what} failed, left out: ${error}`);
+        return undefined;
+      } finally {
         loads.push(await loadAverage());
       }
-      if (parts.includes("objects") && nodes <= objectsUpTo) {
-        point.objects = await measureExtender(nodes, {
-          request: "objects",
-          pairs,
-          budgetS,
-          idleS,
-        });
-        loads.push(await loadAverage());
+    };
+    for (const nodes of sizes) {
+      const point: ScalePoint = { nodes };
+      const kinds = ["names", "objects"] as const;
+      if (parts.includes("poll")) {
+        const poll = await attempt(
+          `poll at ${nodes}`,
+          () => measurePoll(nodes),
+        );
+        if (poll) point.poll = poll;
+      }
+      for (const request of kinds) {
+        if (!parts.includes(request)) continue;
+        if (request === "objects" && nodes > objectsUpTo) continue;
+        const e = await attempt(
+          `extender (${request}) at ${nodes}`,
+          () => measureExtender(nodes, { request, pairs, budgetS, idleS }),
+        );
+        if (e) point[request] = e;
       }
       print(`${nodes} nodes: ${JSON.stringify(point)}`);
       measured.push(point);
+      results = mergeScaleResults(base, {
+        provenance: await provenance(loads),
+        points: measured,
+      });
+      await writeFormatted(
+        values["json-out"],
+        JSON.stringify(results, null, 2) + "\n",
+      );
     }
-    results = mergeScaleResults(results, {
-      provenance: await provenance(loads),
-      points: measured,
-    });
-    await writeFormatted(
-      values["json-out"],
-      JSON.stringify(results, null, 2) + "\n",
-    );
     print(`figures: ${values["json-out"]}`);
   }
   print(scaleTables(results));
