@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { EvalContext } from "./_context.ts";
+import type { Candidate, EvalContext } from "./_context.ts";
 import type { PendingVolume } from "./_volumes.ts";
 
 /** Why one volume does not fit on a node. */
@@ -204,23 +204,24 @@ export function fitOnNodeByRule(
 }
 
 /**
- * `fitOnNodeByRule()`'s answer. A pod with one pending volume (the common
- * case) reads the volume's pool choice from a table shared by the requests
- * with the same snapshot, pool shape and others' reservations
- * (`EvalContext.poolChoice()`, filled by `choosePool()` itself), and a fit
- * that passes is one record shared by those requests; more volumes take the
- * rule every time. `linstorId`: the node's id in the snapshot index
- * (`SnapshotIndex.intern()`), to skip a lookup by name.
+ * `fitOnNodeByRule()`'s answer on a candidate's LINSTOR node. A pod with one
+ * pending volume (the common case) reads the volume's pool choice from a
+ * table shared by the requests with the same snapshot, pool shape and
+ * others' reservations (`EvalContext.poolChoice()`, filled by `choosePool()`
+ * itself), and a fit that passes is one record shared by those requests;
+ * more volumes take the rule every time.
  */
-export function fitOnNode(
-  context: EvalContext,
-  linstorNode: string,
-  options: { readonly linstorId?: number | undefined } = {},
-): Fit {
+export function fitOnNode(context: EvalContext, node: Candidate): Fit {
+  const linstor = node.linstor;
+  if (linstor === undefined) {
+    throw new TypeError(
+      `Cannot fit volumes on node "${node.name}": it has no LINSTOR node`,
+    );
+  }
   const volumes = context.pendingInFitOrder;
-  if (volumes.length !== 1) return fitOnNodeByRule(context, linstorNode);
+  if (volumes.length !== 1) return fitOnNodeByRule(context, linstor.name);
   const volume = volumes[0]!;
-  const entry = context.poolChoice(linstorNode, options.linstorId);
+  const entry = context.poolChoice(linstor.name, node.linstorId);
   const choice = entry.choice;
   if (fitsChoice(volume, choice)) {
     return entry.passing ??= {

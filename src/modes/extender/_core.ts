@@ -10,7 +10,12 @@ import type { KubeKind, Snapshot } from "../../state/types.ts";
 import type { ExtenderConfig } from "./_config.ts";
 import { type Candidate, EvalContext } from "./_context.ts";
 import type { SnapshotIndex } from "./_index.ts";
-import { NodeMemo, PREDICATES, type Verdict } from "./_predicates.ts";
+import {
+  NodeMemo,
+  type Predicate,
+  PREDICATES,
+  type Verdict,
+} from "./_predicates.ts";
 import type { ReservationView } from "./_reservations.ts";
 import { nodeScore, scoreNode, type ScoreParts } from "./_scorers.ts";
 import { freshness } from "../../domain/mod.ts";
@@ -101,7 +106,7 @@ export function filterNodes(
 ): FilterOutcome {
   const context = new EvalContext(index, input.pod, options);
   const candidates = context.candidates(input.names, options.nodes);
-  const memo = new NodeMemo();
+  const memo = new NodeMemo(candidates.length);
   const passed: string[] = [];
   const rejected = new Map<string, Verdict>();
   const lagging = cacheLag(context, options);
@@ -113,19 +118,34 @@ export function filterNodes(
     return { context, candidates, memo, passed: [...input.names], rejected };
   }
   const chain = options.config.predicates.map((name) => PREDICATES[name]);
+  runChain(context, { candidates, chain, memo, passed, rejected, options });
+  return { context, candidates, memo, passed, rejected };
+}
+
+/** The per-candidate loop of `filterNodes()` (its own function, so it stays optimized). */
+function runChain(
+  context: EvalContext,
+  run: {
+    readonly candidates: readonly Candidate[];
+    readonly chain: readonly Predicate[];
+    readonly memo: NodeMemo;
+    readonly passed: string[];
+    readonly rejected: Map<string, Verdict>;
+    readonly options: EvaluateOptions;
+  },
+): void {
+  const { candidates, chain, memo, passed, rejected, options } = run;
   for (let i = 0; i < candidates.length; i++) {
     checkDeadline(options, "filter", i);
     const candidate = candidates[i]!;
     memo.at(i);
     let verdict: Verdict | undefined;
-    for (const predicate of chain) {
-      verdict = predicate(context, candidate, memo);
-      if (verdict) break;
+    for (let p = 0; p < chain.length && verdict === undefined; p++) {
+      verdict = chain[p]!(context, candidate, memo);
     }
     if (verdict) rejected.set(candidate.name, verdict);
     else passed.push(candidate.name);
   }
-  return { context, candidates, memo, passed, rejected };
 }
 
 /**
@@ -179,26 +199,48 @@ export function scoreNodes(
   const context = new EvalContext(index, input.pod, options);
   const candidates = options.candidates ??
     context.candidates(input.names, options.nodes);
-  const memo = options.memo ?? new NodeMemo();
-  const detail = options.detail ?? false;
+  const memo = options.memo ?? new NodeMemo(candidates.length);
   const scores: number[] = new Array(candidates.length).fill(0);
-  const parts: ScoreParts[] | undefined = detail ? [] : undefined;
+  let parts: ScoreParts[] | undefined;
+  if (options.detail ?? false) {
+    parts = scoreWithParts(context, { candidates, memo, scores, options });
+  } else if (context.volumes.usesLinstor) {
+    scoreAll(context, { candidates, memo, scores, options });
+  }
+  return { context, candidates, memo, scores, parts };
+}
+
+/** What the scoring loops read and fill. */
+interface ScoreRun {
+  readonly candidates: readonly Candidate[];
+  readonly memo: NodeMemo;
+  readonly scores: number[];
+  readonly options: EvaluateOptions;
+}
+
+/** The prioritize hot loop: each candidate's score, no parts (its own function, so it stays optimized). */
+function scoreAll(context: EvalContext, run: ScoreRun): void {
+  const { candidates, memo, scores, options } = run;
+  for (let i = 0; i < candidates.length; i++) {
+    checkDeadline(options, "prioritize", i);
+    scores[i] = nodeScore(context, candidates[i]!, memo.at(i));
+  }
+}
+
+/** Each candidate's score with its parts (explain). */
+function scoreWithParts(context: EvalContext, run: ScoreRun): ScoreParts[] {
+  const { candidates, memo, scores, options } = run;
+  const parts: ScoreParts[] = [];
   const usesLinstor = context.volumes.usesLinstor;
   for (let i = 0; i < candidates.length; i++) {
     checkDeadline(options, "prioritize", i);
-    const candidate = candidates[i]!;
-    memo.at(i);
-    if (parts !== undefined) {
-      const result = usesLinstor
-        ? scoreNode(context, candidate, { memo, detail })
-        : NO_OPINION;
-      scores[i] = result.score;
-      parts.push(result);
-    } else if (usesLinstor) {
-      scores[i] = nodeScore(context, candidate, memo);
-    }
+    const result = usesLinstor
+      ? scoreNode(context, candidates[i]!, { memo: memo.at(i), detail: true })
+      : NO_OPINION;
+    scores[i] = result.score;
+    parts.push(result);
   }
-  return { context, candidates, memo, scores, parts };
+  return parts;
 }
 
 const NO_OPINION: ScoreParts = Object.freeze({

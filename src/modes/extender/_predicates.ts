@@ -25,9 +25,15 @@ export interface Verdict {
  * cheaper than a map at thousands of nodes.
  */
 export class NodeMemo {
-  readonly #fits: (Fit | undefined)[] = [];
-  readonly #nodes: (string | undefined)[] = [];
+  readonly #fits: (Fit | undefined)[];
+  readonly #nodes: (string | undefined)[];
   #slot = -1;
+
+  /** `size`: how many candidates it will hold (room is made up front). */
+  constructor(size = 0) {
+    this.#fits = new Array(size);
+    this.#nodes = new Array(size);
+  }
 
   /** Selects the slot of the candidate at position `slot` of the request. */
   at(slot: number): this {
@@ -37,7 +43,7 @@ export class NodeMemo {
 
   /** A memo of the candidates at `slots` (in that order), sharing their fits. */
   subset(slots: readonly number[]): NodeMemo {
-    const out = new NodeMemo();
+    const out = new NodeMemo(slots.length);
     for (let i = 0; i < slots.length; i++) {
       const from = slots[i]!;
       if (this.#nodes[from] === undefined) continue;
@@ -49,22 +55,15 @@ export class NodeMemo {
 
   /** The capacity fit of the pod's pending volumes on a candidate's LINSTOR node. */
   fit(context: EvalContext, node: Candidate): Fit {
-    const linstor = node.linstor;
-    if (linstor === undefined) {
-      throw new TypeError(
-        `Cannot fit volumes on node "${node.name}": it has no LINSTOR node`,
-      );
-    }
     const slot = this.#slot;
-    if (slot >= 0 && this.#nodes[slot] === linstor.name) {
+    const name = node.linstor?.name;
+    if (slot >= 0 && name !== undefined && this.#nodes[slot] === name) {
       return this.#fits[slot]!;
     }
-    const fit = fitOnNode(context, linstor.name, {
-      linstorId: node.linstorId,
-    });
+    const fit = fitOnNode(context, node);
     if (slot >= 0) {
       this.#fits[slot] = fit;
-      this.#nodes[slot] = linstor.name;
+      this.#nodes[slot] = name;
     }
     return fit;
   }

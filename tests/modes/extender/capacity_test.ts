@@ -195,7 +195,7 @@ const STEPS: readonly Step[] = [
       const entry = { pod: "default/q", uid: "uid-q", nodes };
       r.reserve("default/q", { ...entry, sizeKib: GIB });
       const request = context(index, makePod("p", { claims: ["small"] }), r);
-      for (const node of NODES) fitOnNode(request, node);
+      for (const node of NODES) fitOnNode(request, index.candidate(node));
       r.reserve("default/q", { ...entry, sizeKib: 2 * GIB });
     },
   },
@@ -234,11 +234,13 @@ Deno.test("`fitOnNode()` answers what `fitOnNodeByRule()` does on every node, wh
         for (const node of NODES) {
           const byRule = fitOnNodeByRule(request, node);
           assert.deepEqual(
-            fitOnNode(request, node, { linstorId: index.intern(node) }),
+            fitOnNode(request, index.candidate(node)),
             byRule,
             `${node}, round ${round + 1}`,
           );
-          assert.deepEqual(fitOnNode(request, node), byRule, node);
+          // A record of the request's own (from a Node object) has no id.
+          const own = { ...index.candidate(node), linstorId: undefined };
+          assert.deepEqual(fitOnNode(request, own), byRule, node);
         }
       }
     });
@@ -254,7 +256,9 @@ Deno.test("`fitOnNode()` differs per step where the reservations differ (the ste
   const pod = makePod("p", { claims: ["small"] });
   const free = () => {
     const request = context(index, pod, reservations);
-    return NODES.map((node) => fitOnNode(request, node).availableKib[0]);
+    return NODES.map((node) =>
+      fitOnNode(request, index.candidate(node)).availableKib[0]
+    );
   };
   // n1: 10 GiB less `other`'s 4 held implicitly; n2's thin pool: 1 GiB
   // free × 20 (below 10 GiB × 20 − 3 GiB placed); n4 has no pool, n5's
@@ -263,9 +267,8 @@ Deno.test("`fitOnNode()` differs per step where the reservations differ (the ste
   reserve("x", 3, { n1: "pool1", n3: "pool1" })(reservations);
   assert.deepEqual(free(), [3 * GIB, 20 * GIB, 0, 0, 0]);
   assert.deepEqual(
-    fitOnNode(context(index, pod, reservations), "n3").failures.map((f) =>
-      f.reason
-    ),
+    fitOnNode(context(index, pod, reservations), index.candidate("n3")).failures
+      .map((f) => f.reason),
     ["pool pool1: claim default/small needs 2.0GiB, 0.0GiB free (3.0GiB reserved)"],
   );
 });
