@@ -58,6 +58,8 @@ export interface NodeItemsOptions {
 /** The Node texts one extender has validated, by the name text they start with. */
 export class NodeItems {
   readonly #entries = new Map<string, NodeItem>();
+  /** The items of the last request in order: the next one usually sends them again. */
+  #last: NodeItem[] = [];
   readonly #maxChars: number;
   #chars = 0;
   #request = 0;
@@ -83,15 +85,24 @@ export class NodeItems {
     this.#request++;
   }
 
-  /** The known item of `key` if `text` carries its text at `at`. */
-  match(key: string, text: string, at: number): NodeItem | undefined {
-    const item = this.#entries.get(key);
-    // Comparing a slice is a memory compare; `startsWith` goes char by char.
-    if (
-      item === undefined ||
-      text.slice(at, at + item.text.length) !== item.text
-    ) {
-      return undefined;
+  /** Ends a request that decoded `items`, in order. */
+  end(items: NodeItem[]): void {
+    this.#last = items;
+  }
+
+  /**
+   * The known item whose text `text` carries at `at`: item `index` of the
+   * last request, else the item of `key()`.
+   */
+  match(
+    text: string,
+    at: number,
+    options: { index: number; key: () => string },
+  ): NodeItem | undefined {
+    let item: NodeItem | undefined = this.#last[options.index];
+    if (item === undefined || !carries(text, at, item)) {
+      item = this.#entries.get(options.key());
+      if (item === undefined || !carries(text, at, item)) return undefined;
     }
     item.seen = this.#request;
     this.#hits++;
@@ -139,6 +150,11 @@ export class NodeItems {
   }
 }
 
+function carries(text: string, at: number, item: NodeItem): boolean {
+  // Comparing a slice is a memory compare; `startsWith` goes char by char.
+  return text.slice(at, at + item.text.length) === item.text;
+}
+
 function copyOf(text: string): string {
   // Flattening the concatenation copies the characters into a new string.
   return (" " + text).slice(1);
@@ -172,30 +188,39 @@ export function parseKubeSchedulerLayout(
     return undefined;
   }
   items.begin();
+  const found: NodeItem[] = [];
   const nodes: V1Node[] = [];
   const nodeJson: string[] = [];
+  let keyAt = 0;
+  let quote = 0;
+  const key = () => {
+    keyAt = at + prefix.length;
+    quote = text.indexOf(QUOTE, keyAt);
+    return quote < 0 || quote >= end ? "" : text.slice(keyAt, quote);
+  };
   for (;;) {
-    if (!text.startsWith(prefix, at)) return undefined;
-    const keyAt = at + prefix.length;
-    const quote = text.indexOf(QUOTE, keyAt);
-    if (quote < 0 || quote >= end) return undefined;
-    const key = text.slice(keyAt, quote);
-    let item = items.match(key, text, at);
+    // A known text starts with `prefix` (every item validated had it).
+    let item = items.match(text, at, { index: found.length, key });
     let itemEnd: number;
     if (item !== undefined) {
       itemEnd = at + item.text.length;
       if (itemEnd > end) return undefined;
     } else {
+      if (!text.startsWith(prefix, at)) return undefined;
+      const name = key();
+      if (quote < 0 || quote >= end) return undefined;
       const next = text.indexOf(boundary, quote);
       itemEnd = next < 0 || next >= end ? end : next + 1;
-      item = items.add(key, text.slice(at, itemEnd));
+      item = items.add(name, text.slice(at, itemEnd));
       if (item === undefined) return undefined;
     }
+    found.push(item);
     nodes.push(item.node);
     nodeJson.push(item.json);
     if (itemEnd === end) break;
     if (text.charCodeAt(itemEnd) !== COMMA) return undefined;
     at = itemEnd + 1;
   }
+  items.end(found);
   return { pod, nodes, nodeJson, nodeNames: undefined };
 }

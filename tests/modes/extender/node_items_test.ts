@@ -61,7 +61,7 @@ function outcome(decode: () => ExtenderArgs): Outcome {
 /** The filter answers of `args` for every node passing, none, and every other one. */
 function answers(args: ExtenderArgs): string[] {
   const names = (args.nodes ?? []).map((n) => n.metadata!.name!);
-  const failures = { failed: {}, unresolvable: {} };
+  const failures = { failed: { x: 'a"\u00e9' }, unresolvable: {} };
   return [
     filterResultJson(args, undefined, failures),
     filterResultJson(args, new Set(), failures),
@@ -94,7 +94,7 @@ function assertSameAsFull(body: string, items: NodeItems): boolean {
         JSON.stringify({
           Nodes: { metadata: {}, items: rawItems },
           NodeNames: null,
-          FailedNodes: {},
+          FailedNodes: { x: 'a"\u00e9' },
           FailedAndUnresolvableNodes: {},
           Error: "",
         }),
@@ -364,6 +364,24 @@ Deno.test("`NodeItems` re-reads a node whose text changed and stays bounded", as
     });
     assert.deepEqual(after.nodes![1]!.metadata!.labels, { zone: "b" });
     assert.equal(after.nodeJson![1], JSON.stringify(changed));
+  });
+  await t.step("known nodes in another order or window are recognised", () => {
+    const items = new NodeItems();
+    const all = ["n1", "n2", "n3", "n4"].map((name) => node(name));
+    parseKubeSchedulerLayout(goBody(POD, all), items);
+    for (const order of [[3, 2, 1, 0], [1, 2], [0, 3, 1]]) {
+      const sent = order.map((i) => all[i]!);
+      const before = items.counts;
+      const args = parseKubeSchedulerLayout(goBody(POD, sent), items)!;
+      assert.deepEqual(
+        args.nodes!.map((n) => n.metadata!.name),
+        sent.map((n) => n.metadata.name),
+      );
+      assert.deepEqual(items.counts, {
+        hits: before.hits + order.length,
+        misses: before.misses,
+      });
+    }
   });
   await t.step("a known text followed by more of the item is not taken", () => {
     const items = new NodeItems();
