@@ -81,12 +81,13 @@ export interface CooperativeParseOptions {
 /** What {@link parseLinstorJsonCooperatively} remembers of one list. */
 export interface ParseMemo {
   /**
-   * The last parse: its text in the pieces it arrived in, the source text
-   * of every element (slices of those pieces) and the frozen result.
+   * The last parse: its text in the pieces it arrived in, the `[start,
+   * end)` of every element in that text (two entries per element) and the
+   * frozen result.
    */
   last?: {
     readonly pieces: readonly string[];
-    readonly texts: readonly string[];
+    readonly ranges: Int32Array;
     readonly value: readonly unknown[];
   };
 }
@@ -196,7 +197,7 @@ async function parsePieces(
   const splitter = new ElementSplitter(received);
   const previous = last === undefined ? undefined : new PreviousParse(last);
   const elements: unknown[] = [];
-  const texts: string[] = [];
+  let ranges = new Int32Array(1024);
   let sinceTurn = 0;
   let invalid = false;
   let done = false;
@@ -249,7 +250,16 @@ async function parsePieces(
           newTexts.push(found);
         }
         elements.push(element);
-        if (memo) texts.push(found);
+        if (memo) {
+          const at = (elements.length - 1) * 2;
+          if (at + 2 > ranges.length) {
+            const grown = new Int32Array(ranges.length * 2);
+            grown.set(ranges);
+            ranges = grown;
+          }
+          ranges[at] = splitter.elementStart;
+          ranges[at + 1] = splitter.elementEnd;
+        }
         // Scanning and comparing cost about as much per character as parsing.
         await turnIfDue(found.length);
       }
@@ -282,7 +292,7 @@ async function parsePieces(
   if (memo) {
     memo.last = {
       pieces: received,
-      texts,
+      ranges: ranges.slice(0, elements.length * 2),
       value: Object.freeze(elements),
     };
   }
@@ -303,10 +313,12 @@ class PreviousParse {
   readonly #pieces: readonly string[];
   /** Where each piece starts in the body. */
   readonly #starts: number[];
-  readonly #texts: readonly string[];
+  readonly #ranges: Int32Array;
   readonly #values: readonly unknown[];
   /** The piece `bodyMatches()` looked at last (bodies are compared in order). */
   #piece = 0;
+  /** The piece `#text()` found last (elements are mostly read in order). */
+  #textPiece = 0;
   /** Where the next element is expected in the previous parse. */
   #next = 0;
   #misses = 0;
@@ -320,7 +332,7 @@ class PreviousParse {
 
   constructor(last: NonNullable<ParseMemo["last"]>) {
     this.#pieces = last.pieces;
-    this.#texts = last.texts;
+    this.#ranges = last.ranges;
     this.#values = last.value;
     this.#starts = [];
     let length = 0;
@@ -395,11 +407,38 @@ class PreviousParse {
   }
 
   #at(k: number, text: string): unknown {
-    if (k < 0 || k >= this.#values.length || this.#texts[k] !== text) {
+    if (
+      k < 0 || k >= this.#values.length ||
+      this.#ranges[k * 2 + 1]! - this.#ranges[k * 2]! !== text.length ||
+      this.#text(k) !== text
+    ) {
       return undefined;
     }
     this.#next = k + 1;
     return this.#values[k];
+  }
+
+  /** The source text of element `k` of the previous parse. */
+  #text(k: number): string {
+    const from = this.#ranges[k * 2]!;
+    const to = this.#ranges[k * 2 + 1]!;
+    const starts = this.#starts;
+    let p = this.#textPiece;
+    if (starts[p]! > from) p = 0;
+    while (p + 1 < starts.length && starts[p + 1]! <= from) p++;
+    this.#textPiece = p;
+    const piece = this.#pieces[p]!;
+    const offset = from - starts[p]!;
+    if (to - starts[p]! <= piece.length) {
+      return piece.substring(offset, to - starts[p]!);
+    }
+    // An element across piece edges.
+    let text = piece.substring(offset);
+    while (++p < this.#pieces.length && starts[p]! < to) {
+      const next = this.#pieces[p]!;
+      text += next.substring(0, Math.min(next.length, to - starts[p]!));
+    }
+    return text;
   }
 
   /** Indexes the previous parse, giving a turn every `sliceChars` characters. */
@@ -409,8 +448,8 @@ class PreviousParse {
   ): Promise<void> {
     const index = new Map<string, number | number[]>();
     let sinceTurn = 0;
-    for (let k = 0; k < this.#texts.length; k++) {
-      const text = this.#texts[k]!;
+    for (let k = 0; k < this.#values.length; k++) {
+      const text = this.#text(k);
       const key = indexKey(text);
       const existing = index.get(key);
       if (existing === undefined) index.set(key, k);
@@ -470,6 +509,11 @@ class ElementSplitter {
   /** The scan position: a piece and a character in it. */
   #piece = 0;
   #at = 0;
+  /** Where the current piece starts in the whole text. */
+  #pieceStart = 0;
+  /** Where the last element found starts and ends in the whole text. */
+  #start = 0;
+  #end = 0;
   #state: "start" | "first" | "element" | "inside" | "after" | "done" = "start";
   // The element being scanned:
   #startPiece = 0;
@@ -489,6 +533,16 @@ class ElementSplitter {
     this.#ended = true;
   }
 
+  /** Where the last element `next()` returned starts in the whole text. */
+  get elementStart(): number {
+    return this.#start;
+  }
+
+  /** Where the last element `next()` returned ends in the whole text. */
+  get elementEnd(): number {
+    return this.#end;
+  }
+
   /**
    * The next element's text; `MORE` when `budget` characters were scanned
    * without finding one (call again after a turn), `NEED` when the pieces
@@ -505,6 +559,7 @@ class ElementSplitter {
         return this.#state === "done" ? END : INVALID;
       }
       if (this.#at >= piece.length) {
+        this.#pieceStart += piece.length;
         this.#piece++;
         this.#at = 0;
         continue;
@@ -515,6 +570,7 @@ class ElementSplitter {
         if (end === NOT_AN_ELEMENT) return INVALID;
         if (end === PIECE_USED_UP) {
           spent += piece.length - from;
+          this.#pieceStart += piece.length;
           this.#piece++;
           this.#at = 0;
           if (spent >= budget) return MORE;
@@ -522,6 +578,7 @@ class ElementSplitter {
         }
         this.#at = end;
         this.#state = "after";
+        this.#end = this.#pieceStart + end;
         return this.#text(end);
       }
       const code = piece.charCodeAt(this.#at);
@@ -560,6 +617,7 @@ class ElementSplitter {
           if (spent >= budget) return MORE;
           this.#startPiece = this.#piece;
           this.#startAt = this.#at;
+          this.#start = this.#pieceStart + this.#at;
           this.#depth = 0;
           this.#inString = false;
           this.#escape = false;

@@ -340,6 +340,15 @@ Deno.test("`parseLinstorJsonStream()` reuses unchanged elements across different
     else assert.equal(value, old, `element ${i} is reused`);
   });
   assert.equal(memo.last?.value, second);
+  const reversedText = `[${[...changed].reverse().join(",")}]`;
+  const reversed = await parseLinstorJsonStream(
+    chunksOf(reversedText, 3),
+    options(17),
+  ) as unknown[];
+  assert.deepEqual(reversed, parseLinstorJson(reversedText));
+  // A few misses by position, then the index of the last parse finds the rest.
+  const reused = reversed.filter((value) => second.includes(value)).length;
+  assert.equal(reused, changed.length - 4);
 });
 
 Deno.test("`parseLinstorJsonStream()` throws a SyntaxError for a bad body and keeps the memo as it was", async (t) => {
