@@ -239,3 +239,30 @@ Deno.test("deploy/ manifests run each mode with the securityContext the image al
   }
   assert.ok(checked >= 5, `only ${checked} containers checked`);
 });
+
+Deno.test("Dockerfile compiles in V8 flags the pinned Deno accepts, none of them a heap cap", async () => {
+  const run = BUILDER.instructions.join(" ");
+  const flags = /deno compile [^&]*--v8-flags=(\S+)/.exec(run)?.[1];
+  assert.ok(flags, "no --v8-flags");
+  const list = flags.split(",");
+  // docs/benchmarks.md, "V8's heap growth": memory saver mode bounds the
+  // heap's growth; a size limit would make a large cluster run out of heap.
+  assert.ok(list.includes("--memory-saver-mode"), flags);
+  for (const flag of list) {
+    assert.doesNotMatch(
+      flag,
+      /^--(max-old-space-size|max-heap-size|initial-heap-size)=/,
+    );
+  }
+  // V8 rejects a flag it does not know, and Deno exits with an error.
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", `--v8-flags=${flags}`, "0"],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(
+    output.code,
+    0,
+    `${flags}: ${new TextDecoder().decode(output.stderr)}`,
+  );
+});

@@ -17,7 +17,8 @@
  *
  * The processes run with the settings the image ships: the Dockerfile's
  * `deno compile --v8-flags=…` and its `MALLOC_*` environment
- * (`--shipped-flags=false` runs them bare).
+ * (`--shipped-flags=false` runs them bare; `--v8-flags=A,B` adds V8 flags
+ * after the shipped ones, e.g. to compare heap-growth settings).
  *
  * Run: `tools/deno run --allow-all tests/bench/memory_bench.ts`
  * (`--sizes=100,500,5000`, `--pairs=3000`, `--names=N` to cap the names per
@@ -996,19 +997,22 @@ async function main(): Promise<void> {
       "child-env": { type: "string", default: "" },
       data: { type: "string", default: "all" },
       "shipped-flags": { type: "string", default: "true" },
+      "v8-flags": { type: "string", default: "" },
     },
   });
   for (const pair of values["child-env"].split(",").filter((p) => p)) {
     const [key, ...value] = pair.split("=");
     CHILD_ENV[key!] = value.join("=");
   }
+  const v8Flags = values["v8-flags"] ? [values["v8-flags"]] : [];
   if (values["shipped-flags"] === "true") {
     const shipped = await shippedSettings();
-    if (shipped.v8Flags) CHILD_RUN_FLAGS.push(`--v8-flags=${shipped.v8Flags}`);
+    if (shipped.v8Flags) v8Flags.unshift(shipped.v8Flags);
     for (const [key, value] of Object.entries(shipped.env)) {
       CHILD_ENV[key] ??= value;
     }
   }
+  if (v8Flags.length) CHILD_RUN_FLAGS.push(`--v8-flags=${v8Flags.join(",")}`);
   if (!values.json) {
     print(
       `Processes run with ${
