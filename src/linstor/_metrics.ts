@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "../observability/mod.ts";
 import {
   METRIC_LINSTOR_FAILOVERS_TOTAL,
   METRIC_LINSTOR_REQUEST_DURATION_SECONDS,

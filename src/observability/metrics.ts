@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, Registry } from "./_prom_client.ts";
 import {
   METRIC_BUILD_INFO,
   METRIC_LEADER,
@@ -14,7 +14,7 @@ import {
   VERSION,
 } from "../constants.ts";
 import type { OperationMetrics } from "../reconcile/mod.ts";
-import { Counter, Histogram } from "prom-client";
+import { Counter, Histogram } from "./_prom_client.ts";
 
 export { Counter, Gauge, Histogram, Registry };
 

@@ -5,7 +5,12 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  type Registry,
+} from "../observability/mod.ts";
 import {
   LINSTOR_DEFAULT_POLL_INTERVAL_MS,
   LOG_CATEGORY,

@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
-import https from "node:https";
+import process from "node:process";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "./clock.ts";
 
@@ -106,6 +105,10 @@ function serveHttps(
     probe.close();
   }
   const active = new Set<Promise<void>>();
+  // Loaded here, not imported: a process that serves plain HTTP (most do)
+  // does not load Node's HTTPS and TLS modules (docs/benchmarks.md, "The
+  // process floor").
+  const https = process.getBuiltinModule("node:https");
   const server = https.createServer(
     { cert: tls.cert, key: tls.key },
     (req, res) => {
@@ -166,6 +169,9 @@ function serveHttps(
  * and fails every later handshake).
  */
 function checkTlsMaterial(material: TlsMaterial): void {
+  const { createPrivateKey, X509Certificate } = process.getBuiltinModule(
+    "node:crypto",
+  );
   let matches: boolean;
   try {
     const certificate = new X509Certificate(material.cert);

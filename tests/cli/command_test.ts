@@ -57,14 +57,14 @@ Deno.test("lazyCommand() rejects with the loader's error when the command cannot
 });
 
 /**
- * The modules `main.ts` loads before a subcommand runs: its import graph
- * without dynamic `import()` edges, from `deno info --json`.
+ * The modules `entry` loads before any `import()` runs: its import graph
+ * without dynamic and type-only edges, from `deno info --json`.
  */
-async function staticGraph(): Promise<
-  { loaded: Set<string>; all: Set<string> }
-> {
+async function staticGraph(
+  entry: URL = MAIN,
+): Promise<{ loaded: Set<string>; all: Set<string> }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", MAIN.pathname],
+    args: ["info", "--json", entry.pathname],
     stdout: "piped",
     stderr: "null",
   }).output();
@@ -80,7 +80,7 @@ async function staticGraph(): Promise<
   };
   const edges = new Map(info.modules.map((m) => [m.specifier, m]));
   const loaded = new Set<string>();
-  const pending = [MAIN.href];
+  const pending = [entry.href];
   while (pending.length > 0) {
     const specifier = pending.pop()!;
     if (loaded.has(specifier)) continue;
@@ -116,5 +116,27 @@ Deno.test("main.ts loads no mode, state model, Kubernetes client, doctor or simu
     const href = new URL(`src/cli/${runner}.ts`, root).href;
     assert.ok(all.has(href), `${runner}.ts is in the graph (compiled in)`);
     assert.ok(!loaded.has(href), `${runner}.ts loads when it runs`);
+  }
+});
+
+Deno.test("a mode's process loads neither prom-client's index, client-node's authenticators nor Node's HTTPS and crypto modules", async (t) => {
+  for (const mode of ["extender", "affinity", "agent", "fencing"]) {
+    await t.step(mode, async () => {
+      const { loaded } = await staticGraph(
+        new URL(`../../src/cli/${mode}.ts`, import.meta.url),
+      );
+      assert.ok(
+        [...loaded].some((s) => s.includes("prom-client@")),
+        "prom-client's modules are loaded",
+      );
+      assert.deepEqual(
+        [...loaded].filter((s) =>
+          /^npm:\/?prom-client@[^/]+$/.test(s) ||
+          /\/dist\/(azure|gcp|exec|file|oidc)_auth\.js$/.test(s) ||
+          ["node:https", "node:crypto", "node:zlib", "node:cluster"].includes(s)
+        ),
+        [],
+      );
+    });
   }
 });

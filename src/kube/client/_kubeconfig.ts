@@ -3,8 +3,9 @@
  * context. Parsing and validation of the entries are client-node's
  * (`config_types.js`), and so are the authenticators (exec plugins, token
  * files, OIDC, the legacy Azure and GCP providers), each imported from its
- * own module: client-node's `KubeConfig` class would load its whole generated
- * API client (every API and model, ~60 MB of resident memory) for nothing.
+ * own module (and only once a user needs one): client-node's `KubeConfig`
+ * class would load its whole generated API client (every API and model, ~60
+ * MB of resident memory) for nothing.
  *
  * @module
  */
@@ -21,11 +22,6 @@ import {
   type User,
 } from "@kubernetes/client-node/dist/config_types.js";
 import type { Authenticator } from "@kubernetes/client-node/dist/auth.js";
-import { AzureAuth } from "@kubernetes/client-node/dist/azure_auth.js";
-import { ExecAuth } from "@kubernetes/client-node/dist/exec_auth.js";
-import { FileAuth } from "@kubernetes/client-node/dist/file_auth.js";
-import { GoogleCloudPlatformAuth } from "@kubernetes/client-node/dist/gcp_auth.js";
-import { OpenIDConnectAuth } from "@kubernetes/client-node/dist/oidc_auth.js";
 
 export type { Cluster, Context, User };
 
@@ -59,13 +55,7 @@ export class KubeConfig {
   #users: User[] = [];
   #contexts: Context[] = [];
   #currentContext = "";
-  #authenticators: readonly Authenticator[] = [
-    new AzureAuth(),
-    new GoogleCloudPlatformAuth(),
-    new ExecAuth(),
-    new FileAuth(),
-    new OpenIDConnectAuth(),
-  ];
+  #authenticators: Promise<readonly Authenticator[]> | undefined;
 
   /** The clusters. */
   get clusters(): readonly Cluster[] {
@@ -220,7 +210,7 @@ export class KubeConfig {
     // deno-lint-ignore no-explicit-any
     const applied: { headers: Record<string, string>; cert?: any; key?: any } =
       { headers };
-    const authenticator = this.#authenticators.find((a) =>
+    const authenticator = (await this.#authenticatorsFor(user)).find((a) =>
       a.isAuthProvider(user)
     );
     if (authenticator) {
@@ -242,6 +232,37 @@ export class KubeConfig {
       ...(key ? { key } : {}),
     };
   }
+
+  /**
+   * client-node's authenticators (Azure, GCP, exec plugins, token files,
+   * OIDC), loaded once a user needs one. Each of them claims only a user
+   * with an `exec` plugin or an `authProvider`, so for a token, certificate
+   * or basic-auth user none of their modules (OIDC's client, `jsonpath-plus`,
+   * `node:child_process`) is loaded: about 2 MiB of resident memory
+   * (docs/benchmarks.md, "The process floor").
+   */
+  #authenticatorsFor(user: User): Promise<readonly Authenticator[]> {
+    if (!user.exec && !user.authProvider) return Promise.resolve([]);
+    return this.#authenticators ??= loadAuthenticators();
+  }
+}
+
+/** client-node's authenticators, in the order its `KubeConfig` tries them. */
+async function loadAuthenticators(): Promise<readonly Authenticator[]> {
+  const [azure, gcp, exec, file, oidc] = await Promise.all([
+    import("@kubernetes/client-node/dist/azure_auth.js"),
+    import("@kubernetes/client-node/dist/gcp_auth.js"),
+    import("@kubernetes/client-node/dist/exec_auth.js"),
+    import("@kubernetes/client-node/dist/file_auth.js"),
+    import("@kubernetes/client-node/dist/oidc_auth.js"),
+  ]);
+  return [
+    new azure.AzureAuth(),
+    new gcp.GoogleCloudPlatformAuth(),
+    new exec.ExecAuth(),
+    new file.FileAuth(),
+    new oidc.OpenIDConnectAuth(),
+  ];
 }
 
 function absolute(directory: string, path: string): string {

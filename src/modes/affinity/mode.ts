@@ -6,7 +6,7 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "../../observability/mod.ts";
 import {
   AFFINITY_ACTION_SKIPPED,
   AFFINITY_DEFAULT_MAX_LINSTOR_AGE_MS,

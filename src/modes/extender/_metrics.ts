@@ -3,7 +3,12 @@
  *
  * @module
  */
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  type Registry,
+} from "../../observability/mod.ts";
 import {
   METRIC_EXTENDER_FAIL_OPEN_TOTAL,
   METRIC_EXTENDER_LINSTOR_DATA_AGE_SECONDS,

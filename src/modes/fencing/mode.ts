@@ -8,7 +8,7 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "../../observability/mod.ts";
 import {
   FENCING_DEFAULT_FAIL_OVER_TIMEOUT_MS,
   FENCING_DEFAULT_OPERATIONS_TIMEOUT_MS,

@@ -70,6 +70,11 @@ Deno.test("KubeConfig.credentials() builds the Authorization of each kind of use
         { Authorization: "Bearer from-file" },
       ],
       [
+        "exec plugin",
+        `- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: sh\n      args: ["-c", "echo '{\\"apiVersion\\":\\"client.authentication.k8s.io/v1\\",\\"kind\\":\\"ExecCredential\\",\\"status\\":{\\"token\\":\\"from-exec\\"}}'"]\n      interactiveMode: Never\n`,
+        { Authorization: "Bearer from-exec" },
+      ],
+      [
         "impersonation",
         "- name: u\n  user: {token: abc, as: alice}\n",
         { Authorization: "Bearer abc", "Impersonate-User": "alice" },
