@@ -120,11 +120,13 @@ export async function parseLinstorJsonCooperatively(
 
 /**
  * {@link parseLinstorJsonCooperatively} of a UTF-8 body read chunk by
- * chunk: each chunk is decoded as it arrives and elements are split across
- * chunk edges, so the whole body is never one string (decoding tens of MB
- * at once is one long block of its own). An unchanged body is recognised
- * by comparing each decoded piece with the memo's, without splitting it.
- * Rejects with the stream's error when reading fails.
+ * chunk: every `pieceBytes` are decoded as they arrive and elements are
+ * split across piece edges, so the whole body is never one string
+ * (decoding tens of MB at once is one long block of its own). A turn is
+ * taken before working on each piece. An unchanged body is recognised by
+ * comparing each decoded piece with the memo's, without splitting it.
+ * Rejects with the stream's error when reading fails; the memo changes only
+ * when the whole body was read and parsed.
  */
 export async function parseLinstorJsonStream(
   body: AsyncIterable<Uint8Array>,
@@ -205,8 +207,8 @@ async function parsePieces(
   let same = previous !== undefined;
   let receivedChars = 0;
 
-  // Elements to parse, parsed together in one `JSON.parse` (one call per
-  // element costs half again as much as parsing the same text at once).
+  // Elements to parse, parsed together in one `JSON.parse` per slice (one
+  // call per element costs more than parsing the same text at once).
   const newAt: number[] = [];
   const newTexts: string[] = [];
   const parseNew = () => {

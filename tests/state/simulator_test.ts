@@ -13,6 +13,7 @@ import {
   serveSimulator,
 } from "../../src/sim/mod.ts";
 import {
+  buildLinstorView,
   createLinstorReader,
   describeSnapshot,
   linstorNodeFor,
@@ -136,6 +137,116 @@ Deno.test("startClusterState() polls the simulator over HTTP through LinstorClie
     await running.stopped;
     client.close();
     await server.finished;
+    sim.close();
+  }
+});
+
+Deno.test("startClusterState() keeps the last view when a list read piece by piece is truncated, not JSON or not an array", async (t) => {
+  const clock = new FakeClock();
+  const sim = createSimulator({
+    clock,
+    scenario: parseScenario(SCENARIO, "two_zones.yaml"),
+  });
+  // The simulator behind a proxy that can spoil the resource view's body.
+  let spoil: ((body: string) => string) | undefined;
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (request) => {
+      const response = await sim.handler(request);
+      if (!spoil || new URL(request.url).pathname !== "/v1/view/resources") {
+        return response;
+      }
+      return new Response(spoil(await response.text()), {
+        status: response.status,
+        headers: response.headers,
+      });
+    },
+  );
+  const client = new LinstorClient({
+    controllers: [`http://127.0.0.1:${server.addr.port}`],
+    clock,
+    yieldControl: () => Promise.resolve(),
+  });
+  const controller = new AbortController();
+  const running = startClusterState(
+    {
+      clock,
+      linstor: createLinstorReader(client),
+      yieldControl: () => Promise.resolve(),
+    },
+    {
+      kinds: [],
+      signal: controller.signal,
+      pollIntervalMs: 10_000,
+      wakeupDebounceMs: 0,
+    },
+  );
+  const state = running.state;
+  try {
+    await state.wakeups.next(controller.signal);
+    const good = state.snapshot();
+    assert.deepEqual(replicaSummary(good, "pvc-1"), [
+      "a1:diskful:UpToDate:in-use",
+      "a2:tie-breaker:Diskless",
+      "b1:diskful:UpToDate",
+    ]);
+    sim.apply({
+      action: "set-disk-state",
+      resource: "pvc-1",
+      node: "a1",
+      disk_state: "Outdated",
+    });
+    const cases: [string, (body: string) => string, RegExp][] = [
+      ["truncated", (body) => body.slice(0, -20), /is not valid JSON/],
+      ["not JSON", () => "<html>proxy error</html>", /is not valid JSON/],
+      ["an object", () => '{"resources":[]}', /expected a JSON array/],
+    ];
+    for (const [name, change, message] of cases) {
+      await t.step(name, async () => {
+        spoil = change;
+        const failed = state.polls.next(controller.signal);
+        await clock.advance(10_000);
+        await failed;
+        const kept = state.snapshot();
+        assert.match(
+          kept.linstor.lastError ?? "",
+          /^Cannot list LINSTOR resources: /,
+        );
+        assert.match(kept.linstor.lastError ?? "", message);
+        assert.equal(
+          kept.linstor.replicasByResource,
+          good.linstor.replicasByResource,
+        );
+        assert.equal(kept.linstor.observedAt, good.linstor.observedAt);
+      });
+    }
+    spoil = undefined;
+    const recovered = state.wakeups.next(controller.signal);
+    await clock.advance(10_000);
+    await recovered;
+    const now = state.snapshot();
+    assert.equal(now.linstor.lastError, undefined);
+    assert.equal(replicaSummary(now, "pvc-1")[0], "a1:diskful:Outdated:in-use");
+    // The same view as one built from the lists read in one piece.
+    using plain = new LinstorClient({
+      controllers: [`http://127.0.0.1:${server.addr.port}`],
+      clock,
+    });
+    const reader = createLinstorReader(plain);
+    const signal = controller.signal;
+    const expected = buildLinstorView({
+      nodes: await reader.listNodes(signal),
+      storagePools: await reader.viewStoragePools(signal),
+      resources: await reader.viewResources(signal),
+      resourceDefinitions: await reader.listResourceDefinitions(signal),
+      resourceGroups: await reader.listResourceGroups(signal),
+    }, { observedAt: now.linstor.observedAt });
+    assert.deepEqual(now.linstor, expected);
+  } finally {
+    controller.abort();
+    await running.stopped;
+    client.close();
+    await server.shutdown();
     sim.close();
   }
 });
