@@ -210,7 +210,13 @@ export class EvalContext {
 
   /** Builds the candidate list from names and optional Node objects. */
   candidates(names: readonly string[], nodes?: readonly V1Node[]): Candidate[] {
-    if (!nodes) return names.map((name) => this.index.candidate(name));
+    if (!nodes) {
+      const out: Candidate[] = new Array(names.length);
+      for (let i = 0; i < names.length; i++) {
+        out[i] = this.index.candidate(names[i]!);
+      }
+      return out;
+    }
     const byName = new Map<string, V1Node>();
     for (const node of nodes) byName.set(node.metadata?.name ?? "", node);
     return names.map((name) => {

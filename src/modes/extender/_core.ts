@@ -107,7 +107,6 @@ export function filterNodes(
   const context = new EvalContext(index, input.pod, options);
   const candidates = context.candidates(input.names, options.nodes);
   const memo = new NodeMemo(candidates.length);
-  const passed: string[] = [];
   const rejected = new Map<string, Verdict>();
   const lagging = cacheLag(context, options);
   if (lagging) {
@@ -118,23 +117,36 @@ export function filterNodes(
     return { context, candidates, memo, passed: [...input.names], rejected };
   }
   const chain = options.config.predicates.map((name) => PREDICATES[name]);
-  runChain(context, { candidates, chain, memo, passed, rejected, options });
+  const passed = runChain(context, {
+    names: input.names,
+    candidates,
+    chain,
+    memo,
+    rejected,
+    options,
+  });
   return { context, candidates, memo, passed, rejected };
 }
 
-/** The per-candidate loop of `filterNodes()` (its own function, so it stays optimized). */
+/**
+ * The per-candidate loop of `filterNodes()` (its own function, so it stays
+ * optimized): fills `rejected`, returns the names that passed (`names`
+ * itself when every node passed, the common case: no copy of 5,000 names).
+ */
 function runChain(
   context: EvalContext,
   run: {
+    readonly names: readonly string[];
     readonly candidates: readonly Candidate[];
     readonly chain: readonly Predicate[];
     readonly memo: NodeMemo;
-    readonly passed: string[];
     readonly rejected: Map<string, Verdict>;
     readonly options: EvaluateOptions;
   },
-): void {
-  const { candidates, chain, memo, passed, rejected, options } = run;
+): readonly string[] {
+  const { names, candidates, chain, memo, rejected, options } = run;
+  // Built from the first rejection on.
+  let passed: string[] | undefined;
   for (let i = 0; i < candidates.length; i++) {
     checkDeadline(options, "filter", i);
     const candidate = candidates[i]!;
@@ -143,9 +155,14 @@ function runChain(
     for (let p = 0; p < chain.length && verdict === undefined; p++) {
       verdict = chain[p]!(context, candidate, memo);
     }
-    if (verdict) rejected.set(candidate.name, verdict);
-    else passed.push(candidate.name);
+    if (verdict) {
+      passed ??= names.slice(0, i);
+      rejected.set(candidate.name, verdict);
+    } else if (passed !== undefined) {
+      passed.push(candidate.name);
+    }
   }
+  return passed ?? names;
 }
 
 /**
