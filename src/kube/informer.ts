@@ -268,7 +268,12 @@ export function startInformer<K extends KubeKind>(
  *   `volumeMounts`, `volumeDevices` and `resources.requests`; keeps of the
  *   status only `phase`, `conditions`, `reason`, `startTime` (fencing and
  *   the extender read volumes, node, owners, annotations and phase);
- * - nodes: drops `status.images` (often the largest part of a node).
+ * - nodes: keeps of the status only `conditions`, each without its
+ *   timestamps (`isNodeReady()` reads type and status); images, node info,
+ *   addresses, capacity and the condition heartbeats are most of a node and
+ *   nothing reads them;
+ * - persistent volumes: keeps of the status `phase`, `reason` and `message`
+ *   (drops `lastPhaseTransitionTime`); claims: only `phase`.
  * Returns a new object; the input is not changed.
  */
 export function stripObject<K extends KubeKind>(
@@ -310,12 +315,31 @@ export function stripObject<K extends KubeKind>(
   } else if (kind === "nodes") {
     // deno-lint-ignore no-explicit-any
     const node = out as any;
-    if (node.status?.images !== undefined) {
-      const { images: _, ...status } = node.status;
-      node.status = status;
+    if (node.status) {
+      const conditions = node.status.conditions;
+      node.status = Array.isArray(conditions)
+        ? { conditions: conditions.map(stripNodeCondition) }
+        : {};
     }
+  } else if (kind === "persistentVolumes") {
+    // deno-lint-ignore no-explicit-any
+    const pv = out as any;
+    if (pv.status) {
+      const { phase, reason, message } = pv.status;
+      pv.status = dropUndefined({ phase, reason, message });
+    }
+  } else if (kind === "persistentVolumeClaims") {
+    // deno-lint-ignore no-explicit-any
+    const pvc = out as any;
+    if (pvc.status) pvc.status = dropUndefined({ phase: pvc.status.phase });
   }
   return out;
+}
+
+// deno-lint-ignore no-explicit-any
+function stripNodeCondition(condition: any): any {
+  const { type, status, reason, message } = condition;
+  return dropUndefined({ type, status, reason, message });
 }
 
 // deno-lint-ignore no-explicit-any

@@ -2,12 +2,14 @@ import assert from "node:assert/strict";
 import type {
   V1Node,
   V1PersistentVolume,
+  V1PersistentVolumeClaim,
   V1Pod,
 } from "@kubernetes/client-node";
 import {
   type Informer,
   type InformerOptions,
   type InformerSink,
+  isNodeReady,
   type KubeKind,
   type KubeObjectOf,
   startInformer,
@@ -313,4 +315,79 @@ Deno.test("stripObject() keeps what the modes read of a pod", () => {
     out.metadata!.ownerReferences,
     pod.metadata!.ownerReferences,
   );
+});
+
+Deno.test("stripObject() keeps of a node's status only its conditions, without timestamps", () => {
+  const at = new Date("2026-11-20T10:00:00Z");
+  const node: V1Node = {
+    metadata: { name: "n1", labels: { zone: "a" } },
+    spec: { taints: [{ key: "k", effect: "NoSchedule" }] },
+    status: {
+      conditions: [{
+        type: "Ready",
+        status: "True",
+        reason: "KubeletReady",
+        message: "kubelet is posting ready status",
+        lastHeartbeatTime: at,
+        lastTransitionTime: at,
+      }, { type: "DiskPressure", status: "False" }],
+      images: [{ names: ["big"] }],
+      addresses: [{ type: "InternalIP", address: "10.0.0.1" }],
+      capacity: { cpu: "8" },
+      allocatable: { cpu: "7" },
+    },
+  };
+  const before = structuredClone(node);
+  const out = stripObject("nodes", node);
+  assert.deepEqual(node, before, "input unchanged");
+  assert.deepEqual(out.status, {
+    conditions: [{
+      type: "Ready",
+      status: "True",
+      reason: "KubeletReady",
+      message: "kubelet is posting ready status",
+    }, { type: "DiskPressure", status: "False" }],
+  });
+  assert.deepEqual(out.spec, node.spec);
+  assert.deepEqual(out.metadata, node.metadata);
+  assert.equal(isNodeReady(out), true);
+  assert.deepEqual(stripObject("nodes", { metadata: { name: "n2" } }), {
+    metadata: { name: "n2" },
+  });
+  assert.deepEqual(
+    stripObject("nodes", { metadata: { name: "n3" }, status: {} }).status,
+    {},
+  );
+});
+
+Deno.test("stripObject() keeps of a volume's status the phase and why, of a claim's the phase", () => {
+  const volume: V1PersistentVolume = {
+    metadata: { name: "pv1" },
+    spec: {
+      csi: { driver: "linstor.csi.linbit.com", volumeHandle: "pv1" },
+      claimRef: { namespace: "ns", name: "c1", uid: "u1" },
+    },
+    status: {
+      phase: "Released",
+      message: "claim deleted",
+      lastPhaseTransitionTime: new Date("2026-11-20T10:00:00Z"),
+    },
+  };
+  const out = stripObject("persistentVolumes", volume);
+  assert.deepEqual(out.status, { phase: "Released", message: "claim deleted" });
+  assert.deepEqual(out.spec, volume.spec);
+  assert.ok(volume.status!.lastPhaseTransitionTime, "input unchanged");
+
+  const pvc: V1PersistentVolumeClaim = {
+    metadata: { name: "c1", namespace: "ns" },
+    spec: { volumeName: "pv1", resources: { requests: { storage: "1Gi" } } },
+    status: {
+      phase: "Bound",
+      accessModes: ["ReadWriteOnce"],
+      capacity: { storage: "1Gi" },
+    },
+  };
+  const claim = stripObject("persistentVolumeClaims", pvc);
+  assert.deepEqual(claim.status, { phase: "Bound" });
+  assert.deepEqual(claim.spec, pvc.spec);
 });
