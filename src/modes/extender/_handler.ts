@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
 import type { V1Pod } from "@kubernetes/client-node";
@@ -63,7 +64,7 @@ export interface ExtenderHandlerOptions {
 type Verb = "filter" | "prioritize";
 
 /** Bodies up to this size are kept to be decoded once for filter and prioritize. */
-const PARSED_CACHE_MAX_CHARS = 4 * 1024 * 1024;
+const PARSED_CACHE_MAX_BYTES = 4 * 1024 * 1024;
 
 class BodyTooLarge extends Error {
   override name = "BodyTooLarge";
@@ -93,6 +94,15 @@ async function readBody(
   limit: number,
   signal: AbortSignal,
 ): Promise<string> {
+  return decodeBody(await readBytes(request, limit, signal));
+}
+
+/** Reads the body, refusing more than `limit` bytes without reading the rest. */
+async function readBytes(
+  request: Request,
+  limit: number,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) {
     await request.body?.cancel();
@@ -100,14 +110,18 @@ async function readBody(
       `Cannot read request body: ${declared} bytes is over the ${limit}-byte limit`,
     );
   }
-  if (!request.body) return "";
-  const bytes = declared !== null && /^[0-9]+$/.test(declared)
+  if (!request.body) return new Uint8Array();
+  return declared !== null && /^[0-9]+$/.test(declared)
     // kube-scheduler declares the length: reading the body in one piece
     // costs a fraction of reading megabytes of Node objects chunk by chunk.
     // A slow sender still gets its answer at the deadline (the caller races
     // this read); the read itself ends with the connection.
     ? await request.bytes()
     : await readChunks(request.body, limit, signal);
+}
+
+/** The body as text; `SyntaxError` when it is not UTF-8. */
+function decodeBody(bytes: Uint8Array): string {
   // The lenient decoder is several times faster than the strict one; it
   // marks invalid input with U+FFFD, so only a body holding one (invalid, or
   // sent as such) is decoded again strictly.
@@ -190,24 +204,28 @@ export function createExtenderHandler(
   // the names that passed: the filter's candidates and fits are reused then.
   const filterMemo = new FilterMemo();
   // kube-scheduler usually sends prioritize the very body filter got (same
-  // pod, same names when every node passed): it is decoded once.
-  let lastParsed: { body: string; args: ExtenderArgs } | undefined;
+  // pod, same names when every node passed): it is decoded once, and
+  // recognised by comparing bytes (megabytes with full Node objects).
+  let lastParsed: { bytes: Uint8Array; args: ExtenderArgs } | undefined;
   // kube-scheduler sends the same Node objects call after call: each is
   // parsed when its text is new, then recognised by its text.
   const nodeItems = new NodeItems();
 
-  function parse(verb: Verb, body: string): ExtenderArgs {
+  function parse(verb: Verb, bytes: Uint8Array): ExtenderArgs {
     const previous = lastParsed;
     lastParsed = undefined;
     if (
-      verb === "prioritize" && previous !== undefined && previous.body === body
+      verb === "prioritize" && previous !== undefined &&
+      previous.bytes.length === bytes.length &&
+      Buffer.compare(previous.bytes, bytes) === 0
     ) {
       return previous.args;
     }
+    const body = decodeBody(bytes);
     const args = parseKubeSchedulerLayout(body, nodeItems) ??
       parseExtenderArgs(body);
-    if (verb === "filter" && body.length <= PARSED_CACHE_MAX_CHARS) {
-      lastParsed = { body, args };
+    if (verb === "filter" && bytes.length <= PARSED_CACHE_MAX_BYTES) {
+      lastParsed = { bytes, args };
     }
     return args;
   }
@@ -380,10 +398,10 @@ export function createExtenderHandler(
       },
       () => undefined as never,
     );
-    let body: string;
+    let body: Uint8Array;
     try {
       body = await Promise.race([
-        readBody(request, limit, stopReading.signal),
+        readBytes(request, limit, stopReading.signal),
         deadline,
       ]);
     } catch (error) {
