@@ -13,6 +13,7 @@ import type { SnapshotIndex } from "./_index.ts";
 import {
   NodeMemo,
   type Predicate,
+  PREDICATE_APPLIES,
   PREDICATES,
   type Verdict,
 } from "./_predicates.ts";
@@ -116,7 +117,12 @@ export function filterNodes(
   if (!context.volumes.usesLinstor) {
     return { context, candidates, memo, passed: [...input.names], rejected };
   }
-  const chain = options.config.predicates.map((name) => PREDICATES[name]);
+  // Only the predicates that can reject a node for this pod (e.g. no access
+  // check without a restricting policy): the others pass every node.
+  const chain: Predicate[] = [];
+  for (const name of options.config.predicates) {
+    if (PREDICATE_APPLIES[name](context)) chain.push(PREDICATES[name]);
+  }
   const passed = runChain(context, {
     names: input.names,
     candidates,

@@ -76,12 +76,32 @@ export type Predicate = (
   memo: NodeMemo,
 ) => Verdict | undefined;
 
+/** Whether the satellite predicate can reject a node for this request: the pod has LINSTOR volumes. */
+function satelliteApplies(context: EvalContext): boolean {
+  return context.volumes.usesLinstor;
+}
+
+/** Whether the access predicate can reject a node: a bound volume's policy restricts access. */
+function accessApplies(context: EvalContext): boolean {
+  return context.accessChecks().length > 0;
+}
+
+/** Whether the selectors predicate can reject a node: a claim has a node or pool selector. */
+function selectorsApplies(context: EvalContext): boolean {
+  return context.hasSelectors;
+}
+
+/** Whether the capacity predicate can reject a node: a pending volume's capacity check is hard. */
+function capacityApplies(context: EvalContext): boolean {
+  return context.hasHardCapacity;
+}
+
 /** satellite: a pod with LINSTOR volumes needs an ONLINE LINSTOR satellite on the node. */
 export function satellitePredicate(
   context: EvalContext,
   node: Candidate,
 ): Verdict | undefined {
-  if (!context.volumes.usesLinstor) return undefined;
+  if (!satelliteApplies(context)) return undefined;
   const linstor = node.linstor;
   if (!linstor) {
     return {
@@ -115,8 +135,8 @@ export function accessPredicate(
   context: EvalContext,
   node: Candidate,
 ): Verdict | undefined {
+  if (!accessApplies(context)) return undefined;
   const checks = context.accessChecks();
-  if (checks.length === 0) return undefined;
   const segments = node.linstor
     ? context.index.segmentsOf(node.linstor.name)
     : undefined;
@@ -146,7 +166,7 @@ export function selectorsPredicate(
   context: EvalContext,
   node: Candidate,
 ): Verdict | undefined {
-  if (!context.hasSelectors) return undefined;
+  if (!selectorsApplies(context)) return undefined;
   const labels = node.kubeNode?.metadata?.labels ?? {};
   for (const volume of context.allVolumes) {
     const spec = volume.nodeSelector;
@@ -198,7 +218,7 @@ export function capacityPredicate(
   node: Candidate,
   memo: NodeMemo,
 ): Verdict | undefined {
-  if (!context.hasHardCapacity) return undefined;
+  if (!capacityApplies(context)) return undefined;
   if (!node.linstor) {
     return {
       predicate: "capacity",
@@ -216,6 +236,20 @@ export function capacityPredicate(
     unresolvable: !failure.onlyReservations,
   };
 }
+
+/**
+ * Whether each predicate can reject any node for a request (the same checks
+ * the predicates start with): the filter leaves out those that cannot, so
+ * they cost nothing per node.
+ */
+export const PREDICATE_APPLIES: Readonly<
+  Record<PredicateName, (context: EvalContext) => boolean>
+> = Object.freeze({
+  satellite: satelliteApplies,
+  access: accessApplies,
+  selectors: selectorsApplies,
+  capacity: capacityApplies,
+});
 
 /** The predicates by name. */
 export const PREDICATES: Readonly<Record<PredicateName, Predicate>> = Object

@@ -249,39 +249,22 @@ export function filterReservations(
   },
 ): ReservationChange[] {
   const changes: ReservationChange[] = [];
-  const { context, candidates, memo } = outcome;
+  const { context, candidates } = outcome;
   const { passed } = options;
   for (const volume of context.volumes.pending) {
     const at = context.pendingInFitOrder.indexOf(volume);
-    const poolAt = (i: number): string | undefined => {
-      const candidate = candidates[i]!;
-      if (!candidate.linstor) return undefined;
-      if (passed !== undefined && !passed.has(candidate.name)) {
-        return undefined;
-      }
-      return memo.at(i).fit(context, candidate).pools[at];
-    };
     const existing = options.held(volume.claim);
     if (
       existing !== undefined && !existing.narrowed &&
-      existing.sizeKib === volume.sizeKib
+      existing.sizeKib === volume.sizeKib &&
+      holdsUnchanged(existing.nodes, outcome, { passed, at })
     ) {
-      let same = true;
-      let count = 0;
-      for (let i = 0; i < candidates.length && same; i++) {
-        const pool = poolAt(i);
-        if (pool === undefined) continue;
-        count++;
-        same = existing.nodes.get(candidates[i]!.linstor!.name) === pool;
-      }
-      if (same && count === existing.nodes.size) {
-        changes.push({ op: "refresh", claim: volume.claim });
-        continue;
-      }
+      changes.push({ op: "refresh", claim: volume.claim });
+      continue;
     }
     const nodes = new Map<string, string>();
     for (let i = 0; i < candidates.length; i++) {
-      const pool = poolAt(i);
+      const pool = chosenPool(outcome, passed, at, i);
       if (pool !== undefined) nodes.set(candidates[i]!.linstor!.name, pool);
     }
     changes.push({
@@ -295,6 +278,40 @@ export function filterReservations(
     });
   }
   return changes;
+}
+
+/**
+ * The pool the volume at `at` of the fit order takes on candidate `i`'s
+ * LINSTOR node, if that candidate passed (`passed`; `undefined` = all).
+ */
+function chosenPool(
+  outcome: FilterForReservations,
+  passed: ReadonlySet<string> | undefined,
+  at: number,
+  i: number,
+): string | undefined {
+  const candidate = outcome.candidates[i]!;
+  if (!candidate.linstor) return undefined;
+  if (passed !== undefined && !passed.has(candidate.name)) return undefined;
+  return outcome.memo.at(i).fit(outcome.context, candidate).pools[at];
+}
+
+/** Whether `nodes` (node → pool) is exactly what the filter would hold for the volume at `at`. */
+function holdsUnchanged(
+  nodes: ReadonlyMap<string, string>,
+  outcome: FilterForReservations,
+  options: { passed: ReadonlySet<string> | undefined; at: number },
+): boolean {
+  const { passed, at } = options;
+  const candidates = outcome.candidates;
+  let count = 0;
+  for (let i = 0; i < candidates.length; i++) {
+    const pool = chosenPool(outcome, passed, at, i);
+    if (pool === undefined) continue;
+    count++;
+    if (nodes.get(candidates[i]!.linstor!.name) !== pool) return false;
+  }
+  return count === nodes.size;
 }
 
 /**
