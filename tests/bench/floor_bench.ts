@@ -64,6 +64,8 @@ export const PIECES: Readonly<Record<string, readonly string[]>> = {
     "./src/cli/mod.ts",
     "./src/cli/affinity.ts",
   ],
+  "main.ts agent": ["./src/cli/mod.ts", "./src/cli/agent.ts"],
+  "main.ts fencing": ["./src/cli/mod.ts", "./src/cli/fencing.ts"],
 };
 
 /** What one process reports. */
