@@ -205,6 +205,11 @@ export interface ControlPlaneOptions {
   extenderWeight?: number;
   /** Extender HTTP timeout (Go duration). @default {"5s"} */
   extenderHttpTimeout?: string;
+  /**
+   * Whether kube-scheduler sends the extender node names only (`true`) or
+   * full Node objects (`false`). @default {true}
+   */
+  extenderNodeCacheCapable?: boolean;
   /** Feature gates for every component, e.g. `{ MutablePVNodeAffinity: true }`. */
   featureGates?: Record<string, boolean>;
   /**
@@ -885,7 +890,7 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
       filterVerb: "filter",
       prioritizeVerb: "prioritize",
       weight: options.extenderWeight ?? 5,
-      nodeCacheCapable: true,
+      nodeCacheCapable: options.extenderNodeCacheCapable ?? true,
       ignorable: true,
       httpTimeout: options.extenderHttpTimeout ?? "5s",
     }];

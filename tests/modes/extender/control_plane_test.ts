@@ -25,6 +25,9 @@ import {
 import { SYSTEM_CLOCK } from "../../../src/system/mod.ts";
 import {
   DEFAULT_EXTENDER_CONFIG,
+  NodeItems,
+  parseExtenderArgs,
+  parseKubeSchedulerLayout,
   startExtender,
 } from "../../../src/modes/extender/mod.ts";
 import { buildSnapshot } from "./_snapshot.ts";
@@ -545,6 +548,90 @@ Deno.test({
       await extender?.stop();
       stopSim.abort();
       await simServer.finished;
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "kube-scheduler's full Node objects (nodeCacheCapable: false) are in the layout the extender decodes without parsing every Node",
+  ignore: ignoreWithoutControlPlane(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // A recording extender: every node passes, no scores.
+    const bodies: { verb: string; body: string }[] = [];
+    const stop = new AbortController();
+    const server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      signal: stop.signal,
+      onListen: () => undefined,
+    }, async (request) => {
+      const body = await request.text();
+      const verb = new URL(request.url).pathname.split("/").pop() ?? "";
+      bodies.push({ verb, body });
+      if (verb !== "filter") return Response.json([]);
+      return Response.json({
+        Nodes: JSON.parse(body).Nodes,
+        NodeNames: null,
+        FailedNodes: {},
+        FailedAndUnresolvableNodes: {},
+        Error: "",
+      });
+    });
+    try {
+      await using cp = await startControlPlane({
+        extenderUrl: `http://127.0.0.1:${server.addr.port}`,
+        extenderNodeCacheCapable: false,
+      });
+      await cp.createNodes(
+        ["n1", "n2", "n3"].map((name) => ({ name, zone: "a" })),
+      );
+      // Text Go's encoder escapes (`<`, `>`, `&`) and quotes in a Node.
+      await cp.request("PATCH", "/api/v1/nodes/n2", {
+        body: {
+          metadata: {
+            annotations: { "example.com/note": '<"quoted" & é>\u2028' },
+          },
+        },
+        contentType: "application/merge-patch+json",
+      });
+      await cp.createNamespace(NS);
+      await cp.request("POST", `/api/v1/namespaces/${NS}/pods`, {
+        body: {
+          ...podUsing("objects", []),
+          metadata: {
+            name: "objects",
+            namespace: NS,
+            annotations: {
+              steer:
+                ',"Nodes":{"metadata":{},"items":[{"metadata":{"name":"x"}}]}',
+            },
+          },
+        },
+      });
+      assert.match(await nodeOf(cp, "objects"), /^n[123]$/);
+      const filters = bodies.filter((b) => b.verb === "filter");
+      assert.ok(filters.length > 0, "kube-scheduler never called filter");
+      const items = new NodeItems();
+      for (const { verb, body } of bodies) {
+        const layout = parseKubeSchedulerLayout(body, items);
+        assert.ok(
+          layout,
+          `${verb} body not in the layout: ${body.slice(0, 300)}`,
+        );
+        assert.deepEqual(layout, parseExtenderArgs(body));
+        assert.deepEqual(
+          layout.nodes!.map((n) => n.metadata!.name).sort(),
+          ["n1", "n2", "n3"],
+        );
+      }
+      // The second body reuses the Node texts the first validated.
+      assert.ok(bodies.length < 2 || items.counts.hits > 0);
+    } finally {
+      stop.abort();
+      await server.finished;
     }
   },
 });
