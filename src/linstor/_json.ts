@@ -273,20 +273,27 @@ async function parsePieces(
     // before working on it, so that the parses of several bodies arriving
     // at once do not run their slices back to back.
     await turn();
-    received.push(piece);
     if (same) {
       for (let at = 0; same && at < piece.length; at += compareChars) {
         const end = Math.min(piece.length, at + compareChars);
         same = previous!.bodyMatches(receivedChars + at, piece, at, end);
         await turnIfDue((end - at) / 8);
       }
+      // A piece equal to the last body's text is not kept (an unchanged
+      // poll leaves nothing for the old generation); when one differs, the
+      // text before it is the last body's.
+      if (!same) received.push(...previous!.start(receivedChars));
       receivedChars += piece.length;
       if (same) continue;
     }
+    received.push(piece);
     if (!invalid) await drain();
     else await turnIfDue(piece.length / 8);
   }
-  if (same && receivedChars === previous!.bodyLength) return last!.value;
+  if (same) {
+    if (receivedChars === previous!.bodyLength) return last!.value;
+    received.push(...previous!.start(receivedChars));
+  }
   splitter.end();
   await drain();
   if (invalid || !done) return parseLinstorJson(received.join(""));
@@ -343,6 +350,18 @@ class PreviousParse {
       length += piece.length;
     }
     this.bodyLength = length;
+  }
+
+  /** The first `length` characters of the previous body, as pieces. */
+  start(length: number): string[] {
+    const start: string[] = [];
+    for (let k = 0; k < this.#pieces.length; k++) {
+      const piece = this.#pieces[k]!;
+      const left = length - this.#starts[k]!;
+      if (left <= 0) break;
+      start.push(left >= piece.length ? piece : piece.substring(0, left));
+    }
+    return start;
   }
 
   /** Whether `piece[from, to)` equals the previous body from character `at` on. */

@@ -349,6 +349,23 @@ Deno.test("`parseLinstorJsonStream()` reuses unchanged elements across different
   // A few misses by position, then the index of the last parse finds the rest.
   const reused = reversed.filter((value) => second.includes(value)).length;
   assert.equal(reused, changed.length - 4);
+  // The same text up to a late change: the text before it is the last
+  // body's, and its elements are reused.
+  const lastText = reversedText;
+  const late = [...changed].reverse().map((e, i) =>
+    i === 33 ? e.replace("UpToDate", "Failed") : e
+  );
+  const lateText = `[${late.join(",")}]`;
+  assert.notEqual(lateText, lastText);
+  const lateParse = await parseLinstorJsonStream(
+    chunksOf(lateText, 9),
+    options(19),
+  ) as unknown[];
+  assert.deepEqual(lateParse, parseLinstorJson(lateText));
+  lateParse.forEach((value, i) => {
+    if (i === 33) assert.ok(!reversed.includes(value), "changed: parsed anew");
+    else assert.equal(value, reversed[i], `element ${i} is reused`);
+  });
 });
 
 Deno.test("`parseLinstorJsonStream()` throws a SyntaxError for a bad body and keeps the memo as it was", async (t) => {
