@@ -117,6 +117,11 @@ export interface AccessCheck {
   readonly topologies: readonly Readonly<Record<string, string>>[];
 }
 
+/** A claim as the snapshot holds it. */
+type PendingClaim = NonNullable<
+  ReturnType<SnapshotIndex["snapshot"]["kube"]["persistentVolumeClaims"]["get"]>
+>;
+
 interface ImplicitReservation {
   readonly claim: string;
   readonly node: string;
@@ -512,9 +517,16 @@ export class EvalContext {
     if (memo) return memo;
     const out: ImplicitReservation[] = [];
     const snapshot = this.index.snapshot;
-    for (const [claim, pvc] of snapshot.kube.persistentVolumeClaims) {
+    // `forEach`: the snapshot's sharded maps iterate entries through
+    // generators, several times slower over 50,000 claims.
+    const placed: [string, PendingClaim, string][] = [];
+    snapshot.kube.persistentVolumeClaims.forEach((pvc, claim) => {
       const selected = pvc.metadata?.annotations?.[ANNOTATION_SELECTED_NODE];
-      if (!selected || pvc.spec?.volumeName) continue;
+      if (selected && !pvc.spec?.volumeName) {
+        placed.push([claim, pvc, selected]);
+      }
+    });
+    for (const [claim, pvc, selected] of placed) {
       const created = claimResourceName(pvc);
       if (
         created !== undefined &&

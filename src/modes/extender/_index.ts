@@ -134,13 +134,13 @@ export class SnapshotIndex {
   /** The Kubernetes node of a LINSTOR node, if any maps to it. */
   kubeNodeFor(linstorName: string): V1Node | undefined {
     if (!this.#kubeByLinstor) {
-      this.#kubeByLinstor = new Map();
-      for (const [name, node] of this.snapshot.kube.nodes) {
+      const byLinstor = new Map<string, V1Node>();
+      // `forEach`: the snapshot's sharded maps iterate entries through generators.
+      this.snapshot.kube.nodes.forEach((node, name) => {
         const ln = this.linstorNodeFor(name, node);
-        if (ln && !this.#kubeByLinstor.has(ln.name)) {
-          this.#kubeByLinstor.set(ln.name, node);
-        }
-      }
+        if (ln && !byLinstor.has(ln.name)) byLinstor.set(ln.name, node);
+      });
+      this.#kubeByLinstor = byLinstor;
     }
     return this.#kubeByLinstor.get(linstorName);
   }
