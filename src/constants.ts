@@ -501,6 +501,9 @@ export const METRIC_EXTENDER_REJECTED_NODES_TOTAL =
 /** Extender metric: prioritize requests that reused their pod's filter, by result (hit, miss). */
 export const METRIC_EXTENDER_PRIORITIZE_REUSE_TOTAL =
   "linstor_suite_extender_prioritize_reuse_total";
+/** Extender metric: Node objects received, by how they were decoded (known, parsed, full). */
+export const METRIC_EXTENDER_NODE_OBJECTS_TOTAL =
+  "linstor_suite_extender_node_objects_total";
 /** Extender metric: active reservations. */
 export const METRIC_EXTENDER_RESERVATIONS =
   "linstor_suite_extender_reservations";

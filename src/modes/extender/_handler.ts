@@ -222,12 +222,24 @@ export function createExtenderHandler(
       return previous.args;
     }
     const body = decodeBody(bytes);
-    const args = parseKubeSchedulerLayout(body, nodeItems) ??
-      parseExtenderArgs(body);
+    const before = nodeItems.counts;
+    let args = parseKubeSchedulerLayout(body, nodeItems);
+    if (args !== undefined) {
+      const after = nodeItems.counts;
+      countNodeObjects("known", after.hits - before.hits);
+      countNodeObjects("parsed", after.misses - before.misses);
+    } else {
+      args = parseExtenderArgs(body);
+      countNodeObjects("full", args.nodes?.length ?? 0);
+    }
     if (verb === "filter" && bytes.length <= PARSED_CACHE_MAX_BYTES) {
       lastParsed = { bytes, args };
     }
     return args;
+  }
+
+  function countNodeObjects(decode: string, count: number): void {
+    if (count > 0) metrics?.nodeObjects?.inc({ decode }, count);
   }
 
   function failOpen(kind: string, reason: string): void {

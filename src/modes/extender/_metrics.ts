@@ -12,6 +12,7 @@ import {
 import {
   METRIC_EXTENDER_FAIL_OPEN_TOTAL,
   METRIC_EXTENDER_LINSTOR_DATA_AGE_SECONDS,
+  METRIC_EXTENDER_NODE_OBJECTS_TOTAL,
   METRIC_EXTENDER_PRIORITIZE_REUSE_TOTAL,
   METRIC_EXTENDER_REJECTED_NODES_TOTAL,
   METRIC_EXTENDER_REQUEST_DURATION_SECONDS,
@@ -29,6 +30,11 @@ export interface ExtenderMetrics {
   readonly rejected: Counter<"predicate">;
   /** Prioritize requests that reused (hit) or could not reuse (miss) their pod's filter. */
   readonly prioritizeReuse?: Counter<"result">;
+  /**
+   * Node objects received (`nodeCacheCapable: false`): recognised by their
+   * text (known), parsed alone (parsed), or in a body decoded in full (full).
+   */
+  readonly nodeObjects?: Counter<"decode">;
 }
 
 /**
@@ -76,6 +82,13 @@ export function createExtenderMetrics(
     labelNames: ["result"] as const,
     registers: [registry],
   });
+  const nodeObjects = new Counter({
+    name: METRIC_EXTENDER_NODE_OBJECTS_TOTAL,
+    help:
+      "Node objects received, by decoding: known (recognised by their text), parsed (new text, parsed alone), full (body not in kube-scheduler's layout, decoded whole).",
+    labelNames: ["decode"] as const,
+    registers: [registry],
+  });
   const reservations = options.reservations;
   new Gauge({
     name: METRIC_EXTENDER_RESERVATIONS,
@@ -117,5 +130,12 @@ export function createExtenderMetrics(
       this.set(dataAge?.() ?? -1);
     },
   });
-  return { requests, duration, failOpen, rejected, prioritizeReuse };
+  return {
+    requests,
+    duration,
+    failOpen,
+    rejected,
+    prioritizeReuse,
+    nodeObjects,
+  };
 }

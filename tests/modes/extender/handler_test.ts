@@ -113,7 +113,7 @@ Deno.test("`createExtenderHandler()` accepts ExtenderArgs as kube-scheduler send
   await t.step(
     "Node objects in kube-scheduler's layout answer the passing objects as sent, call after call",
     async () => {
-      const { handler } = setup();
+      const { handler, registry } = setup();
       const items = NAMES.map((name) => ({
         metadata: { name, labels: { x: name, "é": "\uFFFD" } },
         status: { images: [{ names: ["a<b>"], sizeBytes: 1.5 }] },
@@ -139,6 +139,17 @@ Deno.test("`createExtenderHandler()` accepts ExtenderArgs as kube-scheduler send
       ]);
       const filter = JSON.parse(answers[0]!.slice("/filter ".length));
       assert.deepEqual(filter.Nodes.items, [items[0]]);
+      // Parsed once, then known; the pretty-printed body decoded in full;
+      // each prioritize reuses its filter's body.
+      const metrics = await registry.metrics();
+      for (
+        const [decode, count] of [["parsed", 3], ["known", 6], ["full", 3]]
+      ) {
+        assert.match(
+          metrics,
+          new RegExp(`node_objects_total\\{decode="${decode}"\\} ${count}\n`),
+        );
+      }
     },
   );
   await t.step(
