@@ -48,8 +48,9 @@ interface NodeItem {
 /** Options of `NodeItems`. */
 export interface NodeItemsOptions {
   /**
-   * Characters of Node text kept; past it, the Nodes the last request did not
-   * carry are dropped.
+   * Characters of Node text kept; past it, the Nodes neither this request nor
+   * the one before carried are dropped (so a changed Node does not evict the
+   * rest of the request it comes in).
    * @default {EXTENDER_NODE_ITEMS_MAX_CHARS}
    */
   readonly maxChars?: number | undefined;
@@ -142,7 +143,7 @@ export class NodeItems {
 
   #evict(): void {
     for (const [key, item] of this.#entries) {
-      if (item.seen !== this.#request) {
+      if (item.seen < this.#request - 1) {
         this.#entries.delete(key);
         this.#chars -= item.text.length;
       }
@@ -191,15 +192,15 @@ export function parseKubeSchedulerLayout(
   const found: NodeItem[] = [];
   const nodes: V1Node[] = [];
   const nodeJson: string[] = [];
-  let keyAt = 0;
   let quote = 0;
   const key = () => {
-    keyAt = at + prefix.length;
+    const keyAt = at + prefix.length;
     quote = text.indexOf(QUOTE, keyAt);
     return quote < 0 || quote >= end ? "" : text.slice(keyAt, quote);
   };
   for (;;) {
-    // A known text starts with `prefix` (every item validated had it).
+    // A known text found at `at` is a whole validated item, whatever its
+    // prefix: only new items need this body's prefix and boundary.
     let item = items.match(text, at, { index: found.length, key });
     let itemEnd: number;
     if (item !== undefined) {

@@ -410,26 +410,38 @@ Deno.test("`NodeItems` re-reads a node whose text changed and stays bounded", as
       }
     },
   );
-  await t.step("past its size it keeps only the last request's nodes", () => {
-    const one = JSON.stringify(node("n0")).length;
-    const items = new NodeItems({ maxChars: one * 5 });
-    parseKubeSchedulerLayout(
-      goBody(POD, [0, 1, 2, 3].map((i) => node(`n${i}`))),
-      items,
-    );
-    parseKubeSchedulerLayout(
-      goBody(POD, [4, 5, 6].map((i) => node(`n${i}`))),
-      items,
-    );
-    assert.ok(items.chars <= one * 5 + 10, `${items.chars} chars kept`);
-    // The last request's nodes are still known.
-    const hits = items.counts.hits;
-    parseKubeSchedulerLayout(
-      goBody(POD, [4, 5, 6].map((i) => node(`n${i}`))),
-      items,
-    );
-    assert.equal(items.counts.hits, hits + 3);
-  });
+  await t.step(
+    "past its size it keeps the nodes of the last two requests",
+    () => {
+      const one = JSON.stringify(node("n0")).length;
+      const items = new NodeItems({ maxChars: one * 5 });
+      const send = (numbers: number[]) =>
+        parseKubeSchedulerLayout(
+          goBody(POD, numbers.map((i) => node(`n${i}`))),
+          items,
+        );
+      send([0, 1, 2, 3]);
+      send([4, 5, 6]);
+      // Over the size: the first request's nodes go, not the second's.
+      send([7, 8]);
+      assert.ok(items.chars <= one * 5 + 10, `${items.chars} chars kept`);
+      const { hits, misses } = items.counts;
+      send([4, 5, 6, 7, 8]);
+      assert.deepEqual(items.counts, { hits: hits + 5, misses });
+      // A changed node does not evict the rest of its request (sent in
+      // another order, so the last request's positions do not help).
+      const changed = { ...node("n5"), spec: { podCIDR: "10.99.99.0/24" } };
+      const before = items.counts;
+      parseKubeSchedulerLayout(
+        goBody(POD, [changed, node("n8"), node("n7"), node("n6"), node("n4")]),
+        items,
+      );
+      assert.deepEqual(items.counts, {
+        hits: before.hits + 4,
+        misses: before.misses + 1,
+      });
+    },
+  );
 });
 
 /** A deterministic PRNG (mulberry32) so a failure reproduces. */
