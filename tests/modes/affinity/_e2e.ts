@@ -16,6 +16,8 @@ export {
   applyManifest,
   shippedServiceAccount,
 } from "../../_harness/service_account.ts";
+import { poll } from "../../_harness/wait.ts";
+export { poll };
 export {
   affinityHosts as hosts,
   RECORD_ANNOTATION,
@@ -30,28 +32,6 @@ export const NODES: readonly string[] = ["a", "b", "c"];
 /** Parsed JSON of the apiserver. */
 // deno-lint-ignore no-explicit-any
 export type Json = any;
-
-/** Polls `probe` every 200 ms until it returns a value. */
-export async function poll<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`Cannot wait for ${what}: timed out after ${timeoutMs} ms`, {
-    cause: last,
-  });
-}
 
 /** A running `linstor-suite affinity` process. */
 export interface Suite {

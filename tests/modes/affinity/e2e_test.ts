@@ -24,6 +24,7 @@ import { SYSTEM_CLOCK } from "../../../src/system/mod.ts";
 import { AFFINITY_TEST_FAULT_ENV } from "../../../src/cli/affinity.ts";
 import { REPLACE_STEPS } from "../../../src/modes/affinity/mod.ts";
 import { scenarioYaml } from "./_world.ts";
+import { waitForEvents } from "../../_harness/wait.ts";
 import {
   createVolume,
   getPv,
@@ -386,17 +387,11 @@ Deno.test({
           const pvc = await waitBound(env.cp, "pvc-mut");
           assert.equal(pvc.metadata.uid, claim.metadata.uid);
         }
-        const events: Json = await env.cp.request(
-          "GET",
-          "/apis/events.k8s.io/v1/events",
-        );
-        assert.ok(
-          events.items.some((e: Json) =>
-            e.reason === "VolumeAffinityUpdated" &&
-            e.action === "UpdatedNodeAffinityInPlace"
-          ),
-          "in-place Events recorded",
-        );
+        // The Event follows the PV update: wait for it, not just list.
+        await waitForEvents(env.cp, [{
+          reason: "VolumeAffinityUpdated",
+          action: "UpdatedNodeAffinityInPlace",
+        }]);
         assert.match(suite.log(), /allows in-place PV nodeAffinity changes/);
       } catch (error) {
         throw new Error(`affinity log:\n${suite.log()}`, { cause: error });
