@@ -205,220 +205,228 @@ async function cue(dir: string, index: number, text: string[]): Promise<void> {
   await Deno.writeTextFile(`${dir}/go.${index}`, "");
 }
 
-Deno.test({
-  name:
-    "main.ts fencing taints, evicts, force-deletes when NotReady, detaches and untaints on the real apiserver",
-  ignore: ignoreWithoutControlPlane(),
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "fencing-e2e-" });
-    const cp = await startControlPlane({});
-    let child: Deno.ChildProcess | undefined;
-    let drained: Promise<unknown> | undefined;
-    let log = "";
-    try {
-      const { podUid, vaUid, kubeconfig } = await setup(cp);
-      await drbdsetupDouble(dir);
-      child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--allow-all",
-          "main.ts",
-          "fencing",
-          `--kubeconfig=${kubeconfig}`,
-          "--node-name=node-b",
-          `--drbdsetup=${dir}/drbdsetup`,
-          "--fail-over-timeout=5s",
-          "--health-address=127.0.0.1:0",
-          "-v=1",
-        ],
-        cwd: ROOT,
-        env: { NO_COLOR: "1" },
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const drain = async (stream: ReadableStream<Uint8Array>) => {
-        for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-          log += chunk;
-        }
-      };
-      drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-      await poll(
-        "the agent's lost-peers report (it is synced and acting)",
-        async () => {
-          // An empty report is never published; wait for the first pass instead.
-          await getOrUndefined(cp, "/api/v1/nodes/node-b");
-          return log.includes("Fencing agent started") || undefined;
-        },
-      );
+/** The agent's whole course: loss, eviction, force delete, detach, return. */
+async function lossAndReturn(cp: ControlPlane): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "fencing-e2e-" });
+  let child: Deno.ChildProcess | undefined;
+  let drained: Promise<unknown> | undefined;
+  let log = "";
+  try {
+    const { podUid, vaUid, kubeconfig } = await setup(cp);
+    await drbdsetupDouble(dir);
+    child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "main.ts",
+        "fencing",
+        `--kubeconfig=${kubeconfig}`,
+        "--node-name=node-b",
+        `--drbdsetup=${dir}/drbdsetup`,
+        "--fail-over-timeout=5s",
+        "--health-address=127.0.0.1:0",
+        "-v=1",
+      ],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const drain = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        log += chunk;
+      }
+    };
+    drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
+    await poll(
+      "the agent's lost-peers report (it is synced and acting)",
+      async () => {
+        // An empty report is never published; wait for the first pass instead.
+        await getOrUndefined(cp, "/api/v1/nodes/node-b");
+        return log.includes("Fencing agent started") || undefined;
+      },
+    );
 
-      // node-a's storage network fails: both lines carry the cue's time.
-      const lostAt = Date.now();
-      await cue(dir, 1, peerLostLines("pvc-1", PEER_A, { at: lostAt }));
-      const evicted = await poll(
-        "web-0 evicted (Terminating: no kubelet on node-a)",
-        async () => {
-          const p = await getOrUndefined(
-            cp,
-            "/api/v1/namespaces/apps/pods/web-0",
-          );
-          return p?.metadata?.uid === podUid && p.metadata.deletionTimestamp
-            ? Date.now()
-            : undefined;
-        },
-        20_000,
-      );
-      const latencyMs = evicted - lostAt;
-      Deno.stderr.writeSync(
-        new TextEncoder().encode(
-          `fencing e2e: peer-loss line -> eviction ${latencyMs} ms\n`,
-        ),
-      );
-      // Never before --fail-over-timeout (5 s); after it, within one poll
-      // of the pod plus the scheduling slack of the machine's load.
-      assert.ok(latencyMs >= 5_000, `eviction after only ${latencyMs} ms`);
-      const boundMs = await latencyBoundMs(5_000, 3_000);
-      assert.ok(
-        latencyMs <= boundMs,
-        `eviction after ${latencyMs} ms (bound ${boundMs} ms)`,
-      );
-      const nodeA = await cp.request<Json>("GET", "/api/v1/nodes/node-a");
-      const taint = (nodeA.spec.taints ?? []).find((t: Json) =>
-        t.key === TAINT_LOST_QUORUM
-      );
-      assert.equal(taint?.effect, "NoSchedule");
-      assert.ok(taint?.timeAdded, "the taint is time-stamped");
-      const report = (await cp.request<Json>("GET", "/api/v1/nodes/node-b"))
-        .metadata.annotations?.[ANNOTATION_FENCING_LOST_PEERS];
-      assert.match(report ?? "", /"lost":\["node-a"\]/);
-
-      // node-a goes NotReady: the Terminating pod is deleted with grace 0.
-      await setNodeReady(cp, "node-a", false);
-      await poll("web-0 (old UID) gone", async () => {
+    // node-a's storage network fails: both lines carry the cue's time.
+    const lostAt = Date.now();
+    await cue(dir, 1, peerLostLines("pvc-1", PEER_A, { at: lostAt }));
+    const evicted = await poll(
+      "web-0 evicted (Terminating: no kubelet on node-a)",
+      async () => {
         const p = await getOrUndefined(
           cp,
           "/api/v1/namespaces/apps/pods/web-0",
         );
-        return p?.metadata?.uid !== podUid || undefined;
-      }, 20_000);
-      await poll("our VolumeAttachment deleted", async () => {
-        const va = await getOrUndefined(
-          cp,
-          "/apis/storage.k8s.io/v1/volumeattachments/csi-fencing-e2e",
-        );
-        return va?.metadata?.uid !== vaUid || undefined;
-      }, 20_000);
-      // The VolumeAttachment went with the eviction, so its absence says
-      // nothing about the force delete's Event: that one follows the delete
-      // and is waited for.
-      await waitForEvents(cp, [
-        { reason: "VolumeWithoutQuorum", action: "EvictedPod", kind: "Pod" },
-        {
-          reason: "VolumeWithoutQuorum",
-          action: "ForceDeletedPod",
-          kind: "Pod",
-        },
-      ], { namespace: "apps" });
+        return p?.metadata?.uid === podUid && p.metadata.deletionTimestamp
+          ? Date.now()
+          : undefined;
+      },
+      20_000,
+    );
+    const latencyMs = evicted - lostAt;
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(
+        `fencing e2e: peer-loss line -> eviction ${latencyMs} ms\n`,
+      ),
+    );
+    // Never before --fail-over-timeout (5 s); after it, within one poll
+    // of the pod plus the scheduling slack of the machine's load.
+    assert.ok(latencyMs >= 5_000, `eviction after only ${latencyMs} ms`);
+    const boundMs = await latencyBoundMs(5_000, 3_000);
+    assert.ok(
+      latencyMs <= boundMs,
+      `eviction after ${latencyMs} ms (bound ${boundMs} ms)`,
+    );
+    const nodeA = await cp.request<Json>("GET", "/api/v1/nodes/node-a");
+    const taint = (nodeA.spec.taints ?? []).find((t: Json) =>
+      t.key === TAINT_LOST_QUORUM
+    );
+    assert.equal(taint?.effect, "NoSchedule");
+    assert.ok(taint?.timeAdded, "the taint is time-stamped");
+    const report = (await cp.request<Json>("GET", "/api/v1/nodes/node-b"))
+      .metadata.annotations?.[ANNOTATION_FENCING_LOST_PEERS];
+    assert.match(report ?? "", /"lost":\["node-a"\]/);
 
-      // node-a is back: connected again, the taint goes.
-      await setNodeReady(cp, "node-a", true);
-      await cue(dir, 2, peerBackLines("pvc-1", PEER_A, { at: Date.now() }));
-      await poll("taint removed from node-a", async () => {
-        const node = await cp.request<Json>("GET", "/api/v1/nodes/node-a");
-        return (node.spec.taints ?? []).some((t: Json) =>
-            t.key === TAINT_LOST_QUORUM
-          )
-          ? undefined
-          : true;
-      }, 20_000);
-    } catch (error) {
-      throw new Error(`${error}\n--- agent log ---\n${log}`, { cause: error });
-    } finally {
-      if (child) {
-        try {
-          child.kill("SIGTERM");
-        } catch {
-          // exited
-        }
-        await child.status;
-        await drained;
+    // node-a goes NotReady: the Terminating pod is deleted with grace 0.
+    await setNodeReady(cp, "node-a", false);
+    await poll("web-0 (old UID) gone", async () => {
+      const p = await getOrUndefined(
+        cp,
+        "/api/v1/namespaces/apps/pods/web-0",
+      );
+      return p?.metadata?.uid !== podUid || undefined;
+    }, 20_000);
+    await poll("our VolumeAttachment deleted", async () => {
+      const va = await getOrUndefined(
+        cp,
+        "/apis/storage.k8s.io/v1/volumeattachments/csi-fencing-e2e",
+      );
+      return va?.metadata?.uid !== vaUid || undefined;
+    }, 20_000);
+    // The VolumeAttachment went with the eviction, so its absence says
+    // nothing about the force delete's Event: that one follows the delete
+    // and is waited for.
+    await waitForEvents(cp, [
+      { reason: "VolumeWithoutQuorum", action: "EvictedPod", kind: "Pod" },
+      {
+        reason: "VolumeWithoutQuorum",
+        action: "ForceDeletedPod",
+        kind: "Pod",
+      },
+    ], { namespace: "apps" });
+
+    // node-a is back: connected again, the taint goes.
+    await setNodeReady(cp, "node-a", true);
+    await cue(dir, 2, peerBackLines("pvc-1", PEER_A, { at: Date.now() }));
+    await poll("taint removed from node-a", async () => {
+      const node = await cp.request<Json>("GET", "/api/v1/nodes/node-a");
+      return (node.spec.taints ?? []).some((t: Json) =>
+          t.key === TAINT_LOST_QUORUM
+        )
+        ? undefined
+        : true;
+    }, 20_000);
+  } catch (error) {
+    throw new Error(`${error}\n--- agent log ---\n${log}`, { cause: error });
+  } finally {
+    if (child) {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // exited
       }
-      await cp.stop();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await child.status;
+      await drained;
     }
-  },
-});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Delete preconditions against the real apiserver, on a node and in a
+ * namespace of its own (the control plane is shared with
+ * {@linkcode lossAndReturn}, which runs after it).
+ */
+async function uidPreconditions(cp: ControlPlane): Promise<void> {
+  const account = await shippedServiceAccount(cp, "fencing");
+  await cp.createNodes([{ name: "uid-node", ready: false }]);
+  await cp.createNamespace("uid");
+  const pod = await cp.request<Json>(
+    "POST",
+    "/api/v1/namespaces/uid/pods",
+    {
+      body: {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "p" },
+        spec: {
+          nodeName: "uid-node",
+          containers: [{ name: "main", image: "busybox" }],
+        },
+      },
+    },
+  );
+  const kube = createKubeApi(
+    loadKubeConfig({ path: account.kubeconfig, env: {} }),
+  );
+  try {
+    const spec = (uid: string) => ({
+      name: "ForceDeletePod" as const,
+      key: `pod/uid/p@${uid}`,
+      phase: 2 as const,
+      node: "uid-node",
+      namespace: "uid",
+      pod: "p",
+      uid,
+      resource: "pvc-x",
+      gracePeriodSeconds: 0,
+      summary: "force-delete pod uid/p",
+    });
+    const wrong = await executeOperations(
+      fencingOperations([spec("not-the-uid")], { kube }),
+      { signal: new AbortController().signal },
+    );
+    assert.equal(wrong.failed.length, 1, "a stale UID is refused");
+    assert.ok(
+      await getOrUndefined(cp, "/api/v1/namespaces/uid/pods/p"),
+      "the pod survived",
+    );
+    const right = await executeOperations(
+      fencingOperations([spec(pod.metadata.uid)], { kube }),
+      { signal: new AbortController().signal },
+    );
+    assert.equal(right.executed.length, 1);
+    assert.equal(
+      await getOrUndefined(cp, "/api/v1/namespaces/uid/pods/p"),
+      undefined,
+    );
+    const again = await executeOperations(
+      fencingOperations([spec(pod.metadata.uid)], { kube }),
+      { signal: new AbortController().signal },
+    );
+    assert.equal(again.executed.length, 1, "NotFound counts as done");
+  } finally {
+    await kube.close();
+  }
+}
 
 Deno.test({
-  name: "fencingOperations() honours UID preconditions on the real apiserver",
+  name: "fencing on one real apiserver",
   ignore: ignoreWithoutControlPlane(),
-  async fn() {
+  async fn(t) {
     const cp = await startControlPlane({});
-    const dir = await Deno.makeTempDir({ prefix: "fencing-uid-" });
     try {
-      const account = await shippedServiceAccount(cp, "fencing");
-      await cp.createNodes([{ name: "node-a", ready: false }]);
-      await cp.createNamespace("apps");
-      const pod = await cp.request<Json>(
-        "POST",
-        "/api/v1/namespaces/apps/pods",
-        {
-          body: {
-            apiVersion: "v1",
-            kind: "Pod",
-            metadata: { name: "p" },
-            spec: {
-              nodeName: "node-a",
-              containers: [{ name: "main", image: "busybox" }],
-            },
-          },
-        },
+      await t.step(
+        "fencingOperations() honours UID preconditions on the real apiserver",
+        () => uidPreconditions(cp),
       );
-      const kube = createKubeApi(
-        loadKubeConfig({ path: account.kubeconfig, env: {} }),
+      await t.step(
+        "main.ts fencing taints, evicts, force-deletes when NotReady, detaches and untaints on the real apiserver",
+        () => lossAndReturn(cp),
       );
-      try {
-        const spec = (uid: string) => ({
-          name: "ForceDeletePod" as const,
-          key: `pod/apps/p@${uid}`,
-          phase: 2 as const,
-          node: "node-a",
-          namespace: "apps",
-          pod: "p",
-          uid,
-          resource: "pvc-x",
-          gracePeriodSeconds: 0,
-          summary: "force-delete pod apps/p",
-        });
-        const wrong = await executeOperations(
-          fencingOperations([spec("not-the-uid")], { kube }),
-          { signal: new AbortController().signal },
-        );
-        assert.equal(wrong.failed.length, 1, "a stale UID is refused");
-        assert.ok(
-          await getOrUndefined(cp, "/api/v1/namespaces/apps/pods/p"),
-          "the pod survived",
-        );
-        const right = await executeOperations(
-          fencingOperations([spec(pod.metadata.uid)], { kube }),
-          { signal: new AbortController().signal },
-        );
-        assert.equal(right.executed.length, 1);
-        assert.equal(
-          await getOrUndefined(cp, "/api/v1/namespaces/apps/pods/p"),
-          undefined,
-        );
-        const again = await executeOperations(
-          fencingOperations([spec(pod.metadata.uid)], { kube }),
-          { signal: new AbortController().signal },
-        );
-        assert.equal(again.executed.length, 1, "NotFound counts as done");
-      } finally {
-        await kube.close();
-      }
     } finally {
       await cp.stop();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
 });
