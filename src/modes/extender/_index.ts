@@ -42,6 +42,13 @@ export class LinstorCaches {
     PoolInfo,
     Readonly<Record<string, string>>
   >();
+  /** `SnapshotIndex.intern()` ids, shared so records can be shared too. */
+  readonly ids = new Map<string, number>();
+  /**
+   * Candidate records of the snapshots over this view, reused by a later
+   * snapshot whose Node object of that name is the same object.
+   */
+  readonly candidates = new Map<string, Candidate>();
 }
 
 /** Lazily derived lookups over one snapshot. */
@@ -88,10 +95,11 @@ export class SnapshotIndex {
    * locality paths), so hot loops compare numbers instead of hashing strings.
    */
   intern(text: string): number {
-    let id = this.#ids.get(text);
+    const ids = this.#shared.ids;
+    let id = ids.get(text);
     if (id === undefined) {
-      id = this.#ids.size;
-      this.#ids.set(text, id);
+      id = ids.size;
+      ids.set(text, id);
     }
     return id;
   }
@@ -249,20 +257,35 @@ export class SnapshotIndex {
     return result;
   }
 
-  /** The candidate record of a Kubernetes node name (shared across requests on this snapshot). */
+  /**
+   * The candidate record of a Kubernetes node name, shared by the requests on
+   * this snapshot and by later snapshots over the same LINSTOR view whose Node
+   * object of that name is the same object.
+   */
   candidate(name: string): Candidate {
     let candidate = this.#candidates.get(name);
     if (!candidate) {
       const kubeNode = this.snapshot.kube.nodes.get(name);
-      const linstor = this.linstorNodeFor(name, kubeNode);
-      candidate = {
-        name,
-        kubeNode,
-        linstor,
-        linstorId: linstor === undefined ? -1 : this.intern(linstor.name),
-        quotedName: JSON.stringify(name),
-        locality: undefined,
-      };
+      const previous = this.#shared.candidates.get(name);
+      if (previous !== undefined && previous.kubeNode === kubeNode) {
+        // The same Node object over the same LINSTOR view: everything the
+        // record holds (LINSTOR node, locality ids) is the same.
+        candidate = previous;
+      } else {
+        const linstor = this.linstorNodeFor(name, kubeNode);
+        candidate = {
+          name,
+          kubeNode,
+          linstor,
+          linstorId: linstor === undefined ? -1 : this.intern(linstor.name),
+          quotedName: JSON.stringify(name),
+          locality: undefined,
+        };
+        // Names of no node at all (a request may carry any) are not kept.
+        if (kubeNode !== undefined || linstor !== undefined) {
+          this.#shared.candidates.set(name, candidate);
+        }
+      }
       this.#candidates.set(name, candidate);
     }
     return candidate;

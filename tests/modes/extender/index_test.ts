@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import type { V1Node } from "@kubernetes/client-node";
+import {
+  DEFAULT_EXTENDER_CONFIG,
+  filterNodes,
+  IndexCache,
+  Reservations,
+  scoreNodes,
+  SnapshotIndex,
+} from "../../../src/modes/extender/mod.ts";
+import type { Snapshot } from "../../../src/state/mod.ts";
+import { FakeClock } from "../../_fakes/fake_clock.ts";
+import { buildSnapshot, makePod, T0, type World } from "./_snapshot.ts";
+
+const ZONE = "topology.kubernetes.io/zone";
+const NAMES = ["n1", "n2", "n3"];
+
+/** n1, n2 in zone a, n3 in zone b; a bound volume with its replica on n1; an unbound local-only claim. */
+function world(): World {
+  return {
+    linstorNodes: NAMES.map((name) => ({ name })),
+    kubeNodes: NAMES.map((name, i) => ({
+      name,
+      labels: { [ZONE]: i < 2 ? "a" : "b" },
+    })),
+    pools: NAMES.map((node, i) => ({
+      node,
+      name: "pool1",
+      freeGiB: 10 * (i + 1),
+    })),
+    replicas: [{ resource: "pvc-bound", node: "n1" }],
+    storageClasses: [{
+      name: "local",
+      params: { storagePool: "pool1", allowRemoteVolumeAccess: "false" },
+    }, { name: "r2", params: { storagePool: "pool1" } }],
+    pvcs: [
+      { name: "bound", sc: "r2", volumeName: "pv-bound" },
+      { name: "new", sc: "local", size: "5Gi" },
+    ],
+    pvs: [{ name: "pv-bound", resource: "pvc-bound", sc: "r2" }],
+  };
+}
+
+/** A later snapshot over the same LINSTOR view with `nodes` replacing the Node objects of those names. */
+function withNodes(snapshot: Snapshot, nodes: readonly V1Node[]): Snapshot {
+  const all = new Map(snapshot.kube.nodes);
+  for (const node of nodes) all.set(node.metadata!.name!, node);
+  return {
+    ...snapshot,
+    version: snapshot.version + 1,
+    kube: { ...snapshot.kube, nodes: all },
+  };
+}
+
+function answers(index: SnapshotIndex) {
+  const pod = makePod("p", { claims: ["bound", "new"] });
+  const options = {
+    config: DEFAULT_EXTENDER_CONFIG,
+    now: T0,
+    reservations: new Reservations({ clock: new FakeClock(T0), ttlMs: 1 })
+      .view(),
+  };
+  const filtered = filterNodes(index, { pod, names: NAMES }, options);
+  const scored = scoreNodes(index, { pod, names: NAMES }, options);
+  return { passed: filtered.passed, scores: scored.scores };
+}
+
+Deno.test("`SnapshotIndex.candidate()` reuses a record across snapshots of one LINSTOR view only for the same Node object", () => {
+  const cache = new IndexCache("auto");
+  const first = buildSnapshot(world());
+  const a = cache.of(first);
+  const before = NAMES.map((name) => a.candidate(name));
+  // Warm the records' locality ids.
+  assert.deepEqual(answers(a), {
+    passed: ["n1", "n2", "n3"],
+    scores: [7, 4, 2],
+  });
+  // n2 moves to zone b: a new Node object; n1 and n3 are unchanged.
+  const moved: V1Node = {
+    ...first.kube.nodes.get("n2")!,
+    metadata: {
+      ...first.kube.nodes.get("n2")!.metadata,
+      labels: { [ZONE]: "b" },
+    },
+  };
+  const second = withNodes(first, [moved]);
+  const b = cache.of(second);
+  assert.notEqual(b, a);
+  assert.equal(b.candidate("n1"), before[0]);
+  assert.equal(b.candidate("n3"), before[2]);
+  assert.notEqual(b.candidate("n2"), before[1]);
+  assert.equal(b.candidate("n2").kubeNode, moved);
+  // The answers are those of an index that shares nothing with the first.
+  const fresh = answers(new SnapshotIndex(second));
+  assert.deepEqual(fresh, { passed: ["n1", "n2", "n3"], scores: [7, 2, 2] });
+  assert.deepEqual(answers(b), fresh);
+  // A name of no node is not kept for later snapshots.
+  assert.notEqual(
+    cache.of(withNodes(second, [])).candidate("nowhere"),
+    b.candidate("nowhere"),
+  );
+});
