@@ -20,16 +20,6 @@ RUN ./tools/deno --version
 COPY deno.json deno.lock ./
 COPY main.ts ./
 COPY src/ src/
-# --max-semi-space-size=4: a 4 MiB young generation (V8's default grows to
-# 16+) keeps 40-50 MiB less resident per process at the same CPU per request.
-# --memory-saver-mode: V8 grows the old generation by ~1.3x of the live data
-# between full collections instead of up to 4x (like a Go program's GOGC=30
-# rather than a JVM without -Xmx), about half the resident memory at 500 and
-# 5,000 nodes for more CPU in GC: +30-70 % per extender request pair, +20 ms
-# (500 nodes) to +110 ms (5,000) per unchanged LINSTOR poll. No heap cap: a
-# big cluster still gets the heap it needs. docs/benchmarks.md, "Memory of the
-# modes". DENO_V8_FLAGS adds flags at start (e.g. --single-threaded-gc, or
-# --no-memory-saver-mode for CPU over memory); these are applied after it.
 RUN case "$TARGETARCH" in \
       amd64) target=x86_64-unknown-linux-gnu ;; \
       arm64) target=aarch64-unknown-linux-gnu ;; \
@@ -37,7 +27,7 @@ RUN case "$TARGETARCH" in \
     esac \
  && ./tools/deno install --frozen \
  && ./tools/deno check main.ts \
- && ./tools/deno compile --frozen --allow-all --v8-flags=--max-semi-space-size=4,--memory-saver-mode --target "$target" --output /out/linstor-suite main.ts \
+ && ./tools/deno compile --frozen --allow-all --target "$target" --output /out/linstor-suite main.ts \
  && if [ "$TARGETARCH" = "$BUILDARCH" ]; then /out/linstor-suite version; fi
 
 FROM debian:bookworm-slim
@@ -53,6 +43,21 @@ COPY --from=builder /out/linstor-suite /usr/local/bin/linstor-suite
 # at 100 nodes, hundreds of MiB at 5,000 (docs/benchmarks.md, "Memory of the
 # modes"); a pod's env overrides them.
 ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
+# V8 flags, as environment so that a pod's env replaces them (a compiled
+# binary applies its own --v8-flags after DENO_V8_FLAGS, so flags compiled in
+# could not be turned off):
+# --max-semi-space-size=4: a 4 MiB young generation (V8's default grows to
+# 16+) keeps 40-50 MiB less resident per process at the same CPU per request.
+# --memory-saver-mode: V8 grows the old generation by ~1.3x of the live data
+# between full collections instead of up to 4x (like a Go program's GOGC=30
+# rather than a JVM without -Xmx), about half the resident memory at 500 and
+# 5,000 nodes for more CPU in GC: +30-70 % per extender request pair, +20 ms
+# (500 nodes) to +110 ms (5,000) per unchanged LINSTOR poll, and at 5,000
+# nodes a changed poll's longest stall is a GC pause. No heap cap: a big
+# cluster still gets the heap it needs. For CPU over memory set
+# DENO_V8_FLAGS=--max-semi-space-size=4 in the pod; docs/benchmarks.md,
+# "Memory of the modes".
+ENV DENO_V8_FLAGS=--max-semi-space-size=4,--memory-saver-mode
 # Drop-in launchers: the replaced tools' charts set these paths as command or
 # args[0]; each runs the mode that replaces it (docs/migration.md).
 RUN for program in linstor-affinity-controller linstor-scheduler-extender piraeus-ha-controller agent; do \

@@ -58,22 +58,23 @@ const CHILD_ENV: Record<string, string> = {};
 /** `deno run` flags of the measured processes (the shipped V8 flags, unless `--shipped-flags=false`). */
 const CHILD_RUN_FLAGS: string[] = [];
 
-/** The `--v8-flags=…` the Dockerfile compiles the binary with (if any) and the `MALLOC_*` environment its image sets. */
+/** The V8 flags (`DENO_V8_FLAGS`) and the `MALLOC_*` environment the Dockerfile's image sets. */
 export async function shippedSettings(): Promise<
   { v8Flags: string | undefined; env: Record<string, string> }
 > {
   const dockerfile = await Deno.readTextFile(
     new URL("../../Dockerfile", import.meta.url),
   );
-  const compile = /deno compile ([^\n]*?) main\.ts/.exec(dockerfile)?.[1];
   const env: Record<string, string> = {};
+  let v8Flags: string | undefined;
   for (const line of dockerfile.split("\n")) {
     if (!/^ENV\s/.test(line)) continue;
     for (const [, key, value] of line.matchAll(/(MALLOC_\w+)=(\S+)/g)) {
       env[key!] = value!;
     }
+    v8Flags = /DENO_V8_FLAGS=(\S+)/.exec(line)?.[1] ?? v8Flags;
   }
-  return { v8Flags: /--v8-flags=(\S+)/.exec(compile ?? "")?.[1], env };
+  return { v8Flags, env };
 }
 
 /** Size of a generated cluster. */
