@@ -784,3 +784,49 @@ async function checkCertificateRenewal(cp: ControlPlane): Promise<void> {
   assert.notEqual(rotated.ca.fingerprint256, a.ca.fingerprint256);
   assert.ok(rotated.cert.verify(rotated.ca.publicKey));
 }
+
+Deno.test({
+  name:
+    "`helm template` adds each mode's extraEnv to its container last, after the chart's own variables (so they can replace one), and none by default",
+  ignore: ignoreWithoutDeployTool("helm"),
+  async fn(t) {
+    const extra = (mode: string) => [
+      { name: "DENO_V8_FLAGS", value: "--max-semi-space-size=4" },
+      { name: "EXTRA_OF", value: mode },
+    ];
+    const plain = await render({});
+    const settings = [
+      ["second scheduler", {}],
+      ["default-scheduler extender", {
+        extender: { mode: "default-scheduler" },
+      }],
+    ] as const;
+    for (const [name, base] of settings) {
+      const values: Json = structuredClone(base);
+      for (const mode of MODES) {
+        values[mode] = { ...values[mode], extraEnv: extra(mode) };
+      }
+      const objects = await render(values);
+      for (const mode of MODES) {
+        await t.step(`${name}: ${mode}`, () => {
+          const containers = suiteContainersOf(objects).filter((c: Json) =>
+            c.args[0] === mode
+          );
+          assert.ok(containers.length > 0, mode);
+          for (const container of containers) {
+            const env: Json[] = container.env;
+            assert.deepEqual(env.slice(-2), extra(mode));
+            // The chart's own variables stay (LS_CONTROLLERS first of them).
+            assert.ok(env.some((e) => e.name === "LS_CONTROLLERS"));
+          }
+        });
+      }
+    }
+    for (const container of suiteContainersOf(plain)) {
+      assert.ok(
+        !container.env?.some((e: Json) => e.name === "DENO_V8_FLAGS"),
+        container.name,
+      );
+    }
+  },
+});
