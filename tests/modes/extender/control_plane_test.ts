@@ -17,6 +17,7 @@ import {
   startControlPlane,
 } from "../../_harness/control_plane.ts";
 import { shippedServiceAccount } from "../../_harness/service_account.ts";
+import { poll } from "../../_harness/wait.ts";
 import {
   createSimulator,
   parseScenario,
@@ -94,29 +95,6 @@ function freePort(): number {
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = SYSTEM_CLOCK.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (SYSTEM_CLOCK.now() > deadline) {
-      throw new Error(
-        `Cannot wait for ${what}: timed out${last ? ` (${last})` : ""}`,
-      );
-    }
-    await SYSTEM_CLOCK.sleep(200);
-  }
 }
 
 /** The extender process, started the way users start it. */
@@ -241,7 +219,7 @@ async function boundVolume(
   await cp.request("POST", `/api/v1/namespaces/${NS}/persistentvolumeclaims`, {
     body: claim(name, sc, "64Mi", `pv-${name}`),
   });
-  await waitFor(`claim ${name} bound`, async () => {
+  await poll(`claim ${name} bound`, async () => {
     const pvc = await cp.request<{ status?: { phase?: string } }>(
       "GET",
       `/api/v1/namespaces/${NS}/persistentvolumeclaims/${name}`,
@@ -251,7 +229,7 @@ async function boundVolume(
 }
 
 async function nodeOf(cp: ControlPlane, pod: string): Promise<string> {
-  return await waitFor(`pod ${pod} scheduled`, async () => {
+  return await poll(`pod ${pod} scheduled`, async () => {
     const p = await cp.request<{ spec?: { nodeName?: string } }>(
       "GET",
       `/api/v1/namespaces/${NS}/pods/${pod}`,
@@ -340,7 +318,7 @@ Deno.test({
         linstorUrl: simServer.url,
         logFile: `${cp.logDir}/extender.log`,
       });
-      await waitFor("extender ready", async () => {
+      await poll("extender ready", async () => {
         const response = await fetch(`http://127.0.0.1:${port}/readyz`);
         await response.body?.cancel();
         return response.ok ? true : undefined;
@@ -388,7 +366,7 @@ Deno.test({
               body: podUsing(`room-${i}`, [`room-${i}`]),
             });
           }
-          const selected = await waitFor(
+          const selected = await poll(
             "4 claims with a selected node",
             async () => {
               const s = await selectedNodes(cp, "room-");
@@ -421,7 +399,7 @@ Deno.test({
             });
           }));
           // Let the scheduler work through the burst (every pod is tried at least once).
-          await waitFor("the burst to settle", async () => {
+          await poll("the burst to settle", async () => {
             const s = await selectedNodes(cp, "burst-");
             return s.size >= 9 ? s : undefined;
           });
