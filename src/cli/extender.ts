@@ -22,7 +22,7 @@ import {
   startExtender,
 } from "../modes/extender/mod.ts";
 import { parseRemoteAccessPolicy } from "../csi/mod.ts";
-import { propertyNamespaceSetting } from "../domain/mod.ts";
+import { parseQuantity, propertyNamespaceSetting } from "../domain/mod.ts";
 import { errorMessage } from "../reconcile/mod.ts";
 import {
   type ListenAddress,
@@ -102,8 +102,26 @@ export async function extenderConfigFromFlags(
     }
     return value;
   };
+  const maxBody = flags.string("max-request-body");
+  let maxRequestBodyBytes = config.maxRequestBodyBytes;
+  if (maxBody !== undefined) {
+    try {
+      maxRequestBodyBytes = parseQuantity(maxBody);
+    } catch (error) {
+      throw new UsageError(
+        `flag --max-request-body must be a quantity such as 64Mi, got "${maxBody}"`,
+        { cause: error },
+      );
+    }
+    if (!(maxRequestBodyBytes >= 1024)) {
+      throw new UsageError(
+        `flag --max-request-body must be at least 1Ki, got "${maxBody}"`,
+      );
+    }
+  }
   let result: ExtenderConfig = {
     ...config,
+    maxRequestBodyBytes,
     maxStalenessMs,
     reservationTtlMs,
     deadlineMs,

@@ -102,6 +102,13 @@ export const EXTENDER_FLAGS: readonly FlagSpec[] = [
     env: "LINSTOR_SUITE_PROPERTY_NAMESPACE",
   },
   {
+    name: "max-request-body",
+    type: "string",
+    description:
+      "Largest filter/prioritize request body answered (a quantity: 10Mi; larger gets 413); raise it for full Node objects (nodeCacheCapable: false) in clusters over about 1,000 nodes",
+    valueName: "QUANTITY",
+  },
+  {
     name: "default-remote-access-policy",
     type: "string",
     description:

@@ -90,7 +90,35 @@ Deno.test("`extenderConfigFromFlags()` layers defaults, the config file and flag
       }]);
     },
   );
+  await t.step("--max-request-body takes a quantity", async () => {
+    assert.equal(
+      (await extenderConfigFromFlags(context([]))).maxRequestBodyBytes,
+      10 * 1024 * 1024,
+    );
+    const cases: [string, number][] = [["64Mi", 64 * 1024 * 1024], [
+      "2M",
+      2e6,
+    ]];
+    for (const [text, bytes] of cases) {
+      const config = await extenderConfigFromFlags(
+        context([`--max-request-body=${text}`]),
+      );
+      assert.equal(config.maxRequestBodyBytes, bytes, text);
+    }
+  });
   const bad: [string, string[], Record<string, string>, RegExp][] = [
+    [
+      "a request body limit that is not a quantity",
+      ["--max-request-body=64MB"],
+      {},
+      /--max-request-body must be a quantity such as 64Mi, got "64MB"/,
+    ],
+    [
+      "a request body limit below 1Ki",
+      ["--max-request-body=100"],
+      {},
+      /--max-request-body must be at least 1Ki/,
+    ],
     [
       "missing config file",
       ["--config=/nope.yaml"],

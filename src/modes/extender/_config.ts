@@ -12,6 +12,7 @@ import {
   EXTENDER_DEFAULT_PREFIX,
   EXTENDER_DEFAULT_PRIORITIZE_VERB,
   EXTENDER_DEFAULT_RESERVATION_TTL_MS,
+  EXTENDER_MAX_BODY_BYTES,
   LABEL_ZONE,
   LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO,
 } from "../../constants.ts";
@@ -76,6 +77,8 @@ export interface ExtenderConfig {
    * whose StorageClass sets none (and whose layers include DRBD or NVMe).
    */
   readonly defaultRemoteAccessPolicy: RemoteAccessPolicy;
+  /** Largest request body answered; a larger one gets 413. */
+  readonly maxRequestBodyBytes: number;
 }
 
 /** The defaults. */
@@ -97,6 +100,7 @@ export const DEFAULT_EXTENDER_CONFIG: ExtenderConfig = Object.freeze({
     syncingScore: 6,
     levels: Object.freeze([Object.freeze({ key: LABEL_ZONE, score: 4 })]),
   }),
+  maxRequestBodyBytes: EXTENDER_MAX_BODY_BYTES,
   propertyNamespace: "auto",
   defaultRemoteAccessPolicy: POLICY_ANYWHERE,
 });
@@ -325,6 +329,7 @@ export function parseExtenderConfig(
       ? base.prioritizeVerb
       : verb(str(raw.prioritizeVerb, "prioritizeVerb"), "prioritizeVerb"),
     deadlineMs: duration(raw.deadline, "deadline", base.deadlineMs),
+    maxRequestBodyBytes: base.maxRequestBodyBytes,
     maxStalenessMs: duration(
       raw.maxStaleness,
       "maxStaleness",

@@ -10,7 +10,7 @@ import type { Registry } from "prom-client";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Clock } from "../../system/clock.ts";
 import type { Snapshot } from "../../state/types.ts";
-import { EXTENDER_MAX_BODY_BYTES, LOG_CATEGORY } from "../../constants.ts";
+import { LOG_CATEGORY } from "../../constants.ts";
 import { modeReadiness } from "../../reconcile/mod.ts";
 import type { ExtenderConfig } from "./_config.ts";
 import {
@@ -186,7 +186,7 @@ export function createExtenderHandler(
 ): (request: Request) => Promise<Response> {
   const { clock, config, reservations, metrics, registry } = options;
   const logger = options.logger ?? getLogger([LOG_CATEGORY, "extender"]);
-  const limit = options.maxBodyBytes ?? EXTENDER_MAX_BODY_BYTES;
+  const limit = options.maxBodyBytes ?? config.maxRequestBodyBytes;
   const indexes = new IndexCache(config.propertyNamespace, {
     defaultRatio: config.capacity.oversubscriptionRatio,
     onDetected: (namespace) =>

@@ -329,6 +329,32 @@ Deno.test("`createExtenderHandler()` rejects bad requests with a one-line reason
       assert.ok(pulled <= 1, `pulled ${pulled} chunks`);
     },
   );
+  await t.step(
+    "the configured maxRequestBodyBytes (--max-request-body) is the limit",
+    async () => {
+      const declared = (bytes: number) =>
+        new Request("http://127.0.0.1/filter", {
+          method: "POST",
+          headers: { "content-length": String(bytes) },
+          body: new ReadableStream<Uint8Array>({
+            pull(controller) {
+              controller.close();
+            },
+          }),
+        });
+      const big = 12 * 1024 * 1024;
+      const byDefault = await setup().handler(declared(big));
+      assert.equal(byDefault.status, 413);
+      await byDefault.body?.cancel();
+      const raised = setup({
+        config: { ...DEFAULT_EXTENDER_CONFIG, maxRequestBodyBytes: 16 << 20 },
+      });
+      const response = await raised.handler(declared(big));
+      // Read (and found short and empty), not refused by size.
+      assert.notEqual(response.status, 413);
+      await response.body?.cancel();
+    },
+  );
   await t.step("an undeclared endless body is cut at the limit", async () => {
     const { handler } = setup({ maxBodyBytes: 4096 });
     let pulled = 0;
