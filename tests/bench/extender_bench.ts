@@ -52,6 +52,7 @@ import {
   storageClass,
   storagePool,
 } from "../_builders/mod.ts";
+import { provenance } from "./_provenance.ts";
 
 /** Size of the generated cluster. */
 export interface ExtenderBenchSize {
@@ -811,62 +812,6 @@ function formatMs(ms: number): string {
   return ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3);
 }
 
-async function capture(command: string, args: string[]): Promise<string> {
-  try {
-    const output = await new Deno.Command(command, {
-      args,
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return new TextDecoder().decode(output.stdout).trim();
-  } catch {
-    return "";
-  }
-}
-
-/** Commit (with `+` when src/ has uncommitted changes), date and machine of this run. */
-async function provenance(): Promise<
-  { commit: string; date: string; machine: string }
-> {
-  const root = new URL("../../", import.meta.url).pathname;
-  const commit = await capture("git", [
-    "-C",
-    root,
-    "rev-parse",
-    "--short=7",
-    "HEAD",
-  ]);
-  const dirty = await capture("git", [
-    "-C",
-    root,
-    "status",
-    "--porcelain",
-    "--",
-    "src",
-  ]);
-  let model = "unknown CPU";
-  let load = "?";
-  let nice = "0";
-  try {
-    const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
-    model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? model;
-    load = (await Deno.readTextFile("/proc/loadavg")).split(" ")[0] ?? load;
-    nice = (await Deno.readTextFile("/proc/self/stat")).split(") ")[1]
-      ?.split(" ")[16] ?? nice;
-  } catch {
-    // Not Linux: the model stays unknown.
-  }
-  const mem = Math.round(Deno.systemMemoryInfo().total / 2 ** 30);
-  return {
-    commit: `${commit || "unknown"}${dirty ? "+" : ""}`,
-    date: new Date().toISOString().slice(0, 16).replace("T", " "),
-    machine:
-      `${navigator.hardwareConcurrency}× ${model}, ${mem} GiB, load ${load}${
-        nice !== "0" ? `, nice ${nice}` : ""
-      }, Deno ${Deno.version.deno}`,
-  };
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
@@ -1048,21 +993,15 @@ async function main(): Promise<void> {
       return;
     }
   }
-  const where = await provenance();
+  // The load while the runs ran, not only when they ended.
   const loads = runs.map((r) => r.loadAtStart).filter((l): l is number =>
     l !== undefined
   );
-  if (loads.length > 0) {
-    // The load while the runs ran, not only when they ended.
-    where.machine = where.machine.replace(
-      /load [^,]*/,
-      Math.min(...loads) === Math.max(...loads)
-        ? `load ${loads[0]!.toFixed(1)}`
-        : `load ${Math.min(...loads).toFixed(1)}–${
-          Math.max(...loads).toFixed(1)
-        }`,
-    );
-  }
+  const where = await provenance({
+    paths: ["src"],
+    loads: loads.map(String),
+  });
+
   const row = recordRow(where, runs);
   print(`\n${RECORD_HEADER.join("\n")}\n${row}`);
   if (values.record) print(`recorded in ${await record(row, where.commit)}`);

@@ -35,6 +35,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { provenance } from "./_provenance.ts";
 
 /** One phase of the poll benchmark (a subset of what it reports). */
 export interface PollPhase {
@@ -658,72 +659,12 @@ async function measureExtender(
   };
 }
 
-async function capture(command: string, args: string[]): Promise<string> {
-  try {
-    const output = await new Deno.Command(command, {
-      args,
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return new TextDecoder().decode(output.stdout).trim();
-  } catch {
-    return "";
-  }
-}
-
 async function loadAverage(): Promise<string> {
   try {
     return (await Deno.readTextFile("/proc/loadavg")).split(" ")[0] ?? "?";
   } catch {
     return "?";
   }
-}
-
-/** Commit (`+` when src/ or tests/bench/ have uncommitted changes), date and machine. */
-async function provenance(
-  loads: string[],
-): Promise<ScaleResults["provenance"]> {
-  const root = new URL("../../", import.meta.url).pathname;
-  const commit = await capture("git", [
-    "-C",
-    root,
-    "rev-parse",
-    "--short=7",
-    "HEAD",
-  ]);
-  const dirty = await capture("git", [
-    "-C",
-    root,
-    "status",
-    "--porcelain",
-    "--",
-    "src",
-    "main.ts",
-    "tests/bench",
-  ]);
-  let model = "unknown CPU";
-  let nice = "0";
-  try {
-    const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
-    model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? model;
-    nice = (await Deno.readTextFile("/proc/self/stat")).split(") ")[1]
-      ?.split(" ")[16] ?? nice;
-  } catch {
-    // Not Linux: the model stays unknown.
-  }
-  const numbers = loads.map(Number).filter(Number.isFinite);
-  const load = numbers.length === 0
-    ? "?"
-    : `${Math.min(...numbers).toFixed(1)}–${Math.max(...numbers).toFixed(1)}`;
-  const mem = Math.round(Deno.systemMemoryInfo().total / 2 ** 30);
-  return {
-    commit: commit ? `${commit}${dirty ? "+" : ""}` : "unknown",
-    date: new Date().toISOString().slice(0, 16).replace("T", " "),
-    machine:
-      `${navigator.hardwareConcurrency}× ${model}, ${mem} GiB, load ${load}${
-        nice !== "0" ? `, nice ${nice}` : ""
-      }, Deno ${Deno.version.deno}`,
-  };
 }
 
 /** Writes `text` and formats it: `deno fmt` formats SVG and JSON, and the gate checks them. */
@@ -807,7 +748,10 @@ async function main(): Promise<void> {
       print(`${nodes} nodes: ${JSON.stringify(point)}`);
       measured.push(point);
       results = mergeScaleResults(base, {
-        provenance: await provenance(loads),
+        provenance: await provenance({
+          paths: ["src", "main.ts", "tests/bench"],
+          loads,
+        }),
         points: measured,
       });
       await writeFormatted(
