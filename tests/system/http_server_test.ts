@@ -56,17 +56,24 @@ function gatedHandler() {
   };
 }
 
-Deno.test("serveHttp() replaceTls() serves the new certificate to new connections on the open listener while in-flight requests finish", async () => {
-  const gated = gatedHandler();
+/** An HTTPS server on a free loopback port with the {@linkcode FIRST} certificate, ready. */
+async function serveTls(
+  handler: (request: Request) => Response | Promise<Response>,
+) {
   const stop = new AbortController();
-  const server = serveHttp(gated.handler, {
+  const server = serveHttp(handler, {
     hostname: "127.0.0.1",
     port: 0,
     signal: stop.signal,
     tls: FIRST,
   });
-  const base = `https://127.0.0.1:${server.address.port}`;
   await server.ready;
+  return { stop, server, base: `https://127.0.0.1:${server.address.port}` };
+}
+
+Deno.test("serveHttp() replaceTls() serves the new certificate to new connections on the open listener while in-flight requests finish", async () => {
+  const gated = gatedHandler();
+  const { stop, server, base } = await serveTls(gated.handler);
   try {
     assert.equal(await get(`${base}/`, "ca.pem"), "ok");
     const slow = get(`${base}/slow`, "ca.pem");
@@ -85,15 +92,7 @@ Deno.test("serveHttp() replaceTls() serves the new certificate to new connection
 });
 
 Deno.test("serveHttp() replaceTls() keeps the old certificate when the new one is unusable", async () => {
-  const stop = new AbortController();
-  const server = serveHttp(() => new Response("ok"), {
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: stop.signal,
-    tls: FIRST,
-  });
-  const base = `https://127.0.0.1:${server.address.port}`;
-  await server.ready;
+  const { stop, server, base } = await serveTls(() => new Response("ok"));
   try {
     await assert.rejects(
       server.replaceTls!({ cert: "not a certificate", key: FIRST.key }),
@@ -146,15 +145,7 @@ Deno.test("reloadTlsOnChange() takes a Secret volume's new files on the next rea
   await Deno.symlink("..data/tls.crt", `${dir}/tls.crt`);
   await Deno.symlink("..data/tls.key", `${dir}/tls.key`);
   const clock = new FakeClock();
-  const stop = new AbortController();
-  const server = serveHttp(() => new Response("ok"), {
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: stop.signal,
-    tls: FIRST,
-  });
-  const base = `https://127.0.0.1:${server.address.port}`;
-  await server.ready;
+  const { stop, server, base } = await serveTls(() => new Response("ok"));
   let reads = 0;
   let readDone = () => {};
   let reloaded = () => {};

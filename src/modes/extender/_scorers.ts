@@ -111,18 +111,23 @@ export function scoreNode(
     localityCount++;
   }
   const pendingCount = context.volumes.pending.length;
-  let capacity: number | undefined;
-  if (pendingCount > 0) {
-    capacity = node.linstor
-      ? capacityScore(context, memo.fit(context, node))
-      : 0;
-  }
+  const capacity = capacityPart(context, node, memo);
   return {
     score: combine(localitySum, localityCount, capacity, pendingCount),
     locality: localityCount > 0 ? localitySum / localityCount : undefined,
     capacity,
     perVolume,
   };
+}
+
+/** The capacity score of a pod with pending volumes (0 off LINSTOR); `undefined` without any. */
+function capacityPart(
+  context: EvalContext,
+  node: Candidate,
+  memo: NodeMemo,
+): number | undefined {
+  if (context.volumes.pending.length === 0) return undefined;
+  return node.linstor ? capacityScore(context, memo.fit(context, node)) : 0;
 }
 
 /** `scoreNode()`'s score alone, without allocating its parts (the prioritize hot path). */
@@ -144,11 +149,6 @@ export function nodeScore(
     }
   }
   const pendingCount = context.volumes.pending.length;
-  let capacity: number | undefined;
-  if (pendingCount > 0) {
-    capacity = node.linstor
-      ? capacityScore(context, memo.fit(context, node))
-      : 0;
-  }
+  const capacity = capacityPart(context, node, memo);
   return combine(localitySum, localityCount, capacity, pendingCount);
 }
