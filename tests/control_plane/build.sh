@@ -74,7 +74,7 @@ fi
 
 jobs="${BUILD_JOBS:-2}"
 log "building Kubernetes $version with $(go env GOVERSION), -p $jobs, into $out"
-log "a cold build takes 13-25 min on 2 cores (about 1 min when GOCACHE is warm)"
+log "a cold build takes about 5 min on 2 idle cores, up to 25 min when they are busy (about 1 min when GOCACHE is warm)"
 
 mkdir -p "$cache_root"
 staging="$(mktemp -d "$cache_root/.build-$version.XXXXXX")"
