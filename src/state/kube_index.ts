@@ -2,14 +2,20 @@
  * Incrementally maintained Kubernetes object caches and indexes.
  *
  * Each informer event updates the caches and the derived indexes (PVs by
- * LINSTOR resource, pods by claim, pods by node) in O(entries / shards +
+ * LINSTOR resource, pods by claim, pods by node, unbound claims with a
+ * selected node) in O(entries / shards +
  * bucket size), never by rebuilding everything. `view()` is O(1) when nothing
  * changed and O(shards) otherwise: unchanged shards are shared between views
  * (see `_cow_map.ts`), so older views never change.
  *
  * @module
  */
-import type { V1PersistentVolume, V1Pod } from "@kubernetes/client-node";
+import type {
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1Pod,
+} from "@kubernetes/client-node";
+import { ANNOTATION_SELECTED_NODE } from "../constants.ts";
 import { CowMap } from "./_cow_map.ts";
 import { KUBE_KINDS, type KubeKind, type KubeObjectOf } from "../kube/mod.ts";
 import { claimsOfPod, volumeHandleOfPv } from "./queries.ts";
@@ -88,6 +94,12 @@ function pvKey(pv: V1PersistentVolume): string {
   return pv.metadata?.name ?? "";
 }
 
+/** Whether a claim is unbound and carries `volume.kubernetes.io/selected-node`. */
+function hasSelectedNode(pvc: V1PersistentVolumeClaim): boolean {
+  return !pvc.spec?.volumeName &&
+    !!pvc.metadata?.annotations?.[ANNOTATION_SELECTED_NODE];
+}
+
 /** The LINSTOR resource of a LINSTOR CSI PV, `undefined` for others. */
 function resourceOfPv(pv: V1PersistentVolume): string | undefined {
   return volumeHandleOfPv(pv)?.resource;
@@ -113,6 +125,7 @@ export class KubeIndex {
   readonly #pvsByResource: CowMap<readonly V1PersistentVolume[]>;
   readonly #podsByClaim: CowMap<readonly V1Pod[]>;
   readonly #podsByNode: CowMap<readonly V1Pod[]>;
+  readonly #claimsWithSelectedNode: CowMap<V1PersistentVolumeClaim>;
   #view: KubeView | undefined;
   #changes = 0;
 
@@ -141,6 +154,7 @@ export class KubeIndex {
     this.#pvsByResource = new CowMap(shards);
     this.#podsByClaim = new CowMap(shards);
     this.#podsByNode = new CowMap(shards);
+    this.#claimsWithSelectedNode = new CowMap(shards);
   }
 
   /** Number of changes applied so far (grows by one per effective change). */
@@ -240,6 +254,7 @@ export class KubeIndex {
         pvsByResource: this.#pvsByResource.view(),
         podsByClaim: this.#podsByClaim.view(),
         podsByNode: this.#podsByNode.view(),
+        claimsWithSelectedNode: this.#claimsWithSelectedNode.view(),
       });
     }
     return this.#view;
@@ -251,7 +266,10 @@ export class KubeIndex {
   }
 
   #index(kind: KubeKind, key: string, item: KubeObject): void {
-    if (kind === "persistentVolumes") {
+    if (kind === "persistentVolumeClaims") {
+      const pvc = item as V1PersistentVolumeClaim;
+      if (hasSelectedNode(pvc)) this.#claimsWithSelectedNode.set(key, pvc);
+    } else if (kind === "persistentVolumes") {
       const resource = resourceOfPv(item as V1PersistentVolume);
       if (resource !== undefined) {
         this.#pvsByResource.set(
@@ -283,7 +301,11 @@ export class KubeIndex {
   }
 
   #unindex(kind: KubeKind, key: string, item: KubeObject): void {
-    if (kind === "persistentVolumes") {
+    if (kind === "persistentVolumeClaims") {
+      if (hasSelectedNode(item as V1PersistentVolumeClaim)) {
+        this.#claimsWithSelectedNode.delete(key);
+      }
+    } else if (kind === "persistentVolumes") {
       const resource = resourceOfPv(item as V1PersistentVolume);
       if (resource !== undefined) {
         update(

@@ -166,6 +166,16 @@ export interface KubeView {
   readonly podsByClaim: ReadonlyMap<string, readonly KubeObjectOf<"pods">[]>;
   /** Pods by `spec.nodeName` (unscheduled pods are absent), sorted by `namespace/name`. */
   readonly podsByNode: ReadonlyMap<string, readonly KubeObjectOf<"pods">[]>;
+  /**
+   * Unbound PVCs (no `spec.volumeName`) carrying
+   * `volume.kubernetes.io/selected-node`, by `namespace/name`: the claims the
+   * scheduler has placed whose volume is not provisioned yet (a small part of
+   * all claims; the extender counts them against their node's capacity).
+   */
+  readonly claimsWithSelectedNode: ReadonlyMap<
+    string,
+    KubeObjectOf<"persistentVolumeClaims">
+  >;
 }
 
 /** An immutable view of the whole cluster state. */

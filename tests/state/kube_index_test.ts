@@ -158,6 +158,80 @@ Deno.test("KubeIndex rejects unknown and unsubscribed kinds and nameless objects
   });
 });
 
+Deno.test("KubeIndex indexes unbound claims with a selected node, and older views keep theirs", async (t) => {
+  const selected = { "volume.kubernetes.io/selected-node": "n1" };
+  const cases: {
+    name: string;
+    claim: ReturnType<typeof pvc>;
+    indexed: boolean;
+  }[] = [
+    {
+      name: "unbound with a selected node",
+      claim: pvc("ns", "c", { annotations: selected }),
+      indexed: true,
+    },
+    {
+      name: "bound with a selected node",
+      claim: pvc("ns", "c", { annotations: selected, volumeName: "pv1" }),
+      indexed: false,
+    },
+    { name: "unbound without one", claim: pvc("ns", "c"), indexed: false },
+    {
+      name: "an empty selected node",
+      claim: pvc("ns", "c", {
+        annotations: { "volume.kubernetes.io/selected-node": "" },
+      }),
+      indexed: false,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const index = new KubeIndex({ subscribed: ["persistentVolumeClaims"] });
+      index.replace("persistentVolumeClaims", [c.claim]);
+      const view = index.view();
+      assert.deepEqual(
+        [...view.claimsWithSelectedNode.keys()],
+        c.indexed ? ["ns/c"] : [],
+      );
+      if (c.indexed) {
+        assert.equal(view.claimsWithSelectedNode.get("ns/c"), c.claim);
+      }
+    });
+  }
+  await t.step("follows the claim's changes", () => {
+    const index = new KubeIndex({ subscribed: ["persistentVolumeClaims"] });
+    index.replace("persistentVolumeClaims", [pvc("ns", "c"), pvc("ns", "d")]);
+    const before = index.view();
+    const placed = pvc("ns", "c", {
+      annotations: selected,
+      resourceVersion: "2",
+    });
+    index.upsert("persistentVolumeClaims", placed);
+    const after = index.view();
+    index.upsert(
+      "persistentVolumeClaims",
+      pvc("ns", "c", {
+        annotations: selected,
+        volumeName: "pv1",
+        resourceVersion: "3",
+      }),
+    );
+    const bound = index.view();
+    index.upsert("persistentVolumeClaims", {
+      ...placed,
+      metadata: { ...placed.metadata, resourceVersion: "4" },
+    });
+    index.remove("persistentVolumeClaims", placed);
+    const gone = index.view();
+    assert.equal(before.claimsWithSelectedNode.size, 0);
+    assert.deepEqual([...after.claimsWithSelectedNode.keys()], ["ns/c"]);
+    assert.equal(bound.claimsWithSelectedNode.size, 0);
+    assert.equal(gone.claimsWithSelectedNode.size, 0);
+    // Views handed out earlier keep what they held.
+    assert.deepEqual([...after.claimsWithSelectedNode.keys()], ["ns/c"]);
+  });
+});
+
 Deno.test("KubeIndex views iterate every entry across shards", () => {
   const index = new KubeIndex({ subscribed: ["pods"], shards: 4 });
   const pods = Array.from(

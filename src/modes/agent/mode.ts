@@ -598,6 +598,7 @@ const NO_SNAPSHOT: Snapshot = {
     pvsByResource: EMPTY_MAP,
     podsByClaim: EMPTY_MAP,
     podsByNode: EMPTY_MAP,
+    claimsWithSelectedNode: EMPTY_MAP,
   },
 };
 

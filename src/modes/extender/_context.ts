@@ -130,8 +130,7 @@ interface ImplicitReservation {
 }
 
 const IMPLICIT_KEY = "implicit";
-const CHOICES_KEY = "pool-choices";
-/** Pool-choice tables kept per snapshot index (the latest ones). */
+/** Pool-choice tables kept per LINSTOR view (the latest ones). */
 const CHOICE_TABLES_MAX = 8;
 const PLACEMENT_KEY = "placement";
 const ACCESS_KEY = "access";
@@ -169,8 +168,8 @@ export class EvalContext {
   #access: readonly AccessCheck[] | undefined;
   #placements: readonly (ResourcePlacement | undefined)[] | undefined;
   #implicitCache: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined;
-  /** The claims of `#allImplicit()` left out of `#implicitCache`, joined. */
-  #implicitLeftOut = "";
+  /** The content of `#implicitCache` as text (node, pool and size of each claim counted). */
+  #implicitKey = "";
   #others: readonly Reservation[] | undefined;
   #choices: (PoolChoiceEntry | undefined)[] | undefined;
   /** Whether any volume has a node selector or a pending one a pool selector. */
@@ -467,14 +466,11 @@ export class EvalContext {
       }\u0000`;
     }
     this.#implicit();
-    key += `\u0002${this.#implicitLeftOut}`;
-    let tables = this.index.memo.get(CHOICES_KEY) as
-      | Map<string, (PoolChoiceEntry | undefined)[]>
-      | undefined;
-    if (tables === undefined) {
-      tables = new Map();
-      this.index.memo.set(CHOICES_KEY, tables);
-    }
+    key += `\u0002${this.#implicitKey}`;
+    // Shared by the snapshots over this LINSTOR view: the key holds
+    // everything else a choice reads, so a Kubernetes event that changes
+    // none of it (a Node, a PV, a bound claim) keeps the table.
+    const tables = this.index.choiceTables;
     let table = tables.get(key);
     if (table === undefined) {
       table = [];
@@ -491,40 +487,50 @@ export class EvalContext {
     if (this.#implicitCache) return this.#implicitCache;
     const all = this.#allImplicit();
     const out = new Map<string, Map<string, number>>();
-    let leftOut = "";
+    let key = "";
     if (all.length > 0) {
       const explicit = new Set(this.reservations.all().map((r) => r.claim));
       for (const item of all) {
         if (explicit.has(item.claim) || this.ownClaims.has(item.claim)) {
-          leftOut += `${item.claim}\u0000`;
           continue;
         }
         let byPool = out.get(item.node);
         if (!byPool) out.set(item.node, byPool = new Map());
         byPool.set(item.pool, (byPool.get(item.pool) ?? 0) + item.sizeKib);
+        key += `${item.node}\u0000${item.pool}\u0000${item.sizeKib}\u0001`;
       }
     }
     this.#implicitCache = out;
-    this.#implicitLeftOut = leftOut;
+    this.#implicitKey = key;
     return out;
   }
 
   /** Every unbound LINSTOR claim with a selected node whose resource LINSTOR does not show yet (per snapshot). */
   #allImplicit(): readonly ImplicitReservation[] {
-    const memo = this.index.memo.get(IMPLICIT_KEY) as
-      | ImplicitReservation[]
-      | undefined;
-    if (memo) return memo;
+    const kube = this.index.snapshot.kube;
+    // What the claims resolve to depends on them, their classes and the
+    // Node objects (LINSTOR node of the selected one): shared by the
+    // snapshots that hold the same ones.
+    return this.index.sharedByKube(
+      `${IMPLICIT_KEY}\u0000${
+        JSON.stringify(this.config.defaultRemoteAccessPolicy)
+      }`,
+      [kube.claimsWithSelectedNode, kube.storageClasses, kube.nodes],
+      () => this.#findImplicit(),
+    );
+  }
+
+  /** `#allImplicit()` computed. */
+  #findImplicit(): readonly ImplicitReservation[] {
     const out: ImplicitReservation[] = [];
     const snapshot = this.index.snapshot;
-    // `forEach`: the snapshot's sharded maps iterate entries through
-    // generators, several times slower over 50,000 claims.
+    // The state model's index of these claims: no scan of every claim per
+    // snapshot. `forEach`: the snapshot's sharded maps iterate entries
+    // through generators, several times slower.
     const placed: [string, PendingClaim, string][] = [];
-    snapshot.kube.persistentVolumeClaims.forEach((pvc, claim) => {
+    snapshot.kube.claimsWithSelectedNode.forEach((pvc, claim) => {
       const selected = pvc.metadata?.annotations?.[ANNOTATION_SELECTED_NODE];
-      if (selected && !pvc.spec?.volumeName) {
-        placed.push([claim, pvc, selected]);
-      }
+      if (selected) placed.push([claim, pvc, selected]);
     });
     for (const [claim, pvc, selected] of placed) {
       const created = claimResourceName(pvc);
@@ -559,7 +565,6 @@ export class EvalContext {
         out.push({ claim, node, pool: best.name, sizeKib: pending.sizeKib });
       }
     }
-    this.index.memo.set(IMPLICIT_KEY, out);
     return out;
   }
 }

@@ -6,7 +6,13 @@
  */
 import type { V1Node } from "@kubernetes/client-node";
 import type { Candidate } from "./_context.ts";
-import type { LinstorNodeInfo, PoolInfo, Snapshot } from "../../state/types.ts";
+import type { PoolChoiceEntry } from "./_capacity.ts";
+import type {
+  LinstorNodeInfo,
+  LinstorView,
+  PoolInfo,
+  Snapshot,
+} from "../../state/types.ts";
 import {
   LABEL_HOSTNAME,
   LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO,
@@ -49,6 +55,33 @@ export class LinstorCaches {
    * snapshot whose Node object of that name is the same object.
    */
   readonly candidates = new Map<string, Candidate>();
+  /** `SnapshotIndex.objectId()` ids, unique across the indexes sharing these caches. */
+  readonly objectIds = new WeakMap<object, number>();
+  nextObjectId = 0;
+  /**
+   * Pool-choice tables (`EvalContext.poolChoice()`) by the key of everything
+   * besides this LINSTOR view they depend on, oldest first.
+   */
+  readonly choiceTables = new Map<string, (PoolChoiceEntry | undefined)[]>();
+  /**
+   * Values derived from this LINSTOR view and some Kubernetes maps of the
+   * snapshot (`SnapshotIndex.sharedByKube()`): the latest per key, with the
+   * maps they were derived from.
+   */
+  readonly byKube = new Map<
+    string,
+    { readonly parts: readonly object[]; readonly value: unknown }
+  >();
+}
+
+/** Whether two LINSTOR views hold the same maps (an unchanged poll only renews the time). */
+function sameLinstorContent(a: LinstorView, b: LinstorView): boolean {
+  return a.nodes === b.nodes && a.nodesByHostname === b.nodesByHostname &&
+    a.poolsByNode === b.poolsByNode &&
+    a.resourceDefinitions === b.resourceDefinitions &&
+    a.resourceGroups === b.resourceGroups &&
+    a.replicasByResource === b.replicasByResource &&
+    a.replicasByNode === b.replicasByNode;
 }
 
 /** Lazily derived lookups over one snapshot. */
@@ -56,12 +89,8 @@ export class SnapshotIndex {
   readonly snapshot: Snapshot;
   #namespace: string;
   #shared: LinstorCaches;
-  #kubeByLinstor: Map<string, V1Node> | undefined;
-  #candidates = new Map<string, Candidate>();
+  #candidates: Map<string, Candidate>;
   #labelledAsKnown = new WeakMap<V1Node, boolean>();
-  #ids = new Map<string, number>();
-  #objectIds = new WeakMap<object, number>();
-  #nextObjectId = 0;
   #defaultRatio: number;
   /** Cache for other modules (keyed by their own prefix). */
   readonly memo = new Map<string, unknown>();
@@ -85,6 +114,13 @@ export class SnapshotIndex {
       LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO;
     this.snapshot = snapshot;
     this.#shared = options.shared ?? new LinstorCaches();
+    // The records by name of every snapshot with these Node objects (a
+    // Kubernetes event on a volume or claim keeps them all).
+    this.#candidates = this.sharedByKube(
+      "candidates",
+      [snapshot.kube.nodes],
+      () => new Map<string, Candidate>(),
+    );
     this.#defaultRatio = defaultRatio;
     this.#namespace = propertyNamespaceSetting(propertyNamespace) ??
       detectPropertyNamespace(snapshot) ?? PROPERTY_NAMESPACE_AUX;
@@ -109,12 +145,42 @@ export class SnapshotIndex {
    * reservation's node map), for keys that must change when it does.
    */
   objectId(object: object): number {
-    let id = this.#objectIds.get(object);
+    const shared = this.#shared;
+    let id = shared.objectIds.get(object);
     if (id === undefined) {
-      id = this.#nextObjectId++;
-      this.#objectIds.set(object, id);
+      id = shared.nextObjectId++;
+      shared.objectIds.set(object, id);
     }
     return id;
+  }
+
+  /**
+   * A value shared by the indexes over the same LINSTOR view whose snapshots
+   * hold the identical `parts` (maps of `Snapshot.kube`, which the state
+   * model hands out unchanged until an object of their kind changes):
+   * `build()` runs when they differ from the latest ones under `key`.
+   */
+  sharedByKube<T>(key: string, parts: readonly object[], build: () => T): T {
+    const cached = this.#shared.byKube.get(key);
+    if (
+      cached !== undefined && cached.parts.length === parts.length &&
+      cached.parts.every((part, i) => part === parts[i])
+    ) {
+      return cached.value as T;
+    }
+    const value = build();
+    this.#shared.byKube.set(key, { parts, value });
+    return value;
+  }
+
+  /**
+   * Pool-choice tables shared by the indexes over the same LINSTOR view:
+   * keyed by everything else a table depends on (see
+   * `EvalContext.poolChoice()`), so a Kubernetes event that changes none of
+   * it does not refill one.
+   */
+  get choiceTables(): Map<string, (PoolChoiceEntry | undefined)[]> {
+    return this.#shared.choiceTables;
   }
 
   /** The LINSTOR property namespace topology is read from. */
@@ -141,16 +207,18 @@ export class SnapshotIndex {
 
   /** The Kubernetes node of a LINSTOR node, if any maps to it. */
   kubeNodeFor(linstorName: string): V1Node | undefined {
-    if (!this.#kubeByLinstor) {
-      const byLinstor = new Map<string, V1Node>();
+    const nodes = this.snapshot.kube.nodes;
+    // Once per LINSTOR view and set of Node objects, not per snapshot.
+    const byLinstor = this.sharedByKube("kube-by-linstor", [nodes], () => {
+      const built = new Map<string, V1Node>();
       // `forEach`: the snapshot's sharded maps iterate entries through generators.
-      this.snapshot.kube.nodes.forEach((node, name) => {
+      nodes.forEach((node, name) => {
         const ln = this.linstorNodeFor(name, node);
-        if (ln && !byLinstor.has(ln.name)) byLinstor.set(ln.name, node);
+        if (ln && !built.has(ln.name)) built.set(ln.name, node);
       });
-      this.#kubeByLinstor = byLinstor;
-    }
-    return this.#kubeByLinstor.get(linstorName);
+      return built;
+    });
+    return byLinstor.get(linstorName);
   }
 
   /** Topology segments of a LINSTOR node as linstor-csi reports them. */
@@ -282,9 +350,8 @@ export class SnapshotIndex {
           locality: undefined,
         };
         // Names of no node at all (a request may carry any) are not kept.
-        if (kubeNode !== undefined || linstor !== undefined) {
-          this.#shared.candidates.set(name, candidate);
-        }
+        if (kubeNode === undefined && linstor === undefined) return candidate;
+        this.#shared.candidates.set(name, candidate);
       }
       this.#candidates.set(name, candidate);
     }
@@ -338,6 +405,7 @@ export class SnapshotIndex {
 export class IndexCache {
   #cache = new WeakMap<Snapshot, SnapshotIndex>();
   #linstor = new WeakMap<object, LinstorCaches>();
+  #last: { view: LinstorView; caches: LinstorCaches } | undefined;
   #namespace: PropertyNamespaceLatch;
   #ratio: number;
 
@@ -367,9 +435,15 @@ export class IndexCache {
     if (!index) {
       let shared = this.#linstor.get(snapshot.linstor);
       if (!shared) {
-        shared = new LinstorCaches();
+        // A poll that changed nothing makes a new view of the same maps.
+        const last = this.#last;
+        shared =
+          last !== undefined && sameLinstorContent(last.view, snapshot.linstor)
+            ? last.caches
+            : new LinstorCaches();
         this.#linstor.set(snapshot.linstor, shared);
       }
+      this.#last = { view: snapshot.linstor, caches: shared };
       index = new SnapshotIndex(snapshot, {
         // Before the first LINSTOR data there are no nodes to read anyway.
         propertyNamespace: this.#namespace.of(snapshot) ??

@@ -100,3 +100,75 @@ Deno.test("`SnapshotIndex.candidate()` reuses a record across snapshots of one L
     b.candidate("nowhere"),
   );
 });
+
+Deno.test("`SnapshotIndex.choiceTables` serve later snapshots of one LINSTOR view only while the claims held against the nodes are the same", () => {
+  const cache = new IndexCache("auto");
+  const withOther = (annotations: Record<string, string>): World => ({
+    ...world(),
+    pvcs: [
+      ...world().pvcs!,
+      { name: "other", sc: "local", size: "8Gi", annotations },
+    ],
+  });
+  const first = buildSnapshot(withOther({}));
+  const a = cache.of(first);
+  assert.deepEqual(answers(a).passed, ["n1", "n2", "n3"]);
+  assert.equal(a.choiceTables.size, 1);
+  // "other" gets a selected node: 8 of n1's 10 GiB are held for it, the
+  // pod's 5 GiB no longer fit there. Same LINSTOR view, new claims.
+  const placed = buildSnapshot(
+    withOther({ "volume.kubernetes.io/selected-node": "n1" }),
+  );
+  const second: Snapshot = {
+    ...placed,
+    version: first.version + 1,
+    linstor: first.linstor,
+  };
+  const b = cache.of(second);
+  const fresh = answers(new SnapshotIndex(second));
+  assert.deepEqual(fresh.passed, ["n2", "n3"]);
+  assert.deepEqual(answers(b), fresh);
+  assert.equal(b.choiceTables.size, 2);
+  // A Node event that changes none of it reuses the table.
+  const c = cache.of(withNodes(second, []));
+  assert.deepEqual(answers(c), fresh);
+  assert.equal(c.choiceTables.size, 2);
+});
+
+Deno.test("`IndexCache.of()` keeps the LINSTOR-derived caches across a poll that changed nothing, not across one that did", () => {
+  const cache = new IndexCache("auto");
+  const first = buildSnapshot(world());
+  const a = cache.of(first);
+  const record = a.candidate("n1");
+  assert.equal(answers(a).passed.length, 3);
+  // An unchanged poll: a new view of the same maps, with a later time.
+  const renewed: Snapshot = {
+    ...first,
+    version: first.version + 1,
+    linstor: { ...first.linstor, observedAt: T0 + 10_000 },
+  };
+  const b = cache.of(renewed);
+  assert.notEqual(b, a);
+  assert.equal(b.candidate("n1"), record);
+  assert.equal(b.choiceTables, a.choiceTables);
+  // A poll that changed something (n1's pool is nearly full): nothing kept.
+  const fuller = buildSnapshot({
+    ...world(),
+    pools: NAMES.map((node, i) => ({
+      node,
+      name: "pool1",
+      freeGiB: i === 0 ? 1 : 10 * (i + 1),
+    })),
+  });
+  const changed: Snapshot = {
+    ...renewed,
+    version: renewed.version + 1,
+    linstor: fuller.linstor,
+  };
+  const c = cache.of(changed);
+  assert.notEqual(c.candidate("n1"), record);
+  assert.notEqual(c.choiceTables, a.choiceTables);
+  const fresh = answers(new SnapshotIndex(changed));
+  assert.deepEqual(fresh.passed, ["n2", "n3"]);
+  assert.deepEqual(answers(c), fresh);
+});
