@@ -89,6 +89,12 @@ export interface ParseMemo {
     readonly pieces: readonly string[];
     readonly ranges: Int32Array;
     readonly value: readonly unknown[];
+    /**
+     * Characters of text the pieces keep alive at most: after a changed
+     * body the pieces are mostly ranges of older bodies' text (see
+     * `BodyComposer`). @default {the body's length}
+     */
+    readonly retainedChars?: number;
   };
 }
 
@@ -132,7 +138,14 @@ export async function parseLinstorJsonStream(
   body: AsyncIterable<Uint8Array>,
   options: StreamParseOptions,
 ): Promise<unknown> {
-  const pieceBytes = options.pieceBytes ?? PIECE_BYTES;
+  // A body described by the last one (see `BodyComposer`) drops its pieces
+  // as it goes: small pieces are regular young objects that die young
+  // instead of large objects that a scavenge promotes whenever it meets one
+  // in use.
+  const pieceBytes = options.pieceBytes ??
+    (options.memo?.last === undefined || rebaseDue(options.memo.last)
+      ? PIECE_BYTES
+      : SMALL_PIECE_BYTES);
   if (!Number.isInteger(pieceBytes) || pieceBytes < 1) {
     throw new RangeError(
       `Cannot use "pieceBytes": ${pieceBytes} is not a positive integer`,
@@ -144,10 +157,12 @@ export async function parseLinstorJsonStream(
 /** Options of {@link parseLinstorJsonStream}. */
 export interface StreamParseOptions extends CooperativeParseOptions {
   /**
-   * Bytes decoded into one piece of text. Larger than V8's largest regular
-   * heap object, a piece is born in the large-object space instead of being
-   * copied by young-generation collections (the memo keeps the pieces).
-   * @default {524288}
+   * Bytes decoded into one piece of text. When the memo will keep the
+   * pieces (the first parse, or see `rebaseDue()`), larger than V8's
+   * largest regular heap object: a piece is born in the large-object space
+   * instead of being copied by young-generation collections. Otherwise
+   * small: each piece is dropped once split.
+   * @default {524288, or 65536 when building on the memo's last parse}
    */
   readonly pieceBytes?: number;
 }
@@ -157,6 +172,7 @@ async function* onePiece(text: string): AsyncGenerator<string> {
 }
 
 const PIECE_BYTES = 512 * 1024;
+const SMALL_PIECE_BYTES = 64 * 1024;
 
 /** The UTF-8 `chunks` as pieces of text of `pieceBytes` bytes each. */
 async function* decodeUtf8(
@@ -195,9 +211,18 @@ async function parsePieces(
   const compareChars = sliceChars * 8;
   const { memo, yieldControl } = options;
   const last = memo?.last;
-  const received: string[] = [];
-  const splitter = new ElementSplitter(received);
+  const received = new ReceivedText();
+  const splitter = new ElementSplitter(received.pieces);
   const previous = last === undefined ? undefined : new PreviousParse(last);
+  // With a last parse to build on, the memo will not keep this body's
+  // pieces but the last body's text and a copy of what changed, and every
+  // piece is dropped once split: a changed poll then leaves almost nothing
+  // for the old generation (keeping the pieces meant promoting the whole
+  // body on every changed poll, and with a small young generation and
+  // memory-saver mode full collections to reclaim the last one).
+  const composer = previous === undefined || previous.rebaseDue
+    ? undefined
+    : new BodyComposer(previous, received);
   const elements: unknown[] = [];
   let ranges = new Int32Array(1024);
   let sinceTurn = 0;
@@ -224,6 +249,7 @@ async function parsePieces(
   };
   const turn = async () => {
     parseNew();
+    composer?.copy();
     sinceTurn = 0;
     await yieldControl();
   };
@@ -250,6 +276,9 @@ async function parsePieces(
         if (element === undefined) {
           newAt.push(elements.length);
           newTexts.push(found);
+          composer?.added(splitter.elementEnd);
+        } else {
+          composer?.matched(splitter.elementStart, splitter.elementEnd);
         }
         elements.push(element);
         if (memo) {
@@ -271,8 +300,9 @@ async function parsePieces(
   for await (const piece of pieces) {
     // A piece arriving resumes this parse outside its turns: take one
     // before working on it, so that the parses of several bodies arriving
-    // at once do not run their slices back to back.
-    await turn();
+    // at once do not run their slices back to back (small pieces are
+    // worked on in one slice until it is full).
+    if (sinceTurn + piece.length >= sliceChars) await turn();
     if (same) {
       for (let at = 0; same && at < piece.length; at += compareChars) {
         const end = Math.min(piece.length, at + compareChars);
@@ -296,20 +326,235 @@ async function parsePieces(
   }
   splitter.end();
   await drain();
-  if (invalid || !done) return parseLinstorJson(received.join(""));
+  if (invalid || !done) {
+    if (received.released) {
+      throw new SyntaxError(
+        `Cannot parse the body: it is not a JSON array after character ${splitter.elementEnd}`,
+      );
+    }
+    return parseLinstorJson(received.pieces.join(""));
+  }
   parseNew();
   if (memo) {
-    memo.last = {
-      pieces: received,
-      ranges: ranges.slice(0, elements.length * 2),
-      value: Object.freeze(elements),
-    };
+    const value = Object.freeze(elements);
+    const kept = ranges.slice(0, elements.length * 2);
+    if (composer === undefined) {
+      memo.last = { pieces: received.pieces, ranges: kept, value };
+    } else {
+      const { pieces, copiedChars } = composer.finish(received.length);
+      memo.last = {
+        pieces,
+        ranges: kept,
+        value,
+        retainedChars: previous!.retainedChars + copiedChars,
+      };
+    }
   }
   return elements;
 }
 
+/** The text of a body received so far, in the pieces it arrived in. */
+class ReceivedText {
+  /** The pieces; a released one is empty (the splitter is past it). */
+  readonly pieces: string[] = [];
+  /** Where each piece starts in the body. */
+  readonly #starts: number[] = [];
+  #released = 0;
+  /** Characters received. */
+  length = 0;
+
+  push(...pieces: string[]): void {
+    for (const piece of pieces) {
+      this.pieces.push(piece);
+      this.#starts.push(this.length);
+      this.length += piece.length;
+    }
+  }
+
+  /** Whether a piece was released (the whole text cannot be read any more). */
+  get released(): boolean {
+    return this.#released > 0;
+  }
+
+  /** The text from `from` to `to` (not in a released piece). */
+  text(from: number, to: number): string {
+    if (from >= to) return "";
+    const starts = this.#starts;
+    let p = this.#released;
+    while (p + 1 < starts.length && starts[p + 1]! <= from) p++;
+    let text = "";
+    for (; p < this.pieces.length && starts[p]! < to; p++) {
+      const piece = this.pieces[p]!;
+      const a = Math.max(0, from - starts[p]!);
+      const b = Math.min(piece.length, to - starts[p]!);
+      text += a === 0 && b === piece.length ? piece : piece.substring(a, b);
+    }
+    return text;
+  }
+
+  /**
+   * Drops the pieces that end before character `before` (the splitter may
+   * still stand at the end of the piece `before` is in).
+   */
+  release(before: number): void {
+    const starts = this.#starts;
+    while (
+      this.#released + 1 < starts.length && starts[this.#released + 1]! < before
+    ) {
+      this.pieces[this.#released++] = "";
+    }
+  }
+}
+
+/**
+ * Describes a body as the last body's text plus copies of what differs
+ * from it, as the body is split: an element found in the last parse is the
+ * range of the last body it came from (ranges that follow each other with
+ * the same text in between are one range), anything else (changed
+ * elements, differing separators) is copied out of the received pieces at
+ * every turn, so that they can be released. The memo's pieces are then
+ * substrings of the last body's pieces (V8 keeps a substring as a
+ * reference into its parent) and of the copies: a poll that changed 1 % of
+ * the elements keeps about 1 % of the body's text in new strings.
+ */
+class BodyComposer {
+  readonly #previous: PreviousParse;
+  readonly #received: ReceivedText;
+  /** The body up to here is described by `#pieces` and the pending range. */
+  #covered = 0;
+  /** The pending range of the last body, `[#from, #to)`; none when `#from < 0`. */
+  #from = 0;
+  #to = 0;
+  readonly #pieces: string[] = [];
+  /** Pieces that are still substrings of received pieces (copied in `copy()`). */
+  readonly #uncopied: number[] = [];
+  /** Where the last piece starts in the body when it is uncopied text. */
+  #uncopiedFrom = -1;
+  #copiedChars = 0;
+
+  constructor(previous: PreviousParse, received: ReceivedText) {
+    this.#previous = previous;
+    this.#received = received;
+  }
+
+  /** The element ending at `end` is the element `find()` found last. */
+  matched(start: number, end: number): void {
+    const from = this.#previous.foundStart;
+    const to = this.#previous.foundEnd;
+    if (
+      this.#from >= 0 && start - this.#covered === from - this.#to &&
+      this.#received.text(this.#covered, start) ===
+        this.#previous.text(this.#to, from)
+    ) {
+      this.#to = to;
+    } else {
+      this.#flushRange();
+      this.#add(start);
+      this.#from = from;
+      this.#to = to;
+    }
+    this.#covered = end;
+  }
+
+  /** The element ending at `end` is new. */
+  added(end: number): void {
+    this.#flushRange();
+    this.#add(end);
+  }
+
+  /** Copies the new text so far and releases the received pieces before it. */
+  copy(): void {
+    const uncopied = this.#uncopied;
+    if (uncopied.length > 0) {
+      const pieces = this.#pieces;
+      const copied = flatCopy(uncopied.map((k) => pieces[k]!).join(""));
+      let at = 0;
+      for (const k of uncopied) {
+        const length = pieces[k]!.length;
+        pieces[k] = copied.substring(at, at + length);
+        at += length;
+      }
+      this.#copiedChars += copied.length;
+      uncopied.length = 0;
+      this.#uncopiedFrom = -1;
+    }
+    this.#received.release(this.#covered);
+  }
+
+  /** The pieces of the whole body, which is `length` characters long. */
+  finish(length: number): { pieces: string[]; copiedChars: number } {
+    const previous = this.#previous;
+    if (
+      this.#from >= 0 &&
+      length - this.#covered === previous.bodyLength - this.#to &&
+      this.#received.text(this.#covered, length) ===
+        previous.text(this.#to, previous.bodyLength)
+    ) {
+      this.#to = previous.bodyLength;
+      this.#covered = length;
+    }
+    this.#flushRange();
+    this.#add(length);
+    this.copy();
+    return { pieces: this.#pieces, copiedChars: this.#copiedChars };
+  }
+
+  #flushRange(): void {
+    if (this.#from < 0) return;
+    this.#previous.slices(this.#from, this.#to, this.#pieces);
+    this.#from = -1;
+  }
+
+  /** Adds the received text from `#covered` to `to` as new text. */
+  #add(to: number): void {
+    const from = this.#covered;
+    if (to <= from) return;
+    const pieces = this.#pieces;
+    if (
+      this.#uncopiedFrom >= 0 && this.#uncopied.at(-1) === pieces.length - 1
+    ) {
+      // Joined with the new text before it.
+      pieces[pieces.length - 1] = this.#received.text(this.#uncopiedFrom, to);
+    } else {
+      this.#uncopied.push(pieces.length);
+      this.#uncopiedFrom = from;
+      pieces.push(this.#received.text(from, to));
+    }
+    this.#covered = to;
+  }
+}
+
+/**
+ * A copy of `text` that does not refer to the string it came from: V8
+ * keeps a substring as a reference into its parent, so a substring of a
+ * 512 KiB piece would keep the piece; flattening a concatenation copies.
+ */
+function flatCopy(text: string): string {
+  return ` ${text}`.substring(1);
+}
+
+/**
+ * Whether the next parse should keep its own pieces rather than describe
+ * its body by `last`: when the pieces keep alive more than twice the
+ * body's text (older bodies' text that is no longer used, copies of
+ * changes), or when they outnumber the elements (every change splits a
+ * range of the last body).
+ */
+function rebaseDue(last: NonNullable<ParseMemo["last"]>): boolean {
+  let length = 0;
+  for (const piece of last.pieces) length += piece.length;
+  return (last.retainedChars ?? length) > REBASE_RETAINED * length ||
+    last.pieces.length > last.value.length + REBASE_PIECES;
+}
+
 /** Consecutive misses by position before the previous parse is indexed by text. */
 const MISSES_BEFORE_INDEX = 4;
+
+/** A body built on older ones is kept as its own pieces once they keep alive more than this many bodies' text. */
+const REBASE_RETAINED = 2;
+
+/** A body built on older ones is kept as its own pieces once its pieces outnumber its elements by this many. */
+const REBASE_PIECES = 1024;
 
 /** Characters of an element's start that key the index (with its length). */
 const INDEX_PREFIX_CHARS = 64;
@@ -326,8 +571,10 @@ class PreviousParse {
   readonly #values: readonly unknown[];
   /** The piece `bodyMatches()` looked at last (bodies are compared in order). */
   #piece = 0;
-  /** The piece `#text()` found last (elements are mostly read in order). */
+  /** The piece `text()` found last (elements are mostly read in order). */
   #textPiece = 0;
+  /** The element `find()` found last. */
+  #found = -1;
   /** Where the next element is expected in the previous parse. */
   #next = 0;
   #misses = 0;
@@ -338,6 +585,8 @@ class PreviousParse {
   #index: Map<string, number | number[]> | undefined;
   /** Characters of the previous body. */
   readonly bodyLength: number;
+  /** Characters of text its pieces keep alive at most. */
+  readonly retainedChars: number;
 
   constructor(last: NonNullable<ParseMemo["last"]>) {
     this.#pieces = last.pieces;
@@ -350,6 +599,21 @@ class PreviousParse {
       length += piece.length;
     }
     this.bodyLength = length;
+    this.retainedChars = last.retainedChars ?? length;
+    this.rebaseDue = rebaseDue(last);
+  }
+
+  /** See `rebaseDue()`. */
+  readonly rebaseDue: boolean;
+
+  /** Where the element `find()` found last starts in the previous body. */
+  get foundStart(): number {
+    return this.#ranges[this.#found * 2]!;
+  }
+
+  /** Where the element `find()` found last ends in the previous body. */
+  get foundEnd(): number {
+    return this.#ranges[this.#found * 2 + 1]!;
   }
 
   /** The first `length` characters of the previous body, as pieces. */
@@ -436,30 +700,80 @@ class PreviousParse {
       return undefined;
     }
     this.#next = k + 1;
+    this.#found = k;
     return this.#values[k];
   }
 
   /** The source text of element `k` of the previous parse. */
   #text(k: number): string {
-    const from = this.#ranges[k * 2]!;
-    const to = this.#ranges[k * 2 + 1]!;
+    return this.text(this.#ranges[k * 2]!, this.#ranges[k * 2 + 1]!);
+  }
+
+  /** The previous body's text from `from` to `to`. */
+  text(from: number, to: number): string {
+    if (from >= to) return "";
+    let p = this.#pieceAt(from);
     const starts = this.#starts;
-    let p = this.#textPiece;
-    if (starts[p]! > from) p = 0;
-    while (p + 1 < starts.length && starts[p + 1]! <= from) p++;
-    this.#textPiece = p;
     const piece = this.#pieces[p]!;
     const offset = from - starts[p]!;
     if (to - starts[p]! <= piece.length) {
       return piece.substring(offset, to - starts[p]!);
     }
-    // An element across piece edges.
+    // Across piece edges.
     let text = piece.substring(offset);
     while (++p < this.#pieces.length && starts[p]! < to) {
       const next = this.#pieces[p]!;
       text += next.substring(0, Math.min(next.length, to - starts[p]!));
     }
     return text;
+  }
+
+  /** Appends the previous body's text from `from` to `to` to `into`, as substrings of its pieces. */
+  slices(from: number, to: number, into: string[]): void {
+    if (from >= to) return;
+    const starts = this.#starts;
+    for (let p = this.#pieceAt(from); from < to; p++) {
+      const piece = this.#pieces[p]!;
+      const a = from - starts[p]!;
+      const b = Math.min(piece.length, to - starts[p]!);
+      if (b > a) {
+        into.push(
+          a === 0 && b === piece.length ? piece : piece.substring(a, b),
+        );
+      }
+      from = starts[p]! + b;
+    }
+  }
+
+  /** The piece holding character `at` (the last one starting at or before it). */
+  #pieceAt(at: number): number {
+    const starts = this.#starts;
+    let p = this.#textPiece;
+    if (starts[p]! > at) {
+      let low = 0;
+      while (low < p) {
+        const middle = (low + p + 1) >> 1;
+        if (starts[middle]! <= at) low = middle;
+        else p = middle - 1;
+      }
+    } else {
+      // Mostly the same piece or the next few; far ahead, a binary search.
+      let steps = 0;
+      while (p + 1 < starts.length && starts[p + 1]! <= at) {
+        if (++steps > 8) {
+          let high = starts.length - 1;
+          while (p < high) {
+            const middle = (p + high + 1) >> 1;
+            if (starts[middle]! <= at) p = middle;
+            else high = middle - 1;
+          }
+          break;
+        }
+        p++;
+      }
+    }
+    this.#textPiece = p;
+    return p;
   }
 
   /** Indexes the previous parse, giving a turn every `sliceChars` characters. */

@@ -437,3 +437,138 @@ Deno.test("`parseLinstorJsonStream()` refuses a piece size that is not a positiv
     );
   }
 });
+
+/** A small seeded generator of numbers in [0, 1) (mulberry32). */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("`parseLinstorJsonStream()` gives what parseLinstorJson() gives over a run of changed bodies when given a memo", async (t) => {
+  const notes = ["", "ü→😀", '\\"quoted\\"', "a,b]}", "\\\\", "x".repeat(40)];
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    await t.step(`seed ${seed}`, async () => {
+      const random = seededRandom(seed);
+      const pick = <T>(items: readonly T[]): T =>
+        items[Math.floor(random() * items.length)]!;
+      let serial = 0;
+      const element = () =>
+        random() < 0.1
+          ? pick(['"s"', "12", "null", "[1,[2]]", "{}"])
+          : `{"name":"r${serial++}","note":"${pick(notes)}","state":"${
+            pick(["UpToDate", "Outdated", "Diskless"])
+          }"}`;
+      let list = Array.from({ length: 40 }, element);
+      const memo = createParseMemo();
+      let previous: { texts: string[]; values: unknown[] } | undefined;
+      for (let poll = 0; poll < 30; poll++) {
+        if (poll > 0 && random() < 0.8) {
+          list = [...list];
+          const edits = 1 + Math.floor(random() * 4);
+          for (let e = 0; e < edits; e++) {
+            const at = Math.floor(random() * list.length);
+            const edit = random();
+            if (edit < 0.4) list[at] = element();
+            else if (edit < 0.6) list.splice(at, 0, element());
+            else if (edit < 0.8) list.splice(at, 1);
+            else if (list.length > 1) {
+              const other = Math.floor(random() * list.length);
+              [list[at], list[other]] = [list[other]!, list[at]!];
+            }
+          }
+        }
+        // Separators of the same length but different text, too.
+        const separator = pick([",", ",", ",", " ,", ", ", ",\n"]);
+        const text = `${random() < 0.9 ? "" : " "}[${list.join(separator)}]`;
+        const parsed = await parseLinstorJsonStream(
+          chunksOf(text, 1 + Math.floor(random() * 40)),
+          {
+            yieldControl: () => Promise.resolve(),
+            memo,
+            sliceChars: 1 + Math.floor(random() * 200),
+            pieceBytes: 1 + Math.floor(random() * 90),
+          },
+        ) as unknown[];
+        assert.deepEqual(parsed, parseLinstorJson(text), `poll ${poll}`);
+        // The memo describes this body, whatever it keeps of older ones.
+        assert.equal(memo.last?.pieces.join(""), text, `poll ${poll}`);
+        assert.equal(memo.last?.value, parsed);
+        if (previous !== undefined) {
+          // A reused element is one parsed from the same text.
+          parsed.forEach((value, i) => {
+            const was = previous!.values.indexOf(value);
+            if (was >= 0) assert.equal(previous!.texts[was], list[i]);
+          });
+        }
+        previous = { texts: list, values: parsed };
+      }
+    });
+  }
+});
+
+Deno.test("`parseLinstorJsonStream()` keeps only the changed elements' text of a changed body when given a memo", async () => {
+  const element = (i: number, state = "UpToDate") =>
+    `{"name":"r${i}","note":"${"n".repeat(i % 50)}","state":"${state}"}`;
+  const base = Array.from({ length: 300 }, (_, i) => element(i));
+  const memo = createParseMemo();
+  const options = { yieldControl: () => Promise.resolve(), memo };
+  const baseText = `[${base.join(",")}]`;
+  const first = await parseLinstorJsonStream(
+    chunksOf(baseText, 1000),
+    options,
+  ) as unknown[];
+  const changed = base.map((e, i) =>
+    i === 100 || i === 200 ? element(i, "Diskless") : e
+  );
+  const text = `[${changed.join(",")}]`;
+  const second = await parseLinstorJsonStream(
+    chunksOf(text, 1000),
+    { ...options, pieceBytes: 512 },
+  ) as unknown[];
+  assert.deepEqual(second, parseLinstorJson(text));
+  second.forEach((value, i) => {
+    if (i === 100 || i === 200) assert.ok(!first.includes(value), `${i}`);
+    else assert.equal(value, first[i], `element ${i} is reused`);
+  });
+  const last = memo.last!;
+  assert.equal(last.pieces.join(""), text);
+  // Two elements of about 80 characters copied (and a separator or two),
+  // not the new body's 25,000.
+  const copied = last.retainedChars! - baseText.length;
+  assert.ok(
+    copied >= 2 * element(1, "Diskless").length && copied < 200,
+    `${copied} characters copied`,
+  );
+  // The rest are ranges of the last body: the two changes split it in three.
+  assert.ok(last.pieces.length <= 7, `${last.pieces.length} pieces`);
+  const again = await parseLinstorJsonStream(chunksOf(text, 333), options);
+  assert.equal(again, second, "the same body again gives the same array");
+});
+
+Deno.test("`parseLinstorJsonStream()` keeps a body's own text again once older bodies' text would outweigh it", async () => {
+  const memo = createParseMemo();
+  const options = { yieldControl: () => Promise.resolve(), memo };
+  const retained: number[] = [];
+  for (let poll = 0; poll < 6; poll++) {
+    // Every element changes every poll: all of it is copied.
+    const text = `[${
+      Array.from({ length: 50 }, (_, i) => `{"i":${i},"poll":${poll}}`)
+        .join(",")
+    }]`;
+    const parsed = await parseLinstorJsonStream(chunksOf(text, 64), options);
+    assert.deepEqual(parsed, parseLinstorJson(text));
+    assert.equal(memo.last!.pieces.join(""), text);
+    retained.push(
+      Math.round((memo.last!.retainedChars ?? text.length) / text.length),
+    );
+  }
+  // Each poll copies a body's worth; past twice the body, the next parse
+  // keeps its own pieces instead.
+  assert.deepEqual(retained, [1, 2, 3, 1, 2, 3]);
+});
