@@ -37,7 +37,7 @@ import {
   Wakeups,
 } from "../reconcile/mod.ts";
 import { createLinstorReader, startClusterState } from "../state/mod.ts";
-import { type Clock, SYSTEM_CLOCK } from "../system/mod.ts";
+import { type Clock, processStats, SYSTEM_CLOCK } from "../system/mod.ts";
 import type { CommandContext, Write } from "./command.ts";
 import {
   kubeApiFrom,
@@ -141,7 +141,7 @@ export async function runMode<Memory, Inputs extends object>(
   const clock = options.wiring.clock ?? SYSTEM_CLOCK;
   const logger = getLogger([LOG_CATEGORY, options.name]);
   const registry = createRegistry({ mode: options.name });
-  registerProcessMetrics(registry);
+  registerProcessMetrics(registry, { stats: processStats() });
   const identity =
     (options.leaderElection ? flags.string("leader-election-id") : undefined) ||
     options.wiring.hostname();

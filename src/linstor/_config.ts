@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Registry } from "prom-client";
+import type { Registry } from "../observability/mod.ts";
 import type { Clock } from "../system/clock.ts";
 import {
   LINSTOR_DEFAULT_HOST,

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Registry } from "prom-client";
+import type { Registry } from "./metrics.ts";
 
 /** The result of a health check. */
 export interface CheckResult {

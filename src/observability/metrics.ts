@@ -1,10 +1,10 @@
 /**
  * Prometheus metrics support. The registry is created by the CLI and passed
- * down; nothing registers into prom-client's global registry.
+ * down; there is no global registry.
  *
  * @module
  */
-import { collectDefaultMetrics, Gauge, Registry } from "./_prom_client.ts";
+import { Counter, Gauge, Histogram, Registry } from "./_registry.ts";
 import {
   METRIC_BUILD_INFO,
   METRIC_LEADER,
@@ -14,9 +14,26 @@ import {
   VERSION,
 } from "../constants.ts";
 import type { OperationMetrics } from "../reconcile/mod.ts";
-import { Counter, Histogram } from "./_prom_client.ts";
+import type { HeapSpace, ProcessStats } from "../system/mod.ts";
 
-export { Counter, Gauge, Histogram, Registry };
+export {
+  Counter,
+  formatMetric,
+  formatValue,
+  Gauge,
+  Histogram,
+  PROMETHEUS_CONTENT_TYPE,
+  Registry,
+} from "./_registry.ts";
+export type {
+  HistogramConfiguration,
+  LabelValues,
+  Metric,
+  MetricConfiguration,
+  MetricSnapshot,
+  MetricType,
+  MetricValue,
+} from "./_registry.ts";
 
 /** Creates a registry holding `linstor_suite_build_info{version, mode}`. */
 export function createRegistry(options: { mode: string }): Registry {
@@ -32,13 +49,196 @@ export function createRegistry(options: { mode: string }): Registry {
 }
 
 /**
- * Registers the standard process metrics (`process_cpu_seconds_total`,
- * `process_resident_memory_bytes`, `process_start_time_seconds`,
- * `process_open_fds`, heap and event-loop lag) into `registry`; they are
- * read when `/metrics` is scraped.
+ * Registers the standard process metrics, under the names prom-client's
+ * default metrics used: `process_cpu_seconds_total` (and its user and
+ * system parts), `process_start_time_seconds`,
+ * `process_resident_memory_bytes`, `process_virtual_memory_bytes`,
+ * `process_heap_bytes`, `process_open_fds`, `process_max_fds`, event-loop lag
+ * (`nodejs_eventloop_lag_seconds` and its min, max, mean, stddev, p50, p90
+ * and p99 since the last scrape), `nodejs_active_resources{type}` and their
+ * total, V8's heap (`nodejs_heap_size_total_bytes`,
+ * `nodejs_heap_size_used_bytes`, `nodejs_external_memory_bytes`, per space
+ * `nodejs_heap_space_size_{total,used,available}_bytes{space}`) and
+ * `nodejs_version_info`. `stats` is read when `/metrics` is scraped.
  */
-export function registerProcessMetrics(registry: Registry): void {
-  collectDefaultMetrics({ register: registry });
+export function registerProcessMetrics(
+  registry: Registry,
+  options: { stats: ProcessStats },
+): void {
+  const { stats } = options;
+  const cpuSeconds = {
+    user: () => stats.cpu().userSeconds,
+    system: () => stats.cpu().systemSeconds,
+    "": () => {
+      const cpu = stats.cpu();
+      return cpu.userSeconds + cpu.systemSeconds;
+    },
+  };
+  for (const [part, read] of Object.entries(cpuSeconds)) {
+    let last = 0;
+    new Counter({
+      name: `process_cpu_${part ? `${part}_` : ""}seconds_total`,
+      help: `Total ${part || "user and system"} CPU time spent in seconds.`,
+      registers: [registry],
+      collect() {
+        const now = read();
+        this.inc(Math.max(0, now - last));
+        last = Math.max(now, last);
+      },
+    });
+  }
+  const start = stats.startTimeSeconds();
+  gauge(registry, "process_start_time_seconds", {
+    help: "Start time of the process since unix epoch in seconds.",
+    read: () => start,
+  });
+  const memory = stats.memory();
+  gauge(registry, "process_resident_memory_bytes", {
+    help: "Resident memory size in bytes.",
+    read: () => stats.memory().residentBytes,
+  });
+  if (memory.virtualBytes !== undefined) {
+    gauge(registry, "process_virtual_memory_bytes", {
+      help: "Virtual memory size in bytes.",
+      read: () => stats.memory().virtualBytes,
+    });
+  }
+  if (memory.heapBytes !== undefined) {
+    gauge(registry, "process_heap_bytes", {
+      help: "Process heap size in bytes.",
+      read: () => stats.memory().heapBytes,
+    });
+  }
+  if (stats.openFds() !== undefined) {
+    gauge(registry, "process_open_fds", {
+      help: "Number of open file descriptors.",
+      read: () => stats.openFds(),
+    });
+  }
+  const maxFds = stats.maxFds();
+  if (maxFds !== undefined) {
+    gauge(registry, "process_max_fds", {
+      help: "Maximum number of open file descriptors.",
+      read: () => maxFds,
+    });
+  }
+  registerEventLoopMetrics(registry, stats);
+  new Gauge({
+    name: "nodejs_active_resources",
+    help:
+      "Number of active resources that are currently keeping the event loop alive, grouped by async resource type.",
+    labelNames: ["type"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const type of stats.activeResources()) this.inc({ type });
+    },
+  });
+  gauge(registry, "nodejs_active_resources_total", {
+    help: "Total number of active resources.",
+    read: () => stats.activeResources().length,
+  });
+  gauge(registry, "nodejs_heap_size_total_bytes", {
+    help: "Process heap size from Node.js in bytes.",
+    read: () => stats.heap().totalBytes,
+  });
+  gauge(registry, "nodejs_heap_size_used_bytes", {
+    help: "Process heap size used from Node.js in bytes.",
+    read: () => stats.heap().usedBytes,
+  });
+  gauge(registry, "nodejs_external_memory_bytes", {
+    help: "Node.js external memory size in bytes.",
+    read: () => stats.heap().externalBytes,
+  });
+  const spaces = {
+    total: (space: HeapSpace) => space.totalBytes,
+    used: (space: HeapSpace) => space.usedBytes,
+    available: (space: HeapSpace) => space.availableBytes,
+  };
+  for (const [kind, read] of Object.entries(spaces)) {
+    new Gauge({
+      name: `nodejs_heap_space_size_${kind}_bytes`,
+      help: `Process heap space size ${kind} from Node.js in bytes.`,
+      labelNames: ["space"],
+      registers: [registry],
+      collect() {
+        for (const space of stats.heapSpaces()) {
+          this.set({ space: space.space }, read(space));
+        }
+      },
+    });
+  }
+  const version = stats.runtimeVersion();
+  const [major = "", minor = "", patch = ""] = version.replace(/^v/, "")
+    .split(".");
+  new Gauge({
+    name: "nodejs_version_info",
+    help: "Node.js version info.",
+    labelNames: ["version", "major", "minor", "patch"],
+    registers: [registry],
+  }).set({ version, major, minor, patch }, 1);
+}
+
+/** A gauge without labels set to `read()` at scrape time (unset if undefined). */
+function gauge(
+  registry: Registry,
+  name: string,
+  options: { help: string; read: () => number | undefined },
+): Gauge {
+  return new Gauge({
+    name,
+    help: options.help,
+    registers: [registry],
+    collect() {
+      const value = options.read();
+      if (value !== undefined) this.set(value);
+    },
+  });
+}
+
+/**
+ * `nodejs_eventloop_lag_seconds` (how long a macrotask waits at scrape time)
+ * and the delay sampled since the last scrape (min … p99): one reading,
+ * which resets the sampler, taken by the first and shown by all.
+ */
+function registerEventLoopMetrics(
+  registry: Registry,
+  stats: ProcessStats,
+): void {
+  const helps = {
+    min: "The minimum recorded event loop delay.",
+    max: "The maximum recorded event loop delay.",
+    mean: "The mean of the recorded event loop delays.",
+    stddev: "The standard deviation of the recorded event loop delays.",
+    p50: "The 50th percentile of the recorded event loop delays.",
+    p90: "The 90th percentile of the recorded event loop delays.",
+    p99: "The 99th percentile of the recorded event loop delays.",
+  };
+  const sampled = stats.eventLoopDelay() !== undefined;
+  const delays = new Map<keyof typeof helps, Gauge>();
+  new Gauge({
+    name: "nodejs_eventloop_lag_seconds",
+    help: "Lag of event loop in seconds.",
+    registers: [registry],
+    async collect() {
+      const delay = stats.eventLoopDelay();
+      for (const [key, gauge] of delays) {
+        if (delay !== undefined) gauge.set(delay[key]);
+      }
+      this.set(await stats.eventLoopLagSeconds());
+    },
+  });
+  if (!sampled) return;
+  for (const [key, help] of Object.entries(helps)) {
+    delays.set(
+      key as keyof typeof helps,
+      new Gauge({
+        name: `nodejs_eventloop_lag_${key}_seconds`,
+        help,
+        registers: [registry],
+      }),
+    );
+  }
 }
 
 /** Sets the leader-status gauges of one replica. */

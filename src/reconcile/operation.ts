@@ -37,7 +37,7 @@ export interface ExecuteReport {
   readonly skipped: readonly { operation: Operation; reason: SkipReason }[];
 }
 
-/** Counters `executeOperations()` reports to (prom-client or a test double). */
+/** Counters `executeOperations()` reports to (the metrics registry or a test double). */
 export interface OperationMetrics {
   /** Called once per operation with its outcome and duration in seconds. */
   observe(

@@ -1,5 +1,6 @@
 /**
- * The edges to the operating system: clock, child processes and HTTP server.
+ * The edges to the operating system: clock, child processes, HTTP server and
+ * the process's own statistics.
  *
  * @module
  */
@@ -7,3 +8,4 @@ export * from "./clock.ts";
 export * from "./http_client.ts";
 export * from "./http_server.ts";
 export * from "./command.ts";
+export * from "./process_stats.ts";

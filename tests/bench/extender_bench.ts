@@ -30,7 +30,7 @@ import type {
 } from "@kubernetes/client-node";
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
-import { Registry } from "prom-client";
+import { Registry } from "../../src/observability/mod.ts";
 import type { LinstorData } from "../../src/state/mod.ts";
 import { ClusterState } from "../../src/state/mod.ts";
 import {

@@ -28,8 +28,8 @@ export const PIECES: Readonly<Record<string, readonly string[]>> = {
   "node:https": ["node:https"],
   "node:crypto": ["node:crypto"],
   "node:v8": ["node:v8"],
+  "node:perf_hooks": ["node:perf_hooks"],
   "@logtape/logtape": ["@logtape/logtape"],
-  "prom-client": ["prom-client"],
   "yaml": ["yaml"],
   "client-node config_types.js": [
     "@kubernetes/client-node/dist/config_types.js",

@@ -4,7 +4,7 @@
  * generated data at 100 nodes / 1,000 volumes, 500 / 5,000 and 5,000 nodes /
  * 100,000 LINSTOR resources, sends filter + prioritize pairs over HTTP and
  * reads the child's resident memory (`VmRSS`, peak `VmHWM` of
- * `/proc/<pid>/status`) and V8 heap (prom-client's `nodejs_heap_size_*` from
+ * `/proc/<pid>/status`) and V8 heap (`nodejs_heap_size_*` from
  * `/metrics`); then `main.ts affinity` idle at 100 nodes.
  *
  * The LINSTOR lists (the five the poller reads) and the Kubernetes API (list

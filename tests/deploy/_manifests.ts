@@ -8,7 +8,6 @@
  */
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { Registry } from "prom-client";
 import { AFFINITY_FLAGS } from "../../src/cli/affinity.ts";
 import { AGENT_FLAGS } from "../../src/cli/agent.ts";
 import { EXTENDER_FLAGS } from "../../src/cli/extender.ts";
@@ -20,7 +19,7 @@ import {
 } from "../../src/cli/mod.ts";
 import type { FlagSpec } from "../../src/cli/flags.ts";
 import { DEFAULT_HEALTH_ADDRESS } from "../../src/constants.ts";
-import { createHealthRoutes } from "../../src/observability/mod.ts";
+import { createHealthRoutes, Registry } from "../../src/observability/mod.ts";
 import { parseListenAddress } from "../../src/system/mod.ts";
 import {
   type ControlPlane,

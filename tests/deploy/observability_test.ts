@@ -235,9 +235,7 @@ async function exportedMetrics(): Promise<Map<string, Exported>> {
       assert.equal(code, 0, `${mode}: ${err.join("")}`);
       assert.ok(environment, `${mode} never ran`);
       for (const metric of environment.registry.getMetricsAsArray()) {
-        // prom-client keeps each metric's declared label names on it.
-        const labels = (metric as { labelNames?: readonly string[] })
-          .labelNames ?? [];
+        const labels = metric.labelNames;
         const entry = exported.get(metric.name) ??
           { type: String(metric.type), labels: new Set(), modes: new Set() };
         for (const label of labels) entry.labels.add(label);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
+import { Registry } from "../../src/observability/mod.ts";
 import { LinstorClient } from "../../src/linstor/mod.ts";
 import { FakeClock } from "../_fakes/fake_clock.ts";
 import { json, refusedPort, serve, serveHanging } from "./_servers.ts";

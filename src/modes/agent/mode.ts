@@ -54,7 +54,7 @@ import {
 } from "./plan.ts";
 import { scanLvm } from "./scan.ts";
 
-/** Metrics of the agent (prom-client, in the registry the CLI made). */
+/** Metrics of the agent (in the registry the CLI made). */
 export class AgentMetrics {
   readonly #free: Gauge;
   readonly #size: Gauge;

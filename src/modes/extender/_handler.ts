@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { Registry } from "prom-client";
+import type { Registry } from "../../observability/mod.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Clock } from "../../system/clock.ts";
 import type { Snapshot } from "../../state/types.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { Registry } from "prom-client";
+import type { Registry } from "../../observability/mod.ts";
 import type { Snapshot } from "../../state/types.ts";
 import {
   type Clock,

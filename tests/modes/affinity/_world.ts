@@ -9,7 +9,7 @@ import type {
   V1PersistentVolume,
   V1PersistentVolumeClaim,
 } from "@kubernetes/client-node";
-import type { Registry } from "prom-client";
+import type { Registry } from "../../../src/observability/mod.ts";
 import { LinstorClient } from "../../../src/linstor/mod.ts";
 import {
   affinityLinstorFrom,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { V1PersistentVolume } from "@kubernetes/client-node";
-import { Registry } from "prom-client";
+import { Registry } from "../../../src/observability/mod.ts";
 import { KubeApiError } from "../../../src/kube/mod.ts";
 import type { FakeKube } from "../../_fakes/fake_kube.ts";
 import {
