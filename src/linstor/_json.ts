@@ -257,6 +257,55 @@ async function parsePieces(
     sinceTurn += spent;
     if (sinceTurn >= sliceChars) await turn();
   };
+  const addRange = (start: number, end: number) => {
+    const at = (elements.length - 1) * 2;
+    if (at + 2 > ranges.length) {
+      const grown = new Int32Array(ranges.length * 2);
+      grown.set(ranges);
+      ranges = grown;
+    }
+    ranges[at] = start;
+    ranges[at + 1] = end;
+  };
+  /**
+   * After an element found in the last parse: while the text that follows
+   * equals the last body's text after that element, reuses the elements
+   * in it without splitting them, comparing blocks of text (a comparison
+   * costs a fraction of splitting). A block that differs is retried
+   * smaller; below `SKIP_MIN_CHARS` the next element is split as usual.
+   */
+  const skipUnchanged = async () => {
+    let block = SKIP_MAX_CHARS;
+    while (!invalid && !done) {
+      const newEnd = splitter.elementEnd;
+      const skip = previous!.unchangedAfter(
+        received,
+        newEnd,
+        Math.min(block, received.length - newEnd),
+      );
+      if (skip === undefined) return;
+      if (skip === DIFFERS) {
+        if (block <= SKIP_MIN_CHARS) return;
+        block = Math.floor(block / 8);
+        continue;
+      }
+      const shift = newEnd - previous!.foundEnd;
+      for (let k = previous!.found + 1; k <= skip; k++) {
+        elements.push(previous!.elementValue(k));
+        if (memo) {
+          addRange(
+            previous!.elementStart(k) + shift,
+            previous!.elementEnd(k) + shift,
+          );
+        }
+      }
+      const to = previous!.elementEnd(skip) + shift;
+      splitter.skipTo(previous!.elementStart(skip) + shift, to);
+      composer?.matchedUpTo(to, previous!.elementEnd(skip));
+      previous!.skipTo(skip);
+      await turnIfDue((to - newEnd) / 8);
+    }
+  };
   /** Splits and parses whatever `received` holds that was not split yet. */
   const drain = async () => {
     while (!invalid && !done) {
@@ -281,18 +330,10 @@ async function parsePieces(
           composer?.matched(splitter.elementStart, splitter.elementEnd);
         }
         elements.push(element);
-        if (memo) {
-          const at = (elements.length - 1) * 2;
-          if (at + 2 > ranges.length) {
-            const grown = new Int32Array(ranges.length * 2);
-            grown.set(ranges);
-            ranges = grown;
-          }
-          ranges[at] = splitter.elementStart;
-          ranges[at + 1] = splitter.elementEnd;
-        }
+        if (memo) addRange(splitter.elementStart, splitter.elementEnd);
         // Scanning and comparing cost about as much per character as parsing.
         await turnIfDue(found.length);
+        if (element !== undefined) await skipUnchanged();
       }
     }
   };
@@ -393,6 +434,34 @@ class ReceivedText {
   }
 
   /**
+   * Whether the `length` characters from `at` on equal the previous body's
+   * from `previousAt` on (not in a released piece).
+   */
+  matches(
+    at: number,
+    length: number,
+    previous: PreviousParse,
+    previousAt: number,
+  ): boolean {
+    const starts = this.#starts;
+    let p = this.#released;
+    while (p + 1 < starts.length && starts[p + 1]! <= at) p++;
+    const to = at + length;
+    for (; at < to; p++) {
+      const piece = this.pieces[p];
+      if (piece === undefined) return false;
+      const a = at - starts[p]!;
+      const b = Math.min(piece.length, to - starts[p]!);
+      if (b > a) {
+        if (!previous.matches(previousAt, piece, a, b)) return false;
+        previousAt += b - a;
+        at += b - a;
+      }
+    }
+    return true;
+  }
+
+  /**
    * Drops the pieces that end before character `before` (the splitter may
    * still stand at the end of the piece `before` is in).
    */
@@ -453,6 +522,15 @@ class BodyComposer {
       this.#from = from;
       this.#to = to;
     }
+    this.#covered = end;
+  }
+
+  /**
+   * The text up to `end` is the last body's up to `previousEnd`, right
+   * after the range `matched()` or this extended.
+   */
+  matchedUpTo(end: number, previousEnd: number): void {
+    this.#to = previousEnd;
     this.#covered = end;
   }
 
@@ -547,6 +625,15 @@ function rebaseDue(last: NonNullable<ParseMemo["last"]>): boolean {
     last.pieces.length > last.value.length + REBASE_PIECES;
 }
 
+/** The largest block of text `skipUnchanged()` compares at once. */
+const SKIP_MAX_CHARS = 65_536;
+
+/** Below this a block that differs is split element by element. */
+const SKIP_MIN_CHARS = 256;
+
+/** What `PreviousParse.unchangedAfter()` answers when the text differs. */
+const DIFFERS = -1;
+
 /** Consecutive misses by position before the previous parse is indexed by text. */
 const MISSES_BEFORE_INDEX = 4;
 
@@ -605,6 +692,80 @@ class PreviousParse {
 
   /** See `rebaseDue()`. */
   readonly rebaseDue: boolean;
+
+  /** The element `find()` found last. */
+  get found(): number {
+    return this.#found;
+  }
+
+  /** Element `k` of the previous parse. */
+  elementValue(k: number): unknown {
+    return this.#values[k];
+  }
+
+  /** Where element `k` starts in the previous body. */
+  elementStart(k: number): number {
+    return this.#ranges[k * 2]!;
+  }
+
+  /** Where element `k` ends in the previous body. */
+  elementEnd(k: number): number {
+    return this.#ranges[k * 2 + 1]!;
+  }
+
+  /** Takes elements up to `k` as found: the next is expected after it. */
+  skipTo(k: number): void {
+    this.#found = k;
+    this.#next = k + 1;
+    this.#misses = 0;
+  }
+
+  /**
+   * The last element `m` after the one `find()` found last such that the
+   * `received` text from `at` on equals this body's text from that
+   * element's end to `m`'s end and one character beyond (so that a number
+   * does not go on), at most `limit` characters; `DIFFERS` when the text
+   * differs, `undefined` when no element fits.
+   */
+  unchangedAfter(
+    received: ReceivedText,
+    at: number,
+    limit: number,
+  ): number | undefined {
+    const ranges = this.#ranges;
+    const k = this.#found;
+    const from = ranges[k * 2 + 1]!;
+    let low = k;
+    let high = this.#values.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (ranges[middle * 2 + 1]! - from < limit) low = middle;
+      else high = middle - 1;
+    }
+    if (low === k) return undefined;
+    const length = ranges[low * 2 + 1]! - from + 1;
+    return received.matches(at, length, this, from) ? low : DIFFERS;
+  }
+
+  /** Whether `text[from, to)` equals the previous body from character `at` on. */
+  matches(at: number, text: string, from: number, to: number): boolean {
+    while (from < to) {
+      const p = this.#pieceAt(at);
+      const piece = this.#pieces[p]!;
+      const offset = at - this.#starts[p]!;
+      const length = Math.min(to - from, piece.length - offset);
+      if (
+        length <= 0 ||
+        piece.substring(offset, offset + length) !==
+          text.substring(from, from + length)
+      ) {
+        return false;
+      }
+      at += length;
+      from += length;
+    }
+    return true;
+  }
 
   /** Where the element `find()` found last starts in the previous body. */
   get foundStart(): number {
@@ -866,6 +1027,22 @@ class ElementSplitter {
   /** No more pieces will arrive. */
   end(): void {
     this.#ended = true;
+  }
+
+  /**
+   * Goes on after an element from `start` to `end` (in the pieces received
+   * so far) as if `next()` had returned it; called between elements.
+   */
+  skipTo(start: number, end: number): void {
+    const pieces = this.#pieces;
+    while (end - this.#pieceStart > pieces[this.#piece]!.length) {
+      this.#pieceStart += pieces[this.#piece]!.length;
+      this.#piece++;
+    }
+    this.#at = end - this.#pieceStart;
+    this.#state = "after";
+    this.#start = start;
+    this.#end = end;
   }
 
   /** Where the last element `next()` returned starts in the whole text. */

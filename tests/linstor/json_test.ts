@@ -459,8 +459,8 @@ Deno.test("`parseLinstorJsonStream()` gives what parseLinstorJson() gives over a
         items[Math.floor(random() * items.length)]!;
       let serial = 0;
       const element = () =>
-        random() < 0.1
-          ? pick(['"s"', "12", "null", "[1,[2]]", "{}"])
+        random() < 0.2
+          ? pick(['"s"', "1", "12", "123", "null", "[1,[2]]", "{}"])
           : `{"name":"r${serial++}","note":"${pick(notes)}","state":"${
             pick(["UpToDate", "Outdated", "Diskless"])
           }"}`;
@@ -571,4 +571,26 @@ Deno.test("`parseLinstorJsonStream()` keeps a body's own text again once older b
   // Each poll copies a body's worth; past twice the body, the next parse
   // keeps its own pieces instead.
   assert.deepEqual(retained, [1, 2, 3, 1, 2, 3]);
+});
+
+Deno.test("`parseLinstorJsonStream()` does not reuse a number of the last body that goes on in the new one", async () => {
+  const memo = createParseMemo();
+  const options = { yieldControl: () => Promise.resolve(), memo };
+  await parseLinstorJsonStream(chunksOf('[{"a":1},12,{"b":2}]', 64), options);
+  // The first piece ends right after "123"'s "3": the text up to there is
+  // the last body's but for that one character.
+  const text = '[{"a":1},123,{"b":2}]';
+  for (const pieceBytes of [11, 12, 13]) {
+    const parsed = await parseLinstorJsonStream(chunksOf(text, 64), {
+      ...options,
+      pieceBytes,
+    });
+    assert.deepEqual(parsed, parseLinstorJson(text), `${pieceBytes}`);
+    // Split as a list, not handed to a whole-text parse as invalid.
+    assert.equal(memo.last?.value, parsed, `${pieceBytes}`);
+    await parseLinstorJsonStream(
+      chunksOf('[{"a":1},12,{"b":2}]', 64),
+      options,
+    );
+  }
 });
