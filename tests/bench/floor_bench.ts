@@ -3,7 +3,7 @@
  * module graph (a dependency, a `node:` module, one of our layers, a mode's
  * entry) and does nothing else, against one that imports nothing. Each piece
  * is measured in its own process (`_floor_child.ts`), with the settings the image
- * ships (the Dockerfile's `--v8-flags` and `MALLOC_*` environment, as the
+ * ships (the Dockerfile's `DENO_V8_FLAGS` and `MALLOC_*` environment, as the
  * memory benchmark runs its modes), after two full collections; the pieces
  * are run in rotated order `--repeat` times and reported as median and range.
  *

@@ -15,10 +15,11 @@
  * bound claims with managed fields), because informer caches hold what the
  * apiserver sends.
  *
- * The processes run with the settings the image ships: the Dockerfile's
- * `deno compile --v8-flags=…` and its `MALLOC_*` environment
- * (`--shipped-flags=false` runs them bare; `--v8-flags=A,B` adds V8 flags
- * after the shipped ones, e.g. to compare heap-growth settings).
+ * The processes run with the settings the image ships: the V8 flags of the
+ * Dockerfile's runtime-stage `DENO_V8_FLAGS` (given to `deno run` as
+ * `--v8-flags`) and its `MALLOC_*` environment (`--shipped-flags=false` runs
+ * them bare; `--v8-flags=A,B` adds V8 flags after the shipped ones, e.g. to
+ * compare heap-growth settings).
  *
  * Run: `tools/deno run --allow-all tests/bench/memory_bench.ts`
  * (`--sizes=100,500,5000`, `--pairs=3000`, `--names=N` to cap the names per
