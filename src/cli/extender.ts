@@ -14,6 +14,7 @@ import type { KubeApi } from "../kube/mod.ts";
 import {
   DEFAULT_EXTENDER_CONFIG,
   type Explanation,
+  EXTENDER_FIELDS,
   EXTENDER_KINDS,
   type ExtenderConfig,
   formatExplanation,
@@ -202,6 +203,7 @@ async function runExtender(
     create: (environment) => ({
       name: "extender",
       kinds: EXTENDER_KINDS,
+      fields: EXTENDER_FIELDS,
       // Ready = the extender answers from data it trusts (not fail-open).
       maxLinstorAgeMs: config.maxStalenessMs,
       memory: undefined,

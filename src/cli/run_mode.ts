@@ -237,6 +237,7 @@ export async function runMode<Memory, Inputs extends object>(
         : {}),
     }, {
       kinds: mode.kinds,
+      ...(mode.fields === undefined ? {} : { fields: mode.fields }),
       signal: running,
       metrics: registry,
       ...(pollInterval ? { pollIntervalMs: pollInterval } : {}),

@@ -12,5 +12,6 @@ export * from "./api_base.ts";
 export * from "./errors.ts";
 export * from "./objects.ts";
 export * from "./informer.ts";
+export * from "./projection.ts";
 export * from "./leader.ts";
 export * from "./diagnostics.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { KubeKind } from "../kube/mod.ts";
+import type { KubeFields, KubeKind } from "../kube/mod.ts";
 import { freshness } from "../domain/mod.ts";
 import type { CheckResult } from "../observability/mod.ts";
 import type { Snapshot } from "../state/types.ts";
@@ -100,6 +100,11 @@ export interface Mode<Memory = unknown, Inputs extends object = {}> {
   readonly name: string;
   /** Kubernetes kinds the state model watches for this mode. */
   readonly kinds: readonly KubeKind[];
+  /**
+   * The fields of each kind the mode reads; the caches keep only these
+   * (`projectionOf()`). @default {what `stripObject()` keeps, every kind}
+   */
+  readonly fields?: KubeFields;
   /** Whether the state model polls LINSTOR (readiness waits for it). @default {true} */
   readonly readsLinstor?: boolean;
   /** LINSTOR data older than this (ms) makes the process not ready. @default {60000} */

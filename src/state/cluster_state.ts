@@ -26,8 +26,10 @@ import type { Clock } from "../system/clock.ts";
 import { linstorDataAge } from "../domain/mod.ts";
 import {
   type KubeApi,
+  type KubeFields,
   type KubeKind,
   type KubeObjectOf,
+  projectionOf,
   startInformer,
 } from "../kube/mod.ts";
 import { KubeIndex, type KubeSink } from "./kube_index.ts";
@@ -409,6 +411,12 @@ export interface StartClusterStateDeps {
 export interface StartClusterStateOptions {
   /** Kubernetes kinds to watch; only these are cached. */
   kinds: Iterable<KubeKind>;
+  /**
+   * The fields of each kind to keep in the caches (`projectionOf()`); a kind
+   * without an entry keeps what `stripObject()` keeps.
+   * @default {every kind left to `stripObject()`}
+   */
+  fields?: KubeFields;
   /** Stops the poller and the informers. */
   signal: AbortSignal;
   /**
@@ -519,6 +527,7 @@ export function startClusterState(
       signal: options.signal,
       logger,
       relistIntervalMs,
+      fields: options.fields ?? {},
     }));
   }
   return {
@@ -536,6 +545,7 @@ async function startOneInformer<K extends KubeKind>(
     signal: AbortSignal;
     logger: Logger;
     relistIntervalMs: number | undefined;
+    fields: KubeFields;
   },
 ): Promise<void> {
   try {
@@ -543,6 +553,7 @@ async function startOneInformer<K extends KubeKind>(
       sink: state.sink(kind),
       signal: options.signal,
       clock: options.clock,
+      transform: projectionOf(kind, options.fields),
       ...(options.relistIntervalMs === undefined
         ? {}
         : { relistIntervalMs: options.relistIntervalMs }),

@@ -6,3 +6,4 @@
 export * from "./linstor.ts";
 export * from "./kube.ts";
 export * from "./snapshot.ts";
+export * from "./projection_guard.ts";

@@ -5,13 +5,19 @@
  *
  * @module
  */
-import type { KubeKind, KubeObjectOf } from "../../src/kube/mod.ts";
+import {
+  type KubeFields,
+  type KubeKind,
+  type KubeObjectOf,
+  projectionOf,
+} from "../../src/kube/mod.ts";
 import {
   ClusterState,
   type LinstorData,
   type Snapshot,
 } from "../../src/state/mod.ts";
 import { FakeClock } from "../_fakes/fake_clock.ts";
+import { guardProjection } from "./projection_guard.ts";
 
 /** LINSTOR input of `buildSnapshot()`; omitted lists are empty. */
 export interface LinstorInput extends Partial<LinstorData> {
@@ -35,6 +41,13 @@ export interface SnapshotInput {
   kinds?: readonly KubeKind[];
   /** `takenAt` of the snapshot. @default {2026-01-01T00:00:00Z} */
   takenAt?: number;
+  /**
+   * A mode's projection (`EXTENDER_FIELDS`, …): objects reach the state
+   * model as that mode's informers would hand them over, guarded so that
+   * reading a field the projection dropped throws (`guardProjection()`).
+   * @default {the objects as given}
+   */
+  fields?: KubeFields;
 }
 
 /** Builds a snapshot from literals through `ClusterState`. */
@@ -59,8 +72,15 @@ export function buildSnapshot(input: SnapshotInput = {}): Snapshot {
   for (const kind of kinds) {
     const items = kube[kind];
     if (items !== undefined) {
+      const project = input.fields === undefined
+        ? undefined
+        : projectionOf(kind, input.fields) as (item: object) => object;
       (state.sink(kind) as { replace(items: readonly unknown[]): void })
-        .replace(items);
+        .replace(
+          project === undefined
+            ? items
+            : items.map((item) => guardProjection(item, project(item))),
+        );
     }
   }
   return state.snapshot();

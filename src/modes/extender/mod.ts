@@ -32,6 +32,7 @@ export {
   reviewReservations,
 } from "./_reservation_policy.ts";
 export { createExtenderMetrics, type ExtenderMetrics } from "./_metrics.ts";
+export { EXTENDER_FIELDS } from "./_fields.ts";
 export {
   EXTENDER_KINDS,
   filterNodes,

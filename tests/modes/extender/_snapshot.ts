@@ -10,7 +10,11 @@ import type {
   Snapshot,
 } from "../../../src/state/mod.ts";
 import { CSI_DRIVER_NAME } from "../../../src/constants.ts";
-import { EXTENDER_KINDS } from "../../../src/modes/extender/mod.ts";
+import type { KubeFields } from "../../../src/kube/mod.ts";
+import {
+  EXTENDER_FIELDS,
+  EXTENDER_KINDS,
+} from "../../../src/modes/extender/mod.ts";
 import {
   buildSnapshot as shared,
   type KubeInput,
@@ -85,8 +89,16 @@ export interface World {
   }[];
 }
 
-/** Builds a Snapshot from a `World` literal, through the real state model (`ClusterState`). */
-export function buildSnapshot(world: World): Snapshot {
+/**
+ * Builds a Snapshot from a `World` literal, through the real state model
+ * (`ClusterState`), with the Kubernetes objects projected as the extender's
+ * informers project them (`EXTENDER_FIELDS`, or `options.fields`): a read of
+ * a field the projection drops changes the answers of the table tests.
+ */
+export function buildSnapshot(
+  world: World,
+  options: { fields?: KubeFields } = {},
+): Snapshot {
   const now = world.now ?? T0;
   const replicaSizes = new Map<string, number>();
   const resources = (world.replicas ?? []).map((r) => {
@@ -177,6 +189,7 @@ export function buildSnapshot(world: World): Snapshot {
   return shared({
     takenAt: now,
     kinds: all,
+    fields: options.fields ?? EXTENDER_FIELDS,
     kube: kubeSynced,
     linstor: {
       observedAt: "observedAt" in world ? (world.observedAt ?? null) : now,

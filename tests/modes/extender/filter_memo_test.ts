@@ -153,7 +153,7 @@ Deno.test("`createExtenderHandler()` prioritize after filter answers exactly wha
     await call("filter", { Pod: victim, Nodes: { items } });
     const body = {
       Pod: victim,
-      Nodes: { items: structuredClone(items.slice(0, 3)) },
+      Nodes: { items: copyJson(items.slice(0, 3)) },
     };
     const answer = await call("prioritize", body);
     assert.equal(await reuse("hit"), 1);
@@ -216,7 +216,7 @@ Deno.test("`createExtenderHandler()` prioritize reuses no filter of another pod,
     const { call, reuse } = setup(() => snapshot);
     const items = [...snapshot.kube.nodes.values()].slice(0, 3);
     await call("filter", { Pod: victim, Nodes: { items } });
-    const moved = structuredClone(items);
+    const moved = copyJson(items);
     moved[0]!.metadata!.labels = { "topology.kubernetes.io/zone": "b" };
     const asked = { Pod: victim, Nodes: { items: moved } };
     const answer = await call("prioritize", asked);
@@ -238,3 +238,8 @@ Deno.test("`createExtenderHandler()` prioritize reuses no filter of another pod,
     assert.equal(answer, await fresh(snapshot, body));
   });
 });
+
+/** A deep copy of JSON data (the snapshot's objects are guarded proxies, which `structuredClone` refuses). */
+function copyJson<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value));
+}
