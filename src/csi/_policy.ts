@@ -10,7 +10,7 @@ import type {
   V1PersistentVolume,
   V1StorageClass,
 } from "@kubernetes/client-node";
-import { parse as parseYaml } from "yaml";
+import { parseYaml } from "../domain/mod.ts";
 import {
   ANNOTATION_PREFIX_POLICY_OVERRIDE,
   CSI_PARAM_ALLOW_REMOTE_VOLUME_ACCESS,

@@ -8,14 +8,13 @@
  *
  * @module
  */
-import { parse as parseYaml } from "yaml";
 import {
   EXTENDER_DEFAULT_DEADLINE_MS,
   EXTENDER_MAX_SENSIBLE_WEIGHT,
   EXTENDER_SHIPPED_WEIGHT,
   KUBE_SCHEDULER_DEFAULT_EXTENDER_TIMEOUT_MS,
 } from "../constants.ts";
-import { parseDuration } from "../domain/mod.ts";
+import { parseDuration, parseYaml } from "../domain/mod.ts";
 import { type Check, fail, ok, warn } from "./check.ts";
 
 /** One `extenders[]` entry, as far as the checks read it. */

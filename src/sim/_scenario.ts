@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { parse as parseYaml } from "yaml";
-import { readDuration as parseDurationMs } from "../domain/mod.ts";
+import { parseYaml, readDuration as parseDurationMs } from "../domain/mod.ts";
 import type { AutoSelectFilter, Props } from "../linstor/types.ts";
 import {
   LINSTOR_DEFAULT_RESOURCE_GROUP,

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { parse as parseYaml } from "yaml";
+import { parseYaml } from "../../domain/mod.ts";
 import {
   type Cluster,
   type Context,

@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { parse as parseYaml } from "yaml";
-import { readDuration } from "../../domain/mod.ts";
+import { parseYaml, readDuration } from "../../domain/mod.ts";
 import {
   EXTENDER_DEFAULT_DEADLINE_MS,
   EXTENDER_DEFAULT_FILTER_VERB,
