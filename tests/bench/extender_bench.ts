@@ -8,6 +8,9 @@
  * (`nodeCacheCapable: false`) with names only at 100 and 500 nodes; its
  * client runs in a child process (it builds and sends 2 × 1.6 MiB per pair
  * at 500 nodes), so the CPU it reports is the serving process's alone.
+ * It also measures the transport floor: a trivial `Deno.serve` handler that
+ * reads each body and answers the extender's own answers, pre-encoded, over
+ * the same bodies (what moving the bytes costs with no extender work).
  *
  * Run: `tools/deno run --allow-all tests/bench/extender_bench.ts`
  * - `--quick`: a 10x smaller cluster;
@@ -193,6 +196,14 @@ export interface ExtenderBenchFigures {
     /** CPU of the client process per pair (ms), for comparison. */
     namesClientCpuMsPerPair?: number;
     objectsClientCpuMsPerPair?: number;
+    /**
+     * The transport floor with full Node objects: a trivial `Deno.serve`
+     * handler reading the same bodies and sending the same answers, CPU of
+     * the serving process per pair (ms) and latency per verb (ms).
+     */
+    floorCpuMsPerPair?: number;
+    floorP50?: number;
+    floorP99?: number;
     bodyBytes: number;
   }>;
   rssMiB: number;
@@ -519,6 +530,48 @@ async function runClient(base: string, bodyFile: string, runs: number) {
   print(JSON.stringify(series));
 }
 
+/**
+ * The transport floor of `body`: the extender at `base` answers filter and
+ * prioritize once, then a trivial `Deno.serve` handler in this process reads
+ * each body in one piece and sends those answers, pre-encoded, to the same
+ * child client as `childHttpPairs()`.
+ */
+async function floorPairs(
+  base: string,
+  body: string,
+  runs: number,
+): Promise<HttpSeries & { clientCpuMsPerPair: number }> {
+  const answers = new Map<string, Uint8Array<ArrayBuffer>>();
+  for (const verb of ["filter", "prioritize"]) {
+    const response = await fetch(`${base}/${verb}`, { method: "POST", body });
+    answers.set(`/${verb}`, await response.bytes());
+  }
+  const headers = { "content-type": "application/json" };
+  const controller = new AbortController();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+    onListen: () => {},
+  }, async (request) => {
+    await request.bytes();
+    const answer = answers.get(new URL(request.url).pathname);
+    return answer === undefined
+      ? new Response("not found", { status: 404 })
+      : new Response(answer, { headers });
+  });
+  try {
+    return await childHttpPairs(
+      `http://127.0.0.1:${server.addr.port}`,
+      body,
+      runs,
+    );
+  } finally {
+    controller.abort();
+    await server.finished;
+  }
+}
+
 function startBenchServer(
   state: ClusterState,
   signal: AbortSignal,
@@ -759,10 +812,12 @@ export async function runExtenderBench(
             `Cannot bench: ${objects.passed} Node objects pass but ${names.passed} names`,
           );
         }
+        const floor = await floorPairs(base, objectsBody, runs);
         const all = (s: HttpSeries) =>
           [...s.filter, ...s.prioritize].sort((a, b) => a - b);
         const n = all(names);
         const o = all(objects);
+        const f = all(floor);
         figures.objects[String(nodes)] = {
           namesP50: percentile(n, 0.5),
           namesP99: percentile(n, 0.99),
@@ -772,6 +827,9 @@ export async function runExtenderBench(
           objectsCpuMsPerPair: objects.cpuMsPerPair,
           namesClientCpuMsPerPair: names.clientCpuMsPerPair,
           objectsClientCpuMsPerPair: objects.clientCpuMsPerPair,
+          floorCpuMsPerPair: floor.cpuMsPerPair,
+          floorP50: percentile(f, 0.5),
+          floorP99: percentile(f, 0.99),
           bodyBytes: new TextEncoder().encode(objectsBody).length,
         };
         rows.push({
@@ -796,6 +854,15 @@ export async function runExtenderBench(
           } ms, another process); body ${
             (figures.objects[String(nodes)]!.bodyBytes / 1024).toFixed(0)
           } KiB`,
+        }, {
+          name:
+            `${nodes} nodes, full Node objects, transport floor (trivial server)`,
+          runs: runs * 2,
+          p50: percentile(f, 0.5),
+          p99: percentile(f, 0.99),
+          note: `${floor.cpuMsPerPair.toFixed(2)} ms server CPU per pair (${
+            (floor.cpuMsPerPair / names.cpuMsPerPair).toFixed(1)
+          }× names): reading the same bodies, sending the same answers`,
         });
       } finally {
         controller.abort();
