@@ -17,7 +17,7 @@ import {
   PREDICATES,
   type Verdict,
 } from "./_predicates.ts";
-import type { ReservationView } from "./_reservations.ts";
+import type { Reservation, ReservationView } from "./_reservations.ts";
 import { nodeScore, scoreNode, type ScoreParts } from "./_scorers.ts";
 import { freshness } from "../../domain/mod.ts";
 
@@ -88,6 +88,47 @@ export interface EvaluateOptions {
   readonly candidates?: readonly Candidate[] | undefined;
 }
 
+/** What the filter also works out in its pass over the candidates. */
+export interface FilterExtras {
+  /**
+   * Score the passing candidates as prioritize would with this filter's
+   * fits (`FilterOutcome.scores`): kube-scheduler asks prioritize for the
+   * passing names right after.
+   */
+  readonly score?: boolean | undefined;
+  /**
+   * The reservations held now: the pass also works out what each pending
+   * claim would hold on the passing candidates (`FilterOutcome.holds`), so
+   * the reservation policy does not visit every node again.
+   */
+  readonly held?: ((claim: string) => Reservation | undefined) | undefined;
+}
+
+/**
+ * What a pending claim would hold on the passing candidates (LINSTOR node →
+ * pool), worked out in the filter's pass.
+ */
+export interface HoldPlan {
+  readonly claim: string;
+  /** The node → pool map of the claim's held reservation it was compared with. */
+  readonly compared: ReadonlyMap<string, string> | undefined;
+  /** Whether `compared` is exactly what the claim would hold now. */
+  readonly unchanged: boolean;
+  /** What the claim would hold, when not compared (a fresh map). */
+  readonly nodes: ReadonlyMap<string, string> | undefined;
+}
+
+/** A `HoldPlan` while the pass fills it. */
+interface HoldWork {
+  readonly claim: string;
+  /** Position of the volume in `EvalContext.pendingInFitOrder`. */
+  readonly at: number;
+  readonly compared: ReadonlyMap<string, string> | undefined;
+  readonly nodes: Map<string, string> | undefined;
+  count: number;
+  same: boolean;
+}
+
 /** Outcome of the filter. */
 export interface FilterOutcome {
   readonly context: EvalContext;
@@ -97,13 +138,17 @@ export interface FilterOutcome {
   readonly passed: readonly string[];
   /** Kubernetes node name → verdict of the first failing predicate. */
   readonly rejected: ReadonlyMap<string, Verdict>;
+  /** Scores of the passing candidates in `passed` order (with `score`, when the pass ran). */
+  readonly scores?: readonly number[] | undefined;
+  /** Per pending volume of the pod, in `volumes.pending` order (with `held`, when the pass ran). */
+  readonly holds?: readonly HoldPlan[] | undefined;
 }
 
 /** Runs the configured predicate chain over every candidate. */
 export function filterNodes(
   index: SnapshotIndex,
   input: { pod: V1Pod; names: readonly string[] },
-  options: EvaluateOptions,
+  options: EvaluateOptions & FilterExtras,
 ): FilterOutcome {
   const context = new EvalContext(index, input.pod, options);
   const candidates = context.candidates(input.names, options.nodes);
@@ -123,6 +168,13 @@ export function filterNodes(
   for (const name of options.config.predicates) {
     if (PREDICATE_APPLIES[name](context)) chain.push(PREDICATES[name]);
   }
+  // Room for every candidate up front; cut to the passing ones after.
+  const scores: number[] | undefined = options.score
+    ? new Array<number>(candidates.length).fill(0)
+    : undefined;
+  const holds = options.held === undefined
+    ? undefined
+    : holdWork(context, options.held);
   const passed = runChain(context, {
     names: input.names,
     candidates,
@@ -130,8 +182,50 @@ export function filterNodes(
     memo,
     rejected,
     options,
+    scores,
+    holds,
   });
-  return { context, candidates, memo, passed, rejected };
+  if (scores !== undefined) scores.length = passed.length;
+  return {
+    context,
+    candidates,
+    memo,
+    passed,
+    rejected,
+    scores,
+    holds: holds?.map((h) => ({
+      claim: h.claim,
+      compared: h.compared,
+      unchanged: h.compared !== undefined && h.same &&
+        h.count === h.compared.size,
+      nodes: h.nodes,
+    })),
+  };
+}
+
+/**
+ * What the pass works out per pending volume: a comparison with the map of
+ * the claim's reservation when one is held with the same size and not
+ * narrowed for good (a retried pod: refreshed when it would hold the same),
+ * else the map it would hold.
+ */
+function holdWork(
+  context: EvalContext,
+  held: (claim: string) => Reservation | undefined,
+): HoldWork[] {
+  return context.volumes.pending.map((volume) => {
+    const existing = held(volume.claim);
+    const compare = existing !== undefined && !existing.narrowed &&
+      existing.sizeKib === volume.sizeKib;
+    return {
+      claim: volume.claim,
+      at: context.pendingInFitOrder.indexOf(volume),
+      compared: compare ? existing.nodes : undefined,
+      nodes: compare ? undefined : new Map<string, string>(),
+      count: 0,
+      same: true,
+    };
+  });
 }
 
 /**
@@ -148,11 +242,15 @@ function runChain(
     readonly memo: NodeMemo;
     readonly rejected: Map<string, Verdict>;
     readonly options: EvaluateOptions;
+    readonly scores: number[] | undefined;
+    readonly holds: HoldWork[] | undefined;
   },
 ): readonly string[] {
-  const { names, candidates, chain, memo, rejected, options } = run;
+  const { names, candidates, chain, memo, rejected, options, scores, holds } =
+    run;
   // Built from the first rejection on.
   let passed: string[] | undefined;
+  let count = 0;
   for (let i = 0; i < candidates.length; i++) {
     checkDeadline(options, "filter", i);
     const candidate = candidates[i]!;
@@ -164,11 +262,47 @@ function runChain(
     if (verdict) {
       passed ??= names.slice(0, i);
       rejected.set(candidate.name, verdict);
-    } else if (passed !== undefined) {
-      passed.push(candidate.name);
+      continue;
+    }
+    if (passed !== undefined) passed.push(candidate.name);
+    // The passing node's score and holds, while its records are at hand.
+    if (scores !== undefined) {
+      scores[count] = nodeScore(context, candidate, memo);
+    }
+    count++;
+    if (holds !== undefined && holds.length > 0) {
+      holdOn(context, { candidate, memo, holds });
     }
   }
   return passed ?? names;
+}
+
+/** Adds a passing candidate's pool of each pending volume to `holds`. */
+function holdOn(
+  context: EvalContext,
+  run: {
+    readonly candidate: Candidate;
+    readonly memo: NodeMemo;
+    readonly holds: HoldWork[];
+  },
+): void {
+  const { candidate, memo, holds } = run;
+  const linstor = candidate.linstor;
+  if (linstor === undefined) return;
+  const pools = memo.fit(context, candidate).pools;
+  for (let h = 0; h < holds.length; h++) {
+    const hold = holds[h]!;
+    const pool = pools[hold.at];
+    if (pool === undefined) continue;
+    if (hold.nodes !== undefined) {
+      hold.nodes.set(linstor.name, pool);
+    } else {
+      hold.count++;
+      if (hold.same && hold.compared!.get(linstor.name) !== pool) {
+        hold.same = false;
+      }
+    }
+  }
 }
 
 /**

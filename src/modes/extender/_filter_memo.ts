@@ -14,7 +14,7 @@
  */
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import type { Snapshot } from "../../state/types.ts";
-import type { Candidate } from "./_context.ts";
+import type { Candidate, EvalContext } from "./_context.ts";
 import type { NodeMemo } from "./_predicates.ts";
 import type { ExtenderArgs } from "./_wire.ts";
 
@@ -36,6 +36,13 @@ export interface FilterMemoEntry {
   readonly memo: NodeMemo;
   /** Claims the filter reserved or refreshed on nodes among `candidates` only. */
   readonly rebuilt: ReadonlySet<string>;
+  /**
+   * Prioritize's scores of `candidates`, worked out in the filter's pass with
+   * the same fits (`undefined` when the pass did not score).
+   */
+  readonly scores?: readonly number[] | undefined;
+  /** The filter's evaluation context (the same pod over the same snapshot). */
+  readonly context?: EvalContext | undefined;
 }
 
 /** What a prioritize looks up with. */

@@ -284,7 +284,13 @@ export function createExtenderHandler(
       expired,
     };
     if (verb === "filter") {
-      const outcome = filterNodes(index, { pod: args.pod, names }, evaluate);
+      // The pass also scores the passing nodes for the prioritize that
+      // follows, and works out what the pod's claims would hold.
+      const outcome = filterNodes(index, { pod: args.pod, names }, {
+        ...evaluate,
+        score: true,
+        held: (claim) => reservations.get(claim),
+      });
       const failed: Record<string, string> = {};
       const unresolvable: Record<string, string> = {};
       const perPredicate = new Map<string, number>();
@@ -335,6 +341,8 @@ export function createExtenderHandler(
         candidates,
         memo,
         rebuilt,
+        scores: outcome.scores,
+        context: outcome.context,
       });
       if (outcome.rejected.size > 0) {
         logger.debug("Filtered pod {pod}: {passed} of {total} nodes pass", {
@@ -355,13 +363,19 @@ export function createExtenderHandler(
       version: reservations.version,
     });
     metrics?.prioritizeReuse?.inc({ result: reuse ? "hit" : "miss" });
-    const outcome = scoreNodes(
-      index,
-      { pod: args.pod, names },
-      reuse
-        ? { ...evaluate, memo: reuse.memo, candidates: reuse.candidates }
-        : evaluate,
-    );
+    const outcome = reuse?.scores !== undefined && reuse.context !== undefined
+      ? {
+        context: reuse.context,
+        candidates: reuse.candidates,
+        scores: reuse.scores,
+      }
+      : scoreNodes(
+        index,
+        { pod: args.pod, names },
+        reuse
+          ? { ...evaluate, memo: reuse.memo, candidates: reuse.candidates }
+          : evaluate,
+      );
     reservations.apply(prioritizeNarrowing(outcome.context, {
       candidates: outcome.candidates,
       // A claim the filter of the same candidates just reserved or refreshed holds

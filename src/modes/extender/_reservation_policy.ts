@@ -14,6 +14,7 @@ import {
 } from "../../domain/mod.ts";
 import type { Candidate, EvalContext } from "./_context.ts";
 import type { NodeMemo } from "./_predicates.ts";
+import type { HoldPlan } from "./_core.ts";
 
 /** Storage pools by LINSTOR node, as a snapshot holds them. */
 export type PoolsByNode = ReadonlyMap<string, ReadonlyMap<string, PoolInfo>>;
@@ -233,6 +234,12 @@ export interface FilterForReservations {
   readonly context: EvalContext;
   readonly candidates: readonly Candidate[];
   readonly memo: NodeMemo;
+  /**
+   * What each pending volume would hold, worked out in the filter's pass
+   * (`filterNodes()` with `held`), in `volumes.pending` order; visited node
+   * by node here otherwise.
+   */
+  readonly holds?: readonly HoldPlan[] | undefined;
 }
 
 /**
@@ -251,21 +258,35 @@ export function filterReservations(
   const changes: ReservationChange[] = [];
   const { context, candidates } = outcome;
   const { passed } = options;
-  for (const volume of context.volumes.pending) {
+  const pending = context.volumes.pending;
+  for (let v = 0; v < pending.length; v++) {
+    const volume = pending[v]!;
     const at = context.pendingInFitOrder.indexOf(volume);
     const existing = options.held(volume.claim);
+    // The filter's pass compared or built the map already (same claim,
+    // compared with this very map): the same answer as visiting the nodes.
+    const plan = outcome.holds?.[v];
+    const planned = plan !== undefined && plan.claim === volume.claim
+      ? plan
+      : undefined;
     if (
       existing !== undefined && !existing.narrowed &&
       existing.sizeKib === volume.sizeKib &&
-      holdsUnchanged(existing.nodes, outcome, { passed, at })
+      (planned !== undefined && planned.compared === existing.nodes
+        ? planned.unchanged
+        : holdsUnchanged(existing.nodes, outcome, { passed, at }))
     ) {
       changes.push({ op: "refresh", claim: volume.claim });
       continue;
     }
-    const nodes = new Map<string, string>();
-    for (let i = 0; i < candidates.length; i++) {
-      const pool = chosenPool(outcome, passed, at, i);
-      if (pool !== undefined) nodes.set(candidates[i]!.linstor!.name, pool);
+    let nodes: ReadonlyMap<string, string> | undefined = planned?.nodes;
+    if (nodes === undefined) {
+      const built = new Map<string, string>();
+      for (let i = 0; i < candidates.length; i++) {
+        const pool = chosenPool(outcome, passed, at, i);
+        if (pool !== undefined) built.set(candidates[i]!.linstor!.name, pool);
+      }
+      nodes = built;
     }
     changes.push({
       op: "reserve",

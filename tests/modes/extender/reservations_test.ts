@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import {
+  DEFAULT_EXTENDER_CONFIG,
+  filterNodes,
+  filterReservations,
+  type Reservation,
   Reservations,
   reviewReservations,
+  SnapshotIndex,
 } from "../../../src/modes/extender/mod.ts";
 import { FakeClock } from "../../_fakes/fake_clock.ts";
-import { buildSnapshot, GIB, T0 } from "./_snapshot.ts";
+import { buildSnapshot, GIB, makePod, T0 } from "./_snapshot.ts";
 
 function setup() {
   const clock = new FakeClock(T0);
@@ -213,4 +218,125 @@ Deno.test("`reviewReservations()` plans the changes without applying them", () =
     reviewReservations(held, snapshot, { now: T0 + 60_000 }),
     [{ op: "release", claim: "default/a", reason: "expired" }],
   );
+});
+
+Deno.test("`filterReservations()` plans from the filter's pass what it plans visiting the nodes", async (t) => {
+  // n1, n3: 10 GiB; n2: 3 GiB (the local-only 5 GiB claim does not fit);
+  // n4: no satellite. Claims: `local` 5 GiB local-only, `remote` 1 GiB.
+  const names = ["n1", "n2", "n3", "n4"];
+  const snapshot = buildSnapshot({
+    linstorNodes: ["n1", "n2", "n3"].map((name) => ({ name })),
+    kubeNodes: names.map((name) => ({ name })),
+    pools: [
+      { node: "n1", name: "pool1", freeGiB: 10 },
+      { node: "n2", name: "pool1", freeGiB: 3 },
+      { node: "n3", name: "pool1", freeGiB: 10 },
+    ],
+    storageClasses: [
+      {
+        name: "local",
+        params: { storagePool: "pool1", allowRemoteVolumeAccess: "false" },
+      },
+      { name: "r2", params: { storagePool: "pool1" } },
+    ],
+    pvcs: [
+      { name: "local", sc: "local", size: "5Gi" },
+      { name: "remote", sc: "r2", size: "1Gi" },
+    ],
+  });
+  const index = new SnapshotIndex(snapshot);
+  const pod = makePod("p", { claims: ["local", "remote"] });
+  const passing = new Map([["n1", "pool1"], ["n3", "pool1"]]);
+  const held = (
+    claim: string,
+    nodes: ReadonlyMap<string, string>,
+    options: { sizeKib?: number; narrowed?: boolean } = {},
+  ): Reservation => ({
+    claim,
+    uid: `uid-${claim.split("/")[1]}`,
+    pod: "default/p",
+    sizeKib: options.sizeKib ?? (claim === "default/local" ? 5 : 1) * GIB,
+    nodes,
+    createdAt: T0,
+    expiresAt: T0 + 60_000,
+    narrowed: options.narrowed ?? false,
+  });
+  const cases: {
+    name: string;
+    held: Reservation[];
+    ops: Record<string, string>;
+  }[] = [
+    {
+      name: "nothing held",
+      held: [],
+      ops: { "default/local": "reserve", "default/remote": "reserve" },
+    },
+    {
+      name: "held as this filter would hold them",
+      held: [held("default/local", passing), held("default/remote", passing)],
+      ops: { "default/local": "refresh", "default/remote": "refresh" },
+    },
+    {
+      name: "held on other nodes",
+      held: [
+        held("default/local", new Map([["n1", "pool1"], ["n2", "pool1"]])),
+      ],
+      ops: { "default/local": "reserve", "default/remote": "reserve" },
+    },
+    {
+      name: "held on one node more",
+      held: [held("default/local", new Map([...passing, ["n2", "pool1"]]))],
+      ops: { "default/local": "reserve", "default/remote": "reserve" },
+    },
+    {
+      name: "held on one node less",
+      held: [held("default/remote", new Map([["n1", "pool1"]]))],
+      ops: { "default/local": "reserve", "default/remote": "reserve" },
+    },
+    {
+      name: "held with another size",
+      held: [held("default/local", passing, { sizeKib: 4 * GIB })],
+      ops: { "default/local": "reserve", "default/remote": "reserve" },
+    },
+    {
+      name: "held narrowed for good",
+      held: [held("default/remote", passing, { narrowed: true })],
+      ops: { "default/local": "reserve", "default/remote": "reserve" },
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const byClaim = new Map(c.held.map((r) => [r.claim, r]));
+      const lookup = (claim: string) => byClaim.get(claim);
+      const outcome = filterNodes(index, { pod, names }, {
+        config: DEFAULT_EXTENDER_CONFIG,
+        now: T0,
+        reservations: new Reservations({
+          clock: new FakeClock(T0),
+          ttlMs: 60_000,
+        }).view(),
+        held: lookup,
+      });
+      assert.deepEqual(outcome.passed, ["n1", "n3"]);
+      assert.equal(outcome.holds?.length, 2);
+      const options = {
+        held: lookup,
+        passed: new Set(outcome.passed),
+        pools: snapshot.linstor.poolsByNode,
+      };
+      const fromPass = filterReservations(outcome, options);
+      const visiting = filterReservations(
+        { ...outcome, holds: undefined },
+        options,
+      );
+      assert.deepEqual(fromPass, visiting);
+      assert.deepEqual(
+        Object.fromEntries(fromPass.map((change) => [change.claim, change.op])),
+        c.ops,
+      );
+      for (const change of fromPass) {
+        if (change.op === "reserve") assert.deepEqual(change.nodes, passing);
+      }
+    });
+  }
 });
