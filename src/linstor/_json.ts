@@ -114,8 +114,13 @@ export function createParseMemo(): ParseMemo {
  * With a memo, an element is looked up in the previous parse by position
  * first (the same index, or one off for an inserted or removed element)
  * and compared as text, without hashing; only a run of misses builds a
- * text → element index of the previous parse. An identical body is
- * compared in slices and gives the identical frozen array.
+ * text → element index of the previous parse. After an element found
+ * there, the text that follows is compared in blocks with the previous
+ * body's, and the elements of an equal block are taken without being
+ * split. An identical body is compared in slices and gives the identical
+ * frozen array. The memo then holds the previous body's text and a copy of
+ * what changed rather than this body's text, until older text would
+ * outweigh the body.
  */
 export async function parseLinstorJsonCooperatively(
   text: string,
