@@ -54,8 +54,8 @@ export function createRegistry(options: { mode: string }): Registry {
  * system parts), `process_start_time_seconds`,
  * `process_resident_memory_bytes`, `process_virtual_memory_bytes`,
  * `process_heap_bytes`, `process_open_fds`, `process_max_fds`, event-loop lag
- * (`nodejs_eventloop_lag_seconds` and its min, max, mean, stddev, p50, p90
- * and p99 since the last scrape), `nodejs_active_resources{type}` and their
+ * at scrape time (`nodejs_eventloop_lag_seconds`; not prom-client's min … p99
+ * gauges), `nodejs_active_resources{type}` and their
  * total, V8's heap (`nodejs_heap_size_total_bytes`,
  * `nodejs_heap_size_used_bytes`, `nodejs_external_memory_bytes`, per space
  * `nodejs_heap_space_size_{total,used,available}_bytes{space}`) and
@@ -122,7 +122,16 @@ export function registerProcessMetrics(
       read: () => maxFds,
     });
   }
-  registerEventLoopMetrics(registry, stats);
+  // Only the probe at scrape time: the min … p99 gauges prom-client derived
+  // from `monitorEventLoopDelay()` would keep its 2–20 MiB histogram.
+  new Gauge({
+    name: "nodejs_eventloop_lag_seconds",
+    help: "Lag of event loop in seconds.",
+    registers: [registry],
+    async collect() {
+      this.set(await stats.eventLoopLagSeconds());
+    },
+  });
   new Gauge({
     name: "nodejs_active_resources",
     help:
@@ -194,51 +203,6 @@ function gauge(
       if (value !== undefined) this.set(value);
     },
   });
-}
-
-/**
- * `nodejs_eventloop_lag_seconds` (how long a macrotask waits at scrape time)
- * and the delay sampled since the last scrape (min … p99): one reading,
- * which resets the sampler, taken by the first and shown by all.
- */
-function registerEventLoopMetrics(
-  registry: Registry,
-  stats: ProcessStats,
-): void {
-  const helps = {
-    min: "The minimum recorded event loop delay.",
-    max: "The maximum recorded event loop delay.",
-    mean: "The mean of the recorded event loop delays.",
-    stddev: "The standard deviation of the recorded event loop delays.",
-    p50: "The 50th percentile of the recorded event loop delays.",
-    p90: "The 90th percentile of the recorded event loop delays.",
-    p99: "The 99th percentile of the recorded event loop delays.",
-  };
-  const sampled = stats.eventLoopDelay() !== undefined;
-  const delays = new Map<keyof typeof helps, Gauge>();
-  new Gauge({
-    name: "nodejs_eventloop_lag_seconds",
-    help: "Lag of event loop in seconds.",
-    registers: [registry],
-    async collect() {
-      const delay = stats.eventLoopDelay();
-      for (const [key, gauge] of delays) {
-        if (delay !== undefined) gauge.set(delay[key]);
-      }
-      this.set(await stats.eventLoopLagSeconds());
-    },
-  });
-  if (!sampled) return;
-  for (const [key, help] of Object.entries(helps)) {
-    delays.set(
-      key as keyof typeof helps,
-      new Gauge({
-        name: `nodejs_eventloop_lag_${key}_seconds`,
-        help,
-        registers: [registry],
-      }),
-    );
-  }
 }
 
 /** Sets the leader-status gauges of one replica. */

@@ -1,7 +1,7 @@
 /**
  * The process's own statistics for the standard process metrics: CPU time,
  * memory and file descriptors from `/proc/self` (Linux), V8's heap, the
- * event loop's delay and the runtime's version. Read when `/metrics` is
+ * event loop's lag and the runtime's version. Read when `/metrics` is
  * scraped.
  *
  * @module
@@ -25,17 +25,6 @@ export interface HeapSpace {
   readonly availableBytes: number;
 }
 
-/** The event loop's delay since the last reading, in seconds. */
-export interface EventLoopDelay {
-  readonly min: number;
-  readonly max: number;
-  readonly mean: number;
-  readonly stddev: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-}
-
 /** Reads the process's statistics; each call reads afresh. */
 export interface ProcessStats {
   /** CPU time used since the process started. */
@@ -52,11 +41,6 @@ export interface ProcessStats {
   heapSpaces(): readonly HeapSpace[];
   /** How long a macrotask scheduled now waits before it runs. */
   eventLoopLagSeconds(): Promise<number>;
-  /**
-   * The delay sampled since the previous call (then reset), all 0 without a
-   * sample; `undefined` when the runtime cannot sample it.
-   */
-  eventLoopDelay(): EventLoopDelay | undefined;
   /** The type of each resource that keeps the event loop alive. */
   activeResources(): readonly string[];
   /** The Node.js version the runtime implements (`v26.3.0`). */
@@ -64,21 +48,14 @@ export interface ProcessStats {
 }
 
 /**
- * The statistics of this process. Starts sampling the event loop's delay
- * (every 10 ms, as prom-client did) for `eventLoopDelay()`.
+ * The statistics of this process. No event-loop delay histogram: Deno's
+ * `monitorEventLoopDelay()` keeps one of 2–20 MiB for the process's lifetime
+ * (docs/benchmarks.md, "The 16 MiB block").
  */
 export function processStats(): ProcessStats {
-  // Loaded here, not imported: only a mode's process needs them, not every
+  // Loaded here, not imported: only a mode's process needs it, not every
   // process that imports `src/system` (`--help`, `version`).
   const { getHeapSpaceStatistics } = process.getBuiltinModule("node:v8");
-  const { monitorEventLoopDelay } = process.getBuiltinModule("node:perf_hooks");
-  let monitor: ReturnType<typeof monitorEventLoopDelay> | undefined;
-  try {
-    monitor = monitorEventLoopDelay({ resolution: 10 });
-    monitor.enable();
-  } catch {
-    monitor = undefined;
-  }
   return {
     cpu() {
       const usage = process.cpuUsage();
@@ -146,24 +123,6 @@ export function processStats(): ProcessStats {
       const start = performance.now();
       await new Promise((resolve) => setImmediate(resolve));
       return (performance.now() - start) / 1000;
-    },
-    eventLoopDelay() {
-      if (monitor === undefined) return undefined;
-      // Without a sample yet the sampler's minimum is its largest integer.
-      if (monitor.min > monitor.max) {
-        return { min: 0, max: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0 };
-      }
-      const delay = {
-        min: monitor.min / 1e9,
-        max: monitor.max / 1e9,
-        mean: monitor.mean / 1e9,
-        stddev: monitor.stddev / 1e9,
-        p50: monitor.percentile(50) / 1e9,
-        p90: monitor.percentile(90) / 1e9,
-        p99: monitor.percentile(99) / 1e9,
-      };
-      monitor.reset();
-      return delay;
     },
     activeResources() {
       return process.getActiveResourcesInfo();

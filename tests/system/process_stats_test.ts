@@ -22,11 +22,6 @@ Deno.test("`processStats()` reads this process's CPU, memory, descriptors, heap 
   const spaces = stats.heapSpaces().map((s) => s.space);
   assert.ok(spaces.includes("old") && spaces.includes("new"), `${spaces}`);
   assert.ok((await stats.eventLoopLagSeconds()) >= 0);
-  const delay = stats.eventLoopDelay();
-  assert.ok(delay, "Deno samples the event loop's delay");
-  // All 0 before the sampler's first tick, else ordered (seconds, not ns).
-  assert.ok(delay.min <= delay.p50 && delay.p50 <= delay.max, `${delay.min}`);
-  assert.ok(delay.max < 1, `${delay.max} s`);
   assert.ok(Array.isArray(stats.activeResources()));
   assert.match(stats.runtimeVersion(), /^v\d+\.\d+\.\d+/);
 });
