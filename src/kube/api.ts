@@ -103,9 +103,16 @@ export type WatchEvent<T> =
   | { readonly type: "BOOKMARK"; readonly resourceVersion: string };
 
 /** Options of {@linkcode KubeApi.list}. */
-export interface ListOptions {
+export interface ListOptions<T = unknown> {
   /** Aborts the request. */
   signal?: AbortSignal;
+  /**
+   * Applied to each object as its page arrives; the result holds what it
+   * returns. An informer passes its projection here, so a large list's
+   * original objects are garbage page by page instead of all alive until the
+   * last page. Must not throw.
+   */
+  transform?: (obj: T) => T;
 }
 
 /** Options of {@linkcode KubeApi.watch}. */
@@ -242,7 +249,7 @@ export interface KubeApi extends KubeApiByKind {
   /** Lists every object of `kind` (all namespaces). */
   list<K extends KubeKind>(
     kind: K,
-    options?: ListOptions,
+    options?: ListOptions<KubeObjectOf<K>>,
   ): Promise<ListResult<KubeObjectOf<K>>>;
   /**
    * Watches `kind` from `options.resourceVersion`. The iterable ends when the

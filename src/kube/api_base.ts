@@ -42,7 +42,7 @@ export abstract class KubeApiBase implements KubeApi {
   /** Lists every object of `kind`. */
   abstract list<K extends KubeKind>(
     kind: K,
-    options?: ListOptions,
+    options?: ListOptions<KubeObjectOf<K>>,
   ): Promise<ListResult<KubeObjectOf<K>>>;
   /** Watches `kind`. */
   abstract watch<K extends KubeKind>(

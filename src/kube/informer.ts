@@ -121,9 +121,11 @@ export function startInformer<K extends KubeKind>(
 
   /** Lists `kind` into the sink; `false` when stopped meanwhile. */
   async function listIntoSink(): Promise<boolean> {
-    const list = await kube.list(kind, { signal });
+    // Transformed page by page: the original objects do not wait for the
+    // last page.
+    const list = await kube.list(kind, { signal, transform });
     if (signal.aborted) return false;
-    sink.replace(list.items.map(transform));
+    sink.replace(list.items);
     resourceVersion = list.resourceVersion;
     logger.debug("Listed {count} {kind} at {resourceVersion}", {
       count: list.items.length,

@@ -59,6 +59,7 @@ import {
   type KubeObjectOf,
   type KubeResource,
   type KubeResourceOf,
+  type ListOptions,
   type ListResult,
   type ObjectName,
   objectReference,
@@ -380,12 +381,14 @@ export class FakeKube extends KubeApiBase implements KubeApi {
   /** Lists every object of `kind`. */
   list<K extends KubeKind>(
     kind: K,
-    options: { signal?: AbortSignal } = {},
+    options: ListOptions<KubeObjectOf<K>> = {},
   ): Promise<ListResult<KubeObjectOf<K>>> {
     return this.#call(options.signal, () => {
       this.#fault("list", kind);
+      const items = this.all(kind) as KubeObjectOf<K>[];
+      const transform = options.transform;
       return {
-        items: this.all(kind) as KubeObjectOf<K>[],
+        items: transform === undefined ? items : items.map(transform),
         resourceVersion: String(this.#rv),
       };
     });

@@ -186,6 +186,33 @@ export const CONTRACT: Readonly<
       await assert.rejects(kube.get(ref("c-fin")), isNotFound);
     },
 
+  "list() hands every object to its transform and returns what it returned":
+    async ({ kube }) => {
+      await kube.create("storageClasses", sc("c-list-a"));
+      await kube.create("storageClasses", sc("c-list-b"));
+      const seen: string[] = [];
+      const { items } = await kube.list("storageClasses", {
+        transform: (obj) => {
+          seen.push(obj.metadata?.name ?? "");
+          return { ...sc(obj.metadata?.name ?? ""), provisioner: "x" };
+        },
+      });
+      const mine = items.filter((o) => o.metadata?.name?.startsWith("c-list-"));
+      assert.deepEqual(mine.map((o) => o.metadata?.name).sort(), [
+        "c-list-a",
+        "c-list-b",
+      ]);
+      for (const obj of mine) {
+        assert.deepEqual(obj, {
+          ...sc(obj.metadata?.name ?? ""),
+          provisioner: "x",
+        });
+      }
+      assert.equal(seen.length, items.length, "each object once");
+      await kube.delete(ref("c-list-a"));
+      await kube.delete(ref("c-list-b"));
+    },
+
   "a watch from a list's resourceVersion sees ADDED, MODIFIED and DELETED":
     async ({ kube, until }) => {
       const { resourceVersion } = await kube.list("storageClasses");

@@ -305,8 +305,9 @@ class RestKubeApi extends KubeApiBase {
 
   async list<K extends KubeKind>(
     kind: K,
-    options: ListOptions = {},
+    options: ListOptions<KubeObjectOf<K>> = {},
   ): Promise<ListResult<KubeObjectOf<K>>> {
+    const transform = options.transform;
     const info = RESOURCES[kind];
     const items: KubeObjectOf<K>[] = [];
     let resourceVersion = "";
@@ -325,7 +326,8 @@ class RestKubeApi extends KubeApiBase {
         metadata?: { resourceVersion?: string; continue?: string };
       };
       for (const item of page?.items ?? []) {
-        items.push(deserialize<KubeObjectOf<K>>(info, item, this.#strings));
+        const obj = deserialize<KubeObjectOf<K>>(info, item, this.#strings);
+        items.push(transform === undefined ? obj : transform(obj));
       }
       resourceVersion = page?.metadata?.resourceVersion ?? resourceVersion;
       token = page?.metadata?.continue || undefined;
