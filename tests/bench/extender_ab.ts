@@ -1,0 +1,201 @@
+/**
+ * Two versions of the extender head to head in one process, on a loaded
+ * machine: the handler of this checkout (B) and of another checkout of the
+ * project (A, `--base`) over one state model of the benchmark's cluster
+ * (`extender_bench.ts`: 5,000 nodes, 100,002 resources, 50,000 claims),
+ * called in-process with the benchmark's body. Separate benchmark processes
+ * on a shared machine spread more than a 20 % change; blocks of pairs that
+ * alternate within one process see the same load, so their paired ratio
+ * separates the two.
+ *
+ * Run: `nice -n -20 tools/deno run --allow-all tests/bench/extender_ab.ts --base=<checkout>`
+ * - `--names=N` candidate names (default 5000);
+ * - `--rounds=N` rounds of one block each, alternating which goes first
+ *   (default 30), `--block=N` pairs per block (default 20);
+ * - `--first=N`: instead, N new snapshots (a bound claim changes before each)
+ *   and the CPU time of each version's first pair on it, alternating first;
+ * - `--select`: with `--first`, an unbound claim gets a selected node instead.
+ *
+ * Both versions must answer the same bytes first (checked after warm-up).
+ *
+ * @module
+ */
+import { cpuUsage } from "node:process";
+import { parseArgs } from "node:util";
+import * as mine from "../../src/modes/extender/mod.ts";
+import { SYSTEM_CLOCK } from "../../src/system/mod.ts";
+import {
+  benchPodOf,
+  buildCluster,
+  type ExtenderBenchSize,
+  linstorData,
+} from "./extender_bench.ts";
+
+type ExtenderModule = typeof mine;
+type Handler = (request: Request) => Promise<Response>;
+
+function print(text: string): void {
+  Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
+}
+
+function quantile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ??
+    NaN;
+}
+
+function cpuMs(since: ReturnType<typeof cpuUsage>): number {
+  const used = cpuUsage(since);
+  return (used.user + used.system) / 1000;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      base: { type: "string" },
+      names: { type: "string", default: "5000" },
+      rounds: { type: "string", default: "30" },
+      block: { type: "string", default: "20" },
+      first: { type: "string", default: "0" },
+      select: { type: "boolean", default: false },
+    },
+  });
+  if (values.base === undefined) {
+    throw new RangeError('Cannot compare: "--base=<checkout>" is missing');
+  }
+  const baseUrl = new URL(
+    "src/modes/extender/mod.ts",
+    `file://${values.base.replace(/\/*$/, "/")}`,
+  );
+  const base = await import(baseUrl.href) as ExtenderModule;
+  const size: ExtenderBenchSize = {
+    nodes: 5_000,
+    volumes: 33_334,
+    replicas: 3,
+    claims: 50_000,
+  };
+  const { state } = buildCluster(size);
+  state.applyLinstorData(linstorData(size), SYSTEM_CLOCK.now());
+  function handlerOf(module: ExtenderModule): Handler {
+    return module.createExtenderHandler({
+      snapshot: () => state.snapshot(),
+      clock: SYSTEM_CLOCK,
+      config: { ...module.DEFAULT_EXTENDER_CONFIG, maxStalenessMs: 3_600_000 },
+      reservations: new module.Reservations({
+        clock: SYSTEM_CLOCK,
+        ttlMs: 3_600_000,
+      }),
+    });
+  }
+  const handlers: Record<"A" | "B", Handler> = {
+    A: handlerOf(base),
+    B: handlerOf(mine),
+  };
+  const count = Number(values.names);
+  const body = JSON.stringify({
+    Pod: benchPodOf(size),
+    Nodes: null,
+    NodeNames: Array.from(
+      { length: count },
+      (_, i) => `node-${(i * 7919) % size.nodes}`,
+    ),
+  });
+  async function pair(handler: Handler): Promise<string> {
+    let answer = "";
+    for (const verb of ["filter", "prioritize"]) {
+      const response = await handler(
+        new Request(`http://bench/${verb}`, { method: "POST", body }),
+      );
+      if (response.status !== 200) {
+        throw new Error(`Cannot ${verb}: HTTP ${response.status}`);
+      }
+      answer += await response.text();
+    }
+    return answer;
+  }
+  for (let i = 0; i < 60; i++) {
+    await pair(handlers.A);
+    await pair(handlers.B);
+  }
+  if (await pair(handlers.A) !== await pair(handlers.B)) {
+    throw new Error("Cannot compare: the two versions answer differently");
+  }
+  const load = () =>
+    Deno.readTextFileSync("/proc/loadavg").split(" ")[0] ?? "?";
+  const loadBefore = load();
+  const first = Number(values.first);
+  if (first > 0) {
+    const times: Record<"A" | "B", number[]> = { A: [], B: [] };
+    for (let k = 0; k < first; k++) {
+      const claims = state.snapshot().kube.persistentVolumeClaims;
+      const sink = state.sink("persistentVolumeClaims");
+      if (values.select) {
+        const c = size.volumes + 3 + k;
+        const claim = claims.get(`ns-${c % 50}/data-${c}`)!;
+        sink.upsert({
+          ...claim,
+          metadata: {
+            ...claim.metadata,
+            resourceVersion: `ab-${k}`,
+            annotations: {
+              "volume.kubernetes.io/selected-node": `node-${
+                (k * 37) %
+                size.nodes
+              }`,
+            },
+          },
+        });
+      } else {
+        const claim = claims.get("ns-0/data-0")!;
+        sink.upsert({
+          ...claim,
+          metadata: { ...claim.metadata, resourceVersion: `ab-${k}` },
+        });
+      }
+      for (const key of (k % 2 ? ["B", "A"] : ["A", "B"]) as ("A" | "B")[]) {
+        const started = cpuUsage();
+        await pair(handlers[key]);
+        times[key].push(cpuMs(started));
+      }
+    }
+    for (const key of ["A", "B"] as const) {
+      print(
+        `${key}: first pair on a new snapshot, CPU ms median ${
+          quantile(times[key], 0.5).toFixed(1)
+        } (${Math.min(...times[key]).toFixed(1)}–${
+          Math.max(...times[key]).toFixed(1)
+        }) over ${first}`,
+      );
+    }
+    print(`load ${loadBefore} → ${load()}`);
+    return;
+  }
+  const rounds = Number(values.rounds);
+  const block = Number(values.block);
+  const blocks: Record<"A" | "B", number[]> = { A: [], B: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const key of (r % 2 ? ["B", "A"] : ["A", "B"]) as ("A" | "B")[]) {
+      const started = cpuUsage();
+      for (let i = 0; i < block; i++) await pair(handlers[key]);
+      blocks[key].push(cpuMs(started) / block);
+    }
+  }
+  const ratios = blocks.A.map((a, i) => blocks.B[i]! / a);
+  for (const key of ["A", "B"] as const) {
+    print(
+      `${key}: CPU ms per filter + prioritize pair at ${count} names, block median ${
+        quantile(blocks[key], 0.5).toFixed(2)
+      } (p10 ${quantile(blocks[key], 0.1).toFixed(2)})`,
+    );
+  }
+  print(
+    `B ÷ A per round: median ${quantile(ratios, 0.5).toFixed(3)} (p25 ${
+      quantile(ratios, 0.25).toFixed(3)
+    }, p75 ${
+      quantile(ratios, 0.75).toFixed(3)
+    }); load ${loadBefore} → ${load()}`,
+  );
+}
+
+if (import.meta.main) await main();
