@@ -280,32 +280,78 @@ function register(metric: Metric, registers: readonly Registry[] = []): void {
   for (const registry of registers) registry.registerMetric(metric);
 }
 
-/** A value that only goes up (`_total`). */
-export class Counter<T extends string = string> implements Metric {
-  readonly type = "counter";
-  readonly #family: Family<T, number>;
+/**
+ * What every kind of metric shares: its series by labels, its name, help
+ * and label names, and the `collect` it runs before it is read.
+ */
+abstract class LabelledMetric<T extends string, V> {
+  protected readonly family: Family<T, V>;
   readonly #collect: (() => void | Promise<void>) | undefined;
 
-  /** Creates the counter and registers it in `config.registers`. */
-  constructor(config: MetricConfiguration<T, Counter<T>>) {
-    this.#family = new Family(config);
-    const collect = config.collect;
+  constructor(config: MetricConfiguration<T, never>) {
+    this.family = new Family(config);
+    const collect = config.collect as
+      | ((this: unknown) => void | Promise<void>)
+      | undefined;
     this.#collect = collect && (() => collect.call(this));
-    this.reset();
-    register(this, config.registers);
   }
 
   /** The metric's name. */
   get name(): string {
-    return this.#family.name;
+    return this.family.name;
   }
   /** The metric's help text. */
   get help(): string {
-    return this.#family.help;
+    return this.family.help;
   }
-  /** The label names the counter was declared with. */
+  /** The label names the metric was declared with. */
   get labelNames(): readonly T[] {
-    return this.#family.labelNames;
+    return this.family.labelNames;
+  }
+
+  /** Forgets the series of `labels`. */
+  remove(labels: LabelValues<T>): void {
+    this.family.remove(labels);
+  }
+
+  /** Runs the metric's `collect`, if it has one. */
+  protected async collect(): Promise<void> {
+    await this.#collect?.();
+  }
+}
+
+/** A metric with one number per series: a counter or a gauge. */
+abstract class NumberMetric<T extends string>
+  extends LabelledMetric<T, number> {
+  abstract readonly type: "counter" | "gauge";
+
+  /** Forgets every series (one without labels restarts at 0). */
+  reset(): void {
+    this.family.clear();
+    if (this.labelNames.length === 0) this.family.series({}, () => 0);
+  }
+
+  /** Runs `collect` and reads every series. */
+  async get(): Promise<MetricSnapshot<T>> {
+    await this.collect();
+    const values: MetricValue<T>[] = [];
+    for (const series of this.family.all()) {
+      values.push({ labels: { ...series.labels }, value: series.value });
+    }
+    return { name: this.name, help: this.help, type: this.type, values };
+  }
+}
+
+/** A value that only goes up (`_total`). */
+export class Counter<T extends string = string> extends NumberMetric<T>
+  implements Metric {
+  readonly type = "counter";
+
+  /** Creates the counter and registers it in `config.registers`. */
+  constructor(config: MetricConfiguration<T, Counter<T>>) {
+    super(config as MetricConfiguration<T, never>);
+    this.reset();
+    register(this, config.registers);
   }
 
   /** Adds `value` (default 1; 0 creates the series) to the series of `labels`. */
@@ -318,53 +364,20 @@ export class Counter<T extends string = string> implements Metric {
         `Cannot increase counter "${this.name}" by ${amount}: a counter only grows by a finite amount`,
       );
     }
-    this.#family.series(labels, () => 0).value += amount;
-  }
-
-  /** Forgets the series of `labels`. */
-  remove(labels: LabelValues<T>): void {
-    this.#family.remove(labels);
-  }
-
-  /** Forgets every series (a counter without labels restarts at 0). */
-  reset(): void {
-    this.#family.clear();
-    if (this.labelNames.length === 0) this.#family.series({}, () => 0);
-  }
-
-  /** Runs `collect` and reads every series. */
-  async get(): Promise<MetricSnapshot<T>> {
-    await this.#collect?.();
-    return snapshotOf(this, this.#family);
+    this.family.series(labels, () => 0).value += amount;
   }
 }
 
 /** A value that goes up and down. */
-export class Gauge<T extends string = string> implements Metric {
+export class Gauge<T extends string = string> extends NumberMetric<T>
+  implements Metric {
   readonly type = "gauge";
-  readonly #family: Family<T, number>;
-  readonly #collect: (() => void | Promise<void>) | undefined;
 
   /** Creates the gauge and registers it in `config.registers`. */
   constructor(config: MetricConfiguration<T, Gauge<T>>) {
-    this.#family = new Family(config);
-    const collect = config.collect;
-    this.#collect = collect && (() => collect.call(this));
+    super(config as MetricConfiguration<T, never>);
     this.reset();
     register(this, config.registers);
-  }
-
-  /** The metric's name. */
-  get name(): string {
-    return this.#family.name;
-  }
-  /** The metric's help text. */
-  get help(): string {
-    return this.#family.help;
-  }
-  /** The label names the gauge was declared with. */
-  get labelNames(): readonly T[] {
-    return this.#family.labelNames;
   }
 
   /** Sets the series of `labels` to `value`. */
@@ -377,7 +390,7 @@ export class Gauge<T extends string = string> implements Metric {
         `Cannot set gauge "${this.name}": the value is not a number`,
       );
     }
-    this.#family.series(labels, () => 0).value = to;
+    this.family.series(labels, () => 0).value = to;
   }
 
   /** Adds `value` (default 1) to the series of `labels`. */
@@ -385,7 +398,7 @@ export class Gauge<T extends string = string> implements Metric {
   inc(labels: LabelValues<T>, value?: number): void;
   inc(labelsOrValue?: LabelValues<T> | number, value?: number): void {
     const [labels, amount = 1] = splitArguments(labelsOrValue, value);
-    this.#family.series(labels, () => 0).value += amount;
+    this.family.series(labels, () => 0).value += amount;
   }
 
   /** Subtracts `value` (default 1) from the series of `labels`. */
@@ -393,36 +406,8 @@ export class Gauge<T extends string = string> implements Metric {
   dec(labels: LabelValues<T>, value?: number): void;
   dec(labelsOrValue?: LabelValues<T> | number, value?: number): void {
     const [labels, amount = 1] = splitArguments(labelsOrValue, value);
-    this.#family.series(labels, () => 0).value -= amount;
+    this.family.series(labels, () => 0).value -= amount;
   }
-
-  /** Forgets the series of `labels`. */
-  remove(labels: LabelValues<T>): void {
-    this.#family.remove(labels);
-  }
-
-  /** Forgets every series (a gauge without labels restarts at 0). */
-  reset(): void {
-    this.#family.clear();
-    if (this.labelNames.length === 0) this.#family.series({}, () => 0);
-  }
-
-  /** Runs `collect` and reads every series. */
-  async get(): Promise<MetricSnapshot<T>> {
-    await this.#collect?.();
-    return snapshotOf(this, this.#family);
-  }
-}
-
-function snapshotOf<T extends string>(
-  metric: Metric,
-  family: Family<T, number>,
-): MetricSnapshot<T> {
-  const values: MetricValue<T>[] = [];
-  for (const series of family.all()) {
-    values.push({ labels: { ...series.labels }, value: series.value });
-  }
-  return { name: metric.name, help: metric.help, type: metric.type, values };
 }
 
 interface Buckets {
@@ -433,17 +418,17 @@ interface Buckets {
 }
 
 /** Observations counted in buckets, with their sum and count. */
-export class Histogram<T extends string = string> implements Metric {
+export class Histogram<T extends string = string>
+  extends LabelledMetric<T, Buckets>
+  implements Metric {
   readonly type = "histogram";
   /** The buckets' upper bounds (without `+Inf`). */
   readonly buckets: readonly number[];
-  readonly #family: Family<T, Buckets>;
-  readonly #collect: (() => void | Promise<void>) | undefined;
 
   /** Creates the histogram and registers it in `config.registers`. */
   constructor(config: HistogramConfiguration<T>) {
-    this.#family = new Family(config);
-    if ((this.#family.labelNames as readonly string[]).includes("le")) {
+    super(config as MetricConfiguration<T, never>);
+    if ((this.family.labelNames as readonly string[]).includes("le")) {
       throw new TypeError(
         `Cannot create histogram "${config.name}": "le" is the buckets' label`,
       );
@@ -457,25 +442,10 @@ export class Histogram<T extends string = string> implements Metric {
       }
     });
     this.buckets = Object.freeze(buckets);
-    const collect = config.collect;
-    this.#collect = collect && (() => collect.call(this));
     if (this.labelNames.length === 0) {
-      this.#family.series({}, () => this.#empty());
+      this.family.series({}, () => this.#empty());
     }
     register(this, config.registers);
-  }
-
-  /** The metric's name. */
-  get name(): string {
-    return this.#family.name;
-  }
-  /** The metric's help text. */
-  get help(): string {
-    return this.#family.help;
-  }
-  /** The label names the histogram was declared with. */
-  get labelNames(): readonly T[] {
-    return this.#family.labelNames;
   }
 
   /** Counts `value` in the series of `labels`. */
@@ -488,7 +458,7 @@ export class Histogram<T extends string = string> implements Metric {
         `Cannot observe ${observed} in histogram "${this.name}": the value is not a finite number`,
       );
     }
-    const series = this.#family.series(labels, () => this.#empty())
+    const series = this.family.series(labels, () => this.#empty())
       .value;
     let bucket = this.buckets.findIndex((bound) => observed <= bound);
     if (bucket < 0) bucket = this.buckets.length;
@@ -497,22 +467,17 @@ export class Histogram<T extends string = string> implements Metric {
     series.count += 1;
   }
 
-  /** Forgets the series of `labels`. */
-  remove(labels: LabelValues<T>): void {
-    this.#family.remove(labels);
-  }
-
   /** Forgets every series. */
   reset(): void {
-    this.#family.clear();
+    this.family.clear();
   }
 
   /** Runs `collect` and reads every series: buckets, `+Inf`, `_sum`, `_count`. */
   async get(): Promise<MetricSnapshot<T>> {
-    await this.#collect?.();
+    await this.collect();
     const values: MetricValue<T>[] = [];
     const bucketName = `${this.name}_bucket`;
-    for (const { labels, value } of this.#family.all()) {
+    for (const { labels, value } of this.family.all()) {
       let cumulative = 0;
       this.buckets.forEach((bound, i) => {
         cumulative += value.counts[i]!;
