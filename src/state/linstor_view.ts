@@ -275,8 +275,11 @@ function* buildSteps(
   return view;
 }
 
-/** Whether `a` and `b` hold the identical maps. */
-function sameViewData(
+/**
+ * Whether `a` and `b` hold the identical maps: a poll that changed nothing
+ * makes a view of the same maps with only a new time.
+ */
+export function sameViewData(
   a: Omit<LinstorView, "observedAt" | "lastError">,
   b: Omit<LinstorView, "observedAt" | "lastError">,
 ): boolean {

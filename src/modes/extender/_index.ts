@@ -13,6 +13,7 @@ import type {
   PoolInfo,
   Snapshot,
 } from "../../state/types.ts";
+import { sameViewData } from "../../state/mod.ts";
 import {
   LABEL_HOSTNAME,
   LINSTOR_DEFAULT_OVERSUBSCRIPTION_RATIO,
@@ -72,16 +73,6 @@ export class LinstorCaches {
     string,
     { readonly parts: readonly object[]; readonly value: unknown }
   >();
-}
-
-/** Whether two LINSTOR views hold the same maps (an unchanged poll only renews the time). */
-function sameLinstorContent(a: LinstorView, b: LinstorView): boolean {
-  return a.nodes === b.nodes && a.nodesByHostname === b.nodesByHostname &&
-    a.poolsByNode === b.poolsByNode &&
-    a.resourceDefinitions === b.resourceDefinitions &&
-    a.resourceGroups === b.resourceGroups &&
-    a.replicasByResource === b.replicasByResource &&
-    a.replicasByNode === b.replicasByNode;
 }
 
 /** Lazily derived lookups over one snapshot. */
@@ -437,10 +428,9 @@ export class IndexCache {
       if (!shared) {
         // A poll that changed nothing makes a new view of the same maps.
         const last = this.#last;
-        shared =
-          last !== undefined && sameLinstorContent(last.view, snapshot.linstor)
-            ? last.caches
-            : new LinstorCaches();
+        shared = last !== undefined && sameViewData(last.view, snapshot.linstor)
+          ? last.caches
+          : new LinstorCaches();
         this.#linstor.set(snapshot.linstor, shared);
       }
       this.#last = { view: snapshot.linstor, caches: shared };
