@@ -96,36 +96,6 @@ export function projectValue(
   return out;
 }
 
-/**
- * The union of several projections (a process running several modes keeps
- * what any of them reads); a kind some projection leaves to
- * {@linkcode stripObject} stays so.
- */
-export function mergeFields(projections: readonly KubeFields[]): KubeFields {
-  const out: { [K in KubeKind]?: KindFields } = {};
-  const kinds = new Set(projections.flatMap((p) => Object.keys(p)));
-  for (const kind of kinds as Set<KubeKind>) {
-    const all = projections.map((p) => p[kind]);
-    if (all.some((selection) => selection === undefined)) continue;
-    out[kind] = all.reduce(
-      (a, b) => mergeSelection(a!, b!) as KindFields,
-    )!;
-  }
-  return out;
-}
-
-function mergeSelection(a: FieldSelection, b: FieldSelection): FieldSelection {
-  if (a === true || b === true) return true;
-  const out: Record<string, FieldSelection> = { ...a };
-  for (const field in b) {
-    const mine = out[field];
-    out[field] = mine === undefined
-      ? b[field]!
-      : mergeSelection(mine, b[field]!);
-  }
-  return out;
-}
-
 function withIdentityFields(selection: KindFields): KindFields {
   const metadata = selection.metadata;
   if (metadata === true) return selection;

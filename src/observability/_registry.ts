@@ -400,14 +400,6 @@ export class Gauge<T extends string = string> extends NumberMetric<T>
     const [labels, amount = 1] = splitArguments(labelsOrValue, value);
     this.family.series(labels, () => 0).value += amount;
   }
-
-  /** Subtracts `value` (default 1) from the series of `labels`. */
-  dec(value?: number): void;
-  dec(labels: LabelValues<T>, value?: number): void;
-  dec(labelsOrValue?: LabelValues<T> | number, value?: number): void {
-    const [labels, amount = 1] = splitArguments(labelsOrValue, value);
-    this.family.series(labels, () => 0).value -= amount;
-  }
 }
 
 interface Buckets {

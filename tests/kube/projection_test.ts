@@ -7,7 +7,6 @@ import type {
 import { ANNOTATION_LAST_APPLIED } from "../../src/constants.ts";
 import {
   type KubeFields,
-  mergeFields,
   projectionOf,
   projectValue,
   stripObject,
@@ -203,20 +202,4 @@ Deno.test("projectValue() selects fields by name, prefix and per array element",
       );
     },
   );
-});
-
-Deno.test("mergeFields() keeps what any projection keeps", () => {
-  const a: KubeFields = {
-    nodes: { metadata: { labels: true } },
-    persistentVolumes: { spec: { csi: { driver: true } } },
-  };
-  const b: KubeFields = {
-    nodes: { spec: { taints: true } },
-    persistentVolumes: { spec: { csi: true } },
-    pods: { spec: true },
-  };
-  assert.deepEqual(mergeFields([a, b]), {
-    nodes: { metadata: { labels: true }, spec: { taints: true } },
-    persistentVolumes: { spec: { csi: true } },
-  });
 });

@@ -56,9 +56,8 @@ export class LinstorCaches {
    * snapshot whose Node object of that name is the same object.
    */
   readonly candidates = new Map<string, Candidate>();
-  /** `SnapshotIndex.objectId()` ids, unique across the indexes sharing these caches. */
-  readonly objectIds = new WeakMap<object, number>();
-  nextObjectId = 0;
+  #objectIds = new WeakMap<object, number>();
+  #nextObjectId = 0;
   /**
    * Pool-choice tables (`EvalContext.poolChoice()`) by the key of everything
    * besides this LINSTOR view they depend on, oldest first.
@@ -73,6 +72,16 @@ export class LinstorCaches {
     string,
     { readonly parts: readonly object[]; readonly value: unknown }
   >();
+
+  /** The id of `object`, unique across the indexes sharing these caches. */
+  objectId(object: object): number {
+    let id = this.#objectIds.get(object);
+    if (id === undefined) {
+      id = this.#nextObjectId++;
+      this.#objectIds.set(object, id);
+    }
+    return id;
+  }
 }
 
 /** Lazily derived lookups over one snapshot. */
@@ -136,13 +145,7 @@ export class SnapshotIndex {
    * reservation's node map), for keys that must change when it does.
    */
   objectId(object: object): number {
-    const shared = this.#shared;
-    let id = shared.objectIds.get(object);
-    if (id === undefined) {
-      id = shared.nextObjectId++;
-      shared.objectIds.set(object, id);
-    }
-    return id;
+    return this.#shared.objectId(object);
   }
 
   /**
