@@ -5,12 +5,7 @@ import type {
   V1PersistentVolumeClaim,
 } from "@kubernetes/client-node";
 import { ANNOTATION_LAST_APPLIED } from "../../src/constants.ts";
-import {
-  type KubeFields,
-  projectionOf,
-  projectValue,
-  stripObject,
-} from "../../src/kube/mod.ts";
+import { projectionOf, projectValue, stripObject } from "../../src/kube/mod.ts";
 import { EXTENDER_FIELDS } from "../../src/modes/extender/mod.ts";
 
 const CREATED = new Date("2026-11-20T10:00:00Z");
