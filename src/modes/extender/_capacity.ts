@@ -29,6 +29,8 @@ export interface Fit {
    */
   readonly availableKib: readonly number[];
   readonly failures: readonly FitFailure[];
+  /** `capacityScore()` of this fit under one capacity config, once worked out. */
+  score?: { readonly capacity: object; readonly value: number } | undefined;
 }
 
 /**
@@ -41,6 +43,74 @@ export interface PoolChoiceEntry {
 }
 
 const NO_FAILURES: readonly FitFailure[] = Object.freeze([]);
+
+/**
+ * The pool choices (`choosePool()`) of one volume shape on LINSTOR nodes by
+ * their index id (`SnapshotIndex.intern()`), shared by the requests that see
+ * the same inputs (`EvalContext.poolChoice()`). Besides the entries, the
+ * room each choice leaves is kept packed by id, so the filter's loop over
+ * thousands of nodes reads numbers instead of following records.
+ */
+export class PoolChoiceTable {
+  readonly #entries: (PoolChoiceEntry | undefined)[] = [];
+  /** `choice.leftKib` by id; `NaN` where no entry is filled yet. */
+  #left = new Float64Array(0).fill(NaN);
+  /** `choice.pool` by id. */
+  readonly #pool: (string | undefined)[] = [];
+  /** `capacityScore()` of each passing fit by id under `#scoreFor`; -1 where not worked out. */
+  #score = new Int8Array(0).fill(-1);
+  #scoreFor: object | undefined;
+
+  /** The entry of id `id`, when filled. */
+  entry(id: number): PoolChoiceEntry | undefined {
+    return this.#entries[id];
+  }
+
+  /** Fills the entry of id `id` (once: entries never change). */
+  set(id: number, entry: PoolChoiceEntry): void {
+    this.#entries[id] = entry;
+    if (id >= this.#left.length) {
+      const grown = new Float64Array(Math.max(64, (id + 1) * 2)).fill(NaN);
+      grown.set(this.#left);
+      this.#left = grown;
+    }
+    this.#left[id] = entry.choice.leftKib;
+    this.#pool[id] = entry.choice.pool;
+  }
+
+  /** The pool chosen on node `id` (filled entries only). */
+  pool(id: number): string | undefined {
+    return this.#pool[id];
+  }
+
+  /**
+   * `capacityScore()` of a volume that fits the filled entry of node `id`,
+   * worked out once per id and capacity config.
+   */
+  passingScore(context: EvalContext, id: number): number {
+    const capacity = context.config.capacity;
+    if (this.#scoreFor !== capacity || id >= this.#score.length) {
+      const grown = new Int8Array(Math.max(64, this.#left.length)).fill(-1);
+      if (this.#scoreFor === capacity) grown.set(this.#score);
+      this.#score = grown;
+      this.#scoreFor = capacity;
+    }
+    let score = this.#score[id]!;
+    if (score < 0) {
+      score = capacityScore(context, passingFit(this.#entries[id]!));
+      this.#score[id] = score;
+    }
+    return score;
+  }
+
+  /**
+   * KiB the chosen pool leaves on node `id` (`-Infinity` without a pool),
+   * `NaN` when that node's entry is not filled yet.
+   */
+  leftKib(id: number): number {
+    return id < this.#left.length ? this.#left[id]! : NaN;
+  }
+}
 
 /** Formats KiB as GiB with one decimal. */
 export function gib(kib: number): string {
@@ -223,17 +293,20 @@ export function fitOnNode(context: EvalContext, node: Candidate): Fit {
   const volume = volumes[0]!;
   const entry = context.poolChoice(linstor.name, node.linstorId);
   const choice = entry.choice;
-  if (fitsChoice(volume, choice)) {
-    return entry.passing ??= {
-      pools: [choice.pool],
-      availableKib: [Math.max(0, choice.leftKib)],
-      failures: NO_FAILURES,
-    };
-  }
+  if (fitsChoice(volume, choice)) return passingFit(entry);
   return {
     pools: [undefined],
     availableKib: [0],
     failures: [failureOf(context, volume, choice)],
+  };
+}
+
+/** The fit record of a volume that fits an entry's choice, one per entry. */
+export function passingFit(entry: PoolChoiceEntry): Fit {
+  return entry.passing ??= {
+    pools: [entry.choice.pool],
+    availableKib: [Math.max(0, entry.choice.leftKib)],
+    failures: NO_FAILURES,
   };
 }
 
@@ -251,12 +324,21 @@ export function capacityToScore(kib: number, divisor: number): number {
 /** The capacity score of a node for the pod: the minimum over the pools its volumes were fitted into. */
 export function capacityScore(context: EvalContext, fit: Fit): number {
   if (fit.failures.length > 0) return 0;
+  const capacity = context.config.capacity;
+  // A passing fit is often one record shared by many nodes and requests
+  // (`fitOnNode()`): its score is worked out once per capacity config.
+  const cached = fit.score;
+  if (cached !== undefined && cached.capacity === capacity) return cached.value;
   let min = 10;
   for (let i = 0; i < fit.pools.length; i++) {
     const pool = fit.pools[i]!;
-    const divisor = context.config.capacity.divisors[pool] ??
-      context.config.capacity.defaultDivisor;
+    // Own keys only: a pool named like an `Object.prototype` member
+    // ("constructor") must not read a function as its divisor.
+    const divisor = Object.hasOwn(capacity.divisors, pool)
+      ? capacity.divisors[pool]!
+      : capacity.defaultDivisor;
     min = Math.min(min, capacityToScore(fit.availableKib[i] ?? 0, divisor));
   }
+  fit.score = { capacity, value: min };
   return min;
 }

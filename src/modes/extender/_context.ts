@@ -30,7 +30,12 @@ import {
   replicaHealth,
 } from "../../domain/mod.ts";
 import { matchesSelector } from "./_selector.ts";
-import { choosePool, type PoolChoiceEntry } from "./_capacity.ts";
+import {
+  choosePool,
+  type PoolChoiceEntry,
+  PoolChoiceTable,
+} from "./_capacity.ts";
+import type { Verdict } from "./_predicates.ts";
 
 /** A node kube-scheduler offered. */
 export interface Candidate {
@@ -50,6 +55,11 @@ export interface Candidate {
    * snapshot).
    */
   locality?: NodeLocality | undefined;
+  /**
+   * The satellite predicate's verdict on this node (`null`: passes), filled
+   * by the first request that checks it.
+   */
+  satellite?: Verdict | null | undefined;
 }
 
 /** A candidate's locality as ids of its snapshot index (`SnapshotIndex.intern()`). */
@@ -60,6 +70,8 @@ export interface NodeLocality {
   readonly linstorId: number;
   /** Id of the node's path at each level (`localityPaths()`); -1 where it has none. */
   readonly pathIds: readonly number[];
+  /** Id of `pathIds` as a whole: nodes with the same key have the same paths. */
+  readonly key: number;
 }
 
 /** Per-resource locality data. */
@@ -167,11 +179,12 @@ export class EvalContext {
   readonly hasHardCapacity: boolean;
   #access: readonly AccessCheck[] | undefined;
   #placements: readonly (ResourcePlacement | undefined)[] | undefined;
+  #placementCount = -1;
   #implicitCache: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined;
   /** The content of `#implicitCache` as text (node, pool and size of each claim counted). */
   #implicitKey = "";
   #others: readonly Reservation[] | undefined;
-  #choices: (PoolChoiceEntry | undefined)[] | undefined;
+  #choices: PoolChoiceTable | undefined;
   /** Whether any volume has a node selector or a pending one a pool selector. */
   readonly hasSelectors: boolean;
 
@@ -235,6 +248,7 @@ export class EvalContext {
         linstor,
         linstorId: linstor === undefined ? -1 : this.index.intern(linstor.name),
         locality: undefined,
+        satellite: undefined,
       };
     });
   }
@@ -309,14 +323,16 @@ export class EvalContext {
             ? this.index.segmentsOf(linstorName)[key]
             : undefined),
     );
+    const pathIds = paths.map((path) =>
+      path === undefined ? -1 : this.index.intern(path)
+    );
     const locality: NodeLocality = {
       levels,
       linstorId: linstorName === undefined
         ? -1
         : this.index.intern(linstorName),
-      pathIds: paths.map((path) =>
-        path === undefined ? -1 : this.index.intern(path)
-      ),
+      pathIds,
+      key: this.index.intern(`\u0003${pathIds.join(",")}`),
     };
     node.locality = locality;
     return locality;
@@ -328,6 +344,16 @@ export class EvalContext {
       this.placement(v.resource)
     );
     return this.#placements;
+  }
+
+  /** How many bound volumes have known replicas (defined `placements()`). */
+  placementCount(): number {
+    if (this.#placementCount < 0) {
+      let count = 0;
+      for (const placement of this.placements()) if (placement) count++;
+      this.#placementCount = count;
+    }
+    return this.#placementCount;
   }
 
   /**
@@ -433,23 +459,35 @@ export class EvalContext {
         `Cannot choose a pool on "${linstorNode}": the pod has ${this.pendingInFitOrder.length} pending volumes, not 1`,
       );
     }
-    const table = this.#choices ??= this.#choiceTable(volume);
+    const table = this.choiceTable()!;
     const id = linstorId !== undefined && linstorId >= 0
       ? linstorId
       : this.index.intern(linstorNode);
-    let entry = table[id];
+    let entry = table.entry(id);
     if (entry === undefined) {
       entry = {
         choice: choosePool(this, linstorNode, { volume }),
         passing: undefined,
       };
-      table[id] = entry;
+      table.set(id, entry);
     }
     return entry;
   }
 
+  /**
+   * The pool-choice table `poolChoice()` fills, when the pod has exactly one
+   * pending volume.
+   */
+  choiceTable(): PoolChoiceTable | undefined {
+    const volume = this.pendingInFitOrder[0];
+    if (volume === undefined || this.pendingInFitOrder.length !== 1) {
+      return undefined;
+    }
+    return this.#choices ??= this.#choiceTable(volume);
+  }
+
   /** The pool-choice table of `volume`'s pool shape and the reservations this request sees. */
-  #choiceTable(volume: PendingVolume): (PoolChoiceEntry | undefined)[] {
+  #choiceTable(volume: PendingVolume): PoolChoiceTable {
     // Everything `choosePool()` reads besides the snapshot: the pools the
     // volume may use, and what others hold on each pool (explicit
     // reservations by content, implicit ones by the claims left out).
@@ -473,7 +511,7 @@ export class EvalContext {
     const tables = this.index.choiceTables;
     let table = tables.get(key);
     if (table === undefined) {
-      table = [];
+      table = new PoolChoiceTable();
       tables.set(key, table);
       if (tables.size > CHOICE_TABLES_MAX) {
         tables.delete(tables.keys().next().value!);

@@ -7,18 +7,27 @@
  */
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import type { KubeKind, Snapshot } from "../../state/types.ts";
-import type { ExtenderConfig } from "./_config.ts";
+import type { ExtenderConfig, PredicateName } from "./_config.ts";
 import { type Candidate, EvalContext } from "./_context.ts";
 import type { SnapshotIndex } from "./_index.ts";
 import {
+  capacityPredicate,
   NodeMemo,
   type Predicate,
   PREDICATE_APPLIES,
   PREDICATES,
+  satellitePredicate,
   type Verdict,
 } from "./_predicates.ts";
+import type { PoolChoiceTable } from "./_capacity.ts";
 import type { Reservation, ReservationView } from "./_reservations.ts";
-import { nodeScore, scoreNode, type ScoreParts } from "./_scorers.ts";
+import {
+  combinedScore,
+  LocalitySums,
+  nodeScore,
+  scoreNode,
+  type ScoreParts,
+} from "./_scorers.ts";
 import { freshness } from "../../domain/mod.ts";
 
 /** Kinds the extender reads from the state model. */
@@ -86,6 +95,11 @@ export interface EvaluateOptions {
    * snapshot (from the filter just before); built afresh otherwise.
    */
   readonly candidates?: readonly Candidate[] | undefined;
+  /**
+   * `false`: the filter takes the general pass even where the packed one
+   * applies (the two must agree: tests compare them).
+   */
+  readonly packed?: boolean | undefined;
 }
 
 /** What the filter also works out in its pass over the candidates. */
@@ -124,6 +138,8 @@ interface HoldWork {
   /** Position of the volume in `EvalContext.pendingInFitOrder`. */
   readonly at: number;
   readonly compared: ReadonlyMap<string, string> | undefined;
+  /** `compared` by the index id of each LINSTOR node (`SnapshotIndex.byNodeId()`). */
+  readonly comparedById: readonly (string | undefined)[] | undefined;
   readonly nodes: Map<string, string> | undefined;
   count: number;
   same: boolean;
@@ -165,8 +181,12 @@ export function filterNodes(
   // Only the predicates that can reject a node for this pod (e.g. no access
   // check without a restricting policy): the others pass every node.
   const chain: Predicate[] = [];
+  const names: PredicateName[] = [];
   for (const name of options.config.predicates) {
-    if (PREDICATE_APPLIES[name](context)) chain.push(PREDICATES[name]);
+    if (PREDICATE_APPLIES[name](context)) {
+      chain.push(PREDICATES[name]);
+      names.push(name);
+    }
   }
   // Room for every candidate up front; cut to the passing ones after.
   const scores: number[] | undefined = options.score
@@ -175,7 +195,13 @@ export function filterNodes(
   const holds = options.held === undefined
     ? undefined
     : holdWork(context, options.held);
-  const passed = runChain(context, {
+  const table = context.choiceTable();
+  const packed = options.packed !== false &&
+    (table !== undefined || context.volumes.pending.length === 0) &&
+    names.every((name) => name === "satellite" || name === "capacity");
+  const passed = (packed ? runPacked : runChain)(context, {
+    table,
+    predicates: names,
     names: input.names,
     candidates,
     chain,
@@ -221,6 +247,9 @@ function holdWork(
       claim: volume.claim,
       at: context.pendingInFitOrder.indexOf(volume),
       compared: compare ? existing.nodes : undefined,
+      comparedById: compare
+        ? context.index.byNodeId(existing.nodes)
+        : undefined,
       nodes: compare ? undefined : new Map<string, string>(),
       count: 0,
       same: true,
@@ -233,19 +262,7 @@ function holdWork(
  * optimized): fills `rejected`, returns the names that passed (`names`
  * itself when every node passed, the common case: no copy of 5,000 names).
  */
-function runChain(
-  context: EvalContext,
-  run: {
-    readonly names: readonly string[];
-    readonly candidates: readonly Candidate[];
-    readonly chain: readonly Predicate[];
-    readonly memo: NodeMemo;
-    readonly rejected: Map<string, Verdict>;
-    readonly options: EvaluateOptions;
-    readonly scores: number[] | undefined;
-    readonly holds: HoldWork[] | undefined;
-  },
-): readonly string[] {
+function runChain(context: EvalContext, run: ChainRun): readonly string[] {
   const { names, candidates, chain, memo, rejected, options, scores, holds } =
     run;
   // Built from the first rejection on.
@@ -277,6 +294,101 @@ function runChain(
   return passed ?? names;
 }
 
+/**
+ * `runChain()` for the common shape of pod: at most one pending volume and
+ * no predicate besides satellite and capacity. The same rules, read from
+ * what they left packed: each node's satellite verdict on its shared
+ * record, and the pool choice's room, pool and capacity score by node id in
+ * the shared `PoolChoiceTable`, so each candidate costs a few array reads
+ * instead of following a chain of records.
+ */
+function runPacked(context: EvalContext, run: ChainRun): readonly string[] {
+  const { names, candidates, memo, rejected, options, scores, holds, table } =
+    run;
+  const predicates = run.predicates;
+  const volume = context.pendingInFitOrder[0];
+  const sizeKib = volume === undefined ? 0 : volume.sizeKib;
+  const hasPending = volume !== undefined;
+  const locality = new LocalitySums(context);
+  let passed: string[] | undefined;
+  let count = 0;
+  for (let i = 0; i < candidates.length; i++) {
+    checkDeadline(options, "filter", i);
+    const candidate = candidates[i]!;
+    const linstor = candidate.linstor;
+    // The room the pod's volume leaves on the node's chosen pool.
+    let left = -Infinity;
+    let id = -1;
+    if (table !== undefined && linstor !== undefined) {
+      id = candidate.linstorId ?? context.index.intern(linstor.name);
+      left = table.leftKib(id);
+      if (left !== left) {
+        context.poolChoice(linstor.name, id);
+        left = table.leftKib(id);
+      }
+    }
+    const fits = left >= sizeKib;
+    let verdict: Verdict | undefined;
+    for (let p = 0; p < predicates.length && verdict === undefined; p++) {
+      if (predicates[p] === "satellite") {
+        const cached = candidate.satellite;
+        verdict = cached === undefined
+          ? satellitePredicate(context, candidate)
+          : cached ?? undefined;
+      } else if (!fits) {
+        verdict = capacityPredicate(context, candidate, memo.at(i));
+      }
+    }
+    if (verdict) {
+      passed ??= names.slice(0, i);
+      rejected.set(candidate.name, verdict);
+      continue;
+    }
+    if (passed !== undefined) passed.push(candidate.name);
+    if (scores !== undefined) {
+      scores[count] = combinedScore(context, {
+        localitySum: locality.of(candidate),
+        capacity: !hasPending
+          ? undefined
+          : linstor === undefined || !fits
+          ? 0
+          : table!.passingScore(context, id),
+      });
+    }
+    count++;
+    if (holds !== undefined && fits && id >= 0) {
+      // One pending volume: every hold is of it, at fit position 0.
+      const pool = table!.pool(id)!;
+      for (let h = 0; h < holds.length; h++) {
+        const hold = holds[h]!;
+        if (hold.nodes !== undefined) {
+          hold.nodes.set(linstor!.name, pool);
+        } else {
+          hold.count++;
+          if (hold.same && hold.comparedById![id] !== pool) hold.same = false;
+        }
+      }
+    }
+  }
+  return passed ?? names;
+}
+
+/** What `runChain()` and `runPacked()` read and fill. */
+interface ChainRun {
+  readonly names: readonly string[];
+  readonly candidates: readonly Candidate[];
+  readonly chain: readonly Predicate[];
+  /** The names of `chain`. */
+  readonly predicates: readonly PredicateName[];
+  /** The pool-choice table of the pod's one pending volume, if it has one. */
+  readonly table: PoolChoiceTable | undefined;
+  readonly memo: NodeMemo;
+  readonly rejected: Map<string, Verdict>;
+  readonly options: EvaluateOptions;
+  readonly scores: number[] | undefined;
+  readonly holds: HoldWork[] | undefined;
+}
+
 /** Adds a passing candidate's pool of each pending volume to `holds`. */
 function holdOn(
   context: EvalContext,
@@ -289,6 +401,7 @@ function holdOn(
   const { candidate, memo, holds } = run;
   const linstor = candidate.linstor;
   if (linstor === undefined) return;
+  const id = candidate.linstorId ?? context.index.intern(linstor.name);
   const pools = memo.fit(context, candidate).pools;
   for (let h = 0; h < holds.length; h++) {
     const hold = holds[h]!;
@@ -298,9 +411,7 @@ function holdOn(
       hold.nodes.set(linstor.name, pool);
     } else {
       hold.count++;
-      if (hold.same && hold.compared!.get(linstor.name) !== pool) {
-        hold.same = false;
-      }
+      if (hold.same && hold.comparedById![id] !== pool) hold.same = false;
     }
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { V1Node } from "@kubernetes/client-node";
 import type { Candidate } from "./_context.ts";
-import type { PoolChoiceEntry } from "./_capacity.ts";
+import type { PoolChoiceTable } from "./_capacity.ts";
 import type {
   LinstorNodeInfo,
   LinstorView,
@@ -57,12 +57,16 @@ export class LinstorCaches {
    */
   readonly candidates = new Map<string, Candidate>();
   #objectIds = new WeakMap<object, number>();
+  #byNodeId = new WeakMap<
+    ReadonlyMap<string, string>,
+    readonly (string | undefined)[]
+  >();
   #nextObjectId = 0;
   /**
    * Pool-choice tables (`EvalContext.poolChoice()`) by the key of everything
    * besides this LINSTOR view they depend on, oldest first.
    */
-  readonly choiceTables = new Map<string, (PoolChoiceEntry | undefined)[]>();
+  readonly choiceTables = new Map<string, PoolChoiceTable>();
   /**
    * Values derived from this LINSTOR view and some Kubernetes maps of the
    * snapshot (`SnapshotIndex.sharedByKube()`): the latest per key, with the
@@ -72,6 +76,24 @@ export class LinstorCaches {
     string,
     { readonly parts: readonly object[]; readonly value: unknown }
   >();
+
+  /**
+   * A map keyed by LINSTOR node name as an array indexed by each name's
+   * `ids` entry (built once per map object: reservation maps are immutable).
+   */
+  byNodeId(
+    map: ReadonlyMap<string, string>,
+    intern: (text: string) => number,
+  ): readonly (string | undefined)[] {
+    let out = this.#byNodeId.get(map);
+    if (out === undefined) {
+      const built: (string | undefined)[] = [];
+      for (const [node, value] of map) built[intern(node)] = value;
+      out = built;
+      this.#byNodeId.set(map, out);
+    }
+    return out;
+  }
 
   /** The id of `object`, unique across the indexes sharing these caches. */
   objectId(object: object): number {
@@ -149,6 +171,14 @@ export class SnapshotIndex {
   }
 
   /**
+   * `map` (keyed by LINSTOR node name, never changed once made) as an array
+   * indexed by `intern()` ids, so hot loops index instead of hashing names.
+   */
+  byNodeId(map: ReadonlyMap<string, string>): readonly (string | undefined)[] {
+    return this.#shared.byNodeId(map, (text) => this.intern(text));
+  }
+
+  /**
    * A value shared by the indexes over the same LINSTOR view whose snapshots
    * hold the identical `parts` (maps of `Snapshot.kube`, which the state
    * model hands out unchanged until an object of their kind changes):
@@ -173,7 +203,7 @@ export class SnapshotIndex {
    * `EvalContext.poolChoice()`), so a Kubernetes event that changes none of
    * it does not refill one.
    */
-  get choiceTables(): Map<string, (PoolChoiceEntry | undefined)[]> {
+  get choiceTables(): Map<string, PoolChoiceTable> {
     return this.#shared.choiceTables;
   }
 
@@ -341,7 +371,10 @@ export class SnapshotIndex {
           linstor,
           linstorId: linstor === undefined ? -1 : this.intern(linstor.name),
           quotedName: JSON.stringify(name),
+          // Every field up front: fields added later live outside the
+          // record, one more memory read each in the filter's loop.
           locality: undefined,
+          satellite: undefined,
         };
         // Names of no node at all (a request may carry any) are not kept.
         if (kubeNode === undefined && linstor === undefined) return candidate;

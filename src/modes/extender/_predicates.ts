@@ -102,6 +102,16 @@ export function satellitePredicate(
   node: Candidate,
 ): Verdict | undefined {
   if (!satelliteApplies(context)) return undefined;
+  // The verdict depends on the node alone: kept on its shared record.
+  const cached = node.satellite;
+  if (cached !== undefined) return cached ?? undefined;
+  const verdict = satelliteVerdict(node);
+  node.satellite = verdict ?? null;
+  return verdict;
+}
+
+/** The satellite rule on one node. */
+function satelliteVerdict(node: Candidate): Verdict | undefined {
   const linstor = node.linstor;
   if (!linstor) {
     return {

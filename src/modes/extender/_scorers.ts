@@ -136,19 +136,81 @@ export function nodeScore(
   node: Candidate,
   memo: NodeMemo,
 ): number {
-  let localitySum = 0;
-  let localityCount = 0;
+  return combinedScore(context, {
+    localitySum: localitySum(context, node),
+    capacity: capacityPart(context, node, memo),
+  });
+}
+
+/**
+ * The sum of the locality of the pod's bound volumes with known replicas on
+ * a node (there are `context.placementCount()` of them).
+ */
+export function localitySum(context: EvalContext, node: Candidate): number {
+  let sum = 0;
   const placements = context.placements();
   if (placements.length > 0) {
     const locality = context.localityOf(node);
     for (let i = 0; i < placements.length; i++) {
       const placement = placements[i];
-      if (!placement) continue;
-      localitySum += localityScore(context, placement, locality);
-      localityCount++;
+      if (placement) sum += localityScore(context, placement, locality);
     }
   }
-  const pendingCount = context.volumes.pending.length;
-  const capacity = capacityPart(context, node, memo);
-  return combine(localitySum, localityCount, capacity, pendingCount);
+  return sum;
+}
+
+/**
+ * `localitySum()` over the candidates of one request, worked out once per
+ * locality (`NodeLocality.key`) for the nodes that hold no replica of the
+ * pod's volumes: their sum depends on their topology paths alone.
+ */
+export class LocalitySums {
+  readonly #context: EvalContext;
+  /** Ids of the LINSTOR nodes with a current or syncing replica of a placement. */
+  readonly #replicaIds: readonly number[];
+  readonly #byKey = new Map<number, number>();
+  readonly #none: boolean;
+
+  constructor(context: EvalContext) {
+    this.#context = context;
+    const ids: number[] = [];
+    for (const placement of context.placements()) {
+      if (placement) ids.push(...placement.currentIds, ...placement.syncingIds);
+    }
+    this.#replicaIds = ids;
+    this.#none = context.placementCount() === 0;
+  }
+
+  /** `localitySum(context, node)`. */
+  of(node: Candidate): number {
+    if (this.#none) return 0;
+    const context = this.#context;
+    const locality = context.localityOf(node);
+    const id = locality.linstorId;
+    if (id >= 0 && includes(this.#replicaIds, id)) {
+      return localitySum(context, node);
+    }
+    let sum = this.#byKey.get(locality.key);
+    if (sum === undefined) {
+      sum = localitySum(context, node);
+      this.#byKey.set(locality.key, sum);
+    }
+    return sum;
+  }
+}
+
+/**
+ * The combined score of a node from its `localitySum()` and capacity score
+ * (`undefined` without pending volumes): `scoreNode()`'s rule.
+ */
+export function combinedScore(
+  context: EvalContext,
+  parts: { localitySum: number; capacity: number | undefined },
+): number {
+  return combine(
+    parts.localitySum,
+    context.placementCount(),
+    parts.capacity,
+    context.volumes.pending.length,
+  );
 }

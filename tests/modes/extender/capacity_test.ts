@@ -2,14 +2,18 @@ import assert from "node:assert/strict";
 import type { V1Pod } from "@kubernetes/client-node";
 import {
   DEFAULT_EXTENDER_CONFIG,
+  type ExtenderConfig,
+  filterNodes,
   Reservations,
   SnapshotIndex,
 } from "../../../src/modes/extender/mod.ts";
 import { EvalContext } from "../../../src/modes/extender/_context.ts";
 import {
+  capacityScore,
   fitOnNode,
   fitOnNodeByRule,
 } from "../../../src/modes/extender/_capacity.ts";
+import { filterReservations } from "../../../src/modes/extender/_reservation_policy.ts";
 import { ANNOTATION_STORAGE_POOL_SELECTOR } from "../../../src/constants.ts";
 import { FakeClock } from "../../_fakes/fake_clock.ts";
 import { buildSnapshot, GIB, makePod, T0, type World } from "./_snapshot.ts";
@@ -271,4 +275,136 @@ Deno.test("`fitOnNode()` differs per step where the reservations differ (the ste
       .map((f) => f.reason),
     ["pool pool1: claim default/small needs 2.0GiB, 0.0GiB free (3.0GiB reserved)"],
   );
+});
+
+Deno.test("`filterNodes()` answers with its packed pass what its general pass does, on every step and config", async (t) => {
+  const configs: Record<string, ExtenderConfig> = {
+    default: DEFAULT_EXTENDER_CONFIG,
+    "capacity always hard, capacity first": {
+      ...DEFAULT_EXTENDER_CONFIG,
+      predicates: ["capacity", "satellite"],
+      capacity: { ...DEFAULT_EXTENDER_CONFIG.capacity, hardFilter: "always" },
+    },
+    "pool divisors": {
+      ...DEFAULT_EXTENDER_CONFIG,
+      capacity: {
+        ...DEFAULT_EXTENDER_CONFIG.capacity,
+        divisors: { pool1: 0.25, constructor: 2 },
+      },
+    },
+  };
+  for (const [label, config] of Object.entries(configs)) {
+    const index = new SnapshotIndex(buildSnapshot(world()));
+    const reservations = new Reservations({
+      clock: new FakeClock(T0),
+      ttlMs: 60_000,
+    });
+    for (const step of STEPS) {
+      await t.step(`${label}: ${step.name}`, () => {
+        step.change?.(reservations, index);
+        const pod = makePod("p", { claims: step.claims });
+        const filter = (packed: boolean) => {
+          const outcome = filterNodes(index, { pod, names: NODES }, {
+            config,
+            now: T0,
+            reservations: reservations.view(),
+            score: true,
+            held: (claim) => reservations.get(claim),
+            packed,
+          });
+          return {
+            passed: [...outcome.passed],
+            rejected: [...outcome.rejected],
+            scores: outcome.scores,
+            holds: outcome.holds,
+          };
+        };
+        // Twice: the first fills the shared tables, the second reads them.
+        for (let round = 0; round < 2; round++) {
+          assert.deepEqual(filter(true), filter(false), `round ${round + 1}`);
+        }
+      });
+    }
+  }
+});
+
+Deno.test("`capacityScore()` takes a pool's divisor from its own entry only", async (t) => {
+  const index = new SnapshotIndex(buildSnapshot(world()));
+  const reservations = new Reservations({
+    clock: new FakeClock(T0),
+    ttlMs: 60_000,
+  });
+  const fit = (pool: string) => ({
+    pools: [pool],
+    availableKib: [16 * GIB],
+    failures: [],
+  });
+  const cases: [string, Record<string, number>, string, number][] = [
+    ["the default divisor", {}, "pool1", 4],
+    ["the pool's own divisor", { pool1: 4 }, "pool1", 2],
+    ["another pool's divisor does not apply", { pool2: 4 }, "pool1", 4],
+    // `Object.prototype` members are no divisors.
+    ['a pool named "constructor"', {}, "constructor", 4],
+    ['a pool named "toString"', {}, "toString", 4],
+    [
+      '"constructor" with its own divisor',
+      { constructor: 16 },
+      "constructor",
+      0,
+    ],
+  ];
+  for (const [name, divisors, pool, want] of cases) {
+    await t.step(name, () => {
+      const request = new EvalContext(
+        index,
+        makePod("p", { claims: ["small"] }),
+        {
+          config: {
+            ...DEFAULT_EXTENDER_CONFIG,
+            capacity: { ...DEFAULT_EXTENDER_CONFIG.capacity, divisors },
+          },
+          now: T0,
+          reservations: reservations.view(),
+        },
+      );
+      assert.equal(capacityScore(request, fit(pool)), want);
+    });
+  }
+});
+
+Deno.test("`filterNodes()` packed and general passes agree on a retried pod whose claims are held already", () => {
+  let unchanged = 0;
+  for (const step of STEPS) {
+    const snapshot = buildSnapshot(world());
+    const index = new SnapshotIndex(snapshot);
+    const reservations = new Reservations({
+      clock: new FakeClock(T0),
+      ttlMs: 60_000,
+    });
+    step.change?.(reservations, index);
+    const pod = makePod("p", { claims: step.claims });
+    const filter = (packed: boolean) =>
+      filterNodes(index, { pod, names: NODES }, {
+        config: DEFAULT_EXTENDER_CONFIG,
+        now: T0,
+        reservations: reservations.view(),
+        score: true,
+        held: (claim) => reservations.get(claim),
+        packed,
+      });
+    // The pod's first filter holds its claims, as the handler does.
+    reservations.apply(
+      filterReservations(filter(false), {
+        held: (claim) => reservations.get(claim),
+        passed: undefined,
+        pools: snapshot.linstor.poolsByNode,
+      }),
+    );
+    const [packed, general] = [filter(true), filter(false)];
+    assert.deepEqual(packed.holds, general.holds, step.name);
+    assert.deepEqual(packed.scores, general.scores, step.name);
+    unchanged += (general.holds ?? []).filter((h) => h.unchanged).length;
+  }
+  // Retried pods hold what they held: the comparison ran.
+  assert.ok(unchanged > 10, `${unchanged} holds compared unchanged`);
 });

@@ -78,19 +78,50 @@ function run(
   const clock = new FakeClock(T0);
   const reservations = options.reservations ??
     new Reservations({ clock, ttlMs: 60_000 });
-  const outcome = filterNodes(new SnapshotIndex(snapshot), {
-    pod,
-    names: options.names ?? NAMES,
-  }, {
+  const input = { pod, names: options.names ?? NAMES };
+  const evaluate = {
     config: options.config ?? DEFAULT_EXTENDER_CONFIG,
     now: T0,
     reservations: reservations.view(),
-  });
+  };
+  const outcome = filterNodes(new SnapshotIndex(snapshot), input, evaluate);
+  // Every case also checks that the packed pass (taken where the pod's
+  // shape allows) answers what the general one does, scores and holds too.
+  const extras = {
+    score: true,
+    held: (claim: string) => reservations.get(claim),
+  };
+  assert.deepEqual(
+    comparable(
+      filterNodes(new SnapshotIndex(snapshot), input, {
+        ...evaluate,
+        ...extras,
+      }),
+    ),
+    comparable(
+      filterNodes(new SnapshotIndex(snapshot), input, {
+        ...evaluate,
+        ...extras,
+        packed: false,
+      }),
+    ),
+    "packed and general pass differ",
+  );
   const verdicts: Record<string, string> = {};
   for (const [node, v] of outcome.rejected) {
     verdicts[node] = `${v.unresolvable ? "U" : "F"} ${v.predicate}`;
   }
   return { outcome, passed: outcome.passed, verdicts };
+}
+
+/** What a filter answers and works out, without its working records. */
+function comparable(outcome: ReturnType<typeof filterNodes>) {
+  return {
+    passed: [...outcome.passed],
+    rejected: [...outcome.rejected],
+    scores: outcome.scores,
+    holds: outcome.holds,
+  };
 }
 
 function bound(
