@@ -14,7 +14,12 @@
  *   (default 30), `--block=N` pairs per block (default 20);
  * - `--first=N`: instead, N new snapshots (a bound claim changes before each)
  *   and the CPU time of each version's first pair on it, alternating first;
- * - `--select`: with `--first`, an unbound claim gets a selected node instead.
+ * - `--select`: with `--first`, an unbound claim gets a selected node instead;
+ * - `--new-pods=N`: instead, N rounds of one new pod per version (alternating
+ *   first), each with a pending claim nothing holds yet, as when a
+ *   StatefulSet scales up: its filter makes a new reservation and sees the
+ *   reservations of the pods before it (the last `--held=N`, default 4, stay
+ *   held, as if binding took that long), so no shared pool choice applies.
  *
  * Both versions must answer the same bytes first (checked after warm-up).
  *
@@ -59,6 +64,8 @@ async function main(): Promise<void> {
       block: { type: "string", default: "20" },
       first: { type: "string", default: "0" },
       select: { type: "boolean", default: false },
+      "new-pods": { type: "string", default: "0" },
+      held: { type: "string", default: "4" },
     },
   });
   if (values.base === undefined) {
@@ -77,20 +84,24 @@ async function main(): Promise<void> {
   };
   const { state } = buildCluster(size);
   state.applyLinstorData(linstorData(size), SYSTEM_CLOCK.now());
-  function handlerOf(module: ExtenderModule): Handler {
+  function handlerOf(
+    module: ExtenderModule,
+    reservations: InstanceType<ExtenderModule["Reservations"]>,
+  ): Handler {
     return module.createExtenderHandler({
       snapshot: () => state.snapshot(),
       clock: SYSTEM_CLOCK,
       config: { ...module.DEFAULT_EXTENDER_CONFIG, maxStalenessMs: 3_600_000 },
-      reservations: new module.Reservations({
-        clock: SYSTEM_CLOCK,
-        ttlMs: 3_600_000,
-      }),
+      reservations,
     });
   }
+  const reservations = {
+    A: new base.Reservations({ clock: SYSTEM_CLOCK, ttlMs: 3_600_000 }),
+    B: new mine.Reservations({ clock: SYSTEM_CLOCK, ttlMs: 3_600_000 }),
+  };
   const handlers: Record<"A" | "B", Handler> = {
-    A: handlerOf(base),
-    B: handlerOf(mine),
+    A: handlerOf(base, reservations.A),
+    B: handlerOf(mine, reservations.B),
   };
   const count = Number(values.names);
   const body = JSON.stringify({
@@ -101,11 +112,11 @@ async function main(): Promise<void> {
       (_, i) => `node-${(i * 7919) % size.nodes}`,
     ),
   });
-  async function pair(handler: Handler): Promise<string> {
+  async function pair(handler: Handler, text = body): Promise<string> {
     let answer = "";
     for (const verb of ["filter", "prioritize"]) {
       const response = await handler(
-        new Request(`http://bench/${verb}`, { method: "POST", body }),
+        new Request(`http://bench/${verb}`, { method: "POST", body: text }),
       );
       if (response.status !== 200) {
         throw new Error(`Cannot ${verb}: HTTP ${response.status}`);
@@ -124,6 +135,57 @@ async function main(): Promise<void> {
   const load = () =>
     Deno.readTextFileSync("/proc/loadavg").split(" ")[0] ?? "?";
   const loadBefore = load();
+  const newPods = Number(values["new-pods"]);
+  if (newPods > 0) {
+    // Pending claims of the benchmark pod's namespace nothing holds: the
+    // cluster's unbound claims `c` with `c % 50 === 1` and no selected node.
+    const claims: string[] = [];
+    for (let c = size.volumes; c < size.claims; c++) {
+      if (c % 50 === 1 && c % 100 !== 0) claims.push(`data-${c}`);
+    }
+    if (claims.length < newPods) {
+      throw new RangeError(
+        `Cannot run "--new-pods=${newPods}": the cluster has ${claims.length} such claims`,
+      );
+    }
+    const held = Number(values.held);
+    const times: Record<"A" | "B", number[]> = { A: [], B: [] };
+    const pod = benchPodOf(size);
+    for (let k = 0; k < newPods; k++) {
+      const text = JSON.stringify({
+        Pod: {
+          ...pod,
+          metadata: { ...pod.metadata, name: `app-${k}`, uid: `uid-app-${k}` },
+          spec: {
+            ...pod.spec,
+            volumes: ["data-1", "data-51", claims[k]!].map((claimName) => ({
+              name: claimName,
+              persistentVolumeClaim: { claimName },
+            })),
+          },
+        },
+        Nodes: null,
+        NodeNames: JSON.parse(body).NodeNames,
+      });
+      for (const key of (k % 2 ? ["B", "A"] : ["A", "B"]) as ("A" | "B")[]) {
+        if (k >= held) reservations[key].release(`ns-1/${claims[k - held]}`);
+        const started = cpuUsage();
+        await pair(handlers[key], text);
+        times[key].push(cpuMs(started));
+      }
+    }
+    for (const key of ["A", "B"] as const) {
+      print(
+        `${key}: pair of a new pod (${held} held before it), CPU ms median ${
+          quantile(times[key], 0.5).toFixed(2)
+        } (p10 ${quantile(times[key], 0.1).toFixed(2)}, p90 ${
+          quantile(times[key], 0.9).toFixed(2)
+        }) over ${newPods}`,
+      );
+    }
+    print(`load ${loadBefore} → ${load()}`);
+    return;
+  }
   const first = Number(values.first);
   if (first > 0) {
     const times: Record<"A" | "B", number[]> = { A: [], B: [] };

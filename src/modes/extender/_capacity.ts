@@ -29,8 +29,6 @@ export interface Fit {
    */
   readonly availableKib: readonly number[];
   readonly failures: readonly FitFailure[];
-  /** `capacityScore()` of this fit under one capacity config, once worked out. */
-  score?: { readonly capacity: object; readonly value: number } | undefined;
 }
 
 /**
@@ -97,7 +95,8 @@ export class PoolChoiceTable {
     }
     let score = this.#score[id]!;
     if (score < 0) {
-      score = capacityScore(context, passingFit(this.#entries[id]!));
+      // `capacityScore()` of the entry's passing fit, without making it.
+      score = poolScore(context, this.#pool[id]!, Math.max(0, this.#left[id]!));
       this.#score[id] = score;
     }
     return score;
@@ -147,9 +146,11 @@ export function choosePool(
   options: {
     readonly volume: PendingVolume;
     readonly used?: ReadonlyMap<string, number> | undefined;
+    /** The node's `SnapshotIndex.intern()` id, when the caller has it. */
+    readonly linstorId?: number | undefined;
   },
 ): PoolChoice {
-  const { volume, used } = options;
+  const { volume, used, linstorId } = options;
   let candidates = 0;
   let best: string | undefined;
   let bestLeft = -Infinity;
@@ -159,6 +160,7 @@ export function choosePool(
   for (
     const { pool, capacityKib: capacity } of context.index.poolCapacities(
       linstorNode,
+      linstorId,
     )
   ) {
     if (!context.poolAllowed(pool, volume)) continue;
@@ -167,7 +169,7 @@ export function choosePool(
       (unknown ??= []).push(pool.name);
       continue;
     }
-    const reserved = context.reservedKib(linstorNode, pool.name);
+    const reserved = context.reservedKib(linstorNode, pool.name, linstorId);
     const mine = used?.get(pool.name) ?? 0;
     const left = capacity - reserved - mine;
     if (left > bestLeft) {
@@ -324,21 +326,27 @@ export function capacityToScore(kib: number, divisor: number): number {
 /** The capacity score of a node for the pod: the minimum over the pools its volumes were fitted into. */
 export function capacityScore(context: EvalContext, fit: Fit): number {
   if (fit.failures.length > 0) return 0;
-  const capacity = context.config.capacity;
-  // A passing fit is often one record shared by many nodes and requests
-  // (`fitOnNode()`): its score is worked out once per capacity config.
-  const cached = fit.score;
-  if (cached !== undefined && cached.capacity === capacity) return cached.value;
   let min = 10;
   for (let i = 0; i < fit.pools.length; i++) {
-    const pool = fit.pools[i]!;
-    // Own keys only: a pool named like an `Object.prototype` member
-    // ("constructor") must not read a function as its divisor.
-    const divisor = Object.hasOwn(capacity.divisors, pool)
-      ? capacity.divisors[pool]!
-      : capacity.defaultDivisor;
-    min = Math.min(min, capacityToScore(fit.availableKib[i] ?? 0, divisor));
+    min = Math.min(
+      min,
+      poolScore(context, fit.pools[i]!, fit.availableKib[i] ?? 0),
+    );
   }
-  fit.score = { capacity, value: min };
   return min;
+}
+
+/** The capacity score of `availableKib` left in `pool`, by the pool's divisor. */
+function poolScore(
+  context: EvalContext,
+  pool: string,
+  availableKib: number,
+): number {
+  const capacity = context.config.capacity;
+  // Own keys only: a pool named like an `Object.prototype` member
+  // ("constructor") must not read a function as its divisor.
+  const divisor = Object.hasOwn(capacity.divisors, pool)
+    ? capacity.divisors[pool]!
+    : capacity.defaultDivisor;
+  return capacityToScore(availableKib, divisor);
 }

@@ -184,6 +184,8 @@ export class EvalContext {
   /** The content of `#implicitCache` as text (node, pool and size of each claim counted). */
   #implicitKey = "";
   #others: readonly Reservation[] | undefined;
+  /** `#others`' node maps by node id (`SnapshotIndex.byNodeId()`). */
+  #othersById: readonly (readonly (string | undefined)[])[] | undefined;
   #choices: PoolChoiceTable | undefined;
   /** Whether any volume has a node selector or a pending one a pool selector. */
   readonly hasSelectors: boolean;
@@ -422,15 +424,27 @@ export class EvalContext {
     return all.filter((p) => this.poolAllowed(p, volume));
   }
 
-  /** KiB held on a pool by others' reservations: explicit ones plus claims with a selected node. */
-  reservedKib(linstorNode: string, pool: string): number {
+  /**
+   * KiB held on a pool by others' reservations: explicit ones plus claims
+   * with a selected node. `linstorId`: the node's `SnapshotIndex.intern()`
+   * id, when the caller has it.
+   */
+  reservedKib(linstorNode: string, pool: string, linstorId?: number): number {
     const implicit = this.#implicit();
     // The view's `reservedKib(node, pool, ownClaims)`, over the reservations
-    // of other claims picked once per request: the pod's own claims (often
-    // held on every candidate) cost nothing per node then.
+    // of other claims picked once per request (the pod's own claims, often
+    // held on every candidate, cost nothing per node then), each read by
+    // node id: a table refill asks this of every node.
+    const id = linstorId !== undefined && linstorId >= 0
+      ? linstorId
+      : this.index.intern(linstorNode);
+    const others = this.#otherReservations();
+    const byId = this.#othersById ??= others.map((r) =>
+      this.index.byNodeId(r.nodes)
+    );
     let explicit = 0;
-    for (const r of this.#otherReservations()) {
-      if (r.nodes.get(linstorNode) === pool) explicit += r.sizeKib;
+    for (let i = 0; i < others.length; i++) {
+      if (byId[i]![id] === pool) explicit += others[i]!.sizeKib;
     }
     return implicit.size === 0
       ? explicit
@@ -466,7 +480,7 @@ export class EvalContext {
     let entry = table.entry(id);
     if (entry === undefined) {
       entry = {
-        choice: choosePool(this, linstorNode, { volume }),
+        choice: choosePool(this, linstorNode, { volume, linstorId: id }),
         passing: undefined,
       };
       table.set(id, entry);

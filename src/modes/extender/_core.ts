@@ -20,6 +20,7 @@ import {
   type Verdict,
 } from "./_predicates.ts";
 import type { PoolChoiceTable } from "./_capacity.ts";
+import { NodeIdMap } from "./_node_id_map.ts";
 import type { Reservation, ReservationView } from "./_reservations.ts";
 import {
   combinedScore,
@@ -140,7 +141,7 @@ interface HoldWork {
   readonly compared: ReadonlyMap<string, string> | undefined;
   /** `compared` by the index id of each LINSTOR node (`SnapshotIndex.byNodeId()`). */
   readonly comparedById: readonly (string | undefined)[] | undefined;
-  readonly nodes: Map<string, string> | undefined;
+  readonly nodes: NodeIdMap | undefined;
   count: number;
   same: boolean;
 }
@@ -250,7 +251,7 @@ function holdWork(
       comparedById: compare
         ? context.index.byNodeId(existing.nodes)
         : undefined,
-      nodes: compare ? undefined : new Map<string, string>(),
+      nodes: compare ? undefined : new NodeIdMap(context.index.ids),
       count: 0,
       same: true,
     };
@@ -362,7 +363,7 @@ function runPacked(context: EvalContext, run: ChainRun): readonly string[] {
       for (let h = 0; h < holds.length; h++) {
         const hold = holds[h]!;
         if (hold.nodes !== undefined) {
-          hold.nodes.set(linstor!.name, pool);
+          hold.nodes.add(linstor!.name, id, pool);
         } else {
           hold.count++;
           if (hold.same && hold.comparedById![id] !== pool) hold.same = false;
@@ -408,7 +409,7 @@ function holdOn(
     const pool = pools[hold.at];
     if (pool === undefined) continue;
     if (hold.nodes !== undefined) {
-      hold.nodes.set(linstor.name, pool);
+      hold.nodes.add(linstor.name, id, pool);
     } else {
       hold.count++;
       if (hold.same && hold.comparedById![id] !== pool) hold.same = false;

@@ -66,6 +66,12 @@ type Verb = "filter" | "prioritize";
 /** Bodies up to this size are kept to be decoded once for filter and prioritize. */
 const PARSED_CACHE_MAX_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Why the body-read deadline is called off: a value, so no `DOMException`
+ * (and its stack) is made per request as `abort()` without one does.
+ */
+const BODY_READ = "body read";
+
 class BodyTooLarge extends Error {
   override name = "BodyTooLarge";
 }
@@ -440,7 +446,7 @@ export function createExtenderHandler(
       }
       throw error;
     } finally {
-      abort.abort();
+      abort.abort(BODY_READ);
     }
     let args: ExtenderArgs;
     try {
@@ -509,7 +515,7 @@ export function createExtenderHandler(
       }
       throw error;
     } finally {
-      abort.abort();
+      abort.abort(BODY_READ);
     }
     const snapshot = options.snapshot();
     const index = indexes.of(snapshot);

@@ -7,6 +7,7 @@
 import type { V1Node } from "@kubernetes/client-node";
 import type { Candidate } from "./_context.ts";
 import type { PoolChoiceTable } from "./_capacity.ts";
+import { NodeIdMap } from "./_node_id_map.ts";
 import type {
   LinstorNodeInfo,
   LinstorView,
@@ -44,6 +45,8 @@ export class LinstorCaches {
   readonly virtualKib = new Map<string, Map<string, number>>();
   readonly dataPools = new Map<string, readonly PoolInfo[]>();
   readonly poolCapacities = new Map<string, readonly PoolCapacity[]>();
+  /** `poolCapacities` by the `ids` of the node names. */
+  readonly poolCapacitiesById: (readonly PoolCapacity[] | undefined)[] = [];
   readonly capacity = new WeakMap<PoolInfo, number | undefined>();
   readonly poolLabels = new WeakMap<
     PoolInfo,
@@ -85,6 +88,10 @@ export class LinstorCaches {
     map: ReadonlyMap<string, string>,
     intern: (text: string) => number,
   ): readonly (string | undefined)[] {
+    if (map instanceof NodeIdMap) {
+      const direct = map.byId(this.ids);
+      if (direct !== undefined) return direct;
+    }
     let out = this.#byNodeId.get(map);
     if (out === undefined) {
       const built: (string | undefined)[] = [];
@@ -146,6 +153,11 @@ export class SnapshotIndex {
     this.#defaultRatio = defaultRatio;
     this.#namespace = propertyNamespaceSetting(propertyNamespace) ??
       detectPropertyNamespace(snapshot) ?? PROPERTY_NAMESPACE_AUX;
+  }
+
+  /** The `intern()` id of every text given an id so far (the table only grows). */
+  get ids(): ReadonlyMap<string, number> {
+    return this.#shared.ids;
   }
 
   /**
@@ -268,8 +280,20 @@ export class SnapshotIndex {
       this.segmentsOf(linstorName)[key];
   }
 
-  /** Data pools of a LINSTOR node with their capacity before reservations (see `capacityKib`). */
-  poolCapacities(linstorName: string): readonly PoolCapacity[] {
+  /**
+   * Data pools of a LINSTOR node with their capacity before reservations
+   * (see `capacityKib`). `linstorId`: the node's `intern()` id, when the
+   * caller has it (read by id then, not by name).
+   */
+  poolCapacities(
+    linstorName: string,
+    linstorId?: number,
+  ): readonly PoolCapacity[] {
+    const byId = this.#shared.poolCapacitiesById;
+    if (linstorId !== undefined && linstorId >= 0) {
+      const known = byId[linstorId];
+      if (known !== undefined) return known;
+    }
     let out = this.#shared.poolCapacities.get(linstorName);
     if (!out) {
       out = this.dataPools(linstorName).map((pool) => ({
@@ -278,6 +302,7 @@ export class SnapshotIndex {
       }));
       this.#shared.poolCapacities.set(linstorName, out);
     }
+    byId[linstorId ?? this.intern(linstorName)] = out;
     return out;
   }
 

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { NodeIdMap } from "../../../src/modes/extender/_node_id_map.ts";
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type {
   KubeKind,
@@ -260,4 +261,23 @@ export function makePod(
       ],
     },
   };
+}
+
+/**
+ * `value` with every map of node → pool (a reservation's or a hold's, which
+ * the filter builds as a `NodeIdMap`) as a plain `Map`, for `deepEqual`:
+ * it does not see a class's private fields.
+ */
+export function plainMaps<T>(value: T): T {
+  if (value instanceof NodeIdMap) return new Map(value) as T;
+  if (Array.isArray(value)) return value.map(plainMaps) as T;
+  if (
+    value !== null && typeof value === "object" && !(value instanceof Map) &&
+    !(value instanceof Set) && Object.getPrototypeOf(value) === Object.prototype
+  ) {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, plainMaps(v)]),
+    ) as T;
+  }
+  return value;
 }

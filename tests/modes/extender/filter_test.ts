@@ -8,7 +8,13 @@ import {
   SnapshotIndex,
 } from "../../../src/modes/extender/mod.ts";
 import { FakeClock } from "../../_fakes/fake_clock.ts";
-import { buildSnapshot, makePod, T0, type World } from "./_snapshot.ts";
+import {
+  buildSnapshot,
+  makePod,
+  plainMaps,
+  T0,
+  type World,
+} from "./_snapshot.ts";
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { POLICY_LOCAL_ONLY } from "../../../src/csi/mod.ts";
 
@@ -120,7 +126,7 @@ function comparable(outcome: ReturnType<typeof filterNodes>) {
     passed: [...outcome.passed],
     rejected: [...outcome.rejected],
     scores: outcome.scores,
-    holds: outcome.holds,
+    holds: plainMaps(outcome.holds),
   };
 }
 

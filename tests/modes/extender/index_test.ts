@@ -11,6 +11,7 @@ import {
 import type { Snapshot } from "../../../src/state/mod.ts";
 import { FakeClock } from "../../_fakes/fake_clock.ts";
 import { buildSnapshot, makePod, T0, type World } from "./_snapshot.ts";
+import { NodeIdMap } from "../../../src/modes/extender/_node_id_map.ts";
 
 const ZONE = "topology.kubernetes.io/zone";
 const NAMES = ["n1", "n2", "n3"];
@@ -171,4 +172,22 @@ Deno.test("`IndexCache.of()` keeps the LINSTOR-derived caches across a poll that
   const fresh = answers(new SnapshotIndex(changed));
   assert.deepEqual(fresh.passed, ["n2", "n3"]);
   assert.deepEqual(answers(c), fresh);
+});
+
+Deno.test("`SnapshotIndex.byNodeId()` reads a map by node id, built on its own ids or not", () => {
+  const a = new SnapshotIndex(buildSnapshot(world()));
+  const b = new SnapshotIndex(buildSnapshot(world()));
+  const plain = new Map([["n3", "pool1"], ["n1", "pool2"]]);
+  const own = new NodeIdMap(a.ids);
+  for (const [name, pool] of plain) own.add(name, a.intern(name), pool);
+  for (const map of [plain, own]) {
+    for (const index of [a, b]) {
+      const byId = index.byNodeId(map);
+      for (const name of NAMES) {
+        assert.equal(byId[index.intern(name)], plain.get(name), name);
+      }
+    }
+  }
+  // Built on `a`'s ids, `own` hands `a` its own array.
+  assert.equal(a.byNodeId(own), own.byId(a.ids));
 });
