@@ -266,9 +266,7 @@ function holdWork(
 function runChain(context: EvalContext, run: ChainRun): readonly string[] {
   const { names, candidates, chain, memo, rejected, options, scores, holds } =
     run;
-  // Built from the first rejection on.
-  let passed: string[] | undefined;
-  let count = 0;
+  const tally = new Tally(names, rejected);
   for (let i = 0; i < candidates.length; i++) {
     checkDeadline(options, "filter", i);
     const candidate = candidates[i]!;
@@ -278,21 +276,19 @@ function runChain(context: EvalContext, run: ChainRun): readonly string[] {
       verdict = chain[p]!(context, candidate, memo);
     }
     if (verdict) {
-      passed ??= names.slice(0, i);
-      rejected.set(candidate.name, verdict);
+      tally.reject(i, candidate.name, verdict);
       continue;
     }
-    if (passed !== undefined) passed.push(candidate.name);
+    const count = tally.pass(candidate.name);
     // The passing node's score and holds, while its records are at hand.
     if (scores !== undefined) {
       scores[count] = nodeScore(context, candidate, memo);
     }
-    count++;
     if (holds !== undefined && holds.length > 0) {
       holdOn(context, { candidate, memo, holds });
     }
   }
-  return passed ?? names;
+  return tally.passed();
 }
 
 /**
@@ -311,8 +307,7 @@ function runPacked(context: EvalContext, run: ChainRun): readonly string[] {
   const sizeKib = volume === undefined ? 0 : volume.sizeKib;
   const hasPending = volume !== undefined;
   const locality = new LocalitySums(context);
-  let passed: string[] | undefined;
-  let count = 0;
+  const tally = new Tally(names, rejected);
   for (let i = 0; i < candidates.length; i++) {
     checkDeadline(options, "filter", i);
     const candidate = candidates[i]!;
@@ -341,11 +336,10 @@ function runPacked(context: EvalContext, run: ChainRun): readonly string[] {
       }
     }
     if (verdict) {
-      passed ??= names.slice(0, i);
-      rejected.set(candidate.name, verdict);
+      tally.reject(i, candidate.name, verdict);
       continue;
     }
-    if (passed !== undefined) passed.push(candidate.name);
+    const count = tally.pass(candidate.name);
     if (scores !== undefined) {
       scores[count] = combinedScore(context, {
         localitySum: locality.of(candidate),
@@ -356,7 +350,6 @@ function runPacked(context: EvalContext, run: ChainRun): readonly string[] {
           : table!.passingScore(context, id),
       });
     }
-    count++;
     if (holds !== undefined && fits && id >= 0) {
       // One pending volume: every hold is of it, at fit position 0.
       const pool = table!.pool(id)!;
@@ -371,7 +364,41 @@ function runPacked(context: EvalContext, run: ChainRun): readonly string[] {
       }
     }
   }
-  return passed ?? names;
+  return tally.passed();
+}
+
+/**
+ * The passing names and the rejections of a filter's pass, in input order:
+ * the names that passed are `names` itself while none was rejected (the
+ * common case: no copy of 5,000 names), built from the first rejection on.
+ */
+class Tally {
+  readonly #names: readonly string[];
+  readonly #rejected: Map<string, Verdict>;
+  #passed: string[] | undefined;
+  #count = 0;
+
+  constructor(names: readonly string[], rejected: Map<string, Verdict>) {
+    this.#names = names;
+    this.#rejected = rejected;
+  }
+
+  /** Rejects the name at position `i`. */
+  reject(i: number, name: string, verdict: Verdict): void {
+    this.#passed ??= this.#names.slice(0, i);
+    this.#rejected.set(name, verdict);
+  }
+
+  /** Passes the next name; returns its position among the passing ones. */
+  pass(name: string): number {
+    if (this.#passed !== undefined) this.#passed.push(name);
+    return this.#count++;
+  }
+
+  /** The names that passed. */
+  passed(): readonly string[] {
+    return this.#passed ?? this.#names;
+  }
 }
 
 /** What `runChain()` and `runPacked()` read and fill. */
