@@ -55,8 +55,8 @@ export function projectionOf<K extends KubeKind>(
 ): (obj: KubeObjectOf<K>) => KubeObjectOf<K> {
   const selection = fields[kind];
   if (selection === undefined) return (obj) => stripObject(kind, obj);
-  const withIdentity = withIdentityFields(selection);
-  return (obj) => projectValue(obj, withIdentity) as KubeObjectOf<K>;
+  const withIdentity = compiled(withIdentityFields(selection));
+  return (obj) => copySelected(obj, withIdentity) as KubeObjectOf<K>;
 }
 
 /** Copies `value` keeping what `selection` names (see {@linkcode FieldSelection}). */
@@ -64,36 +64,104 @@ export function projectValue(
   value: unknown,
   selection: FieldSelection,
 ): unknown {
-  if (selection === true || value === null || typeof value !== "object") {
-    return value;
+  return selection === true ? value : copySelected(value, compiled(selection));
+}
+
+/**
+ * A selection ready for copying. Each copy of one selection is made by its
+ * own constructor, whose prototype is `Object.prototype` (the copy is a
+ * plain object): V8 then sizes those objects for the fields they get
+ * (in-object slack tracking) instead of giving every `{}` room for four
+ * properties and a property array for the fifth on (a one-field object is
+ * 32 bytes instead of 56, five fields 64 instead of 96).
+ */
+interface CompiledSelection {
+  readonly create: new () => Record<string, unknown>;
+  /** In the selection's order: a field or a prefix (`…*`), with its inner selection. */
+  readonly entries: readonly CompiledEntry[];
+}
+
+interface CompiledEntry {
+  readonly field: string;
+  /** The text before the `*` of a prefix entry; `undefined` for a field. */
+  readonly prefix: string | undefined;
+  readonly inner: CompiledSelection | true;
+  /** `annotations` kept whole (without the last-applied annotation). */
+  readonly annotationsWhole: boolean;
+}
+
+/**
+ * One copy of every empty result (an object of which the selection keeps
+ * no field, such as a PV's annotations without override annotations):
+ * frozen, so a write to it fails instead of reaching other objects.
+ */
+const EMPTY_COPY: Readonly<Record<string, unknown>> = Object.freeze({});
+
+const COMPILED = new WeakMap<object, CompiledSelection>();
+
+function compiled(selection: { readonly [field: string]: FieldSelection }) {
+  let out = COMPILED.get(selection);
+  if (out === undefined) {
+    const entries: CompiledEntry[] = [];
+    for (const field in selection) {
+      const inner = selection[field]!;
+      entries.push({
+        field,
+        prefix: field.endsWith("*") ? field.slice(0, -1) : undefined,
+        inner: inner === true ? true : compiled(inner),
+        annotationsWhole: field === "annotations" && inner === true,
+      });
+    }
+    out = { create: plainConstructor(), entries };
+    COMPILED.set(selection, out);
   }
+  return out;
+}
+
+function plainConstructor(): new () => Record<string, unknown> {
+  // Named for heap snapshots, which list objects by their constructor.
+  const create = function Projected() {} as unknown as {
+    new (): Record<string, unknown>;
+    prototype: object;
+  };
+  create.prototype = Object.prototype;
+  return create;
+}
+
+function copySelected(value: unknown, selection: CompiledSelection): unknown {
+  if (value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) {
-    return value.map((item) => projectValue(item, selection));
+    return value.map((item) => copySelected(item, selection));
   }
   if (value instanceof Date) return value;
   const source = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const field in selection) {
-    const inner = selection[field]!;
-    if (field.endsWith("*")) {
-      const prefix = field.slice(0, -1);
+  let out: Record<string, unknown> | undefined;
+  for (const entry of selection.entries) {
+    const { prefix, inner } = entry;
+    if (prefix !== undefined) {
       for (const key in source) {
         if (
           key.startsWith(prefix) && source[key] !== undefined &&
           key !== ANNOTATION_LAST_APPLIED
         ) {
-          out[key] = projectValue(source[key], inner);
+          out ??= new selection.create();
+          out[key] = inner === true
+            ? source[key]
+            : copySelected(source[key], inner);
         }
       }
       continue;
     }
-    const item = source[field];
+    const item = source[entry.field];
     if (item === undefined) continue;
-    out[field] = field === "annotations" && inner === true
+    out ??= new selection.create();
+    out[entry.field] = entry.annotationsWhole
       ? withoutLastApplied(item)
-      : projectValue(item, inner);
+      : inner === true
+      ? item
+      : copySelected(item, inner);
   }
-  return out;
+  return out ?? EMPTY_COPY;
 }
 
 function withIdentityFields(selection: KindFields): KindFields {

@@ -6,6 +6,7 @@ import type {
 } from "@kubernetes/client-node";
 import { ANNOTATION_LAST_APPLIED } from "../../src/constants.ts";
 import { projectionOf, projectValue, stripObject } from "../../src/kube/mod.ts";
+import type { FieldSelection } from "../../src/kube/mod.ts";
 import { EXTENDER_FIELDS } from "../../src/modes/extender/mod.ts";
 
 const CREATED = new Date("2026-11-20T10:00:00Z");
@@ -197,4 +198,36 @@ Deno.test("projectValue() selects fields by name, prefix and per array element",
       );
     },
   );
+});
+
+Deno.test("projectValue() makes plain copies and shares one frozen empty copy when a selection keeps nothing", async (t) => {
+  const selection: FieldSelection = {
+    metadata: { annotations: { "x.io/*": true } },
+  };
+  await t.step("copies are plain objects", () => {
+    const out = projectValue(
+      { metadata: { annotations: { "x.io/a": "1" } } },
+      selection,
+    ) as { metadata: { annotations: object } };
+    assert.equal(Object.getPrototypeOf(out), Object.prototype);
+    assert.equal(Object.getPrototypeOf(out.metadata), Object.prototype);
+    assert.equal(out.constructor, Object);
+    assert.equal(Object.isFrozen(out.metadata.annotations), false);
+  });
+  await t.step("an object of which nothing is kept is one frozen copy", () => {
+    const first = projectValue(
+      { metadata: { annotations: { "y.io/a": "1" } } },
+      selection,
+    ) as { metadata: { annotations: object } };
+    const second = projectValue(
+      { metadata: { annotations: {} } },
+      selection,
+    ) as { metadata: { annotations: object } };
+    assert.deepEqual(first, { metadata: { annotations: {} } });
+    assert.equal(first.metadata.annotations, second.metadata.annotations);
+    assert.ok(Object.isFrozen(first.metadata.annotations));
+    assert.throws(() => {
+      (first.metadata.annotations as Record<string, string>)["x.io/b"] = "2";
+    }, TypeError);
+  });
 });
