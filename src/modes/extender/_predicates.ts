@@ -25,14 +25,15 @@ export interface Verdict {
  * cheaper than a map at thousands of nodes.
  */
 export class NodeMemo {
-  readonly #fits: (Fit | undefined)[];
-  readonly #nodes: (string | undefined)[];
+  readonly #size: number;
+  // Made on the first fit kept: the filter's packed pass keeps none.
+  #fits: (Fit | undefined)[] | undefined;
+  #nodes: (string | undefined)[] | undefined;
   #slot = -1;
 
-  /** `size`: how many candidates it will hold (room is made up front). */
+  /** `size`: how many candidates it will hold (room is made at the first fit). */
   constructor(size = 0) {
-    this.#fits = new Array(size);
-    this.#nodes = new Array(size);
+    this.#size = size;
   }
 
   /** Selects the slot of the candidate at position `slot` of the request. */
@@ -44,12 +45,19 @@ export class NodeMemo {
   /** A memo of the candidates at `slots` (in that order), sharing their fits. */
   subset(slots: readonly number[]): NodeMemo {
     const out = new NodeMemo(slots.length);
+    const fits = this.#fits;
+    const nodes = this.#nodes;
+    if (fits === undefined || nodes === undefined) return out;
+    const outFits: (Fit | undefined)[] = new Array(slots.length);
+    const outNodes: (string | undefined)[] = new Array(slots.length);
     for (let i = 0; i < slots.length; i++) {
       const from = slots[i]!;
-      if (this.#nodes[from] === undefined) continue;
-      out.#fits[i] = this.#fits[from];
-      out.#nodes[i] = this.#nodes[from];
+      if (nodes[from] === undefined) continue;
+      outFits[i] = fits[from];
+      outNodes[i] = nodes[from];
     }
+    out.#fits = outFits;
+    out.#nodes = outNodes;
     return out;
   }
 
@@ -57,13 +65,13 @@ export class NodeMemo {
   fit(context: EvalContext, node: Candidate): Fit {
     const slot = this.#slot;
     const name = node.linstor?.name;
-    if (slot >= 0 && name !== undefined && this.#nodes[slot] === name) {
-      return this.#fits[slot]!;
+    if (slot >= 0 && name !== undefined && this.#nodes?.[slot] === name) {
+      return this.#fits![slot]!;
     }
     const fit = fitOnNode(context, node);
     if (slot >= 0) {
-      this.#fits[slot] = fit;
-      this.#nodes[slot] = name;
+      (this.#fits ??= new Array(this.#size))[slot] = fit;
+      (this.#nodes ??= new Array(this.#size))[slot] = name;
     }
     return fit;
   }
