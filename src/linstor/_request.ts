@@ -480,27 +480,58 @@ function timedBody(
   body: ReadableStream<Uint8Array>,
   options: { clock: Clock; timeoutMs: number; onTimeout: () => void },
 ): ReadableStream<Uint8Array> {
+  const timed = async <T>(read: Promise<T>): Promise<T> => {
+    const stopTimer = new AbortController();
+    options.clock.sleep(options.timeoutMs, stopTimer.signal).then(
+      options.onTimeout,
+      () => {},
+    );
+    try {
+      return await read;
+    } finally {
+      stopTimer.abort();
+    }
+  };
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error; // not a byte stream
+  }
+  if (byob !== undefined) {
+    // A byte stream again, so that a reader can have the body read into
+    // its own buffer (see `parseLinstorJsonStream()`).
+    const reader = byob;
+    return new ReadableStream({
+      type: "bytes",
+      autoAllocateChunkSize: BODY_CHUNK_BYTES,
+      async pull(controller) {
+        const request = controller.byobRequest!;
+        const { value, done } = await timed(reader.read(request.view!));
+        if (done) controller.close();
+        // The view on the buffer the read took and gave back.
+        if (value !== undefined) request.respondWithNewView(value);
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+  }
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const stopTimer = new AbortController();
-      options.clock.sleep(options.timeoutMs, stopTimer.signal).then(
-        options.onTimeout,
-        () => {},
-      );
-      try {
-        const { value, done } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      } finally {
-        stopTimer.abort();
-      }
+      const { value, done } = await timed(reader.read());
+      if (done) controller.close();
+      else controller.enqueue(value);
     },
     cancel(reason) {
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
 }
+
+/** Bytes of a chunk read from a timed body by a reader without a buffer of its own. */
+const BODY_CHUNK_BYTES = 64 * 1024;
 
 function throwIfCancelled(
   signal: AbortSignal | undefined,

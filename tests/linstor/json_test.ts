@@ -438,6 +438,99 @@ Deno.test("`parseLinstorJsonStream()` refuses a piece size that is not a positiv
   }
 });
 
+/**
+ * `text` as a byte stream that serves only reads into the reader's own
+ * buffer (at most `size` bytes each) and counts them; `cancelled` records
+ * a cancel.
+ */
+function byteStreamOf(text: string, size: number) {
+  const bytes = new TextEncoder().encode(text);
+  const seen = { byobReads: 0, cancelled: false };
+  let at = 0;
+  const stream = new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      const request = controller.byobRequest;
+      if (request === null) {
+        throw new Error("read without a buffer of the reader's own");
+      }
+      seen.byobReads++;
+      if (at >= bytes.length) {
+        controller.close();
+        request.respond(0);
+        return;
+      }
+      const view = request.view!;
+      const take = Math.min(size, view.byteLength, bytes.length - at);
+      new Uint8Array(view.buffer, view.byteOffset, take).set(
+        bytes.subarray(at, at + take),
+      );
+      at += take;
+      request.respond(take);
+    },
+    cancel() {
+      seen.cancelled = true;
+    },
+  });
+  return { stream, seen };
+}
+
+Deno.test("`parseLinstorJsonStream()` reads a byte stream into its own buffer and gives what parseLinstorJson() gives", async (t) => {
+  for (const [name, text] of STREAM_CASES) {
+    await t.step(name, async () => {
+      const expected = parseLinstorJson(text.replace(/^\ufeff/, ""));
+      for (const size of [1, 3, 1024]) {
+        for (const pieceBytes of [1, 4, 7, 64]) {
+          const { stream, seen } = byteStreamOf(text, size);
+          const parsed = await parseLinstorJsonStream(stream, {
+            yieldControl: () => Promise.resolve(),
+            sliceChars: 1,
+            pieceBytes,
+          });
+          assert.deepEqual(parsed, expected, `${size}/${pieceBytes}`);
+          assert.ok(seen.byobReads > 0);
+          assert.equal(seen.cancelled, false);
+        }
+      }
+    });
+  }
+});
+
+Deno.test("`parseLinstorJsonStream()` reuses unchanged elements of a byte stream when given a memo", async () => {
+  const memo = createParseMemo();
+  const options = { yieldControl: () => Promise.resolve(), memo };
+  const texts = Array.from({ length: 40 }, (_, i) => `{"name":"r${i}"}`);
+  const first = await parseLinstorJsonStream(
+    byteStreamOf(`[${texts.join(",")}]`, 5).stream,
+    options,
+  ) as unknown[];
+  texts[7] = '{"name":"r7","changed":true}';
+  const second = await parseLinstorJsonStream(
+    byteStreamOf(`[${texts.join(", ")}]`, 11).stream,
+    options,
+  ) as unknown[];
+  assert.deepEqual(second, texts.map((text) => JSON.parse(text)));
+  assert.equal(second.filter((e, i) => e === first[i]).length, 39);
+});
+
+Deno.test("`parseLinstorJsonStream()` cancels a byte stream it stops reading", async () => {
+  const failing = byteStreamOf(`[${'{"a":1},'.repeat(50)}{"a":2}]`, 8);
+  const broken = new Error("stop");
+  let turns = 0;
+  await assert.rejects(
+    parseLinstorJsonStream(failing.stream, {
+      yieldControl: () => {
+        if (++turns === 3) return Promise.reject(broken);
+        return Promise.resolve();
+      },
+      sliceChars: 1,
+      pieceBytes: 4,
+    }),
+    broken,
+  );
+  assert.equal(failing.seen.cancelled, true);
+});
+
 /** A small seeded generator of numbers in [0, 1) (mulberry32). */
 function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
