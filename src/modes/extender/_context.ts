@@ -181,6 +181,8 @@ export class EvalContext {
   #placements: readonly (ResourcePlacement | undefined)[] | undefined;
   #placementCount = -1;
   #implicitCache: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined;
+  /** `#implicitCache` by the `SnapshotIndex.intern()` id of each node. */
+  #implicitById: readonly (ReadonlyMap<string, number> | undefined)[] = [];
   /** The content of `#implicitCache` as text (node, pool and size of each claim counted). */
   #implicitKey = "";
   #others: readonly Reservation[] | undefined;
@@ -448,7 +450,7 @@ export class EvalContext {
     }
     return implicit.size === 0
       ? explicit
-      : explicit + (implicit.get(linstorNode)?.get(pool) ?? 0);
+      : explicit + (this.#implicitById[id]?.get(pool) ?? 0);
   }
 
   /** Explicit reservations of other claims than the pod's own. */
@@ -554,6 +556,9 @@ export class EvalContext {
     }
     this.#implicitCache = out;
     this.#implicitKey = key;
+    const byId: (ReadonlyMap<string, number> | undefined)[] = [];
+    for (const [node, byPool] of out) byId[this.index.intern(node)] = byPool;
+    this.#implicitById = byId;
     return out;
   }
 
@@ -572,10 +577,18 @@ export class EvalContext {
     );
   }
 
-  /** `#allImplicit()` computed. */
+  /**
+   * `#allImplicit()` computed; each claim's part is kept from the last time
+   * while the claim object, the classes, the Node objects and this LINSTOR
+   * view are the same (a claim getting its selected node changes one).
+   */
   #findImplicit(): readonly ImplicitReservation[] {
     const out: ImplicitReservation[] = [];
     const snapshot = this.index.snapshot;
+    const key = `${IMPLICIT_KEY}\u0000${
+      JSON.stringify(this.config.defaultRemoteAccessPolicy)
+    }`;
+    const parts = [snapshot.kube.storageClasses, snapshot.kube.nodes];
     // The state model's index of these claims: no scan of every claim per
     // snapshot. `forEach`: the snapshot's sharded maps iterate entries
     // through generators, several times slower.
@@ -585,38 +598,54 @@ export class EvalContext {
       if (selected) placed.push([claim, pvc, selected]);
     });
     for (const [claim, pvc, selected] of placed) {
-      const created = claimResourceName(pvc);
-      if (
-        created !== undefined &&
-        snapshot.linstor.replicasByResource.has(created)
-      ) {
-        continue;
-      }
-      const [namespace] = claim.split("/");
-      const single: V1Pod = {
-        metadata: { namespace: namespace ?? "default", name: "" },
-        spec: {
-          containers: [],
-          volumes: [{
-            name: "v",
-            persistentVolumeClaim: { claimName: pvc.metadata?.name ?? "" },
-          }],
-        },
-      };
-      const pending = resolvePodVolumes(this.index, single, {
-        defaultPolicy: this.config.defaultRemoteAccessPolicy,
-      }).pending[0];
-      if (!pending) continue;
-      const node = this.index.linstorNodeFor(selected)?.name;
-      if (!node) continue;
-      let best: PoolInfo | undefined;
-      for (const p of this.candidatePools(node, pending)) {
-        if (!best || (p.freeKib ?? 0) > (best.freeKib ?? 0)) best = p;
-      }
-      if (best) {
-        out.push({ claim, node, pool: best.name, sizeKib: pending.sizeKib });
-      }
+      const found = this.index.sharedByObject(
+        key,
+        pvc,
+        parts,
+        () => this.#implicitOf(claim, pvc, selected) ?? null,
+      );
+      if (found !== null) out.push(found);
     }
     return out;
+  }
+
+  /** What one claim with a selected node holds implicitly, if anything. */
+  #implicitOf(
+    claim: string,
+    pvc: PendingClaim,
+    selected: string,
+  ): ImplicitReservation | undefined {
+    const snapshot = this.index.snapshot;
+    const created = claimResourceName(pvc);
+    if (
+      created !== undefined &&
+      snapshot.linstor.replicasByResource.has(created)
+    ) {
+      return undefined;
+    }
+    const [namespace] = claim.split("/");
+    const single: V1Pod = {
+      metadata: { namespace: namespace ?? "default", name: "" },
+      spec: {
+        containers: [],
+        volumes: [{
+          name: "v",
+          persistentVolumeClaim: { claimName: pvc.metadata?.name ?? "" },
+        }],
+      },
+    };
+    const pending = resolvePodVolumes(this.index, single, {
+      defaultPolicy: this.config.defaultRemoteAccessPolicy,
+    }).pending[0];
+    if (!pending) return undefined;
+    const node = this.index.linstorNodeFor(selected)?.name;
+    if (!node) return undefined;
+    let best: PoolInfo | undefined;
+    for (const p of this.candidatePools(node, pending)) {
+      if (!best || (p.freeKib ?? 0) > (best.freeKib ?? 0)) best = p;
+    }
+    return best === undefined
+      ? undefined
+      : { claim, node, pool: best.name, sizeKib: pending.sizeKib };
   }
 }

@@ -102,6 +102,18 @@ export class LinstorCaches {
     return out;
   }
 
+  /**
+   * Values derived from this LINSTOR view, one object (e.g. a claim) and
+   * some Kubernetes maps (`SnapshotIndex.sharedByObject()`), per key.
+   */
+  readonly byObject = new Map<
+    string,
+    WeakMap<
+      object,
+      { readonly parts: readonly object[]; readonly value: unknown }
+    >
+  >();
+
   /** The id of `object`, unique across the indexes sharing these caches. */
   objectId(object: object): number {
     let id = this.#objectIds.get(object);
@@ -206,6 +218,34 @@ export class SnapshotIndex {
     }
     const value = build();
     this.#shared.byKube.set(key, { parts, value });
+    return value;
+  }
+
+  /**
+   * `sharedByKube()` for a value derived from one `object` too (e.g. what a
+   * claim reserves implicitly): kept per object under `key`, so a Kubernetes
+   * event on one object rebuilds that object's value only.
+   */
+  sharedByObject<T>(
+    key: string,
+    object: object,
+    parts: readonly object[],
+    build: () => T,
+  ): T {
+    let byObject = this.#shared.byObject.get(key);
+    if (byObject === undefined) {
+      byObject = new WeakMap();
+      this.#shared.byObject.set(key, byObject);
+    }
+    const cached = byObject.get(object);
+    if (
+      cached !== undefined && cached.parts.length === parts.length &&
+      cached.parts.every((part, i) => part === parts[i])
+    ) {
+      return cached.value as T;
+    }
+    const value = build();
+    byObject.set(object, { parts, value });
     return value;
   }
 

@@ -104,11 +104,16 @@ Deno.test("`SnapshotIndex.candidate()` reuses a record across snapshots of one L
 
 Deno.test("`SnapshotIndex.choiceTables` serve later snapshots of one LINSTOR view only while the claims held against the nodes are the same", () => {
   const cache = new IndexCache("auto");
+  // "other" has a class of its own, with the same parameters as "local".
   const withOther = (annotations: Record<string, string>): World => ({
     ...world(),
+    storageClasses: [...world().storageClasses!, {
+      name: "other",
+      params: { storagePool: "pool1", allowRemoteVolumeAccess: "false" },
+    }],
     pvcs: [
       ...world().pvcs!,
-      { name: "other", sc: "local", size: "8Gi", annotations },
+      { name: "other", sc: "other", size: "8Gi", annotations },
     ],
   });
   const first = buildSnapshot(withOther({}));
@@ -134,6 +139,50 @@ Deno.test("`SnapshotIndex.choiceTables` serve later snapshots of one LINSTOR vie
   const c = cache.of(withNodes(second, []));
   assert.deepEqual(answers(c), fresh);
   assert.equal(c.choiceTables.size, 2);
+  // "other" moves to n2 (12 of 20 GiB left: the pod fits everywhere), back
+  // to n1, then (the same claim objects) its class allows no pool of any
+  // node, so nothing is held for it: each step answers what a fresh index
+  // does, whatever was worked out before.
+  const moved = (node: string) =>
+    buildSnapshot(withOther({ "volume.kubernetes.io/selected-node": node }));
+  const toN2 = moved("n2").kube;
+  const toN1 = moved("n1").kube;
+  const noPool = buildSnapshot({
+    ...world(),
+    storageClasses: [...world().storageClasses!, {
+      name: "other",
+      params: { storagePool: "pool9", allowRemoteVolumeAccess: "false" },
+    }],
+  }).kube.storageClasses;
+  const kubes = [
+    { claims: toN2, classes: second.kube.storageClasses },
+    { claims: toN1, classes: second.kube.storageClasses },
+    { claims: toN1, classes: noPool },
+  ];
+  const passed = [];
+  for (const [i, { claims, classes }] of kubes.entries()) {
+    // Only the claims or the classes change: the other maps stay the
+    // objects they were, as the state model hands them out.
+    const next: Snapshot = {
+      ...second,
+      version: first.version + 2 + i,
+      kube: {
+        ...second.kube,
+        persistentVolumeClaims: claims.persistentVolumeClaims,
+        claimsWithSelectedNode: claims.claimsWithSelectedNode,
+        storageClasses: classes,
+      },
+    };
+    const expected = answers(new SnapshotIndex(next));
+    assert.deepEqual(answers(cache.of(next)), expected, `step ${i + 1}`);
+    passed.push(expected.passed);
+  }
+  // The steps differ where the claim is held (they test something).
+  assert.deepEqual(passed, [["n1", "n2", "n3"], ["n2", "n3"], [
+    "n1",
+    "n2",
+    "n3",
+  ]]);
 });
 
 Deno.test("`IndexCache.of()` keeps the LINSTOR-derived caches across a poll that changed nothing, not across one that did", () => {
