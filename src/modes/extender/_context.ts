@@ -142,6 +142,21 @@ interface ImplicitReservation {
 }
 
 const IMPLICIT_KEY = "implicit";
+const IMPLICIT_HOLDS_KEY = "implicit-holds";
+/** Implicit holds kept per list of claims with a selected node. */
+const IMPLICIT_HOLDS_MAX = 8;
+
+/** What others' claims with a selected node hold: LINSTOR node → pool → KiB. */
+interface ImplicitHolds {
+  readonly byNode: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** `byNode` by the `SnapshotIndex.intern()` id of each node. */
+  readonly byId: readonly (ReadonlyMap<string, number> | undefined)[];
+  /**
+   * The content as text (node, pool and size of each claim counted), for
+   * keys: equal holds worked out again (a Node event) key the same.
+   */
+  readonly key: string;
+}
 /** Pool-choice tables kept per LINSTOR view (the latest ones). */
 const CHOICE_TABLES_MAX = 8;
 const PLACEMENT_KEY = "placement";
@@ -180,11 +195,7 @@ export class EvalContext {
   #access: readonly AccessCheck[] | undefined;
   #placements: readonly (ResourcePlacement | undefined)[] | undefined;
   #placementCount = -1;
-  #implicitCache: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined;
-  /** `#implicitCache` by the `SnapshotIndex.intern()` id of each node. */
-  #implicitById: readonly (ReadonlyMap<string, number> | undefined)[] = [];
-  /** The content of `#implicitCache` as text (node, pool and size of each claim counted). */
-  #implicitKey = "";
+  #implicitHolds: ImplicitHolds | undefined;
   #others: readonly Reservation[] | undefined;
   /** `#others`' node maps by node id (`SnapshotIndex.byNodeId()`). */
   #othersById: readonly (readonly (string | undefined)[])[] | undefined;
@@ -450,7 +461,7 @@ export class EvalContext {
     }
     return implicit.size === 0
       ? explicit
-      : explicit + (this.#implicitById[id]?.get(pool) ?? 0);
+      : explicit + (this.#implicitHolds!.byId[id]?.get(pool) ?? 0);
   }
 
   /** Explicit reservations of other claims than the pod's own. */
@@ -520,7 +531,7 @@ export class EvalContext {
       }\u0000`;
     }
     this.#implicit();
-    key += `\u0002${this.#implicitKey}`;
+    key += `\u0002${this.#implicitHolds!.key}`;
     // Shared by the snapshots over this LINSTOR view: the key holds
     // everything else a choice reads, so a Kubernetes event that changes
     // none of it (a Node, a PV, a bound claim) keeps the table.
@@ -538,9 +549,41 @@ export class EvalContext {
 
   /** Implicit reservations of claims with `selected-node` set, not yet in LINSTOR and not held explicitly. */
   #implicit(): ReadonlyMap<string, ReadonlyMap<string, number>> {
-    if (this.#implicitCache) return this.#implicitCache;
+    return (this.#implicitHolds ??= this.#findImplicitHolds()).byNode;
+  }
+
+  /**
+   * `#implicit()` worked out, or kept from an earlier request that saw the
+   * same claims with a selected node (the same list object) and the same
+   * claims held explicitly and of its own (the few latest kept).
+   */
+  #findImplicitHolds(): ImplicitHolds {
     const all = this.#allImplicit();
-    const out = new Map<string, Map<string, number>>();
+    let key = "";
+    for (const r of this.reservations.all()) key += `${r.claim}\u0000`;
+    key += "\u0001";
+    for (const claim of this.ownClaims) key += `${claim}\u0000`;
+    const kept = this.index.sharedByObject(
+      IMPLICIT_HOLDS_KEY,
+      all,
+      [],
+      () => new Map<string, ImplicitHolds>(),
+    );
+    let holds = kept.get(key);
+    if (holds === undefined) {
+      holds = this.#implicitHoldsOf(all);
+      kept.set(key, holds);
+      if (kept.size > IMPLICIT_HOLDS_MAX) {
+        kept.delete(kept.keys().next().value!);
+      }
+    }
+    return holds;
+  }
+
+  /** The implicit holds of `all` but the claims held explicitly and the pod's own. */
+  #implicitHoldsOf(all: readonly ImplicitReservation[]): ImplicitHolds {
+    const byNode = new Map<string, Map<string, number>>();
+    const byId: Map<string, number>[] = [];
     let key = "";
     if (all.length > 0) {
       const explicit = new Set(this.reservations.all().map((r) => r.claim));
@@ -548,18 +591,16 @@ export class EvalContext {
         if (explicit.has(item.claim) || this.ownClaims.has(item.claim)) {
           continue;
         }
-        let byPool = out.get(item.node);
-        if (!byPool) out.set(item.node, byPool = new Map());
+        let byPool = byNode.get(item.node);
+        if (!byPool) {
+          byNode.set(item.node, byPool = new Map());
+          byId[this.index.intern(item.node)] = byPool;
+        }
         byPool.set(item.pool, (byPool.get(item.pool) ?? 0) + item.sizeKib);
         key += `${item.node}\u0000${item.pool}\u0000${item.sizeKib}\u0001`;
       }
     }
-    this.#implicitCache = out;
-    this.#implicitKey = key;
-    const byId: (ReadonlyMap<string, number> | undefined)[] = [];
-    for (const [node, byPool] of out) byId[this.index.intern(node)] = byPool;
-    this.#implicitById = byId;
-    return out;
+    return { byNode, byId, key };
   }
 
   /** Every unbound LINSTOR claim with a selected node whose resource LINSTOR does not show yet (per snapshot). */

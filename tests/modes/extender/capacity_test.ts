@@ -419,3 +419,28 @@ Deno.test("`filterNodes()` packed and general passes agree on a retried pod whos
   // Retried pods hold what they held: the comparison ran.
   assert.ok(unchanged > 10, `${unchanged} holds compared unchanged`);
 });
+
+Deno.test("`fitOnNode()` on an index that served the earlier steps answers what a fresh index does", async (t) => {
+  const snapshot = buildSnapshot(world());
+  const index = new SnapshotIndex(snapshot);
+  const reservations = new Reservations({
+    clock: new FakeClock(T0),
+    ttlMs: 60_000,
+  });
+  for (const step of STEPS) {
+    await t.step(step.name, () => {
+      step.change?.(reservations, index);
+      const pod = makePod("p", { claims: step.claims });
+      const fresh = new SnapshotIndex(snapshot);
+      const shared = context(index, pod, reservations);
+      const alone = context(fresh, pod, reservations);
+      for (const node of NODES) {
+        assert.deepEqual(
+          fitOnNode(shared, index.candidate(node)),
+          fitOnNode(alone, fresh.candidate(node)),
+          node,
+        );
+      }
+    });
+  }
+});
