@@ -30,7 +30,8 @@
  * full Node objects instead of names, `--budget-seconds=S` to stop sending
  * pairs after S seconds, `--extender-idle-seconds=S` to measure the
  * extender's CPU while idle for S seconds before the pairs; `scale_bench.ts`
- * uses these). Each result also
+ * uses these; `--child-stdout` lets the processes write to this one's stdout,
+ * e.g. V8's `--v8-flags=--trace-gc`). Each result also
  * carries the client's wall-clock p50/p99 per pair after a warm-up of 10 %
  * of the pairs (at most 50). Results in docs/benchmarks.md.
  *
@@ -55,6 +56,12 @@ const BOUND_MS = 300_000;
 
 /** Extra environment of the measured processes (`--child-env=K=V,K=V`). */
 const CHILD_ENV: Record<string, string> = {};
+
+/**
+ * Whether the measured processes write to this process's stdout
+ * (`--child-stdout`): V8's `--trace-gc` (through `--v8-flags`) prints there.
+ */
+const CHILD_STDOUT = { inherit: false };
 
 /** `deno run` flags of the measured processes (the shipped V8 flags, unless `--shipped-flags=false`). */
 const CHILD_RUN_FLAGS: string[] = [];
@@ -619,7 +626,7 @@ async function startMode(
       ...(options.snapshot ? { MEMORY_BENCH_SNAPSHOT: options.snapshot } : {}),
     },
     stdin: "null",
-    stdout: "null",
+    stdout: CHILD_STDOUT.inherit ? "inherit" : "null",
     stderr: options.logs ? "inherit" : "null",
   }).spawn();
   const healthUrl = `http://127.0.0.1:${healthPort}`;
@@ -996,6 +1003,7 @@ async function main(): Promise<void> {
       snapshot: { type: "string" },
       json: { type: "boolean", default: false },
       logs: { type: "boolean", default: false },
+      "child-stdout": { type: "boolean", default: false },
       "child-env": { type: "string", default: "" },
       data: { type: "string", default: "all" },
       "shipped-flags": { type: "string", default: "true" },
@@ -1006,6 +1014,7 @@ async function main(): Promise<void> {
     const [key, ...value] = pair.split("=");
     CHILD_ENV[key!] = value.join("=");
   }
+  CHILD_STDOUT.inherit = values["child-stdout"];
   const v8Flags = values["v8-flags"] ? [values["v8-flags"]] : [];
   if (values["shipped-flags"] === "true") {
     const shipped = await shippedSettings();
