@@ -286,8 +286,16 @@ async function parsePieces(
   const composer = previous === undefined || previous.rebaseDue
     ? undefined
     : new BodyComposer(previous, received);
-  const elements: unknown[] = [];
-  let ranges = new Int32Array(1024);
+  // Sized like the last parse's once the body differs from the last one
+  // (an unchanged body allocates neither): growing them element by element
+  // left copies of every size for the collector.
+  let elements: unknown[] = [];
+  let count = 0;
+  let ranges = new Int32Array(previous === undefined ? 1024 : 0);
+  const sizeLikePrevious = () => {
+    elements = new Array(previous!.elementCount);
+    ranges = new Int32Array(previous!.elementCount * 2 + 64);
+  };
   let sinceTurn = 0;
   let invalid = false;
   let done = false;
@@ -321,9 +329,9 @@ async function parsePieces(
     if (sinceTurn >= sliceChars) await turn();
   };
   const addRange = (start: number, end: number) => {
-    const at = (elements.length - 1) * 2;
+    const at = (count - 1) * 2;
     if (at + 2 > ranges.length) {
-      const grown = new Int32Array(ranges.length * 2);
+      const grown = new Int32Array(Math.max(1024, ranges.length * 2));
       grown.set(ranges);
       ranges = grown;
     }
@@ -354,7 +362,7 @@ async function parsePieces(
       }
       const shift = newEnd - previous!.foundEnd;
       for (let k = previous!.found + 1; k <= skip; k++) {
-        elements.push(previous!.elementValue(k));
+        elements[count++] = previous!.elementValue(k);
         if (memo) {
           addRange(
             previous!.elementStart(k) + shift,
@@ -386,13 +394,13 @@ async function parsePieces(
           element = previous!.find(found);
         }
         if (element === undefined) {
-          newAt.push(elements.length);
+          newAt.push(count);
           newTexts.push(found);
           composer?.added(splitter.elementEnd);
         } else {
           composer?.matched(splitter.elementStart, splitter.elementEnd);
         }
-        elements.push(element);
+        elements[count++] = element;
         if (memo) addRange(splitter.elementStart, splitter.elementEnd);
         // Scanning and comparing cost about as much per character as parsing.
         await turnIfDue(found.length);
@@ -416,7 +424,10 @@ async function parsePieces(
       // A piece equal to the last body's text is not kept (an unchanged
       // poll leaves nothing for the old generation); when one differs, the
       // text before it is the last body's.
-      if (!same) received.push(...previous!.start(receivedChars));
+      if (!same) {
+        received.push(...previous!.start(receivedChars));
+        sizeLikePrevious();
+      }
       receivedChars += piece.length;
       if (same) continue;
     }
@@ -427,6 +438,7 @@ async function parsePieces(
   if (same) {
     if (receivedChars === previous!.bodyLength) return last!.value;
     received.push(...previous!.start(receivedChars));
+    sizeLikePrevious();
   }
   splitter.end();
   await drain();
@@ -439,9 +451,12 @@ async function parsePieces(
     return parseLinstorJson(received.pieces.join(""));
   }
   parseNew();
+  elements.length = count;
   if (memo) {
     const value = Object.freeze(elements);
-    const kept = ranges.slice(0, elements.length * 2);
+    const kept = ranges.length === count * 2
+      ? ranges
+      : ranges.slice(0, count * 2);
     if (composer === undefined) {
       memo.last = { pieces: received.pieces, ranges: kept, value };
     } else {
@@ -755,6 +770,11 @@ class PreviousParse {
 
   /** See `rebaseDue()`. */
   readonly rebaseDue: boolean;
+
+  /** Elements of the previous parse. */
+  get elementCount(): number {
+    return this.#values.length;
+  }
 
   /** The element `find()` found last. */
   get found(): number {
