@@ -304,7 +304,7 @@ export function fitOnNode(context: EvalContext, node: Candidate): Fit {
 }
 
 /** The fit record of a volume that fits an entry's choice, one per entry. */
-export function passingFit(entry: PoolChoiceEntry): Fit {
+function passingFit(entry: PoolChoiceEntry): Fit {
   return entry.passing ??= {
     pools: [entry.choice.pool],
     availableKib: [Math.max(0, entry.choice.leftKib)],

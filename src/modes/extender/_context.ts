@@ -448,9 +448,7 @@ export class EvalContext {
     // of other claims picked once per request (the pod's own claims, often
     // held on every candidate, cost nothing per node then), each read by
     // node id: a table refill asks this of every node.
-    const id = linstorId !== undefined && linstorId >= 0
-      ? linstorId
-      : this.index.intern(linstorNode);
+    const id = this.index.idOf(linstorNode, linstorId);
     const others = this.#otherReservations();
     const byId = this.#othersById ??= others.map((r) =>
       this.index.byNodeId(r.nodes)
@@ -459,9 +457,9 @@ export class EvalContext {
     for (let i = 0; i < others.length; i++) {
       if (byId[i]![id] === pool) explicit += others[i]!.sizeKib;
     }
-    return implicit.size === 0
+    return implicit.byNode.size === 0
       ? explicit
-      : explicit + (this.#implicitHolds!.byId[id]?.get(pool) ?? 0);
+      : explicit + (implicit.byId[id]?.get(pool) ?? 0);
   }
 
   /** Explicit reservations of other claims than the pod's own. */
@@ -480,16 +478,14 @@ export class EvalContext {
    * the node's `SnapshotIndex.intern()` id, when the caller has it.
    */
   poolChoice(linstorNode: string, linstorId?: number): PoolChoiceEntry {
-    const volume = this.pendingInFitOrder[0];
-    if (volume === undefined || this.pendingInFitOrder.length !== 1) {
+    const table = this.choiceTable();
+    if (table === undefined) {
       throw new RangeError(
         `Cannot choose a pool on "${linstorNode}": the pod has ${this.pendingInFitOrder.length} pending volumes, not 1`,
       );
     }
-    const table = this.choiceTable()!;
-    const id = linstorId !== undefined && linstorId >= 0
-      ? linstorId
-      : this.index.intern(linstorNode);
+    const volume = this.pendingInFitOrder[0]!;
+    const id = this.index.idOf(linstorNode, linstorId);
     let entry = table.entry(id);
     if (entry === undefined) {
       entry = {
@@ -530,8 +526,7 @@ export class EvalContext {
         this.index.objectId(r.nodes)
       }\u0000`;
     }
-    this.#implicit();
-    key += `\u0002${this.#implicitHolds!.key}`;
+    key += `\u0002${this.#implicit().key}`;
     // Shared by the snapshots over this LINSTOR view: the key holds
     // everything else a choice reads, so a Kubernetes event that changes
     // none of it (a Node, a PV, a bound claim) keeps the table.
@@ -548,8 +543,8 @@ export class EvalContext {
   }
 
   /** Implicit reservations of claims with `selected-node` set, not yet in LINSTOR and not held explicitly. */
-  #implicit(): ReadonlyMap<string, ReadonlyMap<string, number>> {
-    return (this.#implicitHolds ??= this.#findImplicitHolds()).byNode;
+  #implicit(): ImplicitHolds {
+    return this.#implicitHolds ??= this.#findImplicitHolds();
   }
 
   /**

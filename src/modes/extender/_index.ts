@@ -75,10 +75,7 @@ export class LinstorCaches {
    * snapshot (`SnapshotIndex.sharedByKube()`): the latest per key, with the
    * maps they were derived from.
    */
-  readonly byKube = new Map<
-    string,
-    { readonly parts: readonly object[]; readonly value: unknown }
-  >();
+  readonly byKube = new Map<string, Kept>();
 
   /**
    * A map keyed by LINSTOR node name as an array indexed by each name's
@@ -106,13 +103,7 @@ export class LinstorCaches {
    * Values derived from this LINSTOR view, one object (e.g. a claim) and
    * some Kubernetes maps (`SnapshotIndex.sharedByObject()`), per key.
    */
-  readonly byObject = new Map<
-    string,
-    WeakMap<
-      object,
-      { readonly parts: readonly object[]; readonly value: unknown }
-    >
-  >();
+  readonly byObject = new Map<string, WeakMap<object, Kept>>();
 
   /** The id of `object`, unique across the indexes sharing these caches. */
   objectId(object: object): number {
@@ -187,6 +178,14 @@ export class SnapshotIndex {
   }
 
   /**
+   * `id` when the caller has the `intern()` id of `text` (>= 0), else the id
+   * looked up.
+   */
+  idOf(text: string, id?: number): number {
+    return id !== undefined && id >= 0 ? id : this.intern(text);
+  }
+
+  /**
    * A small integer standing for an object's identity in this index (e.g. a
    * reservation's node map), for keys that must change when it does.
    */
@@ -209,16 +208,7 @@ export class SnapshotIndex {
    * `build()` runs when they differ from the latest ones under `key`.
    */
   sharedByKube<T>(key: string, parts: readonly object[], build: () => T): T {
-    const cached = this.#shared.byKube.get(key);
-    if (
-      cached !== undefined && cached.parts.length === parts.length &&
-      cached.parts.every((part, i) => part === parts[i])
-    ) {
-      return cached.value as T;
-    }
-    const value = build();
-    this.#shared.byKube.set(key, { parts, value });
-    return value;
+    return kept(this.#shared.byKube, key, { parts, build });
   }
 
   /**
@@ -237,16 +227,7 @@ export class SnapshotIndex {
       byObject = new WeakMap();
       this.#shared.byObject.set(key, byObject);
     }
-    const cached = byObject.get(object);
-    if (
-      cached !== undefined && cached.parts.length === parts.length &&
-      cached.parts.every((part, i) => part === parts[i])
-    ) {
-      return cached.value as T;
-    }
-    const value = build();
-    byObject.set(object, { parts, value });
-    return value;
+    return kept(byObject, object, { parts, build });
   }
 
   /**
@@ -330,10 +311,9 @@ export class SnapshotIndex {
     linstorId?: number,
   ): readonly PoolCapacity[] {
     const byId = this.#shared.poolCapacitiesById;
-    if (linstorId !== undefined && linstorId >= 0) {
-      const known = byId[linstorId];
-      if (known !== undefined) return known;
-    }
+    const id = this.idOf(linstorName, linstorId);
+    const known = byId[id];
+    if (known !== undefined) return known;
     let out = this.#shared.poolCapacities.get(linstorName);
     if (!out) {
       out = this.dataPools(linstorName).map((pool) => ({
@@ -342,7 +322,7 @@ export class SnapshotIndex {
       }));
       this.#shared.poolCapacities.set(linstorName, out);
     }
-    byId[linstorId ?? this.intern(linstorName)] = out;
+    byId[id] = out;
     return out;
   }
 
@@ -546,6 +526,37 @@ export class IndexCache {
     }
     return index;
   }
+}
+
+/** A value kept with the objects it was derived from (`sharedByKube()`). */
+interface Kept {
+  readonly parts: readonly object[];
+  readonly value: unknown;
+}
+
+/**
+ * The value kept under `key` in `store` while it was derived from the very
+ * `parts`; built and kept otherwise.
+ */
+function kept<K, T>(
+  store: {
+    get(key: K): Kept | undefined;
+    set(key: K, value: Kept): unknown;
+  },
+  key: K,
+  derive: { readonly parts: readonly object[]; readonly build: () => T },
+): T {
+  const { parts, build } = derive;
+  const cached = store.get(key);
+  if (
+    cached !== undefined && cached.parts.length === parts.length &&
+    cached.parts.every((part, i) => part === parts[i])
+  ) {
+    return cached.value as T;
+  }
+  const value = build();
+  store.set(key, { parts, value });
+  return value;
 }
 
 function sameLabels(a: unknown, b: unknown): boolean {
