@@ -6,11 +6,16 @@
  * handler alone (no socket). Client and server share this one process, so
  * one core does both sides. The `nodes` phase compares full Node objects
  * (`nodeCacheCapable: false`) with names only at 100 and 500 nodes; its
- * client runs in a child process (it builds and sends 2 × 1.6 MiB per pair
- * at 500 nodes), so the CPU it reports is the serving process's alone.
+ * client runs in a child process (it sends 2 × 1.6 MiB per pair at 500
+ * nodes), so the CPU it reports is the serving process's alone. That client
+ * is `scheduler_client/` (Go's net/http, as kube-scheduler's extender client
+ * uses), built with the `go` on the PATH; without Go, or with
+ * `--scheduler-client=deno`, it is this file's own `fetch` client, whose
+ * collections of the megabyte bodies add to the latencies it measures.
  * It also measures the transport floor: a trivial `Deno.serve` handler that
- * reads each body and answers the extender's own answers, pre-encoded, over
- * the same bodies (what moving the bytes costs with no extender work).
+ * reads each body, frees it, and answers the extender's own answers (the
+ * same strings) over the same bodies (what moving the bytes costs with no
+ * extender work).
  *
  * Run: `tools/deno run --allow-all tests/bench/extender_bench.ts`
  * - `--quick`: a 10x smaller cluster;
@@ -19,8 +24,10 @@
  * - `--json`: one line of results (what `--repeat` reads);
  * - `--record`: add (or update) this commit's row in the per-commit table of
  *   `docs/benchmarks.md`, so a regression on the hot path shows.
- * - `--client=<url> --body=<file> --runs=N`: the `nodes` phase's client
- *   (internal): posts the body's pairs, prints its latencies as JSON.
+ * - `--scheduler-client=go|deno`: the `nodes` phase's client (default go,
+ *   deno when Go is missing);
+ * - `--client=<url> --body=<file> --runs=N`: the `nodes` phase's Deno
+ *   client (internal): posts the body's pairs, prints its latencies as JSON.
  *
  * @module
  */
@@ -56,6 +63,7 @@ import {
   storagePool,
 } from "../_builders/mod.ts";
 import { provenance } from "./_provenance.ts";
+import { cacheRoot } from "../_harness/control_plane.ts";
 
 /** Size of the generated cluster. */
 export interface ExtenderBenchSize {
@@ -184,6 +192,8 @@ export interface ExtenderBenchFigures {
   /** The same, each verb alone (ms). */
   httpFilterP99?: number;
   httpPrioritizeP99?: number;
+  /** The `nodes` phase's client: kube-scheduler's language (go) or `fetch` (deno). */
+  objectsClient?: SchedulerClient["kind"];
   /** Full Node objects at concurrency 1 over HTTP, per verb (ms), by cluster size. */
   objects?: Record<string, {
     namesP50: number;
@@ -452,22 +462,25 @@ async function httpPairs(
  * measured pairs, the client's own is `clientCpuMsPerPair`.
  */
 async function childHttpPairs(
+  client: SchedulerClient,
   base: string,
-  body: string,
-  runs: number,
+  options: { body: string; runs: number },
 ): Promise<HttpSeries & { clientCpuMsPerPair: number }> {
+  const { body, runs } = options;
   const file = await Deno.makeTempFile({ prefix: "extender-bench-body-" });
   try {
     await Deno.writeTextFile(file, body);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-all",
-        new URL(import.meta.url).pathname,
-        `--client=${base}`,
-        `--body=${file}`,
-        `--runs=${runs}`,
-      ],
+    const child = new Deno.Command(client.command, {
+      args: client.kind === "go"
+        ? [`-base=${base}`, `-body=${file}`, `-runs=${runs}`]
+        : [
+          "run",
+          "--allow-all",
+          new URL(import.meta.url).pathname,
+          `--client=${base}`,
+          `--body=${file}`,
+          `--runs=${runs}`,
+        ],
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
@@ -533,18 +546,23 @@ async function runClient(base: string, bodyFile: string, runs: number) {
 /**
  * The transport floor of `body`: the extender at `base` answers filter and
  * prioritize once, then a trivial `Deno.serve` handler in this process reads
- * each body in one piece and sends those answers, pre-encoded, to the same
- * child client as `childHttpPairs()`.
+ * each body in one piece, frees it and sends those answers (the same
+ * strings) to the same child client as `childHttpPairs()`.
  */
 async function floorPairs(
+  client: SchedulerClient,
   base: string,
-  body: string,
-  runs: number,
+  options: { body: string; runs: number },
 ): Promise<HttpSeries & { clientCpuMsPerPair: number }> {
-  const answers = new Map<string, Uint8Array<ArrayBuffer>>();
+  const { body } = options;
+  // Strings, as the extender answers: Deno encodes a string answer outside
+  // V8's heap, while a bytes answer is copied into a new `ArrayBuffer` per
+  // response, whose megabytes then start collections the extender does not
+  // pay for.
+  const answers = new Map<string, string>();
   for (const verb of ["filter", "prioritize"]) {
     const response = await fetch(`${base}/${verb}`, { method: "POST", body });
-    answers.set(`/${verb}`, await response.bytes());
+    answers.set(`/${verb}`, await response.text());
   }
   const headers = { "content-type": "application/json" };
   const controller = new AbortController();
@@ -554,7 +572,8 @@ async function floorPairs(
     signal: controller.signal,
     onListen: () => {},
   }, async (request) => {
-    await request.bytes();
+    // Freed at once, as the extender frees each body it is done with.
+    (await request.bytes()).buffer.transfer(0);
     const answer = answers.get(new URL(request.url).pathname);
     return answer === undefined
       ? new Response("not found", { status: 404 })
@@ -562,9 +581,9 @@ async function floorPairs(
   });
   try {
     return await childHttpPairs(
+      client,
       `http://127.0.0.1:${server.addr.port}`,
-      body,
-      runs,
+      options,
     );
   } finally {
     controller.abort();
@@ -616,7 +635,11 @@ function candidateNames(count: number, nodes: number): string[] {
 /** Runs the chosen phases; returns the rows, a summary and the figures. */
 export async function runExtenderBench(
   size: ExtenderBenchSize,
-  options: { phases?: ReadonlySet<ExtenderBenchPhase> } = {},
+  options: {
+    phases?: ReadonlySet<ExtenderBenchPhase>;
+    /** The `nodes` phase's client (default: the Deno client). */
+    client?: SchedulerClient;
+  } = {},
 ): Promise<
   {
     rows: ExtenderBenchRow[];
@@ -780,6 +803,9 @@ export async function runExtenderBench(
     }
   }
   if (phases.has("nodes")) {
+    const client = options.client ?? denoClient();
+    figures.objectsClient = client.kind;
+    summary.push(`Node-objects client: ${client.description}`);
     figures.objects = {};
     for (const nodes of [100, 500]) {
       const small: ExtenderBenchSize = {
@@ -805,14 +831,23 @@ export async function runExtenderBench(
       const { base, finished } = startBenchServer(state, controller.signal);
       try {
         const runs = 1000;
-        const names = await childHttpPairs(base, namesBody, runs);
-        const objects = await childHttpPairs(base, objectsBody, runs);
+        const names = await childHttpPairs(client, base, {
+          body: namesBody,
+          runs,
+        });
+        const objects = await childHttpPairs(client, base, {
+          body: objectsBody,
+          runs,
+        });
         if (objects.passed !== names.passed) {
           throw new Error(
             `Cannot bench: ${objects.passed} Node objects pass but ${names.passed} names`,
           );
         }
-        const floor = await floorPairs(base, objectsBody, runs);
+        const floor = await floorPairs(client, base, {
+          body: objectsBody,
+          runs,
+        });
         const all = (s: HttpSeries) =>
           [...s.filter, ...s.prioritize].sort((a, b) => a - b);
         const n = all(names);
@@ -923,7 +958,9 @@ function recordRow(
     }`,
     `${spread(objects("100", (o) => o.objectsP99))} / ${
       spread(objects("500", (o) => o.objectsP99))
-    }`,
+    }${
+      // Rows before the Go client measured with Deno's fetch.
+      runs.some((r) => r.objectsClient === "go") ? " (Go client)" : ""}`,
     spread(
       objects("500", (o) => o.objectsCpuMsPerPair / o.namesCpuMsPerPair),
       1,
@@ -963,6 +1000,57 @@ async function record(row: string, commit: string): Promise<string> {
   return path;
 }
 
+/** The process the `nodes` phase runs as its client. */
+export interface SchedulerClient {
+  kind: "go" | "deno";
+  command: string;
+  description: string;
+}
+
+function denoClient(why?: string): SchedulerClient {
+  return {
+    kind: "deno",
+    command: Deno.execPath(),
+    description: `this file's fetch client, in a child process${
+      why === undefined ? "" : ` (${why})`
+    }`,
+  };
+}
+
+/**
+ * Builds `scheduler_client/` with the `go` on the PATH into the cache
+ * (`go build` reuses its own cache: a second build takes a moment), or says
+ * why it cannot.
+ */
+async function goClient(): Promise<SchedulerClient | string> {
+  const source = new URL("./scheduler_client/", import.meta.url).pathname;
+  const output = `${cacheRoot()}/bench/scheduler_client`;
+  let result: Deno.CommandOutput;
+  try {
+    result = await new Deno.Command("go", {
+      args: ["build", "-o", output, "."],
+      cwd: source,
+      env: { GOTOOLCHAIN: "local", CGO_ENABLED: "0" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return "no go on the PATH";
+    throw error;
+  }
+  if (!result.success) {
+    return `go build failed: ${
+      new TextDecoder().decode(result.stderr).trim().split("\n")[0]
+    }`;
+  }
+  return {
+    kind: "go",
+    command: output,
+    description:
+      "Go's net/http (kube-scheduler's extender transport), in a child process",
+  };
+}
+
 function print(text: string): void {
   Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
 }
@@ -977,6 +1065,7 @@ async function main(): Promise<void> {
       json: { type: "boolean", default: false },
       record: { type: "boolean", default: false },
       client: { type: "string" },
+      "scheduler-client": { type: "string", default: "go" },
       body: { type: "string" },
       runs: { type: "string", default: "1000" },
     },
@@ -1014,9 +1103,23 @@ async function main(): Promise<void> {
       `Cannot repeat "${values.repeat}" times: expected a positive integer`,
     );
   }
+  const kind = values["scheduler-client"];
+  if (kind !== "go" && kind !== "deno") {
+    throw new RangeError(
+      `Cannot use scheduler client "${kind}": expected go or deno`,
+    );
+  }
   const runs: ExtenderBenchFigures[] = [];
   if (repeat === 1) {
-    const { rows, summary, figures } = await runExtenderBench(size, { phases });
+    let client: SchedulerClient | undefined;
+    if (phases.has("nodes")) {
+      const go = kind === "go" ? await goClient() : "--scheduler-client=deno";
+      client = typeof go === "string" ? denoClient(go) : go;
+    }
+    const { rows, summary, figures } = await runExtenderBench(size, {
+      phases,
+      ...(client ? { client } : {}),
+    });
     runs.push(figures);
     if (values.json) {
       print(JSON.stringify(figures));
@@ -1042,6 +1145,7 @@ async function main(): Promise<void> {
           "--allow-all",
           new URL(import.meta.url).pathname,
           `--phases=${[...phases].join(",")}`,
+          `--scheduler-client=${kind}`,
           "--json",
           ...(values.quick ? ["--quick"] : []),
         ],

@@ -720,3 +720,92 @@ Deno.test("`createExtenderHandler()` prioritize sees reservations made since its
   // Pod b now holds 4 GiB on n1: 6 GiB → log2(6) = 2.
   assert.equal(await score(), 2);
 });
+
+/** A request whose declared-length body is `sent` itself, as `Deno.serve` hands out a fresh buffer per body. */
+class SentBytes extends Request {
+  readonly sent: Uint8Array<ArrayBuffer>;
+  constructor(path: string, sent: Uint8Array<ArrayBuffer>) {
+    super(`http://127.0.0.1${path}`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "content-length": String(sent.byteLength),
+      },
+      body: sent.slice(),
+    });
+    this.sent = sent;
+  }
+  override bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    return Promise.resolve(this.sent);
+  }
+}
+
+Deno.test("`createExtenderHandler()` frees each body's buffer once it is done with it", async (t) => {
+  const encode = (args: unknown) =>
+    new TextEncoder().encode(JSON.stringify(args));
+  const args = { Pod: pod, Nodes: null, NodeNames: NAMES };
+  const freed = (request: SentBytes) => request.sent.buffer.detached;
+  const answer = async (
+    handler: (request: Request) => Promise<Response>,
+    request: Request,
+  ) => {
+    const response = await handler(request);
+    const text = await response.text();
+    assert.equal(response.status, 200, text);
+    return text;
+  };
+  await t.step(
+    "filter's body is kept for its prioritize, then both are freed",
+    async () => {
+      const plain = setup().handler;
+      const expected = [
+        await answer(plain, post("/filter", args)),
+        await answer(plain, post("/prioritize", args)),
+      ];
+      const { handler } = setup();
+      const filter = new SentBytes("/filter", encode(args));
+      assert.equal(await answer(handler, filter), expected[0]);
+      assert.equal(freed(filter), false);
+      const prioritize = new SentBytes("/prioritize", encode(args));
+      assert.equal(await answer(handler, prioritize), expected[1]);
+      assert.deepEqual([freed(filter), freed(prioritize)], [true, true]);
+    },
+  );
+  await t.step("a filter's kept body is freed by the next filter", async () => {
+    const { handler } = setup();
+    const first = new SentBytes("/filter", encode(args));
+    await answer(handler, first);
+    const second = new SentBytes(
+      "/filter",
+      encode({ ...args, NodeNames: ["n1"] }),
+    );
+    await answer(handler, second);
+    assert.deepEqual([freed(first), freed(second)], [true, false]);
+  });
+  await t.step(
+    "a body that is not an answerable request is freed too",
+    async () => {
+      const { handler } = setup();
+      const bad = new SentBytes(
+        "/filter",
+        new TextEncoder().encode("{not json"),
+      );
+      const response = await handler(bad);
+      assert.equal(response.status, 400);
+      await response.body?.cancel();
+      assert.equal(freed(bad), true);
+    },
+  );
+  await t.step(
+    "a body sharing its buffer with other bytes is left alone",
+    async () => {
+      const { handler } = setup();
+      const whole = new Uint8Array(new ArrayBuffer(4096));
+      const bytes = encode(args);
+      whole.set(bytes, 16);
+      const view = whole.subarray(16, 16 + bytes.byteLength);
+      await answer(handler, new SentBytes("/prioritize", view));
+      assert.equal(whole.buffer.detached, false);
+    },
+  );
+});
