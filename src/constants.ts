@@ -188,11 +188,11 @@ export const EXTENDER_TLS_RELOAD_INTERVAL_MS = 30_000;
 /** Extender: maximum accepted request body. */
 export const EXTENDER_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /**
- * Extender: characters of validated Node object text kept between requests
+ * Extender: bytes of validated Node object text kept between requests
  * (full Node objects, `nodeCacheCapable: false`); about 5,000 kubelet-like
  * Nodes of 3.3 KB.
  */
-export const EXTENDER_NODE_ITEMS_MAX_CHARS = 16 * 1024 * 1024;
+export const EXTENDER_NODE_ITEMS_MAX_BYTES = 16 * 1024 * 1024;
 /** Extender: LINSTOR data older than this makes the extender fail open. */
 export const EXTENDER_DEFAULT_MAX_STALENESS_MS = 60_000;
 /** Extender: lifetime of a capacity reservation. */

@@ -10,6 +10,10 @@
  *
  * Run: `nice -n -20 tools/deno run --allow-all tests/bench/extender_ab.ts --base=<checkout>`
  * - `--names=N` candidate names (default 5000);
+ * - `--objects=N`: instead, a cluster of N nodes (as the `nodes` phase of
+ *   `extender_bench.ts` builds) whose full Node objects each request carries
+ *   (`nodeCacheCapable: false`), with its declared length as kube-scheduler
+ *   sends it;
  * - `--rounds=N` rounds of one block each, alternating which goes first
  *   (default 30), `--block=N` pairs per block (default 20);
  * - `--first=N`: instead, N new snapshots (a bound claim changes before each)
@@ -33,6 +37,7 @@ import {
   benchPodOf,
   buildCluster,
   type ExtenderBenchSize,
+  fullNode,
   linstorData,
 } from "./extender_bench.ts";
 
@@ -60,6 +65,7 @@ async function main(): Promise<void> {
     options: {
       base: { type: "string" },
       names: { type: "string", default: "5000" },
+      objects: { type: "string", default: "0" },
       rounds: { type: "string", default: "30" },
       block: { type: "string", default: "20" },
       first: { type: "string", default: "0" },
@@ -76,13 +82,16 @@ async function main(): Promise<void> {
     `file://${values.base.replace(/\/*$/, "/")}`,
   );
   const base = await import(baseUrl.href) as ExtenderModule;
-  const size: ExtenderBenchSize = {
-    nodes: 5_000,
-    volumes: 33_334,
-    replicas: 3,
-    claims: 50_000,
-  };
-  const { state } = buildCluster(size);
+  const objects = Number(values.objects);
+  const size: ExtenderBenchSize = objects > 0
+    ? {
+      nodes: objects,
+      volumes: objects * 10,
+      replicas: 3,
+      claims: objects * 15,
+    }
+    : { nodes: 5_000, volumes: 33_334, replicas: 3, claims: 50_000 };
+  const { state, kubeNodes } = buildCluster(size);
   state.applyLinstorData(linstorData(size), SYSTEM_CLOCK.now());
   function handlerOf(
     module: ExtenderModule,
@@ -103,20 +112,33 @@ async function main(): Promise<void> {
     A: handlerOf(base, reservations.A),
     B: handlerOf(mine, reservations.B),
   };
-  const count = Number(values.names);
-  const body = JSON.stringify({
-    Pod: benchPodOf(size),
-    Nodes: null,
-    NodeNames: Array.from(
-      { length: count },
-      (_, i) => `node-${(i * 7919) % size.nodes}`,
-    ),
-  });
+  const count = objects > 0 ? objects : Number(values.names);
+  const body = objects > 0
+    ? JSON.stringify({
+      Pod: benchPodOf(size),
+      Nodes: { metadata: {}, items: kubeNodes.map(fullNode) },
+      NodeNames: null,
+    })
+    : JSON.stringify({
+      Pod: benchPodOf(size),
+      Nodes: null,
+      NodeNames: Array.from(
+        { length: count },
+        (_, i) => `node-${(i * 7919) % size.nodes}`,
+      ),
+    });
+  // Encoded once: `Request` copies it, as the server hands out a new buffer.
+  const bodyBytes = new TextEncoder().encode(body);
   async function pair(handler: Handler, text = body): Promise<string> {
     let answer = "";
     for (const verb of ["filter", "prioritize"]) {
+      const bytes = text === body ? bodyBytes : new TextEncoder().encode(text);
       const response = await handler(
-        new Request(`http://bench/${verb}`, { method: "POST", body: text }),
+        new Request(`http://bench/${verb}`, {
+          method: "POST",
+          headers: { "content-length": String(bytes.byteLength) },
+          body: bytes,
+        }),
       );
       if (response.status !== 200) {
         throw new Error(`Cannot ${verb}: HTTP ${response.status}`);
@@ -246,9 +268,11 @@ async function main(): Promise<void> {
   const ratios = blocks.A.map((a, i) => blocks.B[i]! / a);
   for (const key of ["A", "B"] as const) {
     print(
-      `${key}: CPU ms per filter + prioritize pair at ${count} names, block median ${
-        quantile(blocks[key], 0.5).toFixed(2)
-      } (p10 ${quantile(blocks[key], 0.1).toFixed(2)})`,
+      `${key}: CPU ms per filter + prioritize pair at ${count} ${
+        objects > 0 ? "Node objects" : "names"
+      }, block median ${quantile(blocks[key], 0.5).toFixed(2)} (p10 ${
+        quantile(blocks[key], 0.1).toFixed(2)
+      })`,
     );
   }
   print(

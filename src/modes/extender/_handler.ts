@@ -35,6 +35,7 @@ import {
   type ExtenderArgs,
   filterResultJson,
   hostPrioritiesJson,
+  LastNodesAnswer,
   parseExtenderArgs,
 } from "./_wire.ts";
 
@@ -240,6 +241,8 @@ export function createExtenderHandler(
   // kube-scheduler sends the same Node objects call after call: each is
   // parsed when its text is new, then recognised by its text.
   const nodeItems = new NodeItems();
+  // ...and the same Nodes usually pass: the answer is kept and sent again.
+  const lastNodesAnswer = new LastNodesAnswer();
 
   function parse(verb: Verb, bytes: Uint8Array): ExtenderArgs {
     const previous = lastParsed;
@@ -253,15 +256,14 @@ export function createExtenderHandler(
       ) {
         return previous.args;
       }
-      const body = decodeBody(bytes);
       const before = nodeItems.counts;
-      let args = parseKubeSchedulerLayout(body, nodeItems);
+      let args = parseKubeSchedulerLayout(bytes, nodeItems);
       if (args !== undefined) {
         const after = nodeItems.counts;
         countNodeObjects("known", after.hits - before.hits);
         countNodeObjects("parsed", after.misses - before.misses);
       } else {
-        args = parseExtenderArgs(body);
+        args = parseExtenderArgs(decodeBody(bytes));
         countNodeObjects("full", args.nodes?.length ?? 0);
       }
       if (verb === "filter" && bytes.length <= PARSED_CACHE_MAX_BYTES) {
@@ -389,7 +391,11 @@ export function createExtenderHandler(
         });
       }
       return {
-        body: filterResultJson(args, passed, { failed, unresolvable }),
+        body: filterResultJson(args, passed, {
+          failed,
+          unresolvable,
+          last: lastNodesAnswer,
+        }),
         outcome: "ok",
       };
     }

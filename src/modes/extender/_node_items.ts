@@ -9,37 +9,42 @@
  * does. `NodeItems` keeps each Node text it has validated (by `JSON.parse` of
  * that text alone) with the name and labels the extender reads and the JSON
  * the filter answer carries; `parseKubeSchedulerLayout()` finds the items of
- * a body by native string search and compares each with the known text of
- * its node, parsing only the ones it has not seen.
+ * a body by a native search of its bytes and compares each with the known
+ * UTF-8 of its node, decoding and parsing only the pod and the items it has
+ * not seen. The body is never decoded as a whole: a megabyte string per
+ * request is what made V8 collect its heap every few requests.
  *
  * Nothing found by the search is trusted: the body is accepted only when it
- * is exactly `{"Pod":` + a text `JSON.parse` accepts as one value +
- * `,"Nodes":{"metadata":{},"items":[` + validated Node texts separated by
- * commas + `]},"NodeNames":null}`. JSON's grammar parses such a text one way
- * only, so the result is what `parseExtenderArgs()` returns for the same body.
- * Any other body (other layout, whitespace, a Node that is not an object with
- * a name, bad JSON) gets `undefined`, and the caller decodes it in full,
- * which also gives the usual error.
+ * is exactly `{"Pod":` + valid UTF-8 of a text `JSON.parse` accepts as one
+ * value + `,"Nodes":{"metadata":{},"items":[` + validated Node texts separated
+ * by commas + `]},"NodeNames":null}`. JSON's grammar parses such a text one
+ * way only, so the result is what `parseExtenderArgs()` returns for the same
+ * body decoded. Any other body (other layout, whitespace, a Node that is not
+ * an object with a name, bad JSON, a byte that is not UTF-8, a byte order
+ * mark) gets `undefined`, and the caller decodes it in full, which also gives
+ * the usual error.
  *
  * @module
  */
 import type { V1Node } from "@kubernetes/client-node";
-import { EXTENDER_NODE_ITEMS_MAX_CHARS } from "../../constants.ts";
+import { Buffer } from "node:buffer";
+import { EXTENDER_NODE_ITEMS_MAX_BYTES } from "../../constants.ts";
 import { checkNodeItem, checkPod, type ExtenderArgs } from "./_wire.ts";
 
-const HEAD = '{"Pod":';
-const NODES = ',"Nodes":{"metadata":{},"items":[';
-const TAIL = ']},"NodeNames":null}';
-const NAME_KEY = '"metadata":{"name":"';
+const ascii = (text: string) => Buffer.from(text, "latin1");
+const HEAD = ascii('{"Pod":');
+const NODES = ascii(',"Nodes":{"metadata":{},"items":[');
+const TAIL = ascii(']},"NodeNames":null}');
+const NAME_KEY = ascii('"metadata":{"name":"');
 /** How far into the first item its name key is looked for (type meta first). */
-const MAX_PREFIX_CHARS = 256;
-const COMMA = 44;
-const QUOTE = '"';
+const MAX_PREFIX_BYTES = 256;
+const COMMA = 0x2c;
+const QUOTE = 0x22;
 
 interface NodeItem {
-  /** The item's text as sent (a copy, not a slice of a request body). */
-  readonly text: string;
-  /** `JSON.stringify(JSON.parse(text))`; the same string when `text` is in that form. */
+  /** The item's UTF-8 as sent (a copy, not a view of a request body). */
+  readonly bytes: Uint8Array;
+  /** `JSON.stringify(JSON.parse(text))` of the item's text. */
   readonly json: string;
   readonly node: V1Node;
   seen: number;
@@ -48,12 +53,12 @@ interface NodeItem {
 /** Options of `NodeItems`. */
 export interface NodeItemsOptions {
   /**
-   * Characters of Node text kept; past it, the Nodes neither this request nor
-   * the one before carried are dropped (so a changed Node does not evict the
-   * rest of the request it comes in).
-   * @default {EXTENDER_NODE_ITEMS_MAX_CHARS}
+   * Bytes of Node text kept; past it, the Nodes neither this request nor the
+   * one before carried are dropped (so a changed Node does not evict the rest
+   * of the request it comes in).
+   * @default {EXTENDER_NODE_ITEMS_MAX_BYTES}
    */
-  readonly maxChars?: number | undefined;
+  readonly maxBytes?: number | undefined;
 }
 
 /** The Node texts one extender has validated, by the name text they start with. */
@@ -61,19 +66,19 @@ export class NodeItems {
   readonly #entries = new Map<string, NodeItem>();
   /** The items of the last request in order: the next one usually sends them again. */
   #last: NodeItem[] = [];
-  readonly #maxChars: number;
-  #chars = 0;
+  readonly #maxBytes: number;
+  #bytes = 0;
   #request = 0;
   #hits = 0;
   #misses = 0;
 
   constructor(options: NodeItemsOptions = {}) {
-    this.#maxChars = options.maxChars ?? EXTENDER_NODE_ITEMS_MAX_CHARS;
+    this.#maxBytes = options.maxBytes ?? EXTENDER_NODE_ITEMS_MAX_BYTES;
   }
 
-  /** Characters of Node text kept. */
-  get chars(): number {
-    return this.#chars;
+  /** Bytes of Node text kept. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Items found already validated, and items parsed, since creation. */
@@ -92,27 +97,34 @@ export class NodeItems {
   }
 
   /**
-   * The known item whose text `text` carries at `at`: item `index` of the
-   * last request, else the item of `key()`.
+   * The known item whose bytes `body` carries from `at` to at most `end`:
+   * item `index` of the last request, else the item of `key()`.
    */
   match(
-    text: string,
+    body: Buffer,
     at: number,
-    options: { index: number; key: () => string },
+    options: { index: number; end: number; key: () => string },
   ): NodeItem | undefined {
     let item: NodeItem | undefined = this.#last[options.index];
-    if (item === undefined || !carries(text, at, item)) {
+    if (item === undefined || !carries(body, at, options.end, item)) {
       item = this.#entries.get(options.key());
-      if (item === undefined || !carries(text, at, item)) return undefined;
+      if (item === undefined || !carries(body, at, options.end, item)) {
+        return undefined;
+      }
     }
     item.seen = this.#request;
     this.#hits++;
     return item;
   }
 
-  /** Validates `text` as one Node item and keeps it under `key`; `undefined` if it is not one. */
-  add(key: string, text: string): NodeItem | undefined {
+  /**
+   * Validates `bytes` (a view of a body) as the UTF-8 of one Node item and
+   * keeps a copy under `key`; `undefined` if it is not one.
+   */
+  add(key: string, bytes: Uint8Array): NodeItem | undefined {
     this.#misses++;
+    const text = decodeStrictly(bytes);
+    if (text === undefined) return undefined;
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -125,19 +137,19 @@ export class NodeItems {
     } catch {
       return undefined;
     }
-    const json = JSON.stringify(value);
-    // A copy: a slice would keep the whole request body alive.
+    // A copy (`Buffer#slice()` is a view): a view would keep the whole
+    // request body alive, and the handler frees a body's memory after it.
     const item: NodeItem = {
-      text: json === text ? json : copyOf(text),
-      json,
+      bytes: new Uint8Array(bytes),
+      json: JSON.stringify(value),
       node,
       seen: this.#request,
     };
     const before = this.#entries.get(key);
-    if (before !== undefined) this.#chars -= before.text.length;
+    if (before !== undefined) this.#bytes -= before.bytes.byteLength;
     this.#entries.set(key, item);
-    this.#chars += text.length;
-    if (this.#chars > this.#maxChars) this.#evict();
+    this.#bytes += bytes.byteLength;
+    if (this.#bytes > this.#maxBytes) this.#evict();
     return item;
   }
 
@@ -145,20 +157,42 @@ export class NodeItems {
     for (const [key, item] of this.#entries) {
       if (item.seen < this.#request - 1) {
         this.#entries.delete(key);
-        this.#chars -= item.text.length;
+        this.#bytes -= item.bytes.byteLength;
       }
     }
   }
 }
 
-function carries(text: string, at: number, item: NodeItem): boolean {
-  // Comparing a slice is a memory compare; `startsWith` goes char by char.
-  return text.slice(at, at + item.text.length) === item.text;
+function carries(
+  body: Buffer,
+  at: number,
+  end: number,
+  item: NodeItem,
+): boolean {
+  const length = item.bytes.byteLength;
+  // A native memory compare of the range.
+  return at + length <= end &&
+    body.compare(item.bytes, 0, length, at, at + length) === 0;
 }
 
-function copyOf(text: string): string {
-  // Flattening the concatenation copies the characters into a new string.
-  return (" " + text).slice(1);
+/**
+ * `bytes` as text, or `undefined` when they are not UTF-8 or start with a
+ * byte order mark: the full decode keeps a byte order mark inside a body, so
+ * a slice must not drop one.
+ */
+function decodeStrictly(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
+      bytes,
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+function startsWith(body: Buffer, at: number, part: Uint8Array): boolean {
+  return at + part.byteLength <= body.byteLength &&
+    body.compare(part, 0, part.byteLength, at, at + part.byteLength) === 0;
 }
 
 /**
@@ -166,25 +200,29 @@ function copyOf(text: string): string {
  * Node objects, reusing the Node texts `items` knows; `undefined` for any
  * other body (decode it with `parseExtenderArgs()`, which gives the same
  * result or the error). The arguments' `nodes` and `nodeJson` are those
- * `parseExtenderArgs()` returns.
+ * `parseExtenderArgs()` returns for the body decoded.
  */
 export function parseKubeSchedulerLayout(
-  text: string,
+  bytes: Uint8Array,
   items: NodeItems,
 ): ExtenderArgs | undefined {
-  if (!text.startsWith(HEAD) || !text.endsWith(TAIL)) return undefined;
-  const nodesAt = text.indexOf(NODES, HEAD.length);
+  const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const end = body.byteLength - TAIL.byteLength;
+  if (!startsWith(body, 0, HEAD) || end < HEAD.byteLength) return undefined;
+  if (!startsWith(body, end, TAIL)) return undefined;
+  const nodesAt = body.indexOf(NODES, HEAD.byteLength);
   if (nodesAt < 0) return undefined;
-  const end = text.length - TAIL.length;
-  let at = nodesAt + NODES.length;
+  let at = nodesAt + NODES.byteLength;
   if (at >= end) return undefined;
-  const nameAt = text.indexOf(NAME_KEY, at);
-  if (nameAt < 0 || nameAt - at > MAX_PREFIX_CHARS) return undefined;
-  const prefix = text.slice(at, nameAt + NAME_KEY.length);
-  const boundary = "}," + prefix;
+  const nameAt = body.indexOf(NAME_KEY, at);
+  if (nameAt < 0 || nameAt - at > MAX_PREFIX_BYTES) return undefined;
+  const prefix = body.subarray(at, nameAt + NAME_KEY.byteLength);
+  const boundary = Buffer.concat([ascii("},"), prefix]);
+  const podText = decodeStrictly(body.subarray(HEAD.byteLength, nodesAt));
+  if (podText === undefined) return undefined;
   let pod;
   try {
-    pod = checkPod(JSON.parse(text.slice(HEAD.length, nodesAt)));
+    pod = checkPod(JSON.parse(podText));
   } catch {
     return undefined;
   }
@@ -194,32 +232,33 @@ export function parseKubeSchedulerLayout(
   const nodeJson: string[] = [];
   let quote = 0;
   const key = () => {
-    const keyAt = at + prefix.length;
-    quote = text.indexOf(QUOTE, keyAt);
-    return quote < 0 || quote >= end ? "" : text.slice(keyAt, quote);
+    const keyAt = at + prefix.byteLength;
+    quote = body.indexOf(QUOTE, keyAt);
+    return quote < 0 || quote >= end
+      ? ""
+      : body.toString("latin1", keyAt, quote);
   };
   for (;;) {
     // A known text found at `at` is a whole validated item, whatever its
     // prefix: only new items need this body's prefix and boundary.
-    let item = items.match(text, at, { index: found.length, key });
+    let item = items.match(body, at, { index: found.length, end, key });
     let itemEnd: number;
     if (item !== undefined) {
-      itemEnd = at + item.text.length;
-      if (itemEnd > end) return undefined;
+      itemEnd = at + item.bytes.byteLength;
     } else {
-      if (!text.startsWith(prefix, at)) return undefined;
+      if (!startsWith(body, at, prefix)) return undefined;
       const name = key();
       if (quote < 0 || quote >= end) return undefined;
-      const next = text.indexOf(boundary, quote);
+      const next = body.indexOf(boundary, quote);
       itemEnd = next < 0 || next >= end ? end : next + 1;
-      item = items.add(name, text.slice(at, itemEnd));
+      item = items.add(name, body.subarray(at, itemEnd));
       if (item === undefined) return undefined;
     }
     found.push(item);
     nodes.push(item.node);
     nodeJson.push(item.json);
     if (itemEnd === end) break;
-    if (text.charCodeAt(itemEnd) !== COMMA) return undefined;
+    if (body[itemEnd] !== COMMA) return undefined;
     at = itemEnd + 1;
   }
   items.end(found);

@@ -53,6 +53,7 @@ export {
   type ExtenderFilterResult,
   filterResultJson,
   type HostPriority,
+  LastNodesAnswer,
   parseExtenderArgs,
 } from "./_wire.ts";
 export {

@@ -594,7 +594,10 @@ Deno.test({
       assert.ok(filters.length > 0, "kube-scheduler never called filter");
       const items = new NodeItems();
       for (const { verb, body } of bodies) {
-        const layout = parseKubeSchedulerLayout(body, items);
+        const layout = parseKubeSchedulerLayout(
+          new TextEncoder().encode(body),
+          items,
+        );
         assert.ok(
           layout,
           `${verb} body not in the layout: ${body.slice(0, 300)}`,

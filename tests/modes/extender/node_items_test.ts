@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import {
   type ExtenderArgs,
   filterResultJson,
+  LastNodesAnswer,
   NodeItems,
   parseExtenderArgs,
   parseKubeSchedulerLayout,
@@ -50,6 +52,11 @@ function goEscape(json: string): string {
 
 type Outcome = { args: ExtenderArgs } | { error: string };
 
+/** The body as sent: kube-scheduler's encoder writes UTF-8. */
+function utf8(body: string): Uint8Array {
+  return new TextEncoder().encode(body);
+}
+
 function outcome(decode: () => ExtenderArgs): Outcome {
   try {
     return { args: decode() };
@@ -58,19 +65,41 @@ function outcome(decode: () => ExtenderArgs): Outcome {
   }
 }
 
-/** The filter answers of `args` for every node passing, none, and every other one. */
-function answers(args: ExtenderArgs): string[] {
+/**
+ * The filter answers of `args` for every node passing, none, and every other
+ * one; each also through a `LastNodesAnswer` of `lasts` (one per kind of
+ * answer, kept over the calls of a test), which must give the same text.
+ */
+function answers(args: ExtenderArgs, lasts?: LastNodesAnswer[]): string[] {
   const names = (args.nodes ?? []).map((n) => n.metadata!.name!);
   const failures = { failed: { x: 'a"\u00e9' }, unresolvable: {} };
-  return [
-    filterResultJson(args, undefined, failures),
-    filterResultJson(args, new Set(), failures),
-    filterResultJson(
-      args,
-      new Set(names.filter((_, i) => i % 2 === 0)),
-      failures,
-    ),
+  const passing = [
+    undefined,
+    new Set<string>(),
+    new Set(names.filter((_, i) => i % 2 === 0)),
   ];
+  const fresh = passing.map((passed) =>
+    filterResultJson(args, passed, failures)
+  );
+  if (lasts !== undefined) {
+    const kept = passing.map((passed, i) =>
+      filterResultJson(args, passed, {
+        ...failures,
+        last: lasts[i] ??= new LastNodesAnswer(),
+      })
+    );
+    assert.deepEqual(kept, fresh);
+  }
+  return fresh;
+}
+
+/** The kept answers of each `NodeItems` a test decodes with, as a handler keeps them. */
+const LASTS = new WeakMap<NodeItems, LastNodesAnswer[]>();
+
+function lastsOf(items: NodeItems): LastNodesAnswer[] {
+  let lasts = LASTS.get(items);
+  if (lasts === undefined) LASTS.set(items, lasts = []);
+  return lasts;
 }
 
 /**
@@ -78,13 +107,20 @@ function answers(args: ExtenderArgs): string[] {
  * against the full decode alone: same arguments, same answers, same error.
  * Returns whether the layout path decoded the body itself.
  */
-function assertSameAsFull(body: string, items: NodeItems): boolean {
-  const fast = parseKubeSchedulerLayout(body, items);
+function assertSameAsFull(sent: string, items: NodeItems): boolean {
+  const bytes = utf8(sent);
+  // What the handler's full decode reads: the text of the bytes sent (a
+  // lone surrogate of `sent` went out as U+FFFD).
+  const body = new TextDecoder().decode(bytes);
+  const fast = parseKubeSchedulerLayout(bytes, items);
   const viaHandler = outcome(() => fast ?? parseExtenderArgs(body));
   const full = outcome(() => parseExtenderArgs(body));
   assert.deepEqual(viaHandler, full);
   if ("args" in full && "args" in viaHandler) {
-    assert.deepEqual(answers(viaHandler.args), answers(full.args));
+    assert.deepEqual(
+      answers(viaHandler.args, lastsOf(items)),
+      answers(full.args),
+    );
     // An oracle independent of the decoders: the passing items re-encoded.
     const raw = JSON.parse(body);
     const rawItems = (raw.Nodes?.items ?? []) as { metadata: unknown }[];
@@ -320,7 +356,7 @@ Deno.test("`parseKubeSchedulerLayout()` cannot be steered by the pod", async (t)
       const body = goBody(pod, items);
       const nodeItems = new NodeItems();
       assert.equal(assertSameAsFull(body, nodeItems), true);
-      const args = parseKubeSchedulerLayout(body, nodeItems)!;
+      const args = parseKubeSchedulerLayout(utf8(body), nodeItems)!;
       assert.deepEqual(args.pod, pod);
       assert.deepEqual(args.nodes!.map((n) => n.metadata!.name), ["n1", "n2"]);
     });
@@ -346,7 +382,7 @@ Deno.test("`NodeItems` re-reads a node whose text changed and stays bounded", as
   await t.step("changed labels under the same name are read again", () => {
     const items = new NodeItems();
     const before = parseKubeSchedulerLayout(
-      goBody(POD, [node("n1"), node("n2")]),
+      utf8(goBody(POD, [node("n1"), node("n2")])),
       items,
     )!;
     assert.deepEqual(items.counts, { hits: 0, misses: 2 });
@@ -354,7 +390,7 @@ Deno.test("`NodeItems` re-reads a node whose text changed and stays bounded", as
       metadata: { name: "n2", labels: { zone: "b" } },
     });
     const after = parseKubeSchedulerLayout(
-      goBody(POD, [node("n1"), changed]),
+      utf8(goBody(POD, [node("n1"), changed])),
       items,
     )!;
     assert.deepEqual(items.counts, { hits: 1, misses: 3 });
@@ -368,11 +404,11 @@ Deno.test("`NodeItems` re-reads a node whose text changed and stays bounded", as
   await t.step("known nodes in another order or window are recognised", () => {
     const items = new NodeItems();
     const all = ["n1", "n2", "n3", "n4"].map((name) => node(name));
-    parseKubeSchedulerLayout(goBody(POD, all), items);
+    parseKubeSchedulerLayout(utf8(goBody(POD, all)), items);
     for (const order of [[3, 2, 1, 0], [1, 2], [0, 3, 1]]) {
       const sent = order.map((i) => all[i]!);
       const before = items.counts;
-      const args = parseKubeSchedulerLayout(goBody(POD, sent), items)!;
+      const args = parseKubeSchedulerLayout(utf8(goBody(POD, sent)), items)!;
       assert.deepEqual(
         args.nodes!.map((n) => n.metadata!.name),
         sent.map((n) => n.metadata.name),
@@ -386,11 +422,11 @@ Deno.test("`NodeItems` re-reads a node whose text changed and stays bounded", as
   await t.step("a known text followed by more of the item is not taken", () => {
     const items = new NodeItems();
     parseKubeSchedulerLayout(
-      goBody(POD, [{ metadata: { name: "n1" } }]),
+      utf8(goBody(POD, [{ metadata: { name: "n1" } }])),
       items,
     );
     const longer = { metadata: { name: "n1" }, spec: { a: 1 } };
-    const args = parseKubeSchedulerLayout(goBody(POD, [longer]), items)!;
+    const args = parseKubeSchedulerLayout(utf8(goBody(POD, [longer])), items)!;
     assert.equal(args.nodeJson![0], JSON.stringify(longer));
   });
   await t.step(
@@ -414,17 +450,17 @@ Deno.test("`NodeItems` re-reads a node whose text changed and stays bounded", as
     "past its size it keeps the nodes of the last two requests",
     () => {
       const one = JSON.stringify(node("n0")).length;
-      const items = new NodeItems({ maxChars: one * 5 });
+      const items = new NodeItems({ maxBytes: one * 5 });
       const send = (numbers: number[]) =>
         parseKubeSchedulerLayout(
-          goBody(POD, numbers.map((i) => node(`n${i}`))),
+          utf8(goBody(POD, numbers.map((i) => node(`n${i}`)))),
           items,
         );
       send([0, 1, 2, 3]);
       send([4, 5, 6]);
       // Over the size: the first request's nodes go, not the second's.
       send([7, 8]);
-      assert.ok(items.chars <= one * 5 + 10, `${items.chars} chars kept`);
+      assert.ok(items.bytes <= one * 5 + 10, `${items.bytes} bytes kept`);
       const { hits, misses } = items.counts;
       send([4, 5, 6, 7, 8]);
       assert.deepEqual(items.counts, { hits: hits + 5, misses });
@@ -433,7 +469,15 @@ Deno.test("`NodeItems` re-reads a node whose text changed and stays bounded", as
       const changed = { ...node("n5"), spec: { podCIDR: "10.99.99.0/24" } };
       const before = items.counts;
       parseKubeSchedulerLayout(
-        goBody(POD, [changed, node("n8"), node("n7"), node("n6"), node("n4")]),
+        utf8(
+          goBody(POD, [
+            changed,
+            node("n8"),
+            node("n7"),
+            node("n6"),
+            node("n4"),
+          ]),
+        ),
         items,
       );
       assert.deepEqual(items.counts, {
@@ -512,7 +556,7 @@ Deno.test("`parseKubeSchedulerLayout()` agrees with the full decode on generated
       ]),
     );
   };
-  const items = new NodeItems({ maxChars: 200_000 });
+  const items = new NodeItems({ maxBytes: 200_000 });
   let layout = 0;
   let total = 0;
   const pool = Array.from({ length: 12 }, (_, i) => ({
@@ -552,4 +596,107 @@ Deno.test("`parseKubeSchedulerLayout()` agrees with the full decode on generated
   // Most bodies are valid and in the layout: the comparison is not vacuous.
   assert.ok(layout > total / 2, `${layout} of ${total} decoded by layout`);
   assert.ok(items.counts.hits > 0, "no node text reused");
+});
+
+Deno.test("`filterResultJson()` through a `LastNodesAnswer` answers as without one", async (t) => {
+  const last = new LastNodesAnswer();
+  const argsOf = (texts: unknown[]): ExtenderArgs =>
+    parseExtenderArgs(goBody(POD, texts));
+  const a = node("a");
+  const b = node("b");
+  const changedB = node("b", { spec: { podCIDR: "10.0.1.0/24" } });
+  const none = { failed: {}, unresolvable: {} };
+  const cases: {
+    name: string;
+    args: ExtenderArgs;
+    passed?: ReadonlySet<string>;
+    failures?: typeof none;
+  }[] = [
+    { name: "the first answer", args: argsOf([a, b]) },
+    { name: "the same Nodes again", args: argsOf([a, b]) },
+    { name: "a Node's text changed", args: argsOf([a, changedB]) },
+    {
+      name: "the same Nodes, another failure",
+      args: argsOf([a, changedB]),
+      failures: { failed: { c: "gone" }, unresolvable: {} },
+    },
+    {
+      name: "fewer pass",
+      args: argsOf([a, changedB]),
+      passed: new Set(["a"]),
+    },
+    {
+      name: "another node passes instead",
+      args: argsOf([a, changedB]),
+      passed: new Set(["b"]),
+    },
+    { name: "the Nodes in another order", args: argsOf([changedB, a]) },
+    { name: "no Nodes", args: argsOf([]) },
+    { name: "back to the first", args: argsOf([a, b]) },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const failures = c.failures ?? none;
+      assert.equal(
+        filterResultJson(c.args, c.passed, { ...failures, last }),
+        filterResultJson(c.args, c.passed, failures),
+      );
+    });
+  }
+});
+
+Deno.test("`parseKubeSchedulerLayout()` leaves bytes that are not UTF-8, or a byte order mark, to the full decode", async (t) => {
+  const clean = utf8(goBody(POD, [node("n1"), node("n2", { spec: "é" })]));
+  const at = (text: string) => {
+    const i = Buffer.from(clean).indexOf(text);
+    assert.ok(i > 0, text);
+    return i;
+  };
+  const cases: { name: string; bytes: () => Uint8Array }[] = [
+    {
+      name: "a byte that is not UTF-8 in a new Node",
+      bytes: () => {
+        const b = clean.slice();
+        b[at("é") + 1] = 0xff;
+        return b;
+      },
+    },
+    {
+      name: "a byte that is not UTF-8 in the pod",
+      bytes: () => {
+        const b = clean.slice();
+        b[at('"p"') + 1] = 0xc3;
+        return b;
+      },
+    },
+    {
+      name: "a byte order mark before the pod",
+      bytes: () => {
+        const i = at('{"metadata":{"name":"p"');
+        return Buffer.concat([
+          clean.subarray(0, i),
+          Uint8Array.of(0xef, 0xbb, 0xbf),
+          clean.subarray(i),
+        ]);
+      },
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      for (const items of [new NodeItems(), known()]) {
+        assert.equal(parseKubeSchedulerLayout(c.bytes(), items), undefined);
+      }
+      // And the handler's full decode refuses it too: not UTF-8, or not JSON.
+      assert.throws(() =>
+        parseExtenderArgs(
+          new TextDecoder("utf-8", { fatal: true }).decode(c.bytes()),
+        )
+      );
+    });
+  }
+  function known(): NodeItems {
+    const items = new NodeItems();
+    assert.ok(parseKubeSchedulerLayout(clean, items));
+    return items;
+  }
 });
