@@ -1022,7 +1022,9 @@ function denoClient(why?: string): SchedulerClient {
  * (`go build` reuses its own cache: a second build takes a moment), or says
  * why it cannot.
  */
-async function goClient(): Promise<SchedulerClient | string> {
+export async function buildSchedulerClient(): Promise<
+  SchedulerClient | string
+> {
   const source = new URL("./scheduler_client/", import.meta.url).pathname;
   const output = `${cacheRoot()}/bench/scheduler_client`;
   let result: Deno.CommandOutput;
@@ -1113,7 +1115,9 @@ async function main(): Promise<void> {
   if (repeat === 1) {
     let client: SchedulerClient | undefined;
     if (phases.has("nodes")) {
-      const go = kind === "go" ? await goClient() : "--scheduler-client=deno";
+      const go = kind === "go"
+        ? await buildSchedulerClient()
+        : "--scheduler-client=deno";
       client = typeof go === "string" ? denoClient(go) : go;
     }
     const { rows, summary, figures } = await runExtenderBench(size, {
