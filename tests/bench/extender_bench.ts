@@ -632,6 +632,152 @@ function candidateNames(count: number, nodes: number): string[] {
   );
 }
 
+/** Pairs per series of the `nodes` phase. */
+const NODES_PHASE_RUNS = 1000;
+
+type ObjectsFigures = NonNullable<ExtenderBenchFigures["objects"]>;
+
+/**
+ * The `nodes` phase in this process: names only, full Node objects and the
+ * transport floor at 100 and 500 nodes, with `client` in a child process.
+ */
+async function nodesPhase(client: SchedulerClient): Promise<ObjectsFigures> {
+  const result: ObjectsFigures = {};
+  for (const nodes of [100, 500]) {
+    const small: ExtenderBenchSize = {
+      nodes,
+      volumes: nodes * 10,
+      replicas: 3,
+      claims: nodes * 15,
+    };
+    const { state, kubeNodes } = buildCluster(small);
+    state.applyLinstorData(linstorData(small), SYSTEM_CLOCK.now());
+    const smallPod = benchPodOf(small);
+    const namesBody = JSON.stringify({
+      Pod: smallPod,
+      Nodes: null,
+      NodeNames: kubeNodes.map((n) => n.metadata!.name!),
+    });
+    const objectsBody = JSON.stringify({
+      Pod: smallPod,
+      Nodes: { metadata: {}, items: kubeNodes.map(fullNode) },
+      NodeNames: null,
+    });
+    const controller = new AbortController();
+    const { base, finished } = startBenchServer(state, controller.signal);
+    try {
+      const runs = 1000;
+      const names = await childHttpPairs(client, base, {
+        body: namesBody,
+        runs,
+      });
+      const objects = await childHttpPairs(client, base, {
+        body: objectsBody,
+        runs,
+      });
+      if (objects.passed !== names.passed) {
+        throw new Error(
+          `Cannot bench: ${objects.passed} Node objects pass but ${names.passed} names`,
+        );
+      }
+      const floor = await floorPairs(client, base, {
+        body: objectsBody,
+        runs,
+      });
+      const all = (s: HttpSeries) =>
+        [...s.filter, ...s.prioritize].sort((a, b) => a - b);
+      const n = all(names);
+      const o = all(objects);
+      const f = all(floor);
+      result[String(nodes)] = {
+        namesP50: percentile(n, 0.5),
+        namesP99: percentile(n, 0.99),
+        objectsP50: percentile(o, 0.5),
+        objectsP99: percentile(o, 0.99),
+        namesCpuMsPerPair: names.cpuMsPerPair,
+        objectsCpuMsPerPair: objects.cpuMsPerPair,
+        namesClientCpuMsPerPair: names.clientCpuMsPerPair,
+        objectsClientCpuMsPerPair: objects.clientCpuMsPerPair,
+        floorCpuMsPerPair: floor.cpuMsPerPair,
+        floorP50: percentile(f, 0.5),
+        floorP99: percentile(f, 0.99),
+        bodyBytes: new TextEncoder().encode(objectsBody).length,
+      };
+    } finally {
+      controller.abort();
+      await finished;
+    }
+  }
+  return result;
+}
+
+/**
+ * The `nodes` phase in a process of its own (this file with
+ * `--phases=nodes`): an extender at 100 or 500 nodes has a heap of that
+ * size, and the 5,000-node cluster of the other phases would put its
+ * collections in these latencies (or, run first, leave the heap grown for
+ * the others).
+ */
+async function nodesPhaseApart(
+  client: SchedulerClient,
+): Promise<ObjectsFigures> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL(import.meta.url).pathname,
+      "--phases=nodes",
+      `--scheduler-client=${client.kind}`,
+      "--json",
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const line = new TextDecoder().decode(output.stdout).trim().split("\n").at(
+    -1,
+  );
+  if (!output.success || !line) {
+    throw new Error("Cannot bench: the nodes phase's process failed");
+  }
+  const figures = JSON.parse(line) as ExtenderBenchFigures;
+  if (figures.objects === undefined) {
+    throw new Error("Cannot bench: the nodes phase's process gave no figures");
+  }
+  return figures.objects;
+}
+
+/** The `nodes` phase's rows, from its figures. */
+function nodeRowsOf(objects: ObjectsFigures): ExtenderBenchRow[] {
+  const runs = NODES_PHASE_RUNS * 2;
+  return Object.entries(objects).flatMap(([nodes, o]) => [{
+    name: `${nodes} nodes, names only, filter or prioritize`,
+    runs,
+    p50: o.namesP50,
+    p99: o.namesP99,
+    note: `${o.namesCpuMsPerPair.toFixed(2)} ms server CPU per pair (client ${
+      o.namesClientCpuMsPerPair?.toFixed(2)
+    } ms, another process)`,
+  }, {
+    name: `${nodes} nodes, full Node objects, filter or prioritize`,
+    runs,
+    p50: o.objectsP50,
+    p99: o.objectsP99,
+    note: `${o.objectsCpuMsPerPair.toFixed(2)} ms server CPU per pair (${
+      (o.objectsCpuMsPerPair / o.namesCpuMsPerPair).toFixed(1)
+    }× names; client ${
+      o.objectsClientCpuMsPerPair?.toFixed(2)
+    } ms, another process); body ${(o.bodyBytes / 1024).toFixed(0)} KiB`,
+  }, {
+    name: `${nodes} nodes, full Node objects, transport floor (trivial server)`,
+    runs,
+    p50: o.floorP50 ?? NaN,
+    p99: o.floorP99 ?? NaN,
+    note: `${o.floorCpuMsPerPair?.toFixed(2)} ms server CPU per pair (${
+      ((o.floorCpuMsPerPair ?? NaN) / o.namesCpuMsPerPair).toFixed(1)
+    }× names): reading the same bodies, sending the same answers`,
+  }]);
+}
+
 /** Runs the chosen phases; returns the rows, a summary and the figures. */
 export async function runExtenderBench(
   size: ExtenderBenchSize,
@@ -657,6 +803,13 @@ export async function runExtenderBench(
     );
   } catch {
     // Not Linux: no load figure.
+  }
+  if (phases.has("nodes")) {
+    const client = options.client ?? denoClient();
+    figures.objectsClient = client.kind;
+    figures.objects = phases.size === 1
+      ? await nodesPhase(client)
+      : await nodesPhaseApart(client);
   }
   const benchPod = benchPodOf(size);
   if (phases.has("resync") || phases.has("http") || phases.has("handler")) {
@@ -802,108 +955,13 @@ export async function runExtenderBench(
       }
     }
   }
-  if (phases.has("nodes")) {
-    const client = options.client ?? denoClient();
-    figures.objectsClient = client.kind;
-    summary.push(`Node-objects client: ${client.description}`);
-    figures.objects = {};
-    for (const nodes of [100, 500]) {
-      const small: ExtenderBenchSize = {
-        nodes,
-        volumes: nodes * 10,
-        replicas: 3,
-        claims: nodes * 15,
-      };
-      const { state, kubeNodes } = buildCluster(small);
-      state.applyLinstorData(linstorData(small), SYSTEM_CLOCK.now());
-      const smallPod = benchPodOf(small);
-      const namesBody = JSON.stringify({
-        Pod: smallPod,
-        Nodes: null,
-        NodeNames: kubeNodes.map((n) => n.metadata!.name!),
-      });
-      const objectsBody = JSON.stringify({
-        Pod: smallPod,
-        Nodes: { metadata: {}, items: kubeNodes.map(fullNode) },
-        NodeNames: null,
-      });
-      const controller = new AbortController();
-      const { base, finished } = startBenchServer(state, controller.signal);
-      try {
-        const runs = 1000;
-        const names = await childHttpPairs(client, base, {
-          body: namesBody,
-          runs,
-        });
-        const objects = await childHttpPairs(client, base, {
-          body: objectsBody,
-          runs,
-        });
-        if (objects.passed !== names.passed) {
-          throw new Error(
-            `Cannot bench: ${objects.passed} Node objects pass but ${names.passed} names`,
-          );
-        }
-        const floor = await floorPairs(client, base, {
-          body: objectsBody,
-          runs,
-        });
-        const all = (s: HttpSeries) =>
-          [...s.filter, ...s.prioritize].sort((a, b) => a - b);
-        const n = all(names);
-        const o = all(objects);
-        const f = all(floor);
-        figures.objects[String(nodes)] = {
-          namesP50: percentile(n, 0.5),
-          namesP99: percentile(n, 0.99),
-          objectsP50: percentile(o, 0.5),
-          objectsP99: percentile(o, 0.99),
-          namesCpuMsPerPair: names.cpuMsPerPair,
-          objectsCpuMsPerPair: objects.cpuMsPerPair,
-          namesClientCpuMsPerPair: names.clientCpuMsPerPair,
-          objectsClientCpuMsPerPair: objects.clientCpuMsPerPair,
-          floorCpuMsPerPair: floor.cpuMsPerPair,
-          floorP50: percentile(f, 0.5),
-          floorP99: percentile(f, 0.99),
-          bodyBytes: new TextEncoder().encode(objectsBody).length,
-        };
-        rows.push({
-          name: `${nodes} nodes, names only, filter or prioritize`,
-          runs: runs * 2,
-          p50: percentile(n, 0.5),
-          p99: percentile(n, 0.99),
-          note: `${
-            names.cpuMsPerPair.toFixed(2)
-          } ms server CPU per pair (client ${
-            names.clientCpuMsPerPair.toFixed(2)
-          } ms, another process)`,
-        }, {
-          name: `${nodes} nodes, full Node objects, filter or prioritize`,
-          runs: runs * 2,
-          p50: percentile(o, 0.5),
-          p99: percentile(o, 0.99),
-          note: `${objects.cpuMsPerPair.toFixed(2)} ms server CPU per pair (${
-            (objects.cpuMsPerPair / names.cpuMsPerPair).toFixed(1)
-          }× names; client ${
-            objects.clientCpuMsPerPair.toFixed(2)
-          } ms, another process); body ${
-            (figures.objects[String(nodes)]!.bodyBytes / 1024).toFixed(0)
-          } KiB`,
-        }, {
-          name:
-            `${nodes} nodes, full Node objects, transport floor (trivial server)`,
-          runs: runs * 2,
-          p50: percentile(f, 0.5),
-          p99: percentile(f, 0.99),
-          note: `${floor.cpuMsPerPair.toFixed(2)} ms server CPU per pair (${
-            (floor.cpuMsPerPair / names.cpuMsPerPair).toFixed(1)
-          }× names): reading the same bodies, sending the same answers`,
-        });
-      } finally {
-        controller.abort();
-        await finished;
-      }
-    }
+  if (figures.objects !== undefined) {
+    rows.push(...nodeRowsOf(figures.objects));
+    summary.push(
+      `Node-objects client: ${(options.client ?? denoClient()).description}${
+        phases.size === 1 ? "" : "; in a process of its own"
+      }`,
+    );
   }
   figures.rssMiB = Deno.memoryUsage().rss / 1024 / 1024;
   summary.push(`RSS after the run: ${figures.rssMiB.toFixed(0)} MiB`);
