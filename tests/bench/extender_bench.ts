@@ -564,6 +564,26 @@ async function floorPairs(
     const response = await fetch(`${base}/${verb}`, { method: "POST", body });
     answers.set(`/${verb}`, await response.text());
   }
+  const server = answeringServer(
+    new Map([...answers].map(([path, body]) => [path, { body }])),
+    // Freed at once, as the extender frees each body it is done with.
+    async (request) => (await request.bytes()).buffer.transfer(0),
+  );
+  try {
+    return await childHttpPairs(client, server.base, options);
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * A loopback server that reads each request with `read` and answers the
+ * text kept for its path (`/filter`: status 200 unless given), 404 else.
+ */
+export function answeringServer(
+  answers: ReadonlyMap<string, { body: string; status?: number }>,
+  read: (request: Request) => Promise<unknown>,
+): { base: string; stop: () => Promise<void> } {
   const headers = { "content-type": "application/json" };
   const controller = new AbortController();
   const server = Deno.serve({
@@ -572,23 +592,19 @@ async function floorPairs(
     signal: controller.signal,
     onListen: () => {},
   }, async (request) => {
-    // Freed at once, as the extender frees each body it is done with.
-    (await request.bytes()).buffer.transfer(0);
+    await read(request);
     const answer = answers.get(new URL(request.url).pathname);
     return answer === undefined
       ? new Response("not found", { status: 404 })
-      : new Response(answer, { headers });
+      : new Response(answer.body, { status: answer.status ?? 200, headers });
   });
-  try {
-    return await childHttpPairs(
-      client,
-      `http://127.0.0.1:${server.addr.port}`,
-      options,
-    );
-  } finally {
-    controller.abort();
-    await server.finished;
-  }
+  return {
+    base: `http://127.0.0.1:${server.addr.port}`,
+    stop: async () => {
+      controller.abort();
+      await server.finished;
+    },
+  };
 }
 
 function startBenchServer(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { isCi } from "../_harness/control_plane.ts";
-import { buildSchedulerClient } from "./extender_bench.ts";
+import { answeringServer, buildSchedulerClient } from "./extender_bench.ts";
 
 // The benchmark's Go client, built as `extender_bench.ts` builds it. Outside
 // CI, without Go on the PATH, these tests are ignored with the reason; in CI
@@ -19,37 +19,21 @@ interface Seen {
   body: string;
 }
 
-/** A fake extender on loopback answering `answers[verb]` (status 200 unless given). */
+/** A fake extender on loopback answering `answers[verb]`, recording what it got. */
 function fakeExtender(
   answers: Record<string, { body: string; status?: number }>,
 ): { base: string; seen: Seen[]; stop: () => Promise<void> } {
   const seen: Seen[] = [];
-  const controller = new AbortController();
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    onListen: () => {},
-  }, async (request) => {
-    const verb = new URL(request.url).pathname.slice(1);
-    seen.push({
-      verb,
-      contentType: request.headers.get("content-type"),
-      body: await request.text(),
-    });
-    const answer = answers[verb];
-    return answer === undefined
-      ? new Response("not found", { status: 404 })
-      : new Response(answer.body, { status: answer.status ?? 200 });
-  });
-  return {
-    base: `http://127.0.0.1:${server.addr.port}`,
-    seen,
-    stop: async () => {
-      controller.abort();
-      await server.finished;
-    },
-  };
+  const server = answeringServer(
+    new Map(Object.entries(answers).map(([verb, a]) => [`/${verb}`, a])),
+    async (request) =>
+      seen.push({
+        verb: new URL(request.url).pathname.slice(1),
+        contentType: request.headers.get("content-type"),
+        body: await request.text(),
+      }),
+  );
+  return { ...server, seen };
 }
 
 /** Runs the client against `base`: its "warm" line, then "go", then its result line. */
