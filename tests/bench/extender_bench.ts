@@ -737,29 +737,41 @@ async function nodesPhase(client: SchedulerClient): Promise<ObjectsFigures> {
 async function nodesPhaseApart(
   client: SchedulerClient,
 ): Promise<ObjectsFigures> {
+  const figures = await runApart(
+    ["--phases=nodes", `--scheduler-client=${client.kind}`],
+    "the nodes phase",
+  );
+  if (figures.objects === undefined) {
+    throw new Error("Cannot bench: the nodes phase's process gave no figures");
+  }
+  return figures.objects;
+}
+
+/**
+ * Runs this file with `args` and `--json` in a process of its own; its
+ * figures (the last line it prints).
+ */
+async function runApart(
+  args: readonly string[],
+  what: string,
+): Promise<ExtenderBenchFigures> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-all",
       new URL(import.meta.url).pathname,
-      "--phases=nodes",
-      `--scheduler-client=${client.kind}`,
+      ...args,
       "--json",
     ],
     stdout: "piped",
     stderr: "inherit",
   }).output();
-  const line = new TextDecoder().decode(output.stdout).trim().split("\n").at(
-    -1,
-  );
+  const line = new TextDecoder().decode(output.stdout).trim().split("\n")
+    .at(-1);
   if (!output.success || !line) {
-    throw new Error("Cannot bench: the nodes phase's process failed");
+    throw new Error(`Cannot bench: ${what} failed`);
   }
-  const figures = JSON.parse(line) as ExtenderBenchFigures;
-  if (figures.objects === undefined) {
-    throw new Error("Cannot bench: the nodes phase's process gave no figures");
-  }
-  return figures.objects;
+  return JSON.parse(line) as ExtenderBenchFigures;
 }
 
 /** The `nodes` phase's rows, from its figures. */
@@ -820,8 +832,8 @@ export async function runExtenderBench(
   } catch {
     // Not Linux: no load figure.
   }
+  const client = options.client ?? denoClient();
   if (phases.has("nodes")) {
-    const client = options.client ?? denoClient();
     figures.objectsClient = client.kind;
     figures.objects = phases.size === 1
       ? await nodesPhase(client)
@@ -974,7 +986,7 @@ export async function runExtenderBench(
   if (figures.objects !== undefined) {
     rows.push(...nodeRowsOf(figures.objects));
     summary.push(
-      `Node-objects client: ${(options.client ?? denoClient()).description}${
+      `Node-objects client: ${client.description}${
         phases.size === 1 ? "" : "; in a process of its own"
       }`,
     );
@@ -1217,25 +1229,13 @@ async function main(): Promise<void> {
     print(`${lines.join("\n")}\n\n${summary.map((s) => `- ${s}`).join("\n")}`);
   } else {
     for (let i = 0; i < repeat; i++) {
-      const output = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--allow-all",
-          new URL(import.meta.url).pathname,
+      runs.push(
+        await runApart([
           `--phases=${[...phases].join(",")}`,
           `--scheduler-client=${kind}`,
-          "--json",
           ...(values.quick ? ["--quick"] : []),
-        ],
-        stdout: "piped",
-        stderr: "inherit",
-      }).output();
-      const line = new TextDecoder().decode(output.stdout).trim().split("\n")
-        .at(-1);
-      if (!output.success || !line) {
-        throw new Error(`Cannot run the benchmark: run ${i + 1} failed`);
-      }
-      runs.push(JSON.parse(line) as ExtenderBenchFigures);
+        ], `run ${i + 1}`),
+      );
     }
     if (values.json) {
       for (const r of runs) print(JSON.stringify(r));

@@ -36,6 +36,8 @@ const HEAD = ascii('{"Pod":');
 const NODES = ascii(',"Nodes":{"metadata":{},"items":[');
 const TAIL = ascii(']},"NodeNames":null}');
 const NAME_KEY = ascii('"metadata":{"name":"');
+/** What ends an item before the next one's prefix. */
+const ITEM_END = ascii("},");
 /** How far into the first item its name key is looked for (type meta first). */
 const MAX_PREFIX_BYTES = 256;
 const COMMA = 0x2c;
@@ -106,9 +108,15 @@ export class NodeItems {
     options: { index: number; end: number; key: () => string },
   ): NodeItem | undefined {
     let item: NodeItem | undefined = this.#last[options.index];
-    if (item === undefined || !carries(body, at, options.end, item)) {
+    if (
+      item === undefined ||
+      !bytesAt(body, at, { part: item.bytes, end: options.end })
+    ) {
       item = this.#entries.get(options.key());
-      if (item === undefined || !carries(body, at, options.end, item)) {
+      if (
+        item === undefined ||
+        !bytesAt(body, at, { part: item.bytes, end: options.end })
+      ) {
         return undefined;
       }
     }
@@ -163,18 +171,6 @@ export class NodeItems {
   }
 }
 
-function carries(
-  body: Buffer,
-  at: number,
-  end: number,
-  item: NodeItem,
-): boolean {
-  const length = item.bytes.byteLength;
-  // A native memory compare of the range.
-  return at + length <= end &&
-    body.compare(item.bytes, 0, length, at, at + length) === 0;
-}
-
 /**
  * `bytes` as text, or `undefined` when they are not UTF-8 or start with a
  * byte order mark: the full decode keeps a byte order mark inside a body, so
@@ -190,9 +186,17 @@ function decodeStrictly(bytes: Uint8Array): string | undefined {
   }
 }
 
-function startsWith(body: Buffer, at: number, part: Uint8Array): boolean {
-  return at + part.byteLength <= body.byteLength &&
-    body.compare(part, 0, part.byteLength, at, at + part.byteLength) === 0;
+/** Whether `body` holds `part` at `at`, ending by `end` (default its end). */
+function bytesAt(
+  body: Buffer,
+  at: number,
+  options: { part: Uint8Array; end?: number },
+): boolean {
+  const { part, end = body.byteLength } = options;
+  const length = part.byteLength;
+  // A native memory compare of the range.
+  return at + length <= end &&
+    body.compare(part, 0, length, at, at + length) === 0;
 }
 
 /**
@@ -208,8 +212,10 @@ export function parseKubeSchedulerLayout(
 ): ExtenderArgs | undefined {
   const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = body.byteLength - TAIL.byteLength;
-  if (!startsWith(body, 0, HEAD) || end < HEAD.byteLength) return undefined;
-  if (!startsWith(body, end, TAIL)) return undefined;
+  if (!bytesAt(body, 0, { part: HEAD }) || end < HEAD.byteLength) {
+    return undefined;
+  }
+  if (!bytesAt(body, end, { part: TAIL })) return undefined;
   const nodesAt = body.indexOf(NODES, HEAD.byteLength);
   if (nodesAt < 0) return undefined;
   let at = nodesAt + NODES.byteLength;
@@ -217,7 +223,7 @@ export function parseKubeSchedulerLayout(
   const nameAt = body.indexOf(NAME_KEY, at);
   if (nameAt < 0 || nameAt - at > MAX_PREFIX_BYTES) return undefined;
   const prefix = body.subarray(at, nameAt + NAME_KEY.byteLength);
-  const boundary = Buffer.concat([ascii("},"), prefix]);
+  const boundary = Buffer.concat([ITEM_END, prefix]);
   const podText = decodeStrictly(body.subarray(HEAD.byteLength, nodesAt));
   if (podText === undefined) return undefined;
   let pod;
@@ -246,7 +252,7 @@ export function parseKubeSchedulerLayout(
     if (item !== undefined) {
       itemEnd = at + item.bytes.byteLength;
     } else {
-      if (!startsWith(body, at, prefix)) return undefined;
+      if (!bytesAt(body, at, { part: prefix })) return undefined;
       const name = key();
       if (quote < 0 || quote >= end) return undefined;
       const next = body.indexOf(boundary, quote);
