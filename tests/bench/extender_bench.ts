@@ -63,6 +63,7 @@ import {
   storagePool,
 } from "../_builders/mod.ts";
 import { provenance } from "./_provenance.ts";
+import { runChild } from "./_run_child.ts";
 import { cacheRoot } from "../_harness/control_plane.ts";
 
 /** Size of the generated cluster. */
@@ -737,41 +738,15 @@ async function nodesPhase(client: SchedulerClient): Promise<ObjectsFigures> {
 async function nodesPhaseApart(
   client: SchedulerClient,
 ): Promise<ObjectsFigures> {
-  const figures = await runApart(
-    ["--phases=nodes", `--scheduler-client=${client.kind}`],
-    "the nodes phase",
-  );
+  const figures = await runChild("./extender_bench.ts", [
+    "--phases=nodes",
+    `--scheduler-client=${client.kind}`,
+    "--json",
+  ]) as ExtenderBenchFigures;
   if (figures.objects === undefined) {
     throw new Error("Cannot bench: the nodes phase's process gave no figures");
   }
   return figures.objects;
-}
-
-/**
- * Runs this file with `args` and `--json` in a process of its own; its
- * figures (the last line it prints).
- */
-async function runApart(
-  args: readonly string[],
-  what: string,
-): Promise<ExtenderBenchFigures> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      new URL(import.meta.url).pathname,
-      ...args,
-      "--json",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  const line = new TextDecoder().decode(output.stdout).trim().split("\n")
-    .at(-1);
-  if (!output.success || !line) {
-    throw new Error(`Cannot bench: ${what} failed`);
-  }
-  return JSON.parse(line) as ExtenderBenchFigures;
 }
 
 /** The `nodes` phase's rows, from its figures. */
@@ -1230,11 +1205,12 @@ async function main(): Promise<void> {
   } else {
     for (let i = 0; i < repeat; i++) {
       runs.push(
-        await runApart([
+        await runChild("./extender_bench.ts", [
           `--phases=${[...phases].join(",")}`,
           `--scheduler-client=${kind}`,
+          "--json",
           ...(values.quick ? ["--quick"] : []),
-        ], `run ${i + 1}`),
+        ]) as ExtenderBenchFigures,
       );
     }
     if (values.json) {

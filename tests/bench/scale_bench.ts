@@ -36,6 +36,7 @@
  */
 import { parseArgs } from "node:util";
 import { provenance } from "./_provenance.ts";
+import { runChild } from "./_run_child.ts";
 
 /** One phase of the poll benchmark (a subset of what it reports). */
 export interface PollPhase {
@@ -584,30 +585,6 @@ export function scaleTables(results: ScaleResults): string {
 
 function print(line: string): void {
   Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
-}
-
-/** The last line of a benchmark child's standard output, parsed. */
-async function runChild(script: string, args: string[]): Promise<unknown> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      new URL(script, import.meta.url).pathname,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  const line = new TextDecoder().decode(output.stdout).trim().split("\n")
-    .at(-1);
-  if (!output.success || !line) {
-    throw new Error(
-      `Cannot measure with ${script} ${
-        args.join(" ")
-      }: exit code ${output.code}`,
-    );
-  }
-  return JSON.parse(line);
 }
 
 async function measurePoll(nodes: number): Promise<PollPoint> {
